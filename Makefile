@@ -1,0 +1,125 @@
+# vfio-trace — top-level build. `make help` lists the targets.
+#
+# Everything generated lands in build/. The binary is linked statically so one file can be
+# copied onto any hypervisor host (and into the lab's initramfs).
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    := build
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := x86
+
+VERSION  := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+
+WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wformat=2
+CFLAGS   ?= -O2 -g
+CPPFLAGS += -Iinclude -Ilib -I$(BUILD)/bpf -D_GNU_SOURCE -DVT_VERSION='"$(VERSION)"'
+STATIC_LIBS := -lbpf -lelf -lz -lzstd -lcap -ljson-c -lncursesw -ltinfo -ltracefs -ltraceevent -lpthread -ldl
+LDFLAGS  += -static
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Iinclude -Wall -Wno-unused-function
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+
+LIB_SRCS  := $(wildcard lib/*.c)
+CMD_SRCS  := $(wildcard cmd/*.c)
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+CMD_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CMD_SRCS))
+HDRS      := $(wildcard include/*.h) $(wildcard lib/*.h) $(wildcard cmd/*.h)
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+
+WORKLOAD  := $(BUILD)/tests/vfio-workload
+
+.PHONY: all deps install clean check unit-test lab-test lab-fetch demo help vmlinux-h
+
+all: $(BUILD)/vfio-trace
+
+help:
+	@echo "make              build build/vfio-trace (static, BPF skeletons embedded)"
+	@echo "make deps         install every Debian package needed to build, run and test"
+	@echo "make check        unit tests on the host, then the lab on every kernel"
+	@echo "make unit-test    unit tests only (no VFIO needed)"
+	@echo "make lab-test     the QEMU lab suite on every kernel in tests/lab/kernels.list"
+	@echo "make demo         boot the lab, run an unmap storm, show vfio-trace output"
+	@echo "make install      install binary and man pages (PREFIX, DESTDIR)"
+	@echo "make vmlinux-h    regenerate bpf/vmlinux.h from the reference kernel's BTF"
+
+# Debian bookworm packages, installed idempotently.
+DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libcap-dev \
+	libtracefs-dev libtraceevent-dev libncurses-dev libjson-c-dev libcmocka-dev pkg-config \
+	make gcc libc6-dev git python3 qemu-system-x86 busybox-static kmod cpio xz-utils dwarves \
+	bc binutils
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing; \
+	else echo "all build/test packages present"; fi
+
+# --- BPF -----------------------------------------------------------------------------------
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(BPFTOOL) gen object $@ $@.tmp
+	@rm -f $@.tmp
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+# --- user space ----------------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c $(HDRS) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+$(BUILD)/vfio-trace: $(LIB_OBJS) $(CMD_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
+
+$(WORKLOAD): $(wildcard tests/workload/*.c) $(wildcard tests/workload/*.h) tests/kmod/vfio_dmatest.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra -static -Itests/kmod -o $@ $(filter %.c,$^) -ljson-c -lpthread
+
+$(BUILD)/bpf:
+	mkdir -p $@
+
+# --- tests ---------------------------------------------------------------------------------
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ilib $(CFLAGS) $(WARN) -o $@ $< $(LIB_OBJS) -lcmocka $(STATIC_LIBS:-static=)
+
+unit-test: $(UNIT_BINS) $(BUILD)/vfio-trace
+	@tests/unit/run $(UNIT_BINS)
+
+lab-fetch:
+	tests/lab/fetch
+
+lab-test: $(BUILD)/vfio-trace $(WORKLOAD)
+	tests/lab/run-tests
+
+# Unit tests first (seconds), then the lab (minutes); one summary line at the end.
+check: $(BUILD)/vfio-trace $(WORKLOAD) $(UNIT_BINS)
+	@tests/check-all $(UNIT_BINS)
+
+demo: $(BUILD)/vfio-trace $(WORKLOAD)
+	tests/lab/demo
+
+install: $(BUILD)/vfio-trace
+	install -D -m 0755 $(BUILD)/vfio-trace $(DESTDIR)$(PREFIX)/sbin/vfio-trace
+	for m in man/*.8; do install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/$$(basename $$m); done
+
+vmlinux-h:
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > bpf/vmlinux.h.tmp && mv bpf/vmlinux.h.tmp bpf/vmlinux.h
+
+VMLINUX_BTF ?= /usr/src/linux-headers-6.12.117+deb12-amd64/vmlinux
+
+clean:
+	rm -rf $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/vfio-trace
+
+# Keep skeletons and objects around between runs.
+.SECONDARY:

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A device driver's ops->dma_unmap(vdev, iova, length) callback, attached at run time once a
+ * device reveals the address of its callback (vfio_trace.bpf.c learns it at register, pin or
+ * unpin). fentry needs the target at load time, so user space loads one instance of this
+ * object per distinct callback function; the kprobe twin is loaded once and attached to each.
+ *
+ * Notify reconstruction (vfio_notify_dma_unmap is inlined on Debian's kernels): a notify calls
+ * the callback of every device on iommu->device_list, in list order, with the vfio_dma's
+ * iova/size, from inside the UNMAP_DMA ioctl. So a callback to the list's first device opens
+ * a notify and the exit of the callback to its last device closes it; a notify on the same
+ * vfio_dma as the one before it in the same ioctl is a retry (the kernel's `goto again`).
+ * The window lacks the device_list_lock acquire and iommu->lock re-acquire around the loop.
+ */
+#include "vt_core.bpf.h"
+
+struct vtr_cb_state {
+	__u64 ts;
+	__u64 vdev;
+	__u64 iova;
+	__u64 size;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct vtr_cb_state);
+} vt_cbs SEC(".maps");
+
+static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 length)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct vtr_unmap_state *st = bpf_map_lookup_elem(&vt_unmaps, &tid);
+	struct vtr_cb_state cs = {};
+	__u64 now = bpf_ktime_get_ns();
+
+	vt_learn_device(vdev, st ? st->container : 0, VT_OP_CALLBACK);
+	if (st) {
+		struct vfio_iommu *iommu = (void *)st->container;
+		void *first = BPF_CORE_READ(iommu, device_list.next);
+
+		if (first == (void *)__builtin_preserve_access_index(&vdev->iommu_entry)) {
+			if (st->notifies && st->notify_iova == iova && st->notify_size == length) {
+				st->retries++;
+				vt_account(VT_OP_RETRY, VT_KIND_CONTAINER, st->container, st->container,
+					   0, length, 0, iova, 0, st->retries);
+			} else {
+				st->retries = 0;
+			}
+			st->notify_ts = now;
+			st->notify_iova = iova;
+			st->notify_size = length;
+			st->notifies++;
+		}
+	}
+	cs.ts = now;
+	cs.vdev = (__u64)vdev;
+	cs.iova = iova;
+	cs.size = length;
+	if (bpf_map_update_elem(&vt_cbs, &tid, &cs, BPF_ANY))
+		vt_lose(VT_LOSS_TASK_FULL);
+	return 0;
+}
+
+static __always_inline int cb_exit(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct vtr_cb_state *cs = bpf_map_lookup_elem(&vt_cbs, &tid);
+	struct vtr_unmap_state *st;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!cs) {
+		vt_lose(VT_LOSS_NO_ENTRY);
+		return 0;
+	}
+	st = bpf_map_lookup_elem(&vt_unmaps, &tid);
+	vt_account(VT_OP_CALLBACK, VT_KIND_DEVICE, cs->vdev, st ? st->container : 0,
+		   now - cs->ts, cs->size, 0, cs->iova, 0, 0);
+	if (st && st->notify_ts) {
+		struct vfio_iommu *iommu = (void *)st->container;
+		struct vfio_device *vdev = (void *)cs->vdev;
+		void *next = BPF_CORE_READ(vdev, iommu_entry.next);
+
+		if (next == (void *)__builtin_preserve_access_index(&iommu->device_list)) {
+			vt_account(VT_OP_NOTIFY, VT_KIND_CONTAINER, st->container, st->container,
+				   now - st->notify_ts, st->notify_size, 0, st->notify_iova, 0,
+				   st->retries);
+			st->notify_ts = 0;
+		}
+	}
+	bpf_map_delete_elem(&vt_cbs, &tid);
+	return 0;
+}
+
+SEC("fentry")
+int BPF_PROG(fe_callback, struct vfio_device *vdev, __u64 iova, __u64 length)
+{
+	return cb_enter(vdev, iova, length);
+}
+
+SEC("fexit")
+int BPF_PROG(fx_callback)
+{
+	return cb_exit();
+}
+
+SEC("kprobe")
+int BPF_KPROBE(kp_callback, struct vfio_device *vdev, __u64 iova, __u64 length)
+{
+	return cb_enter(vdev, iova, length);
+}
+
+SEC("kretprobe")
+int BPF_KRETPROBE(kr_callback)
+{
+	return cb_exit();
+}

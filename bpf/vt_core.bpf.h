@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Maps and handlers shared by vfio_trace.bpf.c (fixed attach points) and callback.bpf.c (the
+ * drivers' dma_unmap callbacks, attached at run time once a device reveals its ops). Both
+ * objects declare the same maps; user space makes the callback objects reuse the main
+ * object's map fds, so there is one aggregation.
+ *
+ * Every handler is written once and called from an fentry/fexit program and from its
+ * kprobe/kretprobe twin; the loader autoloads only the variant the running kernel takes.
+ */
+#ifndef VT_CORE_BPF_H
+#define VT_CORE_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "vfio_types.h"
+#include "vt_shared.h"
+
+#define VT_EINVAL 22
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by user space before load; the verifier prunes what is off. */
+const volatile __u32 vt_features = 0;
+const volatile __u32 vt_targ_tgid = 0;
+
+/* Cumulative per-(object, process, op) statistics. Per-CPU: no shared cache line between CPUs
+ * on the hot path. Never deleted from: user space diffs snapshots. No prealloc: a value is
+ * VT_HIST_SLOTS*8 bytes per CPU, so only keys that occur may cost memory. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, struct vtr_key);
+	__type(value, struct vtr_stat);
+} vt_stats SEC(".maps");
+
+/* A zeroed value to insert from (too large for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vtr_stat);
+} vt_zero SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VT_LOSS_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} vt_losses SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct vtr_device);
+} vt_devices SEC(".maps");
+
+/* One in-flight VFIO_IOMMU_{UNMAP,MAP}_DMA per thread, with the state that reconstructs the
+ * (inlined) vfio_notify_dma_unmap windows from the callbacks that run inside it. */
+struct vtr_unmap_state {
+	__u64 ts;
+	__u64 container;
+	__u64 uarg;
+	__u64 iova;
+	__u64 size;
+	__u64 notify_ts;	/* first callback of the notify now open (0: none open) */
+	__u64 notify_iova;	/* vfio_dma of the last notify: same dma again is a retry */
+	__u64 notify_size;
+	__u32 cmd;
+	__u32 notifies;
+	__u32 retries;		/* consecutive re-loops on the current vfio_dma */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct vtr_unmap_state);
+} vt_unmaps SEC(".maps");
+
+/* Other in-flight calls, per (thread, op): they nest (remove_dma -> unmap_unpin,
+ * callback -> vfio_unpin_pages -> type1 unpin), never with themselves. */
+struct vtr_call_key {
+	__u32 tid;
+	__u32 op;
+};
+
+struct vtr_call {
+	__u64 ts;
+	__u64 obj;		/* device, when the outer vfio_{pin,unpin}_pages named it */
+	__u64 container;
+	__u64 iova;
+	__u64 size;
+	__u32 outer;		/* entered through vfio_{pin,unpin}_pages: account at its exit */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct vtr_call_key);
+	__type(value, struct vtr_call);
+} vt_calls SEC(".maps");
+
+/* Per-event records for snoop, only when VT_FEAT_SNOOP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} vt_events SEC(".maps");
+
+/* Device lifecycle (register/unregister/first sight): user space attaches callbacks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} vt_lifecycle SEC(".maps");
+
+static __always_inline void vt_lose(__u32 what)
+{
+	__u64 *v = bpf_map_lookup_elem(&vt_losses, &what);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u32 vt_log2_32(__u32 v)
+{
+	__u32 r, shift;
+
+	r = (v > 0xFFFF) << 4; v >>= r;
+	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+static __always_inline __u32 vt_log2(__u64 v)
+{
+	__u32 hi = v >> 32;
+
+	return hi ? vt_log2_32(hi) + 32 : vt_log2_32(v);
+}
+
+/* Slot of a latency: see VT_HIST_* in vt_shared.h and vt_hist_slot_low() in lib/. */
+static __always_inline __u32 vt_hist_slot(__u64 v)
+{
+	__u32 o, sub;
+
+	if (v < VT_HIST_SUB)
+		return v;
+	if (v >= (1ULL << VT_HIST_OCTAVES))
+		return VT_HIST_SLOTS - 1;
+	o = vt_log2(v);
+	sub = (v >> (o - VT_HIST_SUB_BITS)) & (VT_HIST_SUB - 1);
+	return (o - VT_HIST_SUB_BITS + 1) * VT_HIST_SUB + sub;
+}
+
+static __always_inline void vt_read_devname(struct vfio_device *vdev, char *name, int len)
+{
+	struct device *dev = BPF_CORE_READ(vdev, dev);
+	const char *p = NULL;
+
+	if (dev)
+		p = BPF_CORE_READ(dev, kobj.name);
+	if (p)
+		bpf_probe_read_kernel_str(name, len, p);
+}
+
+/* The account of one completed operation: aggregate, and for snoop emit the event. */
+static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 container,
+				       __u64 lat, __u64 bytes, __s64 ret, __u64 iova, __u64 aux,
+				       __u16 retries)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct vtr_key key = {
+		.obj = obj, .tgid = pid_tgid >> 32, .op = op, .pad = kind,
+	};
+	struct vtr_stat *s;
+	__u32 zero = 0, slot;
+
+	s = bpf_map_lookup_elem(&vt_stats, &key);
+	if (!s) {
+		struct vtr_stat *z = bpf_map_lookup_elem(&vt_zero, &zero);
+
+		if (z)
+			bpf_map_update_elem(&vt_stats, &key, z, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&vt_stats, &key);
+	}
+	if (s) {
+		s->count++;
+		if (ret < 0)
+			s->errors++;
+		if (ret == -VT_EINVAL)
+			s->einval++;
+		s->bytes += bytes;
+		s->lat_sum += lat;
+		if (lat > s->lat_max)
+			s->lat_max = lat;
+		slot = vt_hist_slot(lat);
+		if (slot < VT_HIST_SLOTS)
+			s->hist[slot]++;
+	} else {
+		vt_lose(VT_LOSS_STATS_FULL);
+	}
+
+	if (!(vt_features & VT_FEAT_SNOOP))
+		return;
+	if (vt_targ_tgid && vt_targ_tgid != key.tgid)
+		return;
+	struct vtr_event *e = bpf_ringbuf_reserve(&vt_events, sizeof(*e), 0);
+	if (!e) {
+		vt_lose(VT_LOSS_RINGBUF);
+		return;
+	}
+	e->ts = bpf_ktime_get_ns();
+	e->lat = lat;
+	e->obj = obj;
+	e->container = container;
+	e->iova = iova;
+	e->size = bytes;
+	e->ret = ret;
+	e->aux = aux;
+	e->pid = (__u32)pid_tgid;
+	e->tgid = key.tgid;
+	e->op = op;
+	e->retries = retries;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->dev[0] = 0;
+	if (kind == 1) {
+		struct vtr_device *d = bpf_map_lookup_elem(&vt_devices, &obj);
+
+		if (d)
+			__builtin_memcpy(e->dev, d->name, sizeof(e->dev));
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+#define VT_KIND_CONTAINER 0
+#define VT_KIND_DEVICE	  1
+
+/* Learn a device (at register, pin, unpin or callback) so it has a name and its driver's
+ * callback gets attached; tell user space the first time. */
+static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vdev,
+							 __u64 container, __u16 op)
+{
+	__u64 key = (__u64)vdev;
+	struct vtr_device *d = bpf_map_lookup_elem(&vt_devices, &key);
+	const struct vfio_device_ops *ops;
+
+	if (d) {
+		if (container && !d->container)
+			d->container = container;
+		return d;
+	}
+	struct vtr_device nd = {};
+	nd.container = container;
+	nd.tgid = bpf_get_current_pid_tgid() >> 32;
+	ops = BPF_CORE_READ(vdev, ops);
+	if (ops) {
+		nd.dma_unmap = (__u64)BPF_CORE_READ(ops, dma_unmap);
+		const char *drv = BPF_CORE_READ(ops, name);
+		if (drv)
+			bpf_probe_read_kernel_str(nd.driver, sizeof(nd.driver), drv);
+	}
+	vt_read_devname(vdev, nd.name, sizeof(nd.name));
+	bpf_map_update_elem(&vt_devices, &key, &nd, BPF_NOEXIST);
+
+	struct vtr_event *e = bpf_ringbuf_reserve(&vt_lifecycle, sizeof(*e), 0);
+	if (e) {
+		__builtin_memset(e, 0, sizeof(*e));
+		e->ts = bpf_ktime_get_ns();
+		e->obj = key;
+		e->container = container;
+		e->aux = nd.dma_unmap;
+		e->op = op;
+		e->tgid = nd.tgid;
+		__builtin_memcpy(e->dev, nd.name, sizeof(e->dev));
+		bpf_ringbuf_submit(e, 0);
+	} else {
+		vt_lose(VT_LOSS_LIFECYCLE);
+	}
+	return bpf_map_lookup_elem(&vt_devices, &key);
+}
+
+#endif

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* One entry point per subcommand; main.c dispatches. */
+#ifndef VT_CMD_H
+#define VT_CMD_H
+
+int cmd_doctor(int argc, char **argv);
+
+#endif

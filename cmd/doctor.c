@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vfio-trace doctor: host facts and, per attach point, the method that will be used and why. */
+#include <getopt.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "vt.h"
+#include "cmd.h"
+
+static void doctor_usage(FILE *f)
+{
+	fprintf(f, "usage: vfio-trace doctor [-j|--json] [--kprobe]\n"
+		   "  -j, --json   one JSON document instead of text\n"
+		   "  --kprobe     do not try fentry (as the tracer with --kprobe)\n"
+		   "exit 0 when vfio-trace can trace this host, 1 when it cannot (the reason is\n"
+		   "printed), 2 on bad arguments.\n");
+}
+
+static const char *yesno(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+static void print_text(const struct vt_env *env, const char *blocker)
+{
+	printf("kernel        %s\n", env->release);
+	printf("vmlinux BTF   %s\n", yesno(env->vmlinux_btf));
+	printf("module BTF    vfio: %s, vfio_iommu_type1: %s\n", yesno(env->btf_vfio),
+	       yesno(env->btf_type1));
+	printf("modules       vfio: %s, vfio_iommu_type1: %s\n",
+	       env->mod_vfio ? "loaded" : "not loaded",
+	       env->mod_type1 ? "loaded" : env->mod_vfio_avail ? "not loaded" : "absent");
+	printf("privileges    CAP_BPF %s, CAP_PERFMON %s, CAP_SYS_ADMIN %s: %s\n", yesno(env->cap_bpf),
+	       yesno(env->cap_perfmon), yesno(env->cap_sys_admin),
+	       env->privileged ? "enough" : "not enough");
+	printf("tracefs       %s\n", env->tracefs[0] ? env->tracefs : "not mounted");
+	printf("fentry        %s\n", !env->privileged ? "not tried" :
+	       env->force_kprobe ? "disabled (--kprobe)" : env->fentry_works ? "works" : "refused");
+	printf("kprobes       %s\n\n", !env->privileged ? "not tried" :
+	       env->kprobes ? "work" : "refused");
+	printf("%-36s %-13s %s\n", "ATTACH POINT", "METHOD", "REASON");
+	for (int i = 0; i < vt_npoints; i++) {
+		const struct vt_point *p = &vt_points[i];
+
+		printf("%-36s %-13s %s\n", p->name, vt_method_name(p->method), p->reason);
+	}
+	if (blocker)
+		printf("\nverdict: vfio-trace cannot trace this host: %s\n", blocker);
+	else
+		printf("\nverdict: ready\n");
+}
+
+static void print_json(const struct vt_env *env, const char *blocker)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array(), *x;
+
+	json_object_object_add(o, "kernel", json_object_new_string(env->release));
+	x = json_object_new_object();
+	json_object_object_add(x, "vmlinux", json_object_new_boolean(env->vmlinux_btf));
+	json_object_object_add(x, "vfio", json_object_new_boolean(env->btf_vfio));
+	json_object_object_add(x, "vfio_iommu_type1", json_object_new_boolean(env->btf_type1));
+	json_object_object_add(o, "btf", x);
+	x = json_object_new_object();
+	json_object_object_add(x, "vfio", json_object_new_boolean(env->mod_vfio));
+	json_object_object_add(x, "vfio_iommu_type1", json_object_new_boolean(env->mod_type1));
+	json_object_object_add(x, "vfio_available", json_object_new_boolean(env->mod_vfio_avail));
+	json_object_object_add(o, "modules_loaded", x);
+	x = json_object_new_object();
+	json_object_object_add(x, "cap_bpf", json_object_new_boolean(env->cap_bpf));
+	json_object_object_add(x, "cap_perfmon", json_object_new_boolean(env->cap_perfmon));
+	json_object_object_add(x, "cap_sys_admin", json_object_new_boolean(env->cap_sys_admin));
+	json_object_object_add(x, "enough", json_object_new_boolean(env->privileged));
+	json_object_object_add(o, "privileges", x);
+	json_object_object_add(o, "tracefs", env->tracefs[0] ?
+			       json_object_new_string(env->tracefs) : NULL);
+	json_object_object_add(o, "fentry", json_object_new_boolean(env->fentry_works));
+	json_object_object_add(o, "kprobes", json_object_new_boolean(env->kprobes));
+	for (int i = 0; i < vt_npoints; i++) {
+		const struct vt_point *p = &vt_points[i];
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "name", json_object_new_string(p->name));
+		json_object_object_add(j, "module", p->module ? json_object_new_string(p->module) : NULL);
+		json_object_object_add(j, "method", json_object_new_string(vt_method_name(p->method)));
+		json_object_object_add(j, "symbol", p->symbol[0] ? json_object_new_string(p->symbol) : NULL);
+		json_object_object_add(j, "required", json_object_new_boolean(p->required));
+		json_object_object_add(j, "use", json_object_new_string(p->use));
+		json_object_object_add(j, "reason", json_object_new_string(p->reason));
+		json_object_array_add(a, j);
+	}
+	json_object_object_add(o, "points", a);
+	json_object_object_add(o, "ok", json_object_new_boolean(!blocker));
+	json_object_object_add(o, "verdict", json_object_new_string(blocker ? blocker : "ready"));
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "kprobe", no_argument, NULL, 'K' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	bool json = false, kprobe = false;
+	struct vt_ksyms *ks;
+	struct vt_env env;
+	const char *blocker;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'K': kprobe = true; break;
+		case 'h': doctor_usage(stdout); return VT_EXIT_OK;
+		default:
+			vt_err("unknown option '%s' (see vfio-trace doctor --help)", argv[optind - 1]);
+			return VT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		vt_err("unexpected argument '%s'", argv[optind]);
+		return VT_EXIT_USAGE;
+	}
+	ks = vt_ksyms_load();
+	vt_env_probe(&env, ks);
+	if (kprobe)
+		env.force_kprobe = true;
+	vt_points_probe(&env, ks);
+	vt_ksyms_free(ks);
+	blocker = vt_env_blocker(&env);
+	if (json)
+		print_json(&env, blocker);
+	else
+		print_text(&env, blocker);
+	if (blocker && !json)
+		vt_err("%s", blocker);
+	return blocker ? VT_EXIT_FAIL : VT_EXIT_OK;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Types shared by the BPF programs (bpf/) and user space (lib/, cmd/).
+ *
+ * The aggregation model: every observation is an (op, key) pair where the key names the
+ * object it belongs to (a container = the type1 `iommu_data` pointer, or a device = the
+ * `struct vfio_device` pointer) and the process that caused it. The kernel side keeps
+ * cumulative 64-bit counters and a latency histogram per pair in a per-CPU hash that is
+ * never deleted from; user space sums the CPUs and diffs snapshots. Nothing here depends
+ * on BPF: an ftrace backend or a record file can fill the same model.
+ */
+#ifndef VT_SHARED_H
+#define VT_SHARED_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/* What was observed. Names follow VFIO's own words. */
+enum vtr_op {
+	VT_OP_UNMAP = 0,	/* VFIO_IOMMU_UNMAP_DMA ioctl (vfio_dma_do_unmap)      key: container */
+	VT_OP_MAP,		/* VFIO_IOMMU_MAP_DMA ioctl                             key: container */
+	VT_OP_REMOVE_DMA,	/* vfio_remove_dma: one vfio_dma torn down              key: container */
+	VT_OP_UNMAP_UNPIN,	/* vfio_unmap_unpin                                     key: container */
+	VT_OP_NOTIFY,		/* vfio_notify_dma_unmap (symbol or reconstructed)      key: container */
+	VT_OP_RETRY,		/* a notify that re-loops over the same vfio_dma        key: container */
+	VT_OP_CALLBACK,		/* a device driver's ops->dma_unmap                     key: device */
+	VT_OP_PIN,		/* vfio_iommu_type1_pin_pages                          key: device */
+	VT_OP_UNPIN,		/* vfio_iommu_type1_unpin_pages                        key: device */
+	VT_OP_REGISTER,		/* vfio_iommu_type1_register_device (joins device_list) key: device */
+	VT_OP_UNREGISTER,	/* vfio_iommu_type1_unregister_device                  key: device */
+	VT_OP_MAX,
+};
+
+/* Histogram: log2 octaves of nanoseconds, each split in VT_HIST_SUB linear sub-buckets, so a
+ * percentile read from it is within 1/VT_HIST_SUB (25 %) of the truth. */
+#define VT_HIST_SUB_BITS 2
+#define VT_HIST_SUB	 (1 << VT_HIST_SUB_BITS)
+#define VT_HIST_OCTAVES	 40	/* up to 2^40 ns, ~18 minutes */
+#define VT_HIST_SLOTS	 (VT_HIST_OCTAVES * VT_HIST_SUB)
+
+struct vtr_key {
+	__u64 obj;	/* container (iommu_data) or device (struct vfio_device *) */
+	__u32 tgid;	/* process that caused it (0 when not attributable) */
+	__u16 op;	/* enum vtr_op */
+	__u16 pad;
+};
+
+struct vtr_stat {
+	__u64 count;	/* completed operations */
+	__u64 errors;	/* ... of which returned < 0 */
+	__u64 einval;	/* ... of which returned -EINVAL (pins: no dma_unmap device registered) */
+	__u64 bytes;	/* bytes (unmap, remove, notify, callback) or pages (pin, unpin) */
+	__u64 lat_sum;	/* ns */
+	__u64 lat_max;	/* ns */
+	__u64 hist[VT_HIST_SLOTS];
+};
+
+/* Ways of losing data, each counted (a user can always tell zero from missed). */
+enum vtr_loss {
+	VT_LOSS_STATS_FULL = 0,	/* stats hash full: an observation was not aggregated */
+	VT_LOSS_TASK_FULL,	/* per-task in-flight state full: an entry without its exit */
+	VT_LOSS_RINGBUF,	/* snoop ring buffer full: an event was dropped */
+	VT_LOSS_LIFECYCLE,	/* lifecycle ring buffer full: a device event was dropped */
+	VT_LOSS_NO_ENTRY,	/* an exit without its entry (started mid-call) */
+	VT_LOSS_MAX,
+};
+
+/* Devices seen by the tracer, keyed by struct vfio_device *. */
+struct vtr_device {
+	__u64 container;	/* iommu_data it registered with (0: not on a device_list) */
+	__u64 dma_unmap;	/* address of ops->dma_unmap (0: the driver has none) */
+	__u32 tgid;		/* process that registered it */
+	__u32 registered;	/* currently on its container's device_list */
+	char name[32];		/* dev_name(vdev->dev): PCI BDF, mdev UUID, platform name */
+	char driver[16];	/* vdev->ops->name */
+};
+
+/* One event, for snoop (per-event ring buffer) and for device lifecycle. */
+struct vtr_event {
+	__u64 ts;	/* CLOCK_MONOTONIC ns, at completion */
+	__u64 lat;	/* ns */
+	__u64 obj;	/* container or device, as in vt_key */
+	__u64 container;
+	__u64 iova;
+	__u64 size;	/* bytes, or pages for pin/unpin */
+	__s64 ret;
+	__u64 aux;	/* REGISTER: ops->dma_unmap address; UNMAP: bytes requested */
+	__u32 pid;
+	__u32 tgid;
+	__u16 op;
+	__u16 retries;	/* NOTIFY: re-loops of this vfio_dma so far */
+	char comm[16];
+	char dev[32];
+};
+
+/* The rodata knobs user space sets before load. */
+#define VT_FEAT_SNOOP	(1u << 0)	/* per-event ring buffer */
+
+/* Commands the unmap ioctl is filtered on (uapi/linux/vfio.h: VFIO_BASE 100, type ';'). */
+#define VT_VFIO_IOMMU_MAP_DMA	0x3b71
+#define VT_VFIO_IOMMU_UNMAP_DMA 0x3b72
+
+/* Retries at which a warning is raised; the kernel BUG()s after 10 on one vfio_dma. */
+#define VT_RETRY_WARN 5
+
+#endif

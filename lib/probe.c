@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What this kernel lets vfio-trace attach to, decided by trying: every function point gets a
+ * real fentry load+attach against its (module) BTF, then a real kprobe attach, and keeps the
+ * first that works; tracepoints get a real raw_tp attach. Nothing is guessed from names.
+ */
+#include <errno.h>
+#include <mntent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/capability.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "vt.h"
+#include "probe.skel.h"
+
+#define T1 "vfio_iommu_type1"
+
+struct vt_point vt_points[] = {
+	{ "vfio_iommu_type1_ioctl", T1, VT_PK_FUNC, "ioctl",
+	  "UNMAP_DMA/MAP_DMA calls: latency, bytes, errors per container", true },
+	{ "vfio_dma_do_unmap", T1, VT_PK_INLINED_FUNC, NULL,
+	  "the unmap itself: measured at vfio_iommu_type1_ioctl filtered on UNMAP_DMA", false },
+	{ "vfio_notify_dma_unmap", T1, VT_PK_INLINED_FUNC, NULL,
+	  "notify windows: reconstructed from the drivers' dma_unmap callbacks", false },
+	{ "vfio_remove_dma", T1, VT_PK_FUNC, "remove_dma", "per-vfio_dma removal", false },
+	{ "vfio_unmap_unpin", T1, VT_PK_FUNC, "unmap_unpin", "per-vfio_dma unmap+unpin", false },
+	{ "vfio_iommu_type1_pin_pages", T1, VT_PK_FUNC, "t1_pin",
+	  "pins per container, -EINVAL when no dma_unmap device", true },
+	{ "vfio_iommu_type1_unpin_pages", T1, VT_PK_FUNC, "t1_unpin", "unpins per container", false },
+	{ "vfio_pin_pages", "vfio", VT_PK_FUNC, "vfio_pin", "pins per device", false },
+	{ "vfio_unpin_pages", "vfio", VT_PK_FUNC, "vfio_unpin", "unpins per device", false },
+	{ "vfio_iommu_type1_register_device", T1, VT_PK_FUNC, "register",
+	  "a device joins its container's device_list", false },
+	{ "vfio_iommu_type1_unregister_device", T1, VT_PK_FUNC, "unregister",
+	  "a device leaves the device_list", false },
+	{ "dma_unmap callbacks", NULL, VT_PK_CALLBACK, NULL,
+	  "each driver's ops->dma_unmap, attached when a device shows it", false },
+	{ "mutex_lock", NULL, VT_PK_FUNC, NULL, "lock hold times (vfio-trace locks)", false },
+	{ "mutex_unlock", NULL, VT_PK_FUNC, NULL, "lock hold times (vfio-trace locks)", false },
+	{ "lock:contention_begin", NULL, VT_PK_TRACEPOINT, NULL, "lock wait times", false },
+	{ "lock:contention_end", NULL, VT_PK_TRACEPOINT, NULL, "lock wait times", false },
+	{ "iommu:map", NULL, VT_PK_TRACEPOINT, NULL, "IOMMU domain maps (not with emulated IOMMUs)",
+	  false },
+	{ "iommu:unmap", NULL, VT_PK_TRACEPOINT, NULL, "IOMMU domain unmaps", false },
+};
+const int vt_npoints = sizeof(vt_points) / sizeof(vt_points[0]);
+
+const char *vt_method_name(enum vt_method m)
+{
+	switch (m) {
+	case VT_M_FENTRY: return "fentry";
+	case VT_M_KPROBE: return "kprobe";
+	case VT_M_TRACEPOINT: return "tracepoint";
+	case VT_M_INLINED: return "reconstructed";
+	case VT_M_DYNAMIC: return "dynamic";
+	default: return "unavailable";
+	}
+}
+
+struct vt_point *vt_point_find(const char *name)
+{
+	for (int i = 0; i < vt_npoints; i++)
+		if (!strcmp(vt_points[i].name, name))
+			return &vt_points[i];
+	return NULL;
+}
+
+static bool path_exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+static bool module_loaded(const char *mod)
+{
+	char path[128];
+
+	/* Built-in "modules" with parameters also show up in /sys/module. */
+	snprintf(path, sizeof(path), "/sys/module/%s", mod);
+	return path_exists(path);
+}
+
+static bool module_available(const char *release, const char *mod)
+{
+	char path[256], line[512], needle[64];
+	const char *files[] = { "modules.dep", "modules.builtin" };
+	bool found = false;
+
+	snprintf(needle, sizeof(needle), "/%s.ko", mod);
+	for (int i = 0; i < 2 && !found; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/lib/modules/%s/%s", release, files[i]);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (!found && fgets(line, sizeof(line), f)) {
+			char *colon = strchr(line, ':');
+
+			if (colon)
+				*colon = 0;
+			found = strstr(line, needle) != NULL;
+		}
+		fclose(f);
+	}
+	return found;
+}
+
+static void probe_caps(struct vt_env *env)
+{
+	cap_t caps = cap_get_proc();
+	cap_flag_value_t v;
+
+	if (!caps)
+		return;
+#define HAS(c) (cap_get_flag(caps, c, CAP_EFFECTIVE, &v) == 0 && v == CAP_SET)
+	env->cap_bpf = HAS(CAP_BPF);
+	env->cap_perfmon = HAS(CAP_PERFMON);
+	env->cap_sys_admin = HAS(CAP_SYS_ADMIN);
+#undef HAS
+	cap_free(caps);
+	env->privileged = env->cap_sys_admin || (env->cap_bpf && env->cap_perfmon);
+	env->missing_caps[0] = 0;
+	if (!env->privileged)
+		snprintf(env->missing_caps, sizeof(env->missing_caps), "%s%s%s",
+			 env->cap_bpf ? "" : "CAP_BPF ", env->cap_perfmon ? "" : "CAP_PERFMON ",
+			 "(or CAP_SYS_ADMIN)");
+}
+
+static void probe_tracefs(struct vt_env *env)
+{
+	FILE *f = setmntent("/proc/mounts", "r");
+	struct mntent *m;
+
+	env->tracefs[0] = 0;
+	if (!f)
+		return;
+	while ((m = getmntent(f))) {
+		if (!strcmp(m->mnt_type, "tracefs")) {
+			snprintf(env->tracefs, sizeof(env->tracefs), "%s", m->mnt_dir);
+			if (!strcmp(m->mnt_dir, "/sys/kernel/tracing"))
+				break;
+		}
+	}
+	endmntent(f);
+}
+
+/* ---- real attach tries ------------------------------------------------------------------ */
+
+static struct btf *vmlinux_btf;
+static struct probe_bpf *probe_skel;
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!vt_verbose || level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* The kernel id of a module's BTF object, to load fentry programs against it. */
+static int module_btf_fd(const char *module)
+{
+	__u32 id = 0;
+
+	while (!bpf_btf_get_next_id(id, &id)) {
+		struct bpf_btf_info info = {};
+		__u32 len = sizeof(info);
+		char name[64] = "";
+		int fd = bpf_btf_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		info.name = (__u64)(unsigned long)name;
+		info.name_len = sizeof(name);
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && !strcmp(name, module))
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+/* Load an empty fentry program on func and attach it. 0 or -errno; why in reason. */
+int vt_try_fentry(const char *func, const char *module, char *reason, size_t rlen)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
+	struct btf *btf = vmlinux_btf, *mbtf = NULL;
+	int id, prog_fd, link_fd, obj_fd = -1, err = 0;
+
+	if (!btf) {
+		snprintf(reason, rlen, "no vmlinux BTF");
+		return -ENOENT;
+	}
+	if (module) {
+		mbtf = btf__load_module_btf(module, vmlinux_btf);
+		if (!mbtf) {
+			snprintf(reason, rlen, "no BTF for module %s", module);
+			return -ENOENT;
+		}
+		btf = mbtf;
+		obj_fd = module_btf_fd(module);
+		if (obj_fd < 0) {
+			btf__free(mbtf);
+			snprintf(reason, rlen, "module %s BTF not loaded in the kernel", module);
+			return -ENOENT;
+		}
+	}
+	id = btf__find_by_name_kind(btf, func, BTF_KIND_FUNC);
+	if (id < 0) {
+		snprintf(reason, rlen, "%s not in %s BTF", func, module ? module : "vmlinux");
+		err = -ENOENT;
+		goto out;
+	}
+	opts.attach_btf_id = id;
+	if (obj_fd >= 0)
+		opts.attach_btf_obj_fd = obj_fd;
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "vt_fentry_try", "GPL", insns, 2, &opts);
+	if (prog_fd < 0) {
+		err = -errno;
+		snprintf(reason, rlen, "fentry load refused: %s", strerror(errno));
+		goto out;
+	}
+	link_fd = bpf_link_create(prog_fd, 0, BPF_TRACE_FENTRY, NULL);
+	if (link_fd < 0) {
+		err = -errno;
+		snprintf(reason, rlen, "fentry attach refused: %s", strerror(errno));
+	} else {
+		close(link_fd);
+	}
+	close(prog_fd);
+out:
+	if (obj_fd >= 0)
+		close(obj_fd);
+	btf__free(mbtf);
+	return err;
+}
+
+static bool probe_skel_ready(void)
+{
+	if (probe_skel)
+		return true;
+	probe_skel = probe_bpf__open_and_load();
+	return probe_skel != NULL;
+}
+
+int vt_try_kprobe(const char *sym, char *reason, size_t rlen)
+{
+	struct bpf_link *l;
+
+	if (!probe_skel_ready()) {
+		snprintf(reason, rlen, "cannot load a kprobe program: %s", strerror(errno));
+		return -errno;
+	}
+	l = bpf_program__attach_kprobe(probe_skel->progs.vt_probe_kprobe, false, sym);
+	if (!l) {
+		int err = -errno;
+
+		snprintf(reason, rlen, "kprobe attach refused: %s", strerror(-err));
+		return err;
+	}
+	bpf_link__destroy(l);
+	return 0;
+}
+
+static int try_tracepoint(const struct vt_env *env, const char *tp, char *reason, size_t rlen)
+{
+	char cat[64], path[256];
+	const char *ev = strchr(tp, ':');
+	struct bpf_link *l;
+
+	snprintf(cat, sizeof(cat), "%.*s", (int)(ev - tp), tp);
+	ev++;
+	if (env->tracefs[0]) {
+		snprintf(path, sizeof(path), "%s/events/%s/%s", env->tracefs, cat, ev);
+		if (!path_exists(path)) {
+			snprintf(reason, rlen, "no %s event in this kernel", tp);
+			return -ENOENT;
+		}
+	}
+	if (!probe_skel_ready()) {
+		snprintf(reason, rlen, "cannot load a raw_tp program: %s", strerror(errno));
+		return -errno;
+	}
+	l = bpf_program__attach_raw_tracepoint(probe_skel->progs.vt_probe_raw_tp, ev);
+	if (!l) {
+		int err = -errno;
+
+		snprintf(reason, rlen, "raw_tp attach refused: %s", strerror(-err));
+		return err;
+	}
+	bpf_link__destroy(l);
+	return 0;
+}
+
+/* fentry, else kprobe: the method for one function symbol. */
+static enum vt_method try_func(struct vt_env *env, const char *sym, const char *module,
+			       char *reason, size_t rlen)
+{
+	char fr[160] = "fentry not tried", kr[160];
+
+	if (!env->force_kprobe && vt_try_fentry(sym, module, fr, sizeof(fr)) == 0) {
+		snprintf(reason, rlen, "fentry attached (BTF of %s)", module ? module : "vmlinux");
+		return VT_M_FENTRY;
+	}
+	if (env->force_kprobe)
+		snprintf(fr, sizeof(fr), "fentry disabled by --kprobe");
+	if (vt_try_kprobe(sym, kr, sizeof(kr)) == 0) {
+		snprintf(reason, rlen, "%s; kprobe attached", fr);
+		return VT_M_KPROBE;
+	}
+	snprintf(reason, rlen, "%s; %s", fr, kr);
+	return VT_M_NONE;
+}
+
+static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point *p)
+{
+	const struct vt_ksym *s, *clone;
+	const char *owner = p->module ? p->module : "vmlinux";
+
+	p->method = VT_M_NONE;
+	p->symbol[0] = 0;
+	switch (p->kind) {
+	case VT_PK_TRACEPOINT:
+		if (try_tracepoint(env, p->name, p->reason, sizeof(p->reason)) == 0) {
+			p->method = VT_M_TRACEPOINT;
+			snprintf(p->reason, sizeof(p->reason), "raw_tp attached");
+		}
+		return;
+	case VT_PK_CALLBACK:
+		if (!env->mod_type1) {
+			snprintf(p->reason, sizeof(p->reason), "vfio_iommu_type1 not loaded");
+			return;
+		}
+		p->method = VT_M_DYNAMIC;
+		snprintf(p->reason, sizeof(p->reason),
+			 "%s on each driver's ops->dma_unmap, learnt at register/pin/unpin (devices "
+			 "that neither register nor pin while tracing are not seen)",
+			 env->fentry_works ? "fentry (kprobe fallback)" : "kprobe");
+		return;
+	default:
+		break;
+	}
+	if (p->module && !module_loaded(p->module)) {
+		snprintf(p->reason, sizeof(p->reason), "module %s not loaded", p->module);
+		return;
+	}
+	s = vt_ksyms_by_name(ks, p->name, p->module);
+	clone = s ? NULL : vt_ksyms_clone(ks, p->name, p->module);
+	if (!s && p->kind == VT_PK_INLINED_FUNC && !clone) {
+		const struct vt_ksym *parent = vt_ksyms_by_name(ks, "vfio_iommu_type1_ioctl", T1);
+
+		if (parent) {
+			p->method = VT_M_INLINED;
+			snprintf(p->reason, sizeof(p->reason),
+				 "no symbol: inlined into vfio_iommu_type1_ioctl; %s", p->use);
+		} else {
+			snprintf(p->reason, sizeof(p->reason), "no symbol, and no vfio_iommu_type1_ioctl");
+		}
+		return;
+	}
+	if (!s && clone) {
+		snprintf(p->symbol, sizeof(p->symbol), "%s", clone->name);
+		snprintf(p->reason, sizeof(p->reason),
+			 "only the compiler clone %s exists (its arguments may be rewritten): not traced",
+			 clone->name);
+		return;
+	}
+	if (!s) {
+		snprintf(p->reason, sizeof(p->reason), "no symbol %s in %s", p->name, owner);
+		return;
+	}
+	snprintf(p->symbol, sizeof(p->symbol), "%s", s->name);
+	p->method = try_func(env, s->name, p->module, p->reason, sizeof(p->reason));
+	if (p->kind == VT_PK_INLINED_FUNC && p->method != VT_M_NONE) {
+		size_t n = strlen(p->reason);
+
+		snprintf(p->reason + n, sizeof(p->reason) - n,
+			 "; a symbol here, but vfio-trace keeps measuring it the inlined way");
+	}
+}
+
+int vt_env_probe(struct vt_env *env, struct vt_ksyms *ks)
+{
+	struct utsname u;
+	char why[160];
+
+	(void)ks;
+	memset(env, 0, sizeof(*env));
+	uname(&u);
+	snprintf(env->release, sizeof(env->release), "%s", u.release);
+	env->vmlinux_btf = path_exists("/sys/kernel/btf/vmlinux");
+	env->btf_vfio = path_exists("/sys/kernel/btf/vfio");
+	env->btf_type1 = path_exists("/sys/kernel/btf/vfio_iommu_type1");
+	env->mod_vfio = module_loaded("vfio");
+	env->mod_type1 = module_loaded(T1);
+	env->mod_vfio_avail = env->mod_type1 || module_available(u.release, T1);
+	env->force_kprobe = getenv("VFIO_TRACE_NO_FENTRY") && *getenv("VFIO_TRACE_NO_FENTRY") == '1';
+	probe_caps(env);
+	probe_tracefs(env);
+	libbpf_set_print(libbpf_quiet);
+	if (env->vmlinux_btf && !vmlinux_btf)
+		vmlinux_btf = btf__load_vmlinux_btf();
+	if (env->privileged) {
+		/* A function every kernel has, to tell "fentry refused here" from "this point". */
+		env->fentry_works = !env->force_kprobe &&
+				    vt_try_fentry("vfs_read", NULL, why, sizeof(why)) == 0;
+		env->kprobes = vt_try_kprobe("vfs_read", why, sizeof(why)) == 0;
+	}
+	return 0;
+}
+
+void vt_points_probe(struct vt_env *env, struct vt_ksyms *ks)
+{
+	for (int i = 0; i < vt_npoints; i++) {
+		struct vt_point *p = &vt_points[i];
+
+		if (!env->privileged) {
+			p->method = VT_M_NONE;
+			snprintf(p->reason, sizeof(p->reason), "not tried: missing %s",
+				 env->missing_caps);
+			continue;
+		}
+		probe_point(env, ks, p);
+	}
+	if (probe_skel) {
+		probe_bpf__destroy(probe_skel);
+		probe_skel = NULL;
+	}
+}
+
+const char *vt_env_blocker(const struct vt_env *env)
+{
+	static char msg[320];
+
+	if (!env->privileged) {
+		snprintf(msg, sizeof(msg), "missing privileges: need %s (run as root)",
+			 env->missing_caps);
+		return msg;
+	}
+	if (!env->mod_type1 && !env->mod_vfio_avail)
+		return "VFIO is not available in this kernel (no vfio_iommu_type1 module)";
+	if (!env->mod_type1)
+		return "vfio_iommu_type1 is not loaded: no VFIO container is in use on this host "
+		       "(modprobe vfio_iommu_type1)";
+	if (!env->vmlinux_btf)
+		return "this kernel has no BTF (/sys/kernel/btf/vmlinux): vfio-trace needs "
+		       "CONFIG_DEBUG_INFO_BTF";
+	if (!env->btf_type1)
+		return "vfio_iommu_type1 has no module BTF (/sys/kernel/btf/vfio_iommu_type1): "
+		       "vfio-trace needs CONFIG_DEBUG_INFO_BTF_MODULES";
+	for (int i = 0; i < vt_npoints; i++) {
+		const struct vt_point *p = &vt_points[i];
+
+		if (p->required && p->method == VT_M_NONE) {
+			snprintf(msg, sizeof(msg), "cannot attach to %s: %s", p->name, p->reason);
+			return msg;
+		}
+	}
+	return NULL;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The vfio-trace library: probe selection and attach (probe.c, loader.c), kernel symbols
+ * (ksyms.c), aggregation (model.c), identity resolution (ident.c), output helpers (util.c).
+ */
+#ifndef VT_LIB_H
+#define VT_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "vt_shared.h"
+
+/* Exit codes, the same for every command. */
+#define VT_EXIT_OK	0
+#define VT_EXIT_FAIL	1	/* runtime failure: the tool cannot do what was asked here */
+#define VT_EXIT_USAGE	2	/* bad arguments */
+
+extern int vt_verbose;
+extern const char *vt_prog;	/* "vfio-trace" or "vfio-trace <command>" */
+
+void vt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vt_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Strict number parsing for options: false (and a one-line error) on anything not a number
+ * in [min, max]. */
+bool vt_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out);
+bool vt_parse_interval(const char *s, double *secs);
+uint64_t vt_now_ns(void);	/* CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() uses */
+
+/* ---- kernel symbols (one read of /proc/kallsyms: it costs seconds on an emulated CPU) --- */
+struct vt_ksym {
+	uint64_t addr;
+	char *name;
+	char *module;	/* NULL for vmlinux */
+};
+
+struct vt_ksyms;
+struct vt_ksyms *vt_ksyms_load(void);
+void vt_ksyms_free(struct vt_ksyms *ks);
+/* The symbol containing addr (text symbols only). */
+const struct vt_ksym *vt_ksyms_by_addr(const struct vt_ksyms *ks, uint64_t addr);
+/* Exact name, in module (NULL: any). */
+const struct vt_ksym *vt_ksyms_by_name(const struct vt_ksyms *ks, const char *name,
+				       const char *module);
+/* A compiler clone of name (name.isra.0, name.constprop.0, name.part.0; not name.cold). */
+const struct vt_ksym *vt_ksyms_clone(const struct vt_ksyms *ks, const char *name,
+				     const char *module);
+/* Parse one /proc/kallsyms line (exposed for unit tests). */
+bool vt_ksyms_parse_line(const char *line, uint64_t *addr, char *type, char *name, size_t nlen,
+			 char *module, size_t mlen);
+
+/* ---- attach points ---------------------------------------------------------------------- */
+enum vt_method {
+	VT_M_NONE = 0,		/* not usable: see reason */
+	VT_M_FENTRY,
+	VT_M_KPROBE,
+	VT_M_TRACEPOINT,
+	VT_M_INLINED,		/* no symbol: the compiler inlined it; measured from others */
+	VT_M_DYNAMIC,		/* attached at run time (drivers' dma_unmap callbacks) */
+};
+
+enum vt_point_kind { VT_PK_FUNC, VT_PK_TRACEPOINT, VT_PK_INLINED_FUNC, VT_PK_CALLBACK };
+
+struct vt_point {
+	const char *name;	/* function, or "category:event" */
+	const char *module;	/* where the function lives (NULL: vmlinux) */
+	enum vt_point_kind kind;
+	const char *progs;	/* BPF program base names in vfio_trace.bpf.c ("ioctl"), or NULL */
+	const char *use;	/* what vfio-trace measures with it */
+	bool required;		/* the tracer cannot work without it */
+	/* decided at run time */
+	enum vt_method method;
+	char symbol[128];	/* the symbol actually probed (may be a clone) */
+	char reason[256];
+};
+
+struct vt_env {
+	char release[128];
+	bool vmlinux_btf;
+	bool btf_vfio, btf_type1;
+	bool mod_vfio, mod_type1;	/* loaded */
+	bool mod_vfio_avail;		/* present in /lib/modules or built in */
+	bool cap_bpf, cap_perfmon, cap_sys_admin;
+	bool privileged;		/* enough to load and attach */
+	char missing_caps[64];
+	char tracefs[64];		/* mount point, "" when not mounted */
+	bool fentry_works;		/* the kernel attached a test fentry program */
+	bool kprobes;			/* the kernel has kprobes (perf kprobe PMU) */
+	bool force_kprobe;		/* VFIO_TRACE_NO_FENTRY=1 / --kprobe: skip fentry */
+};
+
+extern struct vt_point vt_points[];
+extern const int vt_npoints;
+
+/* Inspect the host and decide a method for every point, trying the attach for real. */
+int vt_env_probe(struct vt_env *env, struct vt_ksyms *ks);
+void vt_points_probe(struct vt_env *env, struct vt_ksyms *ks);
+struct vt_point *vt_point_find(const char *name);
+const char *vt_method_name(enum vt_method m);
+/* NULL when the tracer can work; else one sentence saying why not. */
+const char *vt_env_blocker(const struct vt_env *env);
+
+#endif
