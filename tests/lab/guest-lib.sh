@@ -1,0 +1,87 @@
+# /lab/lib.sh: helpers for lab guest scripts (busybox sh). Source it: . /lab/lib.sh
+# Results go to /out ($LAB_OUT); the host finds them in the run's outdir.
+LAB_OUT=${LAB_OUT:-/out}
+LAB_KVER=${LAB_KVER:-$(uname -r)}
+TRACEFS=/sys/kernel/tracing
+LAB_MODDIR=/usr/lib/modules/$LAB_KVER
+DMATEST_KO=$LAB_MODDIR/extra/vfio_dmatest.ko
+
+# note KEY VALUE...: record a fact as a line "KEY=VALUE" in /out/notes (read on the host with
+# note_get from tests/lab/check-lib.sh). KEY: letters, digits, _ . -
+note() {
+	_k=$1; shift
+	case $_k in ''|*[!A-Za-z0-9_.-]*) echo "note: bad key '$_k'" >&2; return 2 ;; esac
+	echo "$_k=$*" >> "$LAB_OUT/notes"
+}
+
+# fail MSG...: print MSG, note it as fail=MSG, exit 1
+fail() { echo "FAIL: $*" >&2; note fail "$*"; exit 1; }
+
+# save NAME [FILE]: copy FILE (or stdin) to /out/NAME
+save() { if [ $# -ge 2 ]; then cat "$2" > "$LAB_OUT/$1"; else cat > "$LAB_OUT/$1"; fi; }
+
+# module_loaded NAME: true if NAME (dashes or underscores) is in /proc/modules
+module_loaded() {
+	_m=$(echo "$1" | tr - _)
+	awk -v m="$_m" '$1 == m { f = 1 } END { exit !f }' /proc/modules
+}
+
+# dmatest_load [PARAM=VALUE...]: insmod the test module (its deps first). Returns insmod's status.
+dmatest_load() {
+	[ -f "$DMATEST_KO" ] || { echo "dmatest_load: $DMATEST_KO not in the initramfs" >&2; return 1; }
+	if [ -f /lab/dmatest.deps ]; then
+		while read -r _d; do
+			[ -n "$_d" ] || continue
+			module_loaded "$(basename "$_d" .ko)" || insmod "$_d" || return 1
+		done < /lab/dmatest.deps
+	fi
+	insmod "$DMATEST_KO" "$@"
+}
+
+# dmatest_unload: rmmod the test module. Returns rmmod's status.
+dmatest_unload() { rmmod vfio_dmatest; }
+
+# dmesg_mark: later dmesg_clean / dmesg_new only look at messages after this point
+dmesg_mark() { dmesg | wc -l > /tmp/.dmesg_mark; }
+
+# dmesg_new: kernel messages since dmesg_mark (all of them without a mark)
+dmesg_new() { dmesg | tail -n +$(( $(cat /tmp/.dmesg_mark 2>/dev/null || echo 0) + 1 )); }
+
+# dmesg_clean: fail (status 1, offending lines on stderr, note dmesg_bad=N) if the kernel log
+# (since dmesg_mark) has BUG, WARNING, Oops, hung-task reports or a Call Trace
+dmesg_clean() {
+	_bad=$(dmesg_new | grep -E 'BUG|WARNING|Oops|hung_task|blocked for more than|Call Trace' || true)
+	[ -z "$_bad" ] && return 0
+	echo "dmesg_clean: kernel complained:" >&2
+	echo "$_bad" | head -n 40 >&2
+	note dmesg_bad "$(echo "$_bad" | wc -l)"
+	return 1
+}
+
+# kallsyms_has SYM [MODULE]: true if SYM (optionally in [MODULE]) is in /proc/kallsyms.
+# The first call caches kallsyms in /tmp (a scan costs ~3 s under TCG); call after insmods.
+kallsyms_has() {
+	[ -s /tmp/.kallsyms ] || cat /proc/kallsyms > /tmp/.kallsyms
+	awk -v s="$1" -v m="${2:+[$2]}" '$3 == s && (m == "" || $4 == m) { f = 1 } END { exit !f }' /tmp/.kallsyms
+}
+kallsyms_refresh() { rm -f /tmp/.kallsyms; }
+
+# with_timeout SECS CMD...: run CMD, kill it after SECS (status 124 like timeout(1))
+with_timeout() { _t=$1; shift; timeout "$_t" "$@"; }
+
+# dump_stacks [FILE]: kernel stacks of all D-state tasks into /out/FILE (default stacks.txt)
+dump_stacks() {
+	for _t in /proc/[0-9]*/task/[0-9]*; do
+		case $(sed -n 's/^State:[[:space:]]*//p' "$_t/status" 2>/dev/null) in D*)
+			echo "== $_t $(cat "$_t/comm" 2>/dev/null)"; cat "$_t/stack" 2>/dev/null ;;
+		esac
+	done > "$LAB_OUT/${1:-stacks.txt}"
+}
+
+# tracefs_reset: disable tracing and remove dynamic probe events left by a test
+tracefs_reset() {
+	echo 0 > $TRACEFS/tracing_on 2>/dev/null
+	echo 0 > $TRACEFS/events/enable 2>/dev/null
+	echo > $TRACEFS/kprobe_events 2>/dev/null
+	echo > $TRACEFS/trace 2>/dev/null
+}
