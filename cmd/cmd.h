@@ -4,5 +4,6 @@
 #define VT_CMD_H
 
 int cmd_doctor(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
 
 #endif

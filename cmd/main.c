@@ -14,6 +14,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "doctor", cmd_doctor, "what this host lets vfio-trace trace, and how" },
+	{ "stat", cmd_stat, "one line of counters per interval, totals at the end" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The option convention every tracing command shares:
+ *   -j/--json  -p/--pid PID  -d/--device NAME  --kprobe  -h/--help  [interval [count]]
+ * plus a few per-command flags declared in the spec.
+ */
+#ifndef VT_CLI_H
+#define VT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum {
+	VT_CLI_PID = 1 << 0,
+	VT_CLI_DEVICE = 1 << 1,
+	VT_CLI_INTERVAL = 1 << 2,	/* positional interval [count] */
+	VT_CLI_BATCH = 1 << 3,		/* -b/--batch */
+	VT_CLI_SORT = 1 << 4,		/* -s/--sort KEY */
+	VT_CLI_RINGBUF = 1 << 5,	/* --ringbuf-pages N (snoop) */
+};
+
+struct vt_cli {
+	bool json;
+	bool kprobe;
+	bool batch;
+	uint32_t pid;
+	const char *device;
+	const char *sort;
+	double interval;	/* seconds */
+	uint64_t count;		/* 0: until interrupted */
+	bool have_interval;
+	uint64_t ringbuf_pages;
+};
+
+/* -1 to go on, or an exit code (help printed: 0; bad arguments: 2, one line on stderr). */
+int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, struct vt_cli *out);
+
+#endif

@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The one place that opens, loads and attaches BPF. Per attach point it uses the method
+ * probe.c found (fentry, else kprobe, else nothing and a notice); the drivers' dma_unmap
+ * callbacks are attached when the kernel side first sees a device's ops (lifecycle ring).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "trace.h"
+#include "vfio_trace.skel.h"
+#include "callback.skel.h"
+
+#define VT_MAX_CB 64
+
+struct vt_cb_target {
+	uint64_t addr;
+	char sym[160];		/* "module:function" for kprobes */
+	enum vt_method method;
+	struct callback_bpf *obj;	/* fentry: one object per target */
+	struct bpf_link *links[2];
+};
+
+struct vt_tracer {
+	struct vt_tracer_opts opts;
+	struct vt_env env;
+	struct vt_ksyms *ks;
+	struct vfio_trace_bpf *skel;
+	struct ring_buffer *rb;
+	struct callback_bpf *kp_cb;	/* the kprobe instance, attached to every target */
+	struct vt_cb_target cbs[VT_MAX_CB];
+	int ncbs;
+	char missing[512];
+	int ncpus;
+};
+
+volatile int vt_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	vt_stop = 1;
+}
+
+void vt_install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* fe_/fx_ → fentry twin, kp_/kr_ → kprobe twin of the program base name after the prefix. */
+static void set_autoload(struct vt_tracer *t)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		const char *name = bpf_program__name(prog), *base = name + 3;
+		bool fentry = !strncmp(name, "fe_", 3) || !strncmp(name, "fx_", 3);
+		enum vt_method m = VT_M_NONE;
+
+		for (int i = 0; i < vt_npoints; i++)
+			if (vt_points[i].progs && !strcmp(vt_points[i].progs, base))
+				m = vt_points[i].method;
+		bpf_program__set_autoload(prog, fentry ? m == VT_M_FENTRY : m == VT_M_KPROBE);
+	}
+}
+
+static void note_missing(struct vt_tracer *t)
+{
+	size_t len = 0;
+
+	t->missing[0] = 0;
+	for (int i = 0; i < vt_npoints; i++) {
+		const struct vt_point *p = &vt_points[i];
+
+		if (!p->progs || p->method == VT_M_FENTRY || p->method == VT_M_KPROBE)
+			continue;
+		len += snprintf(t->missing + len, sizeof(t->missing) - len, "%s%s (%s)",
+				len ? "; " : "", p->name, p->reason);
+		if (len >= sizeof(t->missing))
+			break;
+	}
+}
+
+static int reuse_maps(struct vt_tracer *t, struct callback_bpf *cb)
+{
+	struct {
+		struct bpf_map *dst, *src;
+	} m[] = {
+		{ cb->maps.vt_stats, t->skel->maps.vt_stats },
+		{ cb->maps.vt_zero, t->skel->maps.vt_zero },
+		{ cb->maps.vt_losses, t->skel->maps.vt_losses },
+		{ cb->maps.vt_devices, t->skel->maps.vt_devices },
+		{ cb->maps.vt_unmaps, t->skel->maps.vt_unmaps },
+		{ cb->maps.vt_calls, t->skel->maps.vt_calls },
+		{ cb->maps.vt_events, t->skel->maps.vt_events },
+		{ cb->maps.vt_lifecycle, t->skel->maps.vt_lifecycle },
+	};
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (bpf_map__reuse_fd(m[i].dst, bpf_map__fd(m[i].src)))
+			return -1;
+	/* Per-task callback state is shared by every callback instance too. */
+	if (t->kp_cb && t->kp_cb != cb)
+		return bpf_map__reuse_fd(cb->maps.vt_cbs, bpf_map__fd(t->kp_cb->maps.vt_cbs));
+	for (int i = 0; i < t->ncbs; i++)
+		if (t->cbs[i].obj && t->cbs[i].obj != cb)
+			return bpf_map__reuse_fd(cb->maps.vt_cbs, bpf_map__fd(t->cbs[i].obj->maps.vt_cbs));
+	return 0;
+}
+
+static struct callback_bpf *cb_open(struct vt_tracer *t, bool fentry, const char *func)
+{
+	struct callback_bpf *cb = callback_bpf__open();
+
+	if (!cb)
+		return NULL;
+	cb->rodata->vt_features = t->skel->rodata->vt_features;
+	cb->rodata->vt_targ_tgid = t->skel->rodata->vt_targ_tgid;
+	bpf_program__set_autoload(cb->progs.fe_callback, fentry);
+	bpf_program__set_autoload(cb->progs.fx_callback, fentry);
+	bpf_program__set_autoload(cb->progs.kp_callback, !fentry);
+	bpf_program__set_autoload(cb->progs.kr_callback, !fentry);
+	if (fentry && (bpf_program__set_attach_target(cb->progs.fe_callback, 0, func) ||
+		       bpf_program__set_attach_target(cb->progs.fx_callback, 0, func)))
+		goto fail;
+	if (reuse_maps(t, cb) || callback_bpf__load(cb))
+		goto fail;
+	return cb;
+fail:
+	callback_bpf__destroy(cb);
+	return NULL;
+}
+
+static int attach_callback(struct vt_tracer *t, uint64_t addr, const char *devname)
+{
+	const struct vt_ksym *s;
+	struct vt_cb_target *c;
+	char why[128] = "";
+
+	for (int i = 0; i < t->ncbs; i++)
+		if (t->cbs[i].addr == addr)
+			return 0;
+	if (t->ncbs == VT_MAX_CB) {
+		vt_warn("too many distinct dma_unmap callbacks; %s's is not traced", devname);
+		return -1;
+	}
+	s = vt_ksyms_by_addr(t->ks, addr);
+	if (!s || s->addr != addr) {	/* a module loaded after start: read kallsyms again */
+		vt_ksyms_free(t->ks);
+		t->ks = vt_ksyms_load();
+		s = vt_ksyms_by_addr(t->ks, addr);
+	}
+	if (!s || s->addr != addr) {
+		vt_warn("dma_unmap callback of %s at %#llx has no symbol: not traced", devname,
+			(unsigned long long)addr);
+		return -1;
+	}
+	c = &t->cbs[t->ncbs];
+	memset(c, 0, sizeof(*c));
+	c->addr = addr;
+	if (s->module)
+		snprintf(c->sym, sizeof(c->sym), "%s:%s", s->module, s->name);
+	else
+		snprintf(c->sym, sizeof(c->sym), "%s", s->name);
+
+	if (t->env.fentry_works && !t->opts.force_kprobe) {
+		c->obj = cb_open(t, true, s->name);
+		if (c->obj) {
+			c->links[0] = bpf_program__attach(c->obj->progs.fe_callback);
+			c->links[1] = bpf_program__attach(c->obj->progs.fx_callback);
+			if (c->links[0] && c->links[1]) {
+				c->method = VT_M_FENTRY;
+				goto done;
+			}
+			snprintf(why, sizeof(why), "fentry attach: %s; ", strerror(errno));
+			bpf_link__destroy(c->links[0]);
+			bpf_link__destroy(c->links[1]);
+			callback_bpf__destroy(c->obj);
+			memset(c->links, 0, sizeof(c->links));
+			c->obj = NULL;
+		} else {
+			snprintf(why, sizeof(why), "fentry load: %s; ", strerror(errno));
+		}
+	}
+	if (!t->kp_cb)
+		t->kp_cb = cb_open(t, false, NULL);
+	if (t->kp_cb) {
+		c->links[0] = bpf_program__attach_kprobe(t->kp_cb->progs.kp_callback, false, c->sym);
+		c->links[1] = bpf_program__attach_kprobe(t->kp_cb->progs.kr_callback, true, c->sym);
+		if (c->links[0] && c->links[1]) {
+			c->method = VT_M_KPROBE;
+			goto done;
+		}
+		bpf_link__destroy(c->links[0]);
+		bpf_link__destroy(c->links[1]);
+	}
+	vt_warn("cannot attach to %s's dma_unmap callback %s: %skprobe: %s", devname, c->sym, why,
+		strerror(errno));
+	return -1;
+done:
+	t->ncbs++;
+	fprintf(stderr, "%s: attached dma_unmap callback %s (%s) for %s\n", vt_prog, c->sym,
+		vt_method_name(c->method), devname);
+	return 0;
+}
+
+static int lifecycle_cb(void *ctx, void *data, size_t len)
+{
+	struct vt_tracer *t = ctx;
+	const struct vtr_event *e = data;
+
+	if (len < sizeof(*e))
+		return 0;
+	if (e->aux && e->op != VT_OP_UNREGISTER)
+		attach_callback(t, e->aux, e->dev[0] ? e->dev : "a device");
+	if (t->opts.on_event)
+		t->opts.on_event(t->opts.ctx, e, true);
+	return 0;
+}
+
+static int event_cb(void *ctx, void *data, size_t len)
+{
+	struct vt_tracer *t = ctx;
+
+	if (len >= sizeof(struct vtr_event) && t->opts.on_event)
+		t->opts.on_event(t->opts.ctx, data, false);
+	return 0;
+}
+
+int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
+{
+	struct vt_tracer *t = calloc(1, sizeof(*t));
+	const char *blocker;
+	int err, nprog = 0;
+	struct bpf_program *prog;
+
+	if (!t)
+		return -ENOMEM;
+	t->opts = *opts;
+	t->ks = vt_ksyms_load();
+	vt_env_probe(&t->env, t->ks);
+	if (opts->force_kprobe)
+		t->env.force_kprobe = true;
+	vt_points_probe(&t->env, t->ks);
+	blocker = vt_env_blocker(&t->env);
+	if (blocker) {
+		vt_err("%s", blocker);
+		err = -ENOTSUP;
+		goto fail;
+	}
+	t->ncpus = libbpf_num_possible_cpus();
+	t->skel = vfio_trace_bpf__open();
+	if (!t->skel) {
+		vt_err("cannot open the BPF object: %s", strerror(errno));
+		err = -errno;
+		goto fail;
+	}
+	t->skel->rodata->vt_features = opts->snoop ? VT_FEAT_SNOOP : 0;
+	t->skel->rodata->vt_targ_tgid = opts->tgid;
+	set_autoload(t);
+	err = vfio_trace_bpf__load(t->skel);
+	if (err) {
+		vt_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
+		       strerror(-err));
+		goto fail;
+	}
+	err = vfio_trace_bpf__attach(t->skel);
+	if (err) {
+		vt_err("cannot attach the BPF programs: %s", strerror(-err));
+		goto fail;
+	}
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.vt_lifecycle), lifecycle_cb, t, NULL);
+	if (!t->rb || (opts->snoop &&
+		       ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.vt_events), event_cb, t))) {
+		vt_err("cannot set up the ring buffers: %s", strerror(errno));
+		err = -errno;
+		goto fail;
+	}
+	note_missing(t);
+	bpf_object__for_each_program(prog, t->skel->obj)
+		nprog += bpf_program__autoload(prog);
+	fprintf(stderr, "%s: attached %d programs (%s), tracing\n", vt_prog, nprog,
+		vt_method_name(vt_point_find("vfio_iommu_type1_ioctl")->method));
+	if (t->missing[0])
+		vt_warn("not traced on this kernel: %s", t->missing);
+	*out = t;
+	return 0;
+fail:
+	vt_tracer_close(t);
+	return err;
+}
+
+int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
+{
+	int n = ring_buffer__poll(t->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+const char *vt_tracer_missing(struct vt_tracer *t)
+{
+	return t->missing;
+}
+
+int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
+{
+	int fd = bpf_map__fd(t->skel->maps.vt_stats);
+	struct vtr_key key, next, *prev = NULL;
+	struct vtr_stat *vals = calloc(t->ncpus, sizeof(*vals));
+	uint64_t *lv = calloc(t->ncpus, sizeof(*lv));
+	struct vtr_device dev;
+	uint64_t vdev, cur, *pv = NULL;
+
+	memset(s, 0, sizeof(*s));
+	s->ts = vt_now_ns();
+	if (!vals || !lv)
+		goto oom;
+	/* Never deleted from, so walking the keys cannot lose an update: counters only grow. */
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		if (s->n == s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 64;
+			struct vt_row *r = realloc(s->rows, cap * sizeof(*r));
+
+			if (!r)
+				goto oom;
+			s->rows = r;
+			s->cap = cap;
+		}
+		memset(&s->rows[s->n], 0, sizeof(s->rows[0]));
+		s->rows[s->n].key = key;
+		for (int c = 0; c < t->ncpus; c++)
+			vt_stat_add(&s->rows[s->n].st, &vals[c]);
+		s->n++;
+	}
+	fd = bpf_map__fd(t->skel->maps.vt_losses);
+	for (__u32 i = 0; i < VT_LOSS_MAX; i++) {
+		if (bpf_map_lookup_elem(fd, &i, lv))
+			continue;
+		for (int c = 0; c < t->ncpus; c++)
+			s->losses[i] += lv[c];
+	}
+	fd = bpf_map__fd(t->skel->maps.vt_devices);
+	while (!bpf_map_get_next_key(fd, pv, &vdev)) {
+		struct vt_dev *d;
+
+		cur = vdev;
+		pv = &cur;
+		if (bpf_map_lookup_elem(fd, &cur, &dev))
+			continue;
+		d = realloc(s->devs, (s->ndevs + 1) * sizeof(*d));
+		if (!d)
+			goto oom;
+		s->devs = d;
+		s->devs[s->ndevs].vdev = cur;
+		s->devs[s->ndevs].d = dev;
+		s->ndevs++;
+	}
+	free(vals);
+	free(lv);
+	return 0;
+oom:
+	free(vals);
+	free(lv);
+	return -ENOMEM;
+}
+
+void vt_tracer_close(struct vt_tracer *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	for (int i = 0; i < t->ncbs; i++) {
+		bpf_link__destroy(t->cbs[i].links[0]);
+		bpf_link__destroy(t->cbs[i].links[1]);
+		callback_bpf__destroy(t->cbs[i].obj);
+	}
+	callback_bpf__destroy(t->kp_cb);
+	vfio_trace_bpf__destroy(t->skel);
+	vt_ksyms_free(t->ks);
+	free(t);
+}

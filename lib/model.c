@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The aggregation model: snapshots of cumulative rows, their differences, percentiles. */
+#include <stdlib.h>
+#include <string.h>
+#include "trace.h"
+
+static const char *const op_names[VT_OP_MAX] = {
+	[VT_OP_UNMAP] = "unmap",	[VT_OP_MAP] = "map",
+	[VT_OP_REMOVE_DMA] = "remove_dma", [VT_OP_UNMAP_UNPIN] = "unmap_unpin",
+	[VT_OP_NOTIFY] = "notify",	[VT_OP_RETRY] = "retry",
+	[VT_OP_CALLBACK] = "callback",	[VT_OP_PIN] = "pin",
+	[VT_OP_UNPIN] = "unpin",	[VT_OP_REGISTER] = "register",
+	[VT_OP_UNREGISTER] = "unregister",
+};
+
+const char *vt_op_name(int op)
+{
+	return op >= 0 && op < VT_OP_MAX ? op_names[op] : "?";
+}
+
+void vt_snapshot_free(struct vt_snapshot *s)
+{
+	free(s->rows);
+	free(s->devs);
+	memset(s, 0, sizeof(*s));
+}
+
+void vt_stat_add(struct vtr_stat *acc, const struct vtr_stat *s)
+{
+	acc->count += s->count;
+	acc->errors += s->errors;
+	acc->einval += s->einval;
+	acc->bytes += s->bytes;
+	acc->lat_sum += s->lat_sum;
+	if (s->lat_max > acc->lat_max)
+		acc->lat_max = s->lat_max;
+	for (int i = 0; i < VT_HIST_SLOTS; i++)
+		acc->hist[i] += s->hist[i];
+}
+
+static const struct vt_row *find_row(const struct vt_snapshot *s, const struct vtr_key *k)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!memcmp(&s->rows[i].key, k, sizeof(*k)))
+			return &s->rows[i];
+	return NULL;
+}
+
+int vt_snapshot_diff(const struct vt_snapshot *now, const struct vt_snapshot *prev,
+		     struct vt_snapshot *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ts = now->ts;
+	out->rows = calloc(now->n ? now->n : 1, sizeof(*out->rows));
+	out->devs = calloc(now->ndevs ? now->ndevs : 1, sizeof(*out->devs));
+	if (!out->rows || !out->devs)
+		return -1;
+	memcpy(out->devs, now->devs, now->ndevs * sizeof(*now->devs));
+	out->ndevs = now->ndevs;
+	for (int i = 0; i < VT_LOSS_MAX; i++)
+		out->losses[i] = now->losses[i] - (prev ? prev->losses[i] : 0);
+	for (size_t i = 0; i < now->n; i++) {
+		const struct vt_row *p = prev ? find_row(prev, &now->rows[i].key) : NULL;
+		struct vt_row *o = &out->rows[out->n];
+
+		*o = now->rows[i];
+		if (p) {
+			o->st.count -= p->st.count;
+			o->st.errors -= p->st.errors;
+			o->st.einval -= p->st.einval;
+			o->st.bytes -= p->st.bytes;
+			o->st.lat_sum -= p->st.lat_sum;
+			for (int h = 0; h < VT_HIST_SLOTS; h++)
+				o->st.hist[h] -= p->st.hist[h];
+			/* lat_max is cumulative; the interval's max is only known from the
+			 * histogram's highest non-empty slot. */
+			if (o->st.count && p->st.lat_max == o->st.lat_max) {
+				int h = VT_HIST_SLOTS - 1;
+
+				while (h > 0 && !o->st.hist[h])
+					h--;
+				o->st.lat_max = vt_hist_slot_low(h + 1) - 1;
+			}
+		}
+		if (o->st.count || !p)
+			out->n++;
+	}
+	return 0;
+}
+
+void vt_snapshot_sum(const struct vt_snapshot *s, int op, uint64_t obj, uint32_t tgid,
+		     struct vtr_stat *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < s->n; i++) {
+		const struct vt_row *r = &s->rows[i];
+
+		if (r->key.op != op || (obj && r->key.obj != obj) || (tgid && r->key.tgid != tgid))
+			continue;
+		vt_stat_add(out, &r->st);
+	}
+}
+
+const struct vt_dev *vt_snapshot_dev(const struct vt_snapshot *s, uint64_t vdev)
+{
+	for (size_t i = 0; i < s->ndevs; i++)
+		if (s->devs[i].vdev == vdev)
+			return &s->devs[i];
+	return NULL;
+}
+
+/* Mirror of vt_hist_slot() in bpf/vt_core.bpf.h. */
+uint64_t vt_hist_slot_low(unsigned slot)
+{
+	unsigned o, sub;
+
+	if (slot < VT_HIST_SUB)
+		return slot;
+	if (slot >= VT_HIST_SLOTS)
+		return 1ULL << VT_HIST_OCTAVES;
+	o = slot / VT_HIST_SUB + VT_HIST_SUB_BITS - 1;
+	sub = slot % VT_HIST_SUB;
+	return (1ULL << o) + ((uint64_t)sub << (o - VT_HIST_SUB_BITS));
+}
+
+uint64_t vt_hist_slot_for(uint64_t v)
+{
+	unsigned o = 0;
+
+	if (v < VT_HIST_SUB)
+		return v;
+	if (v >= (1ULL << VT_HIST_OCTAVES))
+		return VT_HIST_SLOTS - 1;
+	while ((v >> (o + 1)) != 0)
+		o++;
+	return (o - VT_HIST_SUB_BITS + 1) * VT_HIST_SUB +
+	       ((v >> (o - VT_HIST_SUB_BITS)) & (VT_HIST_SUB - 1));
+}
+
+uint64_t vt_hist_percentile(const __u64 *hist, double p)
+{
+	uint64_t total = 0, seen = 0, rank;
+
+	for (int i = 0; i < VT_HIST_SLOTS; i++)
+		total += hist[i];
+	if (!total)
+		return 0;
+	rank = (uint64_t)(p / 100.0 * total + 0.5);
+	if (rank < 1)
+		rank = 1;
+	if (rank > total)
+		rank = total;
+	for (int i = 0; i < VT_HIST_SLOTS; i++) {
+		seen += hist[i];
+		if (seen >= rank) {
+			uint64_t lo = vt_hist_slot_low(i), hi = vt_hist_slot_low(i + 1);
+
+			return lo + (hi - lo) / 2;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Views over a snapshot shared by the commands: the JSON report (stat's final document,
+ * top --json), number formatting, and process identity (comm, QEMU VM name).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "trace.h"
+#include "report.h"
+
+/* Ops whose `bytes` are pages, not bytes. */
+static bool op_counts_pages(int op)
+{
+	return op == VT_OP_PIN || op == VT_OP_UNPIN;
+}
+
+json_object *vt_json_stat(const struct vtr_stat *s, int op)
+{
+	json_object *o = json_object_new_object(), *l;
+
+	json_object_object_add(o, "count", json_object_new_uint64(s->count));
+	json_object_object_add(o, "errors", json_object_new_uint64(s->errors));
+	if (op == VT_OP_PIN)
+		json_object_object_add(o, "einval", json_object_new_uint64(s->einval));
+	json_object_object_add(o, op_counts_pages(op) ? "pages" : "bytes",
+			       json_object_new_uint64(s->bytes));
+	if (op == VT_OP_RETRY || op == VT_OP_REGISTER || op == VT_OP_UNREGISTER)
+		return o;
+	l = json_object_new_object();
+	json_object_object_add(l, "avg", json_object_new_uint64(s->count ? s->lat_sum / s->count : 0));
+	json_object_object_add(l, "p50", json_object_new_uint64(vt_hist_percentile(s->hist, 50)));
+	json_object_object_add(l, "p99", json_object_new_uint64(vt_hist_percentile(s->hist, 99)));
+	json_object_object_add(l, "max", json_object_new_uint64(s->lat_max));
+	json_object_object_add(o, "latency_ns", l);
+	return o;
+}
+
+static json_object *ops_object(const struct vt_snapshot *s, const int *ops, int nops,
+			       uint64_t obj, uint32_t tgid)
+{
+	json_object *o = json_object_new_object();
+	struct vtr_stat st;
+
+	for (int i = 0; i < nops; i++) {
+		vt_snapshot_sum(s, ops[i], obj, tgid, &st);
+		json_object_object_add(o, vt_op_name(ops[i]), vt_json_stat(&st, ops[i]));
+	}
+	return o;
+}
+
+static const int container_ops[] = { VT_OP_UNMAP, VT_OP_MAP, VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN,
+				     VT_OP_NOTIFY, VT_OP_RETRY };
+static const int device_ops[] = { VT_OP_CALLBACK, VT_OP_PIN, VT_OP_UNPIN, VT_OP_REGISTER,
+				  VT_OP_UNREGISTER };
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const char *const loss_names[VT_LOSS_MAX] = {
+	[VT_LOSS_STATS_FULL] = "stats_full", [VT_LOSS_TASK_FULL] = "inflight_full",
+	[VT_LOSS_RINGBUF] = "snoop_ringbuf_full", [VT_LOSS_LIFECYCLE] = "lifecycle_ringbuf_full",
+	[VT_LOSS_NO_ENTRY] = "exit_without_entry",
+};
+
+const char *vt_loss_name(int i)
+{
+	return loss_names[i];
+}
+
+/* Distinct (container, process) pairs of container rows, in first-seen order. */
+size_t vt_containers(const struct vt_snapshot *s, struct vt_container *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct vtr_key *k = &s->rows[i].key;
+		size_t j;
+
+		if (k->pad != 0 /* kind: container */)
+			continue;
+		for (j = 0; j < n; j++)
+			if (out[j].obj == k->obj && out[j].tgid == k->tgid)
+				break;
+		if (j == n && n < max) {
+			out[n].obj = k->obj;
+			out[n].tgid = k->tgid;
+			n++;
+		}
+	}
+	return n;
+}
+
+json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char *not_traced)
+{
+	json_object *o = json_object_new_object(), *a, *x;
+	int all_ops[VT_OP_MAX];
+	struct vt_container cs[256];
+	size_t nc;
+
+	for (int i = 0; i < VT_OP_MAX; i++)
+		all_ops[i] = i;
+	json_object_object_add(o, "type", json_object_new_string("total"));
+	json_object_object_add(o, "seconds", json_object_new_double(secs));
+	json_object_object_add(o, "ops", ops_object(s, all_ops, VT_OP_MAX, 0, 0));
+
+	a = json_object_new_array();
+	nc = vt_containers(s, cs, 256);
+	for (size_t i = 0; i < nc; i++) {
+		char id[32], comm[32], vm[128];
+
+		x = json_object_new_object();
+		snprintf(id, sizeof(id), "%#llx", (unsigned long long)cs[i].obj);
+		json_object_object_add(x, "container", json_object_new_string(id));
+		json_object_object_add(x, "pid", json_object_new_int64(cs[i].tgid));
+		vt_proc_ident(cs[i].tgid, comm, sizeof(comm), vm, sizeof(vm));
+		json_object_object_add(x, "comm", json_object_new_string(comm));
+		json_object_object_add(x, "vm", vm[0] ? json_object_new_string(vm) : NULL);
+		json_object_object_add(x, "ops", ops_object(s, container_ops, N(container_ops),
+							    cs[i].obj, cs[i].tgid));
+		json_object_array_add(a, x);
+	}
+	json_object_object_add(o, "containers", a);
+
+	a = json_object_new_array();
+	for (size_t i = 0; i < s->ndevs; i++) {
+		const struct vt_dev *d = &s->devs[i];
+		char id[32];
+
+		x = json_object_new_object();
+		json_object_object_add(x, "name", json_object_new_string(d->d.name));
+		json_object_object_add(x, "driver", json_object_new_string(d->d.driver));
+		snprintf(id, sizeof(id), "%#llx", (unsigned long long)d->d.container);
+		json_object_object_add(x, "container", d->d.container ? json_object_new_string(id) : NULL);
+		json_object_object_add(x, "registered", json_object_new_boolean(d->d.registered));
+		json_object_object_add(x, "has_dma_unmap", json_object_new_boolean(d->d.dma_unmap != 0));
+		json_object_object_add(x, "ops", ops_object(s, device_ops, N(device_ops), d->vdev, 0));
+		json_object_array_add(a, x);
+	}
+	json_object_object_add(o, "devices", a);
+
+	x = json_object_new_object();
+	for (int i = 0; i < VT_LOSS_MAX; i++)
+		json_object_object_add(x, loss_names[i], json_object_new_uint64(s->losses[i]));
+	json_object_object_add(o, "lost", x);
+	json_object_object_add(o, "not_traced", json_object_new_string(not_traced ? not_traced : ""));
+	return o;
+}
+
+void vt_json_print(FILE *f, json_object *o, bool pretty)
+{
+	fprintf(f, "%s\n", json_object_to_json_string_ext(o, (pretty ? JSON_C_TO_STRING_PRETTY :
+				JSON_C_TO_STRING_PLAIN) | JSON_C_TO_STRING_NOSLASHESCAPE));
+	fflush(f);
+}
+
+char *vt_fmt_ns(char *buf, size_t len, uint64_t ns)
+{
+	if (ns < 1000)
+		snprintf(buf, len, "%lluns", (unsigned long long)ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.1fus", ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.1fms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.2fs", ns / 1e9);
+	return buf;
+}
+
+/* comm, and the VM name when the process is QEMU (-name guest=NAME,... or -name NAME). */
+void vt_proc_ident(uint32_t pid, char *comm, size_t clen, char *vm, size_t vlen)
+{
+	char path[64], buf[8192];
+	FILE *f;
+	size_t n;
+
+	snprintf(comm, clen, "?");
+	vm[0] = 0;
+	if (!pid)
+		return;
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(comm, clen, f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	vt_qemu_vm_name(buf, n, vm, vlen);
+}
+
+/* cmdline is NUL-separated. */
+bool vt_qemu_vm_name(const char *cmdline, size_t len, char *vm, size_t vlen)
+{
+	const char *p = cmdline, *end = cmdline + len;
+
+	vm[0] = 0;
+	while (p < end) {
+		const char *next = p + strlen(p) + 1;
+
+		if ((!strcmp(p, "-name") || !strcmp(p, "--name")) && next < end) {
+			const char *v = next, *g = strstr(v, "guest=");
+			size_t l;
+
+			if (g && (g == v || g[-1] == ','))
+				v = g + 6;
+			l = strcspn(v, ",");
+			snprintf(vm, vlen, "%.*s", (int)l, v);
+			return true;
+		}
+		p = next;
+	}
+	return false;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one loader (loader.c) and the aggregation model (model.c).
+ *
+ * The model is plain data: a snapshot is the list of (key, summed stat) rows plus the loss
+ * counters and the known devices. The BPF loader fills it; an ftrace backend or a record file
+ * could fill it the same way, and every command is a view over it.
+ */
+#ifndef VT_TRACE_H
+#define VT_TRACE_H
+
+#include "vt.h"
+
+struct vt_row {
+	struct vtr_key key;
+	struct vtr_stat st;	/* summed over CPUs */
+};
+
+struct vt_dev {
+	uint64_t vdev;
+	struct vtr_device d;
+};
+
+struct vt_snapshot {
+	uint64_t ts;			/* vt_now_ns() when taken */
+	struct vt_row *rows;
+	size_t n, cap;
+	uint64_t losses[VT_LOSS_MAX];
+	struct vt_dev *devs;
+	size_t ndevs;
+};
+
+void vt_snapshot_free(struct vt_snapshot *s);
+/* out = now - prev (rows of now; counters and histograms subtracted; max kept from now). */
+int vt_snapshot_diff(const struct vt_snapshot *now, const struct vt_snapshot *prev,
+		     struct vt_snapshot *out);
+/* Add one row's stat into acc. */
+void vt_stat_add(struct vtr_stat *acc, const struct vtr_stat *s);
+/* Sum of every row with this op (and obj/tgid when non-zero). */
+void vt_snapshot_sum(const struct vt_snapshot *s, int op, uint64_t obj, uint32_t tgid,
+		     struct vtr_stat *out);
+const struct vt_dev *vt_snapshot_dev(const struct vt_snapshot *s, uint64_t vdev);
+
+/* Histogram helpers: the lower bound of a slot, and a percentile (p in 0..100) read as the
+ * middle of the slot holding it (within 1/VT_HIST_SUB of the truth). 0 when empty. */
+uint64_t vt_hist_slot_low(unsigned slot);
+uint64_t vt_hist_slot_for(uint64_t ns);
+uint64_t vt_hist_percentile(const __u64 *hist, double p);
+const char *vt_op_name(int op);
+
+/* ---- the BPF backend --------------------------------------------------------------------- */
+struct vt_tracer;
+
+struct vt_tracer_opts {
+	bool snoop;		/* per-event ring buffer */
+	uint32_t tgid;		/* snoop: only this process */
+	bool force_kprobe;	/* never fentry */
+	/* Called for every snoop event and, with lifecycle=true, every device event. */
+	void (*on_event)(void *ctx, const struct vtr_event *e, bool lifecycle);
+	void *ctx;
+};
+
+/* Probe, load, attach. Prints what it attached (and what it could not) on stderr. */
+int vt_tracer_open(struct vt_tracer **t, const struct vt_tracer_opts *opts);
+/* Handle ring-buffer events (attaching new callbacks) for up to timeout_ms. */
+int vt_tracer_poll(struct vt_tracer *t, int timeout_ms);
+int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s);
+/* Points that could not be attached, as one line for a notice ("" when none). */
+const char *vt_tracer_missing(struct vt_tracer *t);
+void vt_tracer_close(struct vt_tracer *t);
+
+/* SIGINT/SIGTERM set this; long-running commands poll it. */
+extern volatile int vt_stop;
+void vt_install_signals(void);
+
+#endif
