@@ -17,6 +17,7 @@
 #include <bpf/bpf_core_read.h>
 #include "vfio_types.h"
 #include "vt_shared.h"
+#include "vt_hist.h"
 
 #define VT_EINVAL 22
 
@@ -125,39 +126,6 @@ static __always_inline void vt_lose(__u32 what)
 
 	if (v)
 		*v += 1;
-}
-
-static __always_inline __u32 vt_log2_32(__u32 v)
-{
-	__u32 r, shift;
-
-	r = (v > 0xFFFF) << 4; v >>= r;
-	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
-	r |= (v >> 1);
-	return r;
-}
-
-static __always_inline __u32 vt_log2(__u64 v)
-{
-	__u32 hi = v >> 32;
-
-	return hi ? vt_log2_32(hi) + 32 : vt_log2_32(v);
-}
-
-/* Slot of a latency: see VT_HIST_* in vt_shared.h and vt_hist_slot_low() in lib/. */
-static __always_inline __u32 vt_hist_slot(__u64 v)
-{
-	__u32 o, sub;
-
-	if (v < VT_HIST_SUB)
-		return v;
-	if (v >= (1ULL << VT_HIST_OCTAVES))
-		return VT_HIST_SLOTS - 1;
-	o = vt_log2(v);
-	sub = (v >> (o - VT_HIST_SUB_BITS)) & (VT_HIST_SUB - 1);
-	return (o - VT_HIST_SUB_BITS + 1) * VT_HIST_SUB + sub;
 }
 
 static __always_inline void vt_read_devname(struct vfio_device *vdev, char *name, int len)

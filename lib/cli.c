@@ -85,6 +85,12 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 	}
 	return -1;
 unknown:
+	/* For an option this command does not take, argv[optind - 1] may be its value. */
+	for (const struct option *op = all; op->name; op++)
+		if (op->val == c && c != '?') {
+			vt_err("option --%s does not apply to %s", op->name, vt_prog);
+			return VT_EXIT_USAGE;
+		}
 	vt_err("unknown option '%s' (see %s --help)", argv[optind - 1], vt_prog);
 	return VT_EXIT_USAGE;
 }

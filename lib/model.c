@@ -109,7 +109,7 @@ const struct vt_dev *vt_snapshot_dev(const struct vt_snapshot *s, uint64_t vdev)
 	return NULL;
 }
 
-/* Mirror of vt_hist_slot() in bpf/vt_core.bpf.h. */
+/* The inverse of vt_hist_slot() (include/vt_hist.h). */
 uint64_t vt_hist_slot_low(unsigned slot)
 {
 	unsigned o, sub;
@@ -121,20 +121,6 @@ uint64_t vt_hist_slot_low(unsigned slot)
 	o = slot / VT_HIST_SUB + VT_HIST_SUB_BITS - 1;
 	sub = slot % VT_HIST_SUB;
 	return (1ULL << o) + ((uint64_t)sub << (o - VT_HIST_SUB_BITS));
-}
-
-uint64_t vt_hist_slot_for(uint64_t v)
-{
-	unsigned o = 0;
-
-	if (v < VT_HIST_SUB)
-		return v;
-	if (v >= (1ULL << VT_HIST_OCTAVES))
-		return VT_HIST_SLOTS - 1;
-	while ((v >> (o + 1)) != 0)
-		o++;
-	return (o - VT_HIST_SUB_BITS + 1) * VT_HIST_SUB +
-	       ((v >> (o - VT_HIST_SUB_BITS)) & (VT_HIST_SUB - 1));
 }
 
 uint64_t vt_hist_percentile(const __u64 *hist, double p)

@@ -10,6 +10,7 @@
 #define VT_TRACE_H
 
 #include "vt.h"
+#include "vt_hist.h"
 
 struct vt_row {
 	struct vtr_key key;
@@ -44,7 +45,6 @@ const struct vt_dev *vt_snapshot_dev(const struct vt_snapshot *s, uint64_t vdev)
 /* Histogram helpers: the lower bound of a slot, and a percentile (p in 0..100) read as the
  * middle of the slot holding it (within 1/VT_HIST_SUB of the truth). 0 when empty. */
 uint64_t vt_hist_slot_low(unsigned slot);
-uint64_t vt_hist_slot_for(uint64_t ns);
 uint64_t vt_hist_percentile(const __u64 *hist, double p);
 const char *vt_op_name(int op);
 

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests of the aggregation model: histogram slots, percentiles, snapshot diffs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "trace.h"
+
+/* Every value lands in the slot whose [low, next low) range holds it. */
+static void test_hist_slot_inverse(void **state)
+{
+	uint64_t vals[] = { 0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 1000, 1023, 1024, 123456789,
+			    (1ULL << 39) + 5, (1ULL << 40) - 1 };
+
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		unsigned s = vt_hist_slot(vals[i]);
+
+		assert_true(s < VT_HIST_SLOTS);
+		assert_true(vt_hist_slot_low(s) <= vals[i]);
+		assert_true(vals[i] < vt_hist_slot_low(s + 1));
+	}
+	for (uint64_t v = 0; v < 100000; v += 7) {
+		unsigned s = vt_hist_slot(v);
+
+		assert_true(vt_hist_slot_low(s) <= v && v < vt_hist_slot_low(s + 1));
+	}
+	assert_int_equal(vt_hist_slot(1ULL << 41), VT_HIST_SLOTS - 1);
+}
+
+/* Slots are monotonic: a larger value never gets a smaller slot. */
+static void test_hist_slot_monotonic(void **state)
+{
+	unsigned last = 0;
+
+	for (uint64_t v = 1; v < (1ULL << 40); v = v * 3 / 2 + 1) {
+		unsigned s = vt_hist_slot(v);
+
+		assert_true(s >= last);
+		last = s;
+	}
+}
+
+/* A percentile read from the histogram is within 1/VT_HIST_SUB (25 %) of the true one. */
+static void test_percentile_error(void **state)
+{
+	static __u64 hist[VT_HIST_SLOTS];
+	uint64_t vals[1000];
+
+	srand(42);
+	for (int i = 0; i < 1000; i++) {
+		vals[i] = 1000 + (uint64_t)rand() % 5000000;
+		hist[vt_hist_slot(vals[i])]++;
+	}
+	/* true p50/p99 by sorting */
+	for (int i = 0; i < 1000; i++)
+		for (int j = i + 1; j < 1000; j++)
+			if (vals[j] < vals[i]) {
+				uint64_t t = vals[i];
+
+				vals[i] = vals[j];
+				vals[j] = t;
+			}
+	double p50 = vt_hist_percentile(hist, 50), p99 = vt_hist_percentile(hist, 99);
+
+	assert_true(p50 >= vals[499] * 0.75 && p50 <= vals[499] * 1.25);
+	assert_true(p99 >= vals[989] * 0.75 && p99 <= vals[989] * 1.25);
+	memset(hist, 0, sizeof(hist));
+	assert_int_equal(vt_hist_percentile(hist, 99), 0);
+	hist[vt_hist_slot(2000000)] = 1;	/* a single 2 ms sample */
+	p50 = vt_hist_percentile(hist, 50);
+	assert_true(p50 >= 2000000 * 0.875 && p50 <= 2000000 * 1.125);
+}
+
+static struct vt_row row(uint64_t obj, uint32_t tgid, int op, uint64_t count, uint64_t bytes)
+{
+	struct vt_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.key.obj = obj;
+	r.key.tgid = tgid;
+	r.key.op = op;
+	r.st.count = count;
+	r.st.bytes = bytes;
+	r.st.hist[vt_hist_slot(100)] = count;
+	r.st.lat_max = 100;
+	return r;
+}
+
+static void test_snapshot_diff_and_sum(void **state)
+{
+	struct vt_row prev_rows[] = { row(1, 10, VT_OP_UNMAP, 5, 500), row(2, 10, VT_OP_UNMAP, 1, 4096) };
+	struct vt_row now_rows[] = { row(1, 10, VT_OP_UNMAP, 8, 800), row(2, 10, VT_OP_UNMAP, 1, 4096),
+				     row(3, 11, VT_OP_PIN, 2, 2) };
+	struct vt_snapshot prev = { .rows = prev_rows, .n = 2 }, now = { .rows = now_rows, .n = 3 };
+	struct vt_snapshot d;
+	struct vtr_stat st;
+
+	now.losses[VT_LOSS_RINGBUF] = 7;
+	prev.losses[VT_LOSS_RINGBUF] = 3;
+	assert_int_equal(vt_snapshot_diff(&now, &prev, &d), 0);
+	/* the unchanged row (obj 2) is dropped, the new one (obj 3) kept whole */
+	assert_int_equal(d.n, 2);
+	vt_snapshot_sum(&d, VT_OP_UNMAP, 0, 0, &st);
+	assert_int_equal(st.count, 3);
+	assert_int_equal(st.bytes, 300);
+	assert_int_equal(st.hist[vt_hist_slot(100)], 3);
+	vt_snapshot_sum(&d, VT_OP_PIN, 3, 0, &st);
+	assert_int_equal(st.count, 2);
+	vt_snapshot_sum(&d, VT_OP_PIN, 0, 10, &st);
+	assert_int_equal(st.count, 0);
+	assert_int_equal(d.losses[VT_LOSS_RINGBUF], 4);
+	vt_snapshot_free(&d);
+	/* totals of the cumulative snapshot */
+	vt_snapshot_sum(&now, VT_OP_UNMAP, 0, 10, &st);
+	assert_int_equal(st.count, 9);
+	assert_int_equal(st.bytes, 800 + 4096);
+}
+
+static void test_op_names(void **state)
+{
+	for (int i = 0; i < VT_OP_MAX; i++)
+		assert_string_not_equal(vt_op_name(i), "?");
+	assert_string_equal(vt_op_name(VT_OP_MAX), "?");
+	assert_string_equal(vt_op_name(VT_OP_NOTIFY), "notify");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hist_slot_inverse),
+		cmocka_unit_test(test_hist_slot_monotonic),
+		cmocka_unit_test(test_percentile_error),
+		cmocka_unit_test(test_snapshot_diff_and_sum),
+		cmocka_unit_test(test_op_names),
+	};
+
+	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}
