@@ -18,7 +18,9 @@
  *                     returns npage. flags bit0 writes DMATEST_MARKER and the page's iova into the
  *                     first 16 bytes of each pinned page. -EINVAL before pinning (not counted)
  *                     for npage outside 1..512, an unaligned or wrapping iova, unknown flags.
- *                     Otherwise the error of vfio_pin_pages is returned as is.
+ *                     Otherwise the error of vfio_pin_pages is returned as is; a nocb device
+ *                     that the kernel lets pin (6.1, with a dma_unmap device open in the same
+ *                     container) gives the pages back at once and gets -EOPNOTSUPP (see dt_pin).
  *   DMATEST_UNPIN     vfio_unpin_pages every recorded range overlapping [iova, iova + npage
  *                     pages): whole recorded ranges, never parts of one. Returns 0.
  *   DMATEST_STATS     copy the counters (read without any lock: never blocks on a wedged device).
@@ -33,8 +35,8 @@
  * on a device holding pins in that dma; every callback consumes one, even on a device that holds
  * no pins in that dma). Otherwise it unpins every recorded range overlapping [iova, iova+length)
  * and counts those pages in unpinned_in_cb. vfio_unpin_pages there takes iommu->lock while
- * device_list_lock is held: that is the kernel's design (see the deadlock in
- * shared vm-lab notes: two concurrent UNMAP_DMA on one container with pins).
+ * device_list_lock is held: that is the kernel's design (and why two concurrent UNMAP_DMA on one
+ * container with pins deadlock, see DEVELOPERS.md).
  *
  * ->close_device (last close of the device fd) unpins the leftovers (counted in unpin_calls and
  * pages_unpinned, not in unpinned_in_cb).
