@@ -79,7 +79,8 @@ if [ ! -f /test.sh ]; then
 	finish 125
 fi
 
-export LAB_KVER=$(uname -r) LAB_OUT=/out LAB_TIMEOUT=$TIMEOUT
+LAB_KVER=$(uname -r)
+export LAB_KVER LAB_OUT=/out LAB_TIMEOUT="$TIMEOUT"
 echo "@@LAB-RUN timeout=${TIMEOUT}s uptime=$(cut -d' ' -f1 /proc/uptime)"
 cd /
 # own session and process group, so a timeout can kill every process the test started

@@ -1,4 +1,5 @@
-# /lab/lib.sh: helpers for lab guest scripts (busybox sh). Source it: . /lab/lib.sh
+# shellcheck shell=sh
+# Guest library, installed as /lab/lib.sh: helpers for lab guest scripts (busybox sh). Source it: . /lab/lib.sh
 # Results go to /out ($LAB_OUT); the host finds them in the run's outdir.
 LAB_OUT=${LAB_OUT:-/out}
 LAB_KVER=${LAB_KVER:-$(uname -r)}
