@@ -110,12 +110,12 @@ static const char usage_text[] =
 "  -h, --help        this text\n"
 "\n"
 "JSON (one document):\n"
-"  tool, schema (1), scenario, kernel, pid, status (ok|error), errors [..], wall_s,\n"
+"  tool, schema (1), scenario, kernel, pid, status (ok|error), interrupted, errors [..], wall_s,\n"
 "  params {scenario, devices, first_dev, containers, threads, iterations, duration_s, rate,\n"
 "    maps, map_size, pin_pages, unmap, unpin, delay_us, fault_k, nocb, fds, verify, hold_s,\n"
 "    page_size, iova_base},\n"
 "  totals {every container counter and every device counter, summed},\n"
-"  containers [{index, pid, status, error?, elapsed_s, late_cycles, groups [N..],\n"
+"  containers [{index, pid, status, error?, interrupted, elapsed_s, late_cycles, groups [N..],\n"
 "    counters {cycles, map_dma_ok, map_dma_err, bytes_mapped, unmap_dma_ok, unmap_dma_err,\n"
 "      unmap_bytes_requested, unmap_bytes_unmapped, vfio_dma_removed, vfio_dma_pinned_unmapped,\n"
 "      notifies_expected, notify_bytes_expected, retries_expected},\n"
@@ -137,7 +137,8 @@ static const char usage_text[] =
 "calls. The model is checked against the returned unmap size after every UNMAP_DMA.\n"
 "\n"
 "Exit: 0 ok; 1 an unexpected error (one 'vfio-workload: ... error:' line on stderr; the JSON is\n"
-"still printed) or a module counter mismatch; 2 bad usage.\n";
+"still printed) or a module counter mismatch; 2 bad usage; 3 stopped early by SIGINT/SIGTERM\n"
+"(cycles cut short, teardown done, counters and JSON still exact).\n";
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void usage_error(const char *fmt, ...)
@@ -653,7 +654,7 @@ int main(int argc, char **argv)
 	int c2p[WL_MAX_CONTAINERS][2], p2c[WL_MAX_CONTAINERS][2];
 	json_object *doc, *conts, *totals, *errors, *module, *mcheck, *mism;
 	json_object *before[WL_MAX_CONTAINERS][WL_MAX_DEVICES] = { { NULL } };
-	bool failed = false, all_ready = true, go = false;
+	bool failed = false, all_ready = true, go = false, interrupted = false;
 	char err[600], name[64];
 	struct utsname un;
 	double t0;
@@ -789,6 +790,8 @@ int main(int argc, char **argv)
 				json_object_array_add(errors, json_object_new_string(err));
 				failed = true;
 			}
+			if (json_object_object_get_ex(cj, "interrupted", &v) && json_object_get_boolean(v))
+				interrupted = true;
 			if (json_object_object_get_ex(cj, "counters", &v))
 				add_into(totals, v);
 			if (json_object_object_get_ex(cj, "devices", &devs))
@@ -869,6 +872,9 @@ int main(int argc, char **argv)
 	json_object_object_add(doc, "kernel", json_object_new_string(uname(&un) ? "" : un.release));
 	json_object_object_add(doc, "pid", json_object_new_int(getpid()));
 	json_object_object_add(doc, "status", json_object_new_string(failed ? "error" : "ok"));
+	if (parent_stop)
+		interrupted = true;
+	json_object_object_add(doc, "interrupted", json_object_new_boolean(interrupted));
 	json_object_object_add(doc, "errors", errors);
 	json_object_object_add(doc, "wall_s", json_object_new_double(now_s() - t0));
 	json_object_object_add(doc, "params", params_json(&o));
@@ -878,7 +884,7 @@ int main(int argc, char **argv)
 	json_object_object_add(doc, "module_check", mcheck);
 	if (emit(&o, doc))
 		failed = true;
-	progress(&o, "%s: %s, %.2fs", scenario_names[o.scenario], failed ? "FAILED" : "ok",
-		 now_s() - t0);
-	return failed ? 1 : 0;
+	progress(&o, "%s: %s, %.2fs", scenario_names[o.scenario],
+		 failed ? "FAILED" : interrupted ? "interrupted" : "ok", now_s() - t0);
+	return failed ? 1 : interrupted ? 3 : 0;
 }
