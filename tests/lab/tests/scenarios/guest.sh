@@ -1,11 +1,11 @@
 #!/bin/sh
 # lab test "scenarios": run every vfio-workload scenario (modest sizes: the guest is emulated)
 # and count, independently of the workload and the module, what the kernel did through tracefs
-# kprobe events. Per scenario S it writes to /out:
+# kprobe events. Per run (id R, see RUNS) it writes to /out:
 #   runs.list the runs: "id scenario options" lines
-#   S.json    the workload's JSON (its counters, its expectations, the module's sysfs counters)
-#   S.rc      the workload's exit status        S.err  its stderr
-#   S.counts  KEY=N lines: kprobe hits per probe (type1 register/unregister/pin/unpin, the
+#   R.json    the workload's JSON (its counters, its expectations, the module's sysfs counters)
+#   R.rc      the workload's exit status        R.err  its stderr
+#   R.counts  KEY=N lines: kprobe hits per probe (type1 register/unregister/pin/unpin, the
 #             module's dma_unmap callback, UNMAP_DMA and MAP_DMA ioctls, vfio_remove_dma) and
 #             the ring buffer's overrun (must be 0, else counts would be short)
 # tests/lab/tests/scenarios/check compares workload == module == tracefs exactly.
@@ -18,7 +18,7 @@ G=wlc	# kprobe event group of this test
 # several devices, retries seen by a second device, the delay knob, DMATEST_UNPIN, nocb opens).
 RUNS='single single
 rate rate --rate 100 --iterations 40
-storm storm --iterations 1000
+storm storm --iterations 3000
 storm-unpin storm --iterations 200 --unpin
 small small --maps 512 --iterations 3
 large large --maps 3 --map-size 8M --pin-pages 600 --iterations 3
@@ -26,7 +26,7 @@ multidev multidev --devices 3 --maps 4 --iterations 30
 multidev-range multidev --devices 4 --maps 4 --iterations 20 --unmap range
 multicontainer multicontainer --containers 3 --maps 2 --iterations 30
 multicontainer-2dev multicontainer --containers 2 --devices 2 --maps 3 --iterations 20
-threads threads --threads 4 --maps 2 --iterations 50
+threads threads --threads 4 --maps 2 --iterations 150
 threads-2dev-delay threads --threads 3 --devices 2 --maps 2 --iterations 20 --delay-us 200
 nopin nopin --maps 2 --iterations 50
 retry retry --fault-k 3 --maps 2 --iterations 10
@@ -44,6 +44,7 @@ cleanup() {
 	echo > $T/trace 2>/dev/null
 }
 
+trap cleanup EXIT	# no probe left behind, whatever happens
 dmesg_mark
 dmatest_load ndev=4 ndev_nocb=1 || fail "cannot load vfio_dmatest"
 note dmatest_load ok
