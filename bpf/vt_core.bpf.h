@@ -170,6 +170,9 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 		if (lat > s->lat_max)
 			s->lat_max = lat;
 		slot = vt_hist_slot(lat);
+		/* The compiler knows slot < VT_HIST_SLOTS and would drop the check the
+		 * verifier needs: hide the value from it. */
+		asm volatile("" : "+r"(slot));
 		if (slot < VT_HIST_SLOTS)
 			s->hist[slot]++;
 	} else {

@@ -5,5 +5,8 @@
 
 int cmd_doctor(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_snoop(int argc, char **argv);
+int cmd_hist(int argc, char **argv);
 
 #endif

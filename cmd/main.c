@@ -15,6 +15,9 @@ struct command {
 static const struct command commands[] = {
 	{ "doctor", cmd_doctor, "what this host lets vfio-trace trace, and how" },
 	{ "stat", cmd_stat, "one line of counters per interval, totals at the end" },
+	{ "top", cmd_top, "live view per device and per container" },
+	{ "snoop", cmd_snoop, "one line per event, with an exact drop count" },
+	{ "hist", cmd_hist, "latency histograms: unmap, removal, notify, callback per device, pin" },
 };
 
 static void usage(FILE *f)

@@ -268,6 +268,10 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	t->skel->rodata->vt_features = opts->snoop ? VT_FEAT_SNOOP : 0;
 	t->skel->rodata->vt_targ_tgid = opts->tgid;
 	set_autoload(t);
+	/* The per-event ring costs memory only when snoop asks for it. */
+	bpf_map__set_max_entries(t->skel->maps.vt_events,
+				 (opts->snoop ? (opts->ringbuf_pages ? opts->ringbuf_pages : 64) : 1) *
+				 getpagesize());
 	err = vfio_trace_bpf__load(t->skel);
 	if (err) {
 		vt_err("cannot load the BPF programs: %s (run with -v for the verifier log)",

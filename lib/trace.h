@@ -55,6 +55,7 @@ struct vt_tracer_opts {
 	bool snoop;		/* per-event ring buffer */
 	uint32_t tgid;		/* snoop: only this process */
 	bool force_kprobe;	/* never fentry */
+	uint32_t ringbuf_pages;	/* snoop ring buffer size (power of two; 0: default 64) */
 	/* Called for every snoop event and, with lifecycle=true, every device event. */
 	void (*on_event)(void *ctx, const struct vtr_event *e, bool lifecycle);
 	void *ctx;

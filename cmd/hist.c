@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-trace hist: latency histograms of unmaps, per-vfio_dma removals, notifies, each
+ * device's dma_unmap callbacks and pins, read from the in-kernel log-linear histograms.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include "trace.h"
+#include "report.h"
+#include "cli.h"
+#include "cmd.h"
+
+static const char hist_usage[] =
+	"usage: vfio-trace hist [-j] [-p PID] [-d DEVICE] [--kprobe] [interval [count]]\n"
+	"  Latency histograms: unmap, remove_dma, unmap_unpin, notify, pin, unpin, and the\n"
+	"  dma_unmap callback per device. Without interval: until Ctrl-C/SIGTERM, then print.\n"
+	"  With interval: print every interval (the interval's own samples), count times.\n"
+	"  -j, --json         one JSON document per print\n"
+	"  -p, --pid PID      only operations caused by this process\n"
+	"  -d, --device NAME  only this device's callback histogram\n"
+	"  --kprobe           use kprobes even where fentry works\n";
+
+struct unit {
+	const char *name;
+	double div;
+};
+
+static struct unit pick_unit(uint64_t max_ns)
+{
+	if (max_ns < 10000)
+		return (struct unit){ "nsecs", 1 };
+	if (max_ns < 10000000)
+		return (struct unit){ "usecs", 1e3 };
+	return (struct unit){ "msecs", 1e6 };
+}
+
+/* Text: one row per power of two (the sub-buckets summed), libbpf-tools style. */
+static void print_text(const char *title, const struct vtr_stat *st)
+{
+	uint64_t rows[VT_HIST_OCTAVES + 1] = { 0 }, top = 0;
+	int first = -1, last = -1;
+	struct unit u = pick_unit(st->lat_max);
+	char a[16], b[16], c[16];
+
+	for (int s = 0; s < VT_HIST_SLOTS; s++) {
+		int o = s < VT_HIST_SUB ? (int)vt_log2(s ? s : 1) : s / VT_HIST_SUB + VT_HIST_SUB_BITS - 1;
+
+		rows[o] += st->hist[s];
+	}
+	for (int o = 0; o <= VT_HIST_OCTAVES; o++) {
+		if (!rows[o])
+			continue;
+		if (first < 0)
+			first = o;
+		last = o;
+		if (rows[o] > top)
+			top = rows[o];
+	}
+	printf("\n%s: %" PRIu64 " ops, p50 %s, p99 %s, max %s\n", title, (uint64_t)st->count,
+	       vt_fmt_ns(a, sizeof(a), vt_hist_percentile(st->hist, 50)),
+	       vt_fmt_ns(b, sizeof(b), vt_hist_percentile(st->hist, 99)),
+	       vt_fmt_ns(c, sizeof(c), st->lat_max));
+	if (first < 0)
+		return;
+	printf("%24s : %-10s distribution\n", u.name, "count");
+	for (int o = first; o <= last; o++) {
+		double lo = o ? (double)(1ULL << o) : 0, hi = (double)(1ULL << (o + 1)) - 1;
+		int stars = (int)(rows[o] * 40 / top);
+
+		printf("%11.0f -> %-10.0f : %-10" PRIu64 " |%-40.*s|\n", lo / u.div, hi / u.div,
+		       rows[o], stars, "****************************************");
+	}
+}
+
+static json_object *hist_json(const char *name, const char *device, const struct vtr_stat *st)
+{
+	json_object *o = json_object_new_object(), *b = json_object_new_array();
+
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "device", device ? json_object_new_string(device) : NULL);
+	json_object_object_add(o, "count", json_object_new_uint64(st->count));
+	json_object_object_add(o, "p50_ns", json_object_new_uint64(vt_hist_percentile(st->hist, 50)));
+	json_object_object_add(o, "p99_ns", json_object_new_uint64(vt_hist_percentile(st->hist, 99)));
+	json_object_object_add(o, "max_ns", json_object_new_uint64(st->lat_max));
+	json_object_object_add(o, "sum_ns", json_object_new_uint64(st->lat_sum));
+	for (int s = 0; s < VT_HIST_SLOTS; s++) {
+		json_object *x;
+
+		if (!st->hist[s])
+			continue;
+		x = json_object_new_object();
+		json_object_object_add(x, "low_ns", json_object_new_uint64(vt_hist_slot_low(s)));
+		json_object_object_add(x, "high_ns", json_object_new_uint64(vt_hist_slot_low(s + 1)));
+		json_object_object_add(x, "count", json_object_new_uint64(st->hist[s]));
+		json_object_array_add(b, x);
+	}
+	json_object_object_add(o, "buckets", b);
+	return o;
+}
+
+static void print_all(const struct vt_snapshot *s, const struct vt_cli *cli, double secs)
+{
+	static const int ops[] = { VT_OP_UNMAP, VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN, VT_OP_NOTIFY,
+				   VT_OP_PIN, VT_OP_UNPIN };
+	json_object *doc = NULL, *arr = NULL;
+	struct vtr_stat st;
+
+	if (cli->json) {
+		doc = json_object_new_object();
+		arr = json_object_new_array();
+		json_object_object_add(doc, "type", json_object_new_string("hist"));
+		json_object_object_add(doc, "seconds", json_object_new_double(secs));
+	}
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (cli->device)
+			break;
+		vt_snapshot_sum(s, ops[i], 0, cli->pid, &st);
+		if (cli->json)
+			json_object_array_add(arr, hist_json(vt_op_name(ops[i]), NULL, &st));
+		else
+			print_text(vt_op_name(ops[i]), &st);
+	}
+	for (size_t i = 0; i < s->ndevs; i++) {
+		const struct vt_dev *d = &s->devs[i];
+		char title[80];
+
+		if (cli->device && strcmp(cli->device, d->d.name))
+			continue;
+		vt_snapshot_sum(s, VT_OP_CALLBACK, d->vdev, cli->pid, &st);
+		if (!d->d.dma_unmap)
+			continue;
+		snprintf(title, sizeof(title), "callback %s (%s)", d->d.name, d->d.driver);
+		if (cli->json)
+			json_object_array_add(arr, hist_json("callback", d->d.name, &st));
+		else
+			print_text(title, &st);
+	}
+	if (cli->json) {
+		json_object_object_add(doc, "histograms", arr);
+		vt_json_print(stdout, doc, false);
+		json_object_put(doc);
+	}
+	fflush(stdout);
+}
+
+int cmd_hist(int argc, char **argv)
+{
+	struct vt_cli cli = {};
+	struct vt_tracer_opts topts = {};
+	struct vt_tracer *t;
+	struct vt_snapshot prev = {}, cur, d;
+	uint64_t n = 0;
+	int rc;
+
+	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL, hist_usage, &cli);
+	if (rc >= 0)
+		return rc;
+	vt_install_signals();
+	topts.force_kprobe = cli.kprobe;
+	if (vt_tracer_open(&t, &topts))
+		return VT_EXIT_FAIL;
+	vt_tracer_snapshot(t, &prev);
+	while (!vt_stop) {
+		uint64_t deadline = vt_now_ns() + (uint64_t)(cli.interval * 1e9);
+
+		while (!vt_stop && (!cli.have_interval || vt_now_ns() < deadline))
+			vt_tracer_poll(t, 100);
+		if (vt_stop)
+			break;
+		vt_tracer_snapshot(t, &cur);
+		vt_snapshot_diff(&cur, &prev, &d);
+		print_all(&d, &cli, (cur.ts - prev.ts) / 1e9);
+		vt_snapshot_free(&d);
+		vt_snapshot_free(&prev);
+		prev = cur;
+		if (cli.count && ++n >= cli.count)
+			break;
+	}
+	/* Without an interval, one print at the end; with one, the partial last interval. */
+	if (!cli.have_interval || vt_stop) {
+		vt_tracer_poll(t, 0);
+		vt_tracer_snapshot(t, &cur);
+		vt_snapshot_diff(&cur, &prev, &d);
+		print_all(&d, &cli, (cur.ts - prev.ts) / 1e9);
+		vt_snapshot_free(&d);
+		vt_snapshot_free(&cur);
+	}
+	vt_snapshot_free(&prev);
+	vt_tracer_close(t);
+	return VT_EXIT_OK;
+}

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-trace snoop: one line per event (unmap, map, vfio_dma removal, notify, retry, callback,
+ * pin, unpin, register, unregister) from the per-event ring buffer, with an exact count of
+ * the events the ring dropped.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include "trace.h"
+#include "report.h"
+#include "cli.h"
+#include "cmd.h"
+
+static const char snoop_usage[] =
+	"usage: vfio-trace snoop [-j] [-p PID] [-d DEVICE] [--ringbuf-pages N] [--kprobe]\n"
+	"  One line per event until Ctrl-C/SIGTERM, then the number of events shown and dropped.\n"
+	"  -j, --json            JSON lines: {\"type\":\"event\"} per event, a final {\"type\":\"summary\"}\n"
+	"  -p, --pid PID         only events caused by this process (filtered in the kernel)\n"
+	"  -d, --device NAME     only this device's events and its container's\n"
+	"  --ringbuf-pages N     ring buffer size in pages (power of two, default 64)\n"
+	"  --kprobe              use kprobes even where fentry works\n";
+
+#define MAX_CONTAINERS 256
+
+struct snoop {
+	struct vt_cli cli;
+	uint64_t start_ns;
+	uint64_t shown;
+	uint64_t containers[MAX_CONTAINERS];	/* display ids c1, c2, ... in first-seen order */
+	int ncontainers;
+	uint64_t dev_container;			/* container of -d DEVICE, once known */
+};
+
+static int container_id(struct snoop *s, uint64_t c)
+{
+	for (int i = 0; i < s->ncontainers; i++)
+		if (s->containers[i] == c)
+			return i + 1;
+	if (!c || s->ncontainers == MAX_CONTAINERS)
+		return 0;
+	s->containers[s->ncontainers++] = c;
+	if (!s->cli.json)
+		printf("# c%d = container %#" PRIx64 "\n", s->ncontainers, c);
+	return s->ncontainers;
+}
+
+static bool device_op(int op)
+{
+	return op == VT_OP_CALLBACK || op == VT_OP_PIN || op == VT_OP_UNPIN ||
+	       op == VT_OP_REGISTER || op == VT_OP_UNREGISTER;
+}
+
+static bool wanted(struct snoop *s, const struct vtr_event *e)
+{
+	if (!s->cli.device)
+		return true;
+	if (device_op(e->op) && !strcmp(e->dev, s->cli.device)) {
+		if (e->container)
+			s->dev_container = e->container;
+		return true;
+	}
+	return !device_op(e->op) && s->dev_container && e->container == s->dev_container;
+}
+
+static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
+{
+	struct snoop *s = ctx;
+	double t = (e->ts - s->start_ns) / 1e9;
+	int cid;
+
+	if (lifecycle) {
+		/* Learn -d DEVICE's container from its register record. */
+		if (s->cli.device && !strcmp(e->dev, s->cli.device) && e->container)
+			s->dev_container = e->container;
+		return;
+	}
+	if (!wanted(s, e))
+		return;
+	s->shown++;
+	cid = container_id(s, e->container);
+	if (s->cli.json) {
+		json_object *o = json_object_new_object();
+		char hex[32];
+
+		json_object_object_add(o, "type", json_object_new_string("event"));
+		json_object_object_add(o, "time_s", json_object_new_double(t));
+		json_object_object_add(o, "pid", json_object_new_int64(e->pid));
+		json_object_object_add(o, "tgid", json_object_new_int64(e->tgid));
+		json_object_object_add(o, "comm", json_object_new_string_len(e->comm, strnlen(e->comm, 16)));
+		json_object_object_add(o, "op", json_object_new_string(vt_op_name(e->op)));
+		snprintf(hex, sizeof(hex), "%#" PRIx64, (uint64_t)e->container);
+		json_object_object_add(o, "container", e->container ? json_object_new_string(hex) : NULL);
+		json_object_object_add(o, "device", e->dev[0] ?
+				       json_object_new_string_len(e->dev, strnlen(e->dev, 32)) : NULL);
+		snprintf(hex, sizeof(hex), "%#" PRIx64, (uint64_t)e->iova);
+		json_object_object_add(o, "iova", json_object_new_string(hex));
+		json_object_object_add(o, e->op == VT_OP_PIN || e->op == VT_OP_UNPIN ? "pages" : "size",
+				       json_object_new_uint64(e->size));
+		json_object_object_add(o, "latency_ns", json_object_new_uint64(e->lat));
+		json_object_object_add(o, "ret", json_object_new_int64(e->ret));
+		if (e->op == VT_OP_NOTIFY || e->op == VT_OP_RETRY || e->op == VT_OP_UNMAP)
+			json_object_object_add(o, e->op == VT_OP_UNMAP ? "notifies" : "retries",
+					       json_object_new_int(e->retries));
+		if (e->op == VT_OP_UNMAP)
+			json_object_object_add(o, "requested", json_object_new_uint64(e->aux));
+		vt_json_print(stdout, o, false);
+		json_object_put(o);
+		return;
+	}
+	char lat[16], c[8] = "-";
+
+	if (cid)
+		snprintf(c, sizeof(c), "c%d", cid);
+	printf("%-12.6f %7u %-15.15s %-11s %-4s %-20.20s %#14" PRIx64 " %10" PRIu64 " %9s %5" PRId64 "%s\n",
+	       t, e->pid, e->comm, vt_op_name(e->op), c, e->dev[0] ? e->dev : "-", (uint64_t)e->iova,
+	       (uint64_t)e->size, vt_fmt_ns(lat, sizeof(lat), e->lat), (int64_t)e->ret,
+	       e->op == VT_OP_RETRY && e->retries >= VT_RETRY_WARN ? "  <- retry storm: the kernel BUG()s after 10" : "");
+}
+
+int cmd_snoop(int argc, char **argv)
+{
+	struct snoop s = {};
+	struct vt_tracer_opts topts = {};
+	struct vt_tracer *t;
+	struct vt_snapshot snap;
+	uint64_t dropped_seen = 0;
+	int rc;
+
+	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_RINGBUF, snoop_usage, &s.cli);
+	if (rc >= 0)
+		return rc;
+	vt_install_signals();
+	topts.snoop = true;
+	topts.tgid = s.cli.pid;
+	topts.force_kprobe = s.cli.kprobe;
+	topts.ringbuf_pages = s.cli.ringbuf_pages;
+	topts.on_event = on_event;
+	topts.ctx = &s;
+	s.start_ns = vt_now_ns();
+	if (vt_tracer_open(&t, &topts))
+		return VT_EXIT_FAIL;
+	if (!s.cli.json)
+		printf("%-12s %7s %-15s %-11s %-4s %-20s %14s %10s %9s %5s\n", "TIME(s)", "PID", "COMM",
+		       "OP", "CONT", "DEVICE", "IOVA", "SIZE/PAGES", "LAT", "RET");
+	while (!vt_stop) {
+		uint64_t next = vt_now_ns() + 1000000000ull;
+
+		while (!vt_stop && vt_now_ns() < next)
+			vt_tracer_poll(t, 100);
+		/* Say so as soon as the ring drops anything: never a silent gap. */
+		if (!vt_tracer_snapshot(t, &snap)) {
+			if (snap.losses[VT_LOSS_RINGBUF] > dropped_seen && !s.cli.json)
+				vt_warn("%" PRIu64 " events dropped so far (ring buffer full; "
+					"--ringbuf-pages raises it)", (uint64_t)snap.losses[VT_LOSS_RINGBUF]);
+			dropped_seen = snap.losses[VT_LOSS_RINGBUF];
+			vt_snapshot_free(&snap);
+		}
+	}
+	while (vt_tracer_poll(t, 0) > 0)
+		;
+	if (vt_tracer_snapshot(t, &snap))
+		memset(&snap, 0, sizeof(snap));
+	if (s.cli.json) {
+		json_object *o = json_object_new_object(), *l = json_object_new_object();
+
+		json_object_object_add(o, "type", json_object_new_string("summary"));
+		json_object_object_add(o, "events", json_object_new_uint64(s.shown));
+		json_object_object_add(o, "dropped", json_object_new_uint64(snap.losses[VT_LOSS_RINGBUF]));
+		for (int i = 0; i < VT_LOSS_MAX; i++)
+			json_object_object_add(l, vt_loss_name(i), json_object_new_uint64(snap.losses[i]));
+		json_object_object_add(o, "lost", l);
+		vt_json_print(stdout, o, false);
+		json_object_put(o);
+	} else {
+		printf("# %" PRIu64 " events shown, %" PRIu64 " dropped (ring buffer full)\n", s.shown,
+		       (uint64_t)snap.losses[VT_LOSS_RINGBUF]);
+	}
+	fflush(stdout);
+	vt_snapshot_free(&snap);
+	vt_tracer_close(t);
+	return VT_EXIT_OK;
+}

@@ -1,0 +1,919 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * top's tables over snapshot differences, their text, the ncurses screen and its keys.
+ * Nothing here touches the tracer or /proc, so all of it runs in unit tests.
+ */
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "trace.h"
+#include "report.h"
+#include "view.h"
+
+/* vtr_key.pad carries the kind of obj (bpf/vt_core.bpf.h VT_KIND_*). */
+#define KIND_CONTAINER 0
+#define KIND_DEVICE    1
+
+static const char *const sort_names[VT_SORT_MAX] = {
+	[VT_SORT_UNMAPS] = "unmaps",	 [VT_SORT_BYTES] = "bytes",
+	[VT_SORT_NOTIFIES] = "notifies", [VT_SORT_CALLBACKS] = "callbacks",
+	[VT_SORT_P99] = "p99",		 [VT_SORT_PINS] = "pins",
+	[VT_SORT_ERRORS] = "errors",
+};
+
+int vt_sort_parse(const char *name)
+{
+	for (int i = 0; name && i < VT_SORT_MAX; i++)
+		if (!strcmp(name, sort_names[i]))
+			return i;
+	return -1;
+}
+
+const char *vt_sort_name(int key)
+{
+	return key >= 0 && key < VT_SORT_MAX ? sort_names[key] : "?";
+}
+
+const char *vt_sort_names(void)
+{
+	return "unmaps, bytes, notifies, callbacks, p99, pins, errors";
+}
+
+const char *vt_reg_name(enum vt_reg_state r)
+{
+	switch (r) {
+	case VT_REG_YES: return "yes";
+	case VT_REG_NO: return "no";
+	case VT_REG_NOCB: return "nocb";
+	default: return "?";
+	}
+}
+
+/* ---- snapshots ---------------------------------------------------------------------------- */
+
+int vt_snapshot_copy(const struct vt_snapshot *in, struct vt_snapshot *out)
+{
+	*out = *in;
+	out->rows = malloc((in->n ? in->n : 1) * sizeof(*in->rows));
+	out->devs = malloc((in->ndevs ? in->ndevs : 1) * sizeof(*in->devs));
+	if (!out->rows || !out->devs) {
+		free(out->rows);
+		free(out->devs);
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	memcpy(out->rows, in->rows, in->n * sizeof(*in->rows));
+	memcpy(out->devs, in->devs, in->ndevs * sizeof(*in->devs));
+	out->cap = in->n;
+	return 0;
+}
+
+/* dev_name() is stored truncated to 31 characters (mdev UUIDs have 36): compare that much. */
+static bool dev_name_is(const struct vtr_device *d, const char *name)
+{
+	size_t max = sizeof(d->name) - 1, l = strlen(name);
+
+	return !strncmp(d->name, name, max) && strnlen(d->name, sizeof(d->name)) == (l < max ? l : max);
+}
+
+static bool in_list(const uint64_t *a, size_t n, uint64_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] == v)
+			return true;
+	return false;
+}
+
+void vt_snapshot_filter(struct vt_snapshot *s, uint32_t pid, const char *device)
+{
+	uint64_t *vdevs = calloc(s->ndevs + 1, sizeof(*vdevs));
+	uint64_t *ctrs = calloc(s->ndevs + 1, sizeof(*ctrs));
+	size_t nv = 0, nc = 0, n = 0, nd = 0;
+
+	if (!vdevs || !ctrs) {	/* cannot filter: show nothing rather than everything */
+		s->n = s->ndevs = 0;
+		goto out;
+	}
+	if (device) {
+		for (size_t i = 0; i < s->ndevs; i++) {
+			if (!dev_name_is(&s->devs[i].d, device))
+				continue;
+			vdevs[nv++] = s->devs[i].vdev;
+			if (s->devs[i].d.container)
+				ctrs[nc++] = s->devs[i].d.container;
+		}
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		const struct vtr_key *k = &s->rows[i].key;
+
+		if (pid && k->tgid != pid)
+			continue;
+		if (device && !in_list(k->pad == KIND_DEVICE ? vdevs : ctrs,
+				       k->pad == KIND_DEVICE ? nv : nc, k->obj))
+			continue;
+		s->rows[n++] = s->rows[i];
+	}
+	s->n = n;
+	for (size_t i = 0; i < s->ndevs; i++) {
+		const struct vt_dev *d = &s->devs[i];
+		bool keep = true;
+
+		if (device && !in_list(vdevs, nv, d->vdev))
+			keep = false;
+		if (keep && pid && d->d.tgid != pid) {
+			keep = false;
+			for (size_t j = 0; j < s->n && !keep; j++)
+				keep = s->rows[j].key.pad == KIND_DEVICE && s->rows[j].key.obj == d->vdev;
+		}
+		if (keep)
+			s->devs[nd++] = *d;
+	}
+	s->ndevs = nd;
+out:
+	free(vdevs);
+	free(ctrs);
+}
+
+/* ---- building the tables -------------------------------------------------------------- */
+
+static uint64_t dev_container(const struct vt_snapshot *devsrc, uint64_t vdev)
+{
+	const struct vt_dev *d = vt_snapshot_dev(devsrc, vdev);
+
+	return d ? d->d.container : 0;
+}
+
+static void proc_counts(const struct vt_snapshot *s, const struct vt_snapshot *devsrc,
+			uint64_t container, uint32_t tgid, struct vt_proc_counts *c)
+{
+	struct vtr_stat *un = calloc(1, sizeof(*un));
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < s->n; i++) {
+		const struct vt_row *r = &s->rows[i];
+
+		if (r->key.tgid != tgid)
+			continue;
+		if (r->key.pad == KIND_CONTAINER) {
+			if (r->key.obj != container)
+				continue;
+			switch (r->key.op) {
+			case VT_OP_UNMAP:
+				c->unmaps += r->st.count;
+				c->unmap_bytes += r->st.bytes;
+				c->errors += r->st.errors;
+				if (un)
+					vt_stat_add(un, &r->st);
+				break;
+			case VT_OP_MAP: c->errors += r->st.errors; break;
+			case VT_OP_NOTIFY: c->notifies += r->st.count; break;
+			case VT_OP_RETRY: c->retries += r->st.count; break;
+			/* type1 pin without vfio_pin_pages around it: only the container is known */
+			case VT_OP_PIN: c->pins += r->st.count; c->pages += r->st.bytes; break;
+			}
+		} else if (dev_container(devsrc, r->key.obj) == container) {
+			if (r->key.op == VT_OP_CALLBACK) {
+				c->callbacks += r->st.count;
+			} else if (r->key.op == VT_OP_PIN) {
+				c->pins += r->st.count;
+				c->pages += r->st.bytes;
+			}
+		}
+	}
+	c->unmap_p99 = un && un->count ? vt_hist_percentile(un->hist, 99) : 0;
+	/* a percentile is read as the middle of its slot: never show it above the true max */
+	if (un && c->unmap_p99 > un->lat_max)
+		c->unmap_p99 = un->lat_max;
+	free(un);
+}
+
+static void dev_counts(const struct vt_snapshot *s, uint64_t vdev, struct vt_dev_counts *c)
+{
+	struct vtr_stat *cb = calloc(1, sizeof(*cb));
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < s->n; i++) {
+		const struct vt_row *r = &s->rows[i];
+
+		if (r->key.pad != KIND_DEVICE || r->key.obj != vdev)
+			continue;
+		switch (r->key.op) {
+		case VT_OP_CALLBACK:
+			c->callbacks += r->st.count;
+			c->cb_bytes += r->st.bytes;
+			if (cb)
+				vt_stat_add(cb, &r->st);
+			break;
+		case VT_OP_PIN:
+			c->pins += r->st.count;
+			c->pages += r->st.bytes;
+			c->pin_errors += r->st.errors;
+			c->einval += r->st.einval;
+			break;
+		case VT_OP_UNPIN:
+			c->unpins += r->st.count;
+			c->unpin_pages += r->st.bytes;
+			break;
+		}
+	}
+	if (cb && cb->count) {
+		c->cb_p50 = vt_hist_percentile(cb->hist, 50);
+		c->cb_p99 = vt_hist_percentile(cb->hist, 99);
+		c->cb_max = cb->lat_max;
+		/* a percentile is read as the middle of its slot: never above the true max */
+		if (c->cb_p50 > c->cb_max)
+			c->cb_p50 = c->cb_max;
+		if (c->cb_p99 > c->cb_max)
+			c->cb_p99 = c->cb_max;
+	}
+	free(cb);
+}
+
+static bool has_op(const struct vt_snapshot *s, uint64_t obj, int op)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->rows[i].key.obj == obj && s->rows[i].key.op == op && s->rows[i].st.count)
+			return true;
+	return false;
+}
+
+/* The device_list state: the flag the BPF side keeps is only set by a register it saw; a
+ * device registered before vfio-trace started is known to be on the list once it gets a
+ * callback (type1 only calls the devices on device_list). */
+static enum vt_reg_state reg_state(const struct vt_dev *d, const struct vt_snapshot *all)
+{
+	if (!d->d.dma_unmap)
+		return VT_REG_NOCB;
+	if (d->d.registered)
+		return VT_REG_YES;
+	if (has_op(all, d->vdev, VT_OP_UNREGISTER))
+		return VT_REG_NO;
+	if (has_op(all, d->vdev, VT_OP_CALLBACK))
+		return VT_REG_YES;
+	return VT_REG_UNKNOWN;
+}
+
+static void totals(const struct vt_snapshot *s, struct vt_view_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < s->n; i++) {
+		const struct vtr_stat *st = &s->rows[i].st;
+
+		switch (s->rows[i].key.op) {
+		case VT_OP_UNMAP:
+			t->unmaps += st->count;
+			t->unmap_bytes += st->bytes;
+			t->errors += st->errors;
+			break;
+		case VT_OP_MAP: t->errors += st->errors; break;
+		case VT_OP_NOTIFY: t->notifies += st->count; break;
+		case VT_OP_RETRY: t->retries += st->count; break;
+		case VT_OP_CALLBACK: t->callbacks += st->count; break;
+		case VT_OP_PIN:
+			t->pins += st->count;
+			t->pages += st->bytes;
+			t->errors += st->errors;
+			t->einval += st->einval;
+			break;
+		case VT_OP_UNPIN: t->unpins += st->count; break;
+		}
+	}
+}
+
+static int add_pair(struct vt_view *v, size_t *cap, uint64_t container, uint32_t tgid)
+{
+	for (size_t i = 0; i < v->nprocs; i++)
+		if (v->procs[i].container == container && v->procs[i].tgid == tgid)
+			return 0;
+	if (v->nprocs == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct vt_view_proc *p = realloc(v->procs, nc * sizeof(*p));
+
+		if (!p)
+			return -1;
+		v->procs = p;
+		*cap = nc;
+	}
+	memset(&v->procs[v->nprocs], 0, sizeof(v->procs[0]));
+	v->procs[v->nprocs].container = container;
+	v->procs[v->nprocs].tgid = tgid;
+	snprintf(v->procs[v->nprocs].comm, sizeof(v->procs[0].comm), "?");
+	v->nprocs++;
+	return 0;
+}
+
+int vt_view_build(struct vt_view *v, const struct vt_snapshot *iv, double secs,
+		  const struct vt_snapshot *tot, double tot_secs, const struct vt_snapshot *all)
+{
+	size_t cap = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->secs = secs;
+	v->tot_secs = tot_secs;
+	if (!all)
+		all = tot;
+	for (size_t i = 0; i < tot->n; i++) {
+		const struct vtr_key *k = &tot->rows[i].key;
+		uint64_t c;
+
+		if (k->pad == KIND_CONTAINER) {
+			c = k->obj;
+		} else if (k->op == VT_OP_CALLBACK || k->op == VT_OP_PIN || k->op == VT_OP_UNPIN) {
+			c = dev_container(all, k->obj);
+		} else {
+			continue;
+		}
+		if (add_pair(v, &cap, c, k->tgid))
+			goto oom;
+	}
+	for (size_t i = 0; i < v->nprocs; i++) {
+		struct vt_view_proc *p = &v->procs[i];
+
+		proc_counts(iv, all, p->container, p->tgid, &p->iv);
+		proc_counts(tot, all, p->container, p->tgid, &p->tot);
+	}
+	v->devs = calloc(tot->ndevs ? tot->ndevs : 1, sizeof(*v->devs));
+	if (!v->devs)
+		goto oom;
+	for (size_t i = 0; i < tot->ndevs; i++) {
+		const struct vt_dev *d = &tot->devs[i];
+		struct vt_view_dev *o = &v->devs[v->ndevs++];
+
+		o->vdev = d->vdev;
+		o->container = d->d.container;
+		snprintf(o->name, sizeof(o->name), "%.*s", (int)sizeof(d->d.name) - 1, d->d.name);
+		snprintf(o->driver, sizeof(o->driver), "%.*s", (int)sizeof(d->d.driver) - 1,
+			 d->d.driver);
+		o->reg = reg_state(d, all);
+		dev_counts(iv, d->vdev, &o->iv);
+		dev_counts(tot, d->vdev, &o->tot);
+	}
+	totals(iv, &v->iv);
+	totals(tot, &v->tot);
+	memcpy(v->losses, all->losses, sizeof(v->losses));
+	return 0;
+oom:
+	vt_view_free(v);
+	return -1;
+}
+
+void vt_view_free(struct vt_view *v)
+{
+	free(v->procs);
+	free(v->devs);
+	memset(v, 0, sizeof(*v));
+}
+
+bool vt_view_proc_idle(const struct vt_view_proc *p)
+{
+	const struct vt_proc_counts *c = &p->iv;
+
+	return !(c->unmaps | c->notifies | c->retries | c->callbacks | c->pins | c->errors);
+}
+
+bool vt_view_dev_idle(const struct vt_view_dev *d)
+{
+	const struct vt_dev_counts *c = &d->iv;
+
+	return !(c->callbacks | c->pins | c->unpins | c->pin_errors);
+}
+
+/* ---- sorting -------------------------------------------------------------------------- */
+
+struct sort_ctx {
+	int key;
+	bool reverse;
+};
+
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+static uint64_t proc_key(const struct vt_view_proc *p, int key)
+{
+	switch (key) {
+	case VT_SORT_BYTES: return p->iv.unmap_bytes;
+	case VT_SORT_NOTIFIES: return p->iv.notifies;
+	case VT_SORT_CALLBACKS: return p->iv.callbacks;
+	case VT_SORT_P99: return p->iv.unmap_p99;
+	case VT_SORT_PINS: return p->iv.pins;
+	case VT_SORT_ERRORS: return p->iv.errors + p->iv.retries;
+	default: return p->iv.unmaps;
+	}
+}
+
+/* A device has no unmaps of its own: its share of one is a callback. */
+static uint64_t dev_key(const struct vt_view_dev *d, int key)
+{
+	switch (key) {
+	case VT_SORT_BYTES: return d->iv.cb_bytes;
+	case VT_SORT_P99: return d->iv.cb_p99;
+	case VT_SORT_PINS: return d->iv.pins;
+	case VT_SORT_ERRORS: return d->iv.pin_errors;
+	default: return d->iv.callbacks;
+	}
+}
+
+static int cmp_proc(const void *a, const void *b, void *arg)
+{
+	const struct vt_view_proc *x = a, *y = b;
+	const struct sort_ctx *c = arg;
+	int r = cmp_u64(proc_key(y, c->key), proc_key(x, c->key));
+
+	if (c->reverse)
+		r = -r;
+	if (!r)
+		r = cmp_u64(x->tgid, y->tgid);
+	if (!r)
+		r = cmp_u64(x->container, y->container);
+	return r;
+}
+
+static int cmp_dev(const void *a, const void *b, void *arg)
+{
+	const struct vt_view_dev *x = a, *y = b;
+	const struct sort_ctx *c = arg;
+	int r = cmp_u64(dev_key(y, c->key), dev_key(x, c->key));
+
+	if (c->reverse)
+		r = -r;
+	if (!r)
+		r = strcmp(x->name, y->name);
+	if (!r)
+		r = cmp_u64(x->vdev, y->vdev);
+	return r;
+}
+
+void vt_view_sort(struct vt_view *v, int key, bool reverse)
+{
+	struct sort_ctx c = { key, reverse };
+
+	if (v->nprocs)
+		qsort_r(v->procs, v->nprocs, sizeof(*v->procs), cmp_proc, &c);
+	if (v->ndevs)
+		qsort_r(v->devs, v->ndevs, sizeof(*v->devs), cmp_dev, &c);
+}
+
+/* ---- text ------------------------------------------------------------------------------ */
+
+/* A per-second rate, or the count itself when secs <= 0. */
+static char *fmt_num(char *b, size_t l, uint64_t n, double secs)
+{
+	double v;
+
+	if (secs <= 0) {
+		snprintf(b, l, "%llu", (unsigned long long)n);
+		return b;
+	}
+	v = n / secs;
+	if (!n)
+		snprintf(b, l, "0");
+	else if (v < 9.95)
+		snprintf(b, l, "%.1f", v);
+	else
+		snprintf(b, l, "%.0f", v);
+	return b;
+}
+
+static char *fmt_mib(char *b, size_t l, uint64_t bytes, double secs)
+{
+	double v = bytes / 1048576.0 / (secs > 0 ? secs : 1);
+
+	if (!bytes)
+		snprintf(b, l, "0");
+	else if (v < 9.995)
+		snprintf(b, l, "%.2f", v);
+	else
+		snprintf(b, l, "%.1f", v);
+	return b;
+}
+
+static char *fmt_lat(char *b, size_t l, uint64_t count, uint64_t ns)
+{
+	if (!count)
+		snprintf(b, l, "-");
+	else
+		vt_fmt_ns(b, l, ns);
+	return b;
+}
+
+static int clamp(size_t v, int lo, int hi)
+{
+	return v < (size_t)lo ? lo : v > (size_t)hi ? hi : (int)v;
+}
+
+static const char *ident(const struct vt_view_proc *p)
+{
+	return p->vm[0] ? p->vm : p->comm;
+}
+
+void vt_view_widths(const struct vt_view *v, struct vt_view_widths *w)
+{
+	size_t id = 0, nm = 0;
+
+	for (size_t i = 0; i < v->nprocs; i++)
+		if (strlen(ident(&v->procs[i])) > id)
+			id = strlen(ident(&v->procs[i]));
+	for (size_t i = 0; i < v->ndevs; i++)
+		if (strlen(v->devs[i].name) > nm)
+			nm = strlen(v->devs[i].name);
+	w->ident = clamp(id, 8, 24);
+	w->name = clamp(nm, 12, 36);
+}
+
+/* Column order: what a user needs first on an 80-column terminal, the container address
+ * (long, for matching with the JSON) last. */
+void vt_view_proc_header(char *buf, size_t len, bool counts, const struct vt_view_widths *w)
+{
+	snprintf(buf, len, "%7s %-*s %8s %8s %8s %6s %9s %5s %8s %8s %s", "PID", w->ident,
+		 "COMM/VM", counts ? "UNMAPS" : "UNMAP/s", counts ? "MiB" : "MiB/s",
+		 counts ? "NOTIFIES" : "NOTIFY/s", "RETRY", "UNMAP_P99", "ERR",
+		 counts ? "CBS" : "CB/s", counts ? "PINS" : "PIN/s", "CONTAINER");
+}
+
+void vt_view_proc_line(char *buf, size_t len, const struct vt_view_proc *p,
+		       const struct vt_proc_counts *c, double secs, const struct vt_view_widths *w)
+{
+	char un[24], mib[24], no[24], cb[24], pi[24], p99[24];
+
+	snprintf(buf, len, "%7u %-*.*s %8s %8s %8s %6llu %9s %5llu %8s %8s %#llx", p->tgid,
+		 w->ident, w->ident, ident(p), fmt_num(un, sizeof(un), c->unmaps, secs),
+		 fmt_mib(mib, sizeof(mib), c->unmap_bytes, secs),
+		 fmt_num(no, sizeof(no), c->notifies, secs), (unsigned long long)c->retries,
+		 fmt_lat(p99, sizeof(p99), c->unmaps, c->unmap_p99), (unsigned long long)c->errors,
+		 fmt_num(cb, sizeof(cb), c->callbacks, secs), fmt_num(pi, sizeof(pi), c->pins, secs),
+		 (unsigned long long)p->container);
+}
+
+void vt_view_dev_header(char *buf, size_t len, bool counts, const struct vt_view_widths *w)
+{
+	snprintf(buf, len, "%-*s %-12s %4s %8s %7s %7s %7s %8s %8s %8s %6s %6s", w->name, "DEVICE",
+		 "DRIVER", "REG", counts ? "CBS" : "CB/s", "CB_P50", "CB_P99", "CB_MAX",
+		 counts ? "PINS" : "PIN/s", counts ? "PAGES" : "PAGES/s",
+		 counts ? "UNPINS" : "UNPIN/s", "EINVAL", "PINERR");
+}
+
+void vt_view_dev_line(char *buf, size_t len, const struct vt_view_dev *d,
+		      const struct vt_dev_counts *c, double secs, const struct vt_view_widths *w)
+{
+	char cb[24], p50[24], p99[24], mx[24], pi[24], pg[24], up[24];
+
+	snprintf(buf, len, "%-*.*s %-12.12s %4s %8s %7s %7s %7s %8s %8s %8s %6llu %6llu", w->name,
+		 w->name, d->name, d->driver, vt_reg_name(d->reg),
+		 fmt_num(cb, sizeof(cb), c->callbacks, secs),
+		 fmt_lat(p50, sizeof(p50), c->callbacks, c->cb_p50),
+		 fmt_lat(p99, sizeof(p99), c->callbacks, c->cb_p99),
+		 fmt_lat(mx, sizeof(mx), c->callbacks, c->cb_max),
+		 fmt_num(pi, sizeof(pi), c->pins, secs), fmt_num(pg, sizeof(pg), c->pages, secs),
+		 fmt_num(up, sizeof(up), c->unpins, secs), (unsigned long long)c->einval,
+		 (unsigned long long)c->pin_errors);
+}
+
+static void summary_row(char *buf, const char *label, const struct vt_view_totals *t)
+{
+	char mib[24];
+
+	snprintf(buf, VT_VIEW_LINE, "%-14s %9llu %9s %9llu %9llu %9llu %9llu %9llu %9llu %9llu %9llu",
+		 label, (unsigned long long)t->unmaps, fmt_mib(mib, sizeof(mib), t->unmap_bytes, 0),
+		 (unsigned long long)t->notifies, (unsigned long long)t->callbacks,
+		 (unsigned long long)t->pins, (unsigned long long)t->pages,
+		 (unsigned long long)t->retries, (unsigned long long)t->errors,
+		 (unsigned long long)t->einval, (unsigned long long)t->unpins);
+}
+
+int vt_view_summary(const struct vt_view *v, const char *not_traced, char lines[][VT_VIEW_LINE],
+		    int max)
+{
+	char label[32];
+	int n = 0;
+
+	if (n < max)
+		snprintf(lines[n++], VT_VIEW_LINE, "%-14s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s",
+			 "", "UNMAPS", "MiB", "NOTIFIES", "CALLBACKS", "PINS", "PAGES", "RETRIES",
+			 "ERRORS", "EINVAL", "UNPINS");
+	snprintf(label, sizeof(label), "total %.1fs", v->tot_secs);
+	if (n < max)
+		summary_row(lines[n++], label, &v->tot);
+	snprintf(label, sizeof(label), "last %.2fs", v->secs);
+	if (n < max)
+		summary_row(lines[n++], label, &v->iv);
+	if (n < max) {
+		int len = snprintf(lines[n], VT_VIEW_LINE, "LOST since start:");
+
+		for (int i = 0; i < VT_LOSS_MAX; i++)
+			if (v->losses[i] && len < VT_VIEW_LINE)
+				len += snprintf(lines[n] + len, VT_VIEW_LINE - len, " %s %llu",
+						vt_loss_name(i), (unsigned long long)v->losses[i]);
+		if (len > (int)strlen("LOST since start:"))
+			n++;
+	}
+	if (not_traced && not_traced[0] && n < max)
+		snprintf(lines[n++], VT_VIEW_LINE, "not traced on this kernel: %s", not_traced);
+	return n;
+}
+
+/* ---- JSON rates -------------------------------------------------------------------------- */
+
+static json_object *rate_obj(const struct vtr_stat *st, int op, double secs)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "count", json_object_new_double(st->count / secs));
+	json_object_object_add(o, op == VT_OP_PIN || op == VT_OP_UNPIN ? "pages" : "bytes",
+			       json_object_new_double(st->bytes / secs));
+	return o;
+}
+
+static json_object *rates_of(const struct vt_snapshot *s, const int *ops, int nops, uint64_t obj,
+			     uint32_t tgid, double secs)
+{
+	json_object *o = json_object_new_object();
+	struct vtr_stat *st = malloc(sizeof(*st));
+
+	for (int i = 0; st && i < nops; i++) {
+		vt_snapshot_sum(s, ops[i], obj, tgid, st);
+		json_object_object_add(o, vt_op_name(ops[i]), rate_obj(st, ops[i], secs));
+	}
+	free(st);
+	return o;
+}
+
+void vt_view_json_rates(json_object *doc, const struct vt_snapshot *iv, double secs)
+{
+	static const int cops[] = { VT_OP_UNMAP, VT_OP_MAP, VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN,
+				    VT_OP_NOTIFY, VT_OP_RETRY };
+	static const int dops[] = { VT_OP_CALLBACK, VT_OP_PIN, VT_OP_UNPIN };
+	int all[VT_OP_MAX];
+	json_object *a;
+	struct vt_container *cs;
+	size_t nc;
+
+	if (secs <= 0)
+		return;
+	for (int i = 0; i < VT_OP_MAX; i++)
+		all[i] = i;
+	json_object_object_add(doc, "rates", rates_of(iv, all, VT_OP_MAX, 0, 0, secs));
+	/* vt_report_json() lists containers in vt_containers() order (capped at 256). */
+	cs = calloc(256, sizeof(*cs));
+	if (cs && json_object_object_get_ex(doc, "containers", &a)) {
+		nc = vt_containers(iv, cs, 256);
+		for (size_t i = 0; i < nc && i < json_object_array_length(a); i++)
+			json_object_object_add(json_object_array_get_idx(a, i), "rates",
+					       rates_of(iv, cops, 6, cs[i].obj, cs[i].tgid, secs));
+	}
+	free(cs);
+	if (json_object_object_get_ex(doc, "devices", &a))
+		for (size_t i = 0; i < iv->ndevs && i < json_object_array_length(a); i++)
+			json_object_object_add(json_object_array_get_idx(a, i), "rates",
+					       rates_of(iv, dops, 3, iv->devs[i].vdev, 0, secs));
+}
+
+/* ---- keys -------------------------------------------------------------------------------- */
+
+static const double steps[] = { 0.1, 0.2, 0.5, 1, 2, 3, 5, 10, 15, 30, 60, 120, 300 };
+#define NSTEPS ((int)(sizeof(steps) / sizeof(steps[0])))
+
+static void set_interval(struct vt_view_ui *ui, double secs)
+{
+	ui->interval = secs;
+	snprintf(ui->msg, sizeof(ui->msg), "interval %gs", secs);
+}
+
+int vt_view_key(struct vt_view_ui *ui, int key)
+{
+	if (key == ERR)
+		return 0;
+	if (key == KEY_RESIZE)
+		return VT_UI_REDRAW;
+	if (key == 'q' || key == 'Q')
+		return VT_UI_QUIT;
+	ui->msg[0] = 0;
+	if (ui->help) {	/* any key closes the help */
+		ui->help = false;
+		return VT_UI_REDRAW;
+	}
+	switch (key) {
+	case 'h': case '?':
+		ui->help = true;
+		return VT_UI_REDRAW;
+	case 'p':
+		ui->paused = !ui->paused;
+		snprintf(ui->msg, sizeof(ui->msg), ui->paused ? "paused (p resumes)" : "resumed");
+		return VT_UI_REDRAW | (ui->paused ? 0 : VT_UI_RESUME);
+	case 'r':
+		snprintf(ui->msg, sizeof(ui->msg), "reset: totals count from now");
+		return VT_UI_REDRAW | VT_UI_RESET;
+	case 's':
+		ui->sort = (ui->sort + 1) % VT_SORT_MAX;
+		snprintf(ui->msg, sizeof(ui->msg), "sort: %s", vt_sort_name(ui->sort));
+		return VT_UI_REDRAW;
+	case 'S':
+		ui->reverse = !ui->reverse;
+		snprintf(ui->msg, sizeof(ui->msg), "sort: %s, %s", vt_sort_name(ui->sort),
+			 ui->reverse ? "ascending" : "descending");
+		return VT_UI_REDRAW;
+	case 'z':
+		ui->hide_zero = !ui->hide_zero;
+		snprintf(ui->msg, sizeof(ui->msg), ui->hide_zero ? "idle rows hidden" :
+			 "idle rows shown");
+		return VT_UI_REDRAW;
+	case '+': case '=': {
+		int i = 0;
+
+		while (i < NSTEPS - 1 && steps[i] <= ui->interval + 1e-9)
+			i++;
+		set_interval(ui, steps[i] > ui->interval ? steps[i] : ui->interval);
+		return VT_UI_REDRAW | VT_UI_RETIME;
+	}
+	case '-': case '_': {
+		int i = NSTEPS - 1;
+
+		while (i > 0 && steps[i] >= ui->interval - 1e-9)
+			i--;
+		set_interval(ui, steps[i] < ui->interval ? steps[i] : ui->interval);
+		return VT_UI_REDRAW | VT_UI_RETIME;
+	}
+	}
+	if (key >= '1' && key <= '9') {
+		set_interval(ui, key - '0');
+		return VT_UI_REDRAW | VT_UI_RETIME;
+	}
+	if (key >= ' ' && key < 127)
+		snprintf(ui->msg, sizeof(ui->msg), "unknown key '%c' (h: help)", key);
+	else
+		snprintf(ui->msg, sizeof(ui->msg), "unknown key (h: help)");
+	return VT_UI_REDRAW;
+}
+
+/* ---- the screen ------------------------------------------------------------------------ */
+
+static void put(int y, const char *s)
+{
+	/* Never the bottom-right cell: writing it would scroll the screen. */
+	int w = y == LINES - 1 ? COLS - 1 : COLS;
+
+	int n = strlen(s);
+
+	if (y < 0 || y >= LINES || w <= 0)
+		return;
+	/* Cut at a column boundary: half a number (or address) would read as another value. */
+	if (n > w) {
+		n = w;
+		while (n > 0 && s[n] != ' ')
+			n--;
+		if (!n)
+			n = w;
+	}
+	mvaddnstr(y, 0, s, n);
+}
+
+static const char *const help_text[] = {
+	"vfio-trace top - keys",
+	"",
+	"  q        quit (also Ctrl-C)",
+	"  p        pause / resume the display",
+	"  r        reset: totals count from now",
+	"  s        next sort key",
+	"  S        reverse the sort order",
+	"  z        hide / show idle rows",
+	"  1-9      refresh every 1..9 seconds",
+	"  + -      refresh slower / faster",
+	"  h ?      this help (any key closes it)",
+	"",
+	"  sort keys: unmaps bytes notifies callbacks",
+	"             p99 pins errors",
+};
+
+static void draw_help(void)
+{
+	int n = sizeof(help_text) / sizeof(help_text[0]), w = 0, h, y0, x0;
+
+	for (int i = 0; i < n; i++)
+		if ((int)strlen(help_text[i]) > w)
+			w = strlen(help_text[i]);
+	w += 4;
+	h = n + 2;
+	if (w > COLS)
+		w = COLS;
+	if (h > LINES)
+		h = LINES;
+	y0 = (LINES - h) / 2;
+	x0 = (COLS - w) / 2;
+	for (int y = 0; y < h; y++) {
+		move(y0 + y, x0);
+		for (int x = 0; x < w; x++) {
+			chtype ch = ' ';
+
+			if (y == 0 || y == h - 1)
+				ch = (x == 0 || x == w - 1) ? '+' : '-';
+			else if (x == 0 || x == w - 1)
+				ch = '|';
+			addch(ch);
+		}
+		if (y > 0 && y < h - 1 && y - 1 < n)
+			mvaddnstr(y0 + y, x0 + 2, help_text[y - 1], w - 4);
+	}
+}
+
+void vt_view_draw(const struct vt_view *v, const struct vt_view_ui *ui, const char *not_traced,
+		  const char *filter)
+{
+	char sum[5][VT_VIEW_LINE], line[VT_VIEW_LINE], tbuf[16];
+	size_t *pv = calloc(v->nprocs + 1, sizeof(*pv)), *dv = calloc(v->ndevs + 1, sizeof(*dv));
+	size_t np = 0, nd = 0, sp, sd;
+	struct vt_view_widths w;
+	int ns, y = 0, avail;
+	time_t now = time(NULL);
+
+	erase();
+	if (!pv || !dv)
+		goto out;
+	for (size_t i = 0; i < v->nprocs; i++)
+		if (!ui->hide_zero || !vt_view_proc_idle(&v->procs[i]))
+			pv[np++] = i;
+	for (size_t i = 0; i < v->ndevs; i++)
+		if (!ui->hide_zero || !vt_view_dev_idle(&v->devs[i]))
+			dv[nd++] = i;
+	vt_view_widths(v, &w);
+	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
+	/* most important first: a narrow terminal cuts the end */
+	snprintf(line, sizeof(line), "vfio-trace top%s  %s  every %gs  sort: %s%s%s%s%s   h: help",
+		 ui->paused ? "  [PAUSED]" : "", tbuf, ui->interval, vt_sort_name(ui->sort),
+		 ui->reverse ? " (ascending)" : "", ui->hide_zero ? "  idle hidden" : "",
+		 filter && filter[0] ? "  " : "", filter ? filter : "");
+	attron(A_BOLD);
+	put(y++, line);
+	attroff(A_BOLD);
+	ns = vt_view_summary(v, not_traced, sum, 5);
+	for (int i = 0; i < ns; i++) {
+		if (i >= 3)	/* losses and what is not traced: never overlooked */
+			attron(A_BOLD);
+		put(y++, sum[i]);
+		attroff(A_BOLD);
+	}
+	/* blank, process header, rows, separator, device header, rows, status line */
+	avail = LINES - y - 5;
+	if (avail < 0)
+		avail = 0;
+	sp = np;
+	sd = nd;
+	if (sp + sd > (size_t)avail) {
+		size_t half = avail / 2;
+
+		if (sp <= half)
+			sd = avail - sp;
+		else if (sd <= (size_t)avail - half)
+			sp = avail - sd;
+		else {
+			sp = avail - half;
+			sd = half;
+		}
+	}
+	y++;
+	vt_view_proc_header(line, sizeof(line), false, &w);
+	attron(A_REVERSE);
+	put(y++, line);
+	attroff(A_REVERSE);
+	for (size_t i = 0; i < sp; i++) {
+		const struct vt_view_proc *p = &v->procs[pv[i]];
+
+		vt_view_proc_line(line, sizeof(line), p, &p->iv, v->secs, &w);
+		put(y++, line);
+	}
+	if (np > sp) {
+		snprintf(line, sizeof(line), "  ... %zu more processes (z hides idle rows)", np - sp);
+		put(y, line);
+	} else if (!np) {
+		put(y, v->nprocs ? "  (all idle)" : "  (no VFIO container activity yet)");
+	}
+	y++;
+	vt_view_dev_header(line, sizeof(line), false, &w);
+	attron(A_REVERSE);
+	put(y++, line);
+	attroff(A_REVERSE);
+	for (size_t i = 0; i < sd; i++) {
+		const struct vt_view_dev *d = &v->devs[dv[i]];
+
+		vt_view_dev_line(line, sizeof(line), d, &d->iv, v->secs, &w);
+		put(y++, line);
+	}
+	if (!nd) {
+		put(y, v->ndevs ? "  (all idle)" : "  (no device seen yet)");
+	} else if (nd > sd && !ui->msg[0]) {
+		snprintf(line, sizeof(line), "  ... %zu more devices", nd - sd);
+		put(LINES - 1, line);
+	}
+	if (ui->msg[0]) {
+		attron(A_BOLD);
+		put(LINES - 1, ui->msg);
+		attroff(A_BOLD);
+	}
+out:
+	if (ui->help)
+		draw_help();
+	free(pv);
+	free(dv);
+}

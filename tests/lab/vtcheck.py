@@ -1,0 +1,123 @@
+"""Shared host-side checks for lab tests of vfio-trace: what the workload's own counters say
+the tracer must have seen, and an exact comparison with a tracer's total document."""
+import json, os, sys
+
+
+class Out:
+    def __init__(self, path):
+        self.path = path
+
+    def read(self, name):
+        with open(os.path.join(self.path, name)) as f:
+            return f.read()
+
+    def exists(self, name):
+        return os.path.exists(os.path.join(self.path, name))
+
+    def json_lines(self, name):
+        return [json.loads(l) for l in self.read(name).splitlines() if l.strip()]
+
+    def scenarios(self):
+        return [l.split()[0] for l in self.read("scenarios").splitlines() if l.strip()]
+
+    def guest_failure(self):
+        """The guest's own fail=... note, if any."""
+        if not self.exists("notes"):
+            return None
+        for line in self.read("notes").splitlines():
+            if line.startswith("fail="):
+                return line[5:]
+        return None
+
+
+def fail(msg):
+    print(msg)
+    sys.exit(1)
+
+
+def expected_ops(wl):
+    """(op, field) -> count the tracer must report for one workload run."""
+    t = wl["totals"]
+    return {
+        ("unmap", "count"): t["unmap_dma_ok"] + t["unmap_dma_err"],
+        ("unmap", "errors"): t["unmap_dma_err"],
+        ("unmap", "bytes"): t["unmap_bytes_unmapped"],
+        ("map", "count"): t["map_dma_ok"] + t["map_dma_err"],
+        ("map", "bytes"): t["bytes_mapped"],
+        ("remove_dma", "count"): t["vfio_dma_removed"],
+        ("unmap_unpin", "count"): t["vfio_dma_removed"],
+        ("notify", "count"): t["notifies_expected"],
+        ("notify", "bytes"): t["notify_bytes_expected"],
+        ("retry", "count"): t["retries_expected"],
+        ("callback", "count"): t["dma_unmap_calls_expected"],
+        ("callback", "bytes"): t["dma_unmap_bytes_expected"],
+        ("pin", "count"): t["pin_ok"] + t["pin_err"],
+        ("pin", "errors"): t["pin_err"],
+        ("pin", "einval"): t["pin_einval"],
+        ("pin", "pages"): t["pages_pinned"],
+        ("unpin", "count"): t["unpin_calls_expected"],
+        ("unpin", "pages"): t["pages_unpinned_expected"],
+        ("register", "count"): t["register_expected"],
+        ("unregister", "count"): t["unregister_expected"],
+    }
+
+
+def expected_devices(wl):
+    """device name -> expected dma_unmap callbacks and bytes."""
+    devs = {}
+    for c in wl["containers"]:
+        for d in c["devices"]:
+            dc = d["counters"]
+            e = devs.setdefault(d["name"], {"callback": 0, "callback_bytes": 0})
+            e["callback"] += dc["dma_unmap_calls_expected"]
+            e["callback_bytes"] += dc["dma_unmap_bytes_expected"]
+    return devs
+
+
+def expected_events(wl):
+    """Events snoop must deliver (shown + dropped) for one workload run."""
+    ops = expected_ops(wl)
+    return sum(ops[(op, "count")] for op in ("unmap", "map", "remove_dma", "unmap_unpin",
+                                            "notify", "retry", "callback", "pin", "unpin",
+                                            "register", "unregister"))
+
+
+def compare_total(name, total, wl):
+    """Problems (strings) between a tracer's {"type":"total"} document and the workload."""
+    problems = []
+    for (op, field), want in expected_ops(wl).items():
+        got = total["ops"][op].get(field)
+        if got != want:
+            problems.append(f"{name}: {op}.{field} = {got}, workload says {want}")
+    bydev = {d["name"]: d for d in total["devices"]}
+    for dev, e in expected_devices(wl).items():
+        if e["callback"] == 0 and dev not in bydev:
+            continue
+        d = bydev.get(dev)
+        if d is None:
+            problems.append(f"{name}: device {dev} missing from the tracer's devices")
+            continue
+        cb = d["ops"]["callback"]
+        if cb["count"] != e["callback"] or cb["bytes"] != e["callback_bytes"]:
+            problems.append(f"{name}: {dev} callbacks {cb['count']}/{cb['bytes']}B, "
+                            f"expected {e['callback']}/{e['callback_bytes']}B")
+    if any(total["lost"].values()):
+        problems.append(f"{name}: tracer lost data: {total['lost']}")
+    return problems
+
+
+def run_ok(out, name, tracer="trace"):
+    """None, or why the workload or the tracer of scenario `name` did not exit 0."""
+    for what, rc, err in (("workload", f"{name}.wl.rc", f"{name}.wl.err"),
+                          ("tracer", f"{name}.{tracer}.rc", f"{name}.{tracer}.err")):
+        code = out.read(rc).strip()
+        if code != "0":
+            return f"{name}: {what} exit {code}: {out.read(err)[-300:].strip()}"
+    return None
+
+
+def finish(problems):
+    if problems:
+        more = f" (+{len(problems) - 6} more)" if len(problems) > 6 else ""
+        fail("; ".join(problems[:6]) + more)
+    sys.exit(0)
