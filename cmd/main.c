@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{ "top", cmd_top, "live view per device and per container" },
 	{ "snoop", cmd_snoop, "one line per event, with an exact drop count" },
 	{ "hist", cmd_hist, "latency histograms: unmap, removal, notify, callback per device, pin" },
+	{ "hung", cmd_hung, "what is stuck on a VFIO container lock, owned by whom, deadlock or not" },
 };
 
 static void usage(FILE *f)

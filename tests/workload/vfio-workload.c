@@ -33,6 +33,7 @@ const char *const scenario_names[SC__N] = {
 	[SC_LARGE] = "large", [SC_MULTIDEV] = "multidev", [SC_MULTICONTAINER] = "multicontainer",
 	[SC_THREADS] = "threads", [SC_NOPIN] = "nopin", [SC_RETRY] = "retry",
 	[SC_NOCB_PIN] = "nocb-pin", [SC_LIFECYCLE] = "lifecycle",
+	[SC_DEADLOCK] = "deadlock", [SC_SLOW_NOTIFY] = "slow-notify",
 };
 
 static const char usage_text[] =
@@ -70,6 +71,15 @@ static const char usage_text[] =
 "  lifecycle       per cycle: open --fds fds of every device (first open registers it with\n"
 "                  type1), map + pin, close them all (close_device unpins, last close\n"
 "                  unregisters), then UNMAP_DMA (no notify left)  [iterations 20, fds 1]\n"
+"  deadlock        DEADLOCKS THE KERNEL (for vfio-trace hung; a VM you can power off): two\n"
+"                  threads each map + pin one vfio_dma, then unmap at the same moment without\n"
+"                  the unmap mutex; --delay-us (default 200000) widens the window. --json is\n"
+"                  written when they unmap ({unmap_tids, pid, ...}); the process never ends\n"
+"                  on an affected kernel (exits 4 after --duration, default 60 s, threads stuck)\n"
+"  slow-notify     finite lock waits: an unmap whose first notify round sleeps 2 x --delay-us\n"
+"                  (default 2000000; devices 0 and 2, device 0 faults once), a device open\n"
+"                  (register) waiting for device_list_lock and a pin waiting for iommu->lock\n"
+"                  behind it; all finish. Needs ndev >= 3. --json: tids, then status ok\n"
 "\n"
 "A cycle (all but lifecycle): MAP_DMA --maps vfio_dma of --map-size at consecutive IOVAs\n"
 "(thread t, map j: iova 0x100000000 + (t*maps + j) * map-size, all backed by one pre-faulted\n"
@@ -288,7 +298,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	}
 	if (optind >= argc)
 		usage_error("missing SCENARIO (one of single rate storm small large multidev "
-			    "multicontainer threads nopin retry nocb-pin lifecycle)");
+			    "multicontainer threads nopin retry nocb-pin lifecycle deadlock slow-notify)");
 	if (argc - optind > 1)
 		usage_error("unexpected argument '%s'", argv[optind + 1]);
 	scen = argv[optind];
@@ -298,7 +308,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->scenario = i;
 	if (o->scenario == SC__N)
 		usage_error("unknown scenario '%s' (single rate storm small large multidev "
-			    "multicontainer threads nopin retry nocb-pin lifecycle)", scen);
+			    "multicontainer threads nopin retry nocb-pin lifecycle deadlock slow-notify)", scen);
 
 	/* scenario defaults for what was not given */
 #define DEF(field, val) do { if (!g.field) o->field = (val); } while (0)
@@ -367,6 +377,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 	case SC_LIFECYCLE:
 		DEF(iterations, o->duration > 0 ? 0 : 20);
 		break;
+	case SC_DEADLOCK:
+	case SC_SLOW_NOTIFY:
+		/* one container, two vfio_dma (threads * maps), one page pinned in each */
+		DEF(threads, 2);
+		DEF(devices, o->scenario == SC_DEADLOCK ? 1 : 3);
+		if (!o->delay_us)
+			o->delay_us = o->scenario == SC_DEADLOCK ? 200000 : 2000000;
+		break;
 	default:
 		break;
 	}
@@ -408,6 +426,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage_error("--verify needs --threads 1 (the threads share one buffer)");
 	if (o->verify && !o->pin_pages)
 		usage_error("--verify needs pins (--pin-pages >= 1)");
+	if ((o->scenario == SC_DEADLOCK || o->scenario == SC_SLOW_NOTIFY) &&
+	    (o->containers != 1 || o->threads != 2 || o->maps != 1 || o->pin_pages != 1 || o->nocb ||
+	     o->fault_k || (o->scenario == SC_SLOW_NOTIFY && o->devices != 3) ||
+	     (o->scenario == SC_DEADLOCK && o->devices != 1)))
+		usage_error("%s takes only --delay-us, --map-size, --duration and the file options",
+			    scenario_names[o->scenario]);
 	if (o->first_dev + (uint64_t)o->containers * o->devices > 1024)
 		usage_error("device numbers beyond 1024");
 }
@@ -660,6 +684,10 @@ int main(int argc, char **argv)
 	double t0;
 
 	parse_args(argc, argv, &o);
+	if (o.scenario == SC_DEADLOCK || o.scenario == SC_SLOW_NOTIFY) {
+		install(on_signal_child);
+		return hang_main(&o);
+	}
 	t0 = now_s();
 	errors = json_object_new_array();
 	setvbuf(stderr, NULL, _IOLBF, 0);

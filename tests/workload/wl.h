@@ -26,7 +26,7 @@
 enum scenario {
 	SC_SINGLE, SC_RATE, SC_STORM, SC_SMALL, SC_LARGE, SC_MULTIDEV,
 	SC_MULTICONTAINER, SC_THREADS, SC_NOPIN, SC_RETRY, SC_NOCB_PIN,
-	SC_LIFECYCLE, SC__N
+	SC_LIFECYCLE, SC_DEADLOCK, SC_SLOW_NOTIFY, SC__N
 };
 
 enum unmap_mode { UNMAP_EACH, UNMAP_RANGE };
@@ -173,6 +173,9 @@ int wc_run(struct wcontainer *c);
 int wc_teardown(struct wcontainer *c);
 void wc_fail(struct wcontainer *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 extern volatile sig_atomic_t wl_stop;
+
+/* hang.c: the deadlock and slow-notify scenarios (for vfio-trace hung) */
+int hang_main(const struct options *o);
 
 /* report.c */
 struct json_object;

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * `vfio-trace hung`: a read-only picture of the VFIO type1 locks (iommu->lock,
+ * iommu->device_list_lock of every container) and of the tasks blocked on them, taken with two
+ * BPF iterators (bpf/hung.bpf.c), and the wait-for graph built from it.
+ */
+#ifndef VT_HUNG_LIB_H
+#define VT_HUNG_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "vt_hung.h"
+
+/* ---- the wait-for graph (pure logic, unit-tested) ----------------------------------------- */
+
+/* One waiter: thread tid is on the wait_list of a lock owned by owner (0: no owner read). */
+struct vth_wait {
+	uint32_t tid;
+	uint32_t owner;
+	int lock;		/* caller's index of the lock */
+};
+
+/* Every task waits on at most one mutex, so the graph tid -> owner is a function: each chain of
+ * owners either ends at a task that waits for nothing, or enters a cycle. For each wait i,
+ * cycle[i] = the number (0..) of the cycle i is part of, or -1. Returns the number of cycles.
+ * A cycle's members are numbered in the order first met; a tid appearing twice is an error
+ * (-1 returned). */
+int vth_find_cycles(const struct vth_wait *w, size_t n, int *cycle);
+/* The chain from wait i: indices of the waits met following owners (i first), at most max;
+ * stops at a task that waits for nothing or at the first repeated wait. Returns the length. */
+size_t vth_chain(const struct vth_wait *w, size_t n, size_t i, size_t *out, size_t max);
+/* Index of tid's wait, or -1. */
+long vth_wait_of(const struct vth_wait *w, size_t n, uint32_t tid);
+
+/* ---- collection ---------------------------------------------------------------------------- */
+
+struct vth_sym {
+	uint64_t addr;
+	char *name;
+	char *module;
+};
+
+struct vth_snapshot {
+	struct vth_container_rec *conts;	/* type1 containers, one per struct vfio_iommu */
+	size_t nconts;
+	size_t nfds;				/* container fds seen (before dedup) */
+	struct vth_task_rec *tasks;
+	size_t ntasks;
+	char *(*stacks)[VTH_STACK_DEPTH];	/* per task: symbolized frames (NULL-terminated) */
+	const char *stack_source;		/* "bpf_get_task_stack" or "/proc/<pid>/task/<tid>/stack" */
+	uint64_t vfio_fops, type1_ops;
+	struct vth_sym *syms;			/* text symbols, sorted */
+	size_t nsyms;
+};
+
+/* Take the picture. tids_extra: nothing. 0, or -1 with one sentence in err. */
+int vth_collect(struct vth_snapshot *s, char *err, size_t errlen);
+void vth_snapshot_free(struct vth_snapshot *s);
+const struct vth_task_rec *vth_task(const struct vth_snapshot *s, uint32_t tid);
+char *const *vth_stack(const struct vth_snapshot *s, uint32_t tid);
+/* Seconds the task has been off CPU (now - sched_info.last_arrival), -1 when unknown. */
+double vth_blocked_s(const struct vth_task_rec *t);
+const char *vth_state_name(uint32_t state);
+
+#endif
