@@ -34,6 +34,7 @@ static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsig
 	} else {
 		return 0;
 	}
+	vt_track_container(iommu_data);
 	st.ts = bpf_ktime_get_ns();
 	st.container = (__u64)iommu_data;
 	st.uarg = arg;
@@ -383,6 +384,7 @@ static __always_inline int lifecycle(__u16 op, void *iommu, struct vfio_device *
 	const struct vfio_device_ops *ops = BPF_CORE_READ(vdev, ops);
 	struct vtr_device *d;
 
+	vt_track_container(iommu);
 	/* type1 returns at once for a device without dma_unmap: it never joins the list. */
 	if (!ops || !BPF_CORE_READ(ops, dma_unmap))
 		return 0;
@@ -434,4 +436,236 @@ SEC("kprobe/vfio_iommu_type1_unregister_device")
 int BPF_KPROBE(kp_unregister, void *iommu, struct vfio_device *vdev)
 {
 	return lifecycle(VT_OP_UNREGISTER, iommu, vdev);
+}
+
+/* ---- lock hold and wait times (only with VT_FEAT_LOCKS: autoloaded by `locks`) -----------
+ * Hold: from mutex_lock's entry (or, when it had to wait, from lock:contention_end) to
+ * mutex_unlock's entry by the same task. Wait: lock:contention_begin (the first one: it can
+ * fire twice, spin then sleep) to lock:contention_end. Both only for tracked locks; any other
+ * lock costs the trampoline and one load of vt_lock_slot.
+ */
+struct vt_hold_key {
+	__u64 lock;
+	__u32 tid;
+	__u32 pad;
+};
+
+struct vt_hold {
+	__u64 ts;
+	__s32 stack_id;
+	__u32 waiting;		/* contention_begin seen, contention_end not yet */
+	__u64 wait_ts;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct vt_hold_key);
+	__type(value, struct vt_hold);
+} vt_holds SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2048);
+	__type(key, struct vtr_lock_key);
+	__type(value, struct vtr_lock_max);
+} vt_lock_max SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__uint(value_size, 32 * sizeof(__u64));
+} vt_stacks SEC(".maps");
+
+/* The tracked-lock test: one load for an untracked lock. */
+static __always_inline struct vt_lock_info *vt_lock_lookup(__u64 lock)
+{
+	__u64 slot = vt_lock_slot[vt_slot_of(lock)];
+
+	if (slot != lock && slot != VT_SLOT_SHARED)
+		return NULL;
+	return bpf_map_lookup_elem(&vt_locks, &lock);
+}
+
+/* Is this thread an UNMAP_DMA between its notify's callbacks (notify_ts set)? The callbacks
+ * take and release iommu->lock themselves (vfio_unpin_pages): those are not the drop window. */
+static __always_inline struct vtr_unmap_state *unmap_outside_callbacks(__u32 tid)
+{
+	struct vtr_unmap_state *st = bpf_map_lookup_elem(&vt_unmaps, &tid);
+
+	if (!st || st->cmd != VT_VFIO_IOMMU_UNMAP_DMA || st->notify_ts)
+		return NULL;
+	return st;
+}
+
+static __always_inline int lock_enter(void *ctx, __u64 lock)
+{
+	struct vt_lock_info *li = vt_lock_lookup(lock);
+	struct vt_hold_key k = { .lock = lock };
+	struct vtr_unmap_state *st;
+	struct vt_hold h = {};
+	__u32 tid;
+
+	if (!li)
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	k.tid = tid;
+	h.ts = bpf_ktime_get_ns();
+	/* The unmap asks for iommu->lock back after its notify: the drop window ends. */
+	if (li->kind == VT_KIND_IOMMU_LOCK && (st = unmap_outside_callbacks(tid)) && st->drop_ts) {
+		vt_account(VT_OP_LOCK_DROP, VT_KIND_IOMMU_LOCK, li->container, li->container,
+			   h.ts - st->drop_ts, 0, 0, 0, lock, 0);
+		st->drop_ts = 0;
+	}
+	h.stack_id = bpf_get_stackid(ctx, &vt_stacks, 0);
+	if (bpf_map_update_elem(&vt_holds, &k, &h, BPF_ANY))
+		vt_lose(VT_LOSS_TASK_FULL);
+	return 0;
+}
+
+static __always_inline int unlock_enter(__u64 lock)
+{
+	struct vt_lock_info *li = vt_lock_lookup(lock);
+	struct vt_hold_key k = { .lock = lock };
+	struct vtr_lock_key mk = {};
+	struct vtr_lock_max *m, nm = {};
+	struct vtr_unmap_state *st;
+	struct vt_hold *h;
+	__u64 now, held;
+	__u32 tid;
+
+	if (!li)
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	k.tid = tid;
+	h = bpf_map_lookup_elem(&vt_holds, &k);
+	now = bpf_ktime_get_ns();
+	/* An unmap dropping iommu->lock for its notify: the window starts now. The unmap itself
+	 * ends with mutex_unlock(iommu->lock) too; that window never closes and is not counted. */
+	if (li->kind == VT_KIND_IOMMU_LOCK && (st = unmap_outside_callbacks(tid)))
+		st->drop_ts = now;
+	if (!h)
+		return 0;	/* taken before tracing started */
+	held = now - h->ts;
+	vt_account(VT_OP_LOCK_HOLD, li->kind, li->container, li->container, held, 0, 0, 0, lock, 0);
+	mk.container = li->container;
+	mk.kind = li->kind;
+	m = bpf_map_lookup_elem(&vt_lock_max, &mk);
+	if (!m || held > m->ns) {
+		__u64 pt = bpf_get_current_pid_tgid();
+
+		nm.ns = held;
+		nm.pid = (__u32)pt;
+		nm.tgid = pt >> 32;
+		nm.stack_id = h->stack_id;
+		bpf_get_current_comm(nm.comm, sizeof(nm.comm));
+		bpf_map_update_elem(&vt_lock_max, &mk, &nm, BPF_ANY);
+	}
+	bpf_map_delete_elem(&vt_holds, &k);
+	return 0;
+}
+
+/* fentry hands the lock over as a BTF pointer, on which the verifier forbids the slot hash's
+ * shifts: read the argument as a plain number instead. */
+static __always_inline __u64 fentry_arg0(unsigned long long *ctx)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &ctx[0]);
+	return v;
+}
+
+SEC("fentry/mutex_lock")
+int BPF_PROG(fe_mutex_lock)
+{
+	return lock_enter(ctx, fentry_arg0(ctx));
+}
+
+SEC("kprobe/mutex_lock")
+int BPF_KPROBE(kp_mutex_lock, struct mutex *lock)
+{
+	return lock_enter(ctx, (__u64)lock);
+}
+
+SEC("fentry/mutex_unlock")
+int BPF_PROG(fe_mutex_unlock)
+{
+	return unlock_enter(fentry_arg0(ctx));
+}
+
+SEC("kprobe/mutex_unlock")
+int BPF_KPROBE(kp_mutex_unlock, struct mutex *lock)
+{
+	return unlock_enter((__u64)lock);
+}
+
+SEC("raw_tp/contention_begin")
+int BPF_PROG(rt_contention_begin, void *lock, unsigned int flags)
+{
+	struct vt_lock_info *li = vt_lock_lookup((__u64)lock);
+	struct vt_hold_key k = { .lock = (__u64)lock };
+	struct vt_hold *h;
+
+	if (!li)
+		return 0;
+	k.tid = (__u32)bpf_get_current_pid_tgid();
+	h = bpf_map_lookup_elem(&vt_holds, &k);
+	if (h && !h->waiting) {
+		h->waiting = 1;
+		h->wait_ts = bpf_ktime_get_ns();
+	}
+	return 0;
+}
+
+SEC("raw_tp/contention_end")
+int BPF_PROG(rt_contention_end, void *lock, int ret)
+{
+	struct vt_lock_info *li = vt_lock_lookup((__u64)lock);
+	struct vt_hold_key k = { .lock = (__u64)lock };
+	struct vt_hold *h;
+	__u64 now;
+
+	if (!li)
+		return 0;
+	k.tid = (__u32)bpf_get_current_pid_tgid();
+	h = bpf_map_lookup_elem(&vt_holds, &k);
+	if (!h || !h->waiting)
+		return 0;
+	now = bpf_ktime_get_ns();
+	vt_account(VT_OP_LOCK_WAIT, li->kind, li->container, li->container, now - h->wait_ts, 0,
+		   ret, 0, (__u64)lock, 0);
+	h->waiting = 0;
+	h->ts = now;	/* the hold starts when the wait ends */
+	return 0;
+}
+
+/* The container is freed: forget its locks. */
+static __always_inline int release_enter(void *iommu)
+{
+	struct vfio_iommu *io = iommu;
+	__u64 locks[2] = {
+		(__u64)__builtin_preserve_access_index(&io->lock),
+		(__u64)__builtin_preserve_access_index(&io->device_list_lock),
+	};
+
+	for (int i = 0; i < 2; i++) {
+		__u32 s = vt_slot_of(locks[i]);
+
+		__sync_val_compare_and_swap(&vt_lock_slot[s], locks[i], 0);
+		bpf_map_delete_elem(&vt_locks, &locks[i]);
+	}
+	return 0;
+}
+
+SEC("fentry/vfio_iommu_type1_release")
+int BPF_PROG(fe_release, void *iommu)
+{
+	return release_enter(iommu);
+}
+
+SEC("kprobe/vfio_iommu_type1_release")
+int BPF_KPROBE(kp_release, void *iommu)
+{
+	return release_enter(iommu);
 }

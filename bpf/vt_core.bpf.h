@@ -71,6 +71,7 @@ struct vtr_unmap_state {
 	__u64 notify_ts;	/* first callback of the notify now open (0: none open) */
 	__u64 notify_iova;	/* vfio_dma of the last notify: same dma again is a retry */
 	__u64 notify_size;
+	__u64 drop_ts;		/* iommu->lock released for a notify (lock tracking) */
 	__u32 cmd;
 	__u32 notifies;
 	__u32 retries;		/* consecutive re-loops on the current vfio_dma */
@@ -211,8 +212,6 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 	bpf_ringbuf_submit(e, 0);
 }
 
-#define VT_KIND_CONTAINER 0
-#define VT_KIND_DEVICE	  1
 
 /* Learn a device (at register, pin, unpin or callback) so it has a name and its driver's
  * callback gets attached; tell user space the first time. */
@@ -256,6 +255,64 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
 		vt_lose(VT_LOSS_LIFECYCLE);
 	}
 	return bpf_map_lookup_elem(&vt_devices, &key);
+}
+
+/* ---- tracked locks ----------------------------------------------------------------------
+ * The addresses of iommu->lock and iommu->device_list_lock are only known at run time (the
+ * struct vfio_iommu is kmalloc'd). When lock tracking is on, every container the tracer sees
+ * puts both addresses in a direct-mapped slot table in .bss, so mutex_lock/mutex_unlock and the
+ * contention tracepoints, which fire for every lock in the system, decide with one load that a
+ * lock is not tracked. A slot holding another address, or VT_SLOT_SHARED, defers to vt_locks.
+ */
+#define VT_LOCK_SLOTS	4096
+#define VT_SLOT_SHARED	1ULL
+
+__u64 vt_lock_slot[VT_LOCK_SLOTS];
+
+struct vt_lock_info {
+	__u64 container;
+	__u32 kind;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2048);
+	__type(key, __u64);
+	__type(value, struct vt_lock_info);
+} vt_locks SEC(".maps");
+
+static __always_inline __u32 vt_slot_of(__u64 addr)
+{
+	return ((addr >> 3) ^ (addr >> 15)) & (VT_LOCK_SLOTS - 1);
+}
+
+static __always_inline void vt_track_lock(__u64 addr, __u64 container, __u32 kind)
+{
+	struct vt_lock_info li = { .container = container, .kind = kind };
+	__u32 i = vt_slot_of(addr);
+	__u64 old;
+
+	bpf_map_update_elem(&vt_locks, &addr, &li, BPF_ANY);
+	old = __sync_val_compare_and_swap(&vt_lock_slot[i], 0, addr);
+	if (old && old != addr)
+		vt_lock_slot[i] = VT_SLOT_SHARED;
+}
+
+/* A container seen for the first time gets its two locks tracked. */
+static __always_inline void vt_track_container(void *iommu)
+{
+	struct vfio_iommu *io = iommu;
+	__u64 lock;
+
+	if (!(vt_features & VT_FEAT_LOCKS) || !iommu)
+		return;
+	lock = (__u64)__builtin_preserve_access_index(&io->lock);
+	if (vt_lock_slot[vt_slot_of(lock)] == lock)
+		return;
+	vt_track_lock(lock, (__u64)iommu, VT_KIND_IOMMU_LOCK);
+	vt_track_lock((__u64)__builtin_preserve_access_index(&io->device_list_lock), (__u64)iommu,
+		      VT_KIND_DLIST_LOCK);
 }
 
 #endif

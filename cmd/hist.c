@@ -74,7 +74,7 @@ static void print_text(const char *title, const struct vtr_stat *st)
 
 static json_object *hist_json(const char *name, const char *device, const struct vtr_stat *st)
 {
-	json_object *o = json_object_new_object(), *b = json_object_new_array();
+	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "device", device ? json_object_new_string(device) : NULL);
@@ -83,18 +83,7 @@ static json_object *hist_json(const char *name, const char *device, const struct
 	json_object_object_add(o, "p99_ns", json_object_new_uint64(vt_hist_percentile(st->hist, 99)));
 	json_object_object_add(o, "max_ns", json_object_new_uint64(st->lat_max));
 	json_object_object_add(o, "sum_ns", json_object_new_uint64(st->lat_sum));
-	for (int s = 0; s < VT_HIST_SLOTS; s++) {
-		json_object *x;
-
-		if (!st->hist[s])
-			continue;
-		x = json_object_new_object();
-		json_object_object_add(x, "low_ns", json_object_new_uint64(vt_hist_slot_low(s)));
-		json_object_object_add(x, "high_ns", json_object_new_uint64(vt_hist_slot_low(s + 1)));
-		json_object_object_add(x, "count", json_object_new_uint64(st->hist[s]));
-		json_object_array_add(b, x);
-	}
-	json_object_object_add(o, "buckets", b);
+	json_object_object_add(o, "buckets", vt_json_buckets(st));
 	return o;
 }
 

@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{ "snoop", cmd_snoop, "one line per event, with an exact drop count" },
 	{ "hist", cmd_hist, "latency histograms: unmap, removal, notify, callback per device, pin" },
 	{ "hung", cmd_hung, "what is stuck on a VFIO container lock, owned by whom, deadlock or not" },
+	{ "locks", cmd_locks, "iommu->lock and device_list_lock hold and wait times per container" },
 };
 
 static void usage(FILE *f)

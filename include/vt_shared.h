@@ -29,6 +29,9 @@ enum vtr_op {
 	VT_OP_UNPIN,		/* vfio_iommu_type1_unpin_pages                        key: device */
 	VT_OP_REGISTER,		/* vfio_iommu_type1_register_device (joins device_list) key: device */
 	VT_OP_UNREGISTER,	/* vfio_iommu_type1_unregister_device                  key: device */
+	VT_OP_LOCK_HOLD,	/* a tracked mutex held (mutex_lock -> mutex_unlock)    key: container, lock kind */
+	VT_OP_LOCK_WAIT,	/* a tracked mutex waited for (lock:contention_*)       key: container, lock kind */
+	VT_OP_LOCK_DROP,	/* iommu->lock dropped by an unmap for its notify       key: container */
 	VT_OP_MAX,
 };
 
@@ -94,8 +97,31 @@ struct vtr_event {
 	char dev[32];
 };
 
+/* vt_key.pad: what obj is. */
+#define VT_KIND_CONTAINER	0
+#define VT_KIND_DEVICE		1
+#define VT_KIND_IOMMU_LOCK	2	/* obj = container, the row is about iommu->lock */
+#define VT_KIND_DLIST_LOCK	3	/* obj = container, ... about iommu->device_list_lock */
+
+/* The longest hold of one tracked lock so far, with who held it and where it was taken. */
+struct vtr_lock_max {
+	__u64 ns;
+	__u32 pid;
+	__u32 tgid;
+	__s32 stack_id;		/* in vt_stacks, where it was locked; < 0: not captured */
+	__u32 pad;
+	char comm[16];
+};
+
+struct vtr_lock_key {
+	__u64 container;
+	__u32 kind;		/* VT_KIND_IOMMU_LOCK or VT_KIND_DLIST_LOCK */
+	__u32 pad;
+};
+
 /* The rodata knobs user space sets before load. */
 #define VT_FEAT_SNOOP	(1u << 0)	/* per-event ring buffer */
+#define VT_FEAT_LOCKS	(1u << 1)	/* track iommu->lock and device_list_lock */
 
 /* Commands the unmap ioctl is filtered on (uapi/linux/vfio.h: VFIO_BASE 100, type ';'). */
 #define VT_VFIO_IOMMU_MAP_DMA	0x3b71

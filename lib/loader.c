@@ -57,20 +57,35 @@ void vt_install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* fe_/fx_ → fentry twin, kp_/kr_ → kprobe twin of the program base name after the prefix. */
+static unsigned features(const struct vt_tracer_opts *o)
+{
+	return (o->snoop ? VT_FEAT_SNOOP : 0) | (o->locks ? VT_FEAT_LOCKS : 0);
+}
+
+static bool point_wanted(const struct vt_tracer *t, const struct vt_point *p)
+{
+	return !p->feature || (features(&t->opts) & p->feature);
+}
+
+/* fe_/fx_ → fentry twin, kp_/kr_ → kprobe twin, rt_ → raw tracepoint, of the point whose
+ * program base name follows the prefix. A point of a feature not asked for loads nothing. */
 static void set_autoload(struct vt_tracer *t)
 {
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, t->skel->obj) {
 		const char *name = bpf_program__name(prog), *base = name + 3;
-		bool fentry = !strncmp(name, "fe_", 3) || !strncmp(name, "fx_", 3);
-		enum vt_method m = VT_M_NONE;
+		enum vt_method want = VT_M_KPROBE, m = VT_M_NONE;
 
+		if (!strncmp(name, "fe_", 3) || !strncmp(name, "fx_", 3))
+			want = VT_M_FENTRY;
+		else if (!strncmp(name, "rt_", 3))
+			want = VT_M_TRACEPOINT;
 		for (int i = 0; i < vt_npoints; i++)
-			if (vt_points[i].progs && !strcmp(vt_points[i].progs, base))
+			if (vt_points[i].progs && !strcmp(vt_points[i].progs, base) &&
+			    point_wanted(t, &vt_points[i]))
 				m = vt_points[i].method;
-		bpf_program__set_autoload(prog, fentry ? m == VT_M_FENTRY : m == VT_M_KPROBE);
+		bpf_program__set_autoload(prog, m == want);
 	}
 }
 
@@ -82,7 +97,8 @@ static void note_missing(struct vt_tracer *t)
 	for (int i = 0; i < vt_npoints; i++) {
 		const struct vt_point *p = &vt_points[i];
 
-		if (!p->progs || p->method == VT_M_FENTRY || p->method == VT_M_KPROBE)
+		if (!p->progs || p->method == VT_M_FENTRY || p->method == VT_M_KPROBE ||
+		    p->method == VT_M_TRACEPOINT || !point_wanted(t, p))
 			continue;
 		len += snprintf(t->missing + len, sizeof(t->missing) - len, "%s%s (%s)",
 				len ? "; " : "", p->name, p->reason);
@@ -265,7 +281,7 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		err = -errno;
 		goto fail;
 	}
-	t->skel->rodata->vt_features = opts->snoop ? VT_FEAT_SNOOP : 0;
+	t->skel->rodata->vt_features = features(opts);
 	t->skel->rodata->vt_targ_tgid = opts->tgid;
 	set_autoload(t);
 	/* The per-event ring costs memory only when snoop asks for it. */
@@ -314,6 +330,61 @@ int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
 const char *vt_tracer_missing(struct vt_tracer *t)
 {
 	return t->missing;
+}
+
+static int read_lockmax(struct vt_tracer *t, struct vt_snapshot *s)
+{
+	int fd = bpf_map__fd(t->skel->maps.vt_lock_max);
+	int sfd = bpf_map__fd(t->skel->maps.vt_stacks);
+	struct vtr_lock_key k, cur, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &k)) {
+		struct vt_lockmax *lm, *arr;
+
+		cur = k;
+		prev = &cur;
+		arr = realloc(s->lockmax, (s->nlockmax + 1) * sizeof(*arr));
+		if (!arr)
+			return -1;
+		s->lockmax = arr;
+		lm = &arr[s->nlockmax];
+		memset(lm, 0, sizeof(*lm));
+		lm->key = cur;
+		if (bpf_map_lookup_elem(fd, &cur, &lm->m))
+			continue;
+		if (lm->m.stack_id >= 0 && !bpf_map_lookup_elem(sfd, &lm->m.stack_id, lm->stack)) {
+			int first = 0;
+
+			while (lm->nstack < 32 && lm->stack[lm->nstack])
+				lm->nstack++;
+			/* The top frames are the BPF program and its trampoline (not in our kallsyms
+			 * copy): start the stack at the mutex_lock being traced. */
+			for (int f = 0; f < lm->nstack; f++) {
+				const struct vt_ksym *ks = vt_ksyms_by_addr(t->ks, lm->stack[f]);
+
+				if (ks && !strncmp(ks->name, "mutex_lock", 10)) {
+					first = f;
+					break;
+				}
+			}
+			memmove(lm->stack, lm->stack + first, (lm->nstack - first) * sizeof(lm->stack[0]));
+			lm->nstack -= first;
+		}
+		s->nlockmax++;
+	}
+	return 0;
+}
+
+const char *vt_tracer_ksym(struct vt_tracer *t, uint64_t addr, char *buf, size_t len)
+{
+	const struct vt_ksym *k = vt_ksyms_by_addr(t->ks, addr);
+
+	if (!k)
+		snprintf(buf, len, "%#llx", (unsigned long long)addr);
+	else
+		snprintf(buf, len, "%s+%#llx%s%s%s", k->name, (unsigned long long)(addr - k->addr),
+			 k->module ? " [" : "", k->module ? k->module : "", k->module ? "]" : "");
+	return buf;
 }
 
 int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
@@ -373,6 +444,8 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 		s->devs[s->ndevs].d = dev;
 		s->ndevs++;
 	}
+	if (t->opts.locks && read_lockmax(t, s))
+		goto oom;
 	free(vals);
 	free(lv);
 	return 0;

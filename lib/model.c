@@ -11,6 +11,8 @@ static const char *const op_names[VT_OP_MAX] = {
 	[VT_OP_CALLBACK] = "callback",	[VT_OP_PIN] = "pin",
 	[VT_OP_UNPIN] = "unpin",	[VT_OP_REGISTER] = "register",
 	[VT_OP_UNREGISTER] = "unregister",
+	[VT_OP_LOCK_HOLD] = "lock_hold",	[VT_OP_LOCK_WAIT] = "lock_wait",
+	[VT_OP_LOCK_DROP] = "lock_drop",
 };
 
 const char *vt_op_name(int op)
@@ -22,6 +24,7 @@ void vt_snapshot_free(struct vt_snapshot *s)
 {
 	free(s->rows);
 	free(s->devs);
+	free(s->lockmax);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -57,6 +60,13 @@ int vt_snapshot_diff(const struct vt_snapshot *now, const struct vt_snapshot *pr
 		return -1;
 	memcpy(out->devs, now->devs, now->ndevs * sizeof(*now->devs));
 	out->ndevs = now->ndevs;
+	if (now->nlockmax) {
+		out->lockmax = malloc(now->nlockmax * sizeof(*now->lockmax));
+		if (!out->lockmax)
+			return -1;
+		memcpy(out->lockmax, now->lockmax, now->nlockmax * sizeof(*now->lockmax));
+		out->nlockmax = now->nlockmax;
+	}
 	for (int i = 0; i < VT_LOSS_MAX; i++)
 		out->losses[i] = now->losses[i] - (prev ? prev->losses[i] : 0);
 	for (size_t i = 0; i < now->n; i++) {

@@ -36,6 +36,24 @@ json_object *vt_json_stat(const struct vtr_stat *s, int op)
 	return o;
 }
 
+json_object *vt_json_buckets(const struct vtr_stat *st)
+{
+	json_object *b = json_object_new_array();
+
+	for (int s = 0; s < VT_HIST_SLOTS; s++) {
+		json_object *x;
+
+		if (!st->hist[s])
+			continue;
+		x = json_object_new_object();
+		json_object_object_add(x, "low_ns", json_object_new_uint64(vt_hist_slot_low(s)));
+		json_object_object_add(x, "high_ns", json_object_new_uint64(vt_hist_slot_low(s + 1)));
+		json_object_object_add(x, "count", json_object_new_uint64(st->hist[s]));
+		json_object_array_add(b, x);
+	}
+	return b;
+}
+
 static json_object *ops_object(const struct vt_snapshot *s, const int *ops, int nops,
 			       uint64_t obj, uint32_t tgid)
 {

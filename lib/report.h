@@ -11,6 +11,8 @@ struct vt_container {
 };
 
 json_object *vt_json_stat(const struct vtr_stat *s, int op);
+/* Every non-empty histogram bucket: [{low_ns, high_ns, count}]. */
+json_object *vt_json_buckets(const struct vtr_stat *st);
 /* The whole snapshot as one document: totals per op, per container+process, per device,
  * losses, and what this kernel does not let vfio-trace see. */
 json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char *not_traced);

@@ -22,6 +22,14 @@ struct vt_dev {
 	struct vtr_device d;
 };
 
+/* The longest hold of one tracked lock, with the stack where it was taken. */
+struct vt_lockmax {
+	struct vtr_lock_key key;
+	struct vtr_lock_max m;
+	uint64_t stack[32];
+	int nstack;
+};
+
 struct vt_snapshot {
 	uint64_t ts;			/* vt_now_ns() when taken */
 	struct vt_row *rows;
@@ -29,6 +37,8 @@ struct vt_snapshot {
 	uint64_t losses[VT_LOSS_MAX];
 	struct vt_dev *devs;
 	size_t ndevs;
+	struct vt_lockmax *lockmax;	/* lock tracking only */
+	size_t nlockmax;
 };
 
 void vt_snapshot_free(struct vt_snapshot *s);
@@ -53,6 +63,7 @@ struct vt_tracer;
 
 struct vt_tracer_opts {
 	bool snoop;		/* per-event ring buffer */
+	bool locks;		/* iommu->lock / device_list_lock hold and wait times */
 	uint32_t tgid;		/* snoop: only this process */
 	bool force_kprobe;	/* never fentry */
 	uint32_t ringbuf_pages;	/* snoop ring buffer size (power of two; 0: default 64) */
@@ -68,6 +79,8 @@ int vt_tracer_poll(struct vt_tracer *t, int timeout_ms);
 int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s);
 /* Points that could not be attached, as one line for a notice ("" when none). */
 const char *vt_tracer_missing(struct vt_tracer *t);
+/* "function+0xoff" for a kernel text address (buf), via the tracer's kallsyms copy. */
+const char *vt_tracer_ksym(struct vt_tracer *t, uint64_t addr, char *buf, size_t len);
 void vt_tracer_close(struct vt_tracer *t);
 
 /* SIGINT/SIGTERM set this; long-running commands poll it. */

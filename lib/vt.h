@@ -71,6 +71,7 @@ struct vt_point {
 	const char *progs;	/* BPF program base names in vfio_trace.bpf.c ("ioctl"), or NULL */
 	const char *use;	/* what vfio-trace measures with it */
 	bool required;		/* the tracer cannot work without it */
+	unsigned feature;	/* VT_FEAT_* that loads it (0: always) */
 	/* decided at run time */
 	enum vt_method method;
 	char symbol[128];	/* the symbol actually probed (may be a clone) */

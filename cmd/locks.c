@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-trace locks: per container, hold and wait times of iommu->lock and
+ * iommu->device_list_lock, the longest holder with the stack that took the lock, and the
+ * windows in which an unmap dropped iommu->lock for its notify.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include "trace.h"
+#include "report.h"
+#include "cli.h"
+#include "cmd.h"
+
+static const char locks_usage[] =
+	"usage: vfio-trace locks [-j] [--kprobe] [interval [count]]\n"
+	"  Per container: iommu->lock and iommu->device_list_lock acquisitions, hold and wait\n"
+	"  (contention) times, the longest holder and where it took the lock, and how long\n"
+	"  unmaps dropped iommu->lock for their notifies. Without interval: until Ctrl-C, then\n"
+	"  print; with it: every interval, count times, then the totals.\n"
+	"  -j, --json   one {\"type\":\"interval\"} document per interval, a {\"type\":\"total\"} at the end\n"
+	"  --kprobe     use kprobes even where fentry works\n";
+
+static const char *lock_name(int kind)
+{
+	return kind == VT_KIND_IOMMU_LOCK ? "iommu->lock" : "device_list_lock";
+}
+
+/* Distinct containers that have lock rows, in first-seen order. */
+static size_t lock_containers(const struct vt_snapshot *s, uint64_t *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct vtr_key *k = &s->rows[i].key;
+		size_t j;
+
+		if (k->pad != VT_KIND_IOMMU_LOCK && k->pad != VT_KIND_DLIST_LOCK)
+			continue;
+		for (j = 0; j < n && out[j] != k->obj; j++)
+			;
+		if (j == n && n < max)
+			out[n++] = k->obj;
+	}
+	return n;
+}
+
+/* Sum of rows for (container, kind, op) over processes. */
+static void lock_sum(const struct vt_snapshot *s, uint64_t c, int kind, int op, struct vtr_stat *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < s->n; i++) {
+		const struct vt_row *r = &s->rows[i];
+
+		if (r->key.obj == c && r->key.pad == kind && r->key.op == op)
+			vt_stat_add(out, &r->st);
+	}
+}
+
+static const struct vt_lockmax *find_max(const struct vt_snapshot *s, uint64_t c, int kind)
+{
+	for (size_t i = 0; i < s->nlockmax; i++)
+		if (s->lockmax[i].key.container == c && (int)s->lockmax[i].key.kind == kind)
+			return &s->lockmax[i];
+	return NULL;
+}
+
+static json_object *lat_json(const struct vtr_stat *st)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "p50", json_object_new_uint64(vt_hist_percentile(st->hist, 50)));
+	json_object_object_add(o, "p99", json_object_new_uint64(vt_hist_percentile(st->hist, 99)));
+	json_object_object_add(o, "max", json_object_new_uint64(st->lat_max));
+	json_object_object_add(o, "sum", json_object_new_uint64(st->lat_sum));
+	json_object_object_add(o, "buckets", vt_json_buckets(st));
+	return o;
+}
+
+static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, double secs,
+			   const char *type)
+{
+	json_object *o = json_object_new_object(), *arr = json_object_new_array(), *l;
+	uint64_t cs[256];
+	size_t nc = lock_containers(s, cs, 256);
+	char hex[32], sym[160];
+
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "seconds", json_object_new_double(secs));
+	for (size_t i = 0; i < nc; i++) {
+		json_object *c = json_object_new_object(), *locks = json_object_new_object(), *d;
+		struct vtr_stat hold, wait, drop;
+
+		snprintf(hex, sizeof(hex), "%#" PRIx64, cs[i]);
+		json_object_object_add(c, "container", json_object_new_string(hex));
+		for (int kind = VT_KIND_IOMMU_LOCK; kind <= VT_KIND_DLIST_LOCK; kind++) {
+			const struct vt_lockmax *m = find_max(s, cs[i], kind);
+			json_object *x = json_object_new_object();
+
+			lock_sum(s, cs[i], kind, VT_OP_LOCK_HOLD, &hold);
+			lock_sum(s, cs[i], kind, VT_OP_LOCK_WAIT, &wait);
+			json_object_object_add(x, "acquisitions", json_object_new_uint64(hold.count));
+			json_object_object_add(x, "hold_ns", lat_json(&hold));
+			json_object_object_add(x, "waits", json_object_new_uint64(wait.count));
+			json_object_object_add(x, "wait_ns", lat_json(&wait));
+			if (m) {
+				json_object *lm = json_object_new_object(), *st = json_object_new_array();
+
+				json_object_object_add(lm, "ns", json_object_new_uint64(m->m.ns));
+				json_object_object_add(lm, "pid", json_object_new_int64(m->m.pid));
+				json_object_object_add(lm, "tgid", json_object_new_int64(m->m.tgid));
+				json_object_object_add(lm, "comm", json_object_new_string_len(m->m.comm,
+						       strnlen(m->m.comm, sizeof(m->m.comm))));
+				for (int f = 0; f < m->nstack; f++)
+					json_object_array_add(st, json_object_new_string(
+						vt_tracer_ksym(t, m->stack[f], sym, sizeof(sym))));
+				json_object_object_add(lm, "stack", st);
+				json_object_object_add(x, "longest_hold", lm);
+			}
+			json_object_object_add(locks, kind == VT_KIND_IOMMU_LOCK ? "iommu_lock" :
+					       "device_list_lock", x);
+		}
+		json_object_object_add(c, "locks", locks);
+		lock_sum(s, cs[i], VT_KIND_IOMMU_LOCK, VT_OP_LOCK_DROP, &drop);
+		d = json_object_new_object();
+		json_object_object_add(d, "count", json_object_new_uint64(drop.count));
+		json_object_object_add(d, "ns", lat_json(&drop));
+		json_object_object_add(c, "iommu_lock_dropped", d);
+		json_object_array_add(arr, c);
+	}
+	json_object_object_add(o, "containers", arr);
+	l = json_object_new_object();
+	for (int i = 0; i < VT_LOSS_MAX; i++)
+		json_object_object_add(l, vt_loss_name(i), json_object_new_uint64(s->losses[i]));
+	json_object_object_add(o, "lost", l);
+	return o;
+}
+
+static void print_text(struct vt_tracer *t, const struct vt_snapshot *s, double secs)
+{
+	uint64_t cs[256];
+	size_t nc = lock_containers(s, cs, 256);
+	char a[16], b[16], c[16], d[16], e[16], f[16], sym[160];
+
+	printf("\n%.1f s  %-18s %-16s %8s %9s %9s %9s %7s %9s %9s %9s\n", secs, "CONTAINER", "LOCK",
+	       "ACQ", "HOLD_P50", "HOLD_P99", "HOLD_MAX", "WAITS", "WAIT_P50", "WAIT_P99", "WAIT_MAX");
+	for (size_t i = 0; i < nc; i++) {
+		struct vtr_stat hold, wait, drop;
+
+		for (int kind = VT_KIND_IOMMU_LOCK; kind <= VT_KIND_DLIST_LOCK; kind++) {
+			lock_sum(s, cs[i], kind, VT_OP_LOCK_HOLD, &hold);
+			lock_sum(s, cs[i], kind, VT_OP_LOCK_WAIT, &wait);
+			printf("       %-#18" PRIx64 " %-16s %8" PRIu64 " %9s %9s %9s %7" PRIu64 " %9s %9s %9s\n",
+			       cs[i], lock_name(kind), (uint64_t)hold.count,
+			       vt_fmt_ns(a, sizeof(a), vt_hist_percentile(hold.hist, 50)),
+			       vt_fmt_ns(b, sizeof(b), vt_hist_percentile(hold.hist, 99)),
+			       vt_fmt_ns(c, sizeof(c), hold.lat_max), (uint64_t)wait.count,
+			       vt_fmt_ns(d, sizeof(d), vt_hist_percentile(wait.hist, 50)),
+			       vt_fmt_ns(e, sizeof(e), vt_hist_percentile(wait.hist, 99)),
+			       vt_fmt_ns(f, sizeof(f), wait.lat_max));
+		}
+		lock_sum(s, cs[i], VT_KIND_IOMMU_LOCK, VT_OP_LOCK_DROP, &drop);
+		if (drop.count)
+			printf("       %-18s iommu->lock dropped for notifies %" PRIu64 " times, p99 %s, max %s\n",
+			       "", (uint64_t)drop.count,
+			       vt_fmt_ns(a, sizeof(a), vt_hist_percentile(drop.hist, 99)),
+			       vt_fmt_ns(b, sizeof(b), drop.lat_max));
+		for (int kind = VT_KIND_IOMMU_LOCK; kind <= VT_KIND_DLIST_LOCK; kind++) {
+			const struct vt_lockmax *m = find_max(s, cs[i], kind);
+
+			if (!m)
+				continue;
+			printf("       longest %s hold: %s by %u %.16s, taken at", lock_name(kind),
+			       vt_fmt_ns(a, sizeof(a), m->m.ns), m->m.pid, m->m.comm);
+			for (int fr = 0; fr < m->nstack && fr < 4; fr++)
+				printf("%s %s", fr ? " <-" : "", vt_tracer_ksym(t, m->stack[fr], sym, sizeof(sym)));
+			printf("\n");
+		}
+	}
+	if (!nc)
+		printf("       (no VFIO container took its locks)\n");
+	for (int i = 0; i < VT_LOSS_MAX; i++)
+		if (s->losses[i])
+			printf("lost: %s %" PRIu64 "\n", vt_loss_name(i), (uint64_t)s->losses[i]);
+	fflush(stdout);
+}
+
+static void emit(struct vt_tracer *t, const struct vt_cli *cli, const struct vt_snapshot *s,
+		 double secs, const char *type)
+{
+	if (cli->json) {
+		json_object *o = report(t, s, secs, type);
+
+		vt_json_print(stdout, o, false);
+		json_object_put(o);
+	} else {
+		print_text(t, s, secs);
+	}
+}
+
+int cmd_locks(int argc, char **argv)
+{
+	struct vt_cli cli = {};
+	struct vt_tracer_opts topts = {};
+	struct vt_tracer *t;
+	struct vt_snapshot start = {}, prev = {}, cur, d;
+	uint64_t n = 0;
+	int rc;
+
+	rc = vt_cli_parse(argc, argv, VT_CLI_INTERVAL, locks_usage, &cli);
+	if (rc >= 0)
+		return rc;
+	vt_install_signals();
+	topts.locks = true;
+	topts.force_kprobe = cli.kprobe;
+	if (vt_tracer_open(&t, &topts))
+		return VT_EXIT_FAIL;
+	vt_tracer_snapshot(t, &prev);
+	start.ts = prev.ts;
+	while (!vt_stop && cli.have_interval) {
+		uint64_t deadline = vt_now_ns() + (uint64_t)(cli.interval * 1e9);
+
+		while (!vt_stop && vt_now_ns() < deadline)
+			vt_tracer_poll(t, 100);
+		if (vt_stop)
+			break;
+		vt_tracer_snapshot(t, &cur);
+		vt_snapshot_diff(&cur, &prev, &d);
+		emit(t, &cli, &d, (cur.ts - prev.ts) / 1e9, "interval");
+		vt_snapshot_free(&d);
+		vt_snapshot_free(&prev);
+		prev = cur;
+		if (cli.count && ++n >= cli.count)
+			break;
+	}
+	while (!vt_stop && !cli.have_interval)
+		vt_tracer_poll(t, 100);
+	vt_tracer_snapshot(t, &cur);
+	emit(t, &cli, &cur, (cur.ts - start.ts) / 1e9, "total");
+	vt_snapshot_free(&cur);
+	vt_snapshot_free(&prev);
+	vt_tracer_close(t);
+	return VT_EXIT_OK;
+}

@@ -1,0 +1,18 @@
+#!/bin/sh
+# vfio-trace locks on the real kernel: exact acquisition counts of iommu->lock and
+# device_list_lock (from the kernel source: which operation takes which lock how often), hold
+# times against the module's dma_unmap delay, contention waits on the right container, none
+# in a run without contention, and the kprobe fallback.
+. /lab/lib.sh
+dmesg_mark
+dmatest_load ndev=3 || fail "cannot load the test module"
+vt_traced delay "locks --json" multidev --devices 2 --maps 2 --iterations 5 --delay-us 20000
+vt_traced contention "locks --json" threads --threads 3 --iterations 10 --delay-us 5000
+vt_traced quiet "locks --json" storm --iterations 100
+vt_traced text "locks" multidev --devices 2 --iterations 3 --delay-us 1000
+VT_ENV=VFIO_TRACE_NO_FENTRY=1 vt_traced delay-kprobe "locks --json" multidev --devices 2 \
+	--maps 2 --iterations 5 --delay-us 20000
+cat /sys/kernel/debug/kprobes/list > /out/kprobes-after 2>/dev/null
+dmatest_unload || fail "rmmod failed"
+dmesg_clean || fail "kernel log has errors"
+exit 0
