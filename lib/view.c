@@ -145,8 +145,20 @@ static uint64_t dev_container(const struct vt_snapshot *devsrc, uint64_t vdev)
 	return d ? d->d.container : 0;
 }
 
-static void proc_counts(const struct vt_snapshot *s, const struct vt_snapshot *devsrc,
-			uint64_t container, uint32_t tgid, struct vt_proc_counts *c)
+/* The container of every row (a device row: its device's), looked up once per snapshot so
+ * building the tables costs rows x (processes + devices), not more. */
+static uint64_t *row_containers(const struct vt_snapshot *s, const struct vt_snapshot *devsrc)
+{
+	uint64_t *rc = calloc(s->n + 1, sizeof(*rc));
+
+	for (size_t i = 0; rc && i < s->n; i++)
+		rc[i] = s->rows[i].key.pad == KIND_CONTAINER ? s->rows[i].key.obj :
+			dev_container(devsrc, s->rows[i].key.obj);
+	return rc;
+}
+
+static void proc_counts(const struct vt_snapshot *s, const uint64_t *rc, uint64_t container,
+			uint32_t tgid, struct vt_proc_counts *c)
 {
 	struct vtr_stat *un = calloc(1, sizeof(*un));
 
@@ -154,11 +166,9 @@ static void proc_counts(const struct vt_snapshot *s, const struct vt_snapshot *d
 	for (size_t i = 0; i < s->n; i++) {
 		const struct vt_row *r = &s->rows[i];
 
-		if (r->key.tgid != tgid)
+		if (r->key.tgid != tgid || rc[i] != container)
 			continue;
 		if (r->key.pad == KIND_CONTAINER) {
-			if (r->key.obj != container)
-				continue;
 			switch (r->key.op) {
 			case VT_OP_UNMAP:
 				c->unmaps += r->st.count;
@@ -173,13 +183,11 @@ static void proc_counts(const struct vt_snapshot *s, const struct vt_snapshot *d
 			/* type1 pin without vfio_pin_pages around it: only the container is known */
 			case VT_OP_PIN: c->pins += r->st.count; c->pages += r->st.bytes; break;
 			}
-		} else if (dev_container(devsrc, r->key.obj) == container) {
-			if (r->key.op == VT_OP_CALLBACK) {
-				c->callbacks += r->st.count;
-			} else if (r->key.op == VT_OP_PIN) {
-				c->pins += r->st.count;
-				c->pages += r->st.bytes;
-			}
+		} else if (r->key.op == VT_OP_CALLBACK) {
+			c->callbacks += r->st.count;
+		} else if (r->key.op == VT_OP_PIN) {
+			c->pins += r->st.count;
+			c->pages += r->st.bytes;
 		}
 	}
 	c->unmap_p99 = un && un->count ? vt_hist_percentile(un->hist, 99) : 0;
@@ -307,6 +315,7 @@ static int add_pair(struct vt_view *v, size_t *cap, uint64_t container, uint32_t
 int vt_view_build(struct vt_view *v, const struct vt_snapshot *iv, double secs,
 		  const struct vt_snapshot *tot, double tot_secs, const struct vt_snapshot *all)
 {
+	uint64_t *rc_iv = NULL, *rc_tot = NULL;
 	size_t cap = 0;
 
 	memset(v, 0, sizeof(*v));
@@ -314,25 +323,24 @@ int vt_view_build(struct vt_view *v, const struct vt_snapshot *iv, double secs,
 	v->tot_secs = tot_secs;
 	if (!all)
 		all = tot;
+	rc_iv = row_containers(iv, all);
+	rc_tot = row_containers(tot, all);
+	if (!rc_iv || !rc_tot)
+		goto oom;
 	for (size_t i = 0; i < tot->n; i++) {
 		const struct vtr_key *k = &tot->rows[i].key;
-		uint64_t c;
 
-		if (k->pad == KIND_CONTAINER) {
-			c = k->obj;
-		} else if (k->op == VT_OP_CALLBACK || k->op == VT_OP_PIN || k->op == VT_OP_UNPIN) {
-			c = dev_container(all, k->obj);
-		} else {
-			continue;
-		}
-		if (add_pair(v, &cap, c, k->tgid))
+		if (k->pad != KIND_CONTAINER && k->op != VT_OP_CALLBACK && k->op != VT_OP_PIN &&
+		    k->op != VT_OP_UNPIN)
+			continue;	/* register/unregister: the device table's */
+		if (add_pair(v, &cap, rc_tot[i], k->tgid))
 			goto oom;
 	}
 	for (size_t i = 0; i < v->nprocs; i++) {
 		struct vt_view_proc *p = &v->procs[i];
 
-		proc_counts(iv, all, p->container, p->tgid, &p->iv);
-		proc_counts(tot, all, p->container, p->tgid, &p->tot);
+		proc_counts(iv, rc_iv, p->container, p->tgid, &p->iv);
+		proc_counts(tot, rc_tot, p->container, p->tgid, &p->tot);
 	}
 	v->devs = calloc(tot->ndevs ? tot->ndevs : 1, sizeof(*v->devs));
 	if (!v->devs)
@@ -353,8 +361,12 @@ int vt_view_build(struct vt_view *v, const struct vt_snapshot *iv, double secs,
 	totals(iv, &v->iv);
 	totals(tot, &v->tot);
 	memcpy(v->losses, all->losses, sizeof(v->losses));
+	free(rc_iv);
+	free(rc_tot);
 	return 0;
 oom:
+	free(rc_iv);
+	free(rc_tot);
 	vt_view_free(v);
 	return -1;
 }

@@ -1,0 +1,686 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests of top's view (lib/view.c): tables from snapshot diffs, filters, sorting, text,
+ * JSON rates, keys, and the ncurses screen drawn into a terminal that writes to /dev/null. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curses.h>
+#include <cmocka.h>
+#include "trace.h"
+#include "report.h"
+#include "view.h"
+
+#define C1 0xffff888001000000ULL	/* containers */
+#define C2 0xffff888002000000ULL
+#define D1 0xffff888101000000ULL	/* devices */
+#define D2 0xffff888102000000ULL
+#define D3 0xffff888103000000ULL
+#define KC 0
+#define KD 1
+
+static struct vtr_stat *row(struct vt_snapshot *s, int op, int kind, uint64_t obj, uint32_t tgid)
+{
+	struct vtr_key k = { .obj = obj, .tgid = tgid, .op = op, .pad = kind };
+
+	for (size_t i = 0; i < s->n; i++)
+		if (!memcmp(&s->rows[i].key, &k, sizeof(k)))
+			return &s->rows[i].st;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->rows = realloc(s->rows, s->cap * sizeof(*s->rows));
+		assert_non_null(s->rows);
+	}
+	memset(&s->rows[s->n], 0, sizeof(s->rows[0]));
+	s->rows[s->n].key = k;
+	return &s->rows[s->n++].st;
+}
+
+/* n operations of lat ns each, bytes in total, err of them failed (einval with -EINVAL). */
+static void add(struct vt_snapshot *s, int op, int kind, uint64_t obj, uint32_t tgid, uint64_t n,
+		uint64_t bytes, uint64_t lat, uint64_t err, uint64_t einval)
+{
+	struct vtr_stat *st = row(s, op, kind, obj, tgid);
+
+	st->count += n;
+	st->bytes += bytes;
+	st->errors += err;
+	st->einval += einval;
+	st->lat_sum += n * lat;
+	if (n && lat > st->lat_max)
+		st->lat_max = lat;
+	st->hist[vt_hist_slot(lat)] += n;
+}
+
+static void dev(struct vt_snapshot *s, uint64_t vdev, uint64_t container, bool cb, uint32_t tgid,
+		bool registered, const char *name, const char *driver)
+{
+	struct vt_dev *d;
+
+	s->devs = realloc(s->devs, (s->ndevs + 1) * sizeof(*s->devs));
+	assert_non_null(s->devs);
+	d = &s->devs[s->ndevs++];
+	memset(d, 0, sizeof(*d));
+	d->vdev = vdev;
+	d->d.container = container;
+	d->d.dma_unmap = cb ? 0xffffffffc0001000ULL : 0;
+	d->d.tgid = tgid;
+	d->d.registered = registered;
+	snprintf(d->d.name, sizeof(d->d.name), "%s", name);
+	snprintf(d->d.driver, sizeof(d->d.driver), "%s", driver);
+}
+
+/*
+ * The world the tests look at: process 100 unmaps in container C1 with devices D1 and D2
+ * (both with dma_unmap); process 200 pins through D3 (no dma_unmap) in C2 and fails.
+ * prev is 2 s before now.
+ */
+static void world(struct vt_snapshot *prev, struct vt_snapshot *now)
+{
+	memset(prev, 0, sizeof(*prev));
+	memset(now, 0, sizeof(*now));
+	for (int i = 0; i < 2; i++) {
+		struct vt_snapshot *s = i ? now : prev;
+		uint64_t k = i ? 3 : 1;	/* now has three times prev's counts */
+
+		s->ts = i ? 3000000000ULL : 1000000000ULL;
+		dev(s, D1, C1, true, 100, true, "vfio_dmatest.0", "vfio_dmatest");
+		dev(s, D2, C1, true, 100, false, "vfio_dmatest.1", "vfio_dmatest");
+		dev(s, D3, C2, false, 200, false, "vfio_dmatest_nocb.0", "vfio_dmatest");
+		add(s, VT_OP_UNMAP, KC, C1, 100, 10 * k, 10 * k * 65536, 20000, 0, 0);
+		add(s, VT_OP_MAP, KC, C1, 100, 10 * k, 10 * k * 65536, 5000, k, 0);
+		add(s, VT_OP_NOTIFY, KC, C1, 100, 10 * k, 10 * k * 65536, 8000, 0, 0);
+		add(s, VT_OP_RETRY, KC, C1, 100, k, 65536 * k, 0, 0, 0);
+		add(s, VT_OP_CALLBACK, KD, D1, 100, 10 * k, 10 * k * 65536, 3000, 0, 0);
+		add(s, VT_OP_CALLBACK, KD, D2, 100, 10 * k, 10 * k * 65536, 3000, 0, 0);
+		add(s, VT_OP_PIN, KD, D1, 100, 10 * k, 40 * k, 1000, 0, 0);
+		add(s, VT_OP_PIN, KD, D3, 200, 5 * k, 0, 500, 5 * k, 5 * k);
+		add(s, VT_OP_REGISTER, KD, D1, 100, 1, 0, 0, 0, 0);
+	}
+	/* one slow callback on D2 in the interval */
+	add(now, VT_OP_CALLBACK, KD, D2, 100, 1, 65536, 2000000, 0, 0);
+	now->losses[VT_LOSS_NO_ENTRY] = 2;
+}
+
+static const struct vt_view_proc *find_proc(const struct vt_view *v, uint64_t c, uint32_t tgid)
+{
+	for (size_t i = 0; i < v->nprocs; i++)
+		if (v->procs[i].container == c && v->procs[i].tgid == tgid)
+			return &v->procs[i];
+	return NULL;
+}
+
+static const struct vt_view_dev *find_dev(const struct vt_view *v, uint64_t vdev)
+{
+	for (size_t i = 0; i < v->ndevs; i++)
+		if (v->devs[i].vdev == vdev)
+			return &v->devs[i];
+	return NULL;
+}
+
+/* v from the world: interval = now - prev (2 s), totals = now (tracer start = empty). */
+static void build(struct vt_view *v, struct vt_snapshot *prev, struct vt_snapshot *now)
+{
+	struct vt_snapshot iv, empty = { .ts = 0 };
+
+	world(prev, now);
+	assert_int_equal(vt_snapshot_diff(now, prev, &iv), 0);
+	assert_int_equal(vt_view_build(v, &iv, 2.0, now, 3.0, now), 0);
+	vt_snapshot_free(&iv);
+	(void)empty;
+}
+
+static void test_sort_parse(void **state)
+{
+	const char *names[] = { "unmaps", "bytes", "notifies", "callbacks", "p99", "pins",
+				"errors" };
+
+	for (int i = 0; i < VT_SORT_MAX; i++) {
+		assert_int_equal(vt_sort_parse(names[i]), i);
+		assert_string_equal(vt_sort_name(i), names[i]);
+		assert_non_null(strstr(vt_sort_names(), names[i]));
+	}
+	assert_int_equal(vt_sort_parse("Unmaps"), -1);
+	assert_int_equal(vt_sort_parse(""), -1);
+	assert_int_equal(vt_sort_parse(NULL), -1);
+	assert_int_equal(vt_sort_parse("unmap"), -1);
+}
+
+/* Each column is the sum of its op's rows in the interval; totals are since the baseline. */
+static void test_build_counts(void **state)
+{
+	struct vt_snapshot prev, now;
+	struct vt_view v;
+	const struct vt_view_proc *p;
+	const struct vt_view_dev *d;
+
+	build(&v, &prev, &now);
+	assert_int_equal(v.nprocs, 2);
+	p = find_proc(&v, C1, 100);
+	assert_non_null(p);
+	assert_int_equal(p->iv.unmaps, 20);
+	assert_int_equal(p->iv.unmap_bytes, 20 * 65536);
+	assert_int_equal(p->iv.notifies, 20);
+	assert_int_equal(p->iv.retries, 2);
+	assert_int_equal(p->iv.callbacks, 41);	/* D1 20 + D2 21: both in C1 */
+	assert_int_equal(p->iv.pins, 20);
+	assert_int_equal(p->iv.pages, 80);
+	assert_int_equal(p->iv.errors, 2);	/* failed MAP_DMA */
+	assert_true(p->iv.unmap_p99 >= 15000 && p->iv.unmap_p99 <= 25000);
+	assert_int_equal(p->tot.unmaps, 30);
+	assert_int_equal(p->tot.callbacks, 61);
+	/* the process that only pinned, through a device of C2 */
+	p = find_proc(&v, C2, 200);
+	assert_non_null(p);
+	assert_int_equal(p->iv.pins, 10);
+	assert_int_equal(p->iv.unmaps, 0);
+	assert_int_equal(p->iv.unmap_p99, 0);
+
+	assert_int_equal(v.ndevs, 3);
+	d = find_dev(&v, D1);
+	assert_int_equal(d->iv.callbacks, 20);
+	assert_int_equal(d->iv.pins, 20);
+	assert_int_equal(d->iv.pages, 80);
+	assert_int_equal(d->reg, VT_REG_YES);
+	d = find_dev(&v, D2);
+	assert_int_equal(d->iv.callbacks, 21);
+	assert_int_equal(d->iv.cb_bytes, 21 * 65536);
+	assert_true(d->iv.cb_p50 >= 2000 && d->iv.cb_p50 <= 4000);
+	/* 1 of 21 is slow: p99 is the 21st */
+	assert_true(d->iv.cb_p99 >= 1500000 && d->iv.cb_p99 <= 2500000);
+	assert_int_equal(d->iv.cb_max, 2000000);
+	assert_true(d->iv.cb_p99 <= d->iv.cb_max);	/* the slot's middle is clamped to max */
+	/* registered before tracing (no flag), but type1 called it back: on device_list */
+	assert_int_equal(d->reg, VT_REG_YES);
+	d = find_dev(&v, D3);
+	assert_int_equal(d->reg, VT_REG_NOCB);
+	assert_int_equal(d->iv.einval, 10);
+	assert_int_equal(d->iv.pin_errors, 10);
+	assert_int_equal(d->iv.pages, 0);
+
+	assert_int_equal(v.iv.unmaps, 20);
+	assert_int_equal(v.iv.callbacks, 41);
+	assert_int_equal(v.iv.pins, 30);
+	assert_int_equal(v.iv.errors, 2 + 10);
+	assert_int_equal(v.iv.einval, 10);
+	assert_int_equal(v.tot.unmaps, 30);
+	assert_int_equal(v.losses[VT_LOSS_NO_ENTRY], 2);
+	vt_view_free(&v);
+	vt_snapshot_free(&prev);
+	vt_snapshot_free(&now);
+}
+
+/* A quiet (container, process) stays listed with zero rates; z hides it. */
+static void test_idle_rows(void **state)
+{
+	struct vt_snapshot prev, now, iv;
+	struct vt_view v;
+	const struct vt_view_proc *p;
+
+	world(&prev, &now);
+	/* nothing happened between now and now */
+	assert_int_equal(vt_snapshot_diff(&now, &now, &iv), 0);
+	assert_int_equal(vt_view_build(&v, &iv, 1.0, &now, 3.0, &now), 0);
+	assert_int_equal(v.nprocs, 2);
+	p = find_proc(&v, C1, 100);
+	assert_int_equal(p->iv.unmaps, 0);
+	assert_int_equal(p->tot.unmaps, 30);
+	assert_true(vt_view_proc_idle(p));
+	assert_true(vt_view_dev_idle(find_dev(&v, D1)));
+	vt_view_free(&v);
+	vt_snapshot_free(&iv);
+	vt_snapshot_free(&prev);
+	vt_snapshot_free(&now);
+}
+
+static void test_reg_states(void **state)
+{
+	struct vt_snapshot s = {};
+	struct vt_view v;
+
+	dev(&s, D1, C1, true, 1, false, "a", "x");	/* nothing seen: unknown */
+	dev(&s, D2, C1, true, 1, false, "b", "x");	/* unregistered */
+	add(&s, VT_OP_UNREGISTER, KD, D2, 1, 1, 0, 0, 0, 0);
+	dev(&s, D3, C1, true, 1, true, "c", "x");
+	assert_int_equal(vt_view_build(&v, &s, 1, &s, 1, &s), 0);
+	assert_int_equal(find_dev(&v, D1)->reg, VT_REG_UNKNOWN);
+	assert_int_equal(find_dev(&v, D2)->reg, VT_REG_NO);
+	assert_int_equal(find_dev(&v, D3)->reg, VT_REG_YES);
+	assert_string_equal(vt_reg_name(VT_REG_UNKNOWN), "?");
+	assert_string_equal(vt_reg_name(VT_REG_NOCB), "nocb");
+	vt_view_free(&v);
+	vt_snapshot_free(&s);
+}
+
+static void test_sort(void **state)
+{
+	struct vt_snapshot s = {};
+	struct vt_view v;
+
+	/* pids 1..4 with unmaps 5, 20, 20, 1 and errors 0, 0, 3, 0 */
+	add(&s, VT_OP_UNMAP, KC, C1, 1, 5, 5 * 4096, 1000, 0, 0);
+	add(&s, VT_OP_UNMAP, KC, C1, 2, 20, 20 * 4096, 1000, 0, 0);
+	add(&s, VT_OP_UNMAP, KC, C2, 3, 20, 20 * 8192, 90000, 3, 0);
+	add(&s, VT_OP_UNMAP, KC, C2, 4, 1, 1 << 30, 1000, 0, 0);
+	dev(&s, D1, C1, true, 1, true, "zz", "x");
+	dev(&s, D2, C1, true, 1, true, "aa", "x");
+	dev(&s, D3, C2, true, 1, true, "mm", "x");
+	add(&s, VT_OP_CALLBACK, KD, D1, 1, 7, 0, 1000, 0, 0);
+	add(&s, VT_OP_CALLBACK, KD, D3, 3, 7, 0, 1000, 0, 0);
+	add(&s, VT_OP_PIN, KD, D2, 1, 50, 50, 1000, 0, 0);
+	assert_int_equal(vt_view_build(&v, &s, 1, &s, 1, &s), 0);
+	assert_int_equal(v.nprocs, 4);
+
+	vt_view_sort(&v, VT_SORT_UNMAPS, false);	/* ties: lower pid first */
+	assert_int_equal(v.procs[0].tgid, 2);
+	assert_int_equal(v.procs[1].tgid, 3);
+	assert_int_equal(v.procs[2].tgid, 1);
+	assert_int_equal(v.procs[3].tgid, 4);
+	assert_string_equal(v.devs[0].name, "mm");	/* 7 callbacks, name breaks the tie */
+	assert_string_equal(v.devs[1].name, "zz");
+	assert_string_equal(v.devs[2].name, "aa");
+
+	vt_view_sort(&v, VT_SORT_UNMAPS, true);
+	assert_int_equal(v.procs[0].tgid, 4);
+	assert_int_equal(v.procs[3].tgid, 3);
+	assert_string_equal(v.devs[0].name, "aa");
+
+	vt_view_sort(&v, VT_SORT_BYTES, false);
+	assert_int_equal(v.procs[0].tgid, 4);
+	vt_view_sort(&v, VT_SORT_P99, false);
+	assert_int_equal(v.procs[0].tgid, 3);
+	vt_view_sort(&v, VT_SORT_ERRORS, false);
+	assert_int_equal(v.procs[0].tgid, 3);
+	vt_view_sort(&v, VT_SORT_PINS, false);
+	assert_string_equal(v.devs[0].name, "aa");
+	vt_view_free(&v);
+	vt_snapshot_free(&s);
+}
+
+static void test_filter(void **state)
+{
+	struct vt_snapshot prev, now;
+	char uuid[] = "0b1d4ef4-6e36-4a7a-9a55-4dc2f3a1b2c3";
+
+	world(&prev, &now);
+	vt_snapshot_filter(&now, 200, NULL);
+	assert_int_equal(now.n, 1);	/* the nocb pins */
+	assert_int_equal(now.ndevs, 1);
+	assert_string_equal(now.devs[0].d.name, "vfio_dmatest_nocb.0");
+	vt_snapshot_free(&prev);
+	vt_snapshot_free(&now);
+
+	world(&prev, &now);
+	vt_snapshot_filter(&now, 0, "vfio_dmatest.1");
+	assert_int_equal(now.ndevs, 1);
+	assert_true(now.devs[0].vdev == D2);
+	for (size_t i = 0; i < now.n; i++) {
+		const struct vtr_key *k = &now.rows[i].key;
+
+		assert_true(k->pad == KC ? k->obj == C1 : k->obj == D2);
+	}
+	assert_int_equal(now.n, 4 + 1);	/* C1's unmap, map, notify, retry; D2's callbacks */
+	vt_snapshot_free(&prev);
+	vt_snapshot_free(&now);
+
+	world(&prev, &now);
+	vt_snapshot_filter(&now, 0, "vfio_dmatest");	/* a prefix is not a name */
+	assert_int_equal(now.n, 0);
+	assert_int_equal(now.ndevs, 0);
+	assert_int_equal(now.losses[VT_LOSS_NO_ENTRY], 2);	/* losses are global */
+	vt_snapshot_free(&prev);
+	vt_snapshot_free(&now);
+
+	/* an mdev UUID is stored cut to 31 characters; the full one still matches */
+	memset(&now, 0, sizeof(now));
+	dev(&now, D1, C1, true, 1, true, uuid, "mdev");
+	vt_snapshot_filter(&now, 0, uuid);
+	assert_int_equal(now.ndevs, 1);
+	vt_snapshot_free(&now);
+}
+
+static void test_copy(void **state)
+{
+	struct vt_snapshot prev, now, c;
+
+	world(&prev, &now);
+	assert_int_equal(vt_snapshot_copy(&now, &c), 0);
+	assert_int_equal(c.n, now.n);
+	assert_int_equal(c.ndevs, now.ndevs);
+	assert_true(c.rows != now.rows);
+	assert_memory_equal(c.rows, now.rows, now.n * sizeof(*now.rows));
+	vt_snapshot_free(&now);
+	assert_int_equal(c.devs[2].vdev, D3);
+	vt_snapshot_free(&c);
+	vt_snapshot_free(&prev);
+}
+
+static void test_text(void **state)
+{
+	struct vt_snapshot prev, now;
+	struct vt_view v;
+	struct vt_view_widths w;
+	char line[VT_VIEW_LINE], sum[5][VT_VIEW_LINE];
+	const struct vt_view_proc *p;
+	const struct vt_view_dev *d;
+	int n;
+
+	build(&v, &prev, &now);
+	vt_view_widths(&v, &w);
+	assert_int_equal(w.ident, 8);
+	assert_int_equal(w.name, (int)strlen("vfio_dmatest_nocb.0"));
+	vt_view_proc_header(line, sizeof(line), false, &w);
+	assert_non_null(strstr(line, "UNMAP/s"));
+	assert_non_null(strstr(line, "COMM/VM"));
+	vt_view_proc_header(line, sizeof(line), true, &w);
+	assert_non_null(strstr(line, "UNMAPS"));
+
+	p = find_proc(&v, C1, 100);
+	strcpy(((struct vt_view_proc *)p)->comm, "qemu-kvm");
+	strcpy(((struct vt_view_proc *)p)->vm, "guest1");
+	vt_view_proc_line(line, sizeof(line), p, &p->iv, v.secs, &w);
+	/* 20 unmaps in 2 s: 10/s; 1.25 MiB in 2 s; 2 retries; 2 errors; VM name over comm */
+	assert_non_null(strstr(line, " guest1 "));
+	assert_null(strstr(line, "qemu-kvm"));
+	assert_non_null(strstr(line, "     10 "));
+	assert_non_null(strstr(line, " 0.62 "));
+	assert_non_null(strstr(line, "0xffff888001000000"));
+	vt_view_proc_line(line, sizeof(line), p, &p->tot, 0, &w);
+	assert_non_null(strstr(line, "     30 "));
+
+	d = find_dev(&v, D2);
+	vt_view_dev_line(line, sizeof(line), d, &d->iv, v.secs, &w);
+	assert_non_null(strstr(line, "vfio_dmatest.1 "));
+	assert_non_null(strstr(line, " yes "));
+	assert_non_null(strstr(line, " 2.0ms"));	/* CB_MAX */
+	assert_non_null(strstr(line, " 10 "));	/* 21 callbacks / 2 s, rounded */
+	d = find_dev(&v, D3);
+	vt_view_dev_line(line, sizeof(line), d, &d->iv, v.secs, &w);
+	assert_non_null(strstr(line, " nocb "));
+	assert_non_null(strstr(line, "    -  "));	/* no callback: no latency */
+
+	n = vt_view_summary(&v, "", sum, 5);
+	assert_int_equal(n, 4);
+	assert_non_null(strstr(sum[0], "UNMAPS"));
+	/* since the baseline: 30 unmaps, 1.88 MiB, 30 notifies, 61 callbacks, 45 pins,
+	 * 120 pages, 3 retries, 3 + 15 errors, 15 EINVAL, 0 unpins */
+	assert_string_equal(sum[1], "total 3.0s            30      1.88        30        61        45"
+				    "       120         3        18        15         0");
+	assert_non_null(strstr(sum[2], "last 2.00s            20 "));
+	assert_string_equal(sum[3], "LOST since start: exit_without_entry 2");
+	v.losses[VT_LOSS_NO_ENTRY] = 0;
+	v.losses[VT_LOSS_STATS_FULL] = 1;
+	v.losses[VT_LOSS_RINGBUF] = 4;
+	n = vt_view_summary(&v, "vfio_remove_dma (no BTF)", sum, 5);
+	assert_int_equal(n, 5);
+	assert_string_equal(sum[3], "LOST since start: stats_full 1 snoop_ringbuf_full 4");
+	assert_string_equal(sum[4], "not traced on this kernel: vfio_remove_dma (no BTF)");
+	memset(v.losses, 0, sizeof(v.losses));
+	assert_int_equal(vt_view_summary(&v, NULL, sum, 5), 3);
+	assert_int_equal(vt_view_summary(&v, "x", sum, 2), 2);
+	vt_view_free(&v);
+	vt_snapshot_free(&prev);
+	vt_snapshot_free(&now);
+}
+
+static double jget(json_object *o, const char *a, const char *b, const char *c)
+{
+	json_object *x;
+
+	assert_true(json_object_object_get_ex(o, a, &x));
+	assert_true(json_object_object_get_ex(x, b, &x));
+	assert_true(json_object_object_get_ex(x, c, &x));
+	return json_object_get_double(x);
+}
+
+static void test_json_rates(void **state)
+{
+	struct vt_snapshot prev, now, iv;
+	json_object *doc, *a;
+
+	world(&prev, &now);
+	assert_int_equal(vt_snapshot_diff(&now, &prev, &iv), 0);
+	doc = vt_report_json(&iv, 2.0, "");
+	vt_view_json_rates(doc, &iv, 2.0);
+	assert_true(jget(doc, "rates", "unmap", "count") == 10.0);
+	assert_true(jget(doc, "rates", "pin", "pages") == 40.0);
+	assert_true(json_object_object_get_ex(doc, "containers", &a));
+	assert_int_equal(json_object_array_length(a), 1);
+	assert_true(jget(json_object_array_get_idx(a, 0), "rates", "notify", "count") == 10.0);
+	assert_true(json_object_object_get_ex(doc, "devices", &a));
+	assert_int_equal(json_object_array_length(a), 3);
+	for (size_t i = 0; i < 3; i++) {
+		json_object *d = json_object_array_get_idx(a, i), *name;
+		const char *nm;
+
+		assert_true(json_object_object_get_ex(d, "name", &name));
+		nm = json_object_get_string(name);
+		if (!strcmp(nm, "vfio_dmatest.1"))
+			assert_true(jget(d, "rates", "callback", "count") == 10.5);
+		if (!strcmp(nm, "vfio_dmatest.0"))
+			assert_true(jget(d, "rates", "pin", "count") == 10.0);
+	}
+	json_object_put(doc);
+	vt_snapshot_free(&iv);
+	vt_snapshot_free(&prev);
+	vt_snapshot_free(&now);
+}
+
+static void test_keys(void **state)
+{
+	struct vt_view_ui ui = { .interval = 1 };
+
+	assert_int_equal(vt_view_key(&ui, ERR), 0);
+	assert_true(vt_view_key(&ui, 'q') & VT_UI_QUIT);
+	assert_true(vt_view_key(&ui, 's') & VT_UI_REDRAW);
+	assert_int_equal(ui.sort, VT_SORT_BYTES);
+	for (int i = 0; i < VT_SORT_MAX - 1; i++)
+		vt_view_key(&ui, 's');
+	assert_int_equal(ui.sort, VT_SORT_UNMAPS);	/* wraps */
+	vt_view_key(&ui, 'S');
+	assert_true(ui.reverse);
+	vt_view_key(&ui, 'z');
+	assert_true(ui.hide_zero);
+	assert_int_equal(vt_view_key(&ui, 'p') & VT_UI_RESUME, 0);
+	assert_true(ui.paused);
+	assert_true(vt_view_key(&ui, 'p') & VT_UI_RESUME);
+	assert_false(ui.paused);
+	assert_true(vt_view_key(&ui, 'r') & VT_UI_RESET);
+	assert_true(vt_view_key(&ui, '5') & VT_UI_RETIME);
+	assert_true(ui.interval == 5);
+	vt_view_key(&ui, '+');
+	assert_true(ui.interval == 10);
+	vt_view_key(&ui, '-');
+	vt_view_key(&ui, '-');
+	assert_true(ui.interval == 3);
+	ui.interval = 0.1;
+	vt_view_key(&ui, '-');
+	assert_true(ui.interval == 0.1);	/* the fastest step stays */
+	ui.interval = 300;
+	vt_view_key(&ui, '+');
+	assert_true(ui.interval == 300);
+	ui.interval = 1.5;	/* from the command line: the next step either way */
+	vt_view_key(&ui, '+');
+	assert_true(ui.interval == 2);
+	ui.interval = 1.5;
+	vt_view_key(&ui, '-');
+	assert_true(ui.interval == 1);
+	vt_view_key(&ui, 'h');
+	assert_true(ui.help);
+	assert_int_equal(vt_view_key(&ui, 's'), VT_UI_REDRAW);	/* only closes the help */
+	assert_false(ui.help);
+	assert_int_equal(ui.sort, VT_SORT_UNMAPS);
+	vt_view_key(&ui, 'x');
+	assert_non_null(strstr(ui.msg, "unknown key 'x'"));
+	assert_int_equal(vt_view_key(&ui, KEY_RESIZE), VT_UI_REDRAW);
+}
+
+/* ---- the screen, drawn into a terminal that writes to /dev/null and read back ------------- */
+
+static SCREEN *scr;
+static FILE *tout, *tin;
+
+static int screen_setup(void **state)
+{
+	tout = fopen("/dev/null", "w");
+	tin = fopen("/dev/null", "r");
+	scr = newterm("xterm", tout, tin);
+	if (!scr)
+		return -1;
+	return 0;
+}
+
+static int screen_teardown(void **state)
+{
+	endwin();
+	delscreen(scr);
+	fclose(tout);
+	fclose(tin);
+	return 0;
+}
+
+static void screen_line(int y, char *buf, size_t len)
+{
+	int n = COLS < (int)len - 1 ? COLS : (int)len - 1;
+
+	mvinnstr(y, 0, buf, n);
+	buf[n] = 0;
+	for (int i = n - 1; i >= 0 && buf[i] == ' '; i--)
+		buf[i] = 0;
+}
+
+static int screen_find(const char *s)
+{
+	char buf[512];
+
+	for (int y = 0; y < LINES; y++) {
+		screen_line(y, buf, sizeof(buf));
+		if (strstr(buf, s))
+			return y;
+	}
+	return -1;
+}
+
+/* n processes (pid i+1, i+1 unmaps) in C1 and n devices, all in one interval of 1 s. */
+static void many(struct vt_snapshot *s, int n)
+{
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < n; i++) {
+		char name[32];
+
+		add(s, VT_OP_UNMAP, KC, C1, i + 1, i + 1, 4096, 1000, 0, 0);
+		snprintf(name, sizeof(name), "dev%02d", i);
+		dev(s, D1 + i * 0x1000, C1, true, 1, true, name, "x");
+		add(s, VT_OP_CALLBACK, KD, D1 + i * 0x1000, 1, i + 1, 0, 1000, 0, 0);
+	}
+}
+
+static void test_screen(void **state)
+{
+	struct vt_snapshot s;
+	struct vt_view v;
+	struct vt_view_ui ui = { .interval = 1 };
+	char buf[512];
+	int y;
+
+	many(&s, 10);
+	assert_int_equal(vt_view_build(&v, &s, 1, &s, 1, &s), 0);
+	vt_view_sort(&v, VT_SORT_UNMAPS, false);
+
+	/* big enough: everything, busiest first */
+	resizeterm(40, 160);
+	vt_view_draw(&v, &ui, "", "");
+	screen_line(0, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "vfio-trace top"));
+	assert_non_null(strstr(buf, "sort: unmaps"));
+	y = screen_find("COMM/VM");
+	assert_true(y > 0);
+	screen_line(y + 1, buf, sizeof(buf));
+	assert_true(!strncmp(buf, "     10 ", 8));
+	screen_line(y + 10, buf, sizeof(buf));
+	assert_true(!strncmp(buf, "      1 ", 8));
+	assert_true(screen_find("more") < 0);
+	assert_true(screen_find("dev00") > screen_find("dev09"));
+
+	/* 20 lines: rows trimmed, each table says how many are not shown */
+	resizeterm(20, 100);
+	vt_view_draw(&v, &ui, "", "");
+	assert_true(screen_find("more processes") > 0);
+	assert_true(screen_find("more devices") == LINES - 1);
+	assert_true(screen_find("DEVICE") > screen_find("COMM/VM"));
+	assert_true(screen_find("dev09") > 0);	/* the busiest device is kept */
+	assert_true(screen_find("dev00") < 0);
+	/* lines are cut at the screen's width, never wrapped */
+	screen_line(screen_find("COMM/VM"), buf, sizeof(buf));
+	assert_true(strlen(buf) <= 100);
+	assert_true(screen_find("0xffff") < 0);	/* no half address */
+	resizeterm(20, 120);
+	vt_view_draw(&v, &ui, "", "");
+	assert_true(screen_find("0xffff888001000000") > 0);
+	resizeterm(20, 100);
+
+	/* a status message takes the last line; the help overlays the tables */
+	snprintf(ui.msg, sizeof(ui.msg), "sort: bytes");
+	vt_view_draw(&v, &ui, "", "pid 7");
+	assert_int_equal(screen_find("sort: bytes"), LINES - 1);
+	assert_int_equal(screen_find("pid 7"), 0);
+	ui.help = true;
+	vt_view_draw(&v, &ui, "", "");
+	assert_true(screen_find("vfio-trace top - keys") > 0);
+	assert_true(screen_find("reverse the sort order") > 0);
+
+	/* tiny terminals do not crash */
+	ui.help = false;
+	resizeterm(3, 20);
+	vt_view_draw(&v, &ui, "x", "");
+	ui.help = true;
+	vt_view_draw(&v, &ui, "x", "");
+	resizeterm(1, 1);
+	vt_view_draw(&v, &ui, "x", "");
+
+	/* hide idle rows; losses and not-traced notices shown */
+	resizeterm(40, 160);
+	ui.help = false;
+	ui.hide_zero = true;
+	v.procs[0].iv.unmaps = 0;
+	v.procs[0].iv.callbacks = 0;
+	v.losses[VT_LOSS_STATS_FULL] = 9;
+	vt_view_draw(&v, &ui, "vfio_unmap_unpin (no symbol)", "");
+	assert_true(screen_find("LOST since start: stats_full 9") > 0);
+	assert_true(screen_find("not traced on this kernel: vfio_unmap_unpin") > 0);
+	y = screen_find("COMM/VM");
+	screen_line(y + 1, buf, sizeof(buf));
+	assert_true(!strncmp(buf, "      9 ", 8));
+	vt_view_free(&v);
+	vt_snapshot_free(&s);
+
+	/* nothing yet */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(vt_view_build(&v, &s, 1, &s, 1, &s), 0);
+	vt_view_draw(&v, &ui, "", "");
+	assert_true(screen_find("no VFIO container activity yet") > 0);
+	assert_true(screen_find("no device seen yet") > 0);
+	vt_view_free(&v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sort_parse),
+		cmocka_unit_test(test_build_counts),
+		cmocka_unit_test(test_idle_rows),
+		cmocka_unit_test(test_reg_states),
+		cmocka_unit_test(test_sort),
+		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_json_rates),
+		cmocka_unit_test(test_keys),
+		cmocka_unit_test_setup_teardown(test_screen, screen_setup, screen_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
