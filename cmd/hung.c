@@ -52,8 +52,6 @@ struct graph {
 	int ncycles;
 };
 
-static volatile sig_atomic_t timeout_secs;
-
 static void on_alarm(int sig)
 {
 	static const char msg[] = "vfio-trace hung: timed out (--timeout): cannot inspect\n";
@@ -476,10 +474,9 @@ int cmd_hung(int argc, char **argv)
 		} else {
 			printf("\n%s: ", stuck ? "STUCK" : "waiting");
 			task_text(g, g->waits[i].tid, "");
-			printf("  owner chain:");
+			printf("  owner chain: tid %u", g->waits[i].tid);
 			for (size_t k = 0; k < n; k++)
-				printf(" tid %u -[%s]-> tid %u", g->waits[chain[k]].tid,
-				       lock_names[g->locks[g->waits[chain[k]].lock].kind],
+				printf(" -[%s]-> tid %u", lock_names[g->locks[g->waits[chain[k]].lock].kind],
 				       g->waits[chain[k]].owner);
 			printf("%s\n", behind ? " (a deadlocked task)" : "");
 			if (n && !behind && g->waits[chain[n - 1]].owner) {
