@@ -17,5 +17,9 @@ echo $? > /out/hung.rc
 vfio-trace hung > /out/hung.txt 2>&1
 echo $? > /out/hung-text.rc
 note done_uptime "$(cut -d' ' -f1 /proc/uptime)"
+# the stack fallback (/proc/<pid>/task/<tid>/stack) must give the same picture
+VFIO_TRACE_HUNG_PROC_STACKS=1 vfio-trace hung --json > /out/hung-proc.json 2> /out/hung-proc.err
+echo $? > /out/hung-proc.rc
+note proc_done_uptime "$(cut -d' ' -f1 /proc/uptime)"
 dump_stacks stacks.txt
 exit 0
