@@ -123,3 +123,41 @@ clean:
 
 # Keep skeletons and objects around between runs.
 .SECONDARY:
+
+# --- benchmarks (bench/README.md, docs/BENCHMARKS.md); not part of check -------------------
+BENCH_TOOLS := $(BUILD)/bench/empty-load $(BUILD)/bench/progstats $(BUILD)/bench/vtexec $(BUILD)/bench/mutexloop
+BENCH_LIBS  := -lbpf -lelf -lz -lzstd
+# the vfio-trace binary measured (another build: make bench VFIO_TRACE=...)
+VFIO_TRACE  ?= $(BUILD)/vfio-trace
+
+.PHONY: bench bench-quick bench-tools
+bench-tools: $(BENCH_TOOLS)
+
+$(BUILD)/bench/empty.bpf.o: bench/empty.bpf.c bpf/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(BPFTOOL) gen object $@ $@.tmp
+	@rm -f $@.tmp
+
+$(BUILD)/bench/empty.skel.h: $(BUILD)/bench/empty.bpf.o
+	$(BPFTOOL) gen skeleton $< name empty_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bench/empty-load: bench/empty-load.c $(BUILD)/bench/empty.skel.h
+	$(CC) $(CFLAGS) -Wall -Wextra -I$(BUILD)/bench -static -o $@ $< $(BENCH_LIBS)
+
+$(BUILD)/bench/progstats: bench/progstats.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wall -Wextra -static -o $@ $< $(BENCH_LIBS)
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wall -Wextra -static -o $@ $<
+
+# Full run on every lab kernel (newest first): results in bench/results/<kver>.json and the
+# tables in docs/BENCHMARKS.md. Needs the bpftrace rootfs (bench/mkrootfs, built once).
+bench: $(VFIO_TRACE) $(WORKLOAD) $(BENCH_TOOLS)
+	VFIO_TRACE=$(VFIO_TRACE) bench/run --full
+
+# Day-to-day: fewer and shorter runs, no bpftrace peer; prints the table, commits nothing.
+bench-quick: $(VFIO_TRACE) $(WORKLOAD) $(BENCH_TOOLS)
+	VFIO_TRACE=$(VFIO_TRACE) bench/run --quick

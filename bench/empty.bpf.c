@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench: empty programs on the attach points vfio-trace uses (the cost floor of tracing them)
+ * and on mutex_lock/mutex_unlock (the floor for lock timing). Loaded by bench/empty-load.c.
+ * Same program types as vfio-trace's fentry variant: fentry+fexit where vfio-trace has both,
+ * fentry only on register/unregister.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define EMPTY(sec, name) SEC(sec) int name(void *ctx) { return 0; }
+
+/* group "vfio" */
+EMPTY("fentry/vfio_iommu_type1_ioctl", e_fe_ioctl)
+EMPTY("fexit/vfio_iommu_type1_ioctl", e_fx_ioctl)
+EMPTY("fentry/vfio_remove_dma", e_fe_remove_dma)
+EMPTY("fexit/vfio_remove_dma", e_fx_remove_dma)
+EMPTY("fentry/vfio_unmap_unpin", e_fe_unmap_unpin)
+EMPTY("fexit/vfio_unmap_unpin", e_fx_unmap_unpin)
+EMPTY("fentry/vfio_pin_pages", e_fe_vfio_pin)
+EMPTY("fexit/vfio_pin_pages", e_fx_vfio_pin)
+EMPTY("fentry/vfio_unpin_pages", e_fe_vfio_unpin)
+EMPTY("fexit/vfio_unpin_pages", e_fx_vfio_unpin)
+EMPTY("fentry/vfio_iommu_type1_pin_pages", e_fe_t1_pin)
+EMPTY("fexit/vfio_iommu_type1_pin_pages", e_fx_t1_pin)
+EMPTY("fentry/vfio_iommu_type1_unpin_pages", e_fe_t1_unpin)
+EMPTY("fexit/vfio_iommu_type1_unpin_pages", e_fx_t1_unpin)
+EMPTY("fentry/vfio_iommu_type1_register_device", e_fe_register)
+EMPTY("fentry/vfio_iommu_type1_unregister_device", e_fe_unregister)
+/* the test module's dma_unmap callback (needs vfio_dmatest loaded, with module BTF) */
+EMPTY("fentry/dt_dma_unmap", e_fe_callback)
+EMPTY("fexit/dt_dma_unmap", e_fx_callback)
+
+/* group "mutex" */
+EMPTY("fentry/mutex_lock", e_fe_mutex_lock)
+EMPTY("fentry/mutex_unlock", e_fe_mutex_unlock)

@@ -1,0 +1,157 @@
+#!/bin/sh
+# bench/guest.sh: the benchmark, run in the lab guest as /test.sh by bench/run (busybox sh).
+# bench.conf sets ROUNDS, STORM_SECS, WARMUP_ITERS, MUTEX_ROUNDS, MUTEX_SECS, WANT_BT.
+# Files from the host under /lab/bench/: bench.conf, vfio-trace, empty-load, progstats, vtexec,
+# mutexloop, vfio.bt. The bpftrace peer, when the rootfs cpio was appended, is /bt (chroot).
+# Writes raw results under /out/raw/ (bench/report.py turns them into numbers):
+#   storm-<mode>-<round>.json    vfio-workload's JSON of one timed storm under <mode>
+#   tracer-<mode>-<round>.res    vtexec: attach_s, maxrss_kb, status of the tracer of that run
+#   stats-<mode>-{pre,before,after}.tsv + storm-stats-<mode>.json   bpf_stats pass
+#   mutex-<mode>-<round>.txt     mutexloop under <mode>; stats-mutex-*.tsv likewise
+. /lab/lib.sh
+. /lab/bench/bench.conf
+B=/lab/bench
+VT=$B/vfio-trace
+R=/out/raw
+mkdir -p $R
+chmod +x $B/* 2>/dev/null
+export PATH=$B:$PATH
+
+dmesg_mark
+dmatest_load ndev=2 || fail "insmod vfio_dmatest"
+echo 0 > /proc/sys/kernel/bpf_stats_enabled
+
+# ---- which tracers are there
+MODES="untraced empty top snoop"
+if $VT locks --help >/dev/null 2>&1; then
+	MODES="$MODES locks"; note locks available
+else
+	echo "bench: vfio-trace locks not available (vfio-trace locks --help fails): skipped"
+	note locks "not available"
+fi
+BT=0
+if [ "${WANT_BT:-0}" = 1 ] && [ -x /bt/usr/bin/bpftrace ]; then
+	for d in proc sys dev; do mkdir -p /bt/$d; done
+	mount -t proc proc /bt/proc && mount -t sysfs sysfs /bt/sys && mount -t devtmpfs devtmpfs /bt/dev &&
+		mount -t tracefs tracefs /bt/sys/kernel/tracing && mount -t debugfs debugfs /bt/sys/kernel/debug &&
+		mount -t bpf bpf /bt/sys/fs/bpf || fail "mounts in /bt"
+	cp $B/vfio.bt /bt/tmp/vfio.bt
+	note bpftrace_version "$(chroot /bt bpftrace --version 2>&1)"
+	BT=1; MODES="$MODES bpftrace"
+elif [ "${WANT_BT:-0}" = 1 ]; then
+	fail "bpftrace wanted but /bt/usr/bin/bpftrace missing (rootfs not appended?)"
+else
+	echo "bench: no bpftrace peer in this run (quick mode)"
+fi
+note modes "$MODES"
+
+# ---- tracer control: start MODE TAG (background, waits for "attached"), stop
+TPID=""
+start_tracer() { # MODE TAG
+	rm -f /tmp/ready
+	TLOG=$R/tracer-$1-$2.log TRES=$R/tracer-$1-$2.res
+	case $1 in
+	untraced) TPID=""; return 0 ;;
+	empty) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load vfio & ;;
+	empty-mutex) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load mutex & ;;
+	top) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b >/dev/null & ;;
+	snoop) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- $VT snoop >/dev/null & ;;
+	locks) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- $VT locks >/dev/null & ;;
+	bpftrace) vtexec --scan-stdout --match "Attaching" --log $TLOG --ready /tmp/ready --result $TRES -- chroot /bt /usr/bin/bpftrace /tmp/vfio.bt & ;;
+	esac
+	TPID=$!
+	_i=0
+	while [ ! -f /tmp/ready ]; do
+		kill -0 $TPID 2>/dev/null || { echo "bench: $1 exited before attaching:"; tail -5 $TLOG; return 1; }
+		_i=$((_i + 1)); [ $_i -lt 1200 ] || { echo "bench: $1 did not attach in 120 s"; stop_tracer; return 1; }
+		sleep 0.1
+	done
+	return 0
+}
+stop_tracer() {
+	[ -n "$TPID" ] || return 0
+	kill -INT $TPID 2>/dev/null
+	_i=0
+	while kill -0 $TPID 2>/dev/null; do
+		_i=$((_i + 1)); [ $_i -lt 600 ] || { echo "bench: tracer $TPID did not stop: KILL"; kill -KILL $TPID; break; }
+		sleep 0.1
+	done
+	wait $TPID 2>/dev/null
+	TPID=""
+}
+# a few cycles so vfio-trace learns the device and attaches its dma_unmap callback program
+# before the timed storm (it does so at the first pin); done under every mode alike
+warmup() {
+	vfio-workload storm --iterations ${WARMUP_ITERS:-20} -q --no-module-stats --json /tmp/warm.json >/dev/null 2>&1 ||
+		echo "bench: warm-up storm failed"
+	sleep 0.5
+}
+storm() { # OUT.json
+	vfio-workload storm --duration $STORM_SECS -q --no-module-stats --json "$1" ||
+		{ echo "bench: storm exited $?"; return 1; }
+	# a tracer that died during the storm makes the run worthless: set it aside
+	if [ -n "$TPID" ] && ! kill -0 $TPID 2>/dev/null; then
+		echo "bench: the tracer died during the storm ($1): run discarded"; tail -3 $TLOG
+		mv "$1" "$1.invalid"; return 1
+	fi
+}
+
+# ---- 1. storm throughput, alternating modes, ROUNDS rounds (round 0 is a discarded warm-up)
+echo "bench: storm throughput: modes [$MODES], $ROUNDS rounds of ${STORM_SECS}s storms"
+warmup; storm /tmp/discard.json
+r=1
+while [ $r -le $ROUNDS ]; do
+	for m in $MODES; do
+		start_tracer $m $r || { note "fail_$m" "round $r: no attach"; continue; }
+		warmup
+		storm $R/storm-$m-$r.json || note "fail_$m" "round $r: storm failed"
+		stop_tracer
+	done
+	echo "bench: round $r done ($(cut -d' ' -f1 /proc/uptime)s)"
+	r=$((r + 1))
+done
+
+# ---- 2. per-program BPF cost under kernel.bpf_stats_enabled=1
+echo 1 > /proc/sys/kernel/bpf_stats_enabled
+for m in $MODES; do
+	[ $m = untraced ] && continue
+	progstats > $R/stats-$m-pre.tsv
+	start_tracer $m stats || continue
+	warmup
+	progstats > $R/stats-$m-before.tsv
+	storm $R/storm-stats-$m.json
+	progstats > $R/stats-$m-after.tsv
+	stop_tracer
+done
+echo 0 > /proc/sys/kernel/bpf_stats_enabled
+echo "bench: bpf_stats pass done ($(cut -d' ' -f1 /proc/uptime)s)"
+
+# ---- 3. unrelated mutexes: a pipe write+read loop (pipe->mutex twice per iteration)
+MMODES="untraced empty-mutex"
+case " $MODES " in *" locks "*) MMODES="$MMODES locks" ;; esac
+mutexloop 1 > /dev/null
+r=1
+while [ $r -le $MUTEX_ROUNDS ]; do
+	for m in $MMODES; do
+		start_tracer $m m$r || continue
+		mutexloop $MUTEX_SECS > $R/mutex-$m-$r.txt
+		stop_tracer
+	done
+	r=$((r + 1))
+done
+echo 1 > /proc/sys/kernel/bpf_stats_enabled
+for m in $MMODES; do
+	[ $m = untraced ] && continue
+	progstats > $R/stats-mutex-$m-pre.tsv
+	start_tracer $m mstats || continue
+	progstats > $R/stats-mutex-$m-before.tsv
+	mutexloop $MUTEX_SECS > $R/mutex-stats-$m.txt
+	progstats > $R/stats-mutex-$m-after.tsv
+	stop_tracer
+done
+echo 0 > /proc/sys/kernel/bpf_stats_enabled
+echo "bench: mutex pass done ($(cut -d' ' -f1 /proc/uptime)s)"
+
+dmatest_unload || fail "rmmod vfio_dmatest"
+dmesg_clean || fail "kernel complained"
+echo "bench: done"

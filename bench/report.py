@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""bench/report.py: numbers from a bench/guest.sh run (called by bench/run).
+
+  report.py collect OUTDIR --kernel K --mode full|quick --out FILE.json [--vm-seconds N] [--vfio-trace BIN]
+  report.py table FILE.json...         the summary table on stdout (markdown)
+  report.py docs DOC.md FILE.json...   rewrite DOC.md between <!-- bench:begin --> and <!-- bench:end -->
+
+Everything is a ratio within one run (TCG: absolute times mean little). Medians over rounds.
+"""
+import glob, json, os, re, statistics, subprocess, sys, time
+
+TARGETS = [
+    # key, label, value path, op, limit
+    ("per_event_vs_empty", "per-event BPF cost, top / empty programs", "<=", 1.5),
+    ("per_event_vs_bpftrace", "per-event BPF cost, top / bpftrace", "<=", 0.5),
+    ("storm_top_vs_limit", "storm throughput under top / under empty programs", ">=", 0.95),
+    ("storm_top_vs_bpftrace", "storm throughput under top / under bpftrace", ">=", 1.4),
+    ("mutex_locks_vs_empty", "unrelated-mutex overhead, locks / empty mutex_lock+unlock fentry", "<=", 1.2),
+    ("startup_vs_bpftrace", "start-up (exec to attached), top / bpftrace", "<=", 0.25),
+    ("rss_vs_bpftrace", "peak RSS, top / bpftrace", "<=", 0.1),
+]
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def read_kv(path):
+    d = {}
+    if os.path.exists(path):
+        for line in open(path):
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                d[k] = v
+    return d
+
+
+def read_res(path):
+    d = {}
+    if os.path.exists(path):
+        for w in open(path).read().split():
+            k, v = w.split("=", 1)
+            d[k] = float(v)
+    return d
+
+
+def storm_rate(path):
+    d = json.load(open(path))
+    c = d["containers"][0]
+    return c["counters"]["cycles"] / c["elapsed_s"], c["counters"]["cycles"]
+
+
+def progs(path):
+    out = {}
+    if os.path.exists(path):
+        for line in open(path):
+            f = line.rstrip("\n").split("\t")
+            if len(f) == 5:
+                out[int(f[0])] = {"name": f[1], "attach": f[2], "run_cnt": int(f[3]), "run_time_ns": int(f[4])}
+    return out
+
+
+def prog_delta(raw, tag):
+    pre, before, after = (progs(f"{raw}/stats-{tag}-{w}.tsv") for w in ("pre", "before", "after"))
+    if not after:
+        return None
+    rows = []
+    for pid, a in sorted(after.items()):
+        if pid in pre:
+            continue
+        b = before.get(pid, {"run_cnt": 0, "run_time_ns": 0})
+        cnt, ns = a["run_cnt"] - b["run_cnt"], a["run_time_ns"] - b["run_time_ns"]
+        rows.append({"id": pid, "name": a["name"], "attach": a["attach"], "run_cnt": cnt, "run_time_ns": ns,
+                     "ns_per_run": round(ns / cnt, 1) if cnt else None})
+    return rows
+
+
+def collect(args):
+    outdir = args[0]
+    opt = dict(zip(args[1::2], args[2::2]))
+    raw = f"{outdir}/raw"
+    notes = read_kv(f"{outdir}/notes")
+    modes = notes.get("modes", "").split()
+    res = {"kernel": opt["--kernel"], "mode": opt["--mode"], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "commit": subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip(),
+           "vfio_trace_version": subprocess.run([opt.get("--vfio-trace", "build/vfio-trace"), "--version"],
+                                                capture_output=True, text=True).stdout.strip().splitlines()[:1],
+           "vm_seconds": int(opt.get("--vm-seconds", 0)), "bpftrace": notes.get("bpftrace_version"),
+           "locks": notes.get("locks"), "failures": {k: v for k, v in notes.items() if k.startswith("fail")},
+           "storm": {}, "bpf_cost": {}, "mutex": {}, "startup": {}}
+    # 1. storm throughput
+    for m in modes:
+        rates = [storm_rate(p)[0] for p in sorted(glob.glob(f"{raw}/storm-{m}-[0-9]*.json"))]
+        res["storm"][m] = {"cycles_per_s": [round(r) for r in rates], "median": round(med(rates)) if rates else None}
+    base = res["storm"].get("untraced", {}).get("median")
+    lim = res["storm"].get("empty", {}).get("median")
+    for m, s in res["storm"].items():
+        s["vs_untraced"] = round(ratio(s["median"], base), 3) if ratio(s["median"], base) else None
+        s["vs_limit"] = round(ratio(s["median"], lim), 3) if ratio(s["median"], lim) else None
+    # 4. start-up and RSS, from every tracer start of the throughput rounds
+    for m in modes:
+        if m == "untraced":
+            continue
+        rr = [read_res(p) for p in sorted(glob.glob(f"{raw}/tracer-{m}-[0-9]*.res"))]
+        att = [r["attach_s"] for r in rr if r.get("attach_s", -1) >= 0]
+        rss = [r["maxrss_kb"] for r in rr if r.get("attach_s", -1) >= 0]
+        res["startup"][m] = {"attach_s": att, "attach_s_median": med(att), "maxrss_kb": rss,
+                             "maxrss_kb_median": med(rss), "exit_status": [int(r.get("status", -1)) for r in rr]}
+    # 2. per-program BPF cost
+    for m in modes:
+        if m == "untraced":
+            continue
+        rows = prog_delta(raw, m)
+        sp = f"{raw}/storm-stats-{m}.json"
+        if rows is None or not os.path.exists(sp):
+            continue
+        cycles = storm_rate(sp)[1]
+        ns = sum(r["run_time_ns"] for r in rows)
+        cnt = sum(r["run_cnt"] for r in rows)
+        res["bpf_cost"][m] = {"cycles": cycles, "programs": rows, "run_time_ns": ns, "run_cnt": cnt,
+                              "ns_per_cycle": round(ns / cycles, 1) if cycles else None,
+                              "runs_per_cycle": round(cnt / cycles, 2) if cycles else None,
+                              "ns_per_run": round(ns / cnt, 1) if cnt else None}
+    lim = res["bpf_cost"].get("empty", {}).get("ns_per_cycle")
+    for m, c in res["bpf_cost"].items():
+        c["vs_limit"] = round(ratio(c["ns_per_cycle"], lim), 3) if ratio(c["ns_per_cycle"], lim) else None
+    # 3. unrelated mutexes
+    for path in sorted(glob.glob(f"{raw}/mutex-*-[0-9]*.txt")):
+        m = re.match(r"mutex-(.*)-\d+\.txt", os.path.basename(path)).group(1)
+        rate = float(read_kv_line(path).get("rate", 0))
+        res["mutex"].setdefault(m, {"iter_per_s": []})["iter_per_s"].append(round(rate))
+    ub = None
+    for m in ("untraced",) + tuple(k for k in res["mutex"] if k != "untraced"):
+        if m not in res["mutex"]:
+            continue
+        x = res["mutex"][m]
+        x["median"] = med(x["iter_per_s"])
+        if m == "untraced":
+            ub = x["median"]
+        x["vs_untraced"] = round(ratio(x["median"], ub), 3) if ub else None
+        x["added_ns_per_iter"] = round(1e9 / x["median"] - 1e9 / ub, 1) if ub and x["median"] else None
+        rows = prog_delta(raw, f"mutex-{m}")
+        st = read_kv_line(f"{raw}/mutex-stats-{m}.txt")
+        if rows and st:
+            it = int(st["iterations"])
+            ns = sum(r["run_time_ns"] for r in rows)
+            cnt = sum(r["run_cnt"] for r in rows)
+            x["stats"] = {"iterations": it, "programs": rows, "runs_per_iter": round(cnt / it, 3),
+                          "bpf_ns_per_iter": round(ns / it, 1), "ns_per_run": round(ns / cnt, 1) if cnt else None}
+    # targets
+    t = {}
+    bc, st, mu, su = res["bpf_cost"], res["storm"], res["mutex"], res["startup"]
+    g = lambda d, m, k: d.get(m, {}).get(k)
+    t["per_event_vs_empty"] = ratio(g(bc, "top", "ns_per_cycle"), g(bc, "empty", "ns_per_cycle"))
+    t["per_event_vs_bpftrace"] = ratio(g(bc, "top", "ns_per_cycle"), g(bc, "bpftrace", "ns_per_cycle"))
+    t["storm_top_vs_limit"] = ratio(g(st, "top", "median"), g(st, "empty", "median"))
+    t["storm_top_vs_bpftrace"] = ratio(g(st, "top", "median"), g(st, "bpftrace", "median"))
+    t["mutex_locks_vs_empty"] = ratio(g(mu, "locks", "added_ns_per_iter"), g(mu, "empty-mutex", "added_ns_per_iter"))
+    t["startup_vs_bpftrace"] = ratio(g(su, "top", "attach_s_median"), g(su, "bpftrace", "attach_s_median"))
+    t["rss_vs_bpftrace"] = ratio(g(su, "top", "maxrss_kb_median"), g(su, "bpftrace", "maxrss_kb_median"))
+    res["targets"] = {}
+    for key, label, op, limit in TARGETS:
+        v = t[key]
+        met = None if v is None else (v <= limit if op == "<=" else v >= limit)
+        res["targets"][key] = {"label": label, "value": round(v, 3) if v is not None else None,
+                               "target": f"{op} {limit}", "met": met}
+    os.makedirs(os.path.dirname(opt["--out"]) or ".", exist_ok=True)
+    json.dump(res, open(opt["--out"], "w"), indent=1)
+    print(f"bench: wrote {opt['--out']}")
+
+
+def read_kv_line(path):
+    if not os.path.exists(path):
+        return {}
+    return dict(w.split("=", 1) for w in open(path).read().split() if "=" in w)
+
+
+def fmt(v, nd=2):
+    if v is None:
+        return "n/a"
+    if isinstance(v, float) and abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{nd}f}" if isinstance(v, float) else str(v)
+
+
+def table(files):
+    res = [json.load(open(f)) for f in files if os.path.exists(f)]
+    if not res:
+        return "(no results)\n"
+    ks = [r["kernel"] for r in res]
+    o = []
+    o.append("### Targets\n")
+    o.append("| target | want | " + " | ".join(ks) + " |")
+    o.append("|---|---|" + "---|" * len(ks))
+    for key, label, op, limit in TARGETS:
+        cells = []
+        for r in res:
+            x = r["targets"][key]
+            cells.append("n/a" if x["value"] is None else f"{x['value']:.2f} {'met' if x['met'] else '**missed**'}")
+        o.append(f"| {label} | {op} {limit} | " + " | ".join(cells) + " |")
+    o.append("\n### Storm throughput (cycles/s, median; ratio to untraced / to the empty-program limit)\n")
+    o.append("| mode | " + " | ".join(ks) + " |")
+    o.append("|---|" + "---|" * len(ks))
+    modes = []
+    for r in res:
+        modes += [m for m in r["storm"] if m not in modes]
+    for m in modes:
+        cells = []
+        for r in res:
+            s = r["storm"].get(m)
+            cells.append("n/a" if not s or s["median"] is None else
+                         f"{s['median']:,} ({fmt(s['vs_untraced'])} / {fmt(s['vs_limit'])}), n={len(s['cycles_per_s'])}")
+        o.append(f"| {m} | " + " | ".join(cells) + " |")
+    o.append("\n### Per-event BPF cost during a storm (bpf_stats: ns of BPF per storm cycle; runs per cycle; ns per run; ratio to empty)\n")
+    o.append("| programs | " + " | ".join(ks) + " |")
+    o.append("|---|" + "---|" * len(ks))
+    for m in [m for m in modes if m != "untraced"]:
+        cells = []
+        for r in res:
+            c = r["bpf_cost"].get(m)
+            cells.append("n/a" if not c else f"{fmt(c['ns_per_cycle'], 0)} ns, {fmt(c['runs_per_cycle'], 1)} runs, {fmt(c['ns_per_run'], 0)} ns/run ({fmt(c['vs_limit'])})")
+        o.append(f"| {m} | " + " | ".join(cells) + " |")
+    o.append("\n### Unrelated mutexes: pipe write+read loop (iterations/s, median; ratio to untraced; added ns per iteration)\n")
+    o.append("| mode | " + " | ".join(ks) + " |")
+    o.append("|---|" + "---|" * len(ks))
+    mm = []
+    for r in res:
+        mm += [m for m in r["mutex"] if m not in mm]
+    for m in mm:
+        cells = []
+        for r in res:
+            x = r["mutex"].get(m)
+            if not x:
+                cells.append("n/a"); continue
+            s = x.get("stats")
+            extra = f"; {s['runs_per_iter']} BPF runs/iter, {fmt(s['ns_per_run'], 0)} ns/run" if s else ""
+            cells.append(f"{x['median']:,.0f} ({fmt(x['vs_untraced'])}, +{fmt(x['added_ns_per_iter'], 0)} ns){extra}")
+        o.append(f"| {m} | " + " | ".join(cells) + " |")
+    o.append("\n### Start-up (exec to attached, s, median) and peak RSS (MiB, median)\n")
+    o.append("| tool | " + " | ".join(ks) + " |")
+    o.append("|---|" + "---|" * len(ks))
+    for m in [m for m in modes if m != "untraced"]:
+        cells = []
+        for r in res:
+            s = r["startup"].get(m)
+            cells.append("n/a" if not s or s["attach_s_median"] is None else
+                         f"{s['attach_s_median']:.2f} s, {s['maxrss_kb_median'] / 1024:.1f} MiB")
+        o.append(f"| {m} | " + " | ".join(cells) + " |")
+    o.append("\nRuns: " + "; ".join(f"{r['kernel']}: {r['mode']}, {r['date']}, commit {r['commit']}, "
+                                    f"VM {r['vm_seconds']} s, locks: {r['locks']}"
+                                    + (f", failures: {r['failures']}" if r['failures'] else "") for r in res))
+    return "\n".join(o) + "\n"
+
+
+def per_program(files):
+    o = ["\n### Per program (ns per run under bpf_stats, same storm)\n"]
+    for f in files:
+        r = json.load(open(f))
+        o.append(f"**{r['kernel']}**\n")
+        o.append("| attach point | empty | top | snoop | bpftrace |")
+        o.append("|---|---|---|---|---|")
+        pts = {}
+        for m in ("empty", "top", "snoop", "bpftrace"):
+            for p in r["bpf_cost"].get(m, {}).get("programs", []):
+                if p["run_cnt"]:
+                    pts.setdefault(p["attach"], {})[m] = p["ns_per_run"]
+        for a in sorted(pts):
+            o.append(f"| {a} | " + " | ".join(fmt(pts[a].get(m), 0) for m in ("empty", "top", "snoop", "bpftrace")) + " |")
+        o.append("")
+    return "\n".join(o) + "\n"
+
+
+def docs(doc, files):
+    files = sorted(files, key=lambda f: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", os.path.basename(f))], reverse=True)
+    text = open(doc).read() if os.path.exists(doc) else "<!-- bench:begin -->\n<!-- bench:end -->\n"
+    gen = "<!-- bench:begin -->\n<!-- generated by `make bench` (bench/report.py docs); do not edit by hand -->\n\n" + \
+        table(files) + per_program(files) + "<!-- bench:end -->"
+    text = re.sub(r"<!-- bench:begin -->.*<!-- bench:end -->", lambda _: gen, text, flags=re.S)
+    open(doc, "w").write(text)
+    print(f"bench: updated {doc}")
+
+
+if __name__ == "__main__":
+    cmd, a = sys.argv[1], sys.argv[2:]
+    if cmd == "collect":
+        collect(a)
+    elif cmd == "table":
+        suf = ""
+        if "--suffix" in a:
+            i = a.index("--suffix"); suf = a[i + 1]; a = a[:i] + a[i + 2:]
+        sys.stdout.write(table([f + suf for f in a]))
+    elif cmd == "docs":
+        docs(a[0], a[1:])
+    else:
+        sys.exit(__doc__)
