@@ -308,11 +308,12 @@ static int run_slow_notify(struct wcontainer *c, const struct options *o)
 		return 1;
 	if (h_map(c, c->recs[0].iova) || h_pin(c, 0, c->recs[0].iova) || h_map(c, c->recs[1].iova))
 		return 1;
-	calls0 = cb_calls(c->dev[0].name);
+	calls0 = cb_calls(c->dev[0].name) + cb_calls(c->dev[2].name);
 	t0 = now_s();
 	pthread_create(&u.th, NULL, sn_unmap, &u);
-	/* the first callback has begun: device_list_lock is held, iommu->lock dropped */
-	while (cb_calls(c->dev[0].name) == calls0 && now_s() - t0 < 30)
+	/* the round's first callback (device 0 or 2, in device_list order) has begun:
+	 * device_list_lock is held, iommu->lock dropped, 2 x delay to go */
+	while (cb_calls(c->dev[0].name) + cb_calls(c->dev[2].name) == calls0 && now_s() - t0 < 30)
 		msleep_(20);
 	msleep_(200);
 	pthread_create(&r.th, NULL, sn_register, &r);

@@ -11,7 +11,7 @@ vfio-workload slow-notify --quiet --delay-us 5000000 --json /out/wl.json \
 wpid=$!
 wait_file /tmp/.waiting 60 || fail "workload never reached the waits: $(cat /out/wl.err)"
 cp /out/wl.json /out/wl-during.json
-sleep 1.5
+sleep 1
 vfio-trace hung --threshold 1 --json > /out/during.json 2> /out/during.err
 echo $? > /out/during.rc
 vfio-trace hung --threshold 1 > /out/during.txt 2>&1
