@@ -600,16 +600,82 @@ int BPF_KPROBE(kp_mutex_unlock, struct mutex *lock)
 	return unlock_enter((__u64)lock);
 }
 
+/* Threads waiting on a tracked lock right now: tid -> lock. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u64);
+} vt_waiting SEC(".maps");
+
+/* The task owning a mutex: the owner word with its flag bits (MUTEX_FLAGS, 0x07) masked. */
+static __always_inline struct task_struct *mutex_owner(__u64 lock)
+{
+	return (void *)(BPF_CORE_READ((struct mutex *)lock, owner.counter) & ~0x07L);
+}
+
+/* The ABBA of NOTES.md: this thread starts waiting for `lock` of a container while it owns the
+ * container's other lock, and the owner of `lock` is already waiting for that other lock. The
+ * second waiter closes the cycle, so checking here reports it the moment it forms. */
+static __always_inline void check_abba(__u64 lock, struct vt_lock_info *li)
+{
+	struct vfio_iommu *io = (void *)li->container;
+	__u64 other = li->kind == VT_KIND_IOMMU_LOCK ?
+		(__u64)__builtin_preserve_access_index(&io->device_list_lock) :
+		(__u64)__builtin_preserve_access_index(&io->lock);
+	struct task_struct *owner = mutex_owner(lock);
+	__u32 owner_tid;
+	__u64 *w;
+
+	if (!owner || (__u64)mutex_owner(other) != bpf_get_current_task())
+		return;
+	owner_tid = BPF_CORE_READ(owner, pid);
+	w = bpf_map_lookup_elem(&vt_waiting, &owner_tid);
+	if (!w || *w != other)
+		return;
+	vt_account(VT_OP_DEADLOCK, VT_KIND_CONTAINER, li->container, li->container, 0, 0, 0,
+		   other, lock, 0);
+	struct vtr_event *e = bpf_ringbuf_reserve(&vt_lifecycle, sizeof(*e), 0);
+	if (!e) {
+		vt_lose(VT_LOSS_LIFECYCLE);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts = bpf_ktime_get_ns();
+	e->op = VT_OP_DEADLOCK;
+	e->obj = li->container;
+	e->container = li->container;
+	e->iova = other;		/* held by this thread, waited for by the owner */
+	e->aux = lock;			/* waited for by this thread, held by the owner */
+	e->size = li->kind;		/* kind of `lock` */
+	e->ret = owner_tid;
+	__u64 pt = bpf_get_current_pid_tgid();
+	e->pid = (__u32)pt;
+	e->tgid = pt >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_probe_read_kernel_str(e->dev, sizeof(e->dev), &owner->comm);
+	bpf_ringbuf_submit(e, 0);
+}
+
 SEC("raw_tp/contention_begin")
 int BPF_PROG(rt_contention_begin, void *lock, unsigned int flags)
 {
 	struct vt_lock_info *li = vt_lock_lookup((__u64)lock);
 	struct vt_hold_key k = { .lock = (__u64)lock };
+	__u64 l = (__u64)lock;
 	struct vt_hold *h;
+	__u64 *was;
 
 	if (!li)
 		return 0;
 	k.tid = (__u32)bpf_get_current_pid_tgid();
+	/* contention_begin fires again when a spinning waiter goes to sleep: one wait. */
+	was = bpf_map_lookup_elem(&vt_waiting, &k.tid);
+	if (!was || *was != l) {
+		bpf_map_update_elem(&vt_waiting, &k.tid, &l, BPF_ANY);
+		if (vt_features & VT_FEAT_ALERT)
+			check_abba(l, li);
+	}
 	h = bpf_map_lookup_elem(&vt_holds, &k);
 	if (h && !h->waiting) {
 		h->waiting = 1;
@@ -629,6 +695,7 @@ int BPF_PROG(rt_contention_end, void *lock, int ret)
 	if (!li)
 		return 0;
 	k.tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&vt_waiting, &k.tid);
 	h = bpf_map_lookup_elem(&vt_holds, &k);
 	if (!h || !h->waiting)
 		return 0;

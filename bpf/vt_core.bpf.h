@@ -203,7 +203,11 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 	e->retries = retries;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->dev[0] = 0;
-	if (kind == 1) {
+	if (kind == VT_KIND_IOMMU_LOCK)
+		__builtin_memcpy(e->dev, "iommu->lock", 12);
+	else if (kind == VT_KIND_DLIST_LOCK)
+		__builtin_memcpy(e->dev, "device_list_lock", 17);
+	else if (kind == VT_KIND_DEVICE) {
 		struct vtr_device *d = bpf_map_lookup_elem(&vt_devices, &obj);
 
 		if (d)
@@ -305,7 +309,7 @@ static __always_inline void vt_track_container(void *iommu)
 	struct vfio_iommu *io = iommu;
 	__u64 lock;
 
-	if (!(vt_features & VT_FEAT_LOCKS) || !iommu)
+	if (!(vt_features & (VT_FEAT_LOCKS | VT_FEAT_ALERT)) || !iommu)
 		return;
 	lock = (__u64)__builtin_preserve_access_index(&io->lock);
 	if (vt_lock_slot[vt_slot_of(lock)] == lock)

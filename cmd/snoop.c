@@ -12,11 +12,13 @@
 #include "cmd.h"
 
 static const char snoop_usage[] =
-	"usage: vfio-trace snoop [-j] [-p PID] [-d DEVICE] [--ringbuf-pages N] [--kprobe]\n"
+	"usage: vfio-trace snoop [-j] [-p PID] [-d DEVICE] [--locks] [--ringbuf-pages N] [--kprobe]\n"
 	"  One line per event until Ctrl-C/SIGTERM, then the number of events shown and dropped.\n"
 	"  -j, --json            JSON lines: {\"type\":\"event\"} per event, a final {\"type\":\"summary\"}\n"
 	"  -p, --pid PID         only events caused by this process (filtered in the kernel)\n"
 	"  -d, --device NAME     only this device's events and its container's\n"
+	"  --locks               also lock_hold, lock_wait and lock_drop events of iommu->lock\n"
+	"                        and device_list_lock (traces mutex_lock/mutex_unlock)\n"
 	"  --ringbuf-pages N     ring buffer size in pages (power of two, default 64)\n"
 	"  --kprobe              use kprobes even where fentry works\n";
 
@@ -50,11 +52,23 @@ static bool device_op(int op)
 	       op == VT_OP_REGISTER || op == VT_OP_UNREGISTER;
 }
 
+static bool lock_op(int op)
+{
+	return op == VT_OP_LOCK_HOLD || op == VT_OP_LOCK_WAIT || op == VT_OP_LOCK_DROP ||
+	       op == VT_OP_DEADLOCK;
+}
+
+/* Lock events carry the lock's name in dev, which is not a device name. */
+static const char *event_device(const struct vtr_event *e)
+{
+	return e->dev[0] && !lock_op(e->op) ? e->dev : NULL;
+}
+
 static bool wanted(struct snoop *s, const struct vtr_event *e)
 {
 	if (!s->cli.device)
 		return true;
-	if (device_op(e->op) && !strcmp(e->dev, s->cli.device)) {
+	if (device_op(e->op) && event_device(e) && !strcmp(e->dev, s->cli.device)) {
 		if (e->container)
 			s->dev_container = e->container;
 		return true;
@@ -90,8 +104,11 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 		json_object_object_add(o, "op", json_object_new_string(vt_op_name(e->op)));
 		snprintf(hex, sizeof(hex), "%#" PRIx64, (uint64_t)e->container);
 		json_object_object_add(o, "container", e->container ? json_object_new_string(hex) : NULL);
-		json_object_object_add(o, "device", e->dev[0] ?
+		json_object_object_add(o, "device", event_device(e) ?
 				       json_object_new_string_len(e->dev, strnlen(e->dev, 32)) : NULL);
+		if (lock_op(e->op) && e->dev[0])
+			json_object_object_add(o, "lock", json_object_new_string_len(e->dev,
+					       strnlen(e->dev, 32)));
 		snprintf(hex, sizeof(hex), "%#" PRIx64, (uint64_t)e->iova);
 		json_object_object_add(o, "iova", json_object_new_string(hex));
 		json_object_object_add(o, e->op == VT_OP_PIN || e->op == VT_OP_UNPIN ? "pages" : "size",
@@ -126,11 +143,13 @@ int cmd_snoop(int argc, char **argv)
 	uint64_t dropped_seen = 0;
 	int rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_RINGBUF, snoop_usage, &s.cli);
+	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_RINGBUF | VT_CLI_LOCKS,
+			  snoop_usage, &s.cli);
 	if (rc >= 0)
 		return rc;
 	vt_install_signals();
 	topts.snoop = true;
+	topts.locks = s.cli.locks;
 	topts.tgid = s.cli.pid;
 	topts.force_kprobe = s.cli.kprobe;
 	topts.ringbuf_pages = s.cli.ringbuf_pages;

@@ -32,6 +32,7 @@ enum vtr_op {
 	VT_OP_LOCK_HOLD,	/* a tracked mutex held (mutex_lock -> mutex_unlock)    key: container, lock kind */
 	VT_OP_LOCK_WAIT,	/* a tracked mutex waited for (lock:contention_*)       key: container, lock kind */
 	VT_OP_LOCK_DROP,	/* iommu->lock dropped by an unmap for its notify       key: container */
+	VT_OP_DEADLOCK,		/* the iommu->lock / device_list_lock ABBA cycle closed  key: container */
 	VT_OP_MAX,
 };
 
@@ -122,6 +123,7 @@ struct vtr_lock_key {
 /* The rodata knobs user space sets before load. */
 #define VT_FEAT_SNOOP	(1u << 0)	/* per-event ring buffer */
 #define VT_FEAT_LOCKS	(1u << 1)	/* track iommu->lock and device_list_lock */
+#define VT_FEAT_ALERT	(1u << 2)	/* watch contention on them for the ABBA deadlock */
 
 /* Commands the unmap ioctl is filtered on (uapi/linux/vfio.h: VFIO_BASE 100, type ';'). */
 #define VT_VFIO_IOMMU_MAP_DMA	0x3b71

@@ -14,6 +14,7 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		{ "sort", required_argument, NULL, 's' },
 		{ "kprobe", no_argument, NULL, 'K' },
 		{ "ringbuf-pages", required_argument, NULL, 'R' },
+		{ "locks", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -50,6 +51,11 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 			if (!(accept & VT_CLI_SORT))
 				goto unknown;
 			o->sort = optarg;
+			break;
+		case 'L':
+			if (!(accept & VT_CLI_LOCKS))
+				goto unknown;
+			o->locks = true;
 			break;
 		case 'R':
 			if (!(accept & VT_CLI_RINGBUF))

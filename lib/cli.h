@@ -17,6 +17,7 @@ enum {
 	VT_CLI_BATCH = 1 << 3,		/* -b/--batch */
 	VT_CLI_SORT = 1 << 4,		/* -s/--sort KEY */
 	VT_CLI_RINGBUF = 1 << 5,	/* --ringbuf-pages N (snoop) */
+	VT_CLI_LOCKS = 1 << 6,		/* --locks: lock events / columns too */
 };
 
 struct vt_cli {
@@ -30,6 +31,7 @@ struct vt_cli {
 	uint64_t count;		/* 0: until interrupted */
 	bool have_interval;
 	uint64_t ringbuf_pages;
+	bool locks;
 };
 
 /* -1 to go on, or an exit code (help printed: 0; bad arguments: 2, one line on stderr). */

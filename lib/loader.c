@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "trace.h"
+#include "report.h"
 #include "vfio_trace.skel.h"
 #include "callback.skel.h"
 
@@ -59,7 +60,8 @@ void vt_install_signals(void)
 
 static unsigned features(const struct vt_tracer_opts *o)
 {
-	return (o->snoop ? VT_FEAT_SNOOP : 0) | (o->locks ? VT_FEAT_LOCKS : 0);
+	return (o->snoop ? VT_FEAT_SNOOP : 0) | (o->locks ? VT_FEAT_LOCKS : 0) |
+	       (o->no_alert ? 0 : VT_FEAT_ALERT);
 }
 
 static bool point_wanted(const struct vt_tracer *t, const struct vt_point *p)
@@ -230,6 +232,21 @@ done:
 	return 0;
 }
 
+/* The ABBA cycle just closed in the kernel: say so at once, whatever the command shows. */
+static void deadlock_alert(const struct vtr_event *e)
+{
+	const char *held = e->size == VT_KIND_IOMMU_LOCK ? "device_list_lock" : "iommu->lock";
+	const char *wanted = e->size == VT_KIND_IOMMU_LOCK ? "iommu->lock" : "device_list_lock";
+	char comm[32], vm[128];
+
+	vt_proc_ident(e->tgid, comm, sizeof(comm), vm, sizeof(vm));
+	fprintf(stderr, "%s: DEADLOCK in container %#llx%s%s: thread %u (%.16s) holds %s and waits "
+		"for %s, held by thread %lld (%.16s), which waits for %s (alerted %.0f ms after the "
+		"cycle closed)\n", vt_prog, (unsigned long long)e->container, vm[0] ? " of VM " : "",
+		vm, e->pid, e->comm, held, wanted, (long long)e->ret, e->dev, held,
+		(vt_now_ns() - e->ts) / 1e6);
+}
+
 static int lifecycle_cb(void *ctx, void *data, size_t len)
 {
 	struct vt_tracer *t = ctx;
@@ -237,6 +254,12 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(*e))
 		return 0;
+	if (e->op == VT_OP_DEADLOCK) {
+		deadlock_alert(e);
+		if (t->opts.on_event)
+			t->opts.on_event(t->opts.ctx, e, true);
+		return 0;
+	}
 	if (e->aux && e->op != VT_OP_UNREGISTER)
 		attach_callback(t, e->aux, e->dev[0] ? e->dev : "a device");
 	if (t->opts.on_event)

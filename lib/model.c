@@ -12,7 +12,7 @@ static const char *const op_names[VT_OP_MAX] = {
 	[VT_OP_UNPIN] = "unpin",	[VT_OP_REGISTER] = "register",
 	[VT_OP_UNREGISTER] = "unregister",
 	[VT_OP_LOCK_HOLD] = "lock_hold",	[VT_OP_LOCK_WAIT] = "lock_wait",
-	[VT_OP_LOCK_DROP] = "lock_drop",
+	[VT_OP_LOCK_DROP] = "lock_drop",	[VT_OP_DEADLOCK] = "deadlock",
 };
 
 const char *vt_op_name(int op)

@@ -64,6 +64,7 @@ struct vt_tracer;
 struct vt_tracer_opts {
 	bool snoop;		/* per-event ring buffer */
 	bool locks;		/* iommu->lock / device_list_lock hold and wait times */
+	bool no_alert;		/* do not watch for the ABBA deadlock (on by default) */
 	uint32_t tgid;		/* snoop: only this process */
 	bool force_kprobe;	/* never fentry */
 	uint32_t ringbuf_pages;	/* snoop ring buffer size (power of two; 0: default 64) */
