@@ -28,6 +28,20 @@ struct {
 	__type(value, struct vtr_cb_state);
 } vt_cbs SEC(".maps");
 
+/* One vfio_dma notified VT_RETRY_WARN times in one unmap: its pins are not going away, and
+ * the kernel BUG()s at 10. Tell user space now, through the lifecycle ring. */
+static __always_inline void retry_warning(__u64 container, __u64 iova, __u64 size, __u32 n)
+{
+	struct vtr_event *e = vt_lifecycle_event(VT_OP_RETRY, container, container);
+
+	if (!e)
+		return;
+	e->iova = iova;
+	e->size = size;
+	e->retries = n;
+	bpf_ringbuf_submit(e, 0);
+}
+
 static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 length)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -45,6 +59,8 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 				st->retries++;
 				vt_account(VT_OP_RETRY, VT_KIND_CONTAINER, st->container, st->container,
 					   0, length, 0, iova, 0, st->retries);
+				if (st->retries == VT_RETRY_WARN)
+					retry_warning(st->container, iova, length, st->retries);
 			} else {
 				st->retries = 0;
 			}

@@ -396,19 +396,11 @@ static __always_inline int lifecycle(__u16 op, void *iommu, struct vfio_device *
 	vt_account(op, VT_KIND_DEVICE, (__u64)vdev, (__u64)iommu, 0, 0, 0, 0, 0, 0);
 	if (d && op == VT_OP_UNREGISTER) {
 		/* Tell user space too, so its live device_list view drops the device. */
-		struct vtr_event *e = bpf_ringbuf_reserve(&vt_lifecycle, sizeof(*e), 0);
+		struct vtr_event *e = vt_lifecycle_event(op, (__u64)vdev, (__u64)iommu);
 
 		if (e) {
-			__builtin_memset(e, 0, sizeof(*e));
-			e->ts = bpf_ktime_get_ns();
-			e->obj = (__u64)vdev;
-			e->container = (__u64)iommu;
-			e->op = op;
-			e->tgid = bpf_get_current_pid_tgid() >> 32;
 			__builtin_memcpy(e->dev, d->name, sizeof(e->dev));
 			bpf_ringbuf_submit(e, 0);
-		} else {
-			vt_lose(VT_LOSS_LIFECYCLE);
 		}
 	}
 	return 0;
@@ -635,24 +627,13 @@ static __always_inline void check_abba(__u64 lock, struct vt_lock_info *li)
 		return;
 	vt_account(VT_OP_DEADLOCK, VT_KIND_CONTAINER, li->container, li->container, 0, 0, 0,
 		   other, lock, 0);
-	struct vtr_event *e = bpf_ringbuf_reserve(&vt_lifecycle, sizeof(*e), 0);
-	if (!e) {
-		vt_lose(VT_LOSS_LIFECYCLE);
+	struct vtr_event *e = vt_lifecycle_event(VT_OP_DEADLOCK, li->container, li->container);
+	if (!e)
 		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts = bpf_ktime_get_ns();
-	e->op = VT_OP_DEADLOCK;
-	e->obj = li->container;
-	e->container = li->container;
 	e->iova = other;		/* held by this thread, waited for by the owner */
 	e->aux = lock;			/* waited for by this thread, held by the owner */
 	e->size = li->kind;		/* kind of `lock` */
 	e->ret = owner_tid;
-	__u64 pt = bpf_get_current_pid_tgid();
-	e->pid = (__u32)pt;
-	e->tgid = pt >> 32;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_probe_read_kernel_str(e->dev, sizeof(e->dev), &owner->comm);
 	bpf_ringbuf_submit(e, 0);
 }

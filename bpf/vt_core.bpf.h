@@ -217,6 +217,28 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 }
 
 
+/* A zeroed record on the lifecycle ring (device events and alerts, read by every command),
+ * stamped with time, op, object and the current thread; NULL (counted) when the ring is full. */
+static __always_inline struct vtr_event *vt_lifecycle_event(__u16 op, __u64 obj, __u64 container)
+{
+	struct vtr_event *e = bpf_ringbuf_reserve(&vt_lifecycle, sizeof(*e), 0);
+	__u64 pt = bpf_get_current_pid_tgid();
+
+	if (!e) {
+		vt_lose(VT_LOSS_LIFECYCLE);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts = bpf_ktime_get_ns();
+	e->op = op;
+	e->obj = obj;
+	e->container = container;
+	e->pid = (__u32)pt;
+	e->tgid = pt >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
 /* Learn a device (at register, pin, unpin or callback) so it has a name and its driver's
  * callback gets attached; tell user space the first time. */
 static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vdev,
@@ -244,19 +266,11 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
 	vt_read_devname(vdev, nd.name, sizeof(nd.name));
 	bpf_map_update_elem(&vt_devices, &key, &nd, BPF_NOEXIST);
 
-	struct vtr_event *e = bpf_ringbuf_reserve(&vt_lifecycle, sizeof(*e), 0);
+	struct vtr_event *e = vt_lifecycle_event(op, key, container);
 	if (e) {
-		__builtin_memset(e, 0, sizeof(*e));
-		e->ts = bpf_ktime_get_ns();
-		e->obj = key;
-		e->container = container;
 		e->aux = nd.dma_unmap;
-		e->op = op;
-		e->tgid = nd.tgid;
 		__builtin_memcpy(e->dev, nd.name, sizeof(e->dev));
 		bpf_ringbuf_submit(e, 0);
-	} else {
-		vt_lose(VT_LOSS_LIFECYCLE);
 	}
 	return bpf_map_lookup_elem(&vt_devices, &key);
 }

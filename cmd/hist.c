@@ -149,13 +149,9 @@ int cmd_hist(int argc, char **argv)
 	if (vt_tracer_open(&t, &topts))
 		return VT_EXIT_FAIL;
 	vt_tracer_snapshot(t, &prev);
-	while (!vt_stop) {
-		uint64_t deadline = vt_now_ns() + (uint64_t)(cli.interval * 1e9);
-
-		while (!vt_stop && (!cli.have_interval || vt_now_ns() < deadline))
-			vt_tracer_poll(t, 100);
-		if (vt_stop)
-			break;
+	/* Without an interval, wait for the stop signal. */
+	while (vt_tracer_wait(t, cli.have_interval ? vt_now_ns() + (uint64_t)(cli.interval * 1e9) :
+			      UINT64_MAX)) {
 		vt_tracer_snapshot(t, &cur);
 		vt_snapshot_diff(&cur, &prev, &d);
 		print_all(&d, &cli, (cur.ts - prev.ts) / 1e9);

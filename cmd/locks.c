@@ -216,13 +216,7 @@ int cmd_locks(int argc, char **argv)
 		return VT_EXIT_FAIL;
 	vt_tracer_snapshot(t, &prev);
 	start.ts = prev.ts;
-	while (!vt_stop && cli.have_interval) {
-		uint64_t deadline = vt_now_ns() + (uint64_t)(cli.interval * 1e9);
-
-		while (!vt_stop && vt_now_ns() < deadline)
-			vt_tracer_poll(t, 100);
-		if (vt_stop)
-			break;
+	while (cli.have_interval && vt_tracer_wait(t, vt_now_ns() + (uint64_t)(cli.interval * 1e9))) {
 		vt_tracer_snapshot(t, &cur);
 		vt_snapshot_diff(&cur, &prev, &d);
 		emit(t, &cli, &d, (cur.ts - prev.ts) / 1e9, "interval");
@@ -232,8 +226,8 @@ int cmd_locks(int argc, char **argv)
 		if (cli.count && ++n >= cli.count)
 			break;
 	}
-	while (!vt_stop && !cli.have_interval)
-		vt_tracer_poll(t, 100);
+	if (!cli.have_interval)
+		vt_tracer_wait(t, UINT64_MAX);
 	vt_tracer_snapshot(t, &cur);
 	emit(t, &cli, &cur, (cur.ts - start.ts) / 1e9, "total");
 	vt_snapshot_free(&cur);

@@ -161,11 +161,7 @@ int cmd_snoop(int argc, char **argv)
 	if (!s.cli.json)
 		printf("%-12s %7s %-15s %-11s %-4s %-20s %14s %10s %9s %5s\n", "TIME(s)", "PID", "COMM",
 		       "OP", "CONT", "DEVICE", "IOVA", "SIZE/PAGES", "LAT", "RET");
-	while (!vt_stop) {
-		uint64_t next = vt_now_ns() + 1000000000ull;
-
-		while (!vt_stop && vt_now_ns() < next)
-			vt_tracer_poll(t, 100);
+	while (vt_tracer_wait(t, vt_now_ns() + 1000000000ull)) {
 		/* Say so as soon as the ring drops anything: never a silent gap. */
 		if (!vt_tracer_snapshot(t, &snap)) {
 			if (snap.losses[VT_LOSS_RINGBUF] > dropped_seen && !s.cli.json)

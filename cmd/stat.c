@@ -101,17 +101,9 @@ int cmd_stat(int argc, char **argv)
 	vt_tracer_snapshot(t, &prev);
 	if (!cli.json)
 		print_header();
-	while (!vt_stop) {
-		uint64_t deadline = vt_now_ns() + (uint64_t)(cli.interval * 1e9);
+	while (vt_tracer_wait(t, vt_now_ns() + (uint64_t)(cli.interval * 1e9))) {
 		double secs;
 
-		while (!vt_stop && vt_now_ns() < deadline) {
-			uint64_t left = (deadline - vt_now_ns()) / 1000000;
-
-			vt_tracer_poll(t, left > 100 ? 100 : (int)left + 1);
-		}
-		if (vt_stop)
-			break;
 		secs = (vt_now_ns() - prev.ts) / 1e9;
 		vt_tracer_snapshot(t, &cur);
 		vt_snapshot_diff(&cur, &prev, &d);

@@ -254,6 +254,16 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(*e))
 		return 0;
+	if (e->op == VT_OP_RETRY) {
+		vt_warn("RETRY STORM in container %#llx: UNMAP_DMA by thread %u (%.16s) notified the "
+			"vfio_dma at iova %#llx (%llu bytes) %u times in a row: a driver's dma_unmap "
+			"callback does not unpin it, and the kernel BUG()s after 10",
+			(unsigned long long)e->container, e->pid, e->comm,
+			(unsigned long long)e->iova, (unsigned long long)e->size, e->retries + 1);
+		if (t->opts.on_event)
+			t->opts.on_event(t->opts.ctx, e, true);
+		return 0;
+	}
 	if (e->op == VT_OP_DEADLOCK) {
 		deadlock_alert(e);
 		if (t->opts.on_event)
@@ -348,6 +358,19 @@ int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
 	int n = ring_buffer__poll(t->rb, timeout_ms);
 
 	return n == -EINTR ? 0 : n;
+}
+
+bool vt_tracer_wait(struct vt_tracer *t, uint64_t until)
+{
+	while (!vt_stop) {
+		uint64_t now = vt_now_ns(), left;
+
+		if (now >= until)
+			return true;
+		left = (until - now) / 1000000;
+		vt_tracer_poll(t, left > 100 ? 100 : (int)left + 1);
+	}
+	return false;
 }
 
 const char *vt_tracer_missing(struct vt_tracer *t)

@@ -77,6 +77,9 @@ struct vt_tracer_opts {
 int vt_tracer_open(struct vt_tracer **t, const struct vt_tracer_opts *opts);
 /* Handle ring-buffer events (attaching new callbacks) for up to timeout_ms. */
 int vt_tracer_poll(struct vt_tracer *t, int timeout_ms);
+/* Handle events in slices of <= 100 ms until vt_now_ns() reaches `until` (true) or a stop
+ * signal arrives (false). */
+bool vt_tracer_wait(struct vt_tracer *t, uint64_t until);
 int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s);
 /* Points that could not be attached, as one line for a notice ("" when none). */
 const char *vt_tracer_missing(struct vt_tracer *t);

@@ -14,6 +14,7 @@ vt_traced multicontainer "$S" multicontainer --containers 2 --devices 1 --iterat
 vt_traced threads "$S" threads --threads 3 --iterations 10
 vt_traced nopin "$S" nopin --iterations 20
 vt_traced retry "$S" retry --fault-k 3 --iterations 5
+vt_traced retry-storm "$S" retry --fault-k 6 --iterations 2
 vt_traced nocb "$S" nocb-pin --iterations 5
 vt_traced lifecycle "$S" lifecycle --iterations 5
 # The kprobe fallback must count the same.
