@@ -9,17 +9,6 @@
 #ifndef VT_HUNG_TYPES_H
 #define VT_HUNG_TYPES_H
 
-struct vfio_iommu_driver_ops {
-	char *name;
-} __attribute__((preserve_access_index));
-
-struct vfio_iommu_driver {
-	const struct vfio_iommu_driver_ops *ops;
-} __attribute__((preserve_access_index));
-
-struct vfio_container {
-	struct vfio_iommu_driver *iommu_driver;
-	void *iommu_data;
-} __attribute__((preserve_access_index));
+/* struct vfio_container and its driver moved to vfio_types.h, shared with the tracer. */
 
 #endif

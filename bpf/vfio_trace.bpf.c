@@ -209,7 +209,7 @@ static __always_inline int outer_enter(__u32 op, struct vfio_device *vdev, __u64
 	c.iova = iova;
 	c.size = npage;
 	c.outer = 1;
-	vt_learn_device(vdev, 0, op);
+	vt_learn_device(vdev, 0, op, 0);
 	call_put(op, &c);
 	return 0;
 }
@@ -388,7 +388,7 @@ static __always_inline int lifecycle(__u16 op, void *iommu, struct vfio_device *
 	/* type1 returns at once for a device without dma_unmap: it never joins the list. */
 	if (!ops || !BPF_CORE_READ(ops, dma_unmap))
 		return 0;
-	d = vt_learn_device(vdev, (__u64)iommu, op);
+	d = vt_learn_device(vdev, (__u64)iommu, op, 0);
 	if (d) {
 		d->container = (__u64)iommu;
 		d->registered = op == VT_OP_REGISTER;
@@ -716,4 +716,46 @@ SEC("kprobe/vfio_iommu_type1_release")
 int BPF_KPROBE(kp_release, void *iommu)
 {
 	return release_enter(iommu);
+}
+
+/* ---- devices already open when vfio-trace starts ----------------------------------------
+ * A task_file iterator, run once at start: every open VFIO device fd (f_op ==
+ * vfio_device_fops, resolved from kallsyms) names its device, so the drivers' dma_unmap
+ * callbacks of VMs that were running before vfio-trace get attached before they are called.
+ */
+const volatile __u64 vt_device_fops = 0;
+
+SEC("iter/task_file")
+int it_devices(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct task_struct *task = ctx->task;
+	struct vfio_device *vdev;
+	struct vfio_group *group;
+	struct vtr_device *d;
+	__u64 container = 0;
+	void *priv;
+
+	if (!file || !task || !vt_device_fops || (__u64)BPF_CORE_READ(file, f_op) != vt_device_fops)
+		return 0;
+	priv = BPF_CORE_READ(file, private_data);
+	if (bpf_core_type_exists(struct vfio_device_file))
+		vdev = BPF_CORE_READ((struct vfio_device_file *)priv, device);
+	else
+		vdev = priv;
+	if (!vdev)
+		return 0;
+	group = BPF_CORE_READ(vdev, group);
+	if (group) {
+		struct vfio_container *c = BPF_CORE_READ(group, container);
+
+		if (c)
+			container = (__u64)BPF_CORE_READ(c, iommu_data);
+	}
+	d = vt_learn_device(vdev, container, VT_OP_REGISTER, BPF_CORE_READ(task, tgid));
+	if (d && d->dma_unmap && container) {
+		d->registered = 1;	/* open with a dma_unmap: on its container's device_list */
+		vt_track_container((void *)container);
+	}
+	return 0;
 }

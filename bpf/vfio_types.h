@@ -18,10 +18,35 @@ struct vfio_device_ops {
 	void (*dma_unmap)(struct vfio_device *vdev, u64 iova, u64 length);
 } __attribute__((preserve_access_index));
 
+/* drivers/vfio/container.c (vfio.ko): a container's driver and its private data. */
+struct vfio_iommu_driver_ops {
+	char *name;
+} __attribute__((preserve_access_index));
+
+struct vfio_iommu_driver {
+	const struct vfio_iommu_driver_ops *ops;
+} __attribute__((preserve_access_index));
+
+struct vfio_container {
+	struct vfio_iommu_driver *iommu_driver;
+	void *iommu_data;
+} __attribute__((preserve_access_index));
+
+/* drivers/vfio/vfio.h */
+struct vfio_group {
+	struct vfio_container *container;
+} __attribute__((preserve_access_index));
+
 struct vfio_device {
 	struct device *dev;
 	const struct vfio_device_ops *ops;
+	struct vfio_group *group;
 	struct list_head iommu_entry;
+} __attribute__((preserve_access_index));
+
+/* A device fd's private_data from 6.5 on (6.1: the struct vfio_device itself). */
+struct vfio_device_file {
+	struct vfio_device *device;
 } __attribute__((preserve_access_index));
 
 /* drivers/vfio/vfio_iommu_type1.c: the container's private data (iommu_data). */

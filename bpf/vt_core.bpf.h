@@ -28,15 +28,24 @@ const volatile __u32 vt_features = 0;
 const volatile __u32 vt_targ_tgid = 0;
 
 /* Cumulative per-(object, process, op) statistics. Per-CPU: no shared cache line between CPUs
- * on the hot path. Never deleted from: user space diffs snapshots. No prealloc: a value is
- * VT_HIST_SLOTS*8 bytes per CPU, so only keys that occur may cost memory. */
+ * on the hot path. Never deleted from: user space diffs snapshots. Preallocated, because a
+ * no-prealloc map's inserts fail in bursts from tracing programs (its per-CPU allocation cache
+ * runs dry; seen in the lab as lost counts); user space sizes it to the CPU count before load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 1024);
 	__type(key, struct vtr_key);
 	__type(value, struct vtr_stat);
 } vt_stats SEC(".maps");
+
+/* Where a key goes when vt_stats is full: one shared copy, updated with atomics (only the
+ * overflow pays for the shared cache lines). User space adds both. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct vtr_key);
+	__type(value, struct vtr_stat);
+} vt_stats_spill SEC(".maps");
 
 /* A zeroed value to insert from (too large for the BPF stack). */
 struct {
@@ -140,6 +149,40 @@ static __always_inline void vt_read_devname(struct vfio_device *vdev, char *name
 		bpf_probe_read_kernel_str(name, len, p);
 }
 
+/* vt_stats is full: count in the shared overflow map, atomically. */
+static __always_inline void vt_spill(struct vtr_key *key, __u64 lat, __u64 bytes, __s64 ret)
+{
+	struct vtr_stat *s = bpf_map_lookup_elem(&vt_stats_spill, key);
+	__u32 zero = 0, slot;
+	__u64 max;
+
+	if (!s) {
+		struct vtr_stat *z = bpf_map_lookup_elem(&vt_zero, &zero);
+
+		if (z)
+			bpf_map_update_elem(&vt_stats_spill, key, z, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&vt_stats_spill, key);
+		if (!s) {
+			vt_lose(VT_LOSS_STATS_FULL);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&s->count, 1);
+	if (ret < 0)
+		__sync_fetch_and_add(&s->errors, 1);
+	if (ret == -VT_EINVAL)
+		__sync_fetch_and_add(&s->einval, 1);
+	__sync_fetch_and_add(&s->bytes, bytes);
+	__sync_fetch_and_add(&s->lat_sum, lat);
+	max = s->lat_max;
+	if (lat > max)
+		__sync_val_compare_and_swap(&s->lat_max, max, lat);	/* a lost race keeps a near max */
+	slot = vt_hist_slot(lat);
+	asm volatile("" : "+r"(slot));
+	if (slot < VT_HIST_SLOTS)
+		__sync_fetch_and_add(&s->hist[slot], 1);
+}
+
 /* The account of one completed operation: aggregate, and for snoop emit the event. */
 static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 container,
 				       __u64 lat, __u64 bytes, __s64 ret, __u64 iova, __u64 aux,
@@ -159,6 +202,8 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 		if (z)
 			bpf_map_update_elem(&vt_stats, &key, z, BPF_NOEXIST);
 		s = bpf_map_lookup_elem(&vt_stats, &key);
+		if (!s)
+			vt_spill(&key, lat, bytes, ret);
 	}
 	if (s) {
 		s->count++;
@@ -176,8 +221,6 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 		asm volatile("" : "+r"(slot));
 		if (slot < VT_HIST_SLOTS)
 			s->hist[slot]++;
-	} else {
-		vt_lose(VT_LOSS_STATS_FULL);
 	}
 
 	if (!(vt_features & VT_FEAT_SNOOP))
@@ -242,7 +285,7 @@ static __always_inline struct vtr_event *vt_lifecycle_event(__u16 op, __u64 obj,
 /* Learn a device (at register, pin, unpin or callback) so it has a name and its driver's
  * callback gets attached; tell user space the first time. */
 static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vdev,
-							 __u64 container, __u16 op)
+							 __u64 container, __u16 op, __u32 tgid)
 {
 	__u64 key = (__u64)vdev;
 	struct vtr_device *d = bpf_map_lookup_elem(&vt_devices, &key);
@@ -255,7 +298,7 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
 	}
 	struct vtr_device nd = {};
 	nd.container = container;
-	nd.tgid = bpf_get_current_pid_tgid() >> 32;
+	nd.tgid = tgid ? tgid : bpf_get_current_pid_tgid() >> 32;
 	ops = BPF_CORE_READ(vdev, ops);
 	if (ops) {
 		nd.dma_unmap = (__u64)BPF_CORE_READ(ops, dma_unmap);
@@ -268,6 +311,7 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
 
 	struct vtr_event *e = vt_lifecycle_event(op, key, container);
 	if (e) {
+		e->tgid = nd.tgid;
 		e->aux = nd.dma_unmap;
 		__builtin_memcpy(e->dev, nd.name, sizeof(e->dev));
 		bpf_ringbuf_submit(e, 0);

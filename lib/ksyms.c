@@ -9,8 +9,10 @@
 #include "vt.h"
 
 struct vt_ksyms {
-	struct vt_ksym *syms;	/* sorted by address */
+	struct vt_ksym *syms;	/* text symbols, sorted by address */
 	size_t n, cap;
+	struct vt_ksym *data;	/* data symbols of module vfio (e.g. vfio_device_fops) */
+	size_t ndata;
 };
 
 bool vt_ksyms_parse_line(const char *line, uint64_t *addr, char *type, char *name, size_t nlen,
@@ -57,8 +59,21 @@ struct vt_ksyms *vt_ksyms_load(void)
 	while (fgets(line, sizeof(line), f)) {
 		if (!vt_ksyms_parse_line(line, &addr, &t, name, sizeof(name), mod, sizeof(mod)))
 			continue;
-		if (t != 't' && t != 'T')
+		if (t != 't' && t != 'T') {
+			struct vt_ksym *d;
+
+			if (strcmp(mod, "vfio") || !strchr("dDrRbB", t))
+				continue;
+			d = realloc(ks->data, (ks->ndata + 1) * sizeof(*d));
+			if (!d)
+				continue;
+			ks->data = d;
+			d[ks->ndata].addr = addr;
+			d[ks->ndata].name = strdup(name);
+			d[ks->ndata].module = strdup(mod);
+			ks->ndata++;
 			continue;
+		}
 		if (ks->n == ks->cap) {
 			size_t cap = ks->cap ? ks->cap * 2 : 65536;
 			struct vt_ksym *s = realloc(ks->syms, cap * sizeof(*s));
@@ -86,6 +101,11 @@ void vt_ksyms_free(struct vt_ksyms *ks)
 		free(ks->syms[i].name);
 		free(ks->syms[i].module);
 	}
+	for (size_t i = 0; i < ks->ndata; i++) {
+		free(ks->data[i].name);
+		free(ks->data[i].module);
+	}
+	free(ks->data);
 	free(ks->syms);
 	free(ks);
 }
@@ -139,5 +159,13 @@ const struct vt_ksym *vt_ksyms_clone(const struct vt_ksyms *ks, const char *name
 			continue;
 		return &ks->syms[i];
 	}
+	return NULL;
+}
+
+const struct vt_ksym *vt_ksyms_data(const struct vt_ksyms *ks, const char *name, const char *module)
+{
+	for (size_t i = 0; ks && i < ks->ndata; i++)
+		if (!strcmp(ks->data[i].name, name) && !strcmp(ks->data[i].module, module))
+			return &ks->data[i];
 	return NULL;
 }

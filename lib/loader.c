@@ -79,6 +79,10 @@ static void set_autoload(struct vt_tracer *t)
 		const char *name = bpf_program__name(prog), *base = name + 3;
 		enum vt_method want = VT_M_KPROBE, m = VT_M_NONE;
 
+		if (!strncmp(name, "it_", 3)) {	/* the open-device iterator */
+			bpf_program__set_autoload(prog, t->skel->rodata->vt_device_fops != 0);
+			continue;
+		}
 		if (!strncmp(name, "fe_", 3) || !strncmp(name, "fx_", 3))
 			want = VT_M_FENTRY;
 		else if (!strncmp(name, "rt_", 3))
@@ -115,6 +119,7 @@ static int reuse_maps(struct vt_tracer *t, struct callback_bpf *cb)
 		struct bpf_map *dst, *src;
 	} m[] = {
 		{ cb->maps.vt_stats, t->skel->maps.vt_stats },
+		{ cb->maps.vt_stats_spill, t->skel->maps.vt_stats_spill },
 		{ cb->maps.vt_zero, t->skel->maps.vt_zero },
 		{ cb->maps.vt_losses, t->skel->maps.vt_losses },
 		{ cb->maps.vt_devices, t->skel->maps.vt_devices },
@@ -286,6 +291,81 @@ static int event_cb(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+static unsigned stats_entries(int ncpus, size_t value)
+{
+	size_t n = (32u << 20) / (value * (ncpus > 0 ? ncpus : 1));
+
+	return n < 128 ? 128 : n > 4096 ? 4096 : n;
+}
+
+/* Add every row of a stats map (per-CPU values summed when percpu) into s. */
+static int read_stats(int fd, bool percpu, int ncpus, struct vt_snapshot *s)
+{
+	struct vtr_stat *vals = calloc(percpu ? ncpus : 1, sizeof(*vals));
+	struct vtr_key key, next, *prev = NULL;
+
+	if (!vals)
+		return -ENOMEM;
+	/* Never deleted from, so walking the keys cannot lose an update: counters only grow. */
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct vt_row *row = NULL;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		/* A per-CPU map's keys are unique; the spill map's may repeat them. */
+		for (size_t i = 0; !percpu && i < s->n && !row; i++)
+			if (!memcmp(&s->rows[i].key, &key, sizeof(key)))
+				row = &s->rows[i];
+		if (!row) {
+			if (s->n == s->cap) {
+				size_t cap = s->cap ? s->cap * 2 : 64;
+				struct vt_row *r = realloc(s->rows, cap * sizeof(*r));
+
+				if (!r) {
+					free(vals);
+					return -ENOMEM;
+				}
+				s->rows = r;
+				s->cap = cap;
+			}
+			row = &s->rows[s->n++];
+			memset(row, 0, sizeof(*row));
+			row->key = key;
+		}
+		for (int c = 0; c < (percpu ? ncpus : 1); c++)
+			vt_stat_add(&row->st, &vals[c]);
+	}
+	free(vals);
+	return 0;
+}
+
+/* Devices already open (VMs running before vfio-trace): one pass of the task_file iterator
+ * learns them, and the lifecycle ring attaches their callbacks before tracing begins. */
+static void find_open_devices(struct vt_tracer *t)
+{
+	struct bpf_link *l = t->skel->links.it_devices;
+	char buf[64];
+	int fd, n = 0;
+
+	if (!l) {
+		vt_warn("cannot list the VFIO devices open before start (no vfio_device_fops in "
+			"kallsyms): their callbacks are attached at their next pin or unpin");
+		return;
+	}
+	fd = bpf_iter_create(bpf_link__fd(l));
+	if (fd < 0) {
+		vt_warn("cannot run the open-device iterator: %s", strerror(errno));
+		return;
+	}
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	while ((n = ring_buffer__poll(t->rb, 0)) > 0)
+		;
+}
+
 int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 {
 	struct vt_tracer *t = calloc(1, sizeof(*t));
@@ -315,8 +395,17 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		goto fail;
 	}
 	t->skel->rodata->vt_features = features(opts);
+	{
+		const struct vt_ksym *fops = vt_ksyms_data(t->ks, "vfio_device_fops", "vfio");
+
+		t->skel->rodata->vt_device_fops = fops ? fops->addr : 0;
+	}
 	t->skel->rodata->vt_targ_tgid = opts->tgid;
 	set_autoload(t);
+	/* The per-CPU stats are preallocated: about 32 MiB whatever the CPU count, 128..4096 keys
+	 * (the spill map takes the rest). */
+	bpf_map__set_max_entries(t->skel->maps.vt_stats,
+				 stats_entries(t->ncpus, sizeof(struct vtr_stat)));
 	/* The per-event ring costs memory only when snoop asks for it. */
 	bpf_map__set_max_entries(t->skel->maps.vt_events,
 				 (opts->snoop ? (opts->ringbuf_pages ? opts->ringbuf_pages : 64) : 1) *
@@ -339,6 +428,7 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		err = -errno;
 		goto fail;
 	}
+	find_open_devices(t);
 	note_missing(t);
 	bpf_object__for_each_program(prog, t->skel->obj)
 		nprog += bpf_program__autoload(prog);
@@ -435,38 +525,16 @@ const char *vt_tracer_ksym(struct vt_tracer *t, uint64_t addr, char *buf, size_t
 
 int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 {
-	int fd = bpf_map__fd(t->skel->maps.vt_stats);
-	struct vtr_key key, next, *prev = NULL;
-	struct vtr_stat *vals = calloc(t->ncpus, sizeof(*vals));
+	int fd;
 	uint64_t *lv = calloc(t->ncpus, sizeof(*lv));
 	struct vtr_device dev;
 	uint64_t vdev, cur, *pv = NULL;
 
 	memset(s, 0, sizeof(*s));
 	s->ts = vt_now_ns();
-	if (!vals || !lv)
+	if (!lv || read_stats(bpf_map__fd(t->skel->maps.vt_stats), true, t->ncpus, s) ||
+	    read_stats(bpf_map__fd(t->skel->maps.vt_stats_spill), false, 1, s))
 		goto oom;
-	/* Never deleted from, so walking the keys cannot lose an update: counters only grow. */
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, vals))
-			continue;
-		if (s->n == s->cap) {
-			size_t cap = s->cap ? s->cap * 2 : 64;
-			struct vt_row *r = realloc(s->rows, cap * sizeof(*r));
-
-			if (!r)
-				goto oom;
-			s->rows = r;
-			s->cap = cap;
-		}
-		memset(&s->rows[s->n], 0, sizeof(s->rows[0]));
-		s->rows[s->n].key = key;
-		for (int c = 0; c < t->ncpus; c++)
-			vt_stat_add(&s->rows[s->n].st, &vals[c]);
-		s->n++;
-	}
 	fd = bpf_map__fd(t->skel->maps.vt_losses);
 	for (__u32 i = 0; i < VT_LOSS_MAX; i++) {
 		if (bpf_map_lookup_elem(fd, &i, lv))
@@ -492,11 +560,9 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 	}
 	if (t->opts.locks && read_lockmax(t, s))
 		goto oom;
-	free(vals);
 	free(lv);
 	return 0;
 oom:
-	free(vals);
 	free(lv);
 	return -ENOMEM;
 }

@@ -351,8 +351,8 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 		}
 		p->method = VT_M_DYNAMIC;
 		snprintf(p->reason, sizeof(p->reason),
-			 "%s on each driver's ops->dma_unmap, learnt at register/pin/unpin (devices "
-			 "that neither register nor pin while tracing are not seen)",
+			 "%s on each driver's ops->dma_unmap: devices open at start are found by a "
+			 "task_file iterator, later ones at register/pin/unpin",
 			 env->fentry_works ? "fentry (kprobe fallback)" : "kprobe");
 		return;
 	default:

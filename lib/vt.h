@@ -48,6 +48,8 @@ const struct vt_ksym *vt_ksyms_by_name(const struct vt_ksyms *ks, const char *na
 /* A compiler clone of name (name.isra.0, name.constprop.0, name.part.0; not name.cold). */
 const struct vt_ksym *vt_ksyms_clone(const struct vt_ksyms *ks, const char *name,
 				     const char *module);
+/* A data symbol of module vfio (the only data vfio-trace looks up). */
+const struct vt_ksym *vt_ksyms_data(const struct vt_ksyms *ks, const char *name, const char *module);
 /* Parse one /proc/kallsyms line (exposed for unit tests). */
 bool vt_ksyms_parse_line(const char *line, uint64_t *addr, char *type, char *name, size_t nlen,
 			 char *module, size_t mlen);
