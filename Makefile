@@ -125,7 +125,8 @@ clean:
 .SECONDARY:
 
 # --- benchmarks (bench/README.md, docs/BENCHMARKS.md); not part of check -------------------
-BENCH_TOOLS := $(BUILD)/bench/empty-load $(BUILD)/bench/progstats $(BUILD)/bench/vtexec $(BUILD)/bench/mutexloop
+BENCH_TOOLS := $(BUILD)/bench/empty-load $(BUILD)/bench/progstats $(BUILD)/bench/vtexec $(BUILD)/bench/mutexloop \
+	$(BUILD)/bench/ksymsload
 BENCH_LIBS  := -lbpf -lelf -lz -lzstd
 # the vfio-trace binary measured (another build: make bench VFIO_TRACE=...)
 VFIO_TRACE  ?= $(BUILD)/vfio-trace
@@ -149,6 +150,11 @@ $(BUILD)/bench/progstats: bench/progstats.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wall -Wextra -static -o $@ $< $(BENCH_LIBS)
 
+# vfio-trace's own kallsyms loader (lib/ksyms.c), timed alone: the start-up profile
+$(BUILD)/bench/ksymsload: bench/ksymsload.c lib/ksyms.c lib/vt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -static -o $@ bench/ksymsload.c lib/ksyms.c
+
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wall -Wextra -static -o $@ $<
@@ -158,6 +164,7 @@ $(BUILD)/bench/%: bench/%.c
 bench: $(VFIO_TRACE) $(WORKLOAD) $(BENCH_TOOLS)
 	VFIO_TRACE=$(VFIO_TRACE) bench/run --full
 
-# Day-to-day: fewer and shorter runs, no bpftrace peer; prints the table, commits nothing.
+# Day-to-day (~3 min): the newest lab kernel only, 3 short rounds, no bpftrace peer; prints the
+# table, commits nothing (bench/run --quick --kernel KVER for another kernel).
 bench-quick: $(VFIO_TRACE) $(WORKLOAD) $(BENCH_TOOLS)
 	VFIO_TRACE=$(VFIO_TRACE) bench/run --quick

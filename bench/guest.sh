@@ -1,12 +1,13 @@
 #!/bin/sh
 # bench/guest.sh: the benchmark, run in the lab guest as /test.sh by bench/run (busybox sh).
-# bench.conf sets ROUNDS, STORM_SECS, WARMUP_ITERS, MUTEX_ROUNDS, MUTEX_SECS, WANT_BT.
+# bench.conf sets ROUNDS, STORM_SECS, WARMUP_ITERS, STATS_WINDOWS, STATS_SECS, MUTEX_ROUNDS,
+# MUTEX_SECS, WANT_BT.
 # Files from the host under /lab/bench/: bench.conf, vfio-trace, empty-load, progstats, vtexec,
 # mutexloop, vfio.bt. The bpftrace peer, when the rootfs cpio was appended, is /bt (chroot).
 # Writes raw results under /out/raw/ (bench/report.py turns them into numbers):
 #   storm-<mode>-<round>.json    vfio-workload's JSON of one timed storm under <mode>
 #   tracer-<mode>-<round>.res    vtexec: attach_s, maxrss_kb, status of the tracer of that run
-#   stats-<mode>-{pre,before,after}.tsv + storm-stats-<mode>.json   bpf_stats pass
+#   stats-<mode>-pre.tsv, stats-<mode>-w<N>-{before,after}.tsv + storm-stats-<mode>-w<N>.json: bpf_stats
 #   mutex-<mode>-<round>.txt     mutexloop under <mode>; stats-mutex-*.tsv likewise
 . /lab/lib.sh
 . /lab/bench/bench.conf
@@ -20,6 +21,15 @@ export PATH=$B:$PATH
 dmesg_mark
 dmatest_load ndev=2 || fail "insmod vfio_dmatest"
 echo 0 > /proc/sys/kernel/bpf_stats_enabled
+# a CPU stuck in the kernel (seen once on 6.1 under TCG, during a storm with tracers coming and
+# going) would otherwise hold the VM until the watchdog: panic at once, bench/run retries
+echo 1 > /proc/sys/kernel/softlockup_panic 2>/dev/null
+# reference for start-up times: one pass over /proc/kallsyms in this VM
+_t0=$(cut -d' ' -f1 /proc/uptime); cat /proc/kallsyms > /dev/null; _t1=$(cut -d' ' -f1 /proc/uptime)
+note kallsyms_scan_s "$(awk -v a=$_t0 -v b=$_t1 'BEGIN { printf "%.2f", b - a }')"
+note kallsyms_text_syms "$(grep -c ' [tT] ' /proc/kallsyms)"
+# vfio-trace's own kallsyms load (lib/ksyms.c) alone: time and RSS it adds (start-up profile)
+note ksymsload "$(ksymsload)"
 
 # ---- which tracers are there
 MODES="untraced empty top snoop"
@@ -111,16 +121,23 @@ while [ $r -le $ROUNDS ]; do
 	r=$((r + 1))
 done
 
-# ---- 2. per-program BPF cost under kernel.bpf_stats_enabled=1
+# ---- 2. per-program BPF cost under kernel.bpf_stats_enabled=1: STATS_WINDOWS storms of
+# STATS_SECS under one tracer start, a progstats snapshot around each (report.py takes medians
+# over the windows: one vCPU stall on the host inflates a window's mean)
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
 for m in $MODES; do
 	[ $m = untraced ] && continue
 	progstats > $R/stats-$m-pre.tsv
 	start_tracer $m stats || continue
 	warmup
-	progstats > $R/stats-$m-before.tsv
-	storm $R/storm-stats-$m.json
-	progstats > $R/stats-$m-after.tsv
+	w=1
+	while [ $w -le ${STATS_WINDOWS:-3} ]; do
+		progstats > $R/stats-$m-w$w-before.tsv
+		vfio-workload storm --duration ${STATS_SECS:-1} -q --no-module-stats --json $R/storm-stats-$m-w$w.json ||
+			echo "bench: stats storm under $m failed"
+		progstats > $R/stats-$m-w$w-after.tsv
+		w=$((w + 1))
+	done
 	stop_tracer
 done
 echo 0 > /proc/sys/kernel/bpf_stats_enabled
@@ -151,6 +168,14 @@ for m in $MMODES; do
 done
 echo 0 > /proc/sys/kernel/bpf_stats_enabled
 echo "bench: mutex pass done ($(cut -d' ' -f1 /proc/uptime)s)"
+
+# ---- 4b. start-up profile: vfio-trace doctor does the same kallsyms read and per-point probing
+# (trial fentry/kprobe attaches) as a tracing command, but loads no tracing skeleton
+r=1
+while [ $r -le 3 ]; do
+	vtexec --result $R/doctor-$r.res -- $VT doctor > /dev/null
+	r=$((r + 1))
+done
 
 dmatest_unload || fail "rmmod vfio_dmatest"
 dmesg_clean || fail "kernel complained"

@@ -64,8 +64,9 @@ def progs(path):
     return out
 
 
-def prog_delta(raw, tag):
-    pre, before, after = (progs(f"{raw}/stats-{tag}-{w}.tsv") for w in ("pre", "before", "after"))
+def prog_delta(raw, tag, win=""):
+    pre = progs(f"{raw}/stats-{tag}-pre.tsv")
+    before, after = (progs(f"{raw}/stats-{tag}-{win}{w}.tsv") for w in ("before", "after"))
     if not after:
         return None
     rows = []
@@ -88,9 +89,10 @@ def collect(args):
     res = {"kernel": opt["--kernel"], "mode": opt["--mode"], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "commit": subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip(),
            "vfio_trace_version": subprocess.run([opt.get("--vfio-trace", "build/vfio-trace"), "--version"],
-                                                capture_output=True, text=True).stdout.strip().splitlines()[:1],
+                                                capture_output=True, text=True).stdout.strip(),
            "vm_seconds": int(opt.get("--vm-seconds", 0)), "bpftrace": notes.get("bpftrace_version"),
-           "locks": notes.get("locks"), "failures": {k: v for k, v in notes.items() if k.startswith("fail")},
+           "locks": notes.get("locks"), "kallsyms_scan_s": notes.get("kallsyms_scan_s"),
+           "kallsyms_text_syms": notes.get("kallsyms_text_syms"), "ksymsload": read_kv_line_str(notes.get("ksymsload", "")), "failures": {k: v for k, v in notes.items() if k.startswith("fail")},
            "storm": {}, "bpf_cost": {}, "mutex": {}, "startup": {}}
     # 1. storm throughput
     for m in modes:
@@ -110,21 +112,46 @@ def collect(args):
         rss = [r["maxrss_kb"] for r in rr if r.get("attach_s", -1) >= 0]
         res["startup"][m] = {"attach_s": att, "attach_s_median": med(att), "maxrss_kb": rss,
                              "maxrss_kb_median": med(rss), "exit_status": [int(r.get("status", -1)) for r in rr]}
+    dd = [read_res(p) for p in sorted(glob.glob(f"{raw}/doctor-*.res"))]
+    if dd:
+        res["startup"]["doctor"] = {"total_s": [d["total_s"] for d in dd], "total_s_median": med([d["total_s"] for d in dd]),
+                                    "maxrss_kb_median": med([d["maxrss_kb"] for d in dd])}
     # 2. per-program BPF cost
     for m in modes:
         if m == "untraced":
             continue
-        rows = prog_delta(raw, m)
-        sp = f"{raw}/storm-stats-{m}.json"
-        if rows is None or not os.path.exists(sp):
+        wins = []
+        for sp in sorted(glob.glob(f"{raw}/storm-stats-{m}-w*.json")):
+            w = re.search(r"-(w\d+)\.json$", sp).group(1)
+            rows = prog_delta(raw, m, w + "-")
+            if rows is not None:
+                wins.append((storm_rate(sp)[1], rows))
+        if not wins:
             continue
-        cycles = storm_rate(sp)[1]
-        ns = sum(r["run_time_ns"] for r in rows)
-        cnt = sum(r["run_cnt"] for r in rows)
-        res["bpf_cost"][m] = {"cycles": cycles, "programs": rows, "run_time_ns": ns, "run_cnt": cnt,
-                              "ns_per_cycle": round(ns / cycles, 1) if cycles else None,
-                              "runs_per_cycle": round(cnt / cycles, 2) if cycles else None,
-                              "ns_per_run": round(ns / cnt, 1) if cnt else None}
+        # per window: BPF ns per storm cycle; per program: median ns/run over the windows
+        npc = [sum(r["run_time_ns"] for r in rows) / cyc for cyc, rows in wins if cyc]
+        rpc = [sum(r["run_cnt"] for r in rows) / cyc for cyc, rows in wins if cyc]
+        per = {}
+        for cyc, rows in wins:
+            for r in rows:
+                p = per.setdefault(r["id"], {"id": r["id"], "name": r["name"], "attach": r["attach"], "run_cnt": 0,
+                                             "run_time_ns": 0, "_npr": []})
+                p["run_cnt"] += r["run_cnt"]
+                p["run_time_ns"] += r["run_time_ns"]
+                if r["run_cnt"]:
+                    p["_npr"].append(r["run_time_ns"] / r["run_cnt"])
+        progs_ = []
+        for p in per.values():
+            p["ns_per_run"] = round(med(p.pop("_npr")), 1) if p["run_cnt"] else None
+            progs_.append(p)
+        ns = sum(p["run_time_ns"] for p in progs_)
+        cnt = sum(p["run_cnt"] for p in progs_)
+        res["bpf_cost"][m] = {"windows": len(wins), "cycles": sum(c for c, _ in wins), "programs": progs_,
+                              "run_time_ns": ns, "run_cnt": cnt,
+                              "ns_per_cycle_windows": [round(x, 1) for x in npc],
+                              "ns_per_cycle": round(med(npc), 1) if npc else None,
+                              "runs_per_cycle": round(med(rpc), 2) if rpc else None,
+                              "ns_per_run": round(med(npc) / med(rpc), 1) if npc and med(rpc) else None}
     lim = res["bpf_cost"].get("empty", {}).get("ns_per_cycle")
     for m, c in res["bpf_cost"].items():
         c["vs_limit"] = round(ratio(c["ns_per_cycle"], lim), 3) if ratio(c["ns_per_cycle"], lim) else None
@@ -143,7 +170,7 @@ def collect(args):
             ub = x["median"]
         x["vs_untraced"] = round(ratio(x["median"], ub), 3) if ub else None
         x["added_ns_per_iter"] = round(1e9 / x["median"] - 1e9 / ub, 1) if ub and x["median"] else None
-        rows = prog_delta(raw, f"mutex-{m}")
+        rows = prog_delta(raw, f"mutex-{m}", "")
         st = read_kv_line(f"{raw}/mutex-stats-{m}.txt")
         if rows and st:
             it = int(st["iterations"])
@@ -171,6 +198,10 @@ def collect(args):
     os.makedirs(os.path.dirname(opt["--out"]) or ".", exist_ok=True)
     json.dump(res, open(opt["--out"], "w"), indent=1)
     print(f"bench: wrote {opt['--out']}")
+
+
+def read_kv_line_str(text):
+    return {k: float(v) for k, v in (w.split("=", 1) for w in text.split() if "=" in w)}
 
 
 def read_kv_line(path):
@@ -215,7 +246,7 @@ def table(files):
             cells.append("n/a" if not s or s["median"] is None else
                          f"{s['median']:,} ({fmt(s['vs_untraced'])} / {fmt(s['vs_limit'])}), n={len(s['cycles_per_s'])}")
         o.append(f"| {m} | " + " | ".join(cells) + " |")
-    o.append("\n### Per-event BPF cost during a storm (bpf_stats: ns of BPF per storm cycle; runs per cycle; ns per run; ratio to empty)\n")
+    o.append("\n### Per-event BPF cost during a storm (bpf_stats: ns of BPF per storm cycle, median of the windows; runs per cycle; ns per run; ratio to empty)\n")
     o.append("| programs | " + " | ".join(ks) + " |")
     o.append("|---|" + "---|" * len(ks))
     for m in [m for m in modes if m != "untraced"]:
@@ -243,21 +274,26 @@ def table(files):
     o.append("\n### Start-up (exec to attached, s, median) and peak RSS (MiB, median)\n")
     o.append("| tool | " + " | ".join(ks) + " |")
     o.append("|---|" + "---|" * len(ks))
-    for m in [m for m in modes if m != "untraced"]:
+    for m in [m for m in modes if m != "untraced"] + ["doctor"]:
         cells = []
         for r in res:
             s = r["startup"].get(m)
+            if m == "doctor":
+                cells.append("n/a" if not s else f"{s['total_s_median']:.2f} s to exit, {s['maxrss_kb_median'] / 1024:.1f} MiB")
+                continue
             cells.append("n/a" if not s or s["attach_s_median"] is None else
                          f"{s['attach_s_median']:.2f} s, {s['maxrss_kb_median'] / 1024:.1f} MiB")
         o.append(f"| {m} | " + " | ".join(cells) + " |")
-    o.append("\nRuns: " + "; ".join(f"{r['kernel']}: {r['mode']}, {r['date']}, commit {r['commit']}, "
-                                    f"VM {r['vm_seconds']} s, locks: {r['locks']}"
+    o.append("\nRuns: " + "; ".join(f"{r['kernel']}: {r['mode']}, {r['date']}, repo {r['commit']}, "
+                                    f"VM {r['vm_seconds']} s, locks: {r['locks']}, {r['vfio_trace_version'] if isinstance(r['vfio_trace_version'], str) else ' '.join(r['vfio_trace_version'])}"
+                                    + (f", `cat /proc/kallsyms` {r.get('kallsyms_scan_s')} s ({r.get('kallsyms_text_syms')} text symbols)" if r.get('kallsyms_scan_s') else "")
+                                    + (f", vfio-trace's vt_ksyms_load() alone {r['ksymsload'].get('ksyms_load_s')} s and +{r['ksymsload'].get('syms_rss_kb', 0) / 1024:.1f} MiB RSS" if r.get('ksymsload') else "")
                                     + (f", failures: {r['failures']}" if r['failures'] else "") for r in res))
     return "\n".join(o) + "\n"
 
 
 def per_program(files):
-    o = ["\n### Per program (ns per run under bpf_stats, same storm)\n"]
+    o = ["\n### Per program (ns per run under bpf_stats, median of the windows)\n"]
     for f in files:
         r = json.load(open(f))
         o.append(f"**{r['kernel']}**\n")

@@ -6,8 +6,8 @@
  *   --scan-stdout   pipe CMD's stdout through vtexec too (else it is inherited untouched)
  *   --log FILE      where the scanned lines go (default /dev/null)
  *   --ready FILE    created (empty) when STR is seen
- *   --result FILE   written at the end: "attach_s=X maxrss_kb=N status=N" (attach_s=-1 if
- *                   STR never showed); default stdout
+ *   --result FILE   written at the end: "attach_s=X total_s=X maxrss_kb=N status=N" (attach_s
+ *                   -1 if STR never showed; total_s exec to exit); default stdout
  * SIGINT/SIGTERM to vtexec are passed on to CMD as SIGINT. maxrss is CMD's own peak resident
  * set (wait4's rusage), status its exit status (128+signal when killed).
  */
@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 		;
 	rf = result ? fopen(result, "w") : stdout;
 	if (!rf) rf = stdout;
-	fprintf(rf, "attach_s=%.3f maxrss_kb=%ld status=%d\n", attach, ru.ru_maxrss,
+	fprintf(rf, "attach_s=%.3f total_s=%.3f maxrss_kb=%ld status=%d\n", attach, now() - t0, ru.ru_maxrss,
 		WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	fclose(rf);
 	fclose(lf);

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench/ksymsload: profile of vfio-trace's start-up: how long lib/ksyms.c's vt_ksyms_load()
+ * (the one /proc/kallsyms read vfio-trace does before attaching) takes and what it adds to the
+ * peak RSS. Built from lib/ksyms.c itself. Prints "ksyms_load_s=X syms_rss_kb=N maxrss_kb=N".
+ */
+#include <stdio.h>
+#include <sys/resource.h>
+#include <time.h>
+#include "vt.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static long maxrss(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+int main(void)
+{
+	long r0 = maxrss();
+	double t0 = now();
+	struct vt_ksyms *ks = vt_ksyms_load();
+	double t1 = now();
+
+	if (!ks) {
+		fprintf(stderr, "ksymsload: cannot read /proc/kallsyms\n");
+		return 1;
+	}
+	printf("ksyms_load_s=%.3f syms_rss_kb=%ld maxrss_kb=%ld\n", t1 - t0, maxrss() - r0, maxrss());
+	vt_ksyms_free(ks);
+	return 0;
+}
