@@ -431,10 +431,11 @@ int BPF_KPROBE(kp_unregister, void *iommu, struct vfio_device *vdev)
 }
 
 /* ---- lock hold and wait times (only with VT_FEAT_LOCKS: autoloaded by `locks`) -----------
- * Hold: from mutex_lock's entry (or, when it had to wait, from lock:contention_end) to
- * mutex_unlock's entry by the same task. Wait: lock:contention_begin (the first one: it can
- * fire twice, spin then sleep) to lock:contention_end. Both only for tracked locks; any other
- * lock costs the trampoline and one load of vt_lock_slot.
+ * Hold (only with VT_FEAT_LOCKS): from mutex_lock's entry (or, when it had to wait, from
+ * lock:contention_end) to mutex_unlock's entry by the same task. Wait (also with the alert
+ * alone): lock:contention_begin (the first one: it can fire twice, spin then sleep) to
+ * lock:contention_end. Both only for tracked locks; any other lock costs the trampoline and
+ * one load of vt_lock_slot.
  */
 struct vt_hold_key {
 	__u64 lock;
@@ -445,8 +446,7 @@ struct vt_hold_key {
 struct vt_hold {
 	__u64 ts;
 	__s32 stack_id;
-	__u32 waiting;		/* contention_begin seen, contention_end not yet */
-	__u64 wait_ts;
+	__u32 pad;
 };
 
 struct {
@@ -592,12 +592,18 @@ int BPF_KPROBE(kp_mutex_unlock, struct mutex *lock)
 	return unlock_enter((__u64)lock);
 }
 
-/* Threads waiting on a tracked lock right now: tid -> lock. */
+/* Threads waiting on a tracked lock right now: tid -> lock and since when. Kept by the
+ * contention tracepoints alone, so wait times and the deadlock alert need no mutex_lock probe. */
+struct vt_wait {
+	__u64 lock;
+	__u64 ts;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct vt_wait);
 } vt_waiting SEC(".maps");
 
 /* The task owning a mutex: the owner word with its flag bits (MUTEX_FLAGS, 0x07) masked. */
@@ -616,14 +622,14 @@ static __always_inline void check_abba(__u64 lock, struct vt_lock_info *li)
 		(__u64)__builtin_preserve_access_index(&io->device_list_lock) :
 		(__u64)__builtin_preserve_access_index(&io->lock);
 	struct task_struct *owner = mutex_owner(lock);
+	struct vt_wait *w;
 	__u32 owner_tid;
-	__u64 *w;
 
 	if (!owner || (__u64)mutex_owner(other) != bpf_get_current_task())
 		return;
 	owner_tid = BPF_CORE_READ(owner, pid);
 	w = bpf_map_lookup_elem(&vt_waiting, &owner_tid);
-	if (!w || *w != other)
+	if (!w || w->lock != other)
 		return;
 	vt_account(VT_OP_DEADLOCK, VT_KIND_CONTAINER, li->container, li->container, 0, 0, 0,
 		   other, lock, 0);
@@ -642,26 +648,21 @@ SEC("raw_tp/contention_begin")
 int BPF_PROG(rt_contention_begin, void *lock, unsigned int flags)
 {
 	struct vt_lock_info *li = vt_lock_lookup((__u64)lock);
-	struct vt_hold_key k = { .lock = (__u64)lock };
-	__u64 l = (__u64)lock;
-	struct vt_hold *h;
-	__u64 *was;
+	struct vt_wait nw = { .lock = (__u64)lock }, *was;
+	__u32 tid;
 
 	if (!li)
 		return 0;
-	k.tid = (__u32)bpf_get_current_pid_tgid();
+	tid = (__u32)bpf_get_current_pid_tgid();
 	/* contention_begin fires again when a spinning waiter goes to sleep: one wait. */
-	was = bpf_map_lookup_elem(&vt_waiting, &k.tid);
-	if (!was || *was != l) {
-		bpf_map_update_elem(&vt_waiting, &k.tid, &l, BPF_ANY);
-		if (vt_features & VT_FEAT_ALERT)
-			check_abba(l, li);
-	}
-	h = bpf_map_lookup_elem(&vt_holds, &k);
-	if (h && !h->waiting) {
-		h->waiting = 1;
-		h->wait_ts = bpf_ktime_get_ns();
-	}
+	was = bpf_map_lookup_elem(&vt_waiting, &tid);
+	if (was && was->lock == nw.lock)
+		return 0;
+	nw.ts = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&vt_waiting, &tid, &nw, BPF_ANY))
+		vt_lose(VT_LOSS_TASK_FULL);
+	if (vt_features & VT_FEAT_ALERT)
+		check_abba(nw.lock, li);
 	return 0;
 }
 
@@ -670,21 +671,24 @@ int BPF_PROG(rt_contention_end, void *lock, int ret)
 {
 	struct vt_lock_info *li = vt_lock_lookup((__u64)lock);
 	struct vt_hold_key k = { .lock = (__u64)lock };
+	struct vt_wait *w;
 	struct vt_hold *h;
 	__u64 now;
 
 	if (!li)
 		return 0;
 	k.tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_delete_elem(&vt_waiting, &k.tid);
-	h = bpf_map_lookup_elem(&vt_holds, &k);
-	if (!h || !h->waiting)
-		return 0;
+	w = bpf_map_lookup_elem(&vt_waiting, &k.tid);
+	if (!w || w->lock != (__u64)lock)
+		return 0;	/* began before tracing started */
 	now = bpf_ktime_get_ns();
-	vt_account(VT_OP_LOCK_WAIT, li->kind, li->container, li->container, now - h->wait_ts, 0,
+	vt_account(VT_OP_LOCK_WAIT, li->kind, li->container, li->container, now - w->ts, 0,
 		   ret, 0, (__u64)lock, 0);
-	h->waiting = 0;
-	h->ts = now;	/* the hold starts when the wait ends */
+	bpf_map_delete_elem(&vt_waiting, &k.tid);
+	/* With hold times on, the hold starts when the wait ends. */
+	h = bpf_map_lookup_elem(&vt_holds, &k);
+	if (h)
+		h->ts = now;
 	return 0;
 }
 

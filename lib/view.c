@@ -152,7 +152,8 @@ static uint64_t *row_containers(const struct vt_snapshot *s, const struct vt_sna
 	uint64_t *rc = calloc(s->n + 1, sizeof(*rc));
 
 	for (size_t i = 0; rc && i < s->n; i++)
-		rc[i] = s->rows[i].key.pad == KIND_CONTAINER ? s->rows[i].key.obj :
+		/* Container and lock rows name the container; device rows, their device. */
+		rc[i] = s->rows[i].key.pad != KIND_DEVICE ? s->rows[i].key.obj :
 			dev_container(devsrc, s->rows[i].key.obj);
 	return rc;
 }
@@ -183,6 +184,12 @@ static void proc_counts(const struct vt_snapshot *s, const uint64_t *rc, uint64_
 			/* type1 pin without vfio_pin_pages around it: only the container is known */
 			case VT_OP_PIN: c->pins += r->st.count; c->pages += r->st.bytes; break;
 			}
+		} else if (r->key.op == VT_OP_LOCK_WAIT) {
+			c->lock_waits += r->st.count;
+			if (r->st.lat_max > c->lock_wait_max)
+				c->lock_wait_max = r->st.lat_max;
+		} else if (r->key.pad != KIND_DEVICE) {
+			continue;	/* lock hold and drop rows: vfio-trace locks */
 		} else if (r->key.op == VT_OP_CALLBACK) {
 			c->callbacks += r->st.count;
 		} else if (r->key.op == VT_OP_PIN) {
@@ -331,7 +338,7 @@ int vt_view_build(struct vt_view *v, const struct vt_snapshot *iv, double secs,
 		const struct vtr_key *k = &tot->rows[i].key;
 
 		if (k->pad != KIND_CONTAINER && k->op != VT_OP_CALLBACK && k->op != VT_OP_PIN &&
-		    k->op != VT_OP_UNPIN)
+		    k->op != VT_OP_UNPIN && k->op != VT_OP_LOCK_WAIT)
 			continue;	/* register/unregister: the device table's */
 		if (add_pair(v, &cap, rc_tot[i], k->tgid))
 			goto oom;
@@ -382,7 +389,8 @@ bool vt_view_proc_idle(const struct vt_view_proc *p)
 {
 	const struct vt_proc_counts *c = &p->iv;
 
-	return !(c->unmaps | c->notifies | c->retries | c->callbacks | c->pins | c->errors);
+	return !(c->unmaps | c->notifies | c->retries | c->callbacks | c->pins | c->errors |
+		 c->lock_waits);
 }
 
 bool vt_view_dev_idle(const struct vt_view_dev *d)
@@ -540,23 +548,25 @@ void vt_view_widths(const struct vt_view *v, struct vt_view_widths *w)
  * (long, for matching with the JSON) last. */
 void vt_view_proc_header(char *buf, size_t len, bool counts, const struct vt_view_widths *w)
 {
-	snprintf(buf, len, "%7s %-*s %8s %8s %8s %6s %9s %5s %8s %8s %s", "PID", w->ident,
+	snprintf(buf, len, "%7s %-*s %8s %8s %8s %6s %9s %5s %8s %8s %6s %9s %s", "PID", w->ident,
 		 "COMM/VM", counts ? "UNMAPS" : "UNMAP/s", counts ? "MiB" : "MiB/s",
 		 counts ? "NOTIFIES" : "NOTIFY/s", "RETRY", "UNMAP_P99", "ERR",
-		 counts ? "CBS" : "CB/s", counts ? "PINS" : "PIN/s", "CONTAINER");
+		 counts ? "CBS" : "CB/s", counts ? "PINS" : "PIN/s", "LKWAIT", "LKW_MAX", "CONTAINER");
 }
 
 void vt_view_proc_line(char *buf, size_t len, const struct vt_view_proc *p,
 		       const struct vt_proc_counts *c, double secs, const struct vt_view_widths *w)
 {
-	char un[24], mib[24], no[24], cb[24], pi[24], p99[24];
+	char un[24], mib[24], no[24], cb[24], pi[24], p99[24], lw[24];
 
-	snprintf(buf, len, "%7u %-*.*s %8s %8s %8s %6llu %9s %5llu %8s %8s %#llx", p->tgid,
+	snprintf(buf, len, "%7u %-*.*s %8s %8s %8s %6llu %9s %5llu %8s %8s %6llu %9s %#llx", p->tgid,
 		 w->ident, w->ident, ident(p), fmt_num(un, sizeof(un), c->unmaps, secs),
 		 fmt_mib(mib, sizeof(mib), c->unmap_bytes, secs),
 		 fmt_num(no, sizeof(no), c->notifies, secs), (unsigned long long)c->retries,
 		 fmt_lat(p99, sizeof(p99), c->unmaps, c->unmap_p99), (unsigned long long)c->errors,
 		 fmt_num(cb, sizeof(cb), c->callbacks, secs), fmt_num(pi, sizeof(pi), c->pins, secs),
+		 (unsigned long long)c->lock_waits,
+		 fmt_lat(lw, sizeof(lw), c->lock_waits, c->lock_wait_max),
 		 (unsigned long long)p->container);
 }
 

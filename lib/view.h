@@ -43,6 +43,9 @@ struct vt_proc_counts {
 	uint64_t pins, pages;		/* VT_OP_PIN (count, pages) by this process in the container */
 	uint64_t errors;		/* failed MAP_DMA + UNMAP_DMA ioctls */
 	uint64_t unmap_p99;		/* ns, from the VT_OP_UNMAP histogram; 0: no unmap */
+	uint64_t lock_waits;		/* VT_OP_LOCK_WAIT: this process waited for the container's
+					 * iommu->lock or device_list_lock (lock:contention_*) */
+	uint64_t lock_wait_max;		/* ns */
 };
 
 /* One row of the process table: a (container, process) pair. */

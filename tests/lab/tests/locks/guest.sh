@@ -8,6 +8,15 @@ dmesg_mark
 dmatest_load ndev=3 || fail "cannot load the test module"
 vt_traced delay "locks --json" multidev --devices 2 --maps 2 --iterations 5 --delay-us 20000
 vt_traced contention "locks --json" threads --threads 3 --iterations 10 --delay-us 5000
+# Certain contention: a device open (register) waits for device_list_lock behind a slow
+# notify, and a pin waits for iommu->lock behind the open (vfio-workload slow-notify).
+vfio-trace locks --json > /out/slow.trace 2> /out/slow.trace.err &
+tpid=$!
+wait_line /out/slow.trace.err tracing 90 || fail "slow: tracer did not start"
+vfio-workload slow-notify --delay-us 300000 --quiet --json /out/slow.wl.json > /dev/null \
+	2> /out/slow.wl.err
+echo $? > /out/slow.wl.rc
+kill -INT $tpid; wait $tpid; echo $? > /out/slow.trace.rc
 vt_traced quiet "locks --json" storm --iterations 100
 vt_traced text "locks" multidev --devices 2 --iterations 3 --delay-us 1000
 VT_ENV=VFIO_TRACE_NO_FENTRY=1 vt_traced delay-kprobe "locks --json" multidev --devices 2 \
