@@ -17,6 +17,7 @@
 #include "callback.skel.h"
 
 #define VT_MAX_CB 64
+#define VT_MAX_EXTRA 8
 
 struct vt_cb_target {
 	uint64_t addr;
@@ -37,6 +38,8 @@ struct vt_tracer {
 	int ncbs;
 	char missing[512];
 	int ncpus;
+	struct bpf_link *extra[VT_MAX_EXTRA];	/* kprobes attached by hand (retargeted) */
+	int nextra;
 };
 
 volatile int vt_stop;
@@ -87,12 +90,52 @@ static void set_autoload(struct vt_tracer *t)
 			want = VT_M_FENTRY;
 		else if (!strncmp(name, "rt_", 3))
 			want = VT_M_TRACEPOINT;
+		const struct vt_point *p = NULL;
+
 		for (int i = 0; i < vt_npoints; i++)
 			if (vt_points[i].progs && !strcmp(vt_points[i].progs, base) &&
 			    point_wanted(t, &vt_points[i]))
-				m = vt_points[i].method;
+				p = &vt_points[i];
+		if (p)
+			m = p->method;
 		bpf_program__set_autoload(prog, m == want);
+		/* The probed symbol is not the one in the section name (mutex_lock_nested):
+		 * retarget fentry now, attach the kprobe by hand after load. */
+		if (m == want && p->symbol[0] && strcmp(p->symbol, p->name)) {
+			if (want == VT_M_FENTRY)
+				bpf_program__set_attach_target(prog, 0, p->symbol);
+			else if (want == VT_M_KPROBE)
+				bpf_program__set_autoattach(prog, false);
+		}
 	}
+}
+
+/* kprobes set_autoload() left to attach by hand, on the symbol doctor found. */
+static int attach_retargeted(struct vt_tracer *t)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		const char *name = bpf_program__name(prog);
+		struct bpf_link *l;
+
+		if (!bpf_program__autoload(prog) || bpf_program__autoattach(prog) ||
+		    strncmp(name, "kp_", 3) || t->nextra == VT_MAX_EXTRA)
+			continue;
+		for (int i = 0; i < vt_npoints; i++) {
+			const struct vt_point *p = &vt_points[i];
+
+			if (!p->progs || strcmp(p->progs, name + 3))
+				continue;
+			l = bpf_program__attach_kprobe(prog, false, p->symbol);
+			if (!l) {
+				vt_err("cannot attach a kprobe to %s: %s", p->symbol, strerror(errno));
+				return -errno;
+			}
+			t->extra[t->nextra++] = l;
+		}
+	}
+	return 0;
 }
 
 static void note_missing(struct vt_tracer *t)
@@ -421,6 +464,9 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		vt_err("cannot attach the BPF programs: %s", strerror(-err));
 		goto fail;
 	}
+	err = attach_retargeted(t);
+	if (err)
+		goto fail;
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.vt_lifecycle), lifecycle_cb, t, NULL);
 	if (!t->rb || (opts->snoop &&
 		       ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.vt_events), event_cb, t))) {
@@ -578,6 +624,8 @@ void vt_tracer_close(struct vt_tracer *t)
 		callback_bpf__destroy(t->cbs[i].obj);
 	}
 	callback_bpf__destroy(t->kp_cb);
+	for (int i = 0; i < t->nextra; i++)
+		bpf_link__destroy(t->extra[i]);
 	vfio_trace_bpf__destroy(t->skel);
 	vt_ksyms_free(t->ks);
 	free(t);

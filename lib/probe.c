@@ -363,6 +363,9 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 		return;
 	}
 	s = vt_ksyms_by_name(ks, p->name, p->module);
+	/* CONFIG_DEBUG_LOCK_ALLOC makes mutex_lock a macro around mutex_lock_nested(lock, 0). */
+	if (!s && !strcmp(p->name, "mutex_lock"))
+		s = vt_ksyms_by_name(ks, "mutex_lock_nested", NULL);
 	clone = s ? NULL : vt_ksyms_clone(ks, p->name, p->module);
 	if (!s && p->kind == VT_PK_INLINED_FUNC && !clone) {
 		const struct vt_ksym *parent = vt_ksyms_by_name(ks, "vfio_iommu_type1_ioctl", T1);
