@@ -20,26 +20,11 @@ static const char hist_usage[] =
 	"  -d, --device NAME  only this device's callback histogram\n"
 	"  --kprobe           use kprobes even where fentry works\n";
 
-struct unit {
-	const char *name;
-	double div;
-};
-
-static struct unit pick_unit(uint64_t max_ns)
-{
-	if (max_ns < 10000)
-		return (struct unit){ "nsecs", 1 };
-	if (max_ns < 10000000)
-		return (struct unit){ "usecs", 1e3 };
-	return (struct unit){ "msecs", 1e6 };
-}
-
 /* Text: one row per power of two (the sub-buckets summed), libbpf-tools style. */
 static void print_text(const char *title, const struct vtr_stat *st)
 {
 	uint64_t rows[VT_HIST_OCTAVES + 1] = { 0 }, top = 0;
 	int first = -1, last = -1;
-	struct unit u = pick_unit(st->lat_max);
 	char a[16], b[16], c[16];
 
 	for (int s = 0; s < VT_HIST_SLOTS; s++) {
@@ -62,13 +47,15 @@ static void print_text(const char *title, const struct vtr_stat *st)
 	       vt_fmt_ns(c, sizeof(c), st->lat_max));
 	if (first < 0)
 		return;
-	printf("%24s : %-10s distribution\n", u.name, "count");
+	printf("%24s : %-10s distribution\n", "latency", "count");
 	for (int o = first; o <= last; o++) {
-		double lo = o ? (double)(1ULL << o) : 0, hi = (double)(1ULL << (o + 1)) - 1;
 		int stars = (int)(rows[o] * 40 / top);
 
-		printf("%11.0f -> %-10.0f : %-10" PRIu64 " |%-40.*s|\n", lo / u.div, hi / u.div,
-		       rows[o], stars, "****************************************");
+		/* Each row is one power of two of nanoseconds, labelled in the unit that reads. */
+		printf("%10s -> %-10s : %-10" PRIu64 " |%-40.*s|\n",
+		       vt_fmt_ns(a, sizeof(a), o ? 1ULL << o : 0),
+		       vt_fmt_ns(b, sizeof(b), 1ULL << (o + 1)), rows[o], stars,
+		       "****************************************");
 	}
 }
 
