@@ -22,7 +22,7 @@ struct vtr_cb_state {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);	/* in place, never deleted: see vt_unmaps */
 	__uint(max_entries, 8192);
 	__type(key, __u32);
 	__type(value, struct vtr_cb_state);
@@ -45,7 +45,7 @@ static __always_inline void retry_warning(__u64 container, __u64 iova, __u64 siz
 static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 length)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vtr_unmap_state *st = bpf_map_lookup_elem(&vt_unmaps, &tid);
+	struct vtr_unmap_state *st = vt_unmap_get(tid);
 	struct vtr_cb_state cs = {};
 	__u64 now = bpf_ktime_get_ns();
 
@@ -74,8 +74,7 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 	cs.vdev = (__u64)vdev;
 	cs.iova = iova;
 	cs.size = length;
-	if (bpf_map_update_elem(&vt_cbs, &tid, &cs, BPF_ANY))
-		vt_lose(VT_LOSS_TASK_FULL);
+	VT_INFLIGHT_PUT(&vt_cbs, &tid, &cs);
 	return 0;
 }
 
@@ -86,11 +85,11 @@ static __always_inline int cb_exit(void)
 	struct vtr_unmap_state *st;
 	__u64 now = bpf_ktime_get_ns();
 
-	if (!cs) {
+	if (!cs || !cs->ts) {
 		vt_lose(VT_LOSS_NO_ENTRY);
 		return 0;
 	}
-	st = bpf_map_lookup_elem(&vt_unmaps, &tid);
+	st = vt_unmap_get(tid);
 	vt_account(VT_OP_CALLBACK, VT_KIND_DEVICE, cs->vdev, st ? st->container : 0,
 		   now - cs->ts, cs->size, 0, cs->iova, 0, 0);
 	if (st && st->notify_ts) {
@@ -105,7 +104,7 @@ static __always_inline int cb_exit(void)
 			st->notify_ts = 0;
 		}
 	}
-	bpf_map_delete_elem(&vt_cbs, &tid);
+	cs->ts = 0;
 	return 0;
 }
 

@@ -39,15 +39,14 @@ static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsig
 	st.container = (__u64)iommu_data;
 	st.uarg = arg;
 	st.cmd = cmd;
-	if (bpf_map_update_elem(&vt_unmaps, &tid, &st, BPF_ANY))
-		vt_lose(VT_LOSS_TASK_FULL);
+	VT_INFLIGHT_PUT(&vt_unmaps, &tid, &st);
 	return 0;
 }
 
 static __always_inline int ioctl_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vtr_unmap_state *st = bpf_map_lookup_elem(&vt_unmaps, &tid);
+	struct vtr_unmap_state *st = vt_unmap_get(tid);
 	__u64 bytes;
 
 	if (!st)
@@ -66,7 +65,7 @@ static __always_inline int ioctl_exit(long ret)
 		vt_account(VT_OP_MAP, VT_KIND_CONTAINER, st->container, st->container,
 			   bpf_ktime_get_ns() - st->ts, ret == 0 ? bytes : 0, ret, st->iova, st->size, 0);
 	}
-	bpf_map_delete_elem(&vt_unmaps, &tid);
+	st->ts = 0;
 	return 0;
 }
 
@@ -96,26 +95,25 @@ int BPF_KRETPROBE(kr_ioctl, long ret)
 
 /* ---- generic in-flight call helpers ---------------------------------------------------- */
 
+/* This thread's call of op in flight (ts != 0), or NULL; call_done() marks it idle. */
 static __always_inline struct vtr_call *call_get(__u32 op)
 {
 	struct vtr_call_key k = { .tid = (__u32)bpf_get_current_pid_tgid(), .op = op };
+	struct vtr_call *c = bpf_map_lookup_elem(&vt_calls, &k);
 
-	return bpf_map_lookup_elem(&vt_calls, &k);
+	return c && c->ts ? c : NULL;
 }
 
 static __always_inline void call_put(__u32 op, struct vtr_call *c)
 {
 	struct vtr_call_key k = { .tid = (__u32)bpf_get_current_pid_tgid(), .op = op };
 
-	if (bpf_map_update_elem(&vt_calls, &k, c, BPF_ANY))
-		vt_lose(VT_LOSS_TASK_FULL);
+	VT_INFLIGHT_PUT(&vt_calls, &k, c);
 }
 
-static __always_inline void call_del(__u32 op)
+static __always_inline void call_done(struct vtr_call *c)
 {
-	struct vtr_call_key k = { .tid = (__u32)bpf_get_current_pid_tgid(), .op = op };
-
-	bpf_map_delete_elem(&vt_calls, &k);
+	c->ts = 0;
 }
 
 /* ---- per vfio_dma: vfio_remove_dma, vfio_unmap_unpin ----------------------------------- */
@@ -142,7 +140,7 @@ static __always_inline int dma_exit(__u32 op)
 	}
 	vt_account(op, VT_KIND_CONTAINER, c->container, c->container,
 		   bpf_ktime_get_ns() - c->ts, c->size, 0, c->iova, 0, 0);
-	call_del(op);
+	call_done(c);
 	return 0;
 }
 
@@ -262,7 +260,7 @@ static __always_inline int inner_exit(__u32 op, long ret)
 	if (c->outer)
 		return 0;
 	call_account(op, c, ret);
-	call_del(op);
+	call_done(c);
 	return 0;
 }
 
@@ -275,7 +273,7 @@ static __always_inline int outer_exit(__u32 op, long ret)
 		return 0;
 	}
 	call_account(op, c, ret);
-	call_del(op);
+	call_done(c);
 	return 0;
 }
 
@@ -484,7 +482,7 @@ static __always_inline struct vt_lock_info *vt_lock_lookup(__u64 lock)
  * take and release iommu->lock themselves (vfio_unpin_pages): those are not the drop window. */
 static __always_inline struct vtr_unmap_state *unmap_outside_callbacks(__u32 tid)
 {
-	struct vtr_unmap_state *st = bpf_map_lookup_elem(&vt_unmaps, &tid);
+	struct vtr_unmap_state *st = vt_unmap_get(tid);
 
 	if (!st || st->cmd != VT_VFIO_IOMMU_UNMAP_DMA || st->notify_ts)
 		return NULL;

@@ -87,8 +87,12 @@ struct vtr_unmap_state {
 	__u32 pad;
 };
 
+/* In-flight state (this map, vt_calls, callback.bpf.c's vt_cbs) lives in LRU hashes that are
+ * written in place and never deleted from: an exit marks its slot idle (ts = 0). A hash update
+ * plus delete per event cost several times an empty program (bench/, docs/BENCHMARKS.md);
+ * a lookup costs far less, and LRU eviction bounds what exited threads leave behind. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);
 	__type(value, struct vtr_unmap_state);
@@ -112,7 +116,7 @@ struct vtr_call {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct vtr_call_key);
 	__type(value, struct vtr_call);
@@ -136,6 +140,24 @@ static __always_inline void vt_lose(__u32 what)
 
 	if (v)
 		*v += 1;
+}
+
+/* Store *val under key in one of the in-flight LRU maps: in place when the slot exists. */
+#define VT_INFLIGHT_PUT(map, key, val)						\
+	({									\
+		typeof(*(val)) *_slot = bpf_map_lookup_elem(map, key);		\
+		if (_slot)							\
+			*_slot = *(val);					\
+		else if (bpf_map_update_elem(map, key, val, BPF_ANY))		\
+			vt_lose(VT_LOSS_TASK_FULL);				\
+	})
+
+/* This thread's UNMAP_DMA/MAP_DMA in flight, or NULL. */
+static __always_inline struct vtr_unmap_state *vt_unmap_get(__u32 tid)
+{
+	struct vtr_unmap_state *st = bpf_map_lookup_elem(&vt_unmaps, &tid);
+
+	return st && st->ts ? st : NULL;
 }
 
 static __always_inline void vt_read_devname(struct vfio_device *vdev, char *name, int len)

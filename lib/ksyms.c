@@ -13,25 +13,87 @@ struct vt_ksyms {
 	size_t n, cap;
 	struct vt_ksym *data;	/* data symbols of module vfio (e.g. vfio_device_fops) */
 	size_t ndata;
+	char **blocks;		/* names live in 64 KiB blocks: no malloc per symbol */
+	size_t nblocks, used;
+	char **mods;		/* module names, interned */
+	size_t nmods;
 };
+
+#define VT_KS_BLOCK 65536
+
+static char *ks_strdup(struct vt_ksyms *ks, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *p;
+
+	if (!ks->nblocks || ks->used + len > VT_KS_BLOCK) {
+		char **b = realloc(ks->blocks, (ks->nblocks + 1) * sizeof(*b));
+
+		if (!b || !(b[ks->nblocks] = malloc(VT_KS_BLOCK)))
+			return NULL;
+		ks->blocks = b;
+		ks->nblocks++;
+		ks->used = 0;
+	}
+	p = ks->blocks[ks->nblocks - 1] + ks->used;
+	memcpy(p, s, len);
+	ks->used += len;
+	return p;
+}
+
+static char *ks_module(struct vt_ksyms *ks, const char *mod)
+{
+	char **m;
+
+	/* kallsyms lists a module's symbols together: the last one matches most often. */
+	for (size_t i = ks->nmods; i-- > 0;)
+		if (!strcmp(ks->mods[i], mod))
+			return ks->mods[i];
+	m = realloc(ks->mods, (ks->nmods + 1) * sizeof(*m));
+	if (!m)
+		return NULL;
+	ks->mods = m;
+	m[ks->nmods] = ks_strdup(ks, mod);
+	return m[ks->nmods++];
+}
+
+/* "ffffffffc0a01000 t vfio_iommu_type1_ioctl\t[vfio_iommu_type1]": split in place (the module
+ * is tab-separated and optional). sscanf was most of a load's time on an emulated CPU. */
+static bool split_line(char *line, uint64_t *addr, char *type, char **name, char **mod)
+{
+	char *p;
+
+	*addr = strtoull(line, &p, 16);
+	if (p == line || p[0] != ' ' || !p[1] || p[2] != ' ')
+		return false;
+	*type = p[1];
+	*name = p + 3;
+	p = *name + strcspn(*name, "\t\n ");
+	*mod = NULL;
+	if (*p == '\t' || *p == ' ') {
+		char *e;
+
+		*p++ = 0;
+		if (*p == '[' && (e = strchr(p + 1, ']'))) {
+			*e = 0;
+			*mod = p + 1;
+		}
+	} else {
+		*p = 0;
+	}
+	return **name != 0;
+}
 
 bool vt_ksyms_parse_line(const char *line, uint64_t *addr, char *type, char *name, size_t nlen,
 			 char *module, size_t mlen)
 {
-	unsigned long long a;
-	char t, nm[256], mod[128];
-	int n;
+	char buf[512], *n, *m;
 
-	/* "ffffffffc0a01000 t vfio_iommu_type1_ioctl\t[vfio_iommu_type1]": the module is
-	 * tab-separated and optional. */
-	mod[0] = 0;
-	n = sscanf(line, "%llx %c %255s [%127[^]]]", &a, &t, nm, mod);
-	if (n < 3)
+	snprintf(buf, sizeof(buf), "%s", line);
+	if (!split_line(buf, addr, type, &n, &m))
 		return false;
-	*addr = a;
-	*type = t;
-	snprintf(name, nlen, "%s", nm);
-	snprintf(module, mlen, "%s", n == 4 ? mod : "");
+	snprintf(name, nlen, "%s", n);
+	snprintf(module, mlen, "%s", m ? m : "");
 	return true;
 }
 
@@ -46,7 +108,7 @@ struct vt_ksyms *vt_ksyms_load(void)
 {
 	FILE *f = fopen("/proc/kallsyms", "r");
 	struct vt_ksyms *ks;
-	char line[512], name[256], mod[128], t;
+	char line[512], *name, *mod, t;
 	uint64_t addr;
 
 	if (!f)
@@ -57,20 +119,20 @@ struct vt_ksyms *vt_ksyms_load(void)
 		return NULL;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		if (!vt_ksyms_parse_line(line, &addr, &t, name, sizeof(name), mod, sizeof(mod)))
+		if (!split_line(line, &addr, &t, &name, &mod))
 			continue;
 		if (t != 't' && t != 'T') {
 			struct vt_ksym *d;
 
-			if (strcmp(mod, "vfio") || !strchr("dDrRbB", t))
+			if (!mod || strcmp(mod, "vfio") || !strchr("dDrRbB", t))
 				continue;
 			d = realloc(ks->data, (ks->ndata + 1) * sizeof(*d));
 			if (!d)
 				continue;
 			ks->data = d;
 			d[ks->ndata].addr = addr;
-			d[ks->ndata].name = strdup(name);
-			d[ks->ndata].module = strdup(mod);
+			d[ks->ndata].name = ks_strdup(ks, name);
+			d[ks->ndata].module = ks_module(ks, mod);
 			ks->ndata++;
 			continue;
 		}
@@ -84,8 +146,10 @@ struct vt_ksyms *vt_ksyms_load(void)
 			ks->cap = cap;
 		}
 		ks->syms[ks->n].addr = addr;
-		ks->syms[ks->n].name = strdup(name);
-		ks->syms[ks->n].module = mod[0] ? strdup(mod) : NULL;
+		ks->syms[ks->n].name = ks_strdup(ks, name);
+		ks->syms[ks->n].module = mod ? ks_module(ks, mod) : NULL;
+		if (!ks->syms[ks->n].name)
+			break;
 		ks->n++;
 	}
 	fclose(f);
@@ -97,14 +161,10 @@ void vt_ksyms_free(struct vt_ksyms *ks)
 {
 	if (!ks)
 		return;
-	for (size_t i = 0; i < ks->n; i++) {
-		free(ks->syms[i].name);
-		free(ks->syms[i].module);
-	}
-	for (size_t i = 0; i < ks->ndata; i++) {
-		free(ks->data[i].name);
-		free(ks->data[i].module);
-	}
+	for (size_t i = 0; i < ks->nblocks; i++)
+		free(ks->blocks[i]);
+	free(ks->blocks);
+	free(ks->mods);
 	free(ks->data);
 	free(ks->syms);
 	free(ks);

@@ -409,6 +409,30 @@ static void find_open_devices(struct vt_tracer *t)
 		;
 }
 
+static int open_and_load(struct vt_tracer *t, const struct vt_tracer_opts *opts)
+{
+	const struct vt_ksym *fops = vt_ksyms_data(t->ks, "vfio_device_fops", "vfio");
+
+	t->skel = vfio_trace_bpf__open();
+	if (!t->skel) {
+		vt_err("cannot open the BPF object: %s", strerror(errno));
+		return -errno;
+	}
+	t->skel->rodata->vt_features = features(opts);
+	t->skel->rodata->vt_targ_tgid = opts->tgid;
+	t->skel->rodata->vt_device_fops = fops ? fops->addr : 0;
+	set_autoload(t);
+	/* The per-CPU stats are preallocated: about 32 MiB whatever the CPU count, 128..4096 keys
+	 * (the spill map takes the rest). */
+	bpf_map__set_max_entries(t->skel->maps.vt_stats,
+				 stats_entries(t->ncpus, sizeof(struct vtr_stat)));
+	/* The per-event ring costs memory only when snoop asks for it. */
+	bpf_map__set_max_entries(t->skel->maps.vt_events,
+				 (opts->snoop ? (opts->ringbuf_pages ? opts->ringbuf_pages : 64) : 1) *
+				 getpagesize());
+	return vfio_trace_bpf__load(t->skel);
+}
+
 int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 {
 	struct vt_tracer *t = calloc(1, sizeof(*t));
@@ -421,43 +445,31 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	t->opts = *opts;
 	t->ks = vt_ksyms_load();
 	vt_env_probe(&t->env, t->ks);
+	t->env.quick = true;
 	if (opts->force_kprobe)
 		t->env.force_kprobe = true;
-	vt_points_probe(&t->env, t->ks);
-	blocker = vt_env_blocker(&t->env);
-	if (blocker) {
-		vt_err("%s", blocker);
-		err = -ENOTSUP;
-		goto fail;
-	}
 	t->ncpus = libbpf_num_possible_cpus();
-	t->skel = vfio_trace_bpf__open();
-	if (!t->skel) {
-		vt_err("cannot open the BPF object: %s", strerror(errno));
-		err = -errno;
-		goto fail;
-	}
-	t->skel->rodata->vt_features = features(opts);
-	{
-		const struct vt_ksym *fops = vt_ksyms_data(t->ks, "vfio_device_fops", "vfio");
-
-		t->skel->rodata->vt_device_fops = fops ? fops->addr : 0;
-	}
-	t->skel->rodata->vt_targ_tgid = opts->tgid;
-	set_autoload(t);
-	/* The per-CPU stats are preallocated: about 32 MiB whatever the CPU count, 128..4096 keys
-	 * (the spill map takes the rest). */
-	bpf_map__set_max_entries(t->skel->maps.vt_stats,
-				 stats_entries(t->ncpus, sizeof(struct vtr_stat)));
-	/* The per-event ring costs memory only when snoop asks for it. */
-	bpf_map__set_max_entries(t->skel->maps.vt_events,
-				 (opts->snoop ? (opts->ringbuf_pages ? opts->ringbuf_pages : 64) : 1) *
-				 getpagesize());
-	err = vfio_trace_bpf__load(t->skel);
-	if (err) {
-		vt_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
-		       strerror(-err));
-		goto fail;
+	for (;;) {
+		vt_points_probe(&t->env, t->ks);
+		blocker = vt_env_blocker(&t->env);
+		if (blocker) {
+			vt_err("%s", blocker);
+			err = -ENOTSUP;
+			goto fail;
+		}
+		err = open_and_load(t, opts);
+		if (!err)
+			break;
+		vfio_trace_bpf__destroy(t->skel);
+		t->skel = NULL;
+		/* A function fentry cannot take (no BTF for it, say): everything by kprobe. */
+		if (t->env.force_kprobe || !t->env.kprobes) {
+			vt_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
+			       strerror(-err));
+			goto fail;
+		}
+		vt_warn("fentry programs did not load (%s): using kprobes", strerror(-err));
+		t->env.force_kprobe = true;
 	}
 	err = vfio_trace_bpf__attach(t->skel);
 	if (err) {

@@ -316,6 +316,19 @@ static enum vt_method try_func(struct vt_env *env, const char *sym, const char *
 {
 	char fr[160] = "fentry not tried", kr[160];
 
+	if (env->quick) {
+		if (env->fentry_works && !env->force_kprobe) {
+			snprintf(reason, rlen, "fentry (symbol present; the kernel takes fentry)");
+			return VT_M_FENTRY;
+		}
+		if (env->kprobes) {
+			snprintf(reason, rlen, "kprobe (symbol present; %s)", env->force_kprobe ?
+				 "fentry disabled by --kprobe" : "the kernel refuses fentry");
+			return VT_M_KPROBE;
+		}
+		snprintf(reason, rlen, "the kernel refuses fentry and kprobes");
+		return VT_M_NONE;
+	}
 	if (!env->force_kprobe && vt_try_fentry(sym, module, fr, sizeof(fr)) == 0) {
 		snprintf(reason, rlen, "fentry attached (BTF of %s)", module ? module : "vmlinux");
 		return VT_M_FENTRY;
@@ -447,6 +460,9 @@ void vt_points_probe(struct vt_env *env, struct vt_ksyms *ks)
 		probe_bpf__destroy(probe_skel);
 		probe_skel = NULL;
 	}
+	/* Parsed vmlinux BTF is several MiB: the tracer does not need it after this. */
+	btf__free(vmlinux_btf);
+	vmlinux_btf = NULL;
 }
 
 const char *vt_env_blocker(const struct vt_env *env)

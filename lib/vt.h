@@ -93,6 +93,10 @@ struct vt_env {
 	bool fentry_works;		/* the kernel attached a test fentry program */
 	bool kprobes;			/* the kernel has kprobes (perf kprobe PMU) */
 	bool force_kprobe;		/* VFIO_TRACE_NO_FENTRY=1 / --kprobe: skip fentry */
+	bool quick;			/* the tracers: no test attach per function point (each is
+					 * a trampoline or kprobe install, seconds under emulation);
+					 * the method follows the kernel-wide fentry/kprobe test and
+					 * the symbol, and a failed load falls back to kprobes */
 };
 
 extern struct vt_point vt_points[];
