@@ -450,7 +450,9 @@ int cmd_hung(int argc, char **argv)
 		for (size_t k = 0; k < n; k++)
 			if (g->cycle[chain[k]] >= 0)
 				behind = true;
-		stuck = behind || b < 0 || b >= threshold;
+		/* b < 0: no blocked time, because the task ran after the snapshot's clock was read
+		 * (a waiter just woken, still on the wait list): a passing wait, not STUCK. */
+		stuck = behind || (b >= 0 && b >= threshold);
 		if (stuck)
 			nstuck++;
 		if (json) {
