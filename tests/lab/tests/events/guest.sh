@@ -11,6 +11,7 @@ vt_traced snoop-drops "snoop --json --ringbuf-pages 1" storm --iterations 300
 vt_traced snoop-pid1 "snoop --json -p 1" storm --iterations 20
 vt_traced snoop-text "snoop -d vfio_dmatest.1" multidev --devices 2 --iterations 3
 vt_traced hist-delay "hist --json" multidev --devices 2 --maps 2 --iterations 5 --delay-us 2000
+vt_traced snoop-delay "snoop --json" multidev --devices 2 --maps 2 --iterations 5 --delay-us 2000
 vt_traced hist-text "hist" storm --iterations 50
 VT_ENV=VFIO_TRACE_NO_FENTRY=1 vt_traced hist-delay-kprobe "hist --json" multidev --devices 2 \
 	--maps 2 --iterations 5 --delay-us 2000
