@@ -139,7 +139,7 @@ int cmd_snoop(int argc, char **argv)
 	struct snoop s = {};
 	struct vt_tracer_opts topts = {};
 	struct vt_tracer *t;
-	struct vt_snapshot snap;
+	uint64_t lost[VT_LOSS_MAX];
 	uint64_t dropped_seen = 0;
 	int rc;
 
@@ -163,35 +163,33 @@ int cmd_snoop(int argc, char **argv)
 		       "OP", "CONT", "DEVICE", "IOVA", "SIZE/PAGES", "LAT", "RET");
 	while (vt_tracer_wait(t, vt_now_ns() + 1000000000ull)) {
 		/* Say so as soon as the ring drops anything: never a silent gap. */
-		if (!vt_tracer_snapshot(t, &snap)) {
-			if (snap.losses[VT_LOSS_RINGBUF] > dropped_seen && !s.cli.json)
+		if (!vt_tracer_losses(t, lost)) {
+			if (lost[VT_LOSS_RINGBUF] > dropped_seen && !s.cli.json)
 				vt_warn("%" PRIu64 " events dropped so far (ring buffer full; "
-					"--ringbuf-pages raises it)", (uint64_t)snap.losses[VT_LOSS_RINGBUF]);
-			dropped_seen = snap.losses[VT_LOSS_RINGBUF];
-			vt_snapshot_free(&snap);
+					"--ringbuf-pages raises it)", lost[VT_LOSS_RINGBUF]);
+			dropped_seen = lost[VT_LOSS_RINGBUF];
 		}
 	}
 	while (vt_tracer_poll(t, 0) > 0)
 		;
-	if (vt_tracer_snapshot(t, &snap))
-		memset(&snap, 0, sizeof(snap));
+	if (vt_tracer_losses(t, lost))
+		memset(lost, 0, sizeof(lost));
 	if (s.cli.json) {
 		json_object *o = json_object_new_object(), *l = json_object_new_object();
 
 		json_object_object_add(o, "type", json_object_new_string("summary"));
 		json_object_object_add(o, "events", json_object_new_uint64(s.shown));
-		json_object_object_add(o, "dropped", json_object_new_uint64(snap.losses[VT_LOSS_RINGBUF]));
+		json_object_object_add(o, "dropped", json_object_new_uint64(lost[VT_LOSS_RINGBUF]));
 		for (int i = 0; i < VT_LOSS_MAX; i++)
-			json_object_object_add(l, vt_loss_name(i), json_object_new_uint64(snap.losses[i]));
+			json_object_object_add(l, vt_loss_name(i), json_object_new_uint64(lost[i]));
 		json_object_object_add(o, "lost", l);
 		vt_json_print(stdout, o, false);
 		json_object_put(o);
 	} else {
 		printf("# %" PRIu64 " events shown, %" PRIu64 " dropped (ring buffer full)\n", s.shown,
-		       (uint64_t)snap.losses[VT_LOSS_RINGBUF]);
+		       lost[VT_LOSS_RINGBUF]);
 	}
 	fflush(stdout);
-	vt_snapshot_free(&snap);
 	vt_tracer_close(t);
 	return VT_EXIT_OK;
 }

@@ -581,25 +581,37 @@ const char *vt_tracer_ksym(struct vt_tracer *t, uint64_t addr, char *buf, size_t
 	return buf;
 }
 
+int vt_tracer_losses(struct vt_tracer *t, uint64_t losses[VT_LOSS_MAX])
+{
+	int fd = bpf_map__fd(t->skel->maps.vt_losses);
+	uint64_t *lv = calloc(t->ncpus, sizeof(*lv));
+
+	if (!lv)
+		return -ENOMEM;
+	for (__u32 i = 0; i < VT_LOSS_MAX; i++) {
+		losses[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, lv))
+			continue;
+		for (int c = 0; c < t->ncpus; c++)
+			losses[i] += lv[c];
+	}
+	free(lv);
+	return 0;
+}
+
 int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 {
 	int fd;
-	uint64_t *lv = calloc(t->ncpus, sizeof(*lv));
 	struct vtr_device dev;
 	uint64_t vdev, cur, *pv = NULL;
 
 	memset(s, 0, sizeof(*s));
 	s->ts = vt_now_ns();
-	if (!lv || read_stats(bpf_map__fd(t->skel->maps.vt_stats), true, t->ncpus, s) ||
+	if (read_stats(bpf_map__fd(t->skel->maps.vt_stats), true, t->ncpus, s) ||
 	    read_stats(bpf_map__fd(t->skel->maps.vt_stats_spill), false, 1, s))
 		goto oom;
-	fd = bpf_map__fd(t->skel->maps.vt_losses);
-	for (__u32 i = 0; i < VT_LOSS_MAX; i++) {
-		if (bpf_map_lookup_elem(fd, &i, lv))
-			continue;
-		for (int c = 0; c < t->ncpus; c++)
-			s->losses[i] += lv[c];
-	}
+	if (vt_tracer_losses(t, s->losses))
+		goto oom;
 	fd = bpf_map__fd(t->skel->maps.vt_devices);
 	while (!bpf_map_get_next_key(fd, pv, &vdev)) {
 		struct vt_dev *d;
@@ -618,10 +630,8 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 	}
 	if (t->opts.locks && read_lockmax(t, s))
 		goto oom;
-	free(lv);
 	return 0;
 oom:
-	free(lv);
 	return -ENOMEM;
 }
 

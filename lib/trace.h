@@ -81,6 +81,8 @@ int vt_tracer_poll(struct vt_tracer *t, int timeout_ms);
  * signal arrives (false). */
 bool vt_tracer_wait(struct vt_tracer *t, uint64_t until);
 int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s);
+/* Only the loss counters (summed over CPUs): what snoop checks every second. */
+int vt_tracer_losses(struct vt_tracer *t, uint64_t losses[VT_LOSS_MAX]);
 /* Points that could not be attached, as one line for a notice ("" when none). */
 const char *vt_tracer_missing(struct vt_tracer *t);
 /* "function+0xoff" for a kernel text address (buf), via the tracer's kallsyms copy. */
