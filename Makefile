@@ -126,7 +126,7 @@ clean:
 
 # --- benchmarks (bench/README.md, docs/BENCHMARKS.md); not part of check -------------------
 BENCH_TOOLS := $(BUILD)/bench/empty-load $(BUILD)/bench/progstats $(BUILD)/bench/vtexec $(BUILD)/bench/mutexloop \
-	$(BUILD)/bench/ksymsload
+	$(BUILD)/bench/ksymsload $(BUILD)/bench/opcost
 BENCH_LIBS  := -lbpf -lelf -lz -lzstd
 # the vfio-trace binary measured (another build: make bench VFIO_TRACE=...)
 VFIO_TRACE  ?= $(BUILD)/vfio-trace
@@ -134,16 +134,20 @@ VFIO_TRACE  ?= $(BUILD)/vfio-trace
 .PHONY: bench bench-quick bench-tools
 bench-tools: $(BENCH_TOOLS)
 
-$(BUILD)/bench/empty.bpf.o: bench/empty.bpf.c bpf/vmlinux.h
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c bpf/vmlinux.h $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(BPFTOOL) gen object $@ $@.tmp
 	@rm -f $@.tmp
 
-$(BUILD)/bench/empty.skel.h: $(BUILD)/bench/empty.bpf.o
-	$(BPFTOOL) gen skeleton $< name empty_bpf > $@.tmp && mv $@.tmp $@
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/bench/empty-load: bench/empty-load.c $(BUILD)/bench/empty.skel.h
+	$(CC) $(CFLAGS) -Wall -Wextra -I$(BUILD)/bench -static -o $@ $< $(BENCH_LIBS)
+
+# what one BPF building block costs (bpf_stats, every program on one fentry point)
+$(BUILD)/bench/opcost: bench/opcost.c $(BUILD)/bench/opcost.skel.h
 	$(CC) $(CFLAGS) -Wall -Wextra -I$(BUILD)/bench -static -o $@ $< $(BENCH_LIBS)
 
 $(BUILD)/bench/progstats: bench/progstats.c

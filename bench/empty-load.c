@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * bench/empty-load GROUP...: load and attach bench/empty.bpf.c's empty programs of the named
- * groups (vfio: the 18 fentry/fexit points vfio-trace uses, including the test module's
- * dt_dma_unmap; mutex: fentry on mutex_lock and mutex_unlock), print
+ * groups (vfio: the 18 fentry/fexit points of vfio-trace's detailed commands (stat, hist,
+ * snoop), including the test module's dt_dma_unmap; lean: the 8 of `top` and `locks`
+ * (ioctl, dt_dma_unmap, fexit of vfio_{pin,unpin}_pages, register, unregister); mutex:
+ * fentry on mutex_lock and mutex_unlock), print
  * "empty-load: attached N programs (GROUPS), tracing" on stderr, stay attached until
  * SIGINT/SIGTERM, detach, exit 0. Exit 1 when a program cannot be loaded or attached.
  */
@@ -24,22 +26,24 @@ static int libbpf_quiet(enum libbpf_print_level l, const char *f, va_list ap)
 
 int main(int argc, char **argv)
 {
-	int want_vfio = 0, want_mutex = 0, n = 0;
+	int want_vfio = 0, want_lean = 0, want_mutex = 0, n = 0;
 	struct empty_bpf *s;
 	struct bpf_program *p;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "vfio"))
 			want_vfio = 1;
+		else if (!strcmp(argv[i], "lean"))
+			want_lean = 1;
 		else if (!strcmp(argv[i], "mutex"))
 			want_mutex = 1;
 		else {
-			fprintf(stderr, "usage: empty-load vfio|mutex...\n");
+			fprintf(stderr, "usage: empty-load vfio|lean|mutex...\n");
 			return 2;
 		}
 	}
-	if (!want_vfio && !want_mutex) {
-		fprintf(stderr, "usage: empty-load vfio|mutex...\n");
+	if (!want_vfio && !want_lean && !want_mutex) {
+		fprintf(stderr, "usage: empty-load vfio|lean|mutex...\n");
 		return 2;
 	}
 	libbpf_set_print(libbpf_quiet);
@@ -49,9 +53,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bpf_object__for_each_program(p, s->obj) {
-		int mutex = strstr(bpf_program__name(p), "mutex") != NULL;
+		static const char *const lean[] = { "e_fe_ioctl", "e_fx_ioctl", "e_fx_vfio_pin",
+			"e_fx_vfio_unpin", "e_fe_register", "e_fe_unregister", "e_fe_callback",
+			"e_fx_callback" };
+		const char *name = bpf_program__name(p);
+		int mutex = strstr(name, "mutex") != NULL, in_lean = 0;
 
-		bpf_program__set_autoload(p, mutex ? want_mutex : want_vfio);
+		for (size_t i = 0; i < sizeof(lean) / sizeof(lean[0]); i++)
+			in_lean |= !strcmp(name, lean[i]);
+		bpf_program__set_autoload(p, mutex ? want_mutex : want_vfio || (want_lean && in_lean));
 	}
 	if (empty_bpf__load(s)) {
 		fprintf(stderr, "empty-load: load failed (is vfio_dmatest loaded, with BTF?)\n");
@@ -70,7 +80,8 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_sig);
 	signal(SIGTERM, on_sig);
 	fprintf(stderr, "empty-load: attached %d programs (%s%s%s), tracing\n", n,
-		want_vfio ? "vfio" : "", want_vfio && want_mutex ? "," : "", want_mutex ? "mutex" : "");
+		want_vfio ? "vfio" : want_lean ? "lean" : "",
+		(want_vfio || want_lean) && want_mutex ? "," : "", want_mutex ? "mutex" : "");
 	while (!stop)
 		pause();
 	empty_bpf__destroy(s);

@@ -3,7 +3,8 @@
  * bench: empty programs on the attach points vfio-trace uses (the cost floor of tracing them)
  * and on mutex_lock/mutex_unlock (the floor for lock timing). Loaded by bench/empty-load.c.
  * Same program types as vfio-trace's fentry variant: fentry+fexit where vfio-trace has both,
- * fentry only on register/unregister.
+ * fentry only on register/unregister. Group vfio is what stat/hist/snoop attach, group lean
+ * (a subset, chosen in empty-load.c) what top and locks attach.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -24,10 +25,6 @@ EMPTY("fentry/vfio_pin_pages", e_fe_vfio_pin)
 EMPTY("fexit/vfio_pin_pages", e_fx_vfio_pin)
 EMPTY("fentry/vfio_unpin_pages", e_fe_vfio_unpin)
 EMPTY("fexit/vfio_unpin_pages", e_fx_vfio_unpin)
-EMPTY("fentry/vfio_iommu_type1_pin_pages", e_fe_t1_pin)
-EMPTY("fexit/vfio_iommu_type1_pin_pages", e_fx_t1_pin)
-EMPTY("fentry/vfio_iommu_type1_unpin_pages", e_fe_t1_unpin)
-EMPTY("fexit/vfio_iommu_type1_unpin_pages", e_fx_t1_unpin)
 EMPTY("fentry/vfio_iommu_type1_register_device", e_fe_register)
 EMPTY("fentry/vfio_iommu_type1_unregister_device", e_fe_unregister)
 /* the test module's dma_unmap callback (needs vfio_dmatest loaded, with module BTF) */

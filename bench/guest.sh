@@ -32,7 +32,7 @@ note kallsyms_text_syms "$(grep -c ' [tT] ' /proc/kallsyms)"
 note ksymsload "$(ksymsload)"
 
 # ---- which tracers are there
-MODES="untraced empty top snoop"
+MODES="untraced empty empty-lean top snoop"
 if $VT locks --help >/dev/null 2>&1; then
 	MODES="$MODES locks"; note locks available
 else
@@ -63,6 +63,7 @@ start_tracer() { # MODE TAG
 	case $1 in
 	untraced) TPID=""; return 0 ;;
 	empty) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load vfio & ;;
+	empty-lean) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load lean & ;;
 	empty-mutex) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load mutex & ;;
 	top) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b >/dev/null & ;;
 	snoop) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- $VT snoop >/dev/null & ;;

@@ -21,6 +21,8 @@ struct vtr_cb_state {
 	__u64 size;
 };
 
+/* A callback's in-flight state when it runs outside an UNMAP_DMA; inside one (every notify of
+ * type1) it lives in the thread's vt_unmaps slot: one map lookup less per entry and exit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);	/* in place, never deleted: see vt_unmaps */
 	__uint(max_entries, 8192);
@@ -70,6 +72,13 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 			st->notifies++;
 		}
 	}
+	if (st) {	/* inside an UNMAP_DMA (every type1 notify): keep it there */
+		st->cb_vdev = (__u64)vdev;
+		st->cb_iova = iova;
+		st->cb_size = length;
+		st->cb_ts = now;
+		return 0;
+	}
 	cs.ts = now;
 	cs.vdev = (__u64)vdev;
 	cs.iova = iova;
@@ -81,20 +90,28 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 static __always_inline int cb_exit(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vtr_cb_state *cs = bpf_map_lookup_elem(&vt_cbs, &tid);
-	struct vtr_unmap_state *st;
+	struct vtr_unmap_state *st = vt_unmap_get(tid);
 	__u64 now = bpf_ktime_get_ns();
+	struct vtr_cb_state *cs;
 
-	if (!cs || !cs->ts) {
-		vt_lose(VT_LOSS_NO_ENTRY);
+	if (!st || !st->cb_ts) {
+		/* A callback outside UNMAP_DMA (not type1's notify): its own slot. */
+		cs = bpf_map_lookup_elem(&vt_cbs, &tid);
+		if (!cs || !cs->ts) {
+			vt_lose(VT_LOSS_NO_ENTRY);
+			return 0;
+		}
+		vt_account(VT_OP_CALLBACK, VT_KIND_DEVICE, cs->vdev, 0, now - cs->ts, cs->size, 0,
+			   cs->iova, 0, 0);
+		cs->ts = 0;
 		return 0;
 	}
-	st = vt_unmap_get(tid);
-	vt_account(VT_OP_CALLBACK, VT_KIND_DEVICE, cs->vdev, st ? st->container : 0,
-		   now - cs->ts, cs->size, 0, cs->iova, 0, 0);
-	if (st && st->notify_ts) {
+	vt_account(VT_OP_CALLBACK, VT_KIND_DEVICE, st->cb_vdev, st->container, now - st->cb_ts,
+		   st->cb_size, 0, st->cb_iova, 0, 0);
+	st->cb_ts = 0;
+	if (st->notify_ts) {
 		struct vfio_iommu *iommu = (void *)st->container;
-		struct vfio_device *vdev = (void *)cs->vdev;
+		struct vfio_device *vdev = (void *)st->cb_vdev;
 		void *next = BPF_CORE_READ(vdev, iommu_entry.next);
 
 		if (next == (void *)__builtin_preserve_access_index(&iommu->device_list)) {
@@ -104,7 +121,6 @@ static __always_inline int cb_exit(void)
 			st->notify_ts = 0;
 		}
 	}
-	cs->ts = 0;
 	return 0;
 }
 

@@ -20,11 +20,14 @@ static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsig
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
 	if (cmd == VT_VFIO_IOMMU_UNMAP_DMA) {
-		struct vt_uapi_dma_unmap u = {};
+		/* The asked range is only shown per event; the unmapped size is read at exit. */
+		if (vt_features & VT_FEAT_SNOOP) {
+			struct vt_uapi_dma_unmap u = {};
 
-		bpf_probe_read_user(&u, sizeof(u), (void *)arg);
-		st.iova = u.iova;
-		st.size = u.size;
+			bpf_probe_read_user(&u, sizeof(u), (void *)arg);
+			st.iova = u.iova;
+			st.size = u.size;
+		}
 	} else if (cmd == VT_VFIO_IOMMU_MAP_DMA) {
 		struct vt_uapi_dma_map m = {};
 
@@ -194,20 +197,23 @@ int BPF_KRETPROBE(kr_unmap_unpin)
 
 /* ---- pins ------------------------------------------------------------------------------
  * vfio_{pin,unpin}_pages(vdev, ...) (vfio.ko) name the device; vfio_iommu_type1_{pin,unpin}_pages
- * (iommu_data, ...) name the container and hold the -EINVAL for "no dma_unmap device". An
- * operation is accounted once, at the exit of the outermost of the two that ran.
+ * (iommu_data, ...) name the container; both return the -EINVAL for "no dma_unmap device".
+ * The loader attaches the type1 pair only where the vfio.ko pair cannot be (it adds nothing
+ * the device does not tell: the device's container is known from its register or group).
+ * An operation is accounted once, at the exit of the outermost of those that ran.
  */
 
 static __always_inline int outer_enter(__u32 op, struct vfio_device *vdev, __u64 iova, int npage)
 {
+	struct vtr_device *d = vt_learn_device(vdev, 0, op, 0);
 	struct vtr_call c = {};
 
-	c.ts = bpf_ktime_get_ns();
 	c.obj = (__u64)vdev;
+	c.container = d ? d->container : 0;
 	c.iova = iova;
 	c.size = npage;
 	c.outer = 1;
-	vt_learn_device(vdev, 0, op, 0);
+	c.ts = bpf_ktime_get_ns();
 	call_put(op, &c);
 	return 0;
 }
@@ -277,6 +283,19 @@ static __always_inline int outer_exit(__u32 op, long ret)
 	return 0;
 }
 
+/* Without VT_FEAT_DETAIL (top) a pin or unpin is counted at its fexit alone, which sees the
+ * arguments and the result: no entry program, no in-flight state, no latency. The container
+ * is the device's (from its register, or its group). */
+static __always_inline int pin_counted(__u32 op, struct vfio_device *vdev, __u64 iova, int npage,
+				       long ret)
+{
+	struct vtr_device *d = vt_learn_device(vdev, 0, op, 0);
+
+	vt_account(op, VT_KIND_DEVICE, (__u64)vdev, d ? d->container : 0, VT_LAT_NONE,
+		   op == VT_OP_PIN && ret < 0 ? 0 : npage, ret, iova, 0, 0);
+	return 0;
+}
+
 SEC("fentry/vfio_pin_pages")
 int BPF_PROG(fe_vfio_pin, struct vfio_device *vdev, dma_addr_t iova, int npage)
 {
@@ -287,6 +306,8 @@ SEC("fexit/vfio_pin_pages")
 int BPF_PROG(fx_vfio_pin, struct vfio_device *vdev, dma_addr_t iova, int npage, int prot,
 	     struct page **pages, int ret)
 {
+	if (!(vt_features & VT_FEAT_DETAIL))
+		return pin_counted(VT_OP_PIN, vdev, iova, npage, ret);
 	return outer_exit(VT_OP_PIN, ret);
 }
 
@@ -309,8 +330,10 @@ int BPF_PROG(fe_vfio_unpin, struct vfio_device *vdev, dma_addr_t iova, int npage
 }
 
 SEC("fexit/vfio_unpin_pages")
-int BPF_PROG(fx_vfio_unpin)
+int BPF_PROG(fx_vfio_unpin, struct vfio_device *vdev, dma_addr_t iova, int npage)
 {
+	if (!(vt_features & VT_FEAT_DETAIL))
+		return pin_counted(VT_OP_UNPIN, vdev, iova, npage, 0);
 	return outer_exit(VT_OP_UNPIN, 0);
 }
 
@@ -443,8 +466,6 @@ struct vt_hold_key {
 
 struct vt_hold {
 	__u64 ts;
-	__s32 stack_id;
-	__u32 pad;
 };
 
 struct {
@@ -489,9 +510,11 @@ static __always_inline struct vtr_unmap_state *unmap_outside_callbacks(__u32 tid
 	return st;
 }
 
-static __always_inline int lock_enter(void *ctx, __u64 lock)
+/* Everything past the slot test: a subprogram, so that nothing of it (zeroing its structs,
+ * say) is scheduled ahead of the test and paid by every untracked lock in the system. */
+static __noinline int lock_tracked(__u64 lock)
 {
-	struct vt_lock_info *li = vt_lock_lookup(lock);
+	struct vt_lock_info *li = bpf_map_lookup_elem(&vt_locks, &lock);
 	struct vt_hold_key k = { .lock = lock };
 	struct vtr_unmap_state *st;
 	struct vt_hold h = {};
@@ -508,15 +531,14 @@ static __always_inline int lock_enter(void *ctx, __u64 lock)
 			   h.ts - st->drop_ts, 0, 0, 0, lock, 0);
 		st->drop_ts = 0;
 	}
-	h.stack_id = bpf_get_stackid(ctx, &vt_stacks, 0);
 	if (bpf_map_update_elem(&vt_holds, &k, &h, BPF_ANY))
 		vt_lose(VT_LOSS_TASK_FULL);
 	return 0;
 }
 
-static __always_inline int unlock_enter(__u64 lock)
+static __noinline int unlock_tracked(void *ctx, __u64 lock)
 {
-	struct vt_lock_info *li = vt_lock_lookup(lock);
+	struct vt_lock_info *li = bpf_map_lookup_elem(&vt_locks, &lock);
 	struct vt_hold_key k = { .lock = lock };
 	struct vtr_lock_key mk = {};
 	struct vtr_lock_max *m, nm = {};
@@ -548,7 +570,10 @@ static __always_inline int unlock_enter(__u64 lock)
 		nm.ns = held;
 		nm.pid = (__u32)pt;
 		nm.tgid = pt >> 32;
-		nm.stack_id = h->stack_id;
+		/* The stack of the release that ended the longest hold: walked only for a new
+		 * maximum, not at every acquisition (iommu->lock and device_list_lock are
+		 * released in the function that took them, but the drop for a notify). */
+		nm.stack_id = bpf_get_stackid(ctx, &vt_stacks, 0);
 		bpf_get_current_comm(nm.comm, sizeof(nm.comm));
 		bpf_map_update_elem(&vt_lock_max, &mk, &nm, BPF_ANY);
 	}
@@ -567,28 +592,40 @@ static __always_inline __u64 fentry_arg0(unsigned long long *ctx)
 	return v;
 }
 
+/* The tracked-lock test alone: one load for an untracked lock. */
+static __always_inline bool vt_lock_maybe_tracked(__u64 lock)
+{
+	__u64 slot = vt_lock_slot[vt_slot_of(lock)];
+
+	return slot == lock || slot == VT_SLOT_SHARED;
+}
+
 SEC("fentry/mutex_lock")
 int BPF_PROG(fe_mutex_lock)
 {
-	return lock_enter(ctx, fentry_arg0(ctx));
+	__u64 lock = fentry_arg0(ctx);
+
+	return vt_lock_maybe_tracked(lock) ? lock_tracked(lock) : 0;
 }
 
 SEC("kprobe/mutex_lock")
 int BPF_KPROBE(kp_mutex_lock, struct mutex *lock)
 {
-	return lock_enter(ctx, (__u64)lock);
+	return vt_lock_maybe_tracked((__u64)lock) ? lock_tracked((__u64)lock) : 0;
 }
 
 SEC("fentry/mutex_unlock")
 int BPF_PROG(fe_mutex_unlock)
 {
-	return unlock_enter(fentry_arg0(ctx));
+	__u64 lock = fentry_arg0(ctx);
+
+	return vt_lock_maybe_tracked(lock) ? unlock_tracked(ctx, lock) : 0;
 }
 
 SEC("kprobe/mutex_unlock")
 int BPF_KPROBE(kp_mutex_unlock, struct mutex *lock)
 {
-	return unlock_enter((__u64)lock);
+	return vt_lock_maybe_tracked((__u64)lock) ? unlock_tracked(ctx, (__u64)lock) : 0;
 }
 
 /* Threads waiting on a tracked lock right now: tid -> lock and since when. Kept by the
@@ -734,9 +771,8 @@ int it_devices(struct bpf_iter__task_file *ctx)
 	struct file *file = ctx->file;
 	struct task_struct *task = ctx->task;
 	struct vfio_device *vdev;
-	struct vfio_group *group;
 	struct vtr_device *d;
-	__u64 container = 0;
+	__u64 container;
 	void *priv;
 
 	if (!file || !task || !vt_device_fops || (__u64)BPF_CORE_READ(file, f_op) != vt_device_fops)
@@ -748,13 +784,7 @@ int it_devices(struct bpf_iter__task_file *ctx)
 		vdev = priv;
 	if (!vdev)
 		return 0;
-	group = BPF_CORE_READ(vdev, group);
-	if (group) {
-		struct vfio_container *c = BPF_CORE_READ(group, container);
-
-		if (c)
-			container = (__u64)BPF_CORE_READ(c, iommu_data);
-	}
+	container = vt_device_container(vdev);
 	d = vt_learn_device(vdev, container, VT_OP_REGISTER, BPF_CORE_READ(task, tgid));
 	if (d && d->dma_unmap && container) {
 		d->registered = 1;	/* open with a dma_unmap: on its container's device_list */

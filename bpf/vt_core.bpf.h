@@ -81,6 +81,10 @@ struct vtr_unmap_state {
 	__u64 notify_iova;	/* vfio_dma of the last notify: same dma again is a retry */
 	__u64 notify_size;
 	__u64 drop_ts;		/* iommu->lock released for a notify (lock tracking) */
+	__u64 cb_ts;		/* the dma_unmap callback running inside it (callback.bpf.c) */
+	__u64 cb_vdev;
+	__u64 cb_iova;
+	__u64 cb_size;
 	__u32 cmd;
 	__u32 notifies;
 	__u32 retries;		/* consecutive re-loops on the current vfio_dma */
@@ -195,6 +199,8 @@ static __always_inline void vt_spill(struct vtr_key *key, __u64 lat, __u64 bytes
 	if (ret == -VT_EINVAL)
 		__sync_fetch_and_add(&s->einval, 1);
 	__sync_fetch_and_add(&s->bytes, bytes);
+	if (lat == VT_LAT_NONE)
+		return;
 	__sync_fetch_and_add(&s->lat_sum, lat);
 	max = s->lat_max;
 	if (lat > max)
@@ -234,15 +240,17 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 		if (ret == -VT_EINVAL)
 			s->einval++;
 		s->bytes += bytes;
-		s->lat_sum += lat;
-		if (lat > s->lat_max)
-			s->lat_max = lat;
-		slot = vt_hist_slot(lat);
-		/* The compiler knows slot < VT_HIST_SLOTS and would drop the check the
-		 * verifier needs: hide the value from it. */
-		asm volatile("" : "+r"(slot));
-		if (slot < VT_HIST_SLOTS)
-			s->hist[slot]++;
+		if (lat != VT_LAT_NONE) {
+			s->lat_sum += lat;
+			if (lat > s->lat_max)
+				s->lat_max = lat;
+			slot = vt_hist_slot(lat);
+			/* The compiler knows slot < VT_HIST_SLOTS and would drop the check
+			 * the verifier needs: hide the value from it. */
+			asm volatile("" : "+r"(slot));
+			if (slot < VT_HIST_SLOTS)
+				s->hist[slot]++;
+		}
 	}
 
 	if (!(vt_features & VT_FEAT_SNOOP))
@@ -255,7 +263,7 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 		return;
 	}
 	e->ts = bpf_ktime_get_ns();
-	e->lat = lat;
+	e->lat = lat;		/* VT_LAT_NONE: not timed */
 	e->obj = obj;
 	e->container = container;
 	e->iova = iova;
@@ -304,6 +312,18 @@ static __always_inline struct vtr_event *vt_lifecycle_event(__u16 op, __u64 obj,
 	return e;
 }
 
+/* The type1 container (iommu_data) of a device's group, or 0 (no container: iommufd). */
+static __always_inline __u64 vt_device_container(struct vfio_device *vdev)
+{
+	struct vfio_group *group = BPF_CORE_READ(vdev, group);
+	struct vfio_container *c;
+
+	if (!group)
+		return 0;
+	c = BPF_CORE_READ(group, container);
+	return c ? (__u64)BPF_CORE_READ(c, iommu_data) : 0;
+}
+
 /* Learn a device (at register, pin, unpin or callback) so it has a name and its driver's
  * callback gets attached; tell user space the first time. */
 static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vdev,
@@ -319,7 +339,7 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
 		return d;
 	}
 	struct vtr_device nd = {};
-	nd.container = container;
+	nd.container = container ? container : vt_device_container(vdev);
 	nd.tgid = tgid ? tgid : bpf_get_current_pid_tgid() >> 32;
 	ops = BPF_CORE_READ(vdev, ops);
 	if (ops) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vfio-trace locks: per container, hold and wait times of iommu->lock and
- * iommu->device_list_lock, the longest holder with the stack that took the lock, and the
+ * iommu->device_list_lock, the longest holder with the stack that released the lock, and the
  * windows in which an unmap dropped iommu->lock for its notify.
  */
 #include <inttypes.h>
@@ -211,6 +211,7 @@ int cmd_locks(int argc, char **argv)
 		return rc;
 	vt_install_signals();
 	topts.locks = true;
+	topts.lean = true;	/* lock times only: no pin latency, no per-vfio_dma probes */
 	topts.force_kprobe = cli.kprobe;
 	if (vt_tracer_open(&t, &topts))
 		return VT_EXIT_FAIL;

@@ -542,6 +542,7 @@ int cmd_top(int argc, char **argv)
 		snprintf(tp.filter, sizeof(tp.filter), "device %.40s", tp.cli.device);
 
 	vt_install_signals();
+	topts.lean = true;	/* what the view shows: pins counted, not timed; no per-vfio_dma probes */
 	topts.force_kprobe = tp.cli.kprobe;
 	topts.on_event = on_event;	/* device events only: snoop stays off */
 	topts.ctx = &tp;

@@ -109,7 +109,7 @@ struct vtr_lock_max {
 	__u64 ns;
 	__u32 pid;
 	__u32 tgid;
-	__s32 stack_id;		/* in vt_stacks, where it was locked; < 0: not captured */
+	__s32 stack_id;		/* in vt_stacks, where it was released; < 0: not captured */
 	__u32 pad;
 	char comm[16];
 };
@@ -124,6 +124,12 @@ struct vtr_lock_key {
 #define VT_FEAT_SNOOP	(1u << 0)	/* per-event ring buffer */
 #define VT_FEAT_LOCKS	(1u << 1)	/* track iommu->lock and device_list_lock */
 #define VT_FEAT_ALERT	(1u << 2)	/* watch contention on them for the ABBA deadlock */
+#define VT_FEAT_DETAIL	(1u << 3)	/* pin/unpin latency, per-vfio_dma removal (stat, hist,
+					 * snoop); without it pins are counted at fexit alone and
+					 * vfio_remove_dma/vfio_unmap_unpin are not attached (top) */
+
+/* vt_account()'s latency for an operation counted but not timed. */
+#define VT_LAT_NONE	(~0ULL)
 
 /* Commands the unmap ioctl is filtered on (uapi/linux/vfio.h: VFIO_BASE 100, type ';'). */
 #define VT_VFIO_IOMMU_MAP_DMA	0x3b71

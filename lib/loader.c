@@ -64,7 +64,45 @@ void vt_install_signals(void)
 static unsigned features(const struct vt_tracer_opts *o)
 {
 	return (o->snoop ? VT_FEAT_SNOOP : 0) | (o->locks ? VT_FEAT_LOCKS : 0) |
-	       (o->no_alert ? 0 : VT_FEAT_ALERT);
+	       (o->no_alert ? 0 : VT_FEAT_ALERT) | (o->lean ? 0 : VT_FEAT_DETAIL);
+}
+
+static bool point_usable(const char *name)
+{
+	const struct vt_point *p = vt_point_find(name);
+
+	return p && (p->method == VT_M_FENTRY || p->method == VT_M_KPROBE);
+}
+
+/* Programs a point's method alone does not decide: the type1 pin/unpin pair is only a
+ * fallback for the vfio.ko pair, and without VT_FEAT_DETAIL the vfio.ko pair's fentry half
+ * is not needed (its fexit sees arguments and result; a kretprobe does not). */
+static bool prog_needed(const struct vt_tracer *t, const char *name)
+{
+	const char *base = name + 3;
+
+	if (!strcmp(base, "t1_pin"))
+		return !point_usable("vfio_pin_pages");
+	if (!strcmp(base, "t1_unpin"))
+		return !point_usable("vfio_unpin_pages");
+	if (!strcmp(name, "fe_vfio_pin") || !strcmp(name, "fe_vfio_unpin"))
+		return features(&t->opts) & VT_FEAT_DETAIL;
+	return true;
+}
+
+/* What a snapshot of this tracer cannot contain (struct vt_snapshot). */
+static void op_masks(const struct vt_tracer *t, uint32_t *untraced, uint32_t *untimed)
+{
+	const struct vt_point *pin = vt_point_find("vfio_pin_pages");
+
+	*untraced = *untimed = 0;
+	if (!(features(&t->opts) & VT_FEAT_DETAIL)) {
+		*untraced |= 1u << VT_OP_REMOVE_DMA | 1u << VT_OP_UNMAP_UNPIN;
+		if (pin && pin->method == VT_M_FENTRY)
+			*untimed |= 1u << VT_OP_PIN | 1u << VT_OP_UNPIN;
+	}
+	if (!(features(&t->opts) & VT_FEAT_LOCKS))
+		*untraced |= 1u << VT_OP_LOCK_HOLD | 1u << VT_OP_LOCK_DROP;
 }
 
 static bool point_wanted(const struct vt_tracer *t, const struct vt_point *p)
@@ -98,7 +136,7 @@ static void set_autoload(struct vt_tracer *t)
 				p = &vt_points[i];
 		if (p)
 			m = p->method;
-		bpf_program__set_autoload(prog, m == want);
+		bpf_program__set_autoload(prog, m == want && prog_needed(t, name));
 		/* The probed symbol is not the one in the section name (mutex_lock_nested):
 		 * retarget fentry now, attach the kprobe by hand after load. */
 		if (m == want && p->symbol[0] && strcmp(p->symbol, p->name)) {
@@ -551,12 +589,14 @@ static int read_lockmax(struct vt_tracer *t, struct vt_snapshot *s)
 
 			while (lm->nstack < 32 && lm->stack[lm->nstack])
 				lm->nstack++;
-			/* The top frames are the BPF program and its trampoline (not in our kallsyms
-			 * copy): start the stack at the mutex_lock being traced. */
+			/* The top frames are the BPF program, its subprogram and trampoline (not in
+			 * our kallsyms copy; how many depends on the kernel): start the stack at
+			 * the mutex_unlock being traced. */
 			for (int f = 0; f < lm->nstack; f++) {
 				const struct vt_ksym *ks = vt_ksyms_by_addr(t->ks, lm->stack[f]);
 
-				if (ks && !strncmp(ks->name, "mutex_lock", 10)) {
+				if (ks && (!strncmp(ks->name, "mutex_unlock", 12) ||
+					   !strncmp(ks->name, "mutex_lock", 10))) {
 					first = f;
 					break;
 				}
@@ -607,6 +647,7 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 
 	memset(s, 0, sizeof(*s));
 	s->ts = vt_now_ns();
+	op_masks(t, &s->untraced_ops, &s->untimed_ops);
 	if (read_stats(bpf_map__fd(t->skel->maps.vt_stats), true, t->ncpus, s) ||
 	    read_stats(bpf_map__fd(t->skel->maps.vt_stats_spill), false, 1, s))
 		goto oom;

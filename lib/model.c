@@ -60,6 +60,8 @@ int vt_snapshot_diff(const struct vt_snapshot *now, const struct vt_snapshot *pr
 		return -1;
 	memcpy(out->devs, now->devs, now->ndevs * sizeof(*now->devs));
 	out->ndevs = now->ndevs;
+	out->untraced_ops = now->untraced_ops;
+	out->untimed_ops = now->untimed_ops;
 	if (now->nlockmax) {
 		out->lockmax = malloc(now->nlockmax * sizeof(*now->lockmax));
 		if (!out->lockmax)

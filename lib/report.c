@@ -61,8 +61,15 @@ static json_object *ops_object(const struct vt_snapshot *s, const int *ops, int 
 	struct vtr_stat st;
 
 	for (int i = 0; i < nops; i++) {
+		json_object *j;
+
+		if (s->untraced_ops & (1u << ops[i]))
+			continue;
 		vt_snapshot_sum(s, ops[i], obj, tgid, &st);
-		json_object_object_add(o, vt_op_name(ops[i]), vt_json_stat(&st, ops[i]));
+		j = vt_json_stat(&st, ops[i]);
+		if (s->untimed_ops & (1u << ops[i]))
+			json_object_object_del(j, "latency_ns");
+		json_object_object_add(o, vt_op_name(ops[i]), j);
 	}
 	return o;
 }

@@ -39,6 +39,10 @@ struct vt_snapshot {
 	size_t ndevs;
 	struct vt_lockmax *lockmax;	/* lock tracking only */
 	size_t nlockmax;
+	/* Ops (1u << VT_OP_*) the source did not observe at all, and ops it counted without
+	 * timing them (e.g. top counts pins at their fexit alone): reports leave them out, or
+	 * leave out their latency, instead of showing zeros. */
+	uint32_t untraced_ops, untimed_ops;
 };
 
 void vt_snapshot_free(struct vt_snapshot *s);
@@ -67,6 +71,8 @@ struct vt_tracer_opts {
 	bool no_alert;		/* do not watch for the ABBA deadlock (on by default) */
 	uint32_t tgid;		/* snoop: only this process */
 	bool force_kprobe;	/* never fentry */
+	bool lean;		/* only what top shows: pins counted, not timed; no per-vfio_dma
+				 * remove_dma/unmap_unpin (fewer and cheaper probes) */
 	uint32_t ringbuf_pages;	/* snoop ring buffer size (power of two; 0: default 64) */
 	/* Called for every snoop event and, with lifecycle=true, every device event. */
 	void (*on_event)(void *ctx, const struct vtr_event *e, bool lifecycle);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "trace.h"
+#include "report.h"
 
 /* Every value lands in the slot whose [low, next low) range holds it. */
 static void test_hist_slot_inverse(void **state)
@@ -119,6 +120,38 @@ static void test_snapshot_diff_and_sum(void **state)
 	assert_int_equal(st.bytes, 800 + 4096);
 }
 
+/* Ops a source did not observe are left out of the report, and the latency of ops it counted
+ * without timing them, instead of zeros that look like measurements. */
+static void test_report_untraced_untimed(void **state)
+{
+	struct vt_row rows[] = { row(1, 10, VT_OP_UNMAP, 3, 300), row(1, 10, VT_OP_PIN, 2, 2) };
+	struct vt_snapshot s = { .rows = rows, .n = 2 };
+	json_object *o, *ops, *x;
+
+	o = vt_report_json(&s, 1.0, "");
+	ops = json_object_object_get(o, "ops");
+	assert_non_null(json_object_object_get(ops, "remove_dma"));
+	assert_non_null(json_object_object_get(json_object_object_get(ops, "pin"), "latency_ns"));
+	json_object_put(o);
+
+	s.untraced_ops = 1u << VT_OP_REMOVE_DMA | 1u << VT_OP_UNMAP_UNPIN;
+	s.untimed_ops = 1u << VT_OP_PIN;
+	o = vt_report_json(&s, 1.0, "");
+	ops = json_object_object_get(o, "ops");
+	assert_null(json_object_object_get(ops, "remove_dma"));
+	assert_null(json_object_object_get(ops, "unmap_unpin"));
+	x = json_object_object_get(ops, "pin");
+	assert_non_null(x);
+	assert_int_equal(json_object_get_uint64(json_object_object_get(x, "count")), 2);
+	assert_null(json_object_object_get(x, "latency_ns"));
+	assert_non_null(json_object_object_get(json_object_object_get(ops, "unmap"), "latency_ns"));
+	/* per container too */
+	x = json_object_array_get_idx(json_object_object_get(o, "containers"), 0);
+	assert_non_null(x);
+	assert_null(json_object_object_get(json_object_object_get(x, "ops"), "remove_dma"));
+	json_object_put(o);
+}
+
 static void test_op_names(void **state)
 {
 	for (int i = 0; i < VT_OP_MAX; i++)
@@ -135,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_percentile_error),
 		cmocka_unit_test(test_snapshot_diff_and_sum),
 		cmocka_unit_test(test_op_names),
+		cmocka_unit_test(test_report_untraced_untimed),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
