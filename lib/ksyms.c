@@ -1,18 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /proc/kallsyms, read once. Under an emulated CPU one pass costs seconds, so every lookup a
- * run needs (doctor's table, callback resolution) is served from this copy; a miss on an
- * address (a module loaded after start) reloads it once.
+ * /proc/kallsyms, read as little as possible. Under an emulated CPU one pass costs a few
+ * hundred ms and a table of every text symbol (107k on 6.12) several MiB, yet a tracing command
+ * looks up only a few names (its attach points, vfio_device_fops) and, later, the symbol at a
+ * driver's dma_unmap callback. So the start-up pass keeps only the symbols of the VFIO modules
+ * and the few vmlinux functions vfio-trace attaches to; a callback's symbol is found by its own
+ * pass when the callback shows up; the whole text table is read only when an arbitrary address
+ * must be named (the stacks of `locks`).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "vt.h"
 
+/* What vfio-trace looks up by name (lib/probe.c's vt_points; a unit test keeps them in step):
+ * every symbol, text and data, of these modules ... */
+static const char *const want_modules[] = { "vfio", "vfio_iommu_type1", NULL };
+/* ... and these vmlinux functions and their compiler clones (CONFIG_DEBUG_LOCK_ALLOC turns
+ * mutex_lock into mutex_lock_nested). */
+static const char *const want_vmlinux[] = { "mutex_lock", "mutex_lock_nested", "mutex_unlock", NULL };
+
 struct vt_ksyms {
-	struct vt_ksym *syms;	/* text symbols, sorted by address */
+	char path[64];
+	bool all_text;		/* every text symbol is kept (by_addr can answer for any address) */
+	struct vt_ksym *syms;	/* kept text symbols, sorted by address */
 	size_t n, cap;
-	struct vt_ksym *data;	/* data symbols of module vfio (e.g. vfio_device_fops) */
-	size_t ndata;
+	struct vt_ksym *data;	/* kept data symbols (e.g. vfio_device_fops) */
+	size_t ndata, dcap;
 	char **blocks;		/* names live in 64 KiB blocks: no malloc per symbol */
 	size_t nblocks, used;
 	char **mods;		/* module names, interned */
@@ -20,81 +36,266 @@ struct vt_ksyms {
 };
 
 #define VT_KS_BLOCK 65536
+/* kallsyms is read in large chunks and parsed in place: ~40 bytes a line, ~4 MiB on 6.12. */
+#define VT_KS_READ (256 * 1024)
 
-static char *ks_strdup(struct vt_ksyms *ks, const char *s)
+static char *ks_strndup(struct vt_ksyms *ks, const char *s, size_t len)
 {
-	size_t len = strlen(s) + 1;
 	char *p;
 
-	if (!ks->nblocks || ks->used + len > VT_KS_BLOCK) {
+	if (len + 1 > VT_KS_BLOCK)
+		return NULL;
+	if (!ks->nblocks || ks->used + len + 1 > VT_KS_BLOCK) {
 		char **b = realloc(ks->blocks, (ks->nblocks + 1) * sizeof(*b));
 
-		if (!b || !(b[ks->nblocks] = malloc(VT_KS_BLOCK)))
+		if (!b)
 			return NULL;
 		ks->blocks = b;
+		if (!(b[ks->nblocks] = malloc(VT_KS_BLOCK)))
+			return NULL;
 		ks->nblocks++;
 		ks->used = 0;
 	}
 	p = ks->blocks[ks->nblocks - 1] + ks->used;
 	memcpy(p, s, len);
-	ks->used += len;
+	p[len] = 0;
+	ks->used += len + 1;
 	return p;
 }
 
-static char *ks_module(struct vt_ksyms *ks, const char *mod)
+static char *ks_module(struct vt_ksyms *ks, const char *mod, size_t len)
 {
 	char **m;
 
 	/* kallsyms lists a module's symbols together: the last one matches most often. */
 	for (size_t i = ks->nmods; i-- > 0;)
-		if (!strcmp(ks->mods[i], mod))
+		if (!strncmp(ks->mods[i], mod, len) && !ks->mods[i][len])
 			return ks->mods[i];
 	m = realloc(ks->mods, (ks->nmods + 1) * sizeof(*m));
 	if (!m)
 		return NULL;
 	ks->mods = m;
-	m[ks->nmods] = ks_strdup(ks, mod);
+	if (!(m[ks->nmods] = ks_strndup(ks, mod, len)))
+		return NULL;
 	return m[ks->nmods++];
 }
 
-/* "ffffffffc0a01000 t vfio_iommu_type1_ioctl\t[vfio_iommu_type1]": split in place (the module
- * is tab-separated and optional). sscanf was most of a load's time on an emulated CPU. */
-static bool split_line(char *line, uint64_t *addr, char *type, char **name, char **mod)
+/* One line, split in place without copying: "ffffffffc0a01000 t vfio_iommu_type1_ioctl\t[vfio_iommu_type1]"
+ * (the module is tab-separated and optional). line..end excludes the newline. */
+struct ks_line {
+	const char *addr;	/* hex digits, alen of them */
+	size_t alen;
+	char type;
+	const char *name;
+	size_t nlen;
+	const char *mod;	/* NULL for vmlinux */
+	size_t mlen;
+};
+
+static bool split_line(const char *line, const char *end, struct ks_line *l)
 {
-	char *p;
+	const char *p = memchr(line, ' ', end - line), *e;
 
-	*addr = strtoull(line, &p, 16);
-	if (p == line || p[0] != ' ' || !p[1] || p[2] != ' ')
+	if (!p || p == line || end - p < 4 || p[2] != ' ')
 		return false;
-	*type = p[1];
-	*name = p + 3;
-	p = *name + strcspn(*name, "\t\n ");
-	*mod = NULL;
-	if (*p == '\t' || *p == ' ') {
-		char *e;
+	l->addr = line;
+	l->alen = p - line;
+	l->type = p[1];
+	l->name = p + 3;
+	e = memchr(l->name, '\t', end - l->name);
+	if (!e)
+		e = memchr(l->name, ' ', end - l->name);
+	l->nlen = (e ? e : end) - l->name;
+	l->mod = NULL;
+	l->mlen = 0;
+	if (e && e + 1 < end && e[1] == '[') {
+		const char *c = memchr(e + 2, ']', end - (e + 2));
 
-		*p++ = 0;
-		if (*p == '[' && (e = strchr(p + 1, ']'))) {
-			*e = 0;
-			*mod = p + 1;
+		if (c) {
+			l->mod = e + 2;
+			l->mlen = c - l->mod;
 		}
-	} else {
-		*p = 0;
 	}
-	return **name != 0;
+	return l->nlen > 0;
+}
+
+static uint64_t parse_addr(const struct ks_line *l)
+{
+	uint64_t a = 0;
+
+	for (size_t i = 0; i < l->alen && i < 16; i++) {
+		char c = l->addr[i];
+
+		a = a << 4 | (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return a;
 }
 
 bool vt_ksyms_parse_line(const char *line, uint64_t *addr, char *type, char *name, size_t nlen,
 			 char *module, size_t mlen)
 {
-	char buf[512], *n, *m;
+	const char *end = line + strcspn(line, "\n");
+	struct ks_line l;
 
-	snprintf(buf, sizeof(buf), "%s", line);
-	if (!split_line(buf, addr, type, &n, &m))
+	if (!split_line(line, end, &l) || strspn(l.addr, "0123456789abcdefABCDEF") < l.alen)
 		return false;
-	snprintf(name, nlen, "%s", n);
-	snprintf(module, mlen, "%s", m ? m : "");
+	*addr = parse_addr(&l);
+	*type = l.type;
+	snprintf(name, nlen, "%.*s", (int)l.nlen, l.name);
+	snprintf(module, mlen, "%.*s", (int)l.mlen, l.mod ? l.mod : "");
 	return true;
+}
+
+static bool is_text(char t)
+{
+	return t == 't' || t == 'T';
+}
+
+static bool in_list(const char *const *list, const char *s, size_t len)
+{
+	for (; *list; list++)
+		if (!strncmp(*list, s, len) && !(*list)[len])
+			return true;
+	return false;
+}
+
+/* name, or a compiler clone of it (name.isra.0, name.cold, ...) */
+static bool wanted_vmlinux(const char *s, size_t len)
+{
+	for (const char *const *w = want_vmlinux; *w; w++) {
+		size_t wl;
+
+		if (s[0] != (*w)[0])	/* rejects most lines at once */
+			continue;
+		wl = strlen(*w);
+
+		if (len >= wl && !memcmp(s, *w, wl) && (len == wl || s[wl] == '.'))
+			return true;
+	}
+	return false;
+}
+
+bool vt_ksyms_wanted(const char *name, const char *module)
+{
+	if (module)
+		return in_list(want_modules, module, strlen(module));
+	return wanted_vmlinux(name, strlen(name));
+}
+
+static int add_sym(struct vt_ksyms *ks, const struct ks_line *l, bool data)
+{
+	struct vt_ksym *s;
+
+	if (data && ks->ndata == ks->dcap) {
+		size_t cap = ks->dcap ? ks->dcap * 2 : 64;
+
+		if (!(s = realloc(ks->data, cap * sizeof(*s))))
+			return -ENOMEM;
+		ks->data = s;
+		ks->dcap = cap;
+	} else if (!data && ks->n == ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : (ks->all_text ? 65536 : 256);
+
+		if (!(s = realloc(ks->syms, cap * sizeof(*s))))
+			return -ENOMEM;
+		ks->syms = s;
+		ks->cap = cap;
+	}
+	s = data ? &ks->data[ks->ndata] : &ks->syms[ks->n];
+	s->addr = parse_addr(l);
+	s->name = ks_strndup(ks, l->name, l->nlen);
+	s->module = l->mod ? ks_module(ks, l->mod, l->mlen) : NULL;
+	if (!s->name || (l->mod && !s->module))
+		return -ENOMEM;
+	if (data)
+		ks->ndata++;
+	else
+		ks->n++;
+	return 0;
+}
+
+/* What one pass keeps. */
+enum ks_pass { KS_WANTED, KS_ALL_TEXT, KS_AT };
+
+/* One read of kallsyms: large reads, lines parsed in place. KS_AT stops at the first text
+ * symbol at exactly addr and keeps it. */
+static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const struct vt_ksym **found)
+{
+	int fd = open(ks->path, O_RDONLY | O_CLOEXEC), err = 0;
+	char *buf, hex[24];
+	size_t have = 0, hlen = 0;
+	bool done = false;
+
+	if (fd < 0)
+		return -errno;
+	buf = malloc(VT_KS_READ);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if (what == KS_AT)
+		hlen = snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)addr);
+	while (!done && !err) {
+		ssize_t r = read(fd, buf + have, VT_KS_READ - have);
+		char *p = buf, *end;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r < 0)
+				err = -errno;
+			if (!have)
+				break;
+			buf[have++] = '\n';	/* a last line without its newline */
+			done = true;
+			r = 0;
+		}
+		end = buf + have + r;
+		for (;;) {
+			char *nl = memchr(p, '\n', end - p);
+			struct ks_line l;
+
+			if (!nl)
+				break;
+			/* Cheap tests first: most lines are vmlinux symbols nobody asked for. */
+			if (what == KS_AT) {
+				bool hit = (size_t)(nl - p) > hlen && p[hlen] == ' ' ?
+					   !memcmp(p, hex, hlen) :
+					   split_line(p, nl, &l) && parse_addr(&l) == addr;
+
+				if (hit && split_line(p, nl, &l) && is_text(l.type)) {
+					err = add_sym(ks, &l, false);
+					if (!err && found)
+						*found = &ks->syms[ks->n - 1];
+					done = true;
+					break;
+				}
+			} else if (split_line(p, nl, &l)) {
+				bool text = is_text(l.type);
+
+				if (what == KS_ALL_TEXT) {
+					if (text)
+						err = add_sym(ks, &l, false);
+				} else if (l.mod ? in_list(want_modules, l.mod, l.mlen) :
+					   text && wanted_vmlinux(l.name, l.nlen)) {
+					if (text || strchr("dDrRbB", l.type))
+						err = add_sym(ks, &l, !text);
+				}
+				if (err)
+					break;
+			}
+			p = nl + 1;
+		}
+		have = end - p;
+		if (have == VT_KS_READ) {	/* a line longer than the buffer: not kallsyms */
+			err = -EINVAL;
+			break;
+		}
+		memmove(buf, p, have);
+	}
+	free(buf);
+	close(fd);
+	return err;
 }
 
 static int cmp_addr(const void *a, const void *b)
@@ -104,57 +305,29 @@ static int cmp_addr(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+static void sort_syms(struct vt_ksyms *ks)
+{
+	qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
+}
+
+struct vt_ksyms *vt_ksyms_load_path(const char *path)
+{
+	struct vt_ksyms *ks = calloc(1, sizeof(*ks));
+
+	if (!ks)
+		return NULL;
+	snprintf(ks->path, sizeof(ks->path), "%s", path);
+	if (ks_pass(ks, KS_WANTED, 0, NULL)) {
+		vt_ksyms_free(ks);
+		return NULL;
+	}
+	sort_syms(ks);
+	return ks;
+}
+
 struct vt_ksyms *vt_ksyms_load(void)
 {
-	FILE *f = fopen("/proc/kallsyms", "r");
-	struct vt_ksyms *ks;
-	char line[512], *name, *mod, t;
-	uint64_t addr;
-
-	if (!f)
-		return NULL;
-	ks = calloc(1, sizeof(*ks));
-	if (!ks) {
-		fclose(f);
-		return NULL;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (!split_line(line, &addr, &t, &name, &mod))
-			continue;
-		if (t != 't' && t != 'T') {
-			struct vt_ksym *d;
-
-			if (!mod || strcmp(mod, "vfio") || !strchr("dDrRbB", t))
-				continue;
-			d = realloc(ks->data, (ks->ndata + 1) * sizeof(*d));
-			if (!d)
-				continue;
-			ks->data = d;
-			d[ks->ndata].addr = addr;
-			d[ks->ndata].name = ks_strdup(ks, name);
-			d[ks->ndata].module = ks_module(ks, mod);
-			ks->ndata++;
-			continue;
-		}
-		if (ks->n == ks->cap) {
-			size_t cap = ks->cap ? ks->cap * 2 : 65536;
-			struct vt_ksym *s = realloc(ks->syms, cap * sizeof(*s));
-
-			if (!s)
-				break;
-			ks->syms = s;
-			ks->cap = cap;
-		}
-		ks->syms[ks->n].addr = addr;
-		ks->syms[ks->n].name = ks_strdup(ks, name);
-		ks->syms[ks->n].module = mod ? ks_module(ks, mod) : NULL;
-		if (!ks->syms[ks->n].name)
-			break;
-		ks->n++;
-	}
-	fclose(f);
-	qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
-	return ks;
+	return vt_ksyms_load_path("/proc/kallsyms");
 }
 
 void vt_ksyms_free(struct vt_ksyms *ks)
@@ -170,11 +343,33 @@ void vt_ksyms_free(struct vt_ksyms *ks)
 	free(ks);
 }
 
-const struct vt_ksym *vt_ksyms_by_addr(const struct vt_ksyms *ks, uint64_t addr)
+size_t vt_ksyms_count(const struct vt_ksyms *ks)
+{
+	return ks ? ks->n + ks->ndata : 0;
+}
+
+/* Every text symbol, for by_addr. The names already handed out stay valid (blocks are never
+ * freed before the table); the entries are rebuilt. */
+static int ks_all_text(struct vt_ksyms *ks)
+{
+	int err;
+
+	ks->n = 0;
+	ks->all_text = true;
+	err = ks_pass(ks, KS_ALL_TEXT, 0, NULL);
+	sort_syms(ks);
+	return err;
+}
+
+const struct vt_ksym *vt_ksyms_by_addr(struct vt_ksyms *ks, uint64_t addr)
 {
 	size_t lo = 0, hi;
 
-	if (!ks || !ks->n || addr < ks->syms[0].addr)
+	if (!ks)
+		return NULL;
+	if (!ks->all_text)
+		ks_all_text(ks);
+	if (!ks->n || addr < ks->syms[0].addr)
 		return NULL;
 	hi = ks->n;
 	while (hi - lo > 1) {
@@ -186,6 +381,31 @@ const struct vt_ksym *vt_ksyms_by_addr(const struct vt_ksyms *ks, uint64_t addr)
 			hi = mid;
 	}
 	return &ks->syms[lo];
+}
+
+const struct vt_ksym *vt_ksyms_at(struct vt_ksyms *ks, uint64_t addr)
+{
+	const struct vt_ksym *s = NULL;
+	size_t lo = 0, hi;
+
+	if (!ks)
+		return NULL;
+	hi = ks->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (ks->syms[mid].addr == addr)
+			return &ks->syms[mid];
+		if (ks->syms[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Not kept, or a module loaded since: look for this address alone. */
+	if (ks_pass(ks, KS_AT, addr, &s) || !s)
+		return NULL;
+	sort_syms(ks);
+	return vt_ksyms_at(ks, addr);
 }
 
 static bool mod_match(const struct vt_ksym *s, const char *module)
@@ -225,7 +445,7 @@ const struct vt_ksym *vt_ksyms_clone(const struct vt_ksyms *ks, const char *name
 const struct vt_ksym *vt_ksyms_data(const struct vt_ksyms *ks, const char *name, const char *module)
 {
 	for (size_t i = 0; ks && i < ks->ndata; i++)
-		if (!strcmp(ks->data[i].name, name) && !strcmp(ks->data[i].module, module))
+		if (!strcmp(ks->data[i].name, name) && mod_match(&ks->data[i], module))
 			return &ks->data[i];
 	return NULL;
 }

@@ -258,13 +258,9 @@ static int attach_callback(struct vt_tracer *t, uint64_t addr, const char *devna
 		vt_warn("too many distinct dma_unmap callbacks; %s's is not traced", devname);
 		return -1;
 	}
-	s = vt_ksyms_by_addr(t->ks, addr);
-	if (!s || s->addr != addr) {	/* a module loaded after start: read kallsyms again */
-		vt_ksyms_free(t->ks);
-		t->ks = vt_ksyms_load();
-		s = vt_ksyms_by_addr(t->ks, addr);
-	}
-	if (!s || s->addr != addr) {
+	/* Drivers' modules are not in the start-up table: one kallsyms pass for this address. */
+	s = vt_ksyms_at(t->ks, addr);
+	if (!s) {
 		vt_warn("dma_unmap callback of %s at %#llx has no symbol: not traced", devname,
 			(unsigned long long)addr);
 		return -1;

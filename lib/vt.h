@@ -30,7 +30,8 @@ bool vt_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, ui
 bool vt_parse_interval(const char *s, double *secs);
 uint64_t vt_now_ns(void);	/* CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() uses */
 
-/* ---- kernel symbols (one read of /proc/kallsyms: it costs seconds on an emulated CPU) --- */
+/* ---- kernel symbols (/proc/kallsyms: a pass costs ~0.2-0.5 s on an emulated CPU, a table
+ * of every text symbol several MiB; lib/ksyms.c reads only what is asked) ----------------- */
 struct vt_ksym {
 	uint64_t addr;
 	char *name;
@@ -38,17 +39,26 @@ struct vt_ksym {
 };
 
 struct vt_ksyms;
+/* One pass keeping what vfio-trace looks up by name: every symbol of the VFIO modules and the
+ * vmlinux functions it attaches to (vt_ksyms_wanted()). NULL when kallsyms cannot be read. */
 struct vt_ksyms *vt_ksyms_load(void);
+struct vt_ksyms *vt_ksyms_load_path(const char *path);	/* another file (unit tests) */
 void vt_ksyms_free(struct vt_ksyms *ks);
-/* The symbol containing addr (text symbols only). */
-const struct vt_ksym *vt_ksyms_by_addr(const struct vt_ksyms *ks, uint64_t addr);
-/* Exact name, in module (NULL: any). */
+/* Whether vt_ksyms_load() keeps symbol name of module (NULL: vmlinux). */
+bool vt_ksyms_wanted(const char *name, const char *module);
+size_t vt_ksyms_count(const struct vt_ksyms *ks);	/* symbols kept */
+/* The text symbol containing addr. The first call reads and keeps every text symbol. */
+const struct vt_ksym *vt_ksyms_by_addr(struct vt_ksyms *ks, uint64_t addr);
+/* The text symbol starting exactly at addr (a function); one pass for an address not kept
+ * (a driver's callback, a module loaded since), the symbol is kept. */
+const struct vt_ksym *vt_ksyms_at(struct vt_ksyms *ks, uint64_t addr);
+/* Exact name, in module (NULL: any), among the kept symbols. */
 const struct vt_ksym *vt_ksyms_by_name(const struct vt_ksyms *ks, const char *name,
 				       const char *module);
 /* A compiler clone of name (name.isra.0, name.constprop.0, name.part.0; not name.cold). */
 const struct vt_ksym *vt_ksyms_clone(const struct vt_ksyms *ks, const char *name,
 				     const char *module);
-/* A data symbol of module vfio (the only data vfio-trace looks up). */
+/* A data symbol of a VFIO module (vfio_device_fops is the only data vfio-trace looks up). */
 const struct vt_ksym *vt_ksyms_data(const struct vt_ksyms *ks, const char *name, const char *module);
 /* Parse one /proc/kallsyms line (exposed for unit tests). */
 bool vt_ksyms_parse_line(const char *line, uint64_t *addr, char *type, char *name, size_t nlen,
