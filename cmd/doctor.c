@@ -124,7 +124,7 @@ int cmd_doctor(int argc, char **argv)
 		return VT_EXIT_USAGE;
 	}
 	ks = vt_ksyms_load();
-	vt_env_probe(&env, ks);
+	vt_env_probe(&env, false);
 	if (kprobe)
 		env.force_kprobe = true;
 	vt_points_probe(&env, ks);

@@ -467,21 +467,52 @@ static int open_and_load(struct vt_tracer *t, const struct vt_tracer_opts *opts)
 	return vfio_trace_bpf__load(t->skel);
 }
 
+/* The process's peak RSS so far (what wait4's ru_maxrss reports at exit), in MiB. */
+static double vmhwm_mib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb / 1024.0;
+}
+
+/* Undo a load (and attach) that is to be retried with kprobes. */
+static void unload(struct vt_tracer *t)
+{
+	for (int i = 0; i < t->nextra; i++)
+		bpf_link__destroy(t->extra[i]);
+	t->nextra = 0;
+	vfio_trace_bpf__destroy(t->skel);
+	t->skel = NULL;
+}
+
 int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 {
 	struct vt_tracer *t = calloc(1, sizeof(*t));
-	const char *blocker;
+	const char *blocker, *step;
 	int err, nprog = 0;
 	struct bpf_program *prog;
+	uint64_t t0 = vt_now_ns(), t1, t2 = 0, t3 = 0;
 
 	if (!t)
 		return -ENOMEM;
 	t->opts = *opts;
+	/* Only the VFIO modules' symbols and a few vmlinux names: drivers' callbacks are
+	 * resolved one by one when they show up. */
 	t->ks = vt_ksyms_load();
-	vt_env_probe(&t->env, t->ks);
-	t->env.quick = true;
+	t1 = vt_now_ns();
+	/* No test attaches: the skeleton's own load and attach are the test. */
+	vt_env_probe(&t->env, true);
 	if (opts->force_kprobe)
 		t->env.force_kprobe = true;
+	if (t->env.force_kprobe)
+		t->env.fentry_works = false;
 	t->ncpus = libbpf_num_possible_cpus();
 	for (;;) {
 		vt_points_probe(&t->env, t->ks);
@@ -491,28 +522,31 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 			err = -ENOTSUP;
 			goto fail;
 		}
+		if (!t2)
+			t2 = vt_now_ns();
+		step = "load";
 		err = open_and_load(t, opts);
-		if (!err)
-			break;
-		vfio_trace_bpf__destroy(t->skel);
-		t->skel = NULL;
-		/* A function fentry cannot take (no BTF for it, say): everything by kprobe. */
+		if (!err) {
+			t3 = vt_now_ns();
+			step = "attach";
+			err = vfio_trace_bpf__attach(t->skel);
+			if (!err)
+				err = attach_retargeted(t);
+			if (!err)
+				break;
+		}
+		unload(t);
+		/* A function fentry cannot take (no BTF for it, say), a kernel that refuses
+		 * trampolines: everything by kprobe. */
 		if (t->env.force_kprobe || !t->env.kprobes) {
-			vt_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
-			       strerror(-err));
+			vt_err("cannot %s the BPF programs: %s (run with -v for libbpf's messages)",
+			       step, strerror(-err));
 			goto fail;
 		}
-		vt_warn("fentry programs did not load (%s): using kprobes", strerror(-err));
+		vt_warn("fentry programs did not %s (%s): using kprobes", step, strerror(-err));
 		t->env.force_kprobe = true;
+		t->env.fentry_works = false;
 	}
-	err = vfio_trace_bpf__attach(t->skel);
-	if (err) {
-		vt_err("cannot attach the BPF programs: %s", strerror(-err));
-		goto fail;
-	}
-	err = attach_retargeted(t);
-	if (err)
-		goto fail;
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.vt_lifecycle), lifecycle_cb, t, NULL);
 	if (!t->rb || (opts->snoop &&
 		       ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.vt_events), event_cb, t))) {
@@ -524,6 +558,9 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	note_missing(t);
 	bpf_object__for_each_program(prog, t->skel->obj)
 		nprog += bpf_program__autoload(prog);
+	vt_dbg("start-up: kallsyms %.2f s (%zu symbols kept), probe %.2f s, load %.2f s, attach "
+	       "%.2f s, peak RSS (VmHWM) %.1f MiB", (t1 - t0) / 1e9, vt_ksyms_count(t->ks),
+	       (t2 - t1) / 1e9, (t3 - t2) / 1e9, (vt_now_ns() - t3) / 1e9, vmhwm_mib());
 	fprintf(stderr, "%s: attached %d programs (%s), tracing\n", vt_prog, nprog,
 		vt_method_name(vt_point_find("vfio_iommu_type1_ioctl")->method));
 	if (t->missing[0])

@@ -174,6 +174,25 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* Parsed module BTF and the kernel's object fd, once per module for all its points (doctor
+ * tries every point: parsing the BTF and walking every kernel BTF object each time cost
+ * ~0.1 s a point under emulation). Freed with vmlinux_btf. */
+static struct module_btf {
+	char name[64];
+	struct btf *btf;
+	int fd;
+} module_btfs[4];
+
+static void module_btfs_free(void)
+{
+	for (size_t i = 0; i < sizeof(module_btfs) / sizeof(module_btfs[0]); i++) {
+		btf__free(module_btfs[i].btf);
+		if (module_btfs[i].name[0] && module_btfs[i].fd >= 0)
+			close(module_btfs[i].fd);
+		memset(&module_btfs[i], 0, sizeof(module_btfs[i]));
+	}
+}
+
 /* The kernel id of a module's BTF object, to load fentry programs against it. */
 static int module_btf_fd(const char *module)
 {
@@ -206,21 +225,39 @@ int vt_try_fentry(const char *func, const char *module, char *reason, size_t rle
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
 	struct btf *btf = vmlinux_btf, *mbtf = NULL;
 	int id, prog_fd, link_fd, obj_fd = -1, err = 0;
+	bool owned = false;
 
 	if (!btf) {
 		snprintf(reason, rlen, "no vmlinux BTF");
 		return -ENOENT;
 	}
 	if (module) {
-		mbtf = btf__load_module_btf(module, vmlinux_btf);
+		struct module_btf *m = NULL;
+
+		for (size_t i = 0; i < sizeof(module_btfs) / sizeof(module_btfs[0]) && !m; i++)
+			if (!module_btfs[i].name[0] || !strcmp(module_btfs[i].name, module))
+				m = &module_btfs[i];
+		if (m && !m->name[0]) {
+			snprintf(m->name, sizeof(m->name), "%s", module);
+			m->btf = btf__load_module_btf(module, vmlinux_btf);
+			m->fd = m->btf ? module_btf_fd(module) : -ENOENT;
+		}
+		if (m) {
+			mbtf = m->btf;
+			obj_fd = m->fd;
+		} else {	/* more modules than slots: not cached */
+			mbtf = btf__load_module_btf(module, vmlinux_btf);
+			obj_fd = mbtf ? module_btf_fd(module) : -ENOENT;
+			owned = true;
+		}
 		if (!mbtf) {
 			snprintf(reason, rlen, "no BTF for module %s", module);
 			return -ENOENT;
 		}
 		btf = mbtf;
-		obj_fd = module_btf_fd(module);
 		if (obj_fd < 0) {
-			btf__free(mbtf);
+			if (owned)
+				btf__free(mbtf);
 			snprintf(reason, rlen, "module %s BTF not loaded in the kernel", module);
 			return -ENOENT;
 		}
@@ -249,9 +286,10 @@ int vt_try_fentry(const char *func, const char *module, char *reason, size_t rle
 	}
 	close(prog_fd);
 out:
-	if (obj_fd >= 0)
+	if (owned) {
 		close(obj_fd);
-	btf__free(mbtf);
+		btf__free(mbtf);
+	}
 	return err;
 }
 
@@ -296,6 +334,9 @@ static int try_tracepoint(const struct vt_env *env, const char *tp, char *reason
 			snprintf(reason, rlen, "no %s event in this kernel", tp);
 			return -ENOENT;
 		}
+		/* The tracers: the event exists, the skeleton's attach is the real test. */
+		if (env->quick)
+			return 0;
 	}
 	if (!probe_skel_ready()) {
 		snprintf(reason, rlen, "cannot load a raw_tp program: %s", strerror(errno));
@@ -320,12 +361,12 @@ static enum vt_method try_func(struct vt_env *env, const char *sym, const char *
 
 	if (env->quick) {
 		if (env->fentry_works && !env->force_kprobe) {
-			snprintf(reason, rlen, "fentry (symbol present; the kernel takes fentry)");
+			snprintf(reason, rlen, "fentry (symbol present)");
 			return VT_M_FENTRY;
 		}
 		if (env->kprobes) {
 			snprintf(reason, rlen, "kprobe (symbol present; %s)", env->force_kprobe ?
-				 "fentry disabled by --kprobe" : "the kernel refuses fentry");
+				 "fentry disabled by --kprobe or refused" : "the kernel refuses fentry");
 			return VT_M_KPROBE;
 		}
 		snprintf(reason, rlen, "the kernel refuses fentry and kprobes");
@@ -415,13 +456,13 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 	}
 }
 
-int vt_env_probe(struct vt_env *env, struct vt_ksyms *ks)
+int vt_env_probe(struct vt_env *env, bool quick)
 {
 	struct utsname u;
 	char why[160];
 
-	(void)ks;
 	memset(env, 0, sizeof(*env));
+	env->quick = quick;
 	uname(&u);
 	snprintf(env->release, sizeof(env->release), "%s", u.release);
 	env->vmlinux_btf = path_exists("/sys/kernel/btf/vmlinux");
@@ -434,6 +475,18 @@ int vt_env_probe(struct vt_env *env, struct vt_ksyms *ks)
 	probe_caps(env);
 	probe_tracefs(env);
 	libbpf_set_print(libbpf_quiet);
+	if (quick) {
+		/* No test attaches and no parsed vmlinux BTF (several MiB, ~0.1 s, and libbpf
+		 * parses its own copy to load the skeleton): fentry is assumed, and the loader
+		 * falls back to kprobes when the skeleton does not load or attach. kprobes: the
+		 * perf kprobe PMU, or tracefs' legacy kprobe_events (libbpf uses either). */
+		env->fentry_works = env->privileged && !env->force_kprobe && env->vmlinux_btf;
+		snprintf(why, sizeof(why), "%s/kprobe_events", env->tracefs);
+		env->kprobes = env->privileged &&
+			       (path_exists("/sys/bus/event_source/devices/kprobe") ||
+				(env->tracefs[0] && path_exists(why)));
+		return 0;
+	}
 	if (env->vmlinux_btf && !vmlinux_btf)
 		vmlinux_btf = btf__load_vmlinux_btf();
 	if (env->privileged) {
@@ -462,7 +515,8 @@ void vt_points_probe(struct vt_env *env, struct vt_ksyms *ks)
 		probe_bpf__destroy(probe_skel);
 		probe_skel = NULL;
 	}
-	/* Parsed vmlinux BTF is several MiB: the tracer does not need it after this. */
+	/* Parsed vmlinux BTF is several MiB: nothing needs it after this. */
+	module_btfs_free();
 	btf__free(vmlinux_btf);
 	vmlinux_btf = NULL;
 }

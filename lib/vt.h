@@ -100,20 +100,23 @@ struct vt_env {
 	bool privileged;		/* enough to load and attach */
 	char missing_caps[64];
 	char tracefs[64];		/* mount point, "" when not mounted */
-	bool fentry_works;		/* the kernel attached a test fentry program */
-	bool kprobes;			/* the kernel has kprobes (perf kprobe PMU) */
+	bool fentry_works;		/* the kernel attached a test fentry program (quick:
+					 * assumed until the skeleton fails to load or attach) */
+	bool kprobes;			/* the kernel has kprobes (quick: the kprobe PMU is there) */
 	bool force_kprobe;		/* VFIO_TRACE_NO_FENTRY=1 / --kprobe: skip fentry */
-	bool quick;			/* the tracers: no test attach per function point (each is
-					 * a trampoline or kprobe install, seconds under emulation);
-					 * the method follows the kernel-wide fentry/kprobe test and
-					 * the symbol, and a failed load falls back to kprobes */
+	bool quick;			/* the tracers: no test attach at all (each is a trampoline,
+					 * kprobe or tracepoint install, up to a second under
+					 * emulation): the method follows the symbol, fentry unless
+					 * --kprobe, and a failed load or attach falls back to kprobes */
 };
 
 extern struct vt_point vt_points[];
 extern const int vt_npoints;
 
-/* Inspect the host and decide a method for every point, trying the attach for real. */
-int vt_env_probe(struct vt_env *env, struct vt_ksyms *ks);
+/* Inspect the host. quick (the tracers): no test attach at all (fentry_works assumed unless
+ * --kprobe; kprobes from the kprobe PMU's presence); else (doctor) a real fentry and kprobe
+ * attach on vfs_read, and vt_points_probe() then tries every point for real. */
+int vt_env_probe(struct vt_env *env, bool quick);
 void vt_points_probe(struct vt_env *env, struct vt_ksyms *ks);
 struct vt_point *vt_point_find(const char *name);
 const char *vt_method_name(enum vt_method m);
