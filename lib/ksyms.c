@@ -383,14 +383,10 @@ const struct vt_ksym *vt_ksyms_by_addr(struct vt_ksyms *ks, uint64_t addr)
 	return &ks->syms[lo];
 }
 
-const struct vt_ksym *vt_ksyms_at(struct vt_ksyms *ks, uint64_t addr)
+static const struct vt_ksym *find_exact(const struct vt_ksyms *ks, uint64_t addr)
 {
-	const struct vt_ksym *s = NULL;
-	size_t lo = 0, hi;
+	size_t lo = 0, hi = ks->n;
 
-	if (!ks)
-		return NULL;
-	hi = ks->n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
@@ -401,11 +397,23 @@ const struct vt_ksym *vt_ksyms_at(struct vt_ksyms *ks, uint64_t addr)
 		else
 			hi = mid;
 	}
+	return NULL;
+}
+
+const struct vt_ksym *vt_ksyms_at(struct vt_ksyms *ks, uint64_t addr)
+{
+	const struct vt_ksym *s;
+
+	if (!ks)
+		return NULL;
+	s = find_exact(ks, addr);
+	if (s)
+		return s;
 	/* Not kept, or a module loaded since: look for this address alone. */
 	if (ks_pass(ks, KS_AT, addr, &s) || !s)
 		return NULL;
 	sort_syms(ks);
-	return vt_ksyms_at(ks, addr);
+	return find_exact(ks, addr);
 }
 
 static bool mod_match(const struct vt_ksym *s, const char *module)
