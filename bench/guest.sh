@@ -24,6 +24,7 @@ echo 0 > /proc/sys/kernel/bpf_stats_enabled
 # a CPU stuck in the kernel (seen once on 6.1 under TCG, during a storm with tracers coming and
 # going) would otherwise hold the VM until the watchdog: panic at once, bench/run retries
 echo 1 > /proc/sys/kernel/softlockup_panic 2>/dev/null
+note clocksource "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 # reference for start-up times: one pass over /proc/kallsyms in this VM
 _t0=$(cut -d' ' -f1 /proc/uptime); cat /proc/kallsyms > /dev/null; _t1=$(cut -d' ' -f1 /proc/uptime)
 note kallsyms_scan_s "$(awk -v a=$_t0 -v b=$_t1 'BEGIN { printf "%.2f", b - a }')"
@@ -34,7 +35,7 @@ note ksymsload "$(ksymsload)"
 # ---- which tracers are there
 MODES="untraced empty empty-lean top snoop"
 if $VT locks --help >/dev/null 2>&1; then
-	MODES="$MODES locks"; note locks available
+	MODES="$MODES empty-locks locks"; note locks available
 else
 	echo "bench: vfio-trace locks not available (vfio-trace locks --help fails): skipped"
 	note locks "not available"
@@ -63,6 +64,7 @@ start_tracer() { # MODE TAG
 	case $1 in
 	untraced) TPID=""; return 0 ;;
 	empty) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load vfio & ;;
+	empty-locks) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load lean mutex & ;;
 	empty-lean) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load lean & ;;
 	empty-mutex) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load mutex & ;;
 	top) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b >/dev/null & ;;

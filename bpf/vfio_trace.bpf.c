@@ -14,7 +14,8 @@
 
 /* ---- VFIO_IOMMU_{MAP,UNMAP}_DMA at vfio_iommu_type1_ioctl ------------------------------ */
 
-static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsigned long arg)
+static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsigned long arg,
+				       bool fexit)
 {
 	struct vtr_unmap_state st = {};
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -31,6 +32,12 @@ static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsig
 	} else if (cmd == VT_VFIO_IOMMU_MAP_DMA) {
 		struct vt_uapi_dma_map m = {};
 
+		/* Without VT_FEAT_DETAIL (top: a MAP_DMA's latency is not shown) the fexit
+		 * counts it alone; a kretprobe does not see the arguments. */
+		if (fexit && !(vt_features & VT_FEAT_DETAIL)) {
+			vt_track_container(iommu_data);
+			return 0;
+		}
 		bpf_probe_read_user(&m, sizeof(m), (void *)arg);
 		st.iova = m.iova;
 		st.size = m.size;
@@ -43,6 +50,17 @@ static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsig
 	st.uarg = arg;
 	st.cmd = cmd;
 	VT_INFLIGHT_PUT(&vt_unmaps, &tid, &st);
+	return 0;
+}
+
+/* fexit, a MAP_DMA without VT_FEAT_DETAIL: counted, not timed (see ioctl_enter). */
+static __always_inline int map_counted(void *iommu_data, unsigned long arg, long ret)
+{
+	struct vt_uapi_dma_map m = {};
+
+	bpf_probe_read_user(&m, sizeof(m), (void *)arg);
+	vt_account(VT_OP_MAP, VT_KIND_CONTAINER, (__u64)iommu_data, (__u64)iommu_data, VT_LAT_NONE,
+		   ret == 0 ? m.size : 0, ret, m.iova, m.size, 0);
 	return 0;
 }
 
@@ -75,19 +93,21 @@ static __always_inline int ioctl_exit(long ret)
 SEC("fentry/vfio_iommu_type1_ioctl")
 int BPF_PROG(fe_ioctl, void *iommu_data, unsigned int cmd, unsigned long arg)
 {
-	return ioctl_enter(iommu_data, cmd, arg);
+	return ioctl_enter(iommu_data, cmd, arg, true);
 }
 
 SEC("fexit/vfio_iommu_type1_ioctl")
 int BPF_PROG(fx_ioctl, void *iommu_data, unsigned int cmd, unsigned long arg, long ret)
 {
+	if (cmd == VT_VFIO_IOMMU_MAP_DMA && !(vt_features & VT_FEAT_DETAIL))
+		return map_counted(iommu_data, arg, ret);
 	return ioctl_exit(ret);
 }
 
 SEC("kprobe/vfio_iommu_type1_ioctl")
 int BPF_KPROBE(kp_ioctl, void *iommu_data, unsigned int cmd, unsigned long arg)
 {
-	return ioctl_enter(iommu_data, cmd, arg);
+	return ioctl_enter(iommu_data, cmd, arg, false);
 }
 
 SEC("kretprobe/vfio_iommu_type1_ioctl")

@@ -26,6 +26,9 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by user space before load; the verifier prunes what is off. */
 const volatile __u32 vt_features = 0;
 const volatile __u32 vt_targ_tgid = 0;
+/* snoop: wake the reader only once this much is waiting in vt_events (it also polls every
+ * 100 ms): one wake-up per batch, not per event. */
+const volatile __u64 vt_events_wake = 0;
 
 /* Cumulative per-(object, process, op) statistics. Per-CPU: no shared cache line between CPUs
  * on the hot path. Never deleted from: user space diffs snapshots. Preallocated, because a
@@ -286,7 +289,8 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 		if (d)
 			__builtin_memcpy(e->dev, d->name, sizeof(e->dev));
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&vt_events, BPF_RB_AVAIL_DATA) >= vt_events_wake ?
+			   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 
