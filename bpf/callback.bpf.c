@@ -51,7 +51,7 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 	struct vtr_cb_state cs = {};
 	__u64 now = bpf_ktime_get_ns();
 
-	vt_learn_device(vdev, st ? st->container : 0, VT_OP_CALLBACK, 0);
+	/* The device is learned at its first callback's account (vt_account). */
 	if (st) {
 		struct vfio_iommu *iommu = (void *)st->container;
 		void *first = BPF_CORE_READ(iommu, device_list.next);

@@ -304,14 +304,12 @@ static __always_inline int outer_exit(__u32 op, long ret)
 }
 
 /* Without VT_FEAT_DETAIL (top) a pin or unpin is counted at its fexit alone, which sees the
- * arguments and the result: no entry program, no in-flight state, no latency. The container
- * is the device's (from its register, or its group). */
+ * arguments and the result: no entry program, no in-flight state, no latency. The device is
+ * learned by vt_account the first time (no snoop here: the container is not needed). */
 static __always_inline int pin_counted(__u32 op, struct vfio_device *vdev, __u64 iova, int npage,
 				       long ret)
 {
-	struct vtr_device *d = vt_learn_device(vdev, 0, op, 0);
-
-	vt_account(op, VT_KIND_DEVICE, (__u64)vdev, d ? d->container : 0, VT_LAT_NONE,
+	vt_account(op, VT_KIND_DEVICE, (__u64)vdev, 0, VT_LAT_NONE,
 		   op == VT_OP_PIN && ret < 0 ? 0 : npage, ret, iova, 0, 0);
 	return 0;
 }

@@ -214,7 +214,12 @@ static __always_inline void vt_spill(struct vtr_key *key, __u64 lat, __u64 bytes
 		__sync_fetch_and_add(&s->hist[slot], 1);
 }
 
-/* The account of one completed operation: aggregate, and for snoop emit the event. */
+static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vdev,
+							 __u64 container, __u16 op, __u32 tgid);
+
+/* The account of one completed operation: aggregate, and for snoop emit the event. A device's
+ * pin, unpin or callback whose row is new (the first of this process on this device) also
+ * learns the device: a known row means a known device, so the hot path skips that lookup. */
 static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 container,
 				       __u64 lat, __u64 bytes, __s64 ret, __u64 iova, __u64 aux,
 				       __u16 retries)
@@ -230,6 +235,9 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 	if (!s) {
 		struct vtr_stat *z = bpf_map_lookup_elem(&vt_zero, &zero);
 
+		if (kind == VT_KIND_DEVICE &&
+		    (op == VT_OP_PIN || op == VT_OP_UNPIN || op == VT_OP_CALLBACK))
+			vt_learn_device((struct vfio_device *)obj, container, op, 0);
 		if (z)
 			bpf_map_update_elem(&vt_stats, &key, z, BPF_NOEXIST);
 		s = bpf_map_lookup_elem(&vt_stats, &key);
