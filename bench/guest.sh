@@ -85,8 +85,18 @@ stop_tracer() {
 	[ -n "$TPID" ] || return 0
 	kill -INT $TPID 2>/dev/null
 	_i=0
+	# 180 s: detaching 20-odd fentry programs waits for RCU-tasks grace periods, slow under TCG
+	# (bpftrace once needed more than 60 s)
 	while kill -0 $TPID 2>/dev/null; do
-		_i=$((_i + 1)); [ $_i -lt 600 ] || { echo "bench: tracer $TPID did not stop: KILL"; kill -KILL $TPID; break; }
+		_i=$((_i + 1))
+		if [ $_i -ge 1800 ]; then
+			echo "bench: tracer $TPID did not stop in 180 s: KILL (and its children)"
+			note "warn_kill_$TPID" "a tracer did not stop in 180 s"
+			for _p in /proc/[0-9]*; do
+				[ "$(cut -d' ' -f4 $_p/stat 2>/dev/null)" = "$TPID" ] && kill -KILL ${_p#/proc/} 2>/dev/null
+			done
+			kill -KILL $TPID; break
+		fi
 		sleep 0.1
 	done
 	wait $TPID 2>/dev/null
@@ -180,6 +190,7 @@ while [ $r -le 3 ]; do
 	r=$((r + 1))
 done
 
-dmatest_unload || fail "rmmod vfio_dmatest"
+# A leftover tracer would hold the module (its programs on dt_dma_unmap): say so, keep the numbers.
+dmatest_unload || { echo "bench: rmmod vfio_dmatest failed (a tracer left programs attached?)"; note warn_rmmod "rmmod vfio_dmatest failed"; }
 dmesg_clean || fail "kernel complained"
 echo "bench: done"

@@ -40,6 +40,22 @@ static __always_inline void zero_insert(struct k16 *k)
 		bpf_map_update_elem(&m_pch, k, v, 0);
 }
 
+/* vt_account()'s update of a stats row (bpf/vt_core.bpf.h) */
+static __always_inline void stat_update(struct vtr_stat *s, __u64 lat)
+{
+	__u32 slot;
+
+	s->count++;
+	s->bytes += 4096;
+	s->lat_sum += lat;
+	if (lat > s->lat_max)
+		s->lat_max = lat;
+	slot = vt_hist_slot(lat);
+	asm volatile("" : "+r"(slot));
+	if (slot < VT_HIST_SLOTS)
+		s->hist[slot]++;
+}
+
 #define P(name) SEC("fentry/__task_pid_nr_ns") int BPF_PROG(name)
 
 P(o00_empty) { return 0; }
@@ -83,13 +99,8 @@ P(o12_account)	/* vfio-trace's vt_account core: percpu hash + the whole stat upd
 	struct k16 k = { .a = 0xffff888012345679ULL, .b = bpf_get_current_pid_tgid() >> 32, .c = 3 };
 	struct vtr_stat *s = bpf_map_lookup_elem(&m_pch, &k);
 	__u64 lat = bpf_ktime_get_ns() & 0xffff;
-	__u32 slot;
 	if (!s) { zero_insert(&k); return 0; }
-	s->count++; s->bytes += 4096; s->lat_sum += lat;
-	if (lat > s->lat_max) s->lat_max = lat;
-	slot = vt_hist_slot(lat);
-	asm volatile("" : "+r"(slot));
-	if (slot < VT_HIST_SLOTS) s->hist[slot]++;
+	stat_update(s, lat);
 	return 0;
 }
 P(o13_pca_account)	/* the same update into a per-CPU array row */
@@ -97,13 +108,8 @@ P(o13_pca_account)	/* the same update into a per-CPU array row */
 	__u32 k = 5;
 	struct vtr_stat *s = bpf_map_lookup_elem(&m_pca, &k);
 	__u64 lat = bpf_ktime_get_ns() & 0xffff;
-	__u32 slot;
 	if (!s) return 0;
-	s->count++; s->bytes += 4096; s->lat_sum += lat;
-	if (lat > s->lat_max) s->lat_max = lat;
-	slot = vt_hist_slot(lat);
-	asm volatile("" : "+r"(slot));
-	if (slot < VT_HIST_SLOTS) s->hist[slot]++;
+	stat_update(s, lat);
 	return 0;
 }
 P(o14_atomic_add) { __sync_fetch_and_add(&g_bss[14], 1); return 0; }

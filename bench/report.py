@@ -108,7 +108,7 @@ def collect(args):
                                                 capture_output=True, text=True).stdout.strip(),
            "vm_seconds": int(opt.get("--vm-seconds", 0)), "bpftrace": notes.get("bpftrace_version"),
            "locks": notes.get("locks"), "kallsyms_scan_s": notes.get("kallsyms_scan_s"),
-           "kallsyms_text_syms": notes.get("kallsyms_text_syms"), "clocksource": notes.get("clocksource"), "ksymsload": read_kv_line_str(notes.get("ksymsload", "")), "failures": {k: v for k, v in notes.items() if k.startswith("fail")},
+           "kallsyms_text_syms": notes.get("kallsyms_text_syms"), "clocksource": notes.get("clocksource"), "ksymsload": read_kv_line_str(notes.get("ksymsload", "")), "failures": {k: v for k, v in notes.items() if k.startswith(("fail", "warn"))},
            "storm": {}, "bpf_cost": {}, "mutex": {}, "startup": {}}
     # 1. storm throughput
     for m in modes:
