@@ -14,11 +14,29 @@
 
 /* ---- VFIO_IOMMU_{MAP,UNMAP}_DMA at vfio_iommu_type1_ioctl ------------------------------ */
 
+/* A new thread's first MAP/UNMAP: its slot is created (later ones reset it in place). */
+static __always_inline int unmap_slot_new(__u32 tid, __u64 container, __u64 uarg, __u32 cmd,
+				     __u64 iova, __u64 size, __u64 ts)
+{
+	struct vtr_unmap_state st = {};
+
+	st.container = container;
+	st.uarg = uarg;
+	st.cmd = cmd;
+	st.iova = iova;
+	st.size = size;
+	st.ts = ts;
+	if (bpf_map_update_elem(&vt_unmaps, &tid, &st, BPF_ANY))
+		vt_lose(VT_LOSS_TASK_FULL);
+	return 0;
+}
+
 static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsigned long arg,
 				       bool fexit)
 {
-	struct vtr_unmap_state st = {};
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct vtr_unmap_state *slot;
+	__u64 iova = 0, size = 0;
 
 	if (cmd == VT_VFIO_IOMMU_UNMAP_DMA) {
 		/* The asked range is only shown per event; the unmapped size is read at exit. */
@@ -26,8 +44,8 @@ static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsig
 			struct vt_uapi_dma_unmap u = {};
 
 			bpf_probe_read_user(&u, sizeof(u), (void *)arg);
-			st.iova = u.iova;
-			st.size = u.size;
+			iova = u.iova;
+			size = u.size;
 		}
 	} else if (cmd == VT_VFIO_IOMMU_MAP_DMA) {
 		struct vt_uapi_dma_map m = {};
@@ -39,17 +57,28 @@ static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsig
 			return 0;
 		}
 		bpf_probe_read_user(&m, sizeof(m), (void *)arg);
-		st.iova = m.iova;
-		st.size = m.size;
+		iova = m.iova;
+		size = m.size;
 	} else {
 		return 0;
 	}
 	vt_track_container(iommu_data);
-	st.ts = bpf_ktime_get_ns();
-	st.container = (__u64)iommu_data;
-	st.uarg = arg;
-	st.cmd = cmd;
-	VT_INFLIGHT_PUT(&vt_unmaps, &tid, &st);
+	slot = bpf_map_lookup_elem(&vt_unmaps, &tid);
+	if (!slot)
+		return unmap_slot_new(tid, (__u64)iommu_data, arg, cmd, iova, size,
+				      bpf_ktime_get_ns());
+	/* The thread's slot, reset in place: the fields that matter, not all 144 bytes. */
+	slot->container = (__u64)iommu_data;
+	slot->uarg = arg;
+	slot->iova = iova;
+	slot->size = size;
+	slot->notify_ts = 0;
+	slot->drop_ts = 0;
+	slot->cb_ts = 0;
+	slot->cmd = cmd;
+	slot->notifies = 0;
+	slot->retries = 0;
+	slot->ts = bpf_ktime_get_ns();
 	return 0;
 }
 
