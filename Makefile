@@ -78,6 +78,14 @@ $(BUILD)/obj/%.o: %.c $(HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
+# --version names the tree the binary was built from: main.o is rebuilt when that changes
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(VERSION)" ] || echo "$(VERSION)" > $@
+$(BUILD)/obj/cmd/main.o: $(BUILD)/version.stamp
+.PHONY: FORCE
+FORCE:
+
 $(BUILD)/vfio-trace: $(LIB_OBJS) $(CMD_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
 
