@@ -142,7 +142,7 @@ VFIO_TRACE  ?= $(BUILD)/vfio-trace
 .PHONY: bench bench-quick bench-tools
 bench-tools: $(BENCH_TOOLS)
 
-$(BUILD)/bench/%.bpf.o: bench/%.bpf.c bpf/vmlinux.h $(wildcard include/*.h)
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c bpf/vmlinux.h $(wildcard include/*.h) $(wildcard bpf/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(BPFTOOL) gen object $@ $@.tmp

@@ -10,6 +10,7 @@
 #include <bpf/bpf_tracing.h>
 #include "vt_shared.h"
 #include "vt_hist.h"
+#include "vt_stat.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -38,22 +39,6 @@ static __always_inline void zero_insert(struct k16 *k)
 
 	if (v)
 		bpf_map_update_elem(&m_pch, k, v, 0);
-}
-
-/* vt_account()'s update of a stats row (bpf/vt_core.bpf.h) */
-static __always_inline void stat_update(struct vtr_stat *s, __u64 lat)
-{
-	__u32 slot;
-
-	s->count++;
-	s->bytes += 4096;
-	s->lat_sum += lat;
-	if (lat > s->lat_max)
-		s->lat_max = lat;
-	slot = vt_hist_slot(lat);
-	asm volatile("" : "+r"(slot));
-	if (slot < VT_HIST_SLOTS)
-		s->hist[slot]++;
 }
 
 #define P(name) SEC("fentry/__task_pid_nr_ns") int BPF_PROG(name)
@@ -100,7 +85,7 @@ P(o12_account)	/* vfio-trace's vt_account core: percpu hash + the whole stat upd
 	struct vtr_stat *s = bpf_map_lookup_elem(&m_pch, &k);
 	__u64 lat = bpf_ktime_get_ns() & 0xffff;
 	if (!s) { zero_insert(&k); return 0; }
-	stat_update(s, lat);
+	vt_stat_add(s, lat, 4096, 0);
 	return 0;
 }
 P(o13_pca_account)	/* the same update into a per-CPU array row */
@@ -109,7 +94,7 @@ P(o13_pca_account)	/* the same update into a per-CPU array row */
 	struct vtr_stat *s = bpf_map_lookup_elem(&m_pca, &k);
 	__u64 lat = bpf_ktime_get_ns() & 0xffff;
 	if (!s) return 0;
-	stat_update(s, lat);
+	vt_stat_add(s, lat, 4096, 0);
 	return 0;
 }
 P(o14_atomic_add) { __sync_fetch_and_add(&g_bss[14], 1); return 0; }

@@ -18,8 +18,7 @@
 #include "vfio_types.h"
 #include "vt_shared.h"
 #include "vt_hist.h"
-
-#define VT_EINVAL 22
+#include "vt_stat.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -229,7 +228,7 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 		.obj = obj, .tgid = pid_tgid >> 32, .op = op, .pad = kind,
 	};
 	struct vtr_stat *s;
-	__u32 zero = 0, slot;
+	__u32 zero = 0;
 
 	s = bpf_map_lookup_elem(&vt_stats, &key);
 	if (!s) {
@@ -244,25 +243,8 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 		if (!s)
 			vt_spill(&key, lat, bytes, ret);
 	}
-	if (s) {
-		s->count++;
-		if (ret < 0)
-			s->errors++;
-		if (ret == -VT_EINVAL)
-			s->einval++;
-		s->bytes += bytes;
-		if (lat != VT_LAT_NONE) {
-			s->lat_sum += lat;
-			if (lat > s->lat_max)
-				s->lat_max = lat;
-			slot = vt_hist_slot(lat);
-			/* The compiler knows slot < VT_HIST_SLOTS and would drop the check
-			 * the verifier needs: hide the value from it. */
-			asm volatile("" : "+r"(slot));
-			if (slot < VT_HIST_SLOTS)
-				s->hist[slot]++;
-		}
-	}
+	if (s)
+		vt_stat_add(s, lat, bytes, ret);
 
 	if (!(vt_features & VT_FEAT_SNOOP))
 		return;
