@@ -38,6 +38,9 @@ static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsig
 	struct vtr_unmap_state *slot;
 	__u64 iova = 0, size = 0;
 
+	if (cmd != VT_VFIO_IOMMU_UNMAP_DMA && cmd != VT_VFIO_IOMMU_MAP_DMA)
+		return 0;
+	vt_track_container(iommu_data);
 	if (cmd == VT_VFIO_IOMMU_UNMAP_DMA) {
 		/* The asked range is only shown per event; the unmapped size is read at exit. */
 		if (vt_features & VT_FEAT_SNOOP) {
@@ -52,17 +55,12 @@ static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsig
 
 		/* Without VT_FEAT_DETAIL (top: a MAP_DMA's latency is not shown) the fexit
 		 * counts it alone; a kretprobe does not see the arguments. */
-		if (fexit && !(vt_features & VT_FEAT_DETAIL)) {
-			vt_track_container(iommu_data);
+		if (fexit && !(vt_features & VT_FEAT_DETAIL))
 			return 0;
-		}
 		bpf_probe_read_user(&m, sizeof(m), (void *)arg);
 		iova = m.iova;
 		size = m.size;
-	} else {
-		return 0;
 	}
-	vt_track_container(iommu_data);
 	slot = bpf_map_lookup_elem(&vt_unmaps, &tid);
 	if (!slot)
 		return unmap_slot_new(tid, (__u64)iommu_data, arg, cmd, iova, size,
@@ -536,14 +534,18 @@ struct {
 	__uint(value_size, 32 * sizeof(__u64));
 } vt_stacks SEC(".maps");
 
-/* The tracked-lock test: one load for an untracked lock. */
-static __always_inline struct vt_lock_info *vt_lock_lookup(__u64 lock)
+/* The tracked-lock test alone: one load for an untracked lock. */
+static __always_inline bool vt_lock_maybe_tracked(__u64 lock)
 {
 	__u64 slot = vt_lock_slot[vt_slot_of(lock)];
 
-	if (slot != lock && slot != VT_SLOT_SHARED)
-		return NULL;
-	return bpf_map_lookup_elem(&vt_locks, &lock);
+	return slot == lock || slot == VT_SLOT_SHARED;
+}
+
+/* A tracked lock's container and kind, or NULL. */
+static __always_inline struct vt_lock_info *vt_lock_lookup(__u64 lock)
+{
+	return vt_lock_maybe_tracked(lock) ? bpf_map_lookup_elem(&vt_locks, &lock) : NULL;
 }
 
 /* Is this thread an UNMAP_DMA between its notify's callbacks (notify_ts set)? The callbacks
@@ -637,14 +639,6 @@ static __always_inline __u64 fentry_arg0(unsigned long long *ctx)
 
 	bpf_get_func_arg(ctx, 0, &v);
 	return v;
-}
-
-/* The tracked-lock test alone: one load for an untracked lock. */
-static __always_inline bool vt_lock_maybe_tracked(__u64 lock)
-{
-	__u64 slot = vt_lock_slot[vt_slot_of(lock)];
-
-	return slot == lock || slot == VT_SLOT_SHARED;
 }
 
 SEC("fentry/mutex_lock")
