@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * `vfio-trace hung`: collection (two BPF iterators, /proc/kallsyms once) and the wait-for
+ * `vfio-trace hung`: collection (two BPF iterators, kallsyms through lib/ksyms.c) and the wait-for
  * graph. Read-only by construction: the iterators only probe-read, and nothing here opens a
  * VFIO file, issues an ioctl or reads the test module's stats.
  */
@@ -89,74 +89,34 @@ int vth_find_cycles(const struct vth_wait *w, size_t n, int *cycle)
 	return ncycles;
 }
 
-/* ---- kallsyms: the two fops/ops addresses and text symbols for stacks, in one pass -------- */
-
-static int sym_cmp(const void *a, const void *b)
-{
-	const struct vth_sym *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
+/* ---- kallsyms (lib/ksyms.c): the two fops/ops addresses, names for the stack frames ---- */
 
 static int load_syms(struct vth_snapshot *s)
 {
-	FILE *f = fopen("/proc/kallsyms", "r");
-	char line[512], name[256], mod[128], t;
-	size_t cap = 0;
-	uint64_t addr;
+	const struct vt_ksym *k;
 
-	if (!f)
+	s->ks = vt_ksyms_load();
+	if (!s->ks)
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!vt_ksyms_parse_line(line, &addr, &t, name, sizeof(name), mod, sizeof(mod)))
-			continue;
-		if (!strcmp(name, "vfio_fops") && !strcmp(mod, "vfio"))
-			s->vfio_fops = addr;
-		else if (!strcmp(name, "vfio_iommu_driver_ops_type1") &&
-			 !strcmp(mod, "vfio_iommu_type1"))
-			s->type1_ops = addr;
-		if (t != 't' && t != 'T')
-			continue;
-		if (s->nsyms == cap) {
-			size_t nc = cap ? cap * 2 : 65536;
-			struct vth_sym *n = realloc(s->syms, nc * sizeof(*n));
-
-			if (!n)
-				break;
-			s->syms = n;
-			cap = nc;
-		}
-		s->syms[s->nsyms].addr = addr;
-		s->syms[s->nsyms].name = strdup(name);
-		s->syms[s->nsyms].module = mod[0] ? strdup(mod) : NULL;
-		s->nsyms++;
-	}
-	fclose(f);
-	qsort(s->syms, s->nsyms, sizeof(*s->syms), sym_cmp);
+	if ((k = vt_ksyms_data(s->ks, "vfio_fops", "vfio")))
+		s->vfio_fops = k->addr;
+	if ((k = vt_ksyms_data(s->ks, "vfio_iommu_driver_ops_type1", "vfio_iommu_type1")))
+		s->type1_ops = k->addr;
 	return 0;
 }
 
 static char *symbolize(const struct vth_snapshot *s, uint64_t addr)
 {
-	size_t lo = 0, hi = s->nsyms;
+	const struct vt_ksym *k = addr ? vt_ksyms_by_addr(s->ks, addr) : NULL;
 	char *out = NULL;
 
-	if (!s->nsyms || addr < s->syms[0].addr || !addr) {
+	if (!k) {
 		if (asprintf(&out, "0x%llx", (unsigned long long)addr) < 0)
 			return NULL;
 		return out;
 	}
-	while (hi - lo > 1) {
-		size_t mid = (lo + hi) / 2;
-
-		if (s->syms[mid].addr <= addr)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	if (asprintf(&out, "%s+0x%llx%s%s%s", s->syms[lo].name,
-		     (unsigned long long)(addr - s->syms[lo].addr), s->syms[lo].module ? " [" : "",
-		     s->syms[lo].module ? s->syms[lo].module : "", s->syms[lo].module ? "]" : "") < 0)
+	if (asprintf(&out, "%s+0x%llx%s%s%s", k->name, (unsigned long long)(addr - k->addr),
+		     k->module ? " [" : "", k->module ? k->module : "", k->module ? "]" : "") < 0)
 		return NULL;
 	return out;
 }
@@ -374,11 +334,7 @@ void vth_snapshot_free(struct vth_snapshot *s)
 	for (size_t i = 0; s->stacks && i < s->ntasks; i++)
 		for (int k = 0; k < VTH_STACK_DEPTH; k++)
 			free(s->stacks[i][k]);
-	for (size_t i = 0; i < s->nsyms; i++) {
-		free(s->syms[i].name);
-		free(s->syms[i].module);
-	}
-	free(s->syms);
+	vt_ksyms_free(s->ks);
 	free(s->stacks);
 	free(s->tasks);
 	free(s->conts);

@@ -35,12 +35,6 @@ long vth_wait_of(const struct vth_wait *w, size_t n, uint32_t tid);
 
 /* ---- collection ---------------------------------------------------------------------------- */
 
-struct vth_sym {
-	uint64_t addr;
-	char *name;
-	char *module;
-};
-
 struct vth_snapshot {
 	struct vth_container_rec *conts;	/* type1 containers, one per struct vfio_iommu */
 	size_t nconts;
@@ -50,8 +44,7 @@ struct vth_snapshot {
 	char *(*stacks)[VTH_STACK_DEPTH];	/* per task: symbolized frames (NULL-terminated) */
 	const char *stack_source;		/* "bpf_get_task_stack" or "/proc/<pid>/task/<tid>/stack" */
 	uint64_t vfio_fops, type1_ops;
-	struct vth_sym *syms;			/* text symbols, sorted */
-	size_t nsyms;
+	struct vt_ksyms *ks;			/* lib/ksyms.c: names the stack frames */
 };
 
 /* Take the picture. tids_extra: nothing. 0, or -1 with one sentence in err. */
