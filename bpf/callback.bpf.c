@@ -48,42 +48,40 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct vtr_unmap_state *st = vt_unmap_get(tid);
-	struct vtr_cb_state cs = {};
 	__u64 now = bpf_ktime_get_ns();
 
 	/* The device is learned at its first callback's account (vt_account). */
-	if (st) {
-		struct vfio_iommu *iommu = (void *)st->container;
-		void *first = BPF_CORE_READ(iommu, device_list.next);
+	if (!st) {	/* outside an UNMAP_DMA (not type1's notify): its own slot */
+		struct vtr_cb_state cs = {
+			.ts = now, .vdev = (__u64)vdev, .iova = iova, .size = length,
+		};
 
-		if (first == (void *)__builtin_preserve_access_index(&vdev->iommu_entry)) {
-			if (st->notifies && st->notify_iova == iova && st->notify_size == length) {
-				st->retries++;
-				vt_account(VT_OP_RETRY, VT_KIND_CONTAINER, st->container, st->container,
-					   0, length, 0, iova, 0, st->retries);
-				if (st->retries == VT_RETRY_WARN)
-					retry_warning(st->container, iova, length, st->retries);
-			} else {
-				st->retries = 0;
-			}
-			st->notify_ts = now;
-			st->notify_iova = iova;
-			st->notify_size = length;
-			st->notifies++;
-		}
-	}
-	if (st) {	/* inside an UNMAP_DMA (every type1 notify): keep it there */
-		st->cb_vdev = (__u64)vdev;
-		st->cb_iova = iova;
-		st->cb_size = length;
-		st->cb_ts = now;
+		VT_INFLIGHT_PUT(&vt_cbs, &tid, &cs);
 		return 0;
 	}
-	cs.ts = now;
-	cs.vdev = (__u64)vdev;
-	cs.iova = iova;
-	cs.size = length;
-	VT_INFLIGHT_PUT(&vt_cbs, &tid, &cs);
+	struct vfio_iommu *iommu = (void *)st->container;
+	void *first = BPF_CORE_READ(iommu, device_list.next);
+
+	if (first == (void *)__builtin_preserve_access_index(&vdev->iommu_entry)) {
+		if (st->notifies && st->notify_iova == iova && st->notify_size == length) {
+			st->retries++;
+			vt_account(VT_OP_RETRY, VT_KIND_CONTAINER, st->container, st->container, 0,
+				   length, 0, iova, 0, st->retries);
+			if (st->retries == VT_RETRY_WARN)
+				retry_warning(st->container, iova, length, st->retries);
+		} else {
+			st->retries = 0;
+		}
+		st->notify_ts = now;
+		st->notify_iova = iova;
+		st->notify_size = length;
+		st->notifies++;
+	}
+	/* inside an UNMAP_DMA (every type1 notify): the callback's state lives in its slot */
+	st->cb_vdev = (__u64)vdev;
+	st->cb_iova = iova;
+	st->cb_size = length;
+	st->cb_ts = now;
 	return 0;
 }
 
