@@ -8,8 +8,11 @@ class Out:
         self.path = path
 
     def read(self, name):
-        with open(os.path.join(self.path, name)) as f:
-            return f.read()
+        try:
+            with open(os.path.join(self.path, name)) as f:
+                return f.read()
+        except FileNotFoundError:
+            fail(f"the guest wrote no {name}")
 
     def exists(self, name):
         return os.path.exists(os.path.join(self.path, name))
