@@ -6,7 +6,6 @@
  * iommu->device_list_lock (owner, wait_list) and the tasks around them; nothing is attached,
  * no lock is taken, no VFIO file is opened. Meant to be run after a hang, within seconds.
  */
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "hung.h"
 #include "report.h"
 #include "cmd.h"
+#include "cli.h"
 
 #define EXIT_STUCK    3
 #define EXIT_DEADLOCK 4
@@ -61,19 +61,6 @@ static void on_alarm(int sig)
 		/* nothing left to do */
 	}
 	_exit(VT_EXIT_FAIL);
-}
-
-static bool parse_secs(const char *opt, const char *s, double min, double max, double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end || !isfinite(v) || v < min || v > max) {
-		vt_err("invalid value '%s' for %s: expected seconds from %g to %g", s, opt, min, max);
-		return false;
-	}
-	*out = v;
-	return true;
 }
 
 static void build(struct graph *g, const struct vth_snapshot *s)
@@ -288,59 +275,28 @@ static void task_text(const struct graph *g, uint32_t tid, const char *indent)
 
 int cmd_hung(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "threshold", required_argument, NULL, 'T' },
-		{ "timeout", required_argument, NULL, 'O' },
-		{ "kprobe", no_argument, NULL, 'K' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	double threshold = 5, timeout = 10;
-	bool json = false;
-	uint32_t pid = 0;
-	uint64_t v;
+	struct vt_cli cli = { .threshold = 5, .timeout = 10 };
+	double threshold, timeout;
+	bool json;
+	uint32_t pid;
 	struct vth_snapshot s;
 	struct graph *g;
 	struct vt_env env;
 	char err[320];
-	int c, rc = VT_EXIT_OK, nstuck = 0, ndead = 0;
+	int rc = VT_EXIT_OK, nstuck = 0, ndead = 0;
 	json_object *o = NULL, *a;
 	struct utsname u;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":jp:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 'K': break;
-		case 'h': fputs(hung_usage, stdout); return VT_EXIT_OK;
-		case 'p':
-			if (!vt_parse_u64("--pid", optarg, 1, 0x7fffffff, &v))
-				return VT_EXIT_USAGE;
-			pid = v;
-			break;
-		case 'T':
-			if (!parse_secs("--threshold", optarg, 0, 86400, &threshold))
-				return VT_EXIT_USAGE;
-			break;
-		case 'O':
-			if (!parse_secs("--timeout", optarg, 1, 3600, &timeout))
-				return VT_EXIT_USAGE;
-			break;
-		case ':':
-			vt_err("option '%s' needs a value", argv[optind - 1]);
-			return VT_EXIT_USAGE;
-		default:
-			vt_err("unknown option '%s' (see %s --help)", argv[optind - 1], vt_prog);
-			return VT_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		vt_err("unexpected argument '%s'", argv[optind]);
-		return VT_EXIT_USAGE;
-	}
+	/* --kprobe is accepted (the common tracing options) and changes nothing: hung attaches
+	 * no probe. */
+	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_HUNG, hung_usage, &cli);
+	if (rc >= 0)
+		return rc;
+	rc = VT_EXIT_OK;
+	threshold = cli.threshold;
+	timeout = cli.timeout;
+	json = cli.json;
+	pid = cli.pid;
 	signal(SIGALRM, on_alarm);
 	alarm((unsigned)timeout + (timeout > (unsigned)timeout));
 

@@ -15,6 +15,8 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		{ "kprobe", no_argument, NULL, 'K' },
 		{ "ringbuf-pages", required_argument, NULL, 'R' },
 		{ "locks", no_argument, NULL, 'L' },
+		{ "threshold", required_argument, NULL, 'T' },
+		{ "timeout", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -68,6 +70,18 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 				return VT_EXIT_USAGE;
 			}
 			o->ringbuf_pages = v;
+			break;
+		case 'T':
+			if (!(accept & VT_CLI_HUNG))
+				goto unknown;
+			if (!vt_parse_secs("--threshold", optarg, 0, 86400, &o->threshold))
+				return VT_EXIT_USAGE;
+			break;
+		case 'O':
+			if (!(accept & VT_CLI_HUNG))
+				goto unknown;
+			if (!vt_parse_secs("--timeout", optarg, 1, 3600, &o->timeout))
+				return VT_EXIT_USAGE;
 			break;
 		case ':':
 			vt_err("option '%s' needs a value", argv[optind - 1]);

@@ -2,7 +2,8 @@
 /*
  * The option convention every tracing command shares:
  *   -j/--json  -p/--pid PID  -d/--device NAME  --kprobe  -h/--help  [interval [count]]
- * plus a few per-command flags declared in the spec.
+ * plus a few per-command flags declared in the spec. Fields not given keep what the caller
+ * set before the call (its defaults).
  */
 #ifndef VT_CLI_H
 #define VT_CLI_H
@@ -18,6 +19,7 @@ enum {
 	VT_CLI_SORT = 1 << 4,		/* -s/--sort KEY */
 	VT_CLI_RINGBUF = 1 << 5,	/* --ringbuf-pages N (snoop) */
 	VT_CLI_LOCKS = 1 << 6,		/* --locks: lock events / columns too */
+	VT_CLI_HUNG = 1 << 7,		/* --threshold SECS, --timeout SECS (hung) */
 };
 
 struct vt_cli {
@@ -32,6 +34,8 @@ struct vt_cli {
 	bool have_interval;
 	uint64_t ringbuf_pages;
 	bool locks;
+	double threshold;	/* hung: seconds a waiter may wait before it counts as stuck */
+	double timeout;		/* hung: seconds the whole inspection may take */
 };
 
 /* -1 to go on, or an exit code (help printed: 0; bad arguments: 2, one line on stderr). */

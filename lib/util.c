@@ -66,19 +66,24 @@ bad:
 	return false;
 }
 
-bool vt_parse_interval(const char *s, double *secs)
+bool vt_parse_secs(const char *opt, const char *s, double min, double max, double *secs)
 {
 	char *end;
 	double v;
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < 0.01 || v > 86400) {
-		vt_err("invalid interval '%s': expected seconds from 0.01 to 86400", s);
+	if (errno || end == s || *end || !isfinite(v) || v < min || v > max) {
+		vt_err("invalid value '%s' for %s: expected seconds from %g to %g", s, opt, min, max);
 		return false;
 	}
 	*secs = v;
 	return true;
+}
+
+bool vt_parse_interval(const char *s, double *secs)
+{
+	return vt_parse_secs("interval", s, 0.01, 86400, secs);
 }
 
 uint64_t vt_now_ns(void)

@@ -27,6 +27,8 @@ void vt_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Strict number parsing for options: false (and a one-line error) on anything not a number
  * in [min, max]. */
 bool vt_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Seconds in [min, max]; a bad value gets one line naming opt. */
+bool vt_parse_secs(const char *opt, const char *s, double min, double max, double *secs);
 bool vt_parse_interval(const char *s, double *secs);
 uint64_t vt_now_ns(void);	/* CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() uses */
 

@@ -181,6 +181,15 @@ static void test_cli(void **state)
 	assert_int_equal(parse("snoop --ringbuf-pages 3", VT_CLI_RINGBUF, &o), VT_EXIT_USAGE);
 	assert_int_equal(parse("snoop --ringbuf-pages 4", VT_CLI_RINGBUF, &o), -1);
 	assert_int_equal(o.ringbuf_pages, 4);
+	/* hung's options: values in seconds with bounds, refused by the tracing commands */
+	assert_int_equal(parse("hung --threshold 0.5 --timeout 3 -j", VT_CLI_PID | VT_CLI_HUNG, &o), -1);
+	assert_true(o.threshold == 0.5 && o.timeout == 3.0 && o.json);
+	assert_int_equal(parse("hung --threshold -1", VT_CLI_HUNG, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("hung --threshold abc", VT_CLI_HUNG, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("hung --timeout 0", VT_CLI_HUNG, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("hung --timeout 3601", VT_CLI_HUNG, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("hung 1", VT_CLI_HUNG, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("top --threshold 1", all, &o), VT_EXIT_USAGE);
 }
 
 static void test_qemu_name(void **state)
