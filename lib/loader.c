@@ -233,6 +233,8 @@ static struct callback_bpf *cb_open(struct vt_tracer *t, bool fentry, const char
 		return NULL;
 	cb->rodata->vt_features = t->skel->rodata->vt_features;
 	cb->rodata->vt_targ_tgid = t->skel->rodata->vt_targ_tgid;
+	cb->rodata->vt_events_wake = t->skel->rodata->vt_events_wake;
+	cb->rodata->vt_events_band = t->skel->rodata->vt_events_band;
 	bpf_program__set_autoload(cb->progs.fe_callback, fentry);
 	bpf_program__set_autoload(cb->progs.fx_callback, fentry);
 	bpf_program__set_autoload(cb->progs.kp_callback, !fentry);
@@ -449,6 +451,7 @@ static void find_open_devices(struct vt_tracer *t)
 static int open_and_load(struct vt_tracer *t, const struct vt_tracer_opts *opts)
 {
 	const struct vt_ksym *fops = vt_ksyms_data(t->ks, "vfio_device_fops", "vfio");
+	__u32 ring;
 
 	t->skel = vfio_trace_bpf__open();
 	if (!t->skel) {
@@ -467,8 +470,12 @@ static int open_and_load(struct vt_tracer *t, const struct vt_tracer_opts *opts)
 	bpf_map__set_max_entries(t->skel->maps.vt_events,
 				 (opts->snoop ? (opts->ringbuf_pages ? opts->ringbuf_pages : 64) : 1) *
 				 getpagesize());
-	/* Readers poll every 100 ms at most (vt_tracer_wait); a quarter-full ring wakes them. */
-	t->skel->rodata->vt_events_wake = bpf_map__max_entries(t->skel->maps.vt_events) / 4;
+	/* Readers poll every 100 ms at most (vt_tracer_wait); the records that find the ring a
+	 * quarter full, up to a band of 1/16 of it but at least ~15 records, wake them
+	 * (bpf/vt_core.bpf.h). */
+	ring = bpf_map__max_entries(t->skel->maps.vt_events);
+	t->skel->rodata->vt_events_wake = ring / 4;
+	t->skel->rodata->vt_events_band = ring / 16 > 2048 ? ring / 16 : 2048;
 	return vfio_trace_bpf__load(t->skel);
 }
 
