@@ -510,11 +510,14 @@ struct vt_hold_key {
 };
 
 struct vt_hold {
-	__u64 ts;
+	__u64 ts;		/* 0: not held (the slot stays; see vt_unmaps) */
 };
 
+/* Written in place and never deleted from, like the other in-flight maps: a thread that takes
+ * the same lock again finds its slot (a hash update and delete per acquisition cost ~3
+ * lookups, bench/). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, struct vt_hold_key);
 	__type(value, struct vt_hold);
@@ -580,8 +583,7 @@ static __noinline int lock_tracked(__u64 lock)
 			   h.ts - st->drop_ts, 0, 0, 0, lock, 0);
 		st->drop_ts = 0;
 	}
-	if (bpf_map_update_elem(&vt_holds, &k, &h, BPF_ANY))
-		vt_lose(VT_LOSS_TASK_FULL);
+	VT_INFLIGHT_PUT(&vt_holds, &k, &h);
 	return 0;
 }
 
@@ -606,9 +608,10 @@ static __noinline int unlock_tracked(void *ctx, __u64 lock)
 	 * ends with mutex_unlock(iommu->lock) too; that window never closes and is not counted. */
 	if (li->kind == VT_KIND_IOMMU_LOCK && (st = unmap_outside_callbacks(tid)))
 		st->drop_ts = now;
-	if (!h)
+	if (!h || !h->ts)
 		return 0;	/* taken before tracing started */
 	held = now - h->ts;
+	h->ts = 0;
 	vt_account(VT_OP_LOCK_HOLD, li->kind, li->container, li->container, held, 0, 0, 0, lock, 0);
 	mk.container = li->container;
 	mk.kind = li->kind;
@@ -626,7 +629,6 @@ static __noinline int unlock_tracked(void *ctx, __u64 lock)
 		bpf_get_current_comm(nm.comm, sizeof(nm.comm));
 		bpf_map_update_elem(&vt_lock_max, &mk, &nm, BPF_ANY);
 	}
-	bpf_map_delete_elem(&vt_holds, &k);
 	return 0;
 }
 
@@ -764,7 +766,7 @@ int BPF_PROG(rt_contention_end, void *lock, int ret)
 	bpf_map_delete_elem(&vt_waiting, &k.tid);
 	/* With hold times on, the hold starts when the wait ends. */
 	h = bpf_map_lookup_elem(&vt_holds, &k);
-	if (h)
+	if (h && h->ts)
 		h->ts = now;
 	return 0;
 }
