@@ -674,12 +674,12 @@ int BPF_KPROBE(kp_mutex_unlock, struct mutex *lock)
 /* Threads waiting on a tracked lock right now: tid -> lock and since when. Kept by the
  * contention tracepoints alone, so wait times and the deadlock alert need no mutex_lock probe. */
 struct vt_wait {
-	__u64 lock;
+	__u64 lock;		/* 0: not waiting (slots are kept and written in place) */
 	__u64 ts;
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);
 	__type(value, struct vt_wait);
@@ -738,7 +738,9 @@ int BPF_PROG(rt_contention_begin, void *lock, unsigned int flags)
 	if (was && was->lock == nw.lock)
 		return 0;
 	nw.ts = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&vt_waiting, &tid, &nw, BPF_ANY))
+	if (was)
+		*was = nw;
+	else if (bpf_map_update_elem(&vt_waiting, &tid, &nw, BPF_ANY))
 		vt_lose(VT_LOSS_TASK_FULL);
 	if (vt_features & VT_FEAT_ALERT)
 		check_abba(nw.lock, li);
@@ -763,7 +765,7 @@ int BPF_PROG(rt_contention_end, void *lock, int ret)
 	now = bpf_ktime_get_ns();
 	vt_account(VT_OP_LOCK_WAIT, li->kind, li->container, li->container, now - w->ts, 0,
 		   ret, 0, (__u64)lock, 0);
-	bpf_map_delete_elem(&vt_waiting, &k.tid);
+	w->lock = 0;
 	/* With hold times on, the hold starts when the wait ends. */
 	h = bpf_map_lookup_elem(&vt_holds, &k);
 	if (h && h->ts)
