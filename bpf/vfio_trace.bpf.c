@@ -15,6 +15,17 @@
 /* ---- VFIO_IOMMU_{MAP,UNMAP}_DMA at vfio_iommu_type1_ioctl ------------------------------ */
 
 /* A new thread's first MAP/UNMAP: its slot is created (later ones reset it in place). */
+/* fentry/fexit hand struct pointers over as BTF pointers, on which the verifier forbids the
+ * hashes of vt_account's hot rows and of the lock slot table: read such an argument as a plain
+ * number instead (bpf_get_func_arg is inlined by the verifier: a load, no helper call). */
+static __always_inline __u64 fentry_arg(unsigned long long *ctx, int n)
+{
+	__u64 v = 0;
+
+	bpf_get_func_arg(ctx, n, &v);
+	return v;
+}
+
 static __always_inline int unmap_slot_new(__u32 tid, __u64 container, __u64 uarg, __u32 cmd,
 				     __u64 iova, __u64 size, __u64 ts)
 {
@@ -352,7 +363,7 @@ int BPF_PROG(fx_vfio_pin, struct vfio_device *vdev, dma_addr_t iova, int npage, 
 	     struct page **pages, int ret)
 {
 	if (!(vt_features & VT_FEAT_DETAIL))
-		return pin_counted(VT_OP_PIN, vdev, iova, npage, ret);
+		return pin_counted(VT_OP_PIN, (void *)fentry_arg(ctx, 0), iova, npage, ret);
 	return outer_exit(VT_OP_PIN, ret);
 }
 
@@ -378,7 +389,7 @@ SEC("fexit/vfio_unpin_pages")
 int BPF_PROG(fx_vfio_unpin, struct vfio_device *vdev, dma_addr_t iova, int npage)
 {
 	if (!(vt_features & VT_FEAT_DETAIL))
-		return pin_counted(VT_OP_UNPIN, vdev, iova, npage, 0);
+		return pin_counted(VT_OP_UNPIN, (void *)fentry_arg(ctx, 0), iova, npage, 0);
 	return outer_exit(VT_OP_UNPIN, 0);
 }
 
@@ -475,7 +486,7 @@ static __always_inline int lifecycle(__u16 op, void *iommu, struct vfio_device *
 SEC("fentry/vfio_iommu_type1_register_device")
 int BPF_PROG(fe_register, void *iommu, struct vfio_device *vdev)
 {
-	return lifecycle(VT_OP_REGISTER, iommu, vdev);
+	return lifecycle(VT_OP_REGISTER, iommu, (void *)fentry_arg(ctx, 1));
 }
 
 SEC("kprobe/vfio_iommu_type1_register_device")
@@ -487,7 +498,7 @@ int BPF_KPROBE(kp_register, void *iommu, struct vfio_device *vdev)
 SEC("fentry/vfio_iommu_type1_unregister_device")
 int BPF_PROG(fe_unregister, void *iommu, struct vfio_device *vdev)
 {
-	return lifecycle(VT_OP_UNREGISTER, iommu, vdev);
+	return lifecycle(VT_OP_UNREGISTER, iommu, (void *)fentry_arg(ctx, 1));
 }
 
 SEC("kprobe/vfio_iommu_type1_unregister_device")
@@ -632,21 +643,11 @@ static __noinline int unlock_tracked(void *ctx, __u64 lock)
 	return 0;
 }
 
-/* fentry hands the lock over as a BTF pointer, on which the verifier forbids the slot hash's
- * shifts: read the argument as a plain number instead (bpf_get_func_arg is inlined by the
- * verifier: no helper call on every mutex operation in the system). */
-static __always_inline __u64 fentry_arg0(unsigned long long *ctx)
-{
-	__u64 v = 0;
-
-	bpf_get_func_arg(ctx, 0, &v);
-	return v;
-}
 
 SEC("fentry/mutex_lock")
 int BPF_PROG(fe_mutex_lock)
 {
-	__u64 lock = fentry_arg0(ctx);
+	__u64 lock = fentry_arg(ctx, 0);
 
 	return vt_lock_maybe_tracked(lock) ? lock_tracked(lock) : 0;
 }
@@ -660,7 +661,7 @@ int BPF_KPROBE(kp_mutex_lock, struct mutex *lock)
 SEC("fentry/mutex_unlock")
 int BPF_PROG(fe_mutex_unlock)
 {
-	__u64 lock = fentry_arg0(ctx);
+	__u64 lock = fentry_arg(ctx, 0);
 
 	return vt_lock_maybe_tracked(lock) ? unlock_tracked(ctx, lock) : 0;
 }

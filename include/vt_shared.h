@@ -60,6 +60,15 @@ struct vtr_stat {
 	__u64 hist[VT_HIST_SLOTS];
 };
 
+/* A hot row (bpf/vt_core.bpf.h's vt_rowc): the key that owns the slot on this CPU, and its
+ * statistics. key.obj 0: free; VT_ROWC_CLAIMING: being taken. */
+struct vtr_rowc {
+	struct vtr_key key;
+	struct vtr_stat st;
+};
+
+#define VT_ROWC_CLAIMING 1ULL
+
 /* Ways of losing data, each counted (a user can always tell zero from missed). */
 enum vtr_loss {
 	VT_LOSS_STATS_FULL = 0,	/* stats hash full: an observation was not aggregated */

@@ -203,6 +203,7 @@ static int reuse_maps(struct vt_tracer *t, struct callback_bpf *cb)
 		struct bpf_map *dst, *src;
 	} m[] = {
 		{ cb->maps.vt_stats, t->skel->maps.vt_stats },
+		{ cb->maps.vt_rowc, t->skel->maps.vt_rowc },
 		{ cb->maps.vt_stats_spill, t->skel->maps.vt_stats_spill },
 		{ cb->maps.vt_zero, t->skel->maps.vt_zero },
 		{ cb->maps.vt_losses, t->skel->maps.vt_losses },
@@ -234,6 +235,7 @@ static struct callback_bpf *cb_open(struct vt_tracer *t, bool fentry, const char
 	cb->rodata->vt_features = t->skel->rodata->vt_features;
 	cb->rodata->vt_targ_tgid = t->skel->rodata->vt_targ_tgid;
 	cb->rodata->vt_events_wake = t->skel->rodata->vt_events_wake;
+	cb->rodata->vt_rowc_mask = t->skel->rodata->vt_rowc_mask;
 	cb->rodata->vt_events_band = t->skel->rodata->vt_events_band;
 	bpf_program__set_autoload(cb->progs.fe_callback, fentry);
 	bpf_program__set_autoload(cb->progs.fx_callback, fentry);
@@ -380,47 +382,96 @@ static unsigned stats_entries(int ncpus, size_t value)
 	return n < 128 ? 128 : n > 4096 ? 4096 : n;
 }
 
+/* Hot-row slots (vt_rowc): a power of two, 64 where 4 MiB allow it, at least 8;
+ * VFIO_TRACE_HOT_ROWS=N (a power of two up to 64) sets it, so the lab can send most keys
+ * through vt_stats (N=1) and check that both add up. */
+static unsigned rowc_slots(int ncpus)
+{
+	size_t n = (4u << 20) / (sizeof(struct vtr_rowc) * (ncpus > 0 ? ncpus : 1));
+	const char *e = getenv("VFIO_TRACE_HOT_ROWS");
+	unsigned slots = 8;
+
+	if (e) {
+		unsigned long v = strtoul(e, NULL, 10);
+
+		if (v >= 1 && v <= 64 && !(v & (v - 1)))
+			return v;
+	}
+	while (slots < 64 && slots * 2 <= n)
+		slots *= 2;
+	return slots;
+}
+
+/* Add one stats value into the snapshot's row of its key (a new row when there is none). */
+static int add_row(struct vt_snapshot *s, const struct vtr_key *key, const struct vtr_stat *v,
+		   bool unique)
+{
+	struct vt_row *row = NULL;
+
+	for (size_t i = 0; !unique && i < s->n && !row; i++)
+		if (!memcmp(&s->rows[i].key, key, sizeof(*key)))
+			row = &s->rows[i];
+	if (!row) {
+		if (s->n == s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 64;
+			struct vt_row *r = realloc(s->rows, cap * sizeof(*r));
+
+			if (!r)
+				return -ENOMEM;
+			s->rows = r;
+			s->cap = cap;
+		}
+		row = &s->rows[s->n++];
+		memset(row, 0, sizeof(*row));
+		row->key = *key;
+	}
+	vt_stat_add(&row->st, v);
+	return 0;
+}
+
 /* Add every row of a stats map (per-CPU values summed when percpu) into s. */
 static int read_stats(int fd, bool percpu, int ncpus, struct vt_snapshot *s)
 {
 	struct vtr_stat *vals = calloc(percpu ? ncpus : 1, sizeof(*vals));
 	struct vtr_key key, next, *prev = NULL;
+	size_t first = s->n;
+	int err = 0;
 
 	if (!vals)
 		return -ENOMEM;
 	/* Never deleted from, so walking the keys cannot lose an update: counters only grow. */
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		struct vt_row *row = NULL;
-
+	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, vals))
 			continue;
-		/* A per-CPU map's keys are unique; the spill map's may repeat them. */
-		for (size_t i = 0; !percpu && i < s->n && !row; i++)
-			if (!memcmp(&s->rows[i].key, &key, sizeof(key)))
-				row = &s->rows[i];
-		if (!row) {
-			if (s->n == s->cap) {
-				size_t cap = s->cap ? s->cap * 2 : 64;
-				struct vt_row *r = realloc(s->rows, cap * sizeof(*r));
-
-				if (!r) {
-					free(vals);
-					return -ENOMEM;
-				}
-				s->rows = r;
-				s->cap = cap;
-			}
-			row = &s->rows[s->n++];
-			memset(row, 0, sizeof(*row));
-			row->key = key;
-		}
-		for (int c = 0; c < (percpu ? ncpus : 1); c++)
-			vt_stat_add(&row->st, &vals[c]);
+		for (int c = 1; c < (percpu ? ncpus : 1); c++)
+			vt_stat_add(&vals[0], &vals[c]);
+		/* A per-CPU map's keys are unique: read first, it needs no search. The spill
+		 * map's and the hot rows' may repeat them. */
+		err = add_row(s, &key, &vals[0], percpu && first == 0);
 	}
 	free(vals);
-	return 0;
+	return err;
+}
+
+/* Add the hot rows (vt_rowc: per CPU, each slot owned by one key or free) into s. */
+static int read_rowc(int fd, unsigned slots, int ncpus, struct vt_snapshot *s)
+{
+	struct vtr_rowc *vals = calloc(ncpus, sizeof(*vals));
+	int err = 0;
+
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; !err && i < slots; i++) {
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; !err && c < ncpus; c++)
+			if (vals[c].key.obj > VT_ROWC_CLAIMING)
+				err = add_row(s, &vals[c].key, &vals[c].st, false);
+	}
+	free(vals);
+	return err;
 }
 
 /* Devices already open (VMs running before vfio-trace): one pass of the task_file iterator
@@ -466,6 +517,8 @@ static int open_and_load(struct vt_tracer *t, const struct vt_tracer_opts *opts)
 	 * (the spill map takes the rest). */
 	bpf_map__set_max_entries(t->skel->maps.vt_stats,
 				 stats_entries(t->ncpus, sizeof(struct vtr_stat)));
+	bpf_map__set_max_entries(t->skel->maps.vt_rowc, rowc_slots(t->ncpus));
+	t->skel->rodata->vt_rowc_mask = rowc_slots(t->ncpus) - 1;
 	/* The per-event ring costs memory only when snoop asks for it. */
 	bpf_map__set_max_entries(t->skel->maps.vt_events,
 				 (opts->snoop ? (opts->ringbuf_pages ? opts->ringbuf_pages : 64) : 1) *
@@ -701,7 +754,9 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 	s->ts = vt_now_ns();
 	op_masks(t, &s->untraced_ops, &s->untimed_ops);
 	if (read_stats(bpf_map__fd(t->skel->maps.vt_stats), true, t->ncpus, s) ||
-	    read_stats(bpf_map__fd(t->skel->maps.vt_stats_spill), false, 1, s))
+	    read_stats(bpf_map__fd(t->skel->maps.vt_stats_spill), false, 1, s) ||
+	    read_rowc(bpf_map__fd(t->skel->maps.vt_rowc), t->skel->rodata->vt_rowc_mask + 1,
+		      t->ncpus, s))
 		goto oom;
 	if (vt_tracer_losses(t, s->losses))
 		goto oom;

@@ -17,6 +17,10 @@ vt_traced retry "$S" retry --fault-k 3 --iterations 5
 vt_traced retry-storm "$S" retry --fault-k 6 --iterations 2
 vt_traced nocb "$S" nocb-pin --iterations 5
 vt_traced lifecycle "$S" lifecycle --iterations 5
+# One hot-row slot per CPU: all keys but one per CPU are counted in vt_stats, and the same
+# key in both on different CPUs; the totals must not change.
+VT_ENV=VFIO_TRACE_HOT_ROWS=1 vt_traced multidev-hot1 "$S" multidev --devices 3 --iterations 10
+VT_ENV=VFIO_TRACE_HOT_ROWS=1 vt_traced threads-hot1 "$S" threads --threads 3 --iterations 10
 # The kprobe fallback must count the same.
 VT_ENV=VFIO_TRACE_NO_FENTRY=1 vt_traced storm-kprobe "$S" storm --iterations 100
 VT_ENV=VFIO_TRACE_NO_FENTRY=1 vt_traced multidev-kprobe "$S" multidev --devices 2 --iterations 5
