@@ -59,7 +59,10 @@ struct {
  * its hash names, on each CPU, the first time it is accounted there, and keeps it (slots are
  * never given back); a key whose slot is taken goes to vt_stats. An array lookup and a key
  * compare cost less than the per-CPU hash's lookup (bench/opcost: ~50 ns per account). User
- * space adds the rows of all three maps by key. vt_rowc_mask + 1 slots, set before load. */
+ * space adds the rows of all three maps by key. vt_rowc_mask + 1 slots, set before load. A
+ * key of a process that has gone keeps its slot: with many VMs coming and going during one
+ * long run, later keys use vt_stats, as fast as before the table, never slower but by the
+ * array lookup. */
 /* struct vtr_rowc: include/vt_shared.h */
 const volatile __u32 vt_rowc_mask = 0;
 
