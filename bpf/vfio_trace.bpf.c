@@ -12,9 +12,6 @@
  */
 #include "vt_core.bpf.h"
 
-/* ---- VFIO_IOMMU_{MAP,UNMAP}_DMA at vfio_iommu_type1_ioctl ------------------------------ */
-
-/* A new thread's first MAP/UNMAP: its slot is created (later ones reset it in place). */
 /* fentry/fexit hand struct pointers over as BTF pointers, on which the verifier forbids the
  * hashes of vt_account's hot rows and of the lock slot table: read such an argument as a plain
  * number instead (bpf_get_func_arg is inlined by the verifier: a load, no helper call). */
@@ -26,6 +23,9 @@ static __always_inline __u64 fentry_arg(unsigned long long *ctx, int n)
 	return v;
 }
 
+/* ---- VFIO_IOMMU_{MAP,UNMAP}_DMA at vfio_iommu_type1_ioctl ------------------------------ */
+
+/* A new thread's first MAP/UNMAP: its slot is created (later ones reset it in place). */
 static __always_inline int unmap_slot_new(__u32 tid, __u64 container, __u64 uarg, __u32 cmd,
 				     __u64 iova, __u64 size, __u64 ts)
 {
@@ -642,7 +642,6 @@ static __noinline int unlock_tracked(void *ctx, __u64 lock)
 	}
 	return 0;
 }
-
 
 SEC("fentry/mutex_lock")
 int BPF_PROG(fe_mutex_lock)

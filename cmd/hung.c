@@ -6,7 +6,6 @@
  * iommu->device_list_lock (owner, wait_list) and the tasks around them; nothing is attached,
  * no lock is taken, no VFIO file is opened. Meant to be run after a hang, within seconds.
  */
-#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
