@@ -20,6 +20,10 @@ mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 [ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo 20 > /proc/sys/kernel/hung_task_timeout_secs
+# A CPU stuck in the kernel (seen under multi-threaded TCG: text patching that never finishes,
+# tests/lab/README.md) panics after ~20 s instead of holding the VM until the host's timeout
+# (6.5 min): run-tests then sees a guest that never reported and retries it once, printed.
+[ -w /proc/sys/kernel/softlockup_panic ] && echo 1 > /proc/sys/kernel/softlockup_panic
 
 echo; echo "@@LAB-BOOT uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r)"
 

@@ -15,6 +15,7 @@ note bpffs "$(yn grep -q ' /sys/fs/bpf bpf ' /proc/mounts)"
 note btf_vmlinux "$(yn test -f /sys/kernel/btf/vmlinux)"
 note btf_vfio_iommu_type1 "$(yn test -f /sys/kernel/btf/vfio_iommu_type1)"
 note hung_task_timeout "$(cat /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null || echo absent)"
+note softlockup_panic "$(cat /proc/sys/kernel/softlockup_panic 2>/dev/null || echo absent)"
 note workload_bin "$(yn test -x /usr/bin/vfio-workload)"
 note trace_bin "$(yn test -x /usr/bin/vfio-trace)"
 
