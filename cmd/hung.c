@@ -275,9 +275,6 @@ static void task_text(const struct graph *g, uint32_t tid, const char *indent)
 int cmd_hung(int argc, char **argv)
 {
 	struct vt_cli cli = { .threshold = 5, .timeout = 10 };
-	double threshold, timeout;
-	bool json;
-	uint32_t pid;
 	struct vth_snapshot s;
 	struct graph *g;
 	struct vt_env env;
@@ -292,12 +289,8 @@ int cmd_hung(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = VT_EXIT_OK;
-	threshold = cli.threshold;
-	timeout = cli.timeout;
-	json = cli.json;
-	pid = cli.pid;
 	signal(SIGALRM, on_alarm);
-	alarm((unsigned)timeout + (timeout > (unsigned)timeout));
+	alarm((unsigned)cli.timeout + (cli.timeout > (unsigned)cli.timeout));
 
 	vt_env_probe(&env, NULL);
 	if (!env.privileged) {
@@ -327,18 +320,18 @@ int cmd_hung(int argc, char **argv)
 	build(g, &s);
 	uname(&u);
 
-	if (json) {
+	if (cli.json) {
 		o = json_object_new_object();
 		json_object_object_add(o, "tool", json_object_new_string("vfio-trace hung"));
 		json_object_object_add(o, "kernel", json_object_new_string(u.release));
-		json_object_object_add(o, "threshold_s", json_object_new_double(threshold));
+		json_object_object_add(o, "threshold_s", json_object_new_double(cli.threshold));
 		json_object_object_add(o, "stack_source", json_object_new_string(s.stack_source));
 		json_object_object_add(o, "blocked_basis", json_object_new_string(
 			"now - task->sched_info.last_arrival: time since the task last got a CPU"));
 		json_object_object_add(o, "container_fds", json_object_new_int64(s.nfds));
 		a = json_object_new_array();
 		for (size_t i = 0; i < s.nconts; i++)
-			if (!pid || s.conts[i].tgid == pid)
+			if (!cli.pid || s.conts[i].tgid == cli.pid)
 				json_object_array_add(a, jcontainer(g, &s.conts[i]));
 		json_object_object_add(o, "containers", a);
 	} else {
@@ -347,7 +340,7 @@ int cmd_hung(int argc, char **argv)
 	}
 
 	/* deadlocks: one per cycle, confirmed when every member is in D state */
-	a = json ? json_object_new_array() : NULL;
+	a = cli.json ? json_object_new_array() : NULL;
 	for (int cy = 0; cy < g->ncycles; cy++) {
 		size_t mem[64], nm = 0;
 		bool all_d = true;
@@ -356,7 +349,7 @@ int cmd_hung(int argc, char **argv)
 		for (size_t i = 0; i < g->nwaits && nm < 64; i++)
 			if (g->cycle[i] == cy)
 				mem[nm++] = i;
-		if (!involves(g, mem, nm, pid))
+		if (!involves(g, mem, nm, cli.pid))
 			continue;
 		for (size_t k = 0; k < nm; k++) {
 			const struct vth_task_rec *t = vth_task(&s, g->waits[mem[k]].tid);
@@ -369,7 +362,7 @@ int cmd_hung(int argc, char **argv)
 			continue;
 		}
 		ndead++;
-		if (json) {
+		if (cli.json) {
 			d = json_object_new_object();
 			ts = json_object_new_array();
 			for (size_t k = 0; k < nm; k++)
@@ -386,11 +379,12 @@ int cmd_hung(int argc, char **argv)
 				task_text(g, g->waits[mem[k]].tid, "  ");
 		}
 	}
-	if (json)
+	if (cli.json)
 		json_object_object_add(o, "deadlocks", a);
 
 	/* the other waits: STUCK beyond the threshold (or behind a deadlock), else waiting */
-	json_object *ja = json ? json_object_new_array() : NULL, *jw = json ? json_object_new_array() : NULL;
+	json_object *ja = cli.json ? json_object_new_array() : NULL;
+	json_object *jw = cli.json ? json_object_new_array() : NULL;
 	for (size_t i = 0; i < g->nwaits; i++) {
 		size_t chain[64], n;
 		const struct vth_task_rec *t = vth_task(&s, g->waits[i].tid);
@@ -400,17 +394,17 @@ int cmd_hung(int argc, char **argv)
 		if (g->cycle[i] >= 0)
 			continue;
 		n = vth_chain(g->waits, g->nwaits, i, chain, 64);
-		if (!involves(g, chain, n, pid))
+		if (!involves(g, chain, n, cli.pid))
 			continue;
 		for (size_t k = 0; k < n; k++)
 			if (g->cycle[chain[k]] >= 0)
 				behind = true;
 		/* b < 0: no blocked time, because the task ran after the snapshot's clock was read
 		 * (a waiter just woken, still on the wait list): a passing wait, not STUCK. */
-		stuck = behind || (b >= 0 && b >= threshold);
+		stuck = behind || (b >= 0 && b >= cli.threshold);
 		if (stuck)
 			nstuck++;
-		if (json) {
+		if (cli.json) {
 			json_object *x = json_object_new_object(), *ch = json_object_new_array();
 			uint32_t last = 0;
 
@@ -443,7 +437,7 @@ int cmd_hung(int argc, char **argv)
 		}
 	}
 	rc = ndead ? EXIT_DEADLOCK : nstuck ? EXIT_STUCK : VT_EXIT_OK;
-	if (json) {
+	if (cli.json) {
 		json_object_object_add(o, "stuck", ja);
 		json_object_object_add(o, "waiting", jw);
 		json_object_object_add(o, "verdict", json_object_new_string(

@@ -502,7 +502,7 @@ static void find_open_devices(struct vt_tracer *t)
 static int open_and_load(struct vt_tracer *t, const struct vt_tracer_opts *opts)
 {
 	const struct vt_ksym *fops = vt_ksyms_data(t->ks, "vfio_device_fops", "vfio");
-	__u32 ring;
+	__u32 ring, slots;
 
 	t->skel = vfio_trace_bpf__open();
 	if (!t->skel) {
@@ -517,8 +517,9 @@ static int open_and_load(struct vt_tracer *t, const struct vt_tracer_opts *opts)
 	 * (the spill map takes the rest). */
 	bpf_map__set_max_entries(t->skel->maps.vt_stats,
 				 stats_entries(t->ncpus, sizeof(struct vtr_stat)));
-	bpf_map__set_max_entries(t->skel->maps.vt_rowc, rowc_slots(t->ncpus));
-	t->skel->rodata->vt_rowc_mask = rowc_slots(t->ncpus) - 1;
+	slots = rowc_slots(t->ncpus);
+	bpf_map__set_max_entries(t->skel->maps.vt_rowc, slots);
+	t->skel->rodata->vt_rowc_mask = slots - 1;
 	/* The per-event ring costs memory only when snoop asks for it. */
 	bpf_map__set_max_entries(t->skel->maps.vt_events,
 				 (opts->snoop ? (opts->ringbuf_pages ? opts->ringbuf_pages : 64) : 1) *
