@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A device driver's ops->dma_unmap(vdev, iova, length) callback, attached at run time once a
- * device reveals the address of its callback (vfio_trace.bpf.c learns it at register, pin or
- * unpin). fentry needs the target at load time, so user space loads one instance of this
- * object per distinct callback function; the kprobe twin is loaded once and attached to each.
+ * A device driver's ops->dma_unmap(vdev, iova, length) callback. User space attaches it before
+ * tracing starts to every function of a module using vfio.ko whose BTF prototype is that of
+ * dma_unmap, again when such a module is loaded, and to any callback a device shows that was
+ * not among them (a module without BTF). fentry needs the target at load time, so user space
+ * loads one instance of this object per function (vt_cb_func: its address); the kprobe twin
+ * is loaded once and attached to each, with the function's address as the attach cookie.
+ * A call counts only when the device's ops->dma_unmap is that very function: a helper with
+ * the same prototype (or a callback called through another device) is not a callback.
  *
  * Notify reconstruction (vfio_notify_dma_unmap is inlined on Debian's kernels): a notify calls
  * the callback of every device on iommu->device_list, in list order, with the vfio_dma's
@@ -44,11 +48,24 @@ static __always_inline void retry_warning(__u64 container, __u64 iova, __u64 siz
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 length)
+/* fentry instances: the address of the function this instance is attached to. */
+const volatile __u64 vt_cb_func = 0;
+
+static __always_inline bool is_dma_unmap_of(struct vfio_device *vdev, __u64 func)
+{
+	return (__u64)BPF_CORE_READ(vdev, ops, dma_unmap) == func;
+}
+
+static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 length,
+				    __u64 func)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vtr_unmap_state *st = vt_unmap_get(tid);
+	struct vtr_unmap_state *st;
 	__u64 now = bpf_ktime_get_ns();
+
+	if (!is_dma_unmap_of(vdev, func))
+		return 0;
+	st = vt_unmap_get(tid);
 
 	/* The device is learned at its first callback's account (vt_account). */
 	if (!st) {	/* outside an UNMAP_DMA (not type1's notify): its own slot */
@@ -85,12 +102,18 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 	return 0;
 }
 
-static __always_inline int cb_exit(void)
+/* vdev: the device when the exit program sees it (fexit), else NULL (kretprobe: the device
+ * its entry stored is checked instead). */
+static __always_inline int cb_exit(struct vfio_device *vdev, __u64 func)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vtr_unmap_state *st = vt_unmap_get(tid);
+	struct vtr_unmap_state *st;
 	__u64 now = bpf_ktime_get_ns();
 	struct vtr_cb_state *cs;
+
+	if (vdev && !is_dma_unmap_of(vdev, func))
+		return 0;
+	st = vt_unmap_get(tid);
 
 	if (!st || !st->cb_ts) {
 		/* A callback outside UNMAP_DMA (not type1's notify): its own slot. */
@@ -99,11 +122,15 @@ static __always_inline int cb_exit(void)
 			vt_lose(VT_LOSS_NO_ENTRY);
 			return 0;
 		}
+		if (!vdev && !is_dma_unmap_of((void *)cs->vdev, func))
+			return 0;
 		vt_account(VT_OP_CALLBACK, VT_KIND_DEVICE, cs->vdev, 0, now - cs->ts, cs->size, 0,
 			   cs->iova, 0, 0);
 		cs->ts = 0;
 		return 0;
 	}
+	if (!vdev && !is_dma_unmap_of((void *)st->cb_vdev, func))
+		return 0;
 	vt_account(VT_OP_CALLBACK, VT_KIND_DEVICE, st->cb_vdev, st->container, now - st->cb_ts,
 		   st->cb_size, 0, st->cb_iova, 0, 0);
 	st->cb_ts = 0;
@@ -125,23 +152,23 @@ static __always_inline int cb_exit(void)
 SEC("fentry")
 int BPF_PROG(fe_callback, struct vfio_device *vdev, __u64 iova, __u64 length)
 {
-	return cb_enter(vdev, iova, length);
+	return cb_enter(vdev, iova, length, vt_cb_func);
 }
 
 SEC("fexit")
-int BPF_PROG(fx_callback)
+int BPF_PROG(fx_callback, struct vfio_device *vdev)
 {
-	return cb_exit();
+	return cb_exit(vdev, vt_cb_func);
 }
 
 SEC("kprobe")
 int BPF_KPROBE(kp_callback, struct vfio_device *vdev, __u64 iova, __u64 length)
 {
-	return cb_enter(vdev, iova, length);
+	return cb_enter(vdev, iova, length, bpf_get_attach_cookie(ctx));
 }
 
 SEC("kretprobe")
 int BPF_KRETPROBE(kr_callback)
 {
-	return cb_exit();
+	return cb_exit(NULL, bpf_get_attach_cookie(ctx));
 }

@@ -139,6 +139,12 @@ int BPF_PROG(fx_ioctl, void *iommu_data, unsigned int cmd, unsigned long arg, lo
 {
 	if (cmd == VT_VFIO_IOMMU_MAP_DMA && !(vt_features & VT_FEAT_DETAIL))
 		return map_counted(iommu_data, arg, ret);
+	/* fexit sees cmd: an UNMAP_DMA without its slot (entered before start, or the slot
+	 * evicted) is a counted loss; the kretprobe cannot tell it from another ioctl. */
+	if (cmd == VT_VFIO_IOMMU_UNMAP_DMA && !vt_unmap_get((__u32)bpf_get_current_pid_tgid())) {
+		vt_lose(VT_LOSS_NO_ENTRY);
+		return 0;
+	}
 	return ioctl_exit(ret);
 }
 
@@ -177,11 +183,127 @@ static __always_inline void call_done(struct vtr_call *c)
 	c->ts = 0;
 }
 
+/* ---- VM teardown: a container's remaining vfio_dma removed with no UNMAP_DMA --------------
+ * QEMU never unmaps at exit: the last close removes every remaining vfio_dma through
+ * vfio_remove_dma, inside vfio_iommu_type1_detach_group (the last emulated group or domain
+ * leaves) or vfio_iommu_type1_release (vfio_iommu_unmap_unpin_all, inlined on Debian), in the
+ * exiting process. One such call that removed at least one vfio_dma is a teardown: counted
+ * with its vfio_dma, bytes and duration.
+ */
+struct vtr_teardown {
+	__u64 ts;		/* 0: no teardown in flight on this thread (slots stay) */
+	__u64 container;
+	__u64 dmas;
+	__u64 bytes;
+	__u32 depth;		/* release -> detach nesting: the outermost call owns it */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct vtr_teardown);
+} vt_teardowns SEC(".maps");
+
+/* Threads inside a teardown right now: vfio_remove_dma runs once per unmapped vfio_dma in a
+ * storm, and this one load is all it pays there when no container is going away. */
+__u64 vt_teardowns_active;
+
+static __always_inline int teardown_enter(void *iommu)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct vtr_teardown *t = bpf_map_lookup_elem(&vt_teardowns, &tid), nt = {};
+
+	if (t && t->ts) {
+		t->depth++;
+		return 0;
+	}
+	nt.ts = bpf_ktime_get_ns();
+	nt.container = (__u64)iommu;
+	if (t)
+		*t = nt;
+	else if (bpf_map_update_elem(&vt_teardowns, &tid, &nt, BPF_ANY)) {
+		vt_lose(VT_LOSS_TASK_FULL);
+		return 0;
+	}
+	__sync_fetch_and_add(&vt_teardowns_active, 1);
+	return 0;
+}
+
+static __always_inline int teardown_exit(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct vtr_teardown *t = bpf_map_lookup_elem(&vt_teardowns, &tid);
+
+	if (!t || !t->ts) {
+		vt_lose(VT_LOSS_NO_ENTRY);
+		return 0;
+	}
+	if (t->depth) {
+		t->depth--;
+		return 0;
+	}
+	if (t->dmas)
+		vt_account(VT_OP_TEARDOWN, VT_KIND_CONTAINER, t->container, t->container,
+			   bpf_ktime_get_ns() - t->ts, t->bytes, 0, 0, t->dmas, 0);
+	t->ts = 0;
+	__sync_fetch_and_add(&vt_teardowns_active, -1);	/* the old clang lacks xsub */
+	return 0;
+}
+
+/* vfio_remove_dma's entry: one more vfio_dma of this thread's teardown, if one is in flight. */
+static __always_inline void teardown_dma(struct vfio_dma *dma)
+{
+	__u32 tid;
+	struct vtr_teardown *t;
+
+	if (!vt_teardowns_active)
+		return;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	t = bpf_map_lookup_elem(&vt_teardowns, &tid);
+	if (!t || !t->ts)
+		return;
+	t->dmas++;
+	t->bytes += BPF_CORE_READ(dma, size);
+}
+
+SEC("fentry/vfio_iommu_type1_detach_group")
+int BPF_PROG(fe_detach_group, void *iommu)
+{
+	return teardown_enter((void *)fentry_arg(ctx, 0));
+}
+
+SEC("fexit/vfio_iommu_type1_detach_group")
+int BPF_PROG(fx_detach_group)
+{
+	return teardown_exit();
+}
+
+SEC("kprobe/vfio_iommu_type1_detach_group")
+int BPF_KPROBE(kp_detach_group, void *iommu)
+{
+	return teardown_enter(iommu);
+}
+
+SEC("kretprobe/vfio_iommu_type1_detach_group")
+int BPF_KRETPROBE(kr_detach_group)
+{
+	return teardown_exit();
+}
+
 /* ---- per vfio_dma: vfio_remove_dma, vfio_unmap_unpin ----------------------------------- */
 
 static __always_inline int dma_enter(__u32 op, void *iommu, struct vfio_dma *dma)
 {
 	struct vtr_call c = {};
+
+	if (op == VT_OP_REMOVE_DMA) {
+		teardown_dma(dma);
+		/* Without VT_FEAT_DETAIL (top) vfio_remove_dma is there for teardowns only. */
+		if (!(vt_features & VT_FEAT_DETAIL))
+			return 0;
+	}
 
 	c.ts = bpf_ktime_get_ns();
 	c.container = (__u64)iommu;
@@ -472,13 +594,17 @@ static __always_inline int lifecycle(__u16 op, void *iommu, struct vfio_device *
 	}
 	vt_account(op, VT_KIND_DEVICE, (__u64)vdev, (__u64)iommu, 0, 0, 0, 0, 0, 0);
 	if (d && op == VT_OP_UNREGISTER) {
-		/* Tell user space too, so its live device_list view drops the device. */
+		/* Tell user space too, so its live device_list view drops the device; then forget
+		 * it: the address may come back as another device, to be learned anew. */
 		struct vtr_event *e = vt_lifecycle_event(op, (__u64)vdev, (__u64)iommu);
+		__u64 key = (__u64)vdev;
 
 		if (e) {
 			__builtin_memcpy(e->dev, d->name, sizeof(e->dev));
+			e->aux = d->dma_unmap;
 			bpf_ringbuf_submit(e, 0);
 		}
+		bpf_map_delete_elem(&vt_devices, &key);
 	}
 	return 0;
 }
@@ -637,8 +763,11 @@ static __noinline int unlock_tracked(void *ctx, __u64 lock)
 		 * maximum, not at every acquisition (iommu->lock and device_list_lock are
 		 * released in the function that took them, but the drop for a notify). */
 		nm.stack_id = bpf_get_stackid(ctx, &vt_stacks, 0);
+		if (nm.stack_id < 0)
+			vt_lose(VT_LOSS_STACK);
 		bpf_get_current_comm(nm.comm, sizeof(nm.comm));
-		bpf_map_update_elem(&vt_lock_max, &mk, &nm, BPF_ANY);
+		if (bpf_map_update_elem(&vt_lock_max, &mk, &nm, BPF_ANY))
+			vt_lose(VT_LOSS_LOCKS_FULL);
 	}
 	return 0;
 }
@@ -773,7 +902,8 @@ int BPF_PROG(rt_contention_end, void *lock, int ret)
 	return 0;
 }
 
-/* The container is freed: forget its locks. */
+/* The container is freed: its remaining vfio_dma go (a teardown), and its locks are
+ * forgotten (slots, vt_locks, vt_lock_max: the address may come back as another container). */
 static __always_inline int release_enter(void *iommu)
 {
 	struct vfio_iommu *io = iommu;
@@ -782,11 +912,17 @@ static __always_inline int release_enter(void *iommu)
 		(__u64)__builtin_preserve_access_index(&io->device_list_lock),
 	};
 
+	teardown_enter(iommu);
+	if (!(vt_features & (VT_FEAT_LOCKS | VT_FEAT_ALERT)))
+		return 0;
 	for (int i = 0; i < 2; i++) {
+		struct vtr_lock_key mk = { .container = (__u64)iommu,
+					   .kind = i ? VT_KIND_DLIST_LOCK : VT_KIND_IOMMU_LOCK };
 		__u32 s = vt_slot_of(locks[i]);
 
 		__sync_val_compare_and_swap(&vt_lock_slot[s], locks[i], 0);
 		bpf_map_delete_elem(&vt_locks, &locks[i]);
+		bpf_map_delete_elem(&vt_lock_max, &mk);
 	}
 	return 0;
 }
@@ -794,13 +930,92 @@ static __always_inline int release_enter(void *iommu)
 SEC("fentry/vfio_iommu_type1_release")
 int BPF_PROG(fe_release, void *iommu)
 {
-	return release_enter(iommu);
+	return release_enter((void *)fentry_arg(ctx, 0));
+}
+
+SEC("fexit/vfio_iommu_type1_release")
+int BPF_PROG(fx_release)
+{
+	return teardown_exit();
 }
 
 SEC("kprobe/vfio_iommu_type1_release")
 int BPF_KPROBE(kp_release, void *iommu)
 {
 	return release_enter(iommu);
+}
+
+SEC("kretprobe/vfio_iommu_type1_release")
+int BPF_KRETPROBE(kr_release)
+{
+	return teardown_exit();
+}
+
+/* ---- a module that uses vfio.ko is loaded ------------------------------------------------
+ * Its drivers' dma_unmap callbacks must be attached before its first device can be opened:
+ * user space finds them in the module's BTF. module:module_load fires in the loading process
+ * (modprobe, insmod, a udev worker) after the module's init ran, before finit_module returns;
+ * with vt_hold_modules that process is stopped (SIGSTOP, taking effect at the return to user
+ * space) until user space has attached and sends SIGCONT, so whatever the loader's caller does
+ * next (start a VM) finds the callbacks traced. vt_held names the stopped processes, so a
+ * guardian can continue them if vfio-trace dies in between (lib/loader.c).
+ */
+const volatile __u32 vt_hold_modules = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);		/* tgid of the stopped loader */
+	__type(value, __u64);		/* since when */
+} vt_held SEC(".maps");
+
+/* Does mod use vfio.ko's symbols (a vfio_device driver)? Its target_list holds one module_use
+ * per module it depends on. */
+static __always_inline bool module_uses_vfio(struct module *mod)
+{
+	struct list_head *head = __builtin_preserve_access_index(&mod->target_list);
+	struct list_head *pos = BPF_CORE_READ(mod, target_list.next);
+	__u64 off = bpf_core_field_offset(struct module_use, target_list);
+
+	for (int i = 0; i < 64 && pos && pos != head; i++) {
+		struct module_use *use = (void *)pos - off;
+		struct module *target = BPF_CORE_READ(use, target);
+		char name[8] = {};
+
+		if (target)
+			bpf_probe_read_kernel_str(name, sizeof(name), &target->name);
+		if (name[0] == 'v' && name[1] == 'f' && name[2] == 'i' && name[3] == 'o' && !name[4])
+			return true;
+		pos = BPF_CORE_READ(pos, next);
+	}
+	return false;
+}
+
+SEC("raw_tp/module_load")
+int BPF_PROG(rt_module_load, struct module *mod)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct vtr_event *e;
+	__u64 now = bpf_ktime_get_ns();
+	bool held = false;
+
+	if (!module_uses_vfio(mod))
+		return 0;
+	if (vt_hold_modules) {
+		if (bpf_map_update_elem(&vt_held, &tgid, &now, BPF_ANY))
+			vt_lose(VT_LOSS_HOLD_FULL);
+		else if (bpf_send_signal(19 /* SIGSTOP */))	/* a kernel thread: not held */
+			bpf_map_delete_elem(&vt_held, &tgid);
+		else
+			held = true;
+	}
+	e = vt_lifecycle_event(VT_EV_MODULE_LOAD, 0, 0);
+	if (!e)
+		return 0;
+	e->ret = held;
+	bpf_probe_read_kernel_str(e->dev, sizeof(e->dev), &mod->name);
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
 }
 
 /* ---- devices already open when vfio-trace starts ----------------------------------------

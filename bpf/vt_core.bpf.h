@@ -88,9 +88,13 @@ struct {
 	__type(value, __u64);
 } vt_losses SEC(".maps");
 
+/* Devices seen, keyed by struct vfio_device *. A device leaves at unregister (its address may
+ * come back as another device); the LRU bounds what a device that never unregisters while
+ * vfio-trace runs leaves behind. User space keeps its own copy of every device it has seen
+ * (names of rows whose device has gone). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
 	__type(key, __u64);
 	__type(value, struct vtr_device);
 } vt_devices SEC(".maps");
@@ -202,7 +206,8 @@ static __always_inline void vt_read_devname(struct vfio_device *vdev, char *name
 }
 
 /* vt_stats is full: count in the shared overflow map, atomically. */
-static __always_inline void vt_spill(struct vtr_key *key, __u64 lat, __u64 bytes, __s64 ret)
+static __always_inline void vt_spill(struct vtr_key *key, __u64 lat, __u64 bytes, __s64 ret,
+				     __u64 items)
 {
 	struct vtr_stat *s = bpf_map_lookup_elem(&vt_stats_spill, key);
 	__u32 zero = 0, slot;
@@ -225,6 +230,8 @@ static __always_inline void vt_spill(struct vtr_key *key, __u64 lat, __u64 bytes
 	if (ret == -VT_EINVAL)
 		__sync_fetch_and_add(&s->einval, 1);
 	__sync_fetch_and_add(&s->bytes, bytes);
+	if (items)
+		__sync_fetch_and_add(&s->items, items);
 	if (lat == VT_LAT_NONE)
 		return;
 	__sync_fetch_and_add(&s->lat_sum, lat);
@@ -288,11 +295,14 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 				bpf_map_update_elem(&vt_stats, &key, z, BPF_NOEXIST);
 			s = bpf_map_lookup_elem(&vt_stats, &key);
 			if (!s)
-				vt_spill(&key, lat, bytes, ret);
+				vt_spill(&key, lat, bytes, ret, op == VT_OP_TEARDOWN ? aux : 0);
 		}
 	}
-	if (s)
+	if (s) {
 		vt_stat_add(s, lat, bytes, ret);
+		if (op == VT_OP_TEARDOWN)	/* a constant at every call site: pruned */
+			s->items += aux;
+	}
 
 	if (!(vt_features & VT_FEAT_SNOOP))
 		return;
@@ -393,7 +403,9 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
 			bpf_probe_read_kernel_str(nd.driver, sizeof(nd.driver), drv);
 	}
 	vt_read_devname(vdev, nd.name, sizeof(nd.name));
-	bpf_map_update_elem(&vt_devices, &key, &nd, BPF_NOEXIST);
+	if (bpf_map_update_elem(&vt_devices, &key, &nd, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&vt_devices, &key))
+		vt_lose(VT_LOSS_DEVICES_FULL);
 
 	struct vtr_event *e = vt_lifecycle_event(op, key, container);
 	if (e) {
@@ -441,7 +453,10 @@ static __always_inline void vt_track_lock(__u64 addr, __u64 container, __u32 kin
 	__u32 i = vt_slot_of(addr);
 	__u64 old;
 
-	bpf_map_update_elem(&vt_locks, &addr, &li, BPF_ANY);
+	if (bpf_map_update_elem(&vt_locks, &addr, &li, BPF_ANY)) {
+		vt_lose(VT_LOSS_LOCKS_FULL);
+		return;
+	}
 	old = __sync_val_compare_and_swap(&vt_lock_slot[i], 0, addr);
 	if (old && old != addr)
 		vt_lock_slot[i] = VT_SLOT_SHARED;

@@ -18,7 +18,8 @@ static const char hist_usage[] =
 	"  -j, --json         one JSON document per print\n"
 	"  -p, --pid PID      only operations caused by this process\n"
 	"  -d, --device NAME  only this device's callback histogram\n"
-	"  --kprobe           use kprobes even where fentry works\n";
+	"  --kprobe           use kprobes even where fentry works\n"
+	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n";
 
 /* Text: one row per power of two (the sub-buckets summed), libbpf-tools style. */
 static void print_text(const char *title, const struct vtr_stat *st)
@@ -77,7 +78,7 @@ static json_object *hist_json(const char *name, const char *device, const struct
 static void print_all(const struct vt_snapshot *s, const struct vt_cli *cli, double secs)
 {
 	static const int ops[] = { VT_OP_UNMAP, VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN, VT_OP_NOTIFY,
-				   VT_OP_PIN, VT_OP_UNPIN };
+				   VT_OP_PIN, VT_OP_UNPIN, VT_OP_TEARDOWN };
 	json_object *doc = NULL, *arr = NULL;
 	struct vtr_stat st;
 
@@ -133,6 +134,7 @@ int cmd_hist(int argc, char **argv)
 		return rc;
 	vt_install_signals();
 	topts.force_kprobe = cli.kprobe;
+	topts.no_hold = cli.no_hold;
 	if (vt_tracer_open(&t, &topts))
 		return VT_EXIT_FAIL;
 	vt_tracer_snapshot(t, &prev);

@@ -18,7 +18,8 @@ static const char locks_usage[] =
 	"  unmaps dropped iommu->lock for their notifies. Without interval: until Ctrl-C, then\n"
 	"  print; with it: every interval, count times, then the totals.\n"
 	"  -j, --json   one {\"type\":\"interval\"} document per interval, a {\"type\":\"total\"} at the end\n"
-	"  --kprobe     use kprobes even where fentry works\n";
+	"  --kprobe     use kprobes even where fentry works\n"
+	"  --no-hold    never stop a driver module's loader (man vfio-trace)\n";
 
 static const char *lock_name(int kind)
 {
@@ -213,6 +214,7 @@ int cmd_locks(int argc, char **argv)
 	topts.locks = true;
 	topts.lean = true;	/* lock times only: no pin latency, no per-vfio_dma probes */
 	topts.force_kprobe = cli.kprobe;
+	topts.no_hold = cli.no_hold;
 	if (vt_tracer_open(&t, &topts))
 		return VT_EXIT_FAIL;
 	vt_tracer_snapshot(t, &prev);

@@ -20,7 +20,8 @@ static const char snoop_usage[] =
 	"  --locks               also lock_hold, lock_wait and lock_drop events of iommu->lock\n"
 	"                        and device_list_lock (traces mutex_lock/mutex_unlock)\n"
 	"  --ringbuf-pages N     ring buffer size in pages (power of two, default 64)\n"
-	"  --kprobe              use kprobes even where fentry works\n";
+	"  --kprobe              use kprobes even where fentry works\n"
+	"  --no-hold             never stop a driver module's loader (man vfio-trace)\n";
 
 #define MAX_CONTAINERS 256
 
@@ -120,6 +121,8 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 					       json_object_new_int(e->retries));
 		if (e->op == VT_OP_UNMAP)
 			json_object_object_add(o, "requested", json_object_new_uint64(e->aux));
+		if (e->op == VT_OP_TEARDOWN)
+			json_object_object_add(o, "mappings", json_object_new_uint64(e->aux));
 		vt_json_print(stdout, o, false);
 		json_object_put(o);
 		return;
@@ -128,10 +131,13 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 
 	if (cid)
 		snprintf(c, sizeof(c), "c%d", cid);
-	printf("%-12.6f %7u %-15.15s %-11s %-4s %-20.20s %#14" PRIx64 " %10" PRIu64 " %9s %5" PRId64 "%s\n",
+	printf("%-12.6f %7u %-15.15s %-11s %-4s %-20.20s %#14" PRIx64 " %10" PRIu64 " %9s %5" PRId64 "%s",
 	       t, e->pid, e->comm, vt_op_name(e->op), c, e->dev[0] ? e->dev : "-", (uint64_t)e->iova,
 	       (uint64_t)e->size, vt_fmt_ns(lat, sizeof(lat), e->lat), (int64_t)e->ret,
 	       e->op == VT_OP_RETRY && e->retries >= VT_RETRY_WARN ? "  <- retry storm: the kernel BUG()s after 10" : "");
+	if (e->op == VT_OP_TEARDOWN)
+		printf("  <- %" PRIu64 " vfio_dma removed at teardown", (uint64_t)e->aux);
+	putchar('\n');
 }
 
 int cmd_snoop(int argc, char **argv)
@@ -152,6 +158,7 @@ int cmd_snoop(int argc, char **argv)
 	topts.locks = s.cli.locks;
 	topts.tgid = s.cli.pid;
 	topts.force_kprobe = s.cli.kprobe;
+	topts.no_hold = s.cli.no_hold;
 	topts.ringbuf_pages = s.cli.ringbuf_pages;
 	topts.on_event = on_event;
 	topts.ctx = &s;

@@ -17,13 +17,14 @@ static const char stat_usage[] =
 	"  -j, --json     JSON lines: one {\"type\":\"interval\"} per interval, then one\n"
 	"                 {\"type\":\"total\"} document\n"
 	"  -p, --pid PID  only operations caused by this process\n"
-	"  --kprobe       use kprobes even where fentry works\n";
+	"  --kprobe       use kprobes even where fentry works\n"
+	"  --no-hold      never stop a driver module's loader (man vfio-trace)\n";
 
 static void print_header(void)
 {
-	printf("%-8s %8s %8s %8s %6s %8s %8s %8s %8s %8s %6s %6s %5s %5s\n", "TIME", "UNMAP/s",
-	       "MiB/s", "NOTIFY/s", "RETRY", "CB/s", "CB_P99", "PIN/s", "PAGES/s", "UNPIN/s",
-	       "ERR", "EINVAL", "REG", "UNREG");
+	printf("%-8s %8s %8s %8s %6s %8s %8s %8s %8s %8s %6s %6s %5s %5s %5s %8s\n", "TIME",
+	       "UNMAP/s", "MiB/s", "NOTIFY/s", "RETRY", "CB/s", "CB_P99", "PIN/s", "PAGES/s",
+	       "UNPIN/s", "ERR", "EINVAL", "REG", "UNREG", "TDOWN", "TDOWN_MB");
 }
 
 static void sum(const struct vt_snapshot *s, int op, uint32_t pid, struct vtr_stat *st)
@@ -33,7 +34,7 @@ static void sum(const struct vt_snapshot *s, int op, uint32_t pid, struct vtr_st
 
 static void print_line(const struct vt_snapshot *d, double secs, uint32_t pid)
 {
-	struct vtr_stat un, no, re, cb, pi, up, rg, ur;
+	struct vtr_stat un, no, re, cb, pi, up, rg, ur, td;
 	char tbuf[16], p99[16];
 	time_t now = time(NULL);
 
@@ -45,14 +46,17 @@ static void print_line(const struct vt_snapshot *d, double secs, uint32_t pid)
 	sum(d, VT_OP_UNPIN, pid, &up);
 	sum(d, VT_OP_REGISTER, pid, &rg);
 	sum(d, VT_OP_UNREGISTER, pid, &ur);
+	sum(d, VT_OP_TEARDOWN, pid, &td);
 	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
-	printf("%-8s %8.0f %8.1f %8.0f %6llu %8.0f %8s %8.0f %8.0f %8.0f %6llu %6llu %5llu %5llu\n",
+	printf("%-8s %8.0f %8.1f %8.0f %6llu %8.0f %8s %8.0f %8.0f %8.0f %6llu %6llu %5llu %5llu "
+	       "%5llu %8.1f\n",
 	       tbuf, un.count / secs, un.bytes / secs / 1048576.0, no.count / secs,
 	       (unsigned long long)re.count, cb.count / secs,
 	       cb.count ? vt_fmt_ns(p99, sizeof(p99), vt_hist_percentile(cb.hist, 99)) : "-",
 	       pi.count / secs, pi.bytes / secs, up.count / secs,
 	       (unsigned long long)(un.errors + pi.errors), (unsigned long long)pi.einval,
-	       (unsigned long long)rg.count, (unsigned long long)ur.count);
+	       (unsigned long long)rg.count, (unsigned long long)ur.count,
+	       (unsigned long long)td.count, td.bytes / 1048576.0);
 	fflush(stdout);
 }
 
@@ -60,7 +64,7 @@ static void print_total_text(const struct vt_snapshot *s, double secs, uint32_t 
 {
 	static const int ops[] = { VT_OP_UNMAP, VT_OP_MAP, VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN,
 				   VT_OP_NOTIFY, VT_OP_RETRY, VT_OP_CALLBACK, VT_OP_PIN,
-				   VT_OP_UNPIN, VT_OP_REGISTER, VT_OP_UNREGISTER };
+				   VT_OP_UNPIN, VT_OP_REGISTER, VT_OP_UNREGISTER, VT_OP_TEARDOWN };
 	char a[16], b[16], c[16];
 
 	printf("\ntotals over %.1f s\n%-12s %10s %8s %14s %10s %10s %10s\n", secs, "OP", "COUNT",
@@ -75,6 +79,9 @@ static void print_total_text(const struct vt_snapshot *s, double secs, uint32_t 
 		       vt_fmt_ns(a, sizeof(a), vt_hist_percentile(st.hist, 50)),
 		       vt_fmt_ns(b, sizeof(b), vt_hist_percentile(st.hist, 99)),
 		       vt_fmt_ns(c, sizeof(c), st.lat_max));
+		if (ops[i] == VT_OP_TEARDOWN && st.count)
+			printf("%-12s %10llu vfio_dma removed at teardown (no UNMAP_DMA)\n", "",
+			       (unsigned long long)st.items);
 	}
 	for (int i = 0; i < VT_LOSS_MAX; i++)
 		if (s->losses[i])
@@ -95,6 +102,7 @@ int cmd_stat(int argc, char **argv)
 		return rc;
 	vt_install_signals();
 	topts.force_kprobe = cli.kprobe;
+	topts.no_hold = cli.no_hold;
 	if (vt_tracer_open(&t, &topts))
 		return VT_EXIT_FAIL;
 	start = vt_now_ns();

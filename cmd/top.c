@@ -30,6 +30,7 @@ static const char top_usage[] =
 	"  -d, --device NAME  only this device (dev_name: PCI address, mdev UUID) and its container\n"
 	"  -s, --sort KEY     unmaps (default), bytes, notifies, callbacks, p99, pins, errors\n"
 	"  --kprobe           use kprobes even where fentry works\n"
+	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n"
 	"  keys: q quit, p pause, r reset, s/S sort key/reverse, z hide idle rows,\n"
 	"        1-9 or +/- interval, h help\n";
 
@@ -544,6 +545,7 @@ int cmd_top(int argc, char **argv)
 	vt_install_signals();
 	topts.lean = true;	/* what the view shows: pins counted, not timed; no per-vfio_dma probes */
 	topts.force_kprobe = tp.cli.kprobe;
+	topts.no_hold = tp.cli.no_hold;
 	topts.on_event = on_event;	/* device events only: snoop stays off */
 	topts.ctx = &tp;
 	if (vt_tracer_open(&tp.t, &topts))

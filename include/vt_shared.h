@@ -33,6 +33,9 @@ enum vtr_op {
 	VT_OP_LOCK_WAIT,	/* a tracked mutex waited for (lock:contention_*)       key: container, lock kind */
 	VT_OP_LOCK_DROP,	/* iommu->lock dropped by an unmap for its notify       key: container */
 	VT_OP_DEADLOCK,		/* the iommu->lock / device_list_lock ABBA cycle closed  key: container */
+	VT_OP_TEARDOWN,		/* a container's remaining vfio_dma removed with no     key: container
+				 * UNMAP_DMA (QEMU exits): vfio_iommu_type1_detach_group or
+				 * _release; bytes removed, items = vfio_dma removed */
 	VT_OP_MAX,
 };
 
@@ -55,6 +58,7 @@ struct vtr_stat {
 	__u64 errors;	/* ... of which returned < 0 */
 	__u64 einval;	/* ... of which returned -EINVAL (pins: no dma_unmap device registered) */
 	__u64 bytes;	/* bytes (unmap, remove, notify, callback) or pages (pin, unpin) */
+	__u64 items;	/* teardown: the vfio_dma it removed */
 	__u64 lat_sum;	/* ns */
 	__u64 lat_max;	/* ns */
 	__u64 hist[VT_HIST_SLOTS];
@@ -75,7 +79,15 @@ enum vtr_loss {
 	VT_LOSS_TASK_FULL,	/* per-task in-flight state full: an entry without its exit */
 	VT_LOSS_RINGBUF,	/* snoop ring buffer full: an event was dropped */
 	VT_LOSS_LIFECYCLE,	/* lifecycle ring buffer full: a device event was dropped */
-	VT_LOSS_NO_ENTRY,	/* an exit without its entry (started mid-call) */
+	VT_LOSS_NO_ENTRY,	/* an exit without its entry (started mid-call, or its in-flight
+				 * slot was evicted) */
+	VT_LOSS_DEVICES_FULL,	/* vt_devices full: a device could not be learned */
+	VT_LOSS_LOCKS_FULL,	/* lock tracking maps full: a container's locks not tracked, or
+				 * a longest hold not recorded */
+	VT_LOSS_STACK,		/* a longest hold's stack not captured (stack map full or a
+				 * hash collision) */
+	VT_LOSS_HOLD_FULL,	/* a module's loader could not be held while its callbacks
+				 * were attached (vt_held full) */
 	VT_LOSS_MAX,
 };
 
@@ -98,7 +110,8 @@ struct vtr_event {
 	__u64 iova;
 	__u64 size;	/* bytes, or pages for pin/unpin */
 	__s64 ret;
-	__u64 aux;	/* REGISTER: ops->dma_unmap address; UNMAP: bytes requested */
+	__u64 aux;	/* REGISTER: ops->dma_unmap address; UNMAP: bytes requested;
+			 * TEARDOWN: vfio_dma removed */
 	__u32 pid;
 	__u32 tgid;
 	__u16 op;
@@ -106,6 +119,11 @@ struct vtr_event {
 	char comm[16];
 	char dev[32];
 };
+
+/* Lifecycle-ring records that are not operations (vtr_event.op): a module that uses vfio.ko
+ * was loaded (dev = its name, pid/tgid = the loader, ret = 1 when the loader was stopped until
+ * user space attaches the module's dma_unmap callbacks and sends it SIGCONT). */
+#define VT_EV_MODULE_LOAD	0x100
 
 /* vt_key.pad: what obj is. */
 #define VT_KIND_CONTAINER	0

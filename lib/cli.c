@@ -13,6 +13,7 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		{ "batch", no_argument, NULL, 'b' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "kprobe", no_argument, NULL, 'K' },
+		{ "no-hold", no_argument, NULL, 'H' },
 		{ "ringbuf-pages", required_argument, NULL, 'R' },
 		{ "locks", no_argument, NULL, 'L' },
 		{ "threshold", required_argument, NULL, 'T' },
@@ -31,6 +32,7 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		switch (c) {
 		case 'j': o->json = true; break;
 		case 'K': o->kprobe = true; break;
+		case 'H': o->no_hold = true; break;
 		case 'h': fputs(usage, stdout); return VT_EXIT_OK;
 		case 'p':
 			if (!(accept & VT_CLI_PID))

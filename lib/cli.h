@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The option convention every tracing command shares:
- *   -j/--json  -p/--pid PID  -d/--device NAME  --kprobe  -h/--help  [interval [count]]
+ *   -j/--json  -p/--pid PID  -d/--device NAME  --kprobe  --no-hold  -h/--help
+ *   [interval [count]]
  * plus a few per-command flags declared in the spec. Fields not given keep what the caller
  * set before the call (its defaults).
  */
@@ -25,6 +26,7 @@ enum {
 struct vt_cli {
 	bool json;
 	bool kprobe;
+	bool no_hold;		/* --no-hold: never stop a module's loader (lib/trace.h) */
 	bool batch;
 	uint32_t pid;
 	const char *device;

@@ -33,6 +33,8 @@ struct vt_ksyms {
 	size_t nblocks, used;
 	char **mods;		/* module names, interned */
 	size_t nmods;
+	const char *const *extra;	/* more modules whose symbols the first pass keeps */
+	const char *only;		/* KS_MODULE: the module one pass adds */
 };
 
 #define VT_KS_BLOCK 65536
@@ -214,8 +216,13 @@ static int add_sym(struct vt_ksyms *ks, const struct ks_line *l, bool data)
 	return 0;
 }
 
-/* What one pass keeps. */
-enum ks_pass { KS_WANTED, KS_ALL_TEXT, KS_AT };
+/* What one pass keeps. KS_MODULE: the text symbols of ks->only. */
+enum ks_pass { KS_WANTED, KS_ALL_TEXT, KS_AT, KS_MODULE };
+
+static bool kept_module(const struct vt_ksyms *ks, const char *mod, size_t len)
+{
+	return in_list(want_modules, mod, len) || (ks->extra && in_list(ks->extra, mod, len));
+}
 
 /* One read of kallsyms: large reads, lines parsed in place. KS_AT stops at the first text
  * symbol at exactly addr and keeps it. */
@@ -276,7 +283,11 @@ static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const 
 				if (what == KS_ALL_TEXT) {
 					if (text)
 						err = add_sym(ks, &l, false);
-				} else if (l.mod ? in_list(want_modules, l.mod, l.mlen) :
+				} else if (what == KS_MODULE) {
+					if (text && l.mod && !strncmp(ks->only, l.mod, l.mlen) &&
+					    !ks->only[l.mlen])
+						err = add_sym(ks, &l, false);
+				} else if (l.mod ? kept_module(ks, l.mod, l.mlen) :
 					   text && wanted_vmlinux(l.name, l.nlen)) {
 					if (text || strchr("dDrRbB", l.type))
 						err = add_sym(ks, &l, !text);
@@ -310,24 +321,52 @@ static void sort_syms(struct vt_ksyms *ks)
 	qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
 }
 
-struct vt_ksyms *vt_ksyms_load_path(const char *path)
+struct vt_ksyms *vt_ksyms_load_path_with(const char *path, const char *const *extra_modules)
 {
 	struct vt_ksyms *ks = calloc(1, sizeof(*ks));
 
 	if (!ks)
 		return NULL;
 	snprintf(ks->path, sizeof(ks->path), "%s", path);
+	ks->extra = extra_modules;
 	if (ks_pass(ks, KS_WANTED, 0, NULL)) {
 		vt_ksyms_free(ks);
 		return NULL;
 	}
+	ks->extra = NULL;	/* the caller's list need not outlive the call */
 	sort_syms(ks);
 	return ks;
 }
 
+struct vt_ksyms *vt_ksyms_load_path(const char *path)
+{
+	return vt_ksyms_load_path_with(path, NULL);
+}
+
 struct vt_ksyms *vt_ksyms_load(void)
 {
-	return vt_ksyms_load_path("/proc/kallsyms");
+	return vt_ksyms_load_path_with("/proc/kallsyms", NULL);
+}
+
+struct vt_ksyms *vt_ksyms_load_with(const char *const *extra_modules)
+{
+	return vt_ksyms_load_path_with("/proc/kallsyms", extra_modules);
+}
+
+int vt_ksyms_add_module(struct vt_ksyms *ks, const char *module)
+{
+	int err;
+
+	if (!ks)
+		return -EINVAL;
+	for (size_t i = 0; i < ks->n; i++)
+		if (ks->syms[i].module && !strcmp(ks->syms[i].module, module))
+			return 0;	/* kept already */
+	ks->only = module;
+	err = ks_pass(ks, KS_MODULE, 0, NULL);
+	ks->only = NULL;
+	sort_syms(ks);
+	return err;
 }
 
 void vt_ksyms_free(struct vt_ksyms *ks)

@@ -5,11 +5,15 @@
  * callbacks are attached when the kernel side first sees a device's ops (lifecycle ring).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "trace.h"
 #include "report.h"
@@ -27,6 +31,9 @@ struct vt_cb_target {
 	struct bpf_link *links[2];
 };
 
+/* Where a callback was found: said on the "attached" line. */
+enum cb_origin { CB_FROM_BTF, CB_FROM_DEVICE };
+
 struct vt_tracer {
 	struct vt_tracer_opts opts;
 	struct vt_env env;
@@ -40,6 +47,11 @@ struct vt_tracer {
 	int ncpus;
 	struct bpf_link *extra[VT_MAX_EXTRA];	/* kprobes attached by hand (retargeted) */
 	int nextra;
+	struct btf *vmlinux_btf;	/* base of the modules' BTF, read when first needed */
+	pid_t guardian;			/* continues held module loaders if we die (0: none) */
+	int guardian_pipe;		/* its end: closing it (dying) is the signal */
+	struct vt_dev *devtab;		/* every device seen (vt_devices forgets unregistered) */
+	size_t ndevtab, devcap;
 };
 
 volatile int vt_stop;
@@ -75,8 +87,7 @@ static bool point_usable(const char *name)
 }
 
 /* Programs a point's method alone does not decide: the type1 pin/unpin pair is only a
- * fallback for the vfio.ko pair, and without VT_FEAT_DETAIL the vfio.ko pair's fentry half
- * is not needed (its fexit sees arguments and result; a kretprobe does not). */
+ * fallback for the vfio.ko pair. */
 static bool prog_needed(const struct vt_tracer *t, const char *name)
 {
 	const char *base = name + 3;
@@ -85,7 +96,11 @@ static bool prog_needed(const struct vt_tracer *t, const char *name)
 		return !point_usable("vfio_pin_pages");
 	if (!strcmp(base, "t1_unpin"))
 		return !point_usable("vfio_unpin_pages");
-	if (!strcmp(name, "fe_vfio_pin") || !strcmp(name, "fe_vfio_unpin"))
+	/* Without VT_FEAT_DETAIL the vfio.ko pair's fentry half is not needed (its fexit sees
+	 * arguments and result; a kretprobe does not), nor vfio_remove_dma's exit (its entry
+	 * counts the vfio_dma of a teardown). */
+	if (!strcmp(name, "fe_vfio_pin") || !strcmp(name, "fe_vfio_unpin") ||
+	    !strcmp(name, "fx_remove_dma") || !strcmp(name, "kr_remove_dma"))
 		return features(&t->opts) & VT_FEAT_DETAIL;
 	return true;
 }
@@ -226,12 +241,14 @@ static int reuse_maps(struct vt_tracer *t, struct callback_bpf *cb)
 	return 0;
 }
 
-static struct callback_bpf *cb_open(struct vt_tracer *t, bool fentry, const char *func)
+static struct callback_bpf *cb_open(struct vt_tracer *t, bool fentry, const char *func,
+				    uint64_t addr)
 {
 	struct callback_bpf *cb = callback_bpf__open();
 
 	if (!cb)
 		return NULL;
+	cb->rodata->vt_cb_func = addr;
 	cb->rodata->vt_features = t->skel->rodata->vt_features;
 	cb->rodata->vt_targ_tgid = t->skel->rodata->vt_targ_tgid;
 	cb->rodata->vt_events_wake = t->skel->rodata->vt_events_wake;
@@ -252,36 +269,31 @@ fail:
 	return NULL;
 }
 
-static int attach_callback(struct vt_tracer *t, uint64_t addr, const char *devname)
+/* Attach to the function at addr named s (a candidate from BTF, or a device's callback). */
+static int attach_cb_func(struct vt_tracer *t, const struct vt_ksym *s, enum cb_origin from,
+			  const char *who)
 {
-	const struct vt_ksym *s;
 	struct vt_cb_target *c;
 	char why[128] = "";
 
 	for (int i = 0; i < t->ncbs; i++)
-		if (t->cbs[i].addr == addr)
+		if (t->cbs[i].addr == s->addr)
 			return 0;
 	if (t->ncbs == VT_MAX_CB) {
-		vt_warn("too many distinct dma_unmap callbacks; %s's is not traced", devname);
-		return -1;
-	}
-	/* Drivers' modules are not in the start-up table: one kallsyms pass for this address. */
-	s = vt_ksyms_at(t->ks, addr);
-	if (!s) {
-		vt_warn("dma_unmap callback of %s at %#llx has no symbol: not traced", devname,
-			(unsigned long long)addr);
+		vt_warn("more than %d functions that can be dma_unmap callbacks; %s:%s (%s) is not "
+			"traced", VT_MAX_CB, s->module ? s->module : "vmlinux", s->name, who);
 		return -1;
 	}
 	c = &t->cbs[t->ncbs];
 	memset(c, 0, sizeof(*c));
-	c->addr = addr;
+	c->addr = s->addr;
 	if (s->module)
 		snprintf(c->sym, sizeof(c->sym), "%s:%s", s->module, s->name);
 	else
 		snprintf(c->sym, sizeof(c->sym), "%s", s->name);
 
 	if (t->env.fentry_works && !t->opts.force_kprobe) {
-		c->obj = cb_open(t, true, s->name);
+		c->obj = cb_open(t, true, s->name, s->addr);
 		if (c->obj) {
 			c->links[0] = bpf_program__attach(c->obj->progs.fe_callback);
 			c->links[1] = bpf_program__attach(c->obj->progs.fx_callback);
@@ -300,10 +312,14 @@ static int attach_callback(struct vt_tracer *t, uint64_t addr, const char *devna
 		}
 	}
 	if (!t->kp_cb)
-		t->kp_cb = cb_open(t, false, NULL);
+		t->kp_cb = cb_open(t, false, NULL, 0);
 	if (t->kp_cb) {
-		c->links[0] = bpf_program__attach_kprobe(t->kp_cb->progs.kp_callback, false, c->sym);
-		c->links[1] = bpf_program__attach_kprobe(t->kp_cb->progs.kr_callback, true, c->sym);
+		/* One kprobe program for every target: the cookie says which function it is. */
+		LIBBPF_OPTS(bpf_kprobe_opts, o, .bpf_cookie = s->addr);
+
+		c->links[0] = bpf_program__attach_kprobe_opts(t->kp_cb->progs.kp_callback, c->sym, &o);
+		o.retprobe = true;
+		c->links[1] = bpf_program__attach_kprobe_opts(t->kp_cb->progs.kr_callback, c->sym, &o);
 		if (c->links[0] && c->links[1]) {
 			c->method = VT_M_KPROBE;
 			goto done;
@@ -311,14 +327,212 @@ static int attach_callback(struct vt_tracer *t, uint64_t addr, const char *devna
 		bpf_link__destroy(c->links[0]);
 		bpf_link__destroy(c->links[1]);
 	}
-	vt_warn("cannot attach to %s's dma_unmap callback %s: %skprobe: %s", devname, c->sym, why,
-		strerror(errno));
+	vt_warn("cannot attach to %s, %s: %skprobe: %s", c->sym, who, why, strerror(errno));
 	return -1;
 done:
 	t->ncbs++;
-	fprintf(stderr, "%s: attached dma_unmap callback %s (%s) for %s\n", vt_prog, c->sym,
-		vt_method_name(c->method), devname);
+	fprintf(stderr, "%s: attached dma_unmap callback %s (%s) for %s%s\n", vt_prog, c->sym,
+		vt_method_name(c->method), from == CB_FROM_BTF ? "module " : "", who);
 	return 0;
+}
+
+/* A device's callback at addr (one not found in BTF: a module without it, say). */
+static int attach_callback(struct vt_tracer *t, uint64_t addr, const char *devname)
+{
+	const struct vt_ksym *s;
+
+	for (int i = 0; i < t->ncbs; i++)
+		if (t->cbs[i].addr == addr)
+			return 0;
+	/* Not a candidate found at start: one kallsyms pass for this address. */
+	s = vt_ksyms_at(t->ks, addr);
+	if (!s) {
+		vt_warn("dma_unmap callback of %s at %#llx has no symbol: not traced", devname,
+			(unsigned long long)addr);
+		return -1;
+	}
+	return attach_cb_func(t, s, CB_FROM_DEVICE, devname);
+}
+
+struct cb_scan {
+	struct vt_tracer *t;
+	const char *module;
+	int attached;
+};
+
+static void cb_candidate(void *ctx, const char *func)
+{
+	struct cb_scan *sc = ctx;
+	const struct vt_ksym *s = vt_ksyms_by_name(sc->t->ks, func, sc->module);
+
+	if (!s && !vt_ksyms_add_module(sc->t->ks, sc->module))
+		s = vt_ksyms_by_name(sc->t->ks, func, sc->module);
+	if (!s) {
+		/* inlined everywhere, or a name kallsyms does not list: nothing to attach */
+		vt_dbg("%s:%s has dma_unmap's prototype but no symbol", sc->module, func);
+		return;
+	}
+	if (!attach_cb_func(sc->t, s, CB_FROM_BTF, sc->module))
+		sc->attached++;
+}
+
+/* Attach to every function of module whose BTF prototype is dma_unmap's. */
+static int attach_module_callbacks(struct vt_tracer *t, const char *module)
+{
+	struct cb_scan sc = { .t = t, .module = module };
+	struct btf *btf;
+
+	if (!t->vmlinux_btf) {
+		t->vmlinux_btf = btf__load_vmlinux_btf();
+		if (!t->vmlinux_btf) {
+			vt_warn("cannot read the kernel's BTF (%s): dma_unmap callbacks are attached "
+				"when a device shows them", strerror(errno));
+			return -1;
+		}
+	}
+	btf = btf__load_module_btf(module, t->vmlinux_btf);
+	if (!btf) {
+		vt_dbg("module %s has no BTF (%s): its callbacks are attached when a device shows "
+		       "them", module, strerror(errno));
+		return -1;
+	}
+	vt_btf_dma_unmap_funcs(btf, btf__type_cnt(t->vmlinux_btf), cb_candidate, &sc);
+	btf__free(btf);
+	return sc.attached;
+}
+
+/* A loader stopped by rt_module_load goes on. */
+static void release_held(struct vt_tracer *t, uint32_t tgid)
+{
+	kill(tgid, SIGCONT);
+	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.vt_held), &tgid);
+}
+
+static void release_all_held(struct vt_tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.vt_held);
+	uint32_t k, cur, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &k)) {
+		kill(k, SIGCONT);
+		cur = k;
+		prev = &cur;
+	}
+}
+
+/* A child that outlives us only to continue the loaders held at our death (kill -9 in the
+ * middle of an attach): it keeps vt_held's fd and nothing else (no program stays attached
+ * through it) and waits for our end of a pipe to close. */
+static void start_guardian(struct vt_tracer *t)
+{
+	int p[2], held = bpf_map__fd(t->skel->maps.vt_held);
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid == 0) {
+		char c;
+		uint32_t k, cur, *prev = NULL;
+
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		prctl(PR_SET_NAME, "vfio-trace-guard");
+		if (dup2(p[0], 3) < 0 || dup2(held, 4) < 0)
+			_exit(1);
+		for (int fd = 5; fd < 65536; fd++)
+			close(fd);
+		while (read(3, &c, 1) < 0 && errno == EINTR)
+			;
+		while (!bpf_map_get_next_key(4, prev, &k)) {
+			kill(k, SIGCONT);
+			cur = k;
+			prev = &cur;
+		}
+		_exit(0);
+	}
+	close(p[0]);
+	t->guardian = pid;
+	t->guardian_pipe = p[1];
+}
+
+static void stop_guardian(struct vt_tracer *t)
+{
+	if (!t->guardian)
+		return;
+	close(t->guardian_pipe);
+	waitpid(t->guardian, NULL, 0);
+	t->guardian = 0;
+}
+
+/* ---- the devices seen, kept in user space -------------------------------------------------
+ * The kernel side forgets a device at unregister (its address may return as another device),
+ * and a device can come and go between two snapshots; rows keyed by it still need its name.
+ * So user space keeps every device it has learned (from vt_devices and the lifecycle ring),
+ * bounded: past VT_DEVTAB_MAX the oldest unregistered ones are forgotten first. */
+#define VT_DEVTAB_MAX 16384
+
+static struct vt_dev *devtab_get(struct vt_tracer *t, uint64_t vdev, bool create)
+{
+	for (size_t i = 0; i < t->ndevtab; i++)
+		if (t->devtab[i].vdev == vdev)
+			return &t->devtab[i];
+	if (!create)
+		return NULL;
+	if (t->ndevtab == VT_DEVTAB_MAX) {
+		size_t i = 0;
+
+		while (i < t->ndevtab && t->devtab[i].d.registered)
+			i++;
+		if (i == t->ndevtab)
+			i = 0;
+		memmove(&t->devtab[i], &t->devtab[i + 1], (t->ndevtab - i - 1) * sizeof(*t->devtab));
+		t->ndevtab--;
+	}
+	if (t->ndevtab == t->devcap) {
+		size_t cap = t->devcap ? t->devcap * 2 : 64;
+		struct vt_dev *d = realloc(t->devtab, cap * sizeof(*d));
+
+		if (!d)
+			return NULL;
+		t->devtab = d;
+		t->devcap = cap;
+	}
+	memset(&t->devtab[t->ndevtab], 0, sizeof(*t->devtab));
+	t->devtab[t->ndevtab].vdev = vdev;
+	return &t->devtab[t->ndevtab++];
+}
+
+/* A device learned or unregistered, as the lifecycle ring tells it. */
+static void devtab_event(struct vt_tracer *t, const struct vtr_event *e)
+{
+	struct vt_dev *d;
+
+	if (e->op != VT_OP_REGISTER && e->op != VT_OP_UNREGISTER && e->op != VT_OP_PIN &&
+	    e->op != VT_OP_UNPIN && e->op != VT_OP_CALLBACK)
+		return;
+	d = devtab_get(t, e->obj, e->op != VT_OP_UNREGISTER);
+	if (!d)
+		return;
+	if (e->op == VT_OP_UNREGISTER) {
+		d->d.registered = 0;
+		return;
+	}
+	if (!d->d.name[0])
+		memcpy(d->d.name, e->dev, sizeof(d->d.name) < sizeof(e->dev) ?
+		       sizeof(d->d.name) : sizeof(e->dev));
+	d->d.name[sizeof(d->d.name) - 1] = 0;
+	if (e->container)
+		d->d.container = e->container;
+	d->d.dma_unmap = e->aux;
+	d->d.tgid = e->tgid;
 }
 
 /* The ABBA cycle just closed in the kernel: say so at once, whatever the command shows. */
@@ -359,6 +573,16 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 			t->opts.on_event(t->opts.ctx, e, true);
 		return 0;
 	}
+	if (e->op == VT_EV_MODULE_LOAD) {
+		char mod[VT_MODNAME_LEN];
+
+		snprintf(mod, sizeof(mod), "%.*s", (int)sizeof(e->dev), e->dev);
+		attach_module_callbacks(t, mod);
+		if (e->ret)
+			release_held(t, e->tgid);
+		return 0;
+	}
+	devtab_event(t, e);
 	if (e->aux && e->op != VT_OP_UNREGISTER)
 		attach_callback(t, e->aux, e->dev[0] ? e->dev : "a device");
 	if (t->opts.on_event)
@@ -511,6 +735,7 @@ static int open_and_load(struct vt_tracer *t, const struct vt_tracer_opts *opts)
 	}
 	t->skel->rodata->vt_features = features(opts);
 	t->skel->rodata->vt_targ_tgid = opts->tgid;
+	t->skel->rodata->vt_hold_modules = !opts->no_hold;
 	t->skel->rodata->vt_device_fops = fops ? fops->addr : 0;
 	set_autoload(t);
 	/* The per-CPU stats are preallocated: about 32 MiB whatever the CPU count, 128..4096 keys
@@ -551,6 +776,9 @@ static double vmhwm_mib(void)
 /* Undo a load (and attach) that is to be retried with kprobes. */
 static void unload(struct vt_tracer *t)
 {
+	if (t->skel)
+		release_all_held(t);
+	stop_guardian(t);
 	for (int i = 0; i < t->nextra; i++)
 		bpf_link__destroy(t->extra[i]);
 	t->nextra = 0;
@@ -558,8 +786,13 @@ static void unload(struct vt_tracer *t)
 	t->skel = NULL;
 }
 
+#define VT_MAX_HOLDERS 64
+
 int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 {
+	char holders[VT_MAX_HOLDERS][VT_MODNAME_LEN];
+	const char *holder_names[VT_MAX_HOLDERS + 1];
+	int nholders;
 	struct vt_tracer *t = calloc(1, sizeof(*t));
 	const char *blocker, *step;
 	int err, nprog = 0;
@@ -569,9 +802,12 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	if (!t)
 		return -ENOMEM;
 	t->opts = *opts;
-	/* Only the VFIO modules' symbols and a few vmlinux names: drivers' callbacks are
-	 * resolved one by one when they show up. */
-	t->ks = vt_ksyms_load();
+	/* Only the symbols of the modules using vfio.ko and a few vmlinux names. */
+	nholders = vt_vfio_holders("/sys/module", holders, VT_MAX_HOLDERS);
+	for (int i = 0; i < nholders; i++)
+		holder_names[i] = holders[i];
+	holder_names[nholders > 0 ? nholders : 0] = NULL;
+	t->ks = vt_ksyms_load_with(holder_names);
 	t1 = vt_now_ns();
 	/* No test attaches: the skeleton's own load and attach are the test. */
 	vt_env_probe(&t->env, true);
@@ -595,6 +831,8 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		if (!err) {
 			t3 = vt_now_ns();
 			step = "attach";
+			if (!opts->no_hold)
+				start_guardian(t);
 			err = vfio_trace_bpf__attach(t->skel);
 			if (!err)
 				err = attach_retargeted(t);
@@ -620,6 +858,10 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		err = -errno;
 		goto fail;
 	}
+	/* Every function that can be a callback, before tracing starts: a device that opens,
+	 * pins and unmaps in the next millisecond is traced from its first callback. */
+	for (int i = 0; i < nholders; i++)
+		attach_module_callbacks(t, holders[i]);
 	find_open_devices(t);
 	note_missing(t);
 	bpf_object__for_each_program(prog, t->skel->obj)
@@ -761,6 +1003,8 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 		goto oom;
 	if (vt_tracer_losses(t, s->losses))
 		goto oom;
+	/* Devices the kernel side knows now, into the table of every device seen. */
+	vt_tracer_poll(t, 0);
 	fd = bpf_map__fd(t->skel->maps.vt_devices);
 	while (!bpf_map_get_next_key(fd, pv, &vdev)) {
 		struct vt_dev *d;
@@ -769,14 +1013,19 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 		pv = &cur;
 		if (bpf_map_lookup_elem(fd, &cur, &dev))
 			continue;
-		d = realloc(s->devs, (s->ndevs + 1) * sizeof(*d));
+		d = devtab_get(t, cur, true);
 		if (!d)
 			goto oom;
-		s->devs = d;
-		s->devs[s->ndevs].vdev = cur;
-		s->devs[s->ndevs].d = dev;
-		s->ndevs++;
+		d->d = dev;
+		/* A device whose lifecycle record was lost still gets its callback. */
+		if (dev.dma_unmap)
+			attach_callback(t, dev.dma_unmap, dev.name[0] ? dev.name : "a device");
 	}
+	s->devs = malloc((t->ndevtab ? t->ndevtab : 1) * sizeof(*s->devs));
+	if (!s->devs)
+		goto oom;
+	memcpy(s->devs, t->devtab, t->ndevtab * sizeof(*s->devs));
+	s->ndevs = t->ndevtab;
 	if (t->opts.locks && read_lockmax(t, s))
 		goto oom;
 	return 0;
@@ -788,6 +1037,9 @@ void vt_tracer_close(struct vt_tracer *t)
 {
 	if (!t)
 		return;
+	if (t->skel)
+		release_all_held(t);
+	stop_guardian(t);
 	ring_buffer__free(t->rb);
 	for (int i = 0; i < t->ncbs; i++) {
 		bpf_link__destroy(t->cbs[i].links[0]);
@@ -799,5 +1051,7 @@ void vt_tracer_close(struct vt_tracer *t)
 		bpf_link__destroy(t->extra[i]);
 	vfio_trace_bpf__destroy(t->skel);
 	vt_ksyms_free(t->ks);
+	btf__free(t->vmlinux_btf);
+	free(t->devtab);
 	free(t);
 }

@@ -13,6 +13,7 @@ static const char *const op_names[VT_OP_MAX] = {
 	[VT_OP_UNREGISTER] = "unregister",
 	[VT_OP_LOCK_HOLD] = "lock_hold",	[VT_OP_LOCK_WAIT] = "lock_wait",
 	[VT_OP_LOCK_DROP] = "lock_drop",	[VT_OP_DEADLOCK] = "deadlock",
+	[VT_OP_TEARDOWN] = "teardown",
 };
 
 const char *vt_op_name(int op)
@@ -34,6 +35,7 @@ void vt_stat_add(struct vtr_stat *acc, const struct vtr_stat *s)
 	acc->errors += s->errors;
 	acc->einval += s->einval;
 	acc->bytes += s->bytes;
+	acc->items += s->items;
 	acc->lat_sum += s->lat_sum;
 	if (s->lat_max > acc->lat_max)
 		acc->lat_max = s->lat_max;
@@ -81,6 +83,7 @@ int vt_snapshot_diff(const struct vt_snapshot *now, const struct vt_snapshot *pr
 			o->st.errors -= p->st.errors;
 			o->st.einval -= p->st.einval;
 			o->st.bytes -= p->st.bytes;
+			o->st.items -= p->st.items;
 			o->st.lat_sum -= p->st.lat_sum;
 			for (int h = 0; h < VT_HIST_SLOTS; h++)
 				o->st.hist[h] -= p->st.hist[h];

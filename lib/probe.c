@@ -27,8 +27,8 @@ struct vt_point vt_points[] = {
 	  "the unmap itself: measured at vfio_iommu_type1_ioctl filtered on UNMAP_DMA", false },
 	{ "vfio_notify_dma_unmap", T1, VT_PK_INLINED_FUNC, NULL,
 	  "notify windows: reconstructed from the drivers' dma_unmap callbacks", false },
-	{ "vfio_remove_dma", T1, VT_PK_FUNC, "remove_dma", "per-vfio_dma removal (not top)", false,
-	  VT_FEAT_DETAIL },
+	{ "vfio_remove_dma", T1, VT_PK_FUNC, "remove_dma",
+	  "per-vfio_dma removal (top: only those of a teardown, counted at entry)", false },
 	{ "vfio_unmap_unpin", T1, VT_PK_FUNC, "unmap_unpin", "per-vfio_dma unmap+unpin (not top)",
 	  false, VT_FEAT_DETAIL },
 	{ "vfio_iommu_type1_pin_pages", T1, VT_PK_FUNC, "t1_pin",
@@ -42,10 +42,15 @@ struct vt_point vt_points[] = {
 	{ "vfio_iommu_type1_unregister_device", T1, VT_PK_FUNC, "unregister",
 	  "a device leaves the device_list", false },
 	{ "dma_unmap callbacks", NULL, VT_PK_CALLBACK, NULL,
-	  "each driver's ops->dma_unmap, attached when a device shows it", false },
+	  "each driver's ops->dma_unmap, found in the BTF of the modules using vfio", false },
+	{ "module:module_load", NULL, VT_PK_TRACEPOINT, "module_load",
+	  "a driver module loaded later: its dma_unmap callbacks attached before its loader "
+	  "returns", false },
+	{ "vfio_iommu_type1_detach_group", T1, VT_PK_FUNC, "detach_group",
+	  "VM teardown: the last group leaves and the remaining vfio_dma go", false },
 	{ "vfio_iommu_type1_release", T1, VT_PK_FUNC, "release",
-	  "a container goes away: its locks are no longer tracked", false,
-	  VT_FEAT_LOCKS | VT_FEAT_ALERT },
+	  "VM teardown: the container goes away with its remaining vfio_dma (and its locks)",
+	  false },
 	{ "mutex_lock", NULL, VT_PK_FUNC, "mutex_lock",
 	  "hold times of iommu->lock and device_list_lock (vfio-trace locks)", false, VT_FEAT_LOCKS },
 	{ "mutex_unlock", NULL, VT_PK_FUNC, "mutex_unlock",
@@ -408,8 +413,9 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 		}
 		p->method = VT_M_DYNAMIC;
 		snprintf(p->reason, sizeof(p->reason),
-			 "%s on each driver's ops->dma_unmap: devices open at start are found by a "
-			 "task_file iterator, later ones at register/pin/unpin",
+			 "%s on every function with dma_unmap's prototype in the BTF of the modules "
+			 "using vfio, before tracing starts and when such a module loads; a callback "
+			 "a device shows that is not among them, when it shows it",
 			 env->fentry_works ? "fentry (kprobe fallback)" : "kprobe");
 		return;
 	default:

@@ -25,6 +25,8 @@ json_object *vt_json_stat(const struct vtr_stat *s, int op)
 		json_object_object_add(o, "einval", json_object_new_uint64(s->einval));
 	json_object_object_add(o, op_counts_pages(op) ? "pages" : "bytes",
 			       json_object_new_uint64(s->bytes));
+	if (op == VT_OP_TEARDOWN)
+		json_object_object_add(o, "mappings", json_object_new_uint64(s->items));
 	if (op == VT_OP_RETRY || op == VT_OP_REGISTER || op == VT_OP_UNREGISTER)
 		return o;
 	l = json_object_new_object();
@@ -75,7 +77,7 @@ static json_object *ops_object(const struct vt_snapshot *s, const int *ops, int 
 }
 
 static const int container_ops[] = { VT_OP_UNMAP, VT_OP_MAP, VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN,
-				     VT_OP_NOTIFY, VT_OP_RETRY };
+				     VT_OP_NOTIFY, VT_OP_RETRY, VT_OP_TEARDOWN };
 static const int device_ops[] = { VT_OP_CALLBACK, VT_OP_PIN, VT_OP_UNPIN, VT_OP_REGISTER,
 				  VT_OP_UNREGISTER };
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -83,7 +85,9 @@ static const int device_ops[] = { VT_OP_CALLBACK, VT_OP_PIN, VT_OP_UNPIN, VT_OP_
 static const char *const loss_names[VT_LOSS_MAX] = {
 	[VT_LOSS_STATS_FULL] = "stats_full", [VT_LOSS_TASK_FULL] = "inflight_full",
 	[VT_LOSS_RINGBUF] = "snoop_ringbuf_full", [VT_LOSS_LIFECYCLE] = "lifecycle_ringbuf_full",
-	[VT_LOSS_NO_ENTRY] = "exit_without_entry",
+	[VT_LOSS_NO_ENTRY] = "exit_without_entry", [VT_LOSS_DEVICES_FULL] = "devices_full",
+	[VT_LOSS_LOCKS_FULL] = "locks_full", [VT_LOSS_STACK] = "stack_not_captured",
+	[VT_LOSS_HOLD_FULL] = "module_loader_not_held",
 };
 
 const char *vt_loss_name(int i)

@@ -74,6 +74,8 @@ struct vt_tracer_opts {
 	bool lean;		/* only what top shows: pins counted, not timed; no per-vfio_dma
 				 * remove_dma/unmap_unpin (fewer and cheaper probes) */
 	uint32_t ringbuf_pages;	/* snoop ring buffer size (power of two; 0: default 64) */
+	bool no_hold;		/* do not stop the loader of a module using vfio until its
+				 * dma_unmap callbacks are attached (bpf/vfio_trace.bpf.c) */
 	/* Called for every snoop event and, with lifecycle=true, every device event. */
 	void (*on_event)(void *ctx, const struct vtr_event *e, bool lifecycle);
 	void *ctx;

@@ -181,6 +181,11 @@ static void proc_counts(const struct vt_snapshot *s, const uint64_t *rc, uint64_
 			case VT_OP_MAP: c->errors += r->st.errors; break;
 			case VT_OP_NOTIFY: c->notifies += r->st.count; break;
 			case VT_OP_RETRY: c->retries += r->st.count; break;
+			case VT_OP_TEARDOWN:
+				c->teardown_dmas += r->st.items;
+				if (r->st.lat_max > c->teardown_max)
+					c->teardown_max = r->st.lat_max;
+				break;
 			/* type1 pin without vfio_pin_pages around it: only the container is known */
 			case VT_OP_PIN: c->pins += r->st.count; c->pages += r->st.bytes; break;
 			}
@@ -293,6 +298,7 @@ static void totals(const struct vt_snapshot *s, struct vt_view_totals *t)
 			t->einval += st->einval;
 			break;
 		case VT_OP_UNPIN: t->unpins += st->count; break;
+		case VT_OP_TEARDOWN: t->teardown_dmas += st->items; break;
 		}
 	}
 }
@@ -548,18 +554,20 @@ void vt_view_widths(const struct vt_view *v, struct vt_view_widths *w)
  * (long, for matching with the JSON) last. */
 void vt_view_proc_header(char *buf, size_t len, bool counts, const struct vt_view_widths *w)
 {
-	snprintf(buf, len, "%7s %-*s %8s %8s %8s %6s %9s %5s %8s %8s %6s %9s %s", "PID", w->ident,
-		 "COMM/VM", counts ? "UNMAPS" : "UNMAP/s", counts ? "MiB" : "MiB/s",
+	snprintf(buf, len, "%7s %-*s %8s %8s %8s %6s %9s %5s %8s %8s %6s %9s %7s %8s %s", "PID",
+		 w->ident, "COMM/VM", counts ? "UNMAPS" : "UNMAP/s", counts ? "MiB" : "MiB/s",
 		 counts ? "NOTIFIES" : "NOTIFY/s", "RETRY", "UNMAP_P99", "ERR",
-		 counts ? "CBS" : "CB/s", counts ? "PINS" : "PIN/s", "LKWAIT", "LKW_MAX", "CONTAINER");
+		 counts ? "CBS" : "CB/s", counts ? "PINS" : "PIN/s", "LKWAIT", "LKW_MAX", "TD_DMAS",
+		 "TD_TIME", "CONTAINER");
 }
 
 void vt_view_proc_line(char *buf, size_t len, const struct vt_view_proc *p,
 		       const struct vt_proc_counts *c, double secs, const struct vt_view_widths *w)
 {
-	char un[24], mib[24], no[24], cb[24], pi[24], p99[24], lw[24];
+	char un[24], mib[24], no[24], cb[24], pi[24], p99[24], lw[24], td[24];
 
-	snprintf(buf, len, "%7u %-*.*s %8s %8s %8s %6llu %9s %5llu %8s %8s %6llu %9s %#llx", p->tgid,
+	snprintf(buf, len, "%7u %-*.*s %8s %8s %8s %6llu %9s %5llu %8s %8s %6llu %9s %7llu %8s %#llx",
+		 p->tgid,
 		 w->ident, w->ident, ident(p), fmt_num(un, sizeof(un), c->unmaps, secs),
 		 fmt_mib(mib, sizeof(mib), c->unmap_bytes, secs),
 		 fmt_num(no, sizeof(no), c->notifies, secs), (unsigned long long)c->retries,
@@ -567,6 +575,8 @@ void vt_view_proc_line(char *buf, size_t len, const struct vt_view_proc *p,
 		 fmt_num(cb, sizeof(cb), c->callbacks, secs), fmt_num(pi, sizeof(pi), c->pins, secs),
 		 (unsigned long long)c->lock_waits,
 		 fmt_lat(lw, sizeof(lw), c->lock_waits, c->lock_wait_max),
+		 (unsigned long long)c->teardown_dmas,
+		 fmt_lat(td, sizeof(td), c->teardown_dmas, c->teardown_max),
 		 (unsigned long long)p->container);
 }
 
@@ -598,12 +608,13 @@ static void summary_row(char *buf, const char *label, const struct vt_view_total
 {
 	char mib[24];
 
-	snprintf(buf, VT_VIEW_LINE, "%-14s %9llu %9s %9llu %9llu %9llu %9llu %9llu %9llu %9llu %9llu",
+	snprintf(buf, VT_VIEW_LINE, "%-14s %9llu %9s %9llu %9llu %9llu %9llu %9llu %9llu %9llu %9llu %9llu",
 		 label, (unsigned long long)t->unmaps, fmt_mib(mib, sizeof(mib), t->unmap_bytes, 0),
 		 (unsigned long long)t->notifies, (unsigned long long)t->callbacks,
 		 (unsigned long long)t->pins, (unsigned long long)t->pages,
 		 (unsigned long long)t->retries, (unsigned long long)t->errors,
-		 (unsigned long long)t->einval, (unsigned long long)t->unpins);
+		 (unsigned long long)t->einval, (unsigned long long)t->unpins,
+		 (unsigned long long)t->teardown_dmas);
 }
 
 int vt_view_summary(const struct vt_view *v, const char *not_traced, char lines[][VT_VIEW_LINE],
@@ -613,9 +624,9 @@ int vt_view_summary(const struct vt_view *v, const char *not_traced, char lines[
 	int n = 0;
 
 	if (n < max)
-		snprintf(lines[n++], VT_VIEW_LINE, "%-14s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s",
+		snprintf(lines[n++], VT_VIEW_LINE, "%-14s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s",
 			 "", "UNMAPS", "MiB", "NOTIFIES", "CALLBACKS", "PINS", "PAGES", "RETRIES",
-			 "ERRORS", "EINVAL", "UNPINS");
+			 "ERRORS", "EINVAL", "UNPINS", "TD_DMAS");
 	snprintf(label, sizeof(label), "total %.1fs", v->tot_secs);
 	if (n < max)
 		summary_row(lines[n++], label, &v->tot);
@@ -666,7 +677,7 @@ static json_object *rates_of(const struct vt_snapshot *s, const int *ops, int no
 void vt_view_json_rates(json_object *doc, const struct vt_snapshot *iv, double secs)
 {
 	static const int cops[] = { VT_OP_UNMAP, VT_OP_MAP, VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN,
-				    VT_OP_NOTIFY, VT_OP_RETRY };
+				    VT_OP_NOTIFY, VT_OP_RETRY, VT_OP_TEARDOWN };
 	static const int dops[] = { VT_OP_CALLBACK, VT_OP_PIN, VT_OP_UNPIN };
 	int all[VT_OP_MAX];
 	json_object *a;
@@ -684,13 +695,15 @@ void vt_view_json_rates(json_object *doc, const struct vt_snapshot *iv, double s
 		nc = vt_containers(iv, cs, 256);
 		for (size_t i = 0; i < nc && i < json_object_array_length(a); i++)
 			json_object_object_add(json_object_array_get_idx(a, i), "rates",
-					       rates_of(iv, cops, 6, cs[i].obj, cs[i].tgid, secs));
+					       rates_of(iv, cops, sizeof(cops) / sizeof(cops[0]),
+							cs[i].obj, cs[i].tgid, secs));
 	}
 	free(cs);
 	if (json_object_object_get_ex(doc, "devices", &a))
 		for (size_t i = 0; i < iv->ndevs && i < json_object_array_length(a); i++)
 			json_object_object_add(json_object_array_get_idx(a, i), "rates",
-					       rates_of(iv, dops, 3, iv->devs[i].vdev, 0, secs));
+					       rates_of(iv, dops, sizeof(dops) / sizeof(dops[0]),
+							iv->devs[i].vdev, 0, secs));
 }
 
 /* ---- keys -------------------------------------------------------------------------------- */

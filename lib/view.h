@@ -46,6 +46,9 @@ struct vt_proc_counts {
 	uint64_t lock_waits;		/* VT_OP_LOCK_WAIT: this process waited for the container's
 					 * iommu->lock or device_list_lock (lock:contention_*) */
 	uint64_t lock_wait_max;		/* ns */
+	uint64_t teardown_dmas;		/* VT_OP_TEARDOWN: vfio_dma removed when the process let
+					 * the container go (no UNMAP_DMA) */
+	uint64_t teardown_max;		/* ns, the longest such teardown */
 };
 
 /* One row of the process table: a (container, process) pair. */
@@ -82,7 +85,7 @@ struct vt_view_dev {
 
 struct vt_view_totals {
 	uint64_t unmaps, unmap_bytes, notifies, retries, callbacks, pins, pages, unpins, errors,
-		einval;
+		einval, teardown_dmas;
 };
 
 struct vt_view {

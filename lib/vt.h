@@ -45,6 +45,11 @@ struct vt_ksyms;
  * vmlinux functions it attaches to (vt_ksyms_wanted()). NULL when kallsyms cannot be read. */
 struct vt_ksyms *vt_ksyms_load(void);
 struct vt_ksyms *vt_ksyms_load_path(const char *path);	/* another file (unit tests) */
+/* The same, keeping the symbols of extra_modules (NULL-terminated) too. */
+struct vt_ksyms *vt_ksyms_load_with(const char *const *extra_modules);
+struct vt_ksyms *vt_ksyms_load_path_with(const char *path, const char *const *extra_modules);
+/* Keep every text symbol of module too (one pass, none when they are kept already). */
+int vt_ksyms_add_module(struct vt_ksyms *ks, const char *module);
 void vt_ksyms_free(struct vt_ksyms *ks);
 /* Whether vt_ksyms_load() keeps symbol name of module (NULL: vmlinux). */
 bool vt_ksyms_wanted(const char *name, const char *module);
@@ -65,6 +70,19 @@ const struct vt_ksym *vt_ksyms_data(const struct vt_ksyms *ks, const char *name,
 /* Parse one /proc/kallsyms line (exposed for unit tests). */
 bool vt_ksyms_parse_line(const char *line, uint64_t *addr, char *type, char *name, size_t nlen,
 			 char *module, size_t mlen);
+
+/* ---- where the drivers' dma_unmap callbacks are (callbacks.c) ---------------------------- */
+#define VT_MODNAME_LEN 56	/* the kernel's MODULE_NAME_LEN on 64-bit */
+struct btf;
+/* Is BTF function func_id `void (struct vfio_device *, u64, u64)`, dma_unmap's prototype? */
+bool vt_btf_is_dma_unmap(const struct btf *btf, uint32_t func_id);
+/* Call found() for each such function from type id first_id on (a module's own types);
+ * returns how many. */
+int vt_btf_dma_unmap_funcs(const struct btf *btf, uint32_t first_id,
+			   void (*found)(void *ctx, const char *func), void *ctx);
+/* The modules that use vfio.ko (sysfs_module/vfio/holders; sysfs_module is /sys/module):
+ * the only ones that can hold a vfio_device driver. Returns how many, or -errno. */
+int vt_vfio_holders(const char *sysfs_module, char names[][VT_MODNAME_LEN], int max);
 
 /* ---- attach points ---------------------------------------------------------------------- */
 enum vt_method {

@@ -69,8 +69,12 @@
 
 #include "vfio_dmatest.h"
 
+/* vfio_dmatest2.c builds the same device as a second driver module under other names. */
+#ifndef DT_DRV_NAME
 #define DT_DRV_NAME	"vfio_dmatest"
 #define DT_NOCB_NAME	"vfio_dmatest_nocb"
+#define DT_OPS_NAME	"vfio-dmatest"
+#endif
 #define DT_MAX_DEV	16
 #define DT_DELAY_MAX_US	5000000U
 #define DT_PIN_MAX	512		/* VFIO_PIN_PAGES_MAX_ENTRIES on 4K pages */
@@ -416,7 +420,7 @@ static void dt_release_dev(struct vfio_device *vdev)
 #endif
 
 static const struct vfio_device_ops dt_ops = {
-	.name		= "vfio-dmatest",
+	.name		= DT_OPS_NAME,
 	.init		= dt_init_dev,
 	.release	= dt_release_dev,
 	.close_device	= dt_close_device,
@@ -428,7 +432,7 @@ static const struct vfio_device_ops dt_ops = {
 
 /* Same device, but no .dma_unmap: type1 does not put it on the container's device_list. */
 static const struct vfio_device_ops dt_nocb_ops = {
-	.name		= "vfio-dmatest-nocb",
+	.name		= DT_OPS_NAME "-nocb",
 	.init		= dt_init_dev,
 	.release	= dt_release_dev,
 	.close_device	= dt_close_device,

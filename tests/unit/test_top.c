@@ -102,6 +102,9 @@ static void world(struct vt_snapshot *prev, struct vt_snapshot *now)
 	}
 	/* one slow callback on D2 in the interval */
 	add(now, VT_OP_CALLBACK, KD, D2, 100, 1, 65536, 2000000, 0, 0);
+	/* process 200 let C2 go with 7 vfio_dma still mapped: one 3 ms teardown */
+	add(now, VT_OP_TEARDOWN, KC, C2, 200, 1, 7 * 65536, 3000000, 0, 0);
+	row(now, VT_OP_TEARDOWN, KC, C2, 200)->items = 7;
 	now->losses[VT_LOSS_NO_ENTRY] = 2;
 }
 
@@ -178,6 +181,9 @@ static void test_build_counts(void **state)
 	assert_int_equal(p->iv.pins, 10);
 	assert_int_equal(p->iv.unmaps, 0);
 	assert_int_equal(p->iv.unmap_p99, 0);
+	assert_int_equal(p->iv.teardown_dmas, 7);
+	assert_int_equal(p->iv.teardown_max, 3000000);
+	assert_int_equal(find_proc(&v, C1, 100)->iv.teardown_dmas, 0);
 
 	assert_int_equal(v.ndevs, 3);
 	d = find_dev(&v, D1);
@@ -307,7 +313,7 @@ static void test_filter(void **state)
 
 	world(&prev, &now);
 	vt_snapshot_filter(&now, 200, NULL);
-	assert_int_equal(now.n, 1);	/* the nocb pins */
+	assert_int_equal(now.n, 2);	/* the nocb pins, the teardown of C2 */
 	assert_int_equal(now.ndevs, 1);
 	assert_string_equal(now.devs[0].d.name, "vfio_dmatest_nocb.0");
 	vt_snapshot_free(&prev);
@@ -406,9 +412,9 @@ static void test_text(void **state)
 	assert_int_equal(n, 4);
 	assert_non_null(strstr(sum[0], "UNMAPS"));
 	/* since the baseline: 30 unmaps, 1.88 MiB, 30 notifies, 61 callbacks, 45 pins,
-	 * 120 pages, 3 retries, 3 + 15 errors, 15 EINVAL, 0 unpins */
+	 * 120 pages, 3 retries, 3 + 15 errors, 15 EINVAL, 0 unpins, 7 vfio_dma at teardown */
 	assert_string_equal(sum[1], "total 3.0s            30      1.88        30        61        45"
-				    "       120         3        18        15         0");
+				    "       120         3        18        15         0         7");
 	assert_non_null(strstr(sum[2], "last 2.00s            20 "));
 	assert_string_equal(sum[3], "LOST since start: exit_without_entry 2");
 	v.losses[VT_LOSS_NO_ENTRY] = 0;
@@ -448,8 +454,10 @@ static void test_json_rates(void **state)
 	assert_true(jget(doc, "rates", "unmap", "count") == 10.0);
 	assert_true(jget(doc, "rates", "pin", "pages") == 40.0);
 	assert_true(json_object_object_get_ex(doc, "containers", &a));
-	assert_int_equal(json_object_array_length(a), 1);
+	assert_int_equal(json_object_array_length(a), 2);	/* C1 by 100, C2 by 200 (teardown) */
 	assert_true(jget(json_object_array_get_idx(a, 0), "rates", "notify", "count") == 10.0);
+	assert_true(jget(json_object_array_get_idx(a, 1), "rates", "teardown", "bytes") ==
+		    7 * 65536 / 2.0);
 	assert_true(json_object_object_get_ex(doc, "devices", &a));
 	assert_int_equal(json_object_array_length(a), 3);
 	for (size_t i = 0; i < 3; i++) {
@@ -617,7 +625,7 @@ static void test_screen(void **state)
 	screen_line(screen_find("COMM/VM"), buf, sizeof(buf));
 	assert_true(strlen(buf) <= 100);
 	assert_true(screen_find("0xffff") < 0);	/* no half address */
-	resizeterm(20, 120);
+	resizeterm(20, 140);
 	vt_view_draw(&v, &ui, "", "");
 	assert_true(screen_find("0xffff888001000000") > 0);
 	resizeterm(20, 100);

@@ -562,7 +562,7 @@ int wc_run(struct wcontainer *c)
 
 int wc_setup(struct wcontainer *c, const struct options *o, unsigned index)
 {
-	const char *base = o->nocb ? "vfio_dmatest_nocb" : "vfio_dmatest";
+	const char *base = o->nocb ? "vfio_dmatest_nocb" : o->driver;
 	char path[512], link[512];
 
 	memset(c, 0, sizeof(*c));
@@ -681,15 +681,41 @@ int wc_setup(struct wcontainer *c, const struct options *o, unsigned index)
 	return 0;
 }
 
+/* --leave-mapped: map N more vfio_dma (no pins) after the cycles' range and never unmap them,
+ * as QEMU never does at exit: the kernel removes them when the last group leaves the
+ * container (vfio_iommu_type1_detach_group), with no UNMAP_DMA. */
+static void leave_mapped(struct wcontainer *c)
+{
+	const struct options *o = c->opt;
+	unsigned done = 0;
+
+	for (unsigned i = 0; i < o->leave_mapped && c->fd >= 0; i++) {
+		struct dmarec r = { .iova = WL_IOVA_BASE + (uint64_t)(c->nrecs + i) * o->map_size,
+				    .pinner = -1 };
+
+		if (do_map(c, &r))
+			break;
+		done++;
+	}
+	if (done) {
+		CADD(c, teardowns_expected, 1);
+		CADD(c, teardown_dma_expected, done);
+		CADD(c, teardown_bytes_expected, (uint64_t)done * o->map_size);
+	}
+}
+
 int wc_teardown(struct wcontainer *c)
 {
 	bool failed_before = atomic_load(&c->failed);
 
+	if (!failed_before)
+		leave_mapped(c);
 	pthread_mutex_lock(&c->unmap_lock);
 	for (unsigned k = 0; k < c->ndev; k++)
 		if (c->dev[k].knobs_dirty && c->dev[k].nfds)
 			set_knobs(c, k, 0, 0);
-	/* anything still mapped (an error stopped a cycle): unmap it, the model follows */
+	/* anything of the cycles still mapped (an error stopped one): unmap it, the model
+	 * follows; the --leave-mapped ones stay for the kernel */
 	for (unsigned i = 0; i < c->nrecs && c->fd >= 0; i++)
 		if (c->recs[i].mapped)
 			unmap_locked(c, &c->recs[i], 1, false);

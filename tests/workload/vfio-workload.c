@@ -92,6 +92,10 @@ static const char usage_text[] =
 "Options:\n"
 "  --devices N       devices per container (1..64); container i uses vfio_dmatest.(i*N+k)\n"
 "  --first-dev N     add N to every device number (default 0)\n"
+"  --driver NAME     vfio_dmatest (default) or vfio_dmatest2 (the second test module: another\n"
+"                    driver, another dma_unmap function): devices NAME.N\n"
+"  --leave-mapped N  after the cycles map N more vfio_dma (no pins) and never unmap them: the\n"
+"                    kernel removes them when the container goes, as at a VM's exit\n"
 "  --containers N    containers, each in its own forked process (1..64)\n"
 "  --threads N       cycle threads per container (1..64)\n"
 "  --iterations N    cycles per thread (0 = until --duration)\n"
@@ -128,7 +132,8 @@ static const char usage_text[] =
 "  containers [{index, pid, status, error?, interrupted, elapsed_s, late_cycles, groups [N..],\n"
 "    counters {cycles, map_dma_ok, map_dma_err, bytes_mapped, unmap_dma_ok, unmap_dma_err,\n"
 "      unmap_bytes_requested, unmap_bytes_unmapped, vfio_dma_removed, vfio_dma_pinned_unmapped,\n"
-"      notifies_expected, notify_bytes_expected, retries_expected},\n"
+"      notifies_expected, notify_bytes_expected, retries_expected, teardowns_expected,\n"
+"      teardown_dma_expected, teardown_bytes_expected},\n"
 "    devices [{name, group, dma_unmap (bool),\n"
 "      counters {device_fd_opens, device_fd_closes, register_calls_expected,\n"
 "        unregister_calls_expected, register_expected, unregister_expected, pin_ioctls, pin_ok,\n"
@@ -204,7 +209,8 @@ static double parse_secs(const char *opt, const char *s, double max)
 enum {
 	O_DEVICES = 256, O_CONTAINERS, O_ITERATIONS, O_DURATION, O_MAPS, O_MAP_SIZE, O_PIN_PAGES,
 	O_THREADS, O_RATE, O_DELAY, O_FAULT, O_NOCB, O_JSON, O_HOLD, O_READY, O_GO, O_GO_TIMEOUT,
-	O_DONE, O_UNMAP, O_UNPIN, O_FDS, O_VERIFY, O_FIRST_DEV, O_NO_MODSTATS,
+	O_DONE, O_UNMAP, O_UNPIN, O_FDS, O_VERIFY, O_FIRST_DEV, O_NO_MODSTATS, O_DRIVER,
+	O_LEAVE_MAPPED,
 };
 
 /* which options were given explicitly: scenario defaults fill in the others */
@@ -239,6 +245,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "fds", required_argument, NULL, O_FDS },
 		{ "verify", no_argument, NULL, O_VERIFY },
 		{ "first-dev", required_argument, NULL, O_FIRST_DEV },
+		{ "driver", required_argument, NULL, O_DRIVER },
+		{ "leave-mapped", required_argument, NULL, O_LEAVE_MAPPED },
 		{ "no-module-stats", no_argument, NULL, O_NO_MODSTATS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -250,6 +258,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
+	o->driver = "vfio_dmatest";
 	o->go_timeout = 600;
 	o->module_stats = true;
 	opterr = 0;
@@ -286,6 +295,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case O_FDS: o->fds = parse_u64("--fds", optarg, false, WL_MAX_FDS); g.fds = true; break;
 		case O_VERIFY: o->verify = true; g.verify = true; break;
 		case O_FIRST_DEV: o->first_dev = parse_u64("--first-dev", optarg, false, 1024); break;
+		case O_DRIVER:
+			if (strcmp(optarg, "vfio_dmatest") && strcmp(optarg, "vfio_dmatest2"))
+				usage_error("--driver: vfio_dmatest or vfio_dmatest2, not '%s'\n", optarg);
+			o->driver = optarg;
+			break;
+		case O_LEAVE_MAPPED:
+			o->leave_mapped = parse_u64("--leave-mapped", optarg, false, 4096);
+			break;
 		case O_NO_MODSTATS: o->module_stats = false; break;
 		case 'q': o->quiet = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
@@ -610,6 +627,8 @@ static json_object *params_json(const struct options *o)
 	json_object_object_add(p, "scenario", json_object_new_string(scenario_names[o->scenario]));
 	json_object_object_add(p, "devices", json_object_new_int(o->devices));
 	json_object_object_add(p, "first_dev", json_object_new_int(o->first_dev));
+	json_object_object_add(p, "driver", json_object_new_string(o->driver));
+	json_object_object_add(p, "leave_mapped", json_object_new_int(o->leave_mapped));
 	json_object_object_add(p, "containers", json_object_new_int(o->containers));
 	json_object_object_add(p, "threads", json_object_new_int(o->threads));
 	json_object_object_add(p, "iterations", json_object_new_int64(o->iterations));
@@ -647,7 +666,7 @@ static void add_into(json_object *tot, json_object *cnt)
 
 static void device_name(const struct options *o, unsigned i, unsigned k, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s.%u", o->nocb ? "vfio_dmatest_nocb" : "vfio_dmatest",
+	snprintf(buf, n, "%s.%u", o->nocb ? "vfio_dmatest_nocb" : o->driver,
 		 o->first_dev + i * o->devices + k);
 }
 

@@ -50,6 +50,10 @@ struct options {
 	enum unmap_mode unmap_mode;
 	unsigned fds;		/* device fds opened per device per lifecycle cycle */
 	unsigned first_dev;	/* device number offset (default 0) */
+	const char *driver;	/* device base name (default vfio_dmatest; vfio_dmatest2: the
+				 * second test driver) */
+	unsigned leave_mapped;	/* vfio_dma mapped after the cycles and never unmapped: the
+				 * kernel removes them when the container goes (a VM's exit) */
 	double hold;		/* seconds */
 	double go_timeout;	/* seconds to wait for --go-file */
 	const char *json_path;	/* NULL = stdout */
@@ -77,7 +81,10 @@ extern const char *const scenario_names[SC__N];
 	X(vfio_dma_pinned_unmapped) /* of those, vfio_dma that had pinned pages */               \
 	X(notifies_expected)      /* vfio_notify_dma_unmap rounds the kernel must run */          \
 	X(notify_bytes_expected)  /* sum of dma->size over those notifies */                     \
-	X(retries_expected)       /* notifies repeated on the same vfio_dma (fault_k) */
+	X(retries_expected)       /* notifies repeated on the same vfio_dma (fault_k) */          \
+	X(teardowns_expected)     /* containers let go with vfio_dma still mapped (no UNMAP_DMA) */ \
+	X(teardown_dma_expected)  /* vfio_dma the kernel removes then (vfio_remove_dma calls)   */ \
+	X(teardown_bytes_expected) /* their bytes */
 
 /* Per device (device-fd ioctls and the callbacks the device must receive). */
 #define DEV_COUNTERS(X)                                                                         \
