@@ -739,9 +739,18 @@ static int open_and_load(struct vt_tracer *t, const struct vt_tracer_opts *opts)
 	t->skel->rodata->vt_device_fops = fops ? fops->addr : 0;
 	set_autoload(t);
 	/* The per-CPU stats are preallocated: about 32 MiB whatever the CPU count, 128..4096 keys
-	 * (the spill map takes the rest). */
+	 * (the spill map takes the rest). VFIO_TRACE_STATS_ENTRIES=N shrinks both to N keys, so
+	 * the lab can fill them and check that every observation left out is counted. */
 	bpf_map__set_max_entries(t->skel->maps.vt_stats,
 				 stats_entries(t->ncpus, sizeof(struct vtr_stat)));
+	if (getenv("VFIO_TRACE_STATS_ENTRIES")) {
+		unsigned long n = strtoul(getenv("VFIO_TRACE_STATS_ENTRIES"), NULL, 10);
+
+		if (n >= 1 && n <= 65536) {
+			bpf_map__set_max_entries(t->skel->maps.vt_stats, n);
+			bpf_map__set_max_entries(t->skel->maps.vt_stats_spill, n);
+		}
+	}
 	slots = rowc_slots(t->ncpus);
 	bpf_map__set_max_entries(t->skel->maps.vt_rowc, slots);
 	t->skel->rodata->vt_rowc_mask = slots - 1;

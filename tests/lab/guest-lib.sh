@@ -94,28 +94,19 @@ wait_line() { _i=0; while ! grep -q "$2" "$1" 2>/dev/null; do _i=$((_i + 1)); [ 
 
 # vt_traced NAME "VFIO-TRACE ARGS" SCENARIO [WORKLOAD OPTIONS...]
 # Runs one workload scenario under vfio-trace: starts the tracer (stdout /out/NAME.trace,
-# stderr /out/NAME.trace.err), waits for its "tracing" line, starts the workload with a
-# ready/go handshake, and, when the scenario opens dma_unmap devices at setup, waits until the
-# tracer has attached their callback before the cycles start. Then SIGINT to the tracer.
+# stderr /out/NAME.trace.err), waits for its "tracing" line (vfio-trace has started), then
+# runs the workload the way a VM starts: at once, waiting for nothing else (the tracer must
+# have every possible dma_unmap callback attached before it says "tracing"). Then SIGINT to
+# the tracer.
 # Leaves /out/NAME.wl.json, NAME.wl.rc, NAME.trace.rc and appends "NAME UPTIME" to
 # /out/scenarios. Env VT_ENV: environment for the tracer (e.g. VFIO_TRACE_NO_FENTRY=1).
 vt_traced() {
 	_n=$1 _targs=$2 _sc=$3; shift 3
-	rm -f /tmp/.vt_ready /tmp/.vt_go
 	env ${VT_ENV:-} vfio-trace $_targs > "$LAB_OUT/$_n.trace" 2> "$LAB_OUT/$_n.trace.err" &
 	_tpid=$!
 	wait_line "$LAB_OUT/$_n.trace.err" "tracing" 90 || { kill $_tpid; fail "$_n: tracer did not start"; }
-	vfio-workload "$_sc" "$@" --quiet --ready-file /tmp/.vt_ready --go-file /tmp/.vt_go \
-		--json "$LAB_OUT/$_n.wl.json" 2> "$LAB_OUT/$_n.wl.err" &
-	_wpid=$!
-	wait_file /tmp/.vt_ready 120 || { kill $_tpid $_wpid; fail "$_n: workload not ready"; }
-	case "$_sc $*" in
-	*nocb*|*lifecycle*) ;;	# no dma_unmap device open at setup
-	*) wait_line "$LAB_OUT/$_n.trace.err" "attached dma_unmap callback" 60 ||
-		{ kill $_tpid $_wpid; fail "$_n: callback not attached"; } ;;
-	esac
-	touch /tmp/.vt_go
-	wait $_wpid; echo $? > "$LAB_OUT/$_n.wl.rc"
+	vfio-workload "$_sc" "$@" --quiet --json "$LAB_OUT/$_n.wl.json" 2> "$LAB_OUT/$_n.wl.err"
+	echo $? > "$LAB_OUT/$_n.wl.rc"
 	kill -INT $_tpid; wait $_tpid; echo $? > "$LAB_OUT/$_n.trace.rc"
 	echo "$_n $(cut -d' ' -f1 /proc/uptime)" >> "$LAB_OUT/scenarios"
 }

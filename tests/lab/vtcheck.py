@@ -41,14 +41,16 @@ def fail(msg):
 def expected_ops(wl):
     """(op, field) -> count the tracer must report for one workload run."""
     t = wl["totals"]
+    td = t.get("teardown_dma_expected", 0)
     return {
         ("unmap", "count"): t["unmap_dma_ok"] + t["unmap_dma_err"],
         ("unmap", "errors"): t["unmap_dma_err"],
         ("unmap", "bytes"): t["unmap_bytes_unmapped"],
         ("map", "count"): t["map_dma_ok"] + t["map_dma_err"],
         ("map", "bytes"): t["bytes_mapped"],
-        ("remove_dma", "count"): t["vfio_dma_removed"],
-        ("unmap_unpin", "count"): t["vfio_dma_removed"],
+        # vfio_remove_dma also runs for the vfio_dma a teardown removes
+        ("remove_dma", "count"): t["vfio_dma_removed"] + td,
+        ("unmap_unpin", "count"): t["vfio_dma_removed"] + td,
         ("notify", "count"): t["notifies_expected"],
         ("notify", "bytes"): t["notify_bytes_expected"],
         ("retry", "count"): t["retries_expected"],
@@ -62,6 +64,9 @@ def expected_ops(wl):
         ("unpin", "pages"): t["pages_unpinned_expected"],
         ("register", "count"): t["register_expected"],
         ("unregister", "count"): t["unregister_expected"],
+        ("teardown", "count"): t.get("teardowns_expected", 0),
+        ("teardown", "mappings"): td,
+        ("teardown", "bytes"): t.get("teardown_bytes_expected", 0),
     }
 
 
@@ -82,7 +87,7 @@ def expected_events(wl):
     ops = expected_ops(wl)
     return sum(ops[(op, "count")] for op in ("unmap", "map", "remove_dma", "unmap_unpin",
                                             "notify", "retry", "callback", "pin", "unpin",
-                                            "register", "unregister"))
+                                            "register", "unregister", "teardown"))
 
 
 def compare_total(name, total, wl):

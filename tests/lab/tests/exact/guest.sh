@@ -1,0 +1,40 @@
+#!/bin/sh
+# lab test "exact": what starts after vfio-trace does is counted exactly, started the way VMs
+# start (nothing waits for the tracer beyond its "tracing" line):
+#  short   24 short-lived processes, each open -> map -> pin -> unmap -> exit; every third
+#          leaves 2 vfio_dma mapped, which the kernel removes when it exits (a teardown)
+#  module  a second driver module (vfio_dmatest2, its own dma_unmap function) loaded while
+#          tracing, its workload started the moment insmod returns
+# under stat --json with fentry and with --kprobe; then
+#  fill    stats maps shrunk to 8 keys (VFIO_TRACE_STATS_ENTRIES) under 6 containers: what does
+#          not fit must be counted in lost.stats_full, one per operation, never silently.
+. /lab/lib.sh
+dmesg_mark
+dmatest_load ndev=8 || fail "cannot load the test module"
+D2=$LAB_MODDIR/extra/vfio_dmatest2.ko
+for mode in fentry kprobe; do
+	E=; [ $mode = kprobe ] && E=VFIO_TRACE_NO_FENTRY=1
+	env $E vfio-trace stat --json 1 > /out/$mode.trace 2> /out/$mode.trace.err &
+	tp=$!
+	wait_line /out/$mode.trace.err tracing 90 || fail "$mode: tracer did not start"
+	i=0 rc=0
+	while [ $i -lt 24 ]; do
+		i=$((i + 1)) lm=0
+		[ $((i % 3)) = 0 ] && lm=2
+		vfio-workload single --iterations 1 --leave-mapped $lm --quiet \
+			--json /out/$mode.short.$i.json 2>> /out/$mode.wl.err || rc=$?
+	done
+	insmod "$D2" ndev=2 || fail "$mode: insmod vfio_dmatest2"
+	vfio-workload multidev --driver vfio_dmatest2 --devices 2 --iterations 5 --leave-mapped 1 \
+		--quiet --json /out/$mode.module.json 2>> /out/$mode.wl.err || rc=$?
+	echo $rc > /out/$mode.wl.rc
+	kill -INT $tp; wait $tp; echo $? > /out/$mode.trace.rc
+	rmmod vfio_dmatest2 || fail "$mode: rmmod vfio_dmatest2"
+	echo "$mode" >> /out/scenarios
+done
+VT_ENV="VFIO_TRACE_STATS_ENTRIES=8 VFIO_TRACE_HOT_ROWS=1" \
+	vt_traced fill "stat --json 1" multicontainer --containers 6 --devices 1 --iterations 4 --leave-mapped 1
+cat /sys/kernel/debug/kprobes/list > /out/kprobes-after 2>/dev/null
+dmatest_unload || fail "rmmod failed"
+dmesg_clean || fail "kernel log has errors"
+exit 0
