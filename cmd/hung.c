@@ -41,13 +41,14 @@ struct glock {
 	int kind;
 };
 
+/* Sized to what was read: every container's two locks and every waiter read. */
 struct graph {
 	const struct vth_snapshot *s;
-	struct glock locks[2 * 256];
+	struct glock *locks;
 	size_t nlocks;
-	struct vth_wait waits[4096];
+	struct vth_wait *waits;
 	size_t nwaits;
-	int cycle[4096];
+	int *cycle;
 	int ncycles;
 };
 
@@ -62,10 +63,17 @@ static void on_alarm(int sig)
 	_exit(VT_EXIT_FAIL);
 }
 
-static void build(struct graph *g, const struct vth_snapshot *s)
+static int build(struct graph *g, const struct vth_snapshot *s)
 {
+	size_t maxw = s->nconts * VTH_NLOCKS * VTH_MAX_WAITERS + 1;
+
 	g->s = s;
-	for (size_t i = 0; i < s->nconts && g->nlocks + 2 <= sizeof(g->locks) / sizeof(g->locks[0]); i++)
+	g->locks = calloc(s->nconts * VTH_NLOCKS + 1, sizeof(*g->locks));
+	g->waits = calloc(maxw, sizeof(*g->waits));
+	g->cycle = calloc(maxw, sizeof(*g->cycle));
+	if (!g->locks || !g->waits || !g->cycle)
+		return -1;
+	for (size_t i = 0; i < s->nconts; i++)
 		for (int l = 0; l < VTH_NLOCKS; l++) {
 			const struct vth_lock *lk = &s->conts[i].lock[l];
 			int li = (int)g->nlocks;
@@ -73,8 +81,7 @@ static void build(struct graph *g, const struct vth_snapshot *s)
 			g->locks[g->nlocks++] = (struct glock){ &s->conts[i], l };
 			for (unsigned k = 0; k < lk->nwaiters && k < VTH_MAX_WAITERS; k++) {
 				/* a torn read could show a task twice: keep the first */
-				if (!lk->w[k].pid || vth_wait_of(g->waits, g->nwaits, lk->w[k].pid) >= 0 ||
-				    g->nwaits >= sizeof(g->waits) / sizeof(g->waits[0]))
+				if (!lk->w[k].pid || vth_wait_of(g->waits, g->nwaits, lk->w[k].pid) >= 0)
 					continue;
 				g->waits[g->nwaits++] = (struct vth_wait){ lk->w[k].pid, lk->owner_pid, li };
 			}
@@ -82,6 +89,17 @@ static void build(struct graph *g, const struct vth_snapshot *s)
 	g->ncycles = vth_find_cycles(g->waits, g->nwaits, g->cycle);
 	if (g->ncycles < 0)
 		g->ncycles = 0;
+	return 0;
+}
+
+static void graph_free(struct graph *g)
+{
+	if (!g)
+		return;
+	free(g->locks);
+	free(g->waits);
+	free(g->cycle);
+	free(g);
 }
 
 static const struct vth_lock *glock_lock(const struct glock *l)
@@ -280,6 +298,7 @@ int cmd_hung(int argc, char **argv)
 	struct vt_env env;
 	char err[320];
 	int rc = VT_EXIT_OK, nstuck = 0, ndead = 0;
+	size_t nmore = 0;
 	json_object *o = NULL, *a;
 	struct utsname u;
 
@@ -312,12 +331,12 @@ int cmd_hung(int argc, char **argv)
 		return VT_EXIT_FAIL;
 	}
 	g = calloc(1, sizeof(*g));
-	if (!g) {
+	if (!g || build(g, &s)) {
 		vt_err("out of memory");
+		graph_free(g);
 		vth_snapshot_free(&s);
 		return VT_EXIT_FAIL;
 	}
-	build(g, &s);
 	uname(&u);
 
 	if (cli.json) {
@@ -437,19 +456,28 @@ int cmd_hung(int argc, char **argv)
 		}
 	}
 	rc = ndead ? EXIT_DEADLOCK : nstuck ? EXIT_STUCK : VT_EXIT_OK;
+	/* A wait list longer than what was read may hide a cycle: never "ok" then. */
+	for (size_t i = 0; i < g->nlocks; i++)
+		nmore += glock_lock(&g->locks[i])->more != 0;
+	if (nmore && rc == VT_EXIT_OK) {
+		rc = VT_EXIT_FAIL;
+		fprintf(stderr, "%s: %zu lock(s) had more than %d waiters; the rest were not "
+			"examined: no verdict\n", vt_prog, nmore, VTH_MAX_WAITERS);
+	}
 	if (cli.json) {
+		json_object_object_add(o, "locks_with_unread_waiters", json_object_new_uint64(nmore));
 		json_object_object_add(o, "stuck", ja);
 		json_object_object_add(o, "waiting", jw);
 		json_object_object_add(o, "verdict", json_object_new_string(
-			ndead ? "deadlock" : nstuck ? "stuck" : "ok"));
+			ndead ? "deadlock" : nstuck ? "stuck" : nmore ? "incomplete" : "ok"));
 		json_object_object_add(o, "exit", json_object_new_int(rc));
 		vt_json_print(stdout, o, true);
 		json_object_put(o);
 	} else {
-		printf("\nverdict: %s (exit %d)\n", ndead ? "DEADLOCK" : nstuck ? "STUCK" : "nothing stuck",
-		       rc);
+		printf("\nverdict: %s (exit %d)\n", ndead ? "DEADLOCK" : nstuck ? "STUCK" :
+		       nmore ? "incomplete" : "nothing stuck", rc);
 	}
-	free(g);
+	graph_free(g);
 	vth_snapshot_free(&s);
 	return rc;
 }

@@ -26,12 +26,15 @@ static const char *lock_name(int kind)
 	return kind == VT_KIND_IOMMU_LOCK ? "iommu->lock" : "device_list_lock";
 }
 
-/* Distinct containers that have lock rows, in first-seen order. */
-static size_t lock_containers(const struct vt_snapshot *s, uint64_t *out, size_t max)
+/* Distinct containers that have lock rows, in first-seen order, as many as there are: *outp
+ * is allocated (free() it). */
+static size_t lock_containers(const struct vt_snapshot *s, uint64_t **outp)
 {
+	uint64_t *out = malloc((s->n ? s->n : 1) * sizeof(*out));
 	size_t n = 0;
 
-	for (size_t i = 0; i < s->n; i++) {
+	*outp = out;
+	for (size_t i = 0; out && i < s->n; i++) {
 		const struct vtr_key *k = &s->rows[i].key;
 		size_t j;
 
@@ -39,7 +42,7 @@ static size_t lock_containers(const struct vt_snapshot *s, uint64_t *out, size_t
 			continue;
 		for (j = 0; j < n && out[j] != k->obj; j++)
 			;
-		if (j == n && n < max)
+		if (j == n)
 			out[n++] = k->obj;
 	}
 	return n;
@@ -81,8 +84,8 @@ static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, dou
 			   const char *type)
 {
 	json_object *o = json_object_new_object(), *arr = json_object_new_array(), *l;
-	uint64_t cs[256];
-	size_t nc = lock_containers(s, cs, 256);
+	uint64_t *cs;
+	size_t nc = lock_containers(s, &cs);
 	char hex[32], sym[160];
 
 	json_object_object_add(o, "type", json_object_new_string(type));
@@ -128,6 +131,7 @@ static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, dou
 		json_object_object_add(c, "iommu_lock_dropped", d);
 		json_object_array_add(arr, c);
 	}
+	free(cs);
 	json_object_object_add(o, "containers", arr);
 	l = json_object_new_object();
 	for (int i = 0; i < VT_LOSS_MAX; i++)
@@ -138,8 +142,8 @@ static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, dou
 
 static void print_text(struct vt_tracer *t, const struct vt_snapshot *s, double secs)
 {
-	uint64_t cs[256];
-	size_t nc = lock_containers(s, cs, 256);
+	uint64_t *cs;
+	size_t nc = lock_containers(s, &cs);
 	char a[16], b[16], c[16], d[16], e[16], f[16], sym[160];
 
 	printf("\n%.1f s  %-18s %-16s %8s %9s %9s %9s %7s %9s %9s %9s\n", secs, "CONTAINER", "LOCK",
@@ -177,6 +181,7 @@ static void print_text(struct vt_tracer *t, const struct vt_snapshot *s, double 
 			printf("\n");
 		}
 	}
+	free(cs);
 	if (!nc)
 		printf("       (no VFIO container took its locks)\n");
 	for (int i = 0; i < VT_LOSS_MAX; i++)

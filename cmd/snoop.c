@@ -5,6 +5,7 @@
  * the events the ring dropped.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include "trace.h"
 #include "report.h"
@@ -23,14 +24,12 @@ static const char snoop_usage[] =
 	"  --kprobe              use kprobes even where fentry works\n"
 	"  --no-hold             never stop a driver module's loader (man vfio-trace)\n";
 
-#define MAX_CONTAINERS 256
-
 struct snoop {
 	struct vt_cli cli;
 	uint64_t start_ns;
 	uint64_t shown;
-	uint64_t containers[MAX_CONTAINERS];	/* display ids c1, c2, ... in first-seen order */
-	int ncontainers;
+	uint64_t *containers;			/* display ids c1, c2, ... in first-seen order */
+	int ncontainers, capcontainers;
 	uint64_t dev_container;			/* container of -d DEVICE, once known */
 };
 
@@ -39,8 +38,17 @@ static int container_id(struct snoop *s, uint64_t c)
 	for (int i = 0; i < s->ncontainers; i++)
 		if (s->containers[i] == c)
 			return i + 1;
-	if (!c || s->ncontainers == MAX_CONTAINERS)
+	if (!c)
 		return 0;
+	if (s->ncontainers == s->capcontainers) {
+		int cap = s->capcontainers ? s->capcontainers * 2 : 64;
+		uint64_t *a = realloc(s->containers, cap * sizeof(*a));
+
+		if (!a)
+			return 0;
+		s->containers = a;
+		s->capcontainers = cap;
+	}
 	s->containers[s->ncontainers++] = c;
 	if (!s->cli.json)
 		printf("# c%d = container %#" PRIx64 "\n", s->ncontainers, c);
@@ -198,5 +206,6 @@ int cmd_snoop(int argc, char **argv)
 	}
 	fflush(stdout);
 	vt_tracer_close(t);
+	free(s.containers);
 	return VT_EXIT_OK;
 }

@@ -95,12 +95,15 @@ const char *vt_loss_name(int i)
 	return loss_names[i];
 }
 
-/* Distinct (container, process) pairs of container rows, in first-seen order. */
-size_t vt_containers(const struct vt_snapshot *s, struct vt_container *out, size_t max)
+/* Distinct (container, process) pairs of container rows, in first-seen order: *out is
+ * allocated (free() it), as many as there are. */
+size_t vt_containers(const struct vt_snapshot *s, struct vt_container **outp)
 {
+	struct vt_container *out = malloc((s->n ? s->n : 1) * sizeof(*out));
 	size_t n = 0;
 
-	for (size_t i = 0; i < s->n; i++) {
+	*outp = out;
+	for (size_t i = 0; out && i < s->n; i++) {
 		const struct vtr_key *k = &s->rows[i].key;
 		size_t j;
 
@@ -109,7 +112,7 @@ size_t vt_containers(const struct vt_snapshot *s, struct vt_container *out, size
 		for (j = 0; j < n; j++)
 			if (out[j].obj == k->obj && out[j].tgid == k->tgid)
 				break;
-		if (j == n && n < max) {
+		if (j == n) {
 			out[n].obj = k->obj;
 			out[n].tgid = k->tgid;
 			n++;
@@ -122,7 +125,7 @@ json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char
 {
 	json_object *o = json_object_new_object(), *a, *x;
 	int all_ops[VT_OP_MAX];
-	struct vt_container cs[256];
+	struct vt_container *cs;
 	size_t nc;
 
 	for (int i = 0; i < VT_OP_MAX; i++)
@@ -132,7 +135,7 @@ json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char
 	json_object_object_add(o, "ops", ops_object(s, all_ops, VT_OP_MAX, 0, 0));
 
 	a = json_object_new_array();
-	nc = vt_containers(s, cs, 256);
+	nc = vt_containers(s, &cs);
 	for (size_t i = 0; i < nc; i++) {
 		char id[32], comm[32], vm[128];
 
@@ -147,6 +150,7 @@ json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char
 							    cs[i].obj, cs[i].tgid));
 		json_object_array_add(a, x);
 	}
+	free(cs);
 	json_object_object_add(o, "containers", a);
 
 	a = json_object_new_array();

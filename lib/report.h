@@ -17,7 +17,7 @@ json_object *vt_json_buckets(const struct vtr_stat *st);
  * losses, and what this kernel does not let vfio-trace see. */
 json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char *not_traced);
 void vt_json_print(FILE *f, json_object *o, bool pretty);
-size_t vt_containers(const struct vt_snapshot *s, struct vt_container *out, size_t max);
+size_t vt_containers(const struct vt_snapshot *s, struct vt_container **out);
 const char *vt_loss_name(int i);
 char *vt_fmt_ns(char *buf, size_t len, uint64_t ns);
 void vt_proc_ident(uint32_t pid, char *comm, size_t clen, char *vm, size_t vlen);

@@ -689,10 +689,9 @@ void vt_view_json_rates(json_object *doc, const struct vt_snapshot *iv, double s
 	for (int i = 0; i < VT_OP_MAX; i++)
 		all[i] = i;
 	json_object_object_add(doc, "rates", rates_of(iv, all, VT_OP_MAX, 0, 0, secs));
-	/* vt_report_json() lists containers in vt_containers() order (capped at 256). */
-	cs = calloc(256, sizeof(*cs));
+	/* vt_report_json() lists containers in vt_containers() order. */
+	nc = vt_containers(iv, &cs);
 	if (cs && json_object_object_get_ex(doc, "containers", &a)) {
-		nc = vt_containers(iv, cs, 256);
 		for (size_t i = 0; i < nc && i < json_object_array_length(a); i++)
 			json_object_object_add(json_object_array_get_idx(a, i), "rates",
 					       rates_of(iv, cops, sizeof(cops) / sizeof(cops[0]),
