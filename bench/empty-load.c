@@ -2,8 +2,9 @@
 /*
  * bench/empty-load GROUP...: load and attach bench/empty.bpf.c's empty programs of the named
  * groups (vfio: the 18 fentry/fexit points of vfio-trace's detailed commands (stat, hist,
- * snoop), including the test module's dt_dma_unmap; lean: the 8 of `top` and `locks`
- * (ioctl, dt_dma_unmap, fexit of vfio_{pin,unpin}_pages, register, unregister); mutex:
+ * snoop), including the test module's dt_dma_unmap; lean: the 9 of `top` and `locks` that
+ * a storm runs (ioctl, dt_dma_unmap, fexit of vfio_{pin,unpin}_pages, register, unregister,
+ * fentry of vfio_remove_dma, which counts a teardown's vfio_dma); mutex:
  * fentry on mutex_lock and mutex_unlock), print
  * "empty-load: attached N programs (GROUPS), tracing" on stderr, stay attached until
  * SIGINT/SIGTERM, detach, exit 0. Exit 1 when a program cannot be loaded or attached.
@@ -55,7 +56,7 @@ int main(int argc, char **argv)
 	bpf_object__for_each_program(p, s->obj) {
 		static const char *const lean[] = { "e_fe_ioctl", "e_fx_ioctl", "e_fx_vfio_pin",
 			"e_fx_vfio_unpin", "e_fe_register", "e_fe_unregister", "e_fe_callback",
-			"e_fx_callback" };
+			"e_fx_callback", "e_fe_remove_dma" };
 		const char *name = bpf_program__name(p);
 		int mutex = strstr(name, "mutex") != NULL, in_lean = 0;
 

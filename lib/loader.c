@@ -408,6 +408,33 @@ static void release_held(struct vt_tracer *t, uint32_t tgid)
 	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.vt_held), &tgid);
 }
 
+/* A loader still held 2 s after its load: its lifecycle record was lost (counted in
+ * lifecycle_ringbuf_full). Attach whatever the modules using vfio.ko now have, then let it go. */
+static void release_stale_held(struct vt_tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.vt_held);
+	uint32_t k, cur, *prev = NULL;
+	uint64_t since, now = vt_now_ns();
+	bool rescanned = false;
+
+	while (!bpf_map_get_next_key(fd, prev, &k)) {
+		cur = k;
+		prev = &cur;
+		if (bpf_map_lookup_elem(fd, &cur, &since) || now - since < 2000000000ULL)
+			continue;
+		if (!rescanned) {
+			char mods[64][VT_MODNAME_LEN];
+			int n = vt_vfio_holders("/sys/module", mods, 64);
+
+			for (int i = 0; i < n; i++)
+				attach_module_callbacks(t, mods[i]);
+			rescanned = true;
+		}
+		kill(cur, SIGCONT);
+		bpf_map_delete_elem(fd, &cur);
+	}
+}
+
 static void release_all_held(struct vt_tracer *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.vt_held);
@@ -900,6 +927,8 @@ int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
 	/* snoop's events come without a wake-up until a quarter of the ring fills (vt_account):
 	 * epoll does not see them, so read every ring once the wait is over. */
 	c = ring_buffer__consume(t->rb);
+	if (!t->opts.no_hold)
+		release_stale_held(t);
 	return c > 0 ? n + c : n;
 }
 
