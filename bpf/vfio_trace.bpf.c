@@ -660,8 +660,10 @@ struct {
 	__type(value, struct vt_hold);
 } vt_holds SEC(".maps");
 
+/* Kept after the container goes (locks reports its longest holder at the next interval); the
+ * LRU forgets the longest-unused once 1024 containers have come and gone. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 2048);
 	__type(key, struct vtr_lock_key);
 	__type(value, struct vtr_lock_max);
@@ -902,8 +904,8 @@ int BPF_PROG(rt_contention_end, void *lock, int ret)
 	return 0;
 }
 
-/* The container is freed: its remaining vfio_dma go (a teardown), and its locks are
- * forgotten (slots, vt_locks, vt_lock_max: the address may come back as another container). */
+/* The container is freed: its remaining vfio_dma go (a teardown), and its locks are no longer
+ * tracked (slots, vt_locks: the address may come back as another container's lock). */
 static __always_inline int release_enter(void *iommu)
 {
 	struct vfio_iommu *io = iommu;
@@ -916,13 +918,10 @@ static __always_inline int release_enter(void *iommu)
 	if (!(vt_features & (VT_FEAT_LOCKS | VT_FEAT_ALERT)))
 		return 0;
 	for (int i = 0; i < 2; i++) {
-		struct vtr_lock_key mk = { .container = (__u64)iommu,
-					   .kind = i ? VT_KIND_DLIST_LOCK : VT_KIND_IOMMU_LOCK };
 		__u32 s = vt_slot_of(locks[i]);
 
 		__sync_val_compare_and_swap(&vt_lock_slot[s], locks[i], 0);
 		bpf_map_delete_elem(&vt_locks, &locks[i]);
-		bpf_map_delete_elem(&vt_lock_max, &mk);
 	}
 	return 0;
 }

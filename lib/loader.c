@@ -2,7 +2,9 @@
 /*
  * The one place that opens, loads and attaches BPF. Per attach point it uses the method
  * probe.c found (fentry, else kprobe, else nothing and a notice); the drivers' dma_unmap
- * callbacks are attached when the kernel side first sees a device's ops (lifecycle ring).
+ * callbacks are attached before tracing starts, at every function of the modules using
+ * vfio.ko that can be one (callbacks.c), again when such a module loads (its loader held
+ * meanwhile), and at any other a device shows (lifecycle ring).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -474,8 +476,9 @@ static void start_guardian(struct vt_tracer *t)
 		prctl(PR_SET_NAME, "vfio-trace-guard");
 		if (dup2(p[0], 3) < 0 || dup2(held, 4) < 0)
 			_exit(1);
-		for (int fd = 5; fd < 65536; fd++)
-			close(fd);
+		if (close_range(5, ~0U, 0))
+			for (int fd = 5; fd < 65536; fd++)
+				close(fd);
 		while (read(3, &c, 1) < 0 && errno == EINTR)
 			;
 		while (!bpf_map_get_next_key(4, prev, &k)) {

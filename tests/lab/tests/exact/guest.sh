@@ -6,6 +6,8 @@
 #  module  a second driver module (vfio_dmatest2, its own dma_unmap function) loaded while
 #          tracing, its workload started the moment insmod returns
 # under stat --json with fentry and with --kprobe; then
+#  guard   the loader held while vfio-trace cannot run (SIGSTOP), then vfio-trace killed -9:
+#          its guard process must let the loader go
 #  fill    stats maps shrunk to 8 keys (VFIO_TRACE_STATS_ENTRIES) under 6 containers: what does
 #          not fit must be counted in lost.stats_full, one per operation, never silently.
 . /lab/lib.sh
@@ -32,6 +34,26 @@ for mode in fentry kprobe; do
 	rmmod vfio_dmatest2 || fail "$mode: rmmod vfio_dmatest2"
 	echo "$mode" >> /out/scenarios
 done
+# guard: a held loader outlives a killed vfio-trace only until its guard notices
+vfio-trace stat 1 > /out/guard.trace 2> /out/guard.trace.err &
+tp=$!
+wait_line /out/guard.trace.err tracing 90 || fail "guard: tracer did not start"
+kill -STOP $tp
+insmod "$D2" ndev=1 &
+ip=$!
+i=0; while [ $i -lt 100 ]; do
+	st=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' /proc/$ip/status 2>/dev/null)
+	[ "$st" = T ] && break
+	i=$((i + 1)); sleep 0.1
+done
+note guard_loader_state "$st"
+kill -KILL $tp
+wait $ip; note guard_insmod_rc "$?"
+wait $tp 2>/dev/null
+sleep 0.5
+note guard_left "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c "^vfio-trace-gua")"
+rmmod vfio_dmatest2 || fail "guard: rmmod vfio_dmatest2"
+echo guard >> /out/scenarios
 VT_ENV="VFIO_TRACE_STATS_ENTRIES=8 VFIO_TRACE_HOT_ROWS=1" \
 	vt_traced fill "stat --json 1" multicontainer --containers 6 --devices 1 --iterations 4 --leave-mapped 1
 cat /sys/kernel/debug/kprobes/list > /out/kprobes-after 2>/dev/null
