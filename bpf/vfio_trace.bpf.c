@@ -594,17 +594,14 @@ static __always_inline int lifecycle(__u16 op, void *iommu, struct vfio_device *
 	}
 	vt_account(op, VT_KIND_DEVICE, (__u64)vdev, (__u64)iommu, 0, 0, 0, 0, 0, 0);
 	if (d && op == VT_OP_UNREGISTER) {
-		/* Tell user space too, so its live device_list view drops the device; then forget
-		 * it: the address may come back as another device, to be learned anew. */
+		/* Tell user space too, so its live device_list view drops the device. */
 		struct vtr_event *e = vt_lifecycle_event(op, (__u64)vdev, (__u64)iommu);
-		__u64 key = (__u64)vdev;
 
 		if (e) {
 			__builtin_memcpy(e->dev, d->name, sizeof(e->dev));
 			e->aux = d->dma_unmap;
 			bpf_ringbuf_submit(e, 0);
 		}
-		bpf_map_delete_elem(&vt_devices, &key);
 	}
 	return 0;
 }

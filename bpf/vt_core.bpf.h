@@ -88,10 +88,10 @@ struct {
 	__type(value, __u64);
 } vt_losses SEC(".maps");
 
-/* Devices seen, keyed by struct vfio_device *. A device leaves at unregister (its address may
- * come back as another device); the LRU bounds what a device that never unregisters while
- * vfio-trace runs leaves behind. User space keeps its own copy of every device it has seen
- * (names of rows whose device has gone). */
+/* Devices seen, keyed by struct vfio_device *. Kept after unregister (rows keyed by the device
+ * still need its name, and a device can come and go between two snapshots); a register learns
+ * the device anew (its address may be a freed device's); the LRU bounds what devices that have
+ * gone leave behind. User space keeps its own copy of every device it has seen. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -387,7 +387,8 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
 	struct vtr_device *d = bpf_map_lookup_elem(&vt_devices, &key);
 	const struct vfio_device_ops *ops;
 
-	if (d) {
+	/* A register learns anew: the address may be a device that has gone. */
+	if (d && op != VT_OP_REGISTER) {
 		if (container && !d->container)
 			d->container = container;
 		return d;
@@ -403,9 +404,24 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
 			bpf_probe_read_kernel_str(nd.driver, sizeof(nd.driver), drv);
 	}
 	vt_read_devname(vdev, nd.name, sizeof(nd.name));
-	if (bpf_map_update_elem(&vt_devices, &key, &nd, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&vt_devices, &key))
+	if (d) {			/* a register of a known address */
+		bool same = d->dma_unmap == nd.dma_unmap;
+
+		for (int i = 0; same && i < (int)sizeof(nd.name); i++) {
+			same = d->name[i] == nd.name[i];
+			if (!nd.name[i])
+				break;
+		}
+		if (same) {
+			if (container)
+				d->container = container;
+			return d;
+		}
+		*d = nd;		/* another device at a freed one's address */
+	} else if (bpf_map_update_elem(&vt_devices, &key, &nd, BPF_NOEXIST) &&
+		   !bpf_map_lookup_elem(&vt_devices, &key)) {
 		vt_lose(VT_LOSS_DEVICES_FULL);
+	}
 
 	struct vtr_event *e = vt_lifecycle_event(op, key, container);
 	if (e) {

@@ -555,9 +555,12 @@ static void devtab_event(struct vt_tracer *t, const struct vtr_event *e)
 		d->d.registered = 0;
 		return;
 	}
-	if (!d->d.name[0])
+	/* a register may be another device at a gone one's address */
+	if (!d->d.name[0] || (e->op == VT_OP_REGISTER && strncmp(d->d.name, e->dev, sizeof(e->dev)))) {
+		memset(d->d.driver, 0, sizeof(d->d.driver));
 		memcpy(d->d.name, e->dev, sizeof(d->d.name) < sizeof(e->dev) ?
 		       sizeof(d->d.name) : sizeof(e->dev));
+	}
 	d->d.name[sizeof(d->d.name) - 1] = 0;
 	if (e->container)
 		d->d.container = e->container;
