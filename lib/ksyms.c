@@ -307,7 +307,8 @@ static int cmp_addr(const void *a, const void *b)
 
 static void sort_syms(struct vt_ksyms *ks)
 {
-	qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
+	if (ks->n > 1)	/* syms is NULL while empty: qsort(NULL, 0, ...) is undefined */
+		qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
 }
 
 struct vt_ksyms *vt_ksyms_load_path(const char *path)

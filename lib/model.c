@@ -58,7 +58,8 @@ int vt_snapshot_diff(const struct vt_snapshot *now, const struct vt_snapshot *pr
 	out->devs = calloc(now->ndevs ? now->ndevs : 1, sizeof(*out->devs));
 	if (!out->rows || !out->devs)
 		return -1;
-	memcpy(out->devs, now->devs, now->ndevs * sizeof(*now->devs));
+	if (now->ndevs)	/* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(out->devs, now->devs, now->ndevs * sizeof(*now->devs));
 	out->ndevs = now->ndevs;
 	out->untraced_ops = now->untraced_ops;
 	out->untimed_ops = now->untimed_ops;

@@ -218,22 +218,33 @@ void vt_proc_ident(uint32_t pid, char *comm, size_t clen, char *vm, size_t vlen)
 	vt_qemu_vm_name(buf, n, vm, vlen);
 }
 
-/* cmdline is NUL-separated. */
+/* cmdline is NUL-separated; its last argument may lack the NUL (a truncated read): nothing
+ * here reads at or past cmdline + len. */
 bool vt_qemu_vm_name(const char *cmdline, size_t len, char *vm, size_t vlen)
 {
 	const char *p = cmdline, *end = cmdline + len;
 
 	vm[0] = 0;
 	while (p < end) {
-		const char *next = p + strlen(p) + 1;
+		size_t plen = strnlen(p, end - p);
+		const char *next = p + plen + 1;
 
-		if ((!strcmp(p, "-name") || !strcmp(p, "--name")) && next < end) {
-			const char *v = next, *g = strstr(v, "guest=");
+		if ((plen == 5 && !memcmp(p, "-name", 5)) || (plen == 6 && !memcmp(p, "--name", 6))) {
+			const char *v, *g, *comma;
 			size_t l;
 
-			if (g && (g == v || g[-1] == ','))
+			if (next >= end)
+				return false;
+			v = next;
+			l = strnlen(v, end - v);
+			g = memmem(v, l, "guest=", 6);
+			if (g && (g == v || g[-1] == ',')) {
+				l -= g + 6 - v;
 				v = g + 6;
-			l = strcspn(v, ",");
+			}
+			comma = memchr(v, ',', l);
+			if (comma)
+				l = comma - v;
 			snprintf(vm, vlen, "%.*s", (int)l, v);
 			return true;
 		}

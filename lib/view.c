@@ -64,9 +64,14 @@ int vt_snapshot_copy(const struct vt_snapshot *in, struct vt_snapshot *out)
 		memset(out, 0, sizeof(*out));
 		return -1;
 	}
-	memcpy(out->rows, in->rows, in->n * sizeof(*in->rows));
-	memcpy(out->devs, in->devs, in->ndevs * sizeof(*in->devs));
+	if (in->n)	/* rows/devs may be NULL when empty: memcpy(NULL, ...) is undefined */
+		memcpy(out->rows, in->rows, in->n * sizeof(*in->rows));
+	if (in->ndevs)
+		memcpy(out->devs, in->devs, in->ndevs * sizeof(*in->devs));
 	out->cap = in->n;
+	/* The lock maxima are not the baseline's to share: freeing both would free them twice. */
+	out->lockmax = NULL;
+	out->nlockmax = 0;
 	return 0;
 }
 

@@ -139,7 +139,8 @@ int vt_view_summary(const struct vt_view *v, const char *not_traced, char lines[
 		    int max);
 const char *vt_reg_name(enum vt_reg_state r);
 
-/* A deep copy (a baseline that outlives the snapshot it came from). */
+/* A deep copy of rows and devices (a baseline that outlives the snapshot it came from);
+ * the lock maxima are not copied. */
 int vt_snapshot_copy(const struct vt_snapshot *in, struct vt_snapshot *out);
 
 /* The rates of interval document iv, added to vt_report_json()'s containers and devices
