@@ -46,6 +46,7 @@ help:
 	@echo "make check        unit tests on the host, then the lab on every kernel"
 	@echo "make unit-test    unit tests only (no VFIO needed)"
 	@echo "make san-test     unit tests and the host harness under ASan + UBSan (build/san)"
+	@echo "make fuzz         the libFuzzer targets, FUZZ_SECONDS each (default 600)"
 	@echo "make lab-test     the QEMU lab suite on every kernel in tests/lab/kernels.list"
 	@echo "make demo         boot the lab, run an unmap storm, show vfio-trace output"
 	@echo "make install      install binary and man pages (PREFIX, DESTDIR)"
@@ -126,6 +127,27 @@ san-test: $(SAN_BINS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/unit/run $(SAN_BINS)
 
+# --- fuzzing: libFuzzer targets (clang) for the parsers of host data (tests/fuzz); make check
+# runs each for FUZZ_CHECK_SECONDS, make fuzz for FUZZ_SECONDS ------------------------------
+FUZZ       := $(BUILD)/fuzz
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIB   := lib/ksyms.c lib/report.c lib/util.c lib/model.c
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 600
+FUZZ_CHECK_SECONDS ?= 20
+
+$(FUZZ)/obj/%.o: %.c $(HDRS) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Wall -c $< -o $@
+
+$(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(FUZZ_LIB)) $(HDRS)
+	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -Wall -o $@ $< \
+		$(patsubst %.c,$(FUZZ)/obj/%.o,$(FUZZ_LIB)) -ljson-c
+
+.PHONY: fuzz
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run --seconds $(FUZZ_SECONDS) $(FUZZ_BINS)
+
 lab-fetch:
 	tests/lab/fetch
 
@@ -133,8 +155,9 @@ lab-test: $(BUILD)/vfio-trace $(WORKLOAD)
 	tests/lab/run-tests
 
 # Unit tests first (seconds), then the lab (minutes); one summary line at the end.
-check: $(BUILD)/vfio-trace $(WORKLOAD) $(UNIT_BINS) $(SAN_BINS)
-	@SAN_BINS="$(SAN_BINS)" tests/check-all $(UNIT_BINS)
+check: $(BUILD)/vfio-trace $(WORKLOAD) $(UNIT_BINS) $(SAN_BINS) $(FUZZ_BINS)
+	@SAN_BINS="$(SAN_BINS)" FUZZ_BINS="$(FUZZ_BINS)" FUZZ_CHECK_SECONDS=$(FUZZ_CHECK_SECONDS) \
+		tests/check-all $(UNIT_BINS)
 
 demo: $(BUILD)/vfio-trace $(WORKLOAD)
 	tests/lab/demo

@@ -69,7 +69,7 @@ static char *ks_module(struct vt_ksyms *ks, const char *mod, size_t len)
 
 	/* kallsyms lists a module's symbols together: the last one matches most often. */
 	for (size_t i = ks->nmods; i-- > 0;)
-		if (!strncmp(ks->mods[i], mod, len) && !ks->mods[i][len])
+		if (strlen(ks->mods[i]) == len && !memcmp(ks->mods[i], mod, len))
 			return ks->mods[i];
 	m = realloc(ks->mods, (ks->nmods + 1) * sizeof(*m));
 	if (!m)
@@ -153,8 +153,9 @@ static bool is_text(char t)
 
 static bool in_list(const char *const *list, const char *s, size_t len)
 {
+	/* s is not NUL-terminated and may hold a NUL (a corrupt file): compare lengths first */
 	for (; *list; list++)
-		if (!strncmp(*list, s, len) && !(*list)[len])
+		if (strlen(*list) == len && !memcmp(*list, s, len))
 			return true;
 	return false;
 }

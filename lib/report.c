@@ -220,10 +220,22 @@ void vt_proc_ident(uint32_t pid, char *comm, size_t clen, char *vm, size_t vlen)
 	vt_qemu_vm_name(buf, n, vm, vlen);
 }
 
+uint64_t vt_proc_stat_start(const char *stat)
+{
+	unsigned long long start = 0;
+	const char *p = strrchr(stat, ')');
+
+	/* comm (field 2) is in parentheses and may hold anything, ')' and spaces included: the
+	 * fields after it start after the last ')'. Field 22 is the 20th after it. */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+			 "%*d %*d %*d %*d %llu", &start) != 1)
+		return 0;
+	return start ? start : 1;	/* started at tick 0: still a process */
+}
+
 uint64_t vt_proc_start(uint32_t pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
+	char path[64], buf[1024];
 	ssize_t n;
 	int fd;
 
@@ -236,13 +248,7 @@ uint64_t vt_proc_start(uint32_t pid)
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
-	/* comm (field 2) is in parentheses and may hold anything, ')' and spaces included: the
-	 * fields after it start after the last ')'. Field 22 is the 20th after it. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-			 "%*d %*d %*d %*d %llu", &start) != 1)
-		return 0;
-	return start ? start : 1;	/* started at tick 0: still alive */
+	return vt_proc_stat_start(buf);
 }
 
 static struct vt_ident *ident_set(struct vt_ident_cache *c, uint32_t pid)

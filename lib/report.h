@@ -25,6 +25,8 @@ bool vt_qemu_vm_name(const char *cmdline, size_t len, char *vm, size_t vlen);
 /* When process pid started (/proc/<pid>/stat field 22, clock ticks since boot); 0 when it
  * is gone or unreadable. A PID is reused; (pid, start time) is not. */
 uint64_t vt_proc_start(uint32_t pid);
+/* The start time in the text of a /proc/<pid>/stat (NUL-terminated); 0 when malformed. */
+uint64_t vt_proc_stat_start(const char *stat);
 
 /* The names of processes seen, kept after they exit: set-associative, VT_IDENT_SETS x
  * VT_IDENT_WAYS entries at most (the least recently used way of a full set is replaced), so
