@@ -24,6 +24,10 @@ static const char *const want_vmlinux[] = { "mutex_lock", "mutex_lock_nested", "
 
 struct vt_ksyms {
 	char path[64];
+	int fd;			/* kept from the first pass: whether kallsyms shows addresses is
+				 * decided at open, with the opener's CAP_SYSLOG (kallsyms_open()),
+				 * so later passes need no CAP_SYSLOG of their own */
+	size_t zero_text;	/* text symbols at address 0: kallsyms hides addresses from us */
 	bool all_text;		/* every text symbol is kept (by_addr can answer for any address) */
 	struct vt_ksym *syms;	/* kept text symbols, sorted by address */
 	size_t n, cap;
@@ -222,18 +226,23 @@ enum ks_pass { KS_WANTED, KS_ALL_TEXT, KS_AT };
  * symbol at exactly addr and keeps it. */
 static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const struct vt_ksym **found)
 {
-	int fd = open(ks->path, O_RDONLY | O_CLOEXEC), err = 0;
+	int fd, err = 0;
 	char *buf, hex[24];
 	size_t have = 0, hlen = 0;
 	bool done = false;
 
+	if (what == KS_AT && !addr)
+		return 0;	/* no symbol is at 0: a hidden address is never looked up */
+	if (ks->fd < 0)
+		ks->fd = open(ks->path, O_RDONLY | O_CLOEXEC);
+	fd = ks->fd;
 	if (fd < 0)
 		return -errno;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
 	buf = malloc(VT_KS_READ);
-	if (!buf) {
-		close(fd);
+	if (!buf)
 		return -ENOMEM;
-	}
 	if (what == KS_AT)
 		hlen = snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)addr);
 	while (!done && !err) {
@@ -274,6 +283,15 @@ static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const 
 			} else if (split_line(p, nl, &l)) {
 				bool text = is_text(l.type);
 
+				/* Real kernel text is never at 0 (addresses start with f): a zero
+				 * is kallsyms hiding addresses (kptr_restrict, no CAP_SYSLOG).
+				 * Counted, never kept. */
+				if (text && l.addr[0] == '0' && !parse_addr(&l)) {
+					ks->zero_text++;
+					p = nl + 1;
+					continue;
+				}
+
 				if (what == KS_ALL_TEXT) {
 					if (text)
 						err = add_sym(ks, &l, false);
@@ -295,7 +313,6 @@ static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const 
 		memmove(buf, p, have);
 	}
 	free(buf);
-	close(fd);
 	return err;
 }
 
@@ -319,6 +336,7 @@ struct vt_ksyms *vt_ksyms_load_path(const char *path)
 	if (!ks)
 		return NULL;
 	snprintf(ks->path, sizeof(ks->path), "%s", path);
+	ks->fd = -1;
 	if (ks_pass(ks, KS_WANTED, 0, NULL)) {
 		vt_ksyms_free(ks);
 		return NULL;
@@ -336,6 +354,8 @@ void vt_ksyms_free(struct vt_ksyms *ks)
 {
 	if (!ks)
 		return;
+	if (ks->fd >= 0)
+		close(ks->fd);
 	for (size_t i = 0; i < ks->nblocks; i++)
 		free(ks->blocks[i]);
 	free(ks->blocks);
@@ -343,6 +363,32 @@ void vt_ksyms_free(struct vt_ksyms *ks)
 	free(ks->data);
 	free(ks->syms);
 	free(ks);
+}
+
+static int read_int(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+const char *vt_ksyms_hidden(const struct vt_ksyms *ks)
+{
+	static char msg[256];
+
+	if (!ks || !ks->zero_text)
+		return NULL;
+	snprintf(msg, sizeof(msg), "%s shows kernel addresses as 0 to this process "
+		 "(kernel.kptr_restrict=%d, kernel.perf_event_paranoid=%d): vfio-trace needs "
+		 "CAP_SYSLOG to read them", ks->path, read_int("/proc/sys/kernel/kptr_restrict"),
+		 read_int("/proc/sys/kernel/perf_event_paranoid"));
+	return msg;
 }
 
 size_t vt_ksyms_count(const struct vt_ksyms *ks)

@@ -299,7 +299,7 @@ static int attach_callback(struct vt_tracer *t, uint64_t addr, const char *devna
 			snprintf(why, sizeof(why), "fentry load: %s; ", strerror(errno));
 		}
 	}
-	if (!t->kp_cb)
+	if (!t->kp_cb && t->env.kprobes)	/* only through the perf kprobe PMU (lib/probe.c) */
 		t->kp_cb = cb_open(t, false, NULL);
 	if (t->kp_cb) {
 		c->links[0] = bpf_program__attach_kprobe(t->kp_cb->progs.kp_callback, false, c->sym);
@@ -630,6 +630,8 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		vt_method_name(vt_point_find("vfio_iommu_type1_ioctl")->method));
 	if (t->missing[0])
 		vt_warn("not traced on this kernel: %s", t->missing);
+	/* What attaching callbacks later still takes, nothing more (lib/caps.c). */
+	vt_caps_after_attach(VT_CAPS_TRACER);
 	*out = t;
 	return 0;
 fail:

@@ -38,7 +38,7 @@ struct vt_ident {
 	uint32_t tgid;		/* 0: free */
 	uint64_t start;		/* vt_proc_start() when cached */
 	uint64_t used;		/* cache tick of the last use (LRU within a set) */
-	char comm[32], vm[64];
+	char comm[32], vm[128];
 };
 struct vt_ident_cache {
 	struct vt_ident e[VT_IDENT_SETS][VT_IDENT_WAYS];

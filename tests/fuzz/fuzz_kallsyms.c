@@ -29,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ks) {
 		const struct vt_ksym *s;
 
+		(void)vt_ksyms_hidden(ks);
 		(void)vt_ksyms_count(ks);
 		s = vt_ksyms_by_name(ks, "mutex_lock", NULL);
 		(void)vt_ksyms_clone(ks, "mutex_lock", NULL);
