@@ -45,6 +45,8 @@ help:
 	@echo "make deps         install every Debian package needed to build, run and test"
 	@echo "make check        unit tests on the host, then the lab on every kernel"
 	@echo "make unit-test    unit tests only (no VFIO needed)"
+	@echo "make san-test     unit tests and the host harness under ASan + UBSan (build/san)"
+	@echo "make fuzz         the libFuzzer targets, FUZZ_SECONDS each (default 600)"
 	@echo "make lab-test     the QEMU lab suite on every kernel in tests/lab/kernels.list"
 	@echo "make demo         boot the lab, run an unmap storm, show vfio-trace output"
 	@echo "make install      install binary and man pages (PREFIX, DESTDIR)"
@@ -104,6 +106,48 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) $(HDRS)
 unit-test: $(UNIT_BINS) $(BUILD)/vfio-trace
 	@tests/unit/run $(UNIT_BINS)
 
+# --- sanitizers: the library, the unit tests and a host-side harness (tests/san) under
+# ASan + UBSan, in their own build dir, linked dynamically; make check runs them ------------
+SAN        := $(BUILD)/san
+SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_LIB_OBJS  := $(patsubst %.c,$(SAN)/obj/%.o,$(LIB_SRCS))
+SAN_BINS   := $(patsubst tests/unit/%.c,$(SAN)/tests/unit/%,$(UNIT_SRCS)) \
+	$(patsubst tests/san/%.c,$(SAN)/tests/san/%,$(wildcard tests/san/*.c))
+
+$(SAN)/obj/%.o: %.c $(HDRS) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -c $< -o $@
+
+$(SAN)/tests/%: tests/%.c $(SAN_LIB_OBJS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ilib $(SAN_FLAGS) $(WARN) -o $@ $< $(SAN_LIB_OBJS) -lcmocka $(STATIC_LIBS)
+
+.PHONY: san-test
+san-test: $(SAN_BINS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/unit/run $(SAN_BINS)
+
+# --- fuzzing: libFuzzer targets (clang) for the parsers of host data (tests/fuzz); make check
+# runs each for FUZZ_CHECK_SECONDS, make fuzz for FUZZ_SECONDS ------------------------------
+FUZZ       := $(BUILD)/fuzz
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIB   := lib/ksyms.c lib/report.c lib/util.c lib/model.c
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 600
+FUZZ_CHECK_SECONDS ?= 20
+
+$(FUZZ)/obj/%.o: %.c $(HDRS) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Wall -c $< -o $@
+
+$(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(FUZZ_LIB)) $(HDRS)
+	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -Wall -o $@ $< \
+		$(patsubst %.c,$(FUZZ)/obj/%.o,$(FUZZ_LIB)) -ljson-c
+
+.PHONY: fuzz
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run --seconds $(FUZZ_SECONDS) $(FUZZ_BINS)
+
 lab-fetch:
 	tests/lab/fetch
 
@@ -111,8 +155,9 @@ lab-test: $(BUILD)/vfio-trace $(WORKLOAD)
 	tests/lab/run-tests
 
 # Unit tests first (seconds), then the lab (minutes); one summary line at the end.
-check: $(BUILD)/vfio-trace $(WORKLOAD) $(UNIT_BINS)
-	@tests/check-all $(UNIT_BINS)
+check: $(BUILD)/vfio-trace $(WORKLOAD) $(UNIT_BINS) $(SAN_BINS) $(FUZZ_BINS)
+	@SAN_BINS="$(SAN_BINS)" FUZZ_BINS="$(FUZZ_BINS)" FUZZ_CHECK_SECONDS=$(FUZZ_CHECK_SECONDS) \
+		tests/check-all $(UNIT_BINS)
 
 demo: $(BUILD)/vfio-trace $(WORKLOAD)
 	tests/lab/demo
@@ -127,7 +172,7 @@ vmlinux-h:
 VMLINUX_BTF ?= /usr/src/linux-headers-6.12.117+deb12-amd64/vmlinux
 
 clean:
-	rm -rf $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/vfio-trace
+	rm -rf $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/vfio-trace $(BUILD)/san $(BUILD)/fuzz
 
 # Keep skeletons and objects around between runs.
 .SECONDARY:

@@ -29,9 +29,13 @@ static void print_text(const struct vt_env *env, const char *blocker)
 	printf("modules       vfio: %s, vfio_iommu_type1: %s\n",
 	       env->mod_vfio ? "loaded" : "not loaded",
 	       env->mod_type1 ? "loaded" : env->mod_vfio_avail ? "not loaded" : "absent");
-	printf("privileges    CAP_BPF %s, CAP_PERFMON %s, CAP_SYS_ADMIN %s: %s\n", yesno(env->cap_bpf),
-	       yesno(env->cap_perfmon), yesno(env->cap_sys_admin),
-	       env->privileged ? "enough" : "not enough");
+	printf("privileges    CAP_SYS_ADMIN %s, CAP_SYSLOG %s (CAP_BPF %s, CAP_PERFMON %s): %s\n",
+	       yesno(env->cap_sys_admin), yesno(env->cap_syslog), yesno(env->cap_bpf),
+	       yesno(env->cap_perfmon), env->privileged && !env->ksyms_hidden[0] ? "enough" :
+	       !env->privileged ? "not enough: need CAP_SYS_ADMIN" :
+	       "not enough: kallsyms hides addresses, need CAP_SYSLOG");
+	printf("kallsyms      %s\n", env->ksyms_hidden[0] ? "addresses hidden (0): CAP_SYSLOG needed" :
+	       "addresses readable");
 	printf("tracefs       %s\n", env->tracefs[0] ? env->tracefs : "not mounted");
 	printf("fentry        %s\n", !env->privileged ? "not tried" :
 	       env->force_kprobe ? "disabled (--kprobe)" : env->fentry_works ? "works" : "refused");
@@ -68,7 +72,10 @@ static void print_json(const struct vt_env *env, const char *blocker)
 	json_object_object_add(x, "cap_bpf", json_object_new_boolean(env->cap_bpf));
 	json_object_object_add(x, "cap_perfmon", json_object_new_boolean(env->cap_perfmon));
 	json_object_object_add(x, "cap_sys_admin", json_object_new_boolean(env->cap_sys_admin));
-	json_object_object_add(x, "enough", json_object_new_boolean(env->privileged));
+	json_object_object_add(x, "cap_syslog", json_object_new_boolean(env->cap_syslog));
+	json_object_object_add(x, "enough", json_object_new_boolean(env->privileged &&
+								 !env->ksyms_hidden[0]));
+	json_object_object_add(o, "kallsyms_addresses", json_object_new_boolean(!env->ksyms_hidden[0]));
 	json_object_object_add(o, "privileges", x);
 	json_object_object_add(o, "tracefs", env->tracefs[0] ?
 			       json_object_new_string(env->tracefs) : NULL);
@@ -129,6 +136,7 @@ int cmd_doctor(int argc, char **argv)
 		env.force_kprobe = true;
 	vt_points_probe(&env, ks);
 	vt_ksyms_free(ks);
+	vt_caps_after_attach(VT_CAPS_NONE);	/* its test attaches are done */
 	blocker = vt_env_blocker(&env);
 	if (json)
 		print_json(&env, blocker);

@@ -113,10 +113,36 @@ static char *cont_id(const struct vth_container_rec *c, char *buf, size_t len)
 	return buf;
 }
 
-/* Process identity, once per process (reading /proc never touches VFIO). */
+/* Process identity, once per process (reading /proc never touches VFIO), read before the
+ * capabilities are dropped (with hidepid, other users' /proc entries need CAP_SYS_PTRACE). */
+static struct vt_ident_cache *idents;
+
 static void ident(uint32_t tgid, char *comm, size_t clen, char *vm, size_t vlen)
 {
-	vt_proc_ident(tgid, comm, clen, vm, vlen);
+	if (idents)
+		vt_ident_get(idents, tgid, comm, clen, vm, vlen);
+	else
+		vt_proc_ident(tgid, comm, clen, vm, vlen);
+}
+
+/* Every process the report can name: containers' owners, lock owners, waiters, tasks. */
+static void read_idents(const struct vth_snapshot *s)
+{
+	char comm[64], vm[128];
+
+	idents = calloc(1, sizeof(*idents));
+	for (size_t i = 0; idents && i < s->nconts; i++) {
+		ident(s->conts[i].tgid, comm, sizeof(comm), vm, sizeof(vm));
+		for (int l = 0; l < VTH_NLOCKS; l++) {
+			const struct vth_lock *lk = &s->conts[i].lock[l];
+
+			ident(lk->owner_tgid, comm, sizeof(comm), vm, sizeof(vm));
+			for (unsigned k = 0; k < lk->nwaiters && k < VTH_MAX_WAITERS; k++)
+				ident(lk->w[k].tgid, comm, sizeof(comm), vm, sizeof(vm));
+		}
+	}
+	for (size_t i = 0; idents && i < s->ntasks; i++)
+		ident(s->tasks[i].tgid, comm, sizeof(comm), vm, sizeof(vm));
 }
 
 static uint32_t tgid_of(const struct graph *g, uint32_t tid)
@@ -311,7 +337,9 @@ int cmd_hung(int argc, char **argv)
 	signal(SIGALRM, on_alarm);
 	alarm((unsigned)cli.timeout + (cli.timeout > (unsigned)cli.timeout));
 
-	vt_env_probe(&env, NULL);
+	/* quick: no test attach at all (doctor's tries a kprobe, which on a kernel without the
+	 * kprobe PMU is a kprobe_events write a kill -9 would leave behind) */
+	vt_env_probe(&env, true);
 	if (!env.privileged) {
 		vt_err("cannot inspect: missing privileges: need %s (run as root)", env.missing_caps);
 		return VT_EXIT_FAIL;
@@ -330,6 +358,9 @@ int cmd_hung(int argc, char **argv)
 		vt_err("cannot inspect: %s", err);
 		return VT_EXIT_FAIL;
 	}
+	/* The iterators have run: nothing below needs a capability. */
+	read_idents(&s);
+	vt_caps_after_attach(VT_CAPS_NONE);
 	g = calloc(1, sizeof(*g));
 	if (!g || build(g, &s)) {
 		vt_err("out of memory");
@@ -478,6 +509,8 @@ int cmd_hung(int argc, char **argv)
 		       nmore ? "incomplete" : "nothing stuck", rc);
 	}
 	graph_free(g);
+	free(idents);
+	idents = NULL;
 	vth_snapshot_free(&s);
 	return rc;
 }

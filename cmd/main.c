@@ -50,6 +50,8 @@ int main(int argc, char **argv)
 			return VT_EXIT_USAGE;
 		}
 	}
+	if (vt_caps_test_drop())
+		return VT_EXIT_FAIL;
 	if (i >= argc) {
 		usage(stderr);
 		return VT_EXIT_USAGE;

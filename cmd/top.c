@@ -34,11 +34,6 @@ static const char top_usage[] =
 	"  keys: q quit, p pause, r reset, s/S sort key/reverse, z hide idle rows,\n"
 	"        1-9 or +/- interval, h help\n";
 
-struct ident {
-	uint32_t tgid;
-	char comm[32], vm[64];
-};
-
 struct top {
 	struct vt_cli cli;
 	struct vt_tracer *t;
@@ -46,8 +41,7 @@ struct top {
 	uint64_t start;			/* when tracing started */
 	struct vt_view view;
 	struct vt_view_ui ui;
-	struct ident *ids;		/* names of processes seen, kept after they exit */
-	size_t nids;
+	struct vt_ident_cache *ids;	/* names of processes seen, kept after they exit (bounded) */
 	char filter[96];
 	/* terminal mode: stderr goes into a pipe while ncurses owns the screen */
 	int err_rd, saved_stderr;
@@ -57,66 +51,25 @@ struct top {
 	uint64_t ticks, msg_tick;	/* a status message stays for two refreshes */
 };
 
-static struct ident *ident_of(struct top *tp, uint32_t tgid, bool add)
-{
-	struct ident *n;
-
-	for (size_t j = 0; j < tp->nids; j++)
-		if (tp->ids[j].tgid == tgid)
-			return &tp->ids[j];
-	if (!add || !tgid)
-		return NULL;
-	n = realloc(tp->ids, (tp->nids + 1) * sizeof(*n));
-	if (!n)
-		return NULL;
-	tp->ids = n;
-	n = &tp->ids[tp->nids++];
-	memset(n, 0, sizeof(*n));
-	n->tgid = tgid;
-	return n;
-}
-
 /* A device event comes from a process that is in open()/close() of a device fd, so alive:
  * name it now, as it may be gone by the next interval (a short-lived process). */
 static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 {
 	struct top *tp = ctx;
-	struct ident *id;
 	char comm[32], vm[64];
 
-	if (!lifecycle || !e->tgid)
-		return;
-	vt_proc_ident(e->tgid, comm, sizeof(comm), vm, sizeof(vm));
-	if (!strcmp(comm, "?"))
-		return;
-	id = ident_of(tp, e->tgid, true);
-	if (id) {
-		memcpy(id->comm, comm, sizeof(id->comm));
-		memcpy(id->vm, vm, sizeof(id->vm));
-	}
+	if (lifecycle && e->tgid)
+		vt_ident_get(tp->ids, e->tgid, comm, sizeof(comm), vm, sizeof(vm));
 }
 
-/* comm and VM name; a process that exited keeps the name it had while it ran. */
+/* comm and VM name: read once per process (lib/report.c's cache checks its start time every
+ * interval); a process that exited keeps the name it had while it ran. */
 static void name_procs(struct top *tp, struct vt_view *v)
 {
 	for (size_t i = 0; i < v->nprocs; i++) {
 		struct vt_view_proc *p = &v->procs[i];
-		struct ident *id;
 
-		vt_proc_ident(p->tgid, p->comm, sizeof(p->comm), p->vm, sizeof(p->vm));
-		if (!strcmp(p->comm, "?")) {
-			id = ident_of(tp, p->tgid, false);
-			if (id && id->comm[0]) {
-				memcpy(p->comm, id->comm, sizeof(p->comm));
-				memcpy(p->vm, id->vm, sizeof(p->vm));
-			}
-			continue;
-		}
-		id = ident_of(tp, p->tgid, true);
-		if (id) {
-			memcpy(id->comm, p->comm, sizeof(id->comm));
-			memcpy(id->vm, p->vm, sizeof(id->vm));
-		}
+		vt_ident_get(tp->ids, p->tgid, p->comm, sizeof(p->comm), p->vm, sizeof(p->vm));
 	}
 }
 
@@ -244,14 +197,14 @@ static void name_json(struct top *tp, json_object *doc)
 	if (!json_object_object_get_ex(doc, "containers", &a))
 		return;
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
-		struct ident *id;
+		struct vt_ident *id;
 
 		c = json_object_array_get_idx(a, i);
 		if (!json_object_object_get_ex(c, "pid", &pid) ||
 		    !json_object_object_get_ex(c, "comm", &comm) ||
 		    strcmp(json_object_get_string(comm), "?"))
 			continue;
-		id = ident_of(tp, json_object_get_int64(pid), false);
+		id = vt_ident_find(tp->ids, json_object_get_int64(pid));
 		if (!id || !id->comm[0])
 			continue;
 		json_object_object_add(c, "comm", json_object_new_string(id->comm));
@@ -542,14 +495,21 @@ int cmd_top(int argc, char **argv)
 	else if (tp.cli.device)
 		snprintf(tp.filter, sizeof(tp.filter), "device %.40s", tp.cli.device);
 
+	tp.ids = calloc(1, sizeof(*tp.ids));
+	if (!tp.ids) {
+		vt_err("out of memory");
+		return VT_EXIT_FAIL;
+	}
 	vt_install_signals();
 	topts.lean = true;	/* what the view shows: pins counted, not timed; no per-vfio_dma probes */
 	topts.force_kprobe = tp.cli.kprobe;
 	topts.no_hold = tp.cli.no_hold;
 	topts.on_event = on_event;	/* device events only: snoop stays off */
 	topts.ctx = &tp;
-	if (vt_tracer_open(&tp.t, &topts))
+	if (vt_tracer_open(&tp.t, &topts)) {
+		free(tp.ids);
 		return VT_EXIT_FAIL;
+	}
 	tp.start = vt_now_ns();
 	if (snap(&tp, &tp.prev) || vt_snapshot_copy(&tp.prev, &tp.base)) {
 		rc = VT_EXIT_FAIL;

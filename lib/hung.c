@@ -244,6 +244,10 @@ int vth_collect(struct vth_snapshot *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read /proc/kallsyms: %s", strerror(errno));
 		return -1;
 	}
+	if (vt_ksyms_hidden(s->ks)) {
+		snprintf(err, errlen, "%s", vt_ksyms_hidden(s->ks));
+		return -1;
+	}
 	if (!s->vfio_fops) {
 		snprintf(err, errlen, "vfio_fops of module vfio is not in /proc/kallsyms (vfio not "
 			 "loaded, or a kernel without CONFIG_KALLSYMS_ALL): cannot recognize VFIO "

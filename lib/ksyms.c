@@ -24,6 +24,10 @@ static const char *const want_vmlinux[] = { "mutex_lock", "mutex_lock_nested", "
 
 struct vt_ksyms {
 	char path[64];
+	int fd;			/* kept from the first pass: whether kallsyms shows addresses is
+				 * decided at open, with the opener's CAP_SYSLOG (kallsyms_open()),
+				 * so later passes need no CAP_SYSLOG of their own */
+	size_t zero_text;	/* text symbols at address 0: kallsyms hides addresses from us */
 	bool all_text;		/* every text symbol is kept (by_addr can answer for any address) */
 	struct vt_ksym *syms;	/* kept text symbols, sorted by address */
 	size_t n, cap;
@@ -71,7 +75,7 @@ static char *ks_module(struct vt_ksyms *ks, const char *mod, size_t len)
 
 	/* kallsyms lists a module's symbols together: the last one matches most often. */
 	for (size_t i = ks->nmods; i-- > 0;)
-		if (!strncmp(ks->mods[i], mod, len) && !ks->mods[i][len])
+		if (strlen(ks->mods[i]) == len && !memcmp(ks->mods[i], mod, len))
 			return ks->mods[i];
 	m = realloc(ks->mods, (ks->nmods + 1) * sizeof(*m));
 	if (!m)
@@ -155,8 +159,9 @@ static bool is_text(char t)
 
 static bool in_list(const char *const *list, const char *s, size_t len)
 {
+	/* s is not NUL-terminated and may hold a NUL (a corrupt file): compare lengths first */
 	for (; *list; list++)
-		if (!strncmp(*list, s, len) && !(*list)[len])
+		if (strlen(*list) == len && !memcmp(*list, s, len))
 			return true;
 	return false;
 }
@@ -228,18 +233,23 @@ static bool kept_module(const struct vt_ksyms *ks, const char *mod, size_t len)
  * symbol at exactly addr and keeps it. */
 static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const struct vt_ksym **found)
 {
-	int fd = open(ks->path, O_RDONLY | O_CLOEXEC), err = 0;
+	int fd, err = 0;
 	char *buf, hex[24];
 	size_t have = 0, hlen = 0;
 	bool done = false;
 
+	if (what == KS_AT && !addr)
+		return 0;	/* no symbol is at 0: a hidden address is never looked up */
+	if (ks->fd < 0)
+		ks->fd = open(ks->path, O_RDONLY | O_CLOEXEC);
+	fd = ks->fd;
 	if (fd < 0)
 		return -errno;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
 	buf = malloc(VT_KS_READ);
-	if (!buf) {
-		close(fd);
+	if (!buf)
 		return -ENOMEM;
-	}
 	if (what == KS_AT)
 		hlen = snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)addr);
 	while (!done && !err) {
@@ -280,6 +290,15 @@ static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const 
 			} else if (split_line(p, nl, &l)) {
 				bool text = is_text(l.type);
 
+				/* Real kernel text is never at 0 (addresses start with f): a zero
+				 * is kallsyms hiding addresses (kptr_restrict, no CAP_SYSLOG).
+				 * Counted, never kept. */
+				if (text && l.addr[0] == '0' && !parse_addr(&l)) {
+					ks->zero_text++;
+					p = nl + 1;
+					continue;
+				}
+
 				if (what == KS_ALL_TEXT) {
 					if (text)
 						err = add_sym(ks, &l, false);
@@ -305,7 +324,6 @@ static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const 
 		memmove(buf, p, have);
 	}
 	free(buf);
-	close(fd);
 	return err;
 }
 
@@ -318,7 +336,8 @@ static int cmp_addr(const void *a, const void *b)
 
 static void sort_syms(struct vt_ksyms *ks)
 {
-	qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
+	if (ks->n > 1)	/* syms is NULL while empty: qsort(NULL, 0, ...) is undefined */
+		qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
 }
 
 struct vt_ksyms *vt_ksyms_load_path_with(const char *path, const char *const *extra_modules)
@@ -329,6 +348,7 @@ struct vt_ksyms *vt_ksyms_load_path_with(const char *path, const char *const *ex
 		return NULL;
 	snprintf(ks->path, sizeof(ks->path), "%s", path);
 	ks->extra = extra_modules;
+	ks->fd = -1;
 	if (ks_pass(ks, KS_WANTED, 0, NULL)) {
 		vt_ksyms_free(ks);
 		return NULL;
@@ -373,6 +393,8 @@ void vt_ksyms_free(struct vt_ksyms *ks)
 {
 	if (!ks)
 		return;
+	if (ks->fd >= 0)
+		close(ks->fd);
 	for (size_t i = 0; i < ks->nblocks; i++)
 		free(ks->blocks[i]);
 	free(ks->blocks);
@@ -380,6 +402,32 @@ void vt_ksyms_free(struct vt_ksyms *ks)
 	free(ks->data);
 	free(ks->syms);
 	free(ks);
+}
+
+static int read_int(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+const char *vt_ksyms_hidden(const struct vt_ksyms *ks)
+{
+	static char msg[256];
+
+	if (!ks || !ks->zero_text)
+		return NULL;
+	snprintf(msg, sizeof(msg), "%s shows kernel addresses as 0 to this process "
+		 "(kernel.kptr_restrict=%d, kernel.perf_event_paranoid=%d): vfio-trace needs "
+		 "CAP_SYSLOG to read them", ks->path, read_int("/proc/sys/kernel/kptr_restrict"),
+		 read_int("/proc/sys/kernel/perf_event_paranoid"));
+	return msg;
 }
 
 size_t vt_ksyms_count(const struct vt_ksyms *ks)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <bpf/bpf.h>
@@ -313,7 +314,7 @@ static int attach_cb_func(struct vt_tracer *t, const struct vt_ksym *s, enum cb_
 			snprintf(why, sizeof(why), "fentry load: %s; ", strerror(errno));
 		}
 	}
-	if (!t->kp_cb)
+	if (!t->kp_cb && t->env.kprobes)	/* only through the perf kprobe PMU (lib/probe.c) */
 		t->kp_cb = cb_open(t, false, NULL, 0);
 	if (t->kp_cb) {
 		/* One kprobe program for every target: the cookie says which function it is. */
@@ -474,6 +475,11 @@ static void start_guardian(struct vt_tracer *t)
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
 		prctl(PR_SET_NAME, "vfio-trace-guard");
+		{	/* all it may ever do is send SIGCONT */
+			int keep[] = { CAP_KILL };
+
+			vt_caps_limit(keep, 1);
+		}
 		if (dup2(p[0], 3) < 0 || dup2(held, 4) < 0)
 			_exit(1);
 		if (close_range(5, ~0U, 0))
@@ -659,15 +665,13 @@ static unsigned rowc_slots(int ncpus)
 	return slots;
 }
 
-/* Add one stats value into the snapshot's row of its key (a new row when there is none). */
-static int add_row(struct vt_snapshot *s, const struct vtr_key *key, const struct vtr_stat *v,
-		   bool unique)
+/* Add one stats value into the snapshot's row of its key (a new row when there is none),
+ * found through idx (lib/model.c): O(1), so a snapshot of n rows costs O(n). */
+static int add_row(struct vt_snapshot *s, struct vt_rowidx *idx, const struct vtr_key *key,
+		   const struct vtr_stat *v)
 {
-	struct vt_row *row = NULL;
+	struct vt_row *row = vt_rowidx_find(idx, s->rows, key);
 
-	for (size_t i = 0; !unique && i < s->n && !row; i++)
-		if (!memcmp(&s->rows[i].key, key, sizeof(*key)))
-			row = &s->rows[i];
 	if (!row) {
 		if (s->n == s->cap) {
 			size_t cap = s->cap ? s->cap * 2 : 64;
@@ -678,20 +682,22 @@ static int add_row(struct vt_snapshot *s, const struct vtr_key *key, const struc
 			s->rows = r;
 			s->cap = cap;
 		}
-		row = &s->rows[s->n++];
+		row = &s->rows[s->n];
 		memset(row, 0, sizeof(*row));
 		row->key = *key;
+		if (vt_rowidx_add(idx, s->rows, s->n))
+			return -ENOMEM;
+		s->n++;
 	}
 	vt_stat_add(&row->st, v);
 	return 0;
 }
 
 /* Add every row of a stats map (per-CPU values summed when percpu) into s. */
-static int read_stats(int fd, bool percpu, int ncpus, struct vt_snapshot *s)
+static int read_stats(int fd, bool percpu, int ncpus, struct vt_snapshot *s, struct vt_rowidx *idx)
 {
 	struct vtr_stat *vals = calloc(percpu ? ncpus : 1, sizeof(*vals));
 	struct vtr_key key, next, *prev = NULL;
-	size_t first = s->n;
 	int err = 0;
 
 	if (!vals)
@@ -704,16 +710,15 @@ static int read_stats(int fd, bool percpu, int ncpus, struct vt_snapshot *s)
 			continue;
 		for (int c = 1; c < (percpu ? ncpus : 1); c++)
 			vt_stat_add(&vals[0], &vals[c]);
-		/* A per-CPU map's keys are unique: read first, it needs no search. The spill
-		 * map's and the hot rows' may repeat them. */
-		err = add_row(s, &key, &vals[0], percpu && first == 0);
+		/* The spill map's and the hot rows' keys may repeat the per-CPU map's. */
+		err = add_row(s, idx, &key, &vals[0]);
 	}
 	free(vals);
 	return err;
 }
 
 /* Add the hot rows (vt_rowc: per CPU, each slot owned by one key or free) into s. */
-static int read_rowc(int fd, unsigned slots, int ncpus, struct vt_snapshot *s)
+static int read_rowc(int fd, unsigned slots, int ncpus, struct vt_snapshot *s, struct vt_rowidx *idx)
 {
 	struct vtr_rowc *vals = calloc(ncpus, sizeof(*vals));
 	int err = 0;
@@ -725,7 +730,7 @@ static int read_rowc(int fd, unsigned slots, int ncpus, struct vt_snapshot *s)
 			continue;
 		for (int c = 0; !err && c < ncpus; c++)
 			if (vals[c].key.obj > VT_ROWC_CLAIMING)
-				err = add_row(s, &vals[c].key, &vals[c].st, false);
+				err = add_row(s, idx, &vals[c].key, &vals[c].st);
 	}
 	free(vals);
 	return err;
@@ -915,6 +920,8 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		vt_method_name(vt_point_find("vfio_iommu_type1_ioctl")->method));
 	if (t->missing[0])
 		vt_warn("not traced on this kernel: %s", t->missing);
+	/* What attaching callbacks later still takes, nothing more (lib/caps.c). */
+	vt_caps_after_attach(VT_CAPS_TRACER);
 	*out = t;
 	return 0;
 fail:
@@ -1036,14 +1043,20 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 	int fd;
 	struct vtr_device dev;
 	uint64_t vdev, cur, *pv = NULL;
+	struct vt_rowidx idx = {};
+	int err;
 
 	memset(s, 0, sizeof(*s));
 	s->ts = vt_now_ns();
 	op_masks(t, &s->untraced_ops, &s->untimed_ops);
-	if (read_stats(bpf_map__fd(t->skel->maps.vt_stats), true, t->ncpus, s) ||
-	    read_stats(bpf_map__fd(t->skel->maps.vt_stats_spill), false, 1, s) ||
-	    read_rowc(bpf_map__fd(t->skel->maps.vt_rowc), t->skel->rodata->vt_rowc_mask + 1,
-		      t->ncpus, s))
+	err = read_stats(bpf_map__fd(t->skel->maps.vt_stats), true, t->ncpus, s, &idx);
+	if (!err)
+		err = read_stats(bpf_map__fd(t->skel->maps.vt_stats_spill), false, 1, s, &idx);
+	if (!err)
+		err = read_rowc(bpf_map__fd(t->skel->maps.vt_rowc), t->skel->rodata->vt_rowc_mask + 1,
+				t->ncpus, s, &idx);
+	vt_rowidx_free(&idx);
+	if (err)
 		goto oom;
 	if (vt_tracer_losses(t, s->losses))
 		goto oom;

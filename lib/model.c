@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The aggregation model: snapshots of cumulative rows, their differences, percentiles. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "trace.h"
@@ -43,24 +44,102 @@ void vt_stat_add(struct vtr_stat *acc, const struct vtr_stat *s)
 		acc->hist[i] += s->hist[i];
 }
 
-static const struct vt_row *find_row(const struct vt_snapshot *s, const struct vtr_key *k)
+uint64_t vt_rowidx_probes;
+
+static size_t key_hash(const struct vtr_key *k)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (!memcmp(&s->rows[i].key, k, sizeof(*k)))
-			return &s->rows[i];
-	return NULL;
+	uint64_t h = k->obj ^ ((uint64_t)k->tgid << 32 | (uint64_t)k->op << 16 | k->pad);
+
+	/* splitmix64's finalizer: obj is a kernel pointer (low bits constant), tgid small */
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return (size_t)h;
+}
+
+static bool key_eq(const struct vtr_key *a, const struct vtr_key *b)
+{
+	return a->obj == b->obj && a->tgid == b->tgid && a->op == b->op && a->pad == b->pad;
+}
+
+struct vt_row *vt_rowidx_find(const struct vt_rowidx *x, const struct vt_row *rows,
+			      const struct vtr_key *key)
+{
+	if (!x->mask)
+		return NULL;
+	for (size_t h = key_hash(key) & x->mask;; h = (h + 1) & x->mask) {
+		vt_rowidx_probes++;
+		if (!x->slot[h])
+			return NULL;
+		if (key_eq(&rows[x->slot[h] - 1].key, key))	/* the caller's constness */
+			return (struct vt_row *)&rows[x->slot[h] - 1];
+	}
+}
+
+static void rowidx_put(struct vt_rowidx *x, const struct vt_row *rows, size_t i)
+{
+	size_t h = key_hash(&rows[i].key) & x->mask;
+
+	while (x->slot[h]) {
+		vt_rowidx_probes++;
+		h = (h + 1) & x->mask;
+	}
+	vt_rowidx_probes++;
+	x->slot[h] = i + 1;
+}
+
+int vt_rowidx_add(struct vt_rowidx *x, const struct vt_row *rows, size_t i)
+{
+	if (!x->mask || (x->n + 1) * 2 > x->mask + 1) {
+		size_t slots = x->mask ? (x->mask + 1) * 2 : 64, *old = x->slot, omask = x->mask;
+
+		x->slot = calloc(slots, sizeof(*x->slot));
+		if (!x->slot) {
+			x->slot = old;
+			return -ENOMEM;
+		}
+		x->mask = slots - 1;
+		for (size_t j = 0; old && j <= omask; j++)
+			if (old[j])
+				rowidx_put(x, rows, old[j] - 1);
+		free(old);
+	}
+	rowidx_put(x, rows, i);
+	x->n++;
+	return 0;
+}
+
+void vt_rowidx_free(struct vt_rowidx *x)
+{
+	free(x->slot);
+	memset(x, 0, sizeof(*x));
+}
+
+/* prev's rows by key, for a diff in O(rows of now + rows of prev). */
+static int index_rows(struct vt_rowidx *x, const struct vt_snapshot *s)
+{
+	memset(x, 0, sizeof(*x));
+	for (size_t i = 0; s && i < s->n; i++)
+		if (!vt_rowidx_find(x, s->rows, &s->rows[i].key) && vt_rowidx_add(x, s->rows, i))
+			return -ENOMEM;
+	return 0;
 }
 
 int vt_snapshot_diff(const struct vt_snapshot *now, const struct vt_snapshot *prev,
 		     struct vt_snapshot *out)
 {
+	struct vt_rowidx pidx;
+
 	memset(out, 0, sizeof(*out));
 	out->ts = now->ts;
 	out->rows = calloc(now->n ? now->n : 1, sizeof(*out->rows));
 	out->devs = calloc(now->ndevs ? now->ndevs : 1, sizeof(*out->devs));
 	if (!out->rows || !out->devs)
 		return -1;
-	memcpy(out->devs, now->devs, now->ndevs * sizeof(*now->devs));
+	if (now->ndevs)	/* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(out->devs, now->devs, now->ndevs * sizeof(*now->devs));
 	out->ndevs = now->ndevs;
 	out->untraced_ops = now->untraced_ops;
 	out->untimed_ops = now->untimed_ops;
@@ -73,8 +152,11 @@ int vt_snapshot_diff(const struct vt_snapshot *now, const struct vt_snapshot *pr
 	}
 	for (int i = 0; i < VT_LOSS_MAX; i++)
 		out->losses[i] = now->losses[i] - (prev ? prev->losses[i] : 0);
+	if (index_rows(&pidx, prev))
+		goto oom;
 	for (size_t i = 0; i < now->n; i++) {
-		const struct vt_row *p = prev ? find_row(prev, &now->rows[i].key) : NULL;
+		const struct vt_row *p = prev ? vt_rowidx_find(&pidx, prev->rows, &now->rows[i].key) :
+					 NULL;
 		struct vt_row *o = &out->rows[out->n];
 
 		*o = now->rows[i];
@@ -100,7 +182,11 @@ int vt_snapshot_diff(const struct vt_snapshot *now, const struct vt_snapshot *pr
 		if (o->st.count || !p)
 			out->n++;
 	}
+	vt_rowidx_free(&pidx);
 	return 0;
+oom:
+	vt_rowidx_free(&pidx);
+	return -1;
 }
 
 void vt_snapshot_sum(const struct vt_snapshot *s, int op, uint64_t obj, uint32_t tgid,

@@ -140,14 +140,18 @@ static void probe_caps(struct vt_env *env)
 	env->cap_bpf = HAS(CAP_BPF);
 	env->cap_perfmon = HAS(CAP_PERFMON);
 	env->cap_sys_admin = HAS(CAP_SYS_ADMIN);
+	env->cap_syslog = HAS(CAP_SYSLOG);
 #undef HAS
 	cap_free(caps);
-	env->privileged = env->cap_sys_admin || (env->cap_bpf && env->cap_perfmon);
+	/* Not CAP_BPF + CAP_PERFMON alone: the programs are relocated against the VFIO modules'
+	 * BTF, which libbpf finds through BPF_BTF_GET_NEXT_ID (CAP_SYS_ADMIN only), and
+	 * Debian's perf_event_paranoid=3 lets only CAP_SYS_ADMIN open the kprobe PMU (lib/caps.c). */
+	env->privileged = env->cap_sys_admin;
 	env->missing_caps[0] = 0;
 	if (!env->privileged)
-		snprintf(env->missing_caps, sizeof(env->missing_caps), "%s%s%s",
-			 env->cap_bpf ? "" : "CAP_BPF ", env->cap_perfmon ? "" : "CAP_PERFMON ",
-			 "(or CAP_SYS_ADMIN)");
+		snprintf(env->missing_caps, sizeof(env->missing_caps), "CAP_SYS_ADMIN (CAP_BPF and "
+			 "CAP_PERFMON are not enough: libbpf reads the VFIO modules' BTF through "
+			 "BPF_BTF_GET_NEXT_ID)");
 }
 
 static void probe_tracefs(struct vt_env *env)
@@ -307,9 +311,24 @@ static bool probe_skel_ready(void)
 	return probe_skel != NULL;
 }
 
+/* The perf kprobe PMU (every kernel since 4.17 with CONFIG_KPROBE_EVENTS): a kprobe made
+ * through it lives as long as its perf fd, so a killed vfio-trace leaves nothing. Without it
+ * libbpf would write tracefs' kprobe_events, which outlive a kill -9: vfio-trace never takes
+ * that route (kprobes count as unavailable there). */
+static bool kprobe_pmu(void)
+{
+	return path_exists("/sys/bus/event_source/devices/kprobe/type");
+}
+
 int vt_try_kprobe(const char *sym, char *reason, size_t rlen)
 {
 	struct bpf_link *l;
+
+	if (!kprobe_pmu()) {
+		snprintf(reason, rlen, "no perf kprobe PMU (vfio-trace does not write tracefs "
+			 "kprobe_events)");
+		return -ENOTSUP;
+	}
 
 	if (!probe_skel_ready()) {
 		snprintf(reason, rlen, "cannot load a kprobe program: %s", strerror(errno));
@@ -335,12 +354,15 @@ static int try_tracepoint(const struct vt_env *env, const char *tp, char *reason
 	snprintf(cat, sizeof(cat), "%.*s", (int)(ev - tp), tp);
 	ev++;
 	if (env->tracefs[0]) {
+		struct stat st;
+
 		snprintf(path, sizeof(path), "%s/events/%s/%s", env->tracefs, cat, ev);
-		if (!path_exists(path)) {
+		if (stat(path, &st) && errno == ENOENT) {
 			snprintf(reason, rlen, "no %s event in this kernel", tp);
 			return -ENOENT;
 		}
-		/* The tracers: the event exists, the skeleton's attach is the real test. */
+		/* The tracers: the event exists (or tracefs is closed to us: not root), the
+		 * skeleton's attach is the real test. */
 		if (env->quick)
 			return 0;
 	}
@@ -384,7 +406,9 @@ static enum vt_method try_func(struct vt_env *env, const char *sym, const char *
 	}
 	if (env->force_kprobe)
 		snprintf(fr, sizeof(fr), "fentry disabled by --kprobe");
-	if (vt_try_kprobe(sym, kr, sizeof(kr)) == 0) {
+	if (!env->kprobes)
+		snprintf(kr, sizeof(kr), "kprobes unavailable (see doctor's kprobes line)");
+	else if (vt_try_kprobe(sym, kr, sizeof(kr)) == 0) {
 		snprintf(reason, rlen, "%s; kprobe attached", fr);
 		return VT_M_KPROBE;
 	}
@@ -486,12 +510,9 @@ int vt_env_probe(struct vt_env *env, bool quick)
 		/* No test attaches and no parsed vmlinux BTF (several MiB, ~0.1 s, and libbpf
 		 * parses its own copy to load the skeleton): fentry is assumed, and the loader
 		 * falls back to kprobes when the skeleton does not load or attach. kprobes: the
-		 * perf kprobe PMU, or tracefs' legacy kprobe_events (libbpf uses either). */
+		 * perf kprobe PMU only (kprobe_pmu()). */
 		env->fentry_works = env->privileged && !env->force_kprobe && env->vmlinux_btf;
-		snprintf(why, sizeof(why), "%s/kprobe_events", env->tracefs);
-		env->kprobes = env->privileged &&
-			       (path_exists("/sys/bus/event_source/devices/kprobe") ||
-				(env->tracefs[0] && path_exists(why)));
+		env->kprobes = env->privileged && kprobe_pmu();
 		return 0;
 	}
 	if (env->vmlinux_btf && !vmlinux_btf)
@@ -507,6 +528,9 @@ int vt_env_probe(struct vt_env *env, bool quick)
 
 void vt_points_probe(struct vt_env *env, struct vt_ksyms *ks)
 {
+	const char *hidden = vt_ksyms_hidden(ks);
+
+	snprintf(env->ksyms_hidden, sizeof(env->ksyms_hidden), "%s", hidden ? hidden : "");
 	for (int i = 0; i < vt_npoints; i++) {
 		struct vt_point *p = &vt_points[i];
 
@@ -537,6 +561,8 @@ const char *vt_env_blocker(const struct vt_env *env)
 			 env->missing_caps);
 		return msg;
 	}
+	if (env->ksyms_hidden[0])
+		return env->ksyms_hidden;
 	if (!env->mod_type1 && !env->mod_vfio_avail)
 		return "VFIO is not available in this kernel (no vfio_iommu_type1 module)";
 	if (!env->mod_type1)

@@ -3,8 +3,10 @@
  * Views over a snapshot shared by the commands: the JSON report (stat's final document,
  * top --json), number formatting, and process identity (comm, QEMU VM name).
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include "trace.h"
 #include "report.h"
@@ -226,22 +228,134 @@ void vt_proc_ident(uint32_t pid, char *comm, size_t clen, char *vm, size_t vlen)
 	vt_qemu_vm_name(buf, n, vm, vlen);
 }
 
-/* cmdline is NUL-separated. */
+uint64_t vt_proc_stat_start(const char *stat)
+{
+	unsigned long long start = 0;
+	const char *p = strrchr(stat, ')');
+
+	/* comm (field 2) is in parentheses and may hold anything, ')' and spaces included: the
+	 * fields after it start after the last ')'. Field 22 is the 20th after it. */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+			 "%*d %*d %*d %*d %llu", &start) != 1)
+		return 0;
+	return start ? start : 1;	/* started at tick 0: still a process */
+}
+
+uint64_t vt_proc_start(uint32_t pid)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return vt_proc_stat_start(buf);
+}
+
+static struct vt_ident *ident_set(struct vt_ident_cache *c, uint32_t pid)
+{
+	return c->e[(pid * 2654435761u >> 8) % VT_IDENT_SETS];
+}
+
+struct vt_ident *vt_ident_find(struct vt_ident_cache *c, uint32_t pid)
+{
+	struct vt_ident *set = ident_set(c, pid);
+
+	for (int w = 0; pid && w < VT_IDENT_WAYS; w++)
+		if (set[w].tgid == pid) {
+			set[w].used = ++c->tick;
+			return &set[w];
+		}
+	return NULL;
+}
+
+struct vt_ident *vt_ident_put(struct vt_ident_cache *c, uint32_t pid, uint64_t start,
+			      const char *comm, const char *vm)
+{
+	struct vt_ident *set = ident_set(c, pid), *e = vt_ident_find(c, pid);
+
+	if (!pid)
+		return NULL;
+	for (int w = 0; !e && w < VT_IDENT_WAYS; w++)
+		if (!set[w].tgid)
+			e = &set[w];
+	if (!e) {	/* a full set: replace its least recently used way */
+		e = &set[0];
+		for (int w = 1; w < VT_IDENT_WAYS; w++)
+			if (set[w].used < e->used)
+				e = &set[w];
+	}
+	e->tgid = pid;
+	e->start = start;
+	e->used = ++c->tick;
+	snprintf(e->comm, sizeof(e->comm), "%s", comm);
+	snprintf(e->vm, sizeof(e->vm), "%s", vm);
+	return e;
+}
+
+void vt_ident_get(struct vt_ident_cache *c, uint32_t pid, char *comm, size_t clen, char *vm,
+		  size_t vlen)
+{
+	struct vt_ident *e = vt_ident_find(c, pid);
+	uint64_t start = pid ? vt_proc_start(pid) : 0;
+
+	if (e && (!start || start == e->start)) {	/* the same process, alive or exited */
+		snprintf(comm, clen, "%s", e->comm);
+		snprintf(vm, vlen, "%s", e->vm);
+		return;
+	}
+	/* new, or the PID now names another process: read it (and check it did not exit
+	 * and get replaced while we read) */
+	c->reads++;
+	vt_proc_ident(pid, comm, clen, vm, vlen);
+	if (start && strcmp(comm, "?") && vt_proc_start(pid) == start)
+		vt_ident_put(c, pid, start, comm, vm);
+}
+
+size_t vt_ident_count(const struct vt_ident_cache *c)
+{
+	size_t n = 0;
+
+	for (int s = 0; s < VT_IDENT_SETS; s++)
+		for (int w = 0; w < VT_IDENT_WAYS; w++)
+			n += c->e[s][w].tgid != 0;
+	return n;
+}
+
+/* cmdline is NUL-separated; its last argument may lack the NUL (a truncated read): nothing
+ * here reads at or past cmdline + len. */
 bool vt_qemu_vm_name(const char *cmdline, size_t len, char *vm, size_t vlen)
 {
 	const char *p = cmdline, *end = cmdline + len;
 
 	vm[0] = 0;
 	while (p < end) {
-		const char *next = p + strlen(p) + 1;
+		size_t plen = strnlen(p, end - p);
+		const char *next = p + plen + 1;
 
-		if ((!strcmp(p, "-name") || !strcmp(p, "--name")) && next < end) {
-			const char *v = next, *g = strstr(v, "guest=");
+		if ((plen == 5 && !memcmp(p, "-name", 5)) || (plen == 6 && !memcmp(p, "--name", 6))) {
+			const char *v, *g, *comma;
 			size_t l;
 
-			if (g && (g == v || g[-1] == ','))
+			if (next >= end)
+				return false;
+			v = next;
+			l = strnlen(v, end - v);
+			g = memmem(v, l, "guest=", 6);
+			if (g && (g == v || g[-1] == ',')) {
+				l -= g + 6 - v;
 				v = g + 6;
-			l = strcspn(v, ",");
+			}
+			comma = memchr(v, ',', l);
+			if (comma)
+				l = comma - v;
 			snprintf(vm, vlen, "%.*s", (int)l, v);
 			return true;
 		}

@@ -22,5 +22,39 @@ const char *vt_loss_name(int i);
 char *vt_fmt_ns(char *buf, size_t len, uint64_t ns);
 void vt_proc_ident(uint32_t pid, char *comm, size_t clen, char *vm, size_t vlen);
 bool vt_qemu_vm_name(const char *cmdline, size_t len, char *vm, size_t vlen);
+/* When process pid started (/proc/<pid>/stat field 22, clock ticks since boot); 0 when it
+ * is gone or unreadable. A PID is reused; (pid, start time) is not. */
+uint64_t vt_proc_start(uint32_t pid);
+/* The start time in the text of a /proc/<pid>/stat (NUL-terminated); 0 when malformed. */
+uint64_t vt_proc_stat_start(const char *stat);
+
+/* The names of processes seen, kept after they exit: set-associative, VT_IDENT_SETS x
+ * VT_IDENT_WAYS entries at most (the least recently used way of a full set is replaced), so
+ * a host that runs through many processes cannot grow it. An entry is trusted only while
+ * the live process has the start time it was cached with: a reused PID is named anew. */
+#define VT_IDENT_SETS 256
+#define VT_IDENT_WAYS 4
+struct vt_ident {
+	uint32_t tgid;		/* 0: free */
+	uint64_t start;		/* vt_proc_start() when cached */
+	uint64_t used;		/* cache tick of the last use (LRU within a set) */
+	char comm[32], vm[128];
+};
+struct vt_ident_cache {
+	struct vt_ident e[VT_IDENT_SETS][VT_IDENT_WAYS];
+	uint64_t tick;
+	uint64_t reads;		/* names read from /proc (tests) */
+};
+/* comm and VM name of pid: the cached ones while the same process lives (no /proc read
+ * beyond its stat), read and cached for a new or reused PID, the cached ones of a process
+ * that has exited, else "?" and "". */
+void vt_ident_get(struct vt_ident_cache *c, uint32_t pid, char *comm, size_t clen, char *vm,
+		  size_t vlen);
+/* Cache names read elsewhere for pid (started at start). The entry, or NULL. */
+struct vt_ident *vt_ident_put(struct vt_ident_cache *c, uint32_t pid, uint64_t start,
+			      const char *comm, const char *vm);
+/* The cached entry of pid whatever its start time, or NULL. */
+struct vt_ident *vt_ident_find(struct vt_ident_cache *c, uint32_t pid);
+size_t vt_ident_count(const struct vt_ident_cache *c);
 
 #endif

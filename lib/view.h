@@ -107,6 +107,9 @@ struct vt_view {
 int vt_view_build(struct vt_view *v, const struct vt_snapshot *iv, double secs,
 		  const struct vt_snapshot *tot, double tot_secs, const struct vt_snapshot *all);
 void vt_view_free(struct vt_view *v);
+/* Rows vt_view_build() has visited so far (with vt_rowidx_probes: the unit tests check that
+ * building costs O(rows), by counting). */
+extern uint64_t vt_view_row_visits;
 /* Sort both tables on key (descending; ascending with reverse). Ties: pid, device name. */
 void vt_view_sort(struct vt_view *v, int key, bool reverse);
 bool vt_view_proc_idle(const struct vt_view_proc *p);
@@ -142,7 +145,8 @@ int vt_view_summary(const struct vt_view *v, const char *not_traced, char lines[
 		    int max);
 const char *vt_reg_name(enum vt_reg_state r);
 
-/* A deep copy (a baseline that outlives the snapshot it came from). */
+/* A deep copy of rows and devices (a baseline that outlives the snapshot it came from);
+ * the lock maxima are not copied. */
 int vt_snapshot_copy(const struct vt_snapshot *in, struct vt_snapshot *out);
 
 /* The rates of interval document iv, added to vt_report_json()'s containers and devices

@@ -54,6 +54,10 @@ void vt_ksyms_free(struct vt_ksyms *ks);
 /* Whether vt_ksyms_load() keeps symbol name of module (NULL: vmlinux). */
 bool vt_ksyms_wanted(const char *name, const char *module);
 size_t vt_ksyms_count(const struct vt_ksyms *ks);	/* symbols kept */
+/* NULL, or one sentence when kallsyms showed this process text symbols at address 0 (hidden
+ * by kernel.kptr_restrict / perf_event_paranoid without CAP_SYSLOG): those are never kept,
+ * so nothing is named or attached from a zero. */
+const char *vt_ksyms_hidden(const struct vt_ksyms *ks);
 /* The text symbol containing addr. The first call reads and keeps every text symbol. */
 const struct vt_ksym *vt_ksyms_by_addr(struct vt_ksyms *ks, uint64_t addr);
 /* The text symbol starting exactly at addr (a function); one pass for an address not kept
@@ -83,6 +87,21 @@ int vt_btf_dma_unmap_funcs(const struct btf *btf, uint32_t first_id,
 /* The modules that use vfio.ko (sysfs_module/vfio/holders; sysfs_module is /sys/module):
  * the only ones that can hold a vfio_device driver. Returns how many, or -errno. */
 int vt_vfio_holders(const char *sysfs_module, char names[][VT_MODNAME_LEN], int max);
+
+/* ---- capabilities (lib/caps.c) ---------------------------------------------------------- */
+enum vt_caps_role {
+	VT_CAPS_NONE,		/* doctor, hung: nothing once their attaches/iterators are done */
+	VT_CAPS_TRACER,		/* stat, top, snoop, hist, locks: they attach more while running */
+};
+/* The CAP_* values role still needs after attach, into keep (at most max); how many. */
+int vt_caps_needed(enum vt_caps_role role, int *keep, int max);
+/* Keep only keep[0..n) in the effective, permitted and bounding sets; inheritable and ambient
+ * emptied, no_new_privs set. 0, or -errno (what could be dropped is). */
+int vt_caps_limit(const int *keep, int n);
+/* vt_caps_limit() with vt_caps_needed(role); a warning when something stays, -v says what. */
+void vt_caps_after_attach(enum vt_caps_role role);
+/* The test hook VFIO_TRACE_TEST_DROP_CAPS=cap_a,cap_b (start without those). 0 or -errno. */
+int vt_caps_test_drop(void);
 
 /* ---- attach points ---------------------------------------------------------------------- */
 enum vt_method {
@@ -116,9 +135,10 @@ struct vt_env {
 	bool btf_vfio, btf_type1;
 	bool mod_vfio, mod_type1;	/* loaded */
 	bool mod_vfio_avail;		/* present in /lib/modules or built in */
-	bool cap_bpf, cap_perfmon, cap_sys_admin;
+	bool cap_bpf, cap_perfmon, cap_sys_admin, cap_syslog;
+	char ksyms_hidden[256];		/* vt_ksyms_hidden()'s sentence, "" when readable */
 	bool privileged;		/* enough to load and attach */
-	char missing_caps[64];
+	char missing_caps[160];
 	char tracefs[64];		/* mount point, "" when not mounted */
 	bool fentry_works;		/* the kernel attached a test fentry program (quick:
 					 * assumed until the skeleton fails to load or attach) */
