@@ -186,7 +186,9 @@ int cmd_snoop(int argc, char **argv)
 		}
 	}
 	/* at most VT_DRAIN_MS after the signal: a steady stream never empties the ring */
+	vt_dbg("stopping: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
 	vt_tracer_drain(t);
+	vt_dbg("drained: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
 	if (vt_tracer_losses(t, lost))
 		memset(lost, 0, sizeof(lost));
 	if (vt_stop == VT_STOP_OUTPUT) {
@@ -206,6 +208,8 @@ int cmd_snoop(int argc, char **argv)
 		printf("# %" PRIu64 " events shown, %" PRIu64 " dropped (ring buffer full)\n", s.shown,
 		       lost[VT_LOSS_RINGBUF]);
 	}
+	vt_dbg("summary printed: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
 	vt_tracer_close(t);
+	vt_dbg("detached: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
 	return vt_exit_code(VT_EXIT_OK);
 }

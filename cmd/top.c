@@ -174,7 +174,7 @@ out:
  * new device's dma_unmap callback is attached within 100 ms of its registration. */
 static void wait_until(struct top *tp, uint64_t deadline)
 {
-	while (!vt_stop) {
+	while (!vt_stop && !vt_out_gone()) {
 		uint64_t now = vt_now_ns(), left;
 
 		if (now >= deadline)

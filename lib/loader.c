@@ -664,7 +664,7 @@ int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
 
 bool vt_tracer_wait(struct vt_tracer *t, uint64_t until)
 {
-	while (!vt_stop) {
+	while (!vt_stop && !vt_out_gone()) {
 		uint64_t now = vt_now_ns(), left;
 
 		if (now >= until)

@@ -2,6 +2,7 @@
 /* Errors, option parsing, clocks, stopping and stdout checks shared by every command. */
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -169,6 +170,22 @@ bool vt_out_check(void)
 	if (!vt_stop_ns)
 		vt_stop_ns = vt_now_ns();
 	vt_stop = VT_STOP_OUTPUT;
+	return false;
+}
+
+bool vt_out_gone(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO };
+
+	if (vt_stop == VT_STOP_OUTPUT)
+		return true;
+	/* A pipe whose reader exited polls POLLERR (a tty hung up: POLLHUP) before any write. */
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) {
+		if (!vt_stop_ns)
+			vt_stop_ns = vt_now_ns();
+		vt_stop = VT_STOP_OUTPUT;
+		return true;
+	}
 	return false;
 }
 

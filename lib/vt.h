@@ -68,6 +68,9 @@ extern volatile uint64_t vt_stop_ns;
 void vt_install_signals(void);
 /* Flush stdout; false (and vt_stop set) when it cannot be written any more. */
 bool vt_out_check(void);
+/* Whether stdout's reader is gone already (a pipe polls POLLERR), without writing: the
+ * waits check it every 100 ms, so `stat 10 | head -1` does not run until its next line. */
+bool vt_out_gone(void);
 /* rc, or VT_EXIT_FAIL when writing stdout failed other than by EPIPE. */
 int vt_exit_code(int rc);
 

@@ -350,6 +350,20 @@ static void test_stop(void **state)
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 
+	/* the reader gone before anything is written: seen without a write (POLLERR) */
+	assert_int_equal(pipe(p), 0);
+	close(p[0]);
+	pid = fork();
+	if (!pid) {
+		dup2(p[1], STDOUT_FILENO);
+		_exit(vt_out_gone() && vt_stop == VT_STOP_OUTPUT ? 0 : 7);
+	}
+	close(p[1]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_false(vt_out_gone());	/* the runner's own stdout is fine */
+
 	assert_int_equal(pipe(p), 0);
 	pid = fork();
 	if (!pid) {
