@@ -8,15 +8,18 @@
 #include "trace.h"
 #include "report.h"
 #include "cli.h"
+#include "view.h"
 #include "cmd.h"
 
 static const char hist_usage[] =
-	"usage: vfio-trace hist [-j] [-p PID] [-d DEVICE] [--kprobe] [interval [count]]\n"
+	"usage: vfio-trace hist [-j] [-p PID[,PID...]] [--vm NAME] [-d DEVICE] [--kprobe]\n"
+	"                       [interval [count]]\n"
 	"  Latency histograms: unmap, remove_dma, unmap_unpin, notify, pin, unpin, and the\n"
 	"  dma_unmap callback per device. Without interval: until Ctrl-C/SIGTERM, then print.\n"
 	"  With interval: print every interval (the interval's own samples), count times.\n"
 	"  -j, --json         one JSON document per print\n"
-	"  -p, --pid PID      only operations caused by this process\n"
+	"  -p, --pid PID,...  only operations caused by these processes (-p may repeat)\n"
+	"  --vm NAME          only operations caused by the QEMU whose -name is NAME\n"
 	"  -d, --device NAME  only this device's callback histogram\n"
 	"  --kprobe           use kprobes even where fentry works\n"
 	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n";
@@ -75,6 +78,7 @@ static json_object *hist_json(const char *name, const char *device, const struct
 	return o;
 }
 
+/* s: already filtered (vt_snapshot_filter). */
 static void print_all(const struct vt_snapshot *s, const struct vt_cli *cli, double secs)
 {
 	static const int ops[] = { VT_OP_UNMAP, VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN, VT_OP_NOTIFY,
@@ -89,9 +93,9 @@ static void print_all(const struct vt_snapshot *s, const struct vt_cli *cli, dou
 		json_object_object_add(doc, "seconds", json_object_new_double(secs));
 	}
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-		if (cli->device)
+		if (cli->filter.device)
 			break;
-		vt_snapshot_sum(s, ops[i], 0, cli->pid, &st);
+		vt_snapshot_sum(s, ops[i], 0, 0, &st);
 		if (cli->json)
 			json_object_array_add(arr, hist_json(vt_op_name(ops[i]), NULL, &st));
 		else
@@ -99,14 +103,15 @@ static void print_all(const struct vt_snapshot *s, const struct vt_cli *cli, dou
 	}
 	for (size_t i = 0; i < s->ndevs; i++) {
 		const struct vt_dev *d = &s->devs[i];
-		char title[80];
+		char title[VT_ESC_SIZE(sizeof(d->d.name) + sizeof(d->d.driver)) + 16];
+		char name[VT_ESC_SIZE(sizeof(d->d.name))], drv[VT_ESC_SIZE(sizeof(d->d.driver))];
 
-		if (cli->device && strcmp(cli->device, d->d.name))
-			continue;
-		vt_snapshot_sum(s, VT_OP_CALLBACK, d->vdev, cli->pid, &st);
+		vt_snapshot_sum(s, VT_OP_CALLBACK, d->vdev, 0, &st);
 		if (!d->d.dma_unmap)
 			continue;
-		snprintf(title, sizeof(title), "callback %s (%s)", d->d.name, d->d.driver);
+		snprintf(title, sizeof(title), "callback %s (%s)",
+			 vt_esc(name, sizeof(name), d->d.name, sizeof(d->d.name)),
+			 vt_esc(drv, sizeof(drv), d->d.driver, sizeof(d->d.driver)));
 		if (cli->json)
 			json_object_array_add(arr, hist_json("callback", d->d.name, &st));
 		else
@@ -117,7 +122,7 @@ static void print_all(const struct vt_snapshot *s, const struct vt_cli *cli, dou
 		vt_json_print(stdout, doc, false);
 		json_object_put(doc);
 	}
-	fflush(stdout);
+	vt_out_check();
 }
 
 int cmd_hist(int argc, char **argv)
@@ -143,6 +148,7 @@ int cmd_hist(int argc, char **argv)
 			      UINT64_MAX)) {
 		vt_tracer_snapshot(t, &cur);
 		vt_snapshot_diff(&cur, &prev, &d);
+		vt_snapshot_filter(&d, &cli.filter);
 		print_all(&d, &cli, (cur.ts - prev.ts) / 1e9);
 		vt_snapshot_free(&d);
 		vt_snapshot_free(&prev);
@@ -151,15 +157,16 @@ int cmd_hist(int argc, char **argv)
 			break;
 	}
 	/* Without an interval, one print at the end; with one, the partial last interval. */
-	if (!cli.have_interval || vt_stop) {
-		vt_tracer_poll(t, 0);
+	if ((!cli.have_interval || vt_stop) && vt_stop != VT_STOP_OUTPUT) {
+		vt_tracer_drain(t);
 		vt_tracer_snapshot(t, &cur);
 		vt_snapshot_diff(&cur, &prev, &d);
+		vt_snapshot_filter(&d, &cli.filter);
 		print_all(&d, &cli, (cur.ts - prev.ts) / 1e9);
 		vt_snapshot_free(&d);
 		vt_snapshot_free(&cur);
 	}
 	vt_snapshot_free(&prev);
 	vt_tracer_close(t);
-	return VT_EXIT_OK;
+	return vt_exit_code(VT_EXIT_OK);
 }

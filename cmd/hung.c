@@ -22,12 +22,14 @@
 #define EXIT_DEADLOCK 4
 
 static const char hung_usage[] =
-	"usage: vfio-trace hung [-j] [-p PID] [--threshold SECS] [--timeout SECS] [--kprobe]\n"
+	"usage: vfio-trace hung [-j] [-p PID[,PID...]] [--vm NAME] [--threshold SECS]\n"
+	"                       [--timeout SECS] [--kprobe]\n"
 	"  Tasks blocked on a VFIO type1 container's iommu->lock or iommu->device_list_lock:\n"
 	"  the owner of each lock, the waiters, and cycles in the wait-for graph (a deadlock).\n"
 	"  Read-only (BPF iterators), standalone, safe to run while the kernel is wedged.\n"
 	"  -j, --json          one JSON document instead of text\n"
-	"  -p, --pid PID       only report waits that involve this process\n"
+	"  -p, --pid PID,...   only report waits that involve these processes (-p may repeat)\n"
+	"  --vm NAME           only report waits that involve the QEMU whose -name is NAME\n"
 	"  --threshold SECS    a non-cyclic wait is STUCK after SECS (default 5)\n"
 	"  --timeout SECS      give up after SECS (default 10; exit 1)\n"
 	"  --kprobe            accepted for uniformity; hung attaches no probe\n"
@@ -163,14 +165,15 @@ static uint32_t tgid_of(const struct graph *g, uint32_t tid)
 	return 0;
 }
 
-static bool involves(const struct graph *g, const size_t *chain, size_t n, uint32_t pid)
+static bool involves(const struct graph *g, const size_t *chain, size_t n, struct vt_filter *f)
 {
-	if (!pid)
+	if (!vt_filter_procs(f))
 		return true;
 	for (size_t k = 0; k < n; k++) {
 		const struct vth_wait *w = &g->waits[chain[k]];
 
-		if (tgid_of(g, w->tid) == pid || (w->owner && tgid_of(g, w->owner) == pid))
+		if (vt_filter_proc(f, tgid_of(g, w->tid)) ||
+		    (w->owner && vt_filter_proc(f, tgid_of(g, w->owner))))
 			return true;
 	}
 	return false;
@@ -281,11 +284,12 @@ static json_object *jcontainer(const struct graph *g, const struct vth_container
 static void lock_text(const struct graph *g, int li, char *buf, size_t len)
 {
 	const struct glock *l = &g->locks[li];
-	char comm[64], vm[128];
+	char comm[64], vm[128], ec[VT_ESC_SIZE(64)], ev[VT_ESC_SIZE(128)];
 
 	ident(l->c->tgid, comm, sizeof(comm), vm, sizeof(vm));
 	snprintf(buf, len, "%s of container %#llx (pid %u %s%s%s)", lock_names[l->kind],
-		 (unsigned long long)l->c->iommu, l->c->tgid, comm, vm[0] ? ", VM " : "", vm);
+		 (unsigned long long)l->c->iommu, l->c->tgid, vt_esc(ec, sizeof(ec), comm, sizeof(comm)),
+		 vm[0] ? ", VM " : "", vt_esc(ev, sizeof(ev), vm, sizeof(vm)));
 }
 
 static void task_text(const struct graph *g, uint32_t tid, const char *indent)
@@ -294,12 +298,15 @@ static void task_text(const struct graph *g, uint32_t tid, const char *indent)
 	char *const *st = vth_stack(g->s, tid);
 	uint32_t tgid = tgid_of(g, tid);
 	long wi = vth_wait_of(g->waits, g->nwaits, tid);
-	char comm[64], vm[128], lk[256];
+	char comm[64], vm[128], lk[1024], ec[VT_ESC_SIZE(64)], ev[VT_ESC_SIZE(128)];
+	char tc[VT_ESC_SIZE(sizeof(t->comm))];
 	double b = vth_blocked_s(t);
 
 	ident(tgid, comm, sizeof(comm), vm, sizeof(vm));
-	printf("%stid %u (%s) of pid %u %s%s%s, state %s", indent, tid, t ? t->comm : "?", tgid,
-	       comm, vm[0] ? ", VM " : "", vm, t ? vth_state_name(t->state) : "?");
+	printf("%stid %u (%s) of pid %u %s%s%s, state %s", indent, tid,
+	       t ? vt_esc(tc, sizeof(tc), t->comm, sizeof(t->comm)) : "?", tgid,
+	       vt_esc(ec, sizeof(ec), comm, sizeof(comm)), vm[0] ? ", VM " : "",
+	       vt_esc(ev, sizeof(ev), vm, sizeof(vm)), t ? vth_state_name(t->state) : "?");
 	if (b >= 0)
 		printf(", off CPU for %.1f s", b);
 	printf("\n");
@@ -313,7 +320,7 @@ static void task_text(const struct graph *g, uint32_t tid, const char *indent)
 		printf("%s  waits %s, owned by tid %u\n", indent, lk, g->waits[wi].owner);
 	}
 	for (int k = 0; st && k < VTH_STACK_DEPTH && st[k]; k++)
-		printf("%s    %s\n", indent, st[k]);
+		printf("%s    %s\n", indent, vt_esc(lk, sizeof(lk), st[k], 256));
 }
 
 int cmd_hung(int argc, char **argv)
@@ -381,7 +388,7 @@ int cmd_hung(int argc, char **argv)
 		json_object_object_add(o, "container_fds", json_object_new_int64(s.nfds));
 		a = json_object_new_array();
 		for (size_t i = 0; i < s.nconts; i++)
-			if (!cli.pid || s.conts[i].tgid == cli.pid)
+			if (vt_filter_proc(&cli.filter, s.conts[i].tgid))
 				json_object_array_add(a, jcontainer(g, &s.conts[i]));
 		json_object_object_add(o, "containers", a);
 	} else {
@@ -399,7 +406,7 @@ int cmd_hung(int argc, char **argv)
 		for (size_t i = 0; i < g->nwaits && nm < 64; i++)
 			if (g->cycle[i] == cy)
 				mem[nm++] = i;
-		if (!involves(g, mem, nm, cli.pid))
+		if (!involves(g, mem, nm, &cli.filter))
 			continue;
 		for (size_t k = 0; k < nm; k++) {
 			const struct vth_task_rec *t = vth_task(&s, g->waits[mem[k]].tid);
@@ -444,7 +451,7 @@ int cmd_hung(int argc, char **argv)
 		if (g->cycle[i] >= 0)
 			continue;
 		n = vth_chain(g->waits, g->nwaits, i, chain, 64);
-		if (!involves(g, chain, n, cli.pid))
+		if (!involves(g, chain, n, &cli.filter))
 			continue;
 		for (size_t k = 0; k < n; k++)
 			if (g->cycle[chain[k]] >= 0)

@@ -9,17 +9,23 @@
 #include "trace.h"
 #include "report.h"
 #include "cli.h"
+#include "view.h"
 #include "cmd.h"
 
 static const char locks_usage[] =
-	"usage: vfio-trace locks [-j] [--kprobe] [interval [count]]\n"
+	"usage: vfio-trace locks [-j] [-p PID[,PID...]] [--vm NAME] [-d DEVICE] [--kprobe]\n"
+	"                        [interval [count]]\n"
 	"  Per container: iommu->lock and iommu->device_list_lock acquisitions, hold and wait\n"
 	"  (contention) times, the longest holder and where it took the lock, and how long\n"
 	"  unmaps dropped iommu->lock for their notifies. Without interval: until Ctrl-C, then\n"
 	"  print; with it: every interval, count times, then the totals.\n"
-	"  -j, --json   one {\"type\":\"interval\"} document per interval, a {\"type\":\"total\"} at the end\n"
-	"  --kprobe     use kprobes even where fentry works\n"
-	"  --no-hold    never stop a driver module's loader (man vfio-trace)\n";
+	"  -j, --json         one {\"type\":\"interval\"} document per interval, a {\"type\":\"total\"}\n"
+	"                     at the end\n"
+	"  -p, --pid PID,...  only holds and waits of these processes (-p may repeat)\n"
+	"  --vm NAME          only holds and waits of the QEMU whose -name is NAME\n"
+	"  -d, --device NAME  only the container of this device\n"
+	"  --kprobe           use kprobes even where fentry works\n"
+	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n";
 
 static const char *lock_name(int kind)
 {
@@ -171,11 +177,13 @@ static void print_text(struct vt_tracer *t, const struct vt_snapshot *s, double 
 			       vt_fmt_ns(b, sizeof(b), drop.lat_max));
 		for (int kind = VT_KIND_IOMMU_LOCK; kind <= VT_KIND_DLIST_LOCK; kind++) {
 			const struct vt_lockmax *m = find_max(s, cs[i], kind);
+			char comm[VT_ESC_SIZE(sizeof(m->m.comm))];
 
 			if (!m)
 				continue;
-			printf("       longest %s hold: %s by %u %.16s, taken at", lock_name(kind),
-			       vt_fmt_ns(a, sizeof(a), m->m.ns), m->m.pid, m->m.comm);
+			printf("       longest %s hold: %s by %u %s, taken at", lock_name(kind),
+			       vt_fmt_ns(a, sizeof(a), m->m.ns), m->m.pid,
+			       vt_esc(comm, sizeof(comm), m->m.comm, sizeof(m->m.comm)));
 			for (int fr = 0; fr < m->nstack && fr < 4; fr++)
 				printf("%s %s", fr ? " <-" : "", vt_tracer_ksym(t, m->stack[fr], sym, sizeof(sym)));
 			printf("\n");
@@ -187,7 +195,7 @@ static void print_text(struct vt_tracer *t, const struct vt_snapshot *s, double 
 	for (int i = 0; i < VT_LOSS_MAX; i++)
 		if (s->losses[i])
 			printf("lost: %s %" PRIu64 "\n", vt_loss_name(i), (uint64_t)s->losses[i]);
-	fflush(stdout);
+	vt_out_check();
 }
 
 static void emit(struct vt_tracer *t, const struct vt_cli *cli, const struct vt_snapshot *s,
@@ -212,7 +220,7 @@ int cmd_locks(int argc, char **argv)
 	uint64_t n = 0;
 	int rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_INTERVAL, locks_usage, &cli);
+	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL, locks_usage, &cli);
 	if (rc >= 0)
 		return rc;
 	vt_install_signals();
@@ -227,6 +235,7 @@ int cmd_locks(int argc, char **argv)
 	while (cli.have_interval && vt_tracer_wait(t, vt_now_ns() + (uint64_t)(cli.interval * 1e9))) {
 		vt_tracer_snapshot(t, &cur);
 		vt_snapshot_diff(&cur, &prev, &d);
+		vt_snapshot_filter(&d, &cli.filter);
 		emit(t, &cli, &d, (cur.ts - prev.ts) / 1e9, "interval");
 		vt_snapshot_free(&d);
 		vt_snapshot_free(&prev);
@@ -236,10 +245,13 @@ int cmd_locks(int argc, char **argv)
 	}
 	if (!cli.have_interval)
 		vt_tracer_wait(t, UINT64_MAX);
+	vt_tracer_drain(t);
 	vt_tracer_snapshot(t, &cur);
-	emit(t, &cli, &cur, (cur.ts - start.ts) / 1e9, "total");
+	vt_snapshot_filter(&cur, &cli.filter);
+	if (vt_stop != VT_STOP_OUTPUT)
+		emit(t, &cli, &cur, (cur.ts - start.ts) / 1e9, "total");
 	vt_snapshot_free(&cur);
 	vt_snapshot_free(&prev);
 	vt_tracer_close(t);
-	return VT_EXIT_OK;
+	return vt_exit_code(VT_EXIT_OK);
 }

@@ -13,10 +13,13 @@
 #include "cmd.h"
 
 static const char snoop_usage[] =
-	"usage: vfio-trace snoop [-j] [-p PID] [-d DEVICE] [--locks] [--ringbuf-pages N] [--kprobe]\n"
+	"usage: vfio-trace snoop [-j] [-p PID[,PID...]] [--vm NAME] [-d DEVICE] [--locks]\n"
+	"                        [--ringbuf-pages N] [--kprobe]\n"
 	"  One line per event until Ctrl-C/SIGTERM, then the number of events shown and dropped.\n"
 	"  -j, --json            JSON lines: {\"type\":\"event\"} per event, a final {\"type\":\"summary\"}\n"
-	"  -p, --pid PID         only events caused by this process (filtered in the kernel)\n"
+	"  -p, --pid PID,...     only events caused by these processes (one PID: filtered in the\n"
+	"                        kernel; -p may repeat)\n"
+	"  --vm NAME             only events caused by the QEMU whose -name is NAME\n"
 	"  -d, --device NAME     only this device's events and its container's\n"
 	"  --locks               also lock_hold, lock_wait and lock_drop events of iommu->lock\n"
 	"                        and device_list_lock (traces mutex_lock/mutex_unlock)\n"
@@ -75,9 +78,11 @@ static const char *event_device(const struct vtr_event *e)
 
 static bool wanted(struct snoop *s, const struct vtr_event *e)
 {
-	if (!s->cli.device)
+	if (!vt_filter_proc(&s->cli.filter, e->tgid))
+		return false;
+	if (!s->cli.filter.device)
 		return true;
-	if (device_op(e->op) && event_device(e) && !strcmp(e->dev, s->cli.device)) {
+	if (device_op(e->op) && event_device(e) && vt_filter_dev(&s->cli.filter, e->dev, sizeof(e->dev))) {
 		if (e->container)
 			s->dev_container = e->container;
 		return true;
@@ -93,7 +98,8 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 
 	if (lifecycle) {
 		/* Learn -d DEVICE's container from its register record. */
-		if (s->cli.device && !strcmp(e->dev, s->cli.device) && e->container)
+		if (s->cli.filter.device && !lock_op(e->op) && e->container &&
+		    vt_filter_dev(&s->cli.filter, e->dev, sizeof(e->dev)))
 			s->dev_container = e->container;
 		return;
 	}
@@ -109,15 +115,16 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 		json_object_object_add(o, "time_s", json_object_new_double(t));
 		json_object_object_add(o, "pid", json_object_new_int64(e->pid));
 		json_object_object_add(o, "tgid", json_object_new_int64(e->tgid));
-		json_object_object_add(o, "comm", json_object_new_string_len(e->comm, strnlen(e->comm, 16)));
+		json_object_object_add(o, "comm", json_object_new_string_len(e->comm,
+				       strnlen(e->comm, sizeof(e->comm))));
 		json_object_object_add(o, "op", json_object_new_string(vt_op_name(e->op)));
 		snprintf(hex, sizeof(hex), "%#" PRIx64, (uint64_t)e->container);
 		json_object_object_add(o, "container", e->container ? json_object_new_string(hex) : NULL);
 		json_object_object_add(o, "device", event_device(e) ?
-				       json_object_new_string_len(e->dev, strnlen(e->dev, 32)) : NULL);
+				       json_object_new_string_len(e->dev, strnlen(e->dev, sizeof(e->dev))) : NULL);
 		if (lock_op(e->op) && e->dev[0])
 			json_object_object_add(o, "lock", json_object_new_string_len(e->dev,
-					       strnlen(e->dev, 32)));
+					       strnlen(e->dev, sizeof(e->dev))));
 		snprintf(hex, sizeof(hex), "%#" PRIx64, (uint64_t)e->iova);
 		json_object_object_add(o, "iova", json_object_new_string(hex));
 		json_object_object_add(o, e->op == VT_OP_PIN || e->op == VT_OP_UNPIN ? "pages" : "size",
@@ -135,17 +142,23 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 		json_object_put(o);
 		return;
 	}
-	char lat[16], c[8] = "-";
+	char lat[16], c[8] = "-", comm[VT_ESC_SIZE(16)], dev[VT_ESC_SIZE(20)];
 
 	if (cid)
 		snprintf(c, sizeof(c), "c%d", cid);
-	printf("%-12.6f %7u %-15.15s %-11s %-4s %-20.20s %#14" PRIx64 " %10" PRIu64 " %9s %5" PRId64 "%s",
-	       t, e->pid, e->comm, vt_op_name(e->op), c, e->dev[0] ? e->dev : "-", (uint64_t)e->iova,
-	       (uint64_t)e->size, vt_fmt_ns(lat, sizeof(lat), e->lat), (int64_t)e->ret,
+	/* comm and device name are someone else's choice: escaped (vt_esc) */
+	printf("%-12.6f %7u %s %-11s %-4s %s %#14" PRIx64 " %10" PRIu64 " %9s %5" PRId64 "%s",
+	       t, e->pid, vt_esc_cols(comm, sizeof(comm), e->comm, sizeof(e->comm), 15),
+	       vt_op_name(e->op), c,
+	       vt_esc_cols(dev, sizeof(dev), e->dev[0] ? e->dev : "-", sizeof(e->dev), 20),
+	       (uint64_t)e->iova, (uint64_t)e->size, vt_fmt_ns(lat, sizeof(lat), e->lat),
+	       (int64_t)e->ret,
 	       e->op == VT_OP_RETRY && e->retries >= VT_RETRY_WARN ? "  <- retry storm: the kernel BUG()s after 10" : "");
 	if (e->op == VT_OP_TEARDOWN)
 		printf("  <- %" PRIu64 " vfio_dma removed at teardown", (uint64_t)e->aux);
 	putchar('\n');
+	if (ferror(stdout))	/* the reader left (EPIPE) or the disk is full: stop */
+		vt_out_check();
 }
 
 int cmd_snoop(int argc, char **argv)
@@ -164,7 +177,9 @@ int cmd_snoop(int argc, char **argv)
 	vt_install_signals();
 	topts.snoop = true;
 	topts.locks = s.cli.locks;
-	topts.tgid = s.cli.pid;
+	/* One PID: the kernel drops the others' events before the ring; the shared match
+	 * below decides in every case. */
+	topts.tgid = s.cli.filter.npids == 1 ? s.cli.filter.pids[0] : 0;
 	topts.force_kprobe = s.cli.kprobe;
 	topts.no_hold = s.cli.no_hold;
 	topts.ringbuf_pages = s.cli.ringbuf_pages;
@@ -176,7 +191,7 @@ int cmd_snoop(int argc, char **argv)
 	if (!s.cli.json)
 		printf("%-12s %7s %-15s %-11s %-4s %-20s %14s %10s %9s %5s\n", "TIME(s)", "PID", "COMM",
 		       "OP", "CONT", "DEVICE", "IOVA", "SIZE/PAGES", "LAT", "RET");
-	while (vt_tracer_wait(t, vt_now_ns() + 1000000000ull)) {
+	while (vt_out_check() && vt_tracer_wait(t, vt_now_ns() + 1000000000ull)) {
 		/* Say so as soon as the ring drops anything: never a silent gap. */
 		if (!vt_tracer_losses(t, lost)) {
 			if (lost[VT_LOSS_RINGBUF] > dropped_seen && !s.cli.json)
@@ -185,11 +200,15 @@ int cmd_snoop(int argc, char **argv)
 			dropped_seen = lost[VT_LOSS_RINGBUF];
 		}
 	}
-	while (vt_tracer_poll(t, 0) > 0)
-		;
+	/* at most VT_DRAIN_MS after the signal: a steady stream never empties the ring */
+	vt_dbg("stopping: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
+	vt_tracer_drain(t);
+	vt_dbg("drained: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
 	if (vt_tracer_losses(t, lost))
 		memset(lost, 0, sizeof(lost));
-	if (s.cli.json) {
+	if (vt_stop == VT_STOP_OUTPUT) {
+		/* the reader left: nothing to print */
+	} else if (s.cli.json) {
 		json_object *o = json_object_new_object(), *l = json_object_new_object();
 
 		json_object_object_add(o, "type", json_object_new_string("summary"));
@@ -204,8 +223,9 @@ int cmd_snoop(int argc, char **argv)
 		printf("# %" PRIu64 " events shown, %" PRIu64 " dropped (ring buffer full)\n", s.shown,
 		       lost[VT_LOSS_RINGBUF]);
 	}
-	fflush(stdout);
+	vt_dbg("summary printed: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
 	vt_tracer_close(t);
 	free(s.containers);
-	return VT_EXIT_OK;
+	vt_dbg("detached: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
+	return vt_exit_code(VT_EXIT_OK);
 }

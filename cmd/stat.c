@@ -8,17 +8,21 @@
 #include "trace.h"
 #include "report.h"
 #include "cli.h"
+#include "view.h"
 #include "cmd.h"
 
 static const char stat_usage[] =
-	"usage: vfio-trace stat [-j] [-p PID] [--kprobe] [interval [count]]\n"
+	"usage: vfio-trace stat [-j] [-p PID[,PID...]] [--vm NAME] [-d DEVICE] [--kprobe]\n"
+	"                       [interval [count]]\n"
 	"  One line per interval (default 1 s) of unmaps, notifies, callbacks and pins;\n"
 	"  the totals since start when count is reached or on Ctrl-C/SIGTERM.\n"
-	"  -j, --json     JSON lines: one {\"type\":\"interval\"} per interval, then one\n"
-	"                 {\"type\":\"total\"} document\n"
-	"  -p, --pid PID  only operations caused by this process\n"
-	"  --kprobe       use kprobes even where fentry works\n"
-	"  --no-hold      never stop a driver module's loader (man vfio-trace)\n";
+	"  -j, --json          JSON lines: one {\"type\":\"interval\"} per interval, then one\n"
+	"                      {\"type\":\"total\"} document\n"
+	"  -p, --pid PID,...   only operations caused by these processes (-p may repeat)\n"
+	"  --vm NAME           only operations caused by the QEMU whose -name is NAME\n"
+	"  -d, --device NAME   only this device and its container\n"
+	"  --kprobe            use kprobes even where fentry works\n"
+	"  --no-hold           never stop a driver module's loader (man vfio-trace)\n";
 
 static void print_header(void)
 {
@@ -27,26 +31,26 @@ static void print_header(void)
 	       "UNPIN/s", "ERR", "EINVAL", "REG", "UNREG", "TDOWN", "TDOWN_MB");
 }
 
-static void sum(const struct vt_snapshot *s, int op, uint32_t pid, struct vtr_stat *st)
+static void sum(const struct vt_snapshot *s, int op, struct vtr_stat *st)
 {
-	vt_snapshot_sum(s, op, 0, pid, st);
+	vt_snapshot_sum(s, op, 0, 0, st);
 }
 
-static void print_line(const struct vt_snapshot *d, double secs, uint32_t pid)
+static void print_line(const struct vt_snapshot *d, double secs)
 {
 	struct vtr_stat un, no, re, cb, pi, up, rg, ur, td;
 	char tbuf[16], p99[16];
 	time_t now = time(NULL);
 
-	sum(d, VT_OP_UNMAP, pid, &un);
-	sum(d, VT_OP_NOTIFY, pid, &no);
-	sum(d, VT_OP_RETRY, pid, &re);
-	sum(d, VT_OP_CALLBACK, pid, &cb);
-	sum(d, VT_OP_PIN, pid, &pi);
-	sum(d, VT_OP_UNPIN, pid, &up);
-	sum(d, VT_OP_REGISTER, pid, &rg);
-	sum(d, VT_OP_UNREGISTER, pid, &ur);
-	sum(d, VT_OP_TEARDOWN, pid, &td);
+	sum(d, VT_OP_UNMAP, &un);
+	sum(d, VT_OP_NOTIFY, &no);
+	sum(d, VT_OP_RETRY, &re);
+	sum(d, VT_OP_CALLBACK, &cb);
+	sum(d, VT_OP_PIN, &pi);
+	sum(d, VT_OP_UNPIN, &up);
+	sum(d, VT_OP_REGISTER, &rg);
+	sum(d, VT_OP_UNREGISTER, &ur);
+	sum(d, VT_OP_TEARDOWN, &td);
 	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
 	printf("%-8s %8.0f %8.1f %8.0f %6llu %8.0f %8s %8.0f %8.0f %8.0f %6llu %6llu %5llu %5llu "
 	       "%5llu %8.1f\n",
@@ -57,10 +61,10 @@ static void print_line(const struct vt_snapshot *d, double secs, uint32_t pid)
 	       (unsigned long long)(un.errors + pi.errors), (unsigned long long)pi.einval,
 	       (unsigned long long)rg.count, (unsigned long long)ur.count,
 	       (unsigned long long)td.count, td.bytes / 1048576.0);
-	fflush(stdout);
+	vt_out_check();
 }
 
-static void print_total_text(const struct vt_snapshot *s, double secs, uint32_t pid)
+static void print_total_text(const struct vt_snapshot *s, double secs)
 {
 	static const int ops[] = { VT_OP_UNMAP, VT_OP_MAP, VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN,
 				   VT_OP_NOTIFY, VT_OP_RETRY, VT_OP_CALLBACK, VT_OP_PIN,
@@ -72,7 +76,7 @@ static void print_total_text(const struct vt_snapshot *s, double secs, uint32_t 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		struct vtr_stat st;
 
-		sum(s, ops[i], pid, &st);
+		sum(s, ops[i], &st);
 		printf("%-12s %10llu %8llu %14llu %10s %10s %10s\n", vt_op_name(ops[i]),
 		       (unsigned long long)st.count, (unsigned long long)st.errors,
 		       (unsigned long long)st.bytes,
@@ -97,7 +101,7 @@ int cmd_stat(int argc, char **argv)
 	uint64_t start, n = 0;
 	int rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_INTERVAL, stat_usage, &cli);
+	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL, stat_usage, &cli);
 	if (rc >= 0)
 		return rc;
 	vt_install_signals();
@@ -115,6 +119,8 @@ int cmd_stat(int argc, char **argv)
 		secs = (vt_now_ns() - prev.ts) / 1e9;
 		vt_tracer_snapshot(t, &cur);
 		vt_snapshot_diff(&cur, &prev, &d);
+		/* the diff, not the cumulative snapshots: a device learned later keeps its past */
+		vt_snapshot_filter(&d, &cli.filter);
 		if (cli.json) {
 			json_object *o = vt_report_json(&d, secs, NULL);
 
@@ -124,7 +130,7 @@ int cmd_stat(int argc, char **argv)
 		} else {
 			if (n && n % 20 == 0)
 				print_header();
-			print_line(&d, secs, cli.pid);
+			print_line(&d, secs);
 		}
 		vt_snapshot_free(&d);
 		vt_snapshot_free(&prev);
@@ -133,18 +139,21 @@ int cmd_stat(int argc, char **argv)
 			break;
 	}
 	/* Callbacks attached late are still registered; drain what the ring holds. */
-	vt_tracer_poll(t, 0);
+	vt_tracer_drain(t);
 	vt_tracer_snapshot(t, &cur);
-	if (cli.json) {
+	vt_snapshot_filter(&cur, &cli.filter);
+	if (vt_stop == VT_STOP_OUTPUT) {
+		/* the reader left: nothing to print */
+	} else if (cli.json) {
 		json_object *o = vt_report_json(&cur, (vt_now_ns() - start) / 1e9, vt_tracer_missing(t));
 
 		vt_json_print(stdout, o, false);
 		json_object_put(o);
 	} else {
-		print_total_text(&cur, (vt_now_ns() - start) / 1e9, cli.pid);
+		print_total_text(&cur, (vt_now_ns() - start) / 1e9);
 	}
 	vt_snapshot_free(&cur);
 	vt_snapshot_free(&prev);
 	vt_tracer_close(t);
-	return VT_EXIT_OK;
+	return vt_exit_code(VT_EXIT_OK);
 }

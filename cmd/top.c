@@ -19,14 +19,16 @@
 #include "cmd.h"
 
 static const char top_usage[] =
-	"usage: vfio-trace top [-b] [-j] [-p PID] [-d DEVICE] [-s KEY] [--kprobe] [interval [count]]\n"
+	"usage: vfio-trace top [-b] [-j] [-p PID[,PID...]] [--vm NAME] [-d DEVICE] [-s KEY] [--kprobe]\n"
+	"                      [interval [count]]\n"
 	"  Live view of the VFIO DMA-unmap path per container+process and per device, refreshed\n"
 	"  every interval (default 1 s); after count refreshes it exits.\n"
 	"  -b, --batch        plain text, one block per interval (the default when stdout is not\n"
 	"                     a terminal), and the totals at exit\n"
 	"  -j, --json         one JSON document per interval ({\"type\":\"interval\"}), then one\n"
 	"                     {\"type\":\"total\"} document at exit\n"
-	"  -p, --pid PID      only operations caused by this process\n"
+	"  -p, --pid PID,...  only operations caused by these processes (-p may repeat)\n"
+	"  --vm NAME          only operations caused by the QEMU whose -name is NAME\n"
 	"  -d, --device NAME  only this device (dev_name: PCI address, mdev UUID) and its container\n"
 	"  -s, --sort KEY     unmaps (default), bytes, notifies, callbacks, p99, pins, errors\n"
 	"  --kprobe           use kprobes even where fentry works\n"
@@ -42,7 +44,7 @@ struct top {
 	struct vt_view view;
 	struct vt_view_ui ui;
 	struct vt_ident_cache *ids;	/* names of processes seen, kept after they exit (bounded) */
-	char filter[96];
+	char filter[VT_ESC_SIZE(128)];
 	/* terminal mode: stderr goes into a pipe while ncurses owns the screen */
 	int err_rd, saved_stderr;
 	char errlog[4096];
@@ -79,7 +81,7 @@ static int snap(struct top *tp, struct vt_snapshot *s)
 		vt_err("cannot read the BPF maps: %s", strerror(ENOMEM));
 		return -1;
 	}
-	vt_snapshot_filter(s, tp->cli.pid, tp->cli.device);
+	vt_snapshot_filter(s, &tp->cli.filter);
 	return 0;
 }
 
@@ -126,7 +128,7 @@ out:
  * new device's dma_unmap callback is attached within 100 ms of its registration. */
 static void wait_until(struct top *tp, uint64_t deadline)
 {
-	while (!vt_stop) {
+	while (!vt_stop && !vt_out_gone()) {
 		uint64_t now = vt_now_ns(), left;
 
 		if (now >= deadline)
@@ -185,7 +187,7 @@ static void print_block(struct top *tp, bool final)
 		if (!final || i != 2)	/* the final block: no "last interval" row */
 			printf("%s\n", sum[i]);
 	print_tables(&tp->view, final, final ? 0 : tp->view.secs);
-	fflush(stdout);
+	vt_out_check();
 }
 
 /* vt_report_json() names processes from /proc: one that already exited is "?" there, but
@@ -254,8 +256,10 @@ static int run_plain(struct top *tp)
 		if (tp->cli.count && ++n >= tp->cli.count)
 			break;
 	}
+	if (vt_stop == VT_STOP_OUTPUT)
+		return VT_EXIT_OK;	/* the reader left */
 	/* The totals since start: drain the lifecycle ring, read the maps once more. */
-	vt_tracer_poll(tp->t, 0);
+	vt_tracer_drain(tp->t);
 	if (snap(tp, &cur))
 		return VT_EXIT_FAIL;
 	if (vt_snapshot_diff(&cur, &tp->base, &tot)) {
@@ -336,7 +340,10 @@ static void drain_stderr(struct top *tp)
 		if (!strncmp(last, vt_prog, strlen(vt_prog)) && last[strlen(vt_prog)] == ':')
 			last += strlen(vt_prog) + 2;
 		if (*last) {
-			snprintf(tp->ui.msg, sizeof(tp->ui.msg), "%.*s", (int)sizeof(tp->ui.msg) - 1, last);
+			char *m = vt_esc_lines(last, strlen(last));
+
+			snprintf(tp->ui.msg, sizeof(tp->ui.msg), "%s", m ? m : "");
+			free(m);
 			tp->msg_tick = tp->ticks;
 		}
 	}
@@ -352,8 +359,14 @@ static void restore_stderr(struct top *tp)
 	close(tp->saved_stderr);
 	close(tp->err_rd);
 	tp->saved_stderr = tp->err_rd = -1;
-	if (tp->errlen && fwrite(tp->errlog, 1, tp->errlen, stderr) != tp->errlen)
-		return;
+	/* What was said while the screen ran, every line escaped (libbpf's text included) */
+	if (tp->errlen) {
+		char *esc = vt_esc_lines(tp->errlog, tp->errlen);
+
+		if (esc)
+			fputs(esc, stderr);
+		free(esc);
+	}
 	if (tp->errlost)
 		fprintf(stderr, "%s: (more messages were dropped)\n", vt_prog);
 }
@@ -482,18 +495,8 @@ int cmd_top(int argc, char **argv)
 			return VT_EXIT_USAGE;
 		}
 	}
-	if (tp.cli.device && (!tp.cli.device[0] || strlen(tp.cli.device) > 255)) {
-		vt_err("invalid device name '%s'", tp.cli.device);
-		return VT_EXIT_USAGE;
-	}
 	tp.ui.interval = tp.cli.interval;
-	if (tp.cli.pid && tp.cli.device)
-		snprintf(tp.filter, sizeof(tp.filter), "pid %u, device %.40s", tp.cli.pid,
-			 tp.cli.device);
-	else if (tp.cli.pid)
-		snprintf(tp.filter, sizeof(tp.filter), "pid %u", tp.cli.pid);
-	else if (tp.cli.device)
-		snprintf(tp.filter, sizeof(tp.filter), "device %.40s", tp.cli.device);
+	vt_filter_desc(&tp.cli.filter, tp.filter, sizeof(tp.filter));
 
 	tp.ids = calloc(1, sizeof(*tp.ids));
 	if (!tp.ids) {
@@ -525,5 +528,5 @@ out:
 	vt_snapshot_free(&tp.base);
 	free(tp.ids);
 	vt_tracer_close(tp.t);
-	return rc;
+	return vt_exit_code(rc);
 }

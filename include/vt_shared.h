@@ -97,7 +97,8 @@ struct vtr_device {
 	__u64 dma_unmap;	/* address of ops->dma_unmap (0: the driver has none) */
 	__u32 tgid;		/* process that registered it */
 	__u32 registered;	/* currently on its container's device_list */
-	char name[32];		/* dev_name(vdev->dev): PCI BDF, mdev UUID, platform name */
+	char name[48];		/* dev_name(vdev->dev): PCI BDF, mdev UUID (36), platform name;
+				 * longer names are cut to 47 bytes */
 	char driver[16];	/* vdev->ops->name */
 };
 
@@ -117,7 +118,7 @@ struct vtr_event {
 	__u16 op;
 	__u16 retries;	/* NOTIFY: re-loops of this vfio_dma so far */
 	char comm[16];
-	char dev[32];
+	char dev[48];	/* as vtr_device.name; lock events: the lock; DEADLOCK: owner's comm */
 };
 
 /* Lifecycle-ring records that are not operations (vtr_event.op): a module that uses vfio.ko

@@ -4,6 +4,51 @@
 #include "vt.h"
 #include "cli.h"
 
+/* -p 1,2 and -p 1 -p 2 alike. */
+static bool parse_pids(const char *arg, struct vt_filter *f)
+{
+	char tok[32], shown[VT_ESC_SIZE(64)];
+	const char *p = arg;
+	uint64_t v;
+
+	for (;;) {
+		size_t l = strcspn(p, ",");
+
+		if (l >= sizeof(tok) || !l) {
+			vt_err("invalid value '%s' for --pid: expected PID[,PID...]",
+			       vt_esc(shown, sizeof(shown), arg, 64));
+			return false;
+		}
+		memcpy(tok, p, l);
+		tok[l] = 0;
+		if (!vt_parse_u64("--pid", tok, 1, 0x7fffffff, &v))
+			return false;
+		if (f->npids == VT_MAX_PIDS) {
+			vt_err("too many PIDs for --pid (at most %d)", VT_MAX_PIDS);
+			return false;
+		}
+		f->pids[f->npids++] = v;
+		if (!p[l])
+			return true;
+		p += l + 1;
+	}
+}
+
+/* A name to match (-d, --vm): not empty, not longer than any name can be. */
+static bool parse_name(const char *opt, const char *arg, const char **out)
+{
+	char shown[VT_ESC_SIZE(64)];
+	size_t l = strlen(arg);
+
+	if (!l || l > VT_MAX_NAME) {
+		vt_err("invalid value '%s%s' for %s: expected a name of 1 to %d bytes",
+		       vt_esc(shown, sizeof(shown), arg, 64), l > 64 ? "..." : "", opt, VT_MAX_NAME);
+		return false;
+	}
+	*out = arg;
+	return true;
+}
+
 int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, struct vt_cli *o)
 {
 	static const struct option all[] = {
@@ -18,33 +63,43 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		{ "locks", no_argument, NULL, 'L' },
 		{ "threshold", required_argument, NULL, 'T' },
 		{ "timeout", required_argument, NULL, 'O' },
+		{ "vm", required_argument, NULL, 'M' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	char shown[VT_ESC_SIZE(64)];
 	uint64_t v;
 	int c;
 
 	if (!o->interval)
 		o->interval = 1.0;
-	optind = 1;
+	optind = 0;	/* glibc: a full restart, even after a parse that stopped mid-cluster */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jp:d:bs:h", all, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jp:d:bs:hv", all, NULL)) != -1) {
 		switch (c) {
 		case 'j': o->json = true; break;
 		case 'K': o->kprobe = true; break;
 		case 'H': o->no_hold = true; break;
+		case 'v': vt_verbose++; break;
 		case 'h': fputs(usage, stdout); return VT_EXIT_OK;
 		case 'p':
 			if (!(accept & VT_CLI_PID))
 				goto unknown;
-			if (!vt_parse_u64("--pid", optarg, 1, 0x7fffffff, &v))
+			if (!parse_pids(optarg, &o->filter))
 				return VT_EXIT_USAGE;
-			o->pid = v;
+			break;
+		case 'M':
+			if (!(accept & VT_CLI_PID))
+				goto unknown;
+			if (!parse_name("--vm", optarg, &o->filter.vm))
+				return VT_EXIT_USAGE;
 			break;
 		case 'd':
 			if (!(accept & VT_CLI_DEVICE))
 				goto unknown;
-			o->device = optarg;
+			if (!parse_name("--device", optarg, &o->filter.device))
+				return VT_EXIT_USAGE;
 			break;
 		case 'b':
 			if (!(accept & VT_CLI_BATCH))
@@ -86,7 +141,11 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 				return VT_EXIT_USAGE;
 			break;
 		case ':':
-			vt_err("option '%s' needs a value", argv[optind - 1]);
+			if (optopt)	/* a short option, maybe at the end of a cluster (-jp) */
+				vt_err("option '-%c' needs a value", optopt);
+			else
+				vt_err("option '%s' needs a value",
+				       vt_esc(shown, sizeof(shown), argv[optind - 1], 64));
 			return VT_EXIT_USAGE;
 		default:
 			goto unknown;
@@ -102,7 +161,7 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		}
 	}
 	if (optind < argc) {
-		vt_err("unexpected argument '%s'", argv[optind]);
+		vt_err("unexpected argument '%s'", vt_esc(shown, sizeof(shown), argv[optind], 64));
 		return VT_EXIT_USAGE;
 	}
 	return -1;
@@ -113,6 +172,16 @@ unknown:
 			vt_err("option --%s does not apply to %s", op->name, vt_prog);
 			return VT_EXIT_USAGE;
 		}
-	vt_err("unknown option '%s' (see %s --help)", argv[optind - 1], vt_prog);
+	/* An unknown short option inside a cluster (-zj): optind has not moved past it yet,
+	 * so argv[optind - 1] is not where it is; getopt names it in optopt. */
+	if (optopt) {
+		char ch = optopt;
+
+		vt_err("unknown option '-%s' (see %s --help)", vt_esc(shown, sizeof(shown), &ch, 1),
+		       vt_prog);
+	} else {
+		vt_err("unknown option '%s' (see %s --help)",
+		       vt_esc(shown, sizeof(shown), argv[optind - 1], 64), vt_prog);
+	}
 	return VT_EXIT_USAGE;
 }

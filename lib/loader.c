@@ -55,25 +55,20 @@ struct vt_tracer {
 	int guardian_pipe;		/* its end: closing it (dying) is the signal */
 	struct vt_dev *devtab;		/* every device seen (vt_devices forgets unregistered) */
 	size_t ndevtab, devcap;
+	/* Under a steady stream libbpf's consume loop never runs dry: the ring callbacks end it
+	 * (ring_stop()) at poll_end, or at once on a stop unless draining. */
+	uint64_t poll_end;
+	bool draining, cut;
 };
 
-volatile int vt_stop;
-
-static void on_signal(int sig)
+/* A ring callback's return: < 0 ends this poll after the record just handled. */
+static int ring_stop(struct vt_tracer *t)
 {
-	(void)sig;
-	vt_stop = 1;
-}
-
-void vt_install_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if (vt_stop == VT_STOP_OUTPUT || (vt_stop && !t->draining) || vt_now_ns() >= t->poll_end) {
+		t->cut = true;
+		return -EINTR;
+	}
+	return 0;
 }
 
 static unsigned features(const struct vt_tracer_opts *o)
@@ -579,14 +574,15 @@ static void deadlock_alert(const struct vtr_event *e)
 {
 	const char *held = e->size == VT_KIND_IOMMU_LOCK ? "device_list_lock" : "iommu->lock";
 	const char *wanted = e->size == VT_KIND_IOMMU_LOCK ? "iommu->lock" : "device_list_lock";
-	char comm[32], vm[128];
+	char comm[32], vm[128], evm[VT_ESC_SIZE(128)], c1[VT_ESC_SIZE(16)], c2[VT_ESC_SIZE(16)];
 
 	vt_proc_ident(e->tgid, comm, sizeof(comm), vm, sizeof(vm));
-	fprintf(stderr, "%s: DEADLOCK in container %#llx%s%s: thread %u (%.16s) holds %s and waits "
-		"for %s, held by thread %lld (%.16s), which waits for %s (alerted %.0f ms after the "
+	fprintf(stderr, "%s: DEADLOCK in container %#llx%s%s: thread %u (%s) holds %s and waits "
+		"for %s, held by thread %lld (%s), which waits for %s (alerted %.0f ms after the "
 		"cycle closed)\n", vt_prog, (unsigned long long)e->container, vm[0] ? " of VM " : "",
-		vm, e->pid, e->comm, held, wanted, (long long)e->ret, e->dev, held,
-		(vt_now_ns() - e->ts) / 1e6);
+		vt_esc(evm, sizeof(evm), vm, sizeof(vm)), e->pid,
+		vt_esc(c1, sizeof(c1), e->comm, sizeof(e->comm)), held, wanted, (long long)e->ret,
+		vt_esc(c2, sizeof(c2), e->dev, 16), held, (vt_now_ns() - e->ts) / 1e6);
 }
 
 static int lifecycle_cb(void *ctx, void *data, size_t len)
@@ -597,20 +593,23 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 	if (len < sizeof(*e))
 		return 0;
 	if (e->op == VT_OP_RETRY) {
-		vt_warn("RETRY STORM in container %#llx: UNMAP_DMA by thread %u (%.16s) notified the "
+		char comm[VT_ESC_SIZE(16)];
+
+		vt_warn("RETRY STORM in container %#llx: UNMAP_DMA by thread %u (%s) notified the "
 			"vfio_dma at iova %#llx (%llu bytes) %u times in a row: a driver's dma_unmap "
 			"callback does not unpin it, and the kernel BUG()s after 10",
-			(unsigned long long)e->container, e->pid, e->comm,
+			(unsigned long long)e->container, e->pid,
+			vt_esc(comm, sizeof(comm), e->comm, sizeof(e->comm)),
 			(unsigned long long)e->iova, (unsigned long long)e->size, e->retries + 1);
 		if (t->opts.on_event)
 			t->opts.on_event(t->opts.ctx, e, true);
-		return 0;
+		return ring_stop(t);
 	}
 	if (e->op == VT_OP_DEADLOCK) {
 		deadlock_alert(e);
 		if (t->opts.on_event)
 			t->opts.on_event(t->opts.ctx, e, true);
-		return 0;
+		return ring_stop(t);
 	}
 	if (e->op == VT_EV_MODULE_LOAD) {
 		char mod[VT_MODNAME_LEN];
@@ -619,14 +618,18 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 		attach_module_callbacks(t, mod);
 		if (e->ret)
 			release_held(t, e->tgid);
-		return 0;
+		return ring_stop(t);
 	}
 	devtab_event(t, e);
-	if (e->aux && e->op != VT_OP_UNREGISTER)
-		attach_callback(t, e->aux, e->dev[0] ? e->dev : "a device");
+	if (e->aux && e->op != VT_OP_UNREGISTER) {
+		char dev[VT_ESC_SIZE(sizeof(e->dev))];
+
+		attach_callback(t, e->aux, e->dev[0] ? vt_esc(dev, sizeof(dev), e->dev,
+							      sizeof(e->dev)) : "a device");
+	}
 	if (t->opts.on_event)
 		t->opts.on_event(t->opts.ctx, e, true);
-	return 0;
+	return ring_stop(t);
 }
 
 static int event_cb(void *ctx, void *data, size_t len)
@@ -635,7 +638,7 @@ static int event_cb(void *ctx, void *data, size_t len)
 
 	if (len >= sizeof(struct vtr_event) && t->opts.on_event)
 		t->opts.on_event(t->opts.ctx, data, false);
-	return 0;
+	return ring_stop(t);
 }
 
 static unsigned stats_entries(int ncpus, size_t value)
@@ -757,6 +760,7 @@ static void find_open_devices(struct vt_tracer *t)
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
 	close(fd);
+	t->poll_end = vt_now_ns() + 2000000000ull;
 	while ((n = ring_buffer__poll(t->rb, 0)) > 0)
 		;
 }
@@ -931,11 +935,17 @@ fail:
 
 int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
 {
-	int n = ring_buffer__poll(t->rb, timeout_ms), c;
+	int n, c;
 
+	if (vt_stop == VT_STOP_OUTPUT)
+		return 0;
+	/* The records of at most timeout + 100 ms, then the caller gets control back. */
+	t->poll_end = vt_now_ns() + (uint64_t)(timeout_ms + 100) * 1000000;
+	t->cut = false;
+	n = ring_buffer__poll(t->rb, timeout_ms);
 	if (n == -EINTR)
 		n = 0;
-	if (n < 0)
+	if (n < 0 || t->cut)
 		return n;
 	/* snoop's events come without a wake-up until a quarter of the ring fills (vt_account):
 	 * epoll does not see them, so read every ring once the wait is over. */
@@ -947,7 +957,7 @@ int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
 
 bool vt_tracer_wait(struct vt_tracer *t, uint64_t until)
 {
-	while (!vt_stop) {
+	while (!vt_stop && !vt_out_gone()) {
 		uint64_t now = vt_now_ns(), left;
 
 		if (now >= until)
@@ -956,6 +966,19 @@ bool vt_tracer_wait(struct vt_tracer *t, uint64_t until)
 		vt_tracer_poll(t, left > 100 ? 100 : (int)left + 1);
 	}
 	return false;
+}
+
+void vt_tracer_drain(struct vt_tracer *t)
+{
+	uint64_t end = (vt_stop_ns ? vt_stop_ns : vt_now_ns()) + VT_DRAIN_MS * 1000000ull;
+
+	if (vt_stop == VT_STOP_OUTPUT || vt_now_ns() >= end)
+		return;
+	t->draining = true;
+	t->poll_end = end;
+	t->cut = false;
+	ring_buffer__consume(t->rb);
+	t->draining = false;
 }
 
 const char *vt_tracer_missing(struct vt_tracer *t)
@@ -1075,8 +1098,12 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 			goto oom;
 		d->d = dev;
 		/* A device whose lifecycle record was lost still gets its callback. */
-		if (dev.dma_unmap)
-			attach_callback(t, dev.dma_unmap, dev.name[0] ? dev.name : "a device");
+		if (dev.dma_unmap) {
+			char name[VT_ESC_SIZE(sizeof(dev.name))];
+
+			attach_callback(t, dev.dma_unmap, dev.name[0] ? vt_esc(name, sizeof(name),
+					dev.name, sizeof(dev.name)) : "a device");
+		}
 	}
 	s->devs = malloc((t->ndevtab ? t->ndevtab : 1) * sizeof(*s->devs));
 	if (!s->devs)

@@ -180,11 +180,20 @@ json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char
 	return o;
 }
 
+/* json-c escapes control characters but copies other bytes as they are: names that are not
+ * UTF-8 (comm, QEMU -name) would make the line invalid JSON for a strict parser. */
 void vt_json_print(FILE *f, json_object *o, bool pretty)
 {
-	fprintf(f, "%s\n", json_object_to_json_string_ext(o, (pretty ? JSON_C_TO_STRING_PRETTY :
-				JSON_C_TO_STRING_PLAIN) | JSON_C_TO_STRING_NOSLASHESCAPE));
-	fflush(f);
+	const char *raw = json_object_to_json_string_ext(o, (pretty ? JSON_C_TO_STRING_PRETTY :
+				JSON_C_TO_STRING_PLAIN) | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *u = vt_json_utf8(raw ? raw : "null");
+
+	fprintf(f, "%s\n", u ? u : "null");
+	free(u);
+	if (f == stdout)
+		vt_out_check();
+	else
+		fflush(f);
 }
 
 char *vt_fmt_ns(char *buf, size_t len, uint64_t ns)
@@ -214,8 +223,12 @@ void vt_proc_ident(uint32_t pid, char *comm, size_t clen, char *vm, size_t vlen)
 	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
 	f = fopen(path, "r");
 	if (f) {
-		if (fgets(comm, clen, f))
-			comm[strcspn(comm, "\n")] = 0;
+		/* comm may hold a newline itself: drop only the one the kernel adds */
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		if (n && buf[n - 1] == '\n')
+			n--;
+		if (n)
+			snprintf(comm, clen, "%.*s", (int)n, buf);
 		fclose(f);
 	}
 	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
@@ -329,37 +342,74 @@ size_t vt_ident_count(const struct vt_ident_cache *c)
 	return n;
 }
 
+
+/*
+ * The guest name in one -name value, as QEMU's option parser reads it: parameters separated
+ * by ',' (a doubled ",," is a comma inside a value), "guest=NAME" or, first and without '=',
+ * the implied guest name. false when it names none.
+ */
+static bool qemu_guest(const char *v, size_t n, char *vm, size_t vlen)
+{
+	const char *p = v, *end = v + n;
+	bool first = true, found = false;
+
+	while (p < end) {
+		const char *key = p, *val;
+		size_t klen = 0, o = 0;
+		bool guest;
+
+		while (key + klen < end && key[klen] != '=' && key[klen] != ',')
+			klen++;
+		if (key + klen < end && key[klen] == '=') {
+			guest = klen == 5 && !memcmp(key, "guest", 5);
+			val = key + klen + 1;
+		} else {
+			guest = first;	/* the implied key */
+			val = key;
+		}
+		/* the value, up to a single ',' */
+		for (p = val; p < end; p++) {
+			if (*p == ',') {
+				if (p + 1 < end && p[1] == ',') {
+					p++;
+				} else {
+					break;
+				}
+			}
+			if (guest && o + 1 < vlen)
+				vm[o++] = *p;
+		}
+		if (guest) {
+			vm[o] = 0;
+			found = true;
+		}
+		if (p < end)
+			p++;	/* the separating ',' */
+		first = false;
+	}
+	return found;
+}
+
 /* cmdline is NUL-separated; its last argument may lack the NUL (a truncated read): nothing
- * here reads at or past cmdline + len. */
+ * here reads at or past cmdline + len. QEMU keeps the last -name it is given. */
 bool vt_qemu_vm_name(const char *cmdline, size_t len, char *vm, size_t vlen)
 {
 	const char *p = cmdline, *end = cmdline + len;
+	char tmp[256];
+	bool found = false;
 
 	vm[0] = 0;
 	while (p < end) {
 		size_t plen = strnlen(p, end - p);
 		const char *next = p + plen + 1;
 
-		if ((plen == 5 && !memcmp(p, "-name", 5)) || (plen == 6 && !memcmp(p, "--name", 6))) {
-			const char *v, *g, *comma;
-			size_t l;
-
-			if (next >= end)
-				return false;
-			v = next;
-			l = strnlen(v, end - v);
-			g = memmem(v, l, "guest=", 6);
-			if (g && (g == v || g[-1] == ',')) {
-				l -= g + 6 - v;
-				v = g + 6;
-			}
-			comma = memchr(v, ',', l);
-			if (comma)
-				l = comma - v;
-			snprintf(vm, vlen, "%.*s", (int)l, v);
-			return true;
+		if (((plen == 5 && !memcmp(p, "-name", 5)) || (plen == 6 && !memcmp(p, "--name", 6))) &&
+		    next < end && qemu_guest(next, strnlen(next, end - next), tmp, sizeof(tmp) < vlen ?
+					     sizeof(tmp) : vlen)) {
+			snprintf(vm, vlen, "%s", tmp);
+			found = true;
 		}
 		p = next;
 	}
-	return false;
+	return found;
 }

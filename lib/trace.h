@@ -106,6 +106,10 @@ int vt_tracer_poll(struct vt_tracer *t, int timeout_ms);
 /* Handle events in slices of <= 100 ms until vt_now_ns() reaches `until` (true) or a stop
  * signal arrives (false). */
 bool vt_tracer_wait(struct vt_tracer *t, uint64_t until);
+/* After a stop (or at the end of a count): handle what the rings hold, until they are empty or
+ * VT_DRAIN_MS after the stop signal (a steady stream never runs them dry); nothing after
+ * VT_STOP_OUTPUT. */
+void vt_tracer_drain(struct vt_tracer *t);
 int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s);
 /* Only the loss counters (summed over CPUs): what snoop checks every second. */
 int vt_tracer_losses(struct vt_tracer *t, uint64_t losses[VT_LOSS_MAX]);
@@ -114,9 +118,5 @@ const char *vt_tracer_missing(struct vt_tracer *t);
 /* "function+0xoff" for a kernel text address (buf), via the tracer's kallsyms copy. */
 const char *vt_tracer_ksym(struct vt_tracer *t, uint64_t addr, char *buf, size_t len);
 void vt_tracer_close(struct vt_tracer *t);
-
-/* SIGINT/SIGTERM set this; long-running commands poll it. */
-extern volatile int vt_stop;
-void vt_install_signals(void);
 
 #endif

@@ -75,72 +75,6 @@ int vt_snapshot_copy(const struct vt_snapshot *in, struct vt_snapshot *out)
 	return 0;
 }
 
-/* dev_name() is stored truncated to 31 characters (mdev UUIDs have 36): compare that much. */
-static bool dev_name_is(const struct vtr_device *d, const char *name)
-{
-	size_t max = sizeof(d->name) - 1, l = strlen(name);
-
-	return !strncmp(d->name, name, max) && strnlen(d->name, sizeof(d->name)) == (l < max ? l : max);
-}
-
-static bool in_list(const uint64_t *a, size_t n, uint64_t v)
-{
-	for (size_t i = 0; i < n; i++)
-		if (a[i] == v)
-			return true;
-	return false;
-}
-
-void vt_snapshot_filter(struct vt_snapshot *s, uint32_t pid, const char *device)
-{
-	uint64_t *vdevs = calloc(s->ndevs + 1, sizeof(*vdevs));
-	uint64_t *ctrs = calloc(s->ndevs + 1, sizeof(*ctrs));
-	size_t nv = 0, nc = 0, n = 0, nd = 0;
-
-	if (!vdevs || !ctrs) {	/* cannot filter: show nothing rather than everything */
-		s->n = s->ndevs = 0;
-		goto out;
-	}
-	if (device) {
-		for (size_t i = 0; i < s->ndevs; i++) {
-			if (!dev_name_is(&s->devs[i].d, device))
-				continue;
-			vdevs[nv++] = s->devs[i].vdev;
-			if (s->devs[i].d.container)
-				ctrs[nc++] = s->devs[i].d.container;
-		}
-	}
-	for (size_t i = 0; i < s->n; i++) {
-		const struct vtr_key *k = &s->rows[i].key;
-
-		if (pid && k->tgid != pid)
-			continue;
-		if (device && !in_list(k->pad == KIND_DEVICE ? vdevs : ctrs,
-				       k->pad == KIND_DEVICE ? nv : nc, k->obj))
-			continue;
-		s->rows[n++] = s->rows[i];
-	}
-	s->n = n;
-	for (size_t i = 0; i < s->ndevs; i++) {
-		const struct vt_dev *d = &s->devs[i];
-		bool keep = true;
-
-		if (device && !in_list(vdevs, nv, d->vdev))
-			keep = false;
-		if (keep && pid && d->d.tgid != pid) {
-			keep = false;
-			for (size_t j = 0; j < s->n && !keep; j++)
-				keep = s->rows[j].key.pad == KIND_DEVICE && s->rows[j].key.obj == d->vdev;
-		}
-		if (keep)
-			s->devs[nd++] = *d;
-	}
-	s->ndevs = nd;
-out:
-	free(vdevs);
-	free(ctrs);
-}
-
 /* ---- building the tables -------------------------------------------------------------- */
 
 /*
@@ -641,12 +575,19 @@ void vt_view_widths(const struct vt_view *v, struct vt_view_widths *w)
 {
 	size_t id = 0, nm = 0;
 
-	for (size_t i = 0; i < v->nprocs; i++)
-		if (strlen(ident(&v->procs[i])) > id)
-			id = strlen(ident(&v->procs[i]));
-	for (size_t i = 0; i < v->ndevs; i++)
-		if (strlen(v->devs[i].name) > nm)
-			nm = strlen(v->devs[i].name);
+	/* names are shown escaped (vt_esc): as wide as that */
+	for (size_t i = 0; i < v->nprocs; i++) {
+		size_t l = vt_esc_width(ident(&v->procs[i]), sizeof(v->procs[i].vm));
+
+		if (l > id)
+			id = l;
+	}
+	for (size_t i = 0; i < v->ndevs; i++) {
+		size_t l = vt_esc_width(v->devs[i].name, sizeof(v->devs[i].name));
+
+		if (l > nm)
+			nm = l;
+	}
 	w->ident = clamp(id, 8, 24);
 	w->name = clamp(nm, 12, 36);
 }
@@ -666,10 +607,12 @@ void vt_view_proc_line(char *buf, size_t len, const struct vt_view_proc *p,
 		       const struct vt_proc_counts *c, double secs, const struct vt_view_widths *w)
 {
 	char un[24], mib[24], no[24], cb[24], pi[24], p99[24], lw[24], td[24];
+	char id[VT_ESC_SIZE(sizeof(p->vm))];
 
-	snprintf(buf, len, "%7u %-*.*s %8s %8s %8s %6llu %9s %5llu %8s %8s %6llu %9s %7llu %8s %#llx",
-		 p->tgid,
-		 w->ident, w->ident, ident(p), fmt_num(un, sizeof(un), c->unmaps, secs),
+	/* a VM name or comm is someone else's choice: escaped, cut to the column */
+	snprintf(buf, len, "%7u %s %8s %8s %8s %6llu %9s %5llu %8s %8s %6llu %9s %7llu %8s %#llx",
+		 p->tgid, vt_esc_cols(id, sizeof(id), ident(p), sizeof(p->vm), w->ident),
+		 fmt_num(un, sizeof(un), c->unmaps, secs),
 		 fmt_mib(mib, sizeof(mib), c->unmap_bytes, secs),
 		 fmt_num(no, sizeof(no), c->notifies, secs), (unsigned long long)c->retries,
 		 fmt_lat(p99, sizeof(p99), c->unmaps, c->unmap_p99), (unsigned long long)c->errors,
@@ -693,9 +636,11 @@ void vt_view_dev_line(char *buf, size_t len, const struct vt_view_dev *d,
 		      const struct vt_dev_counts *c, double secs, const struct vt_view_widths *w)
 {
 	char cb[24], p50[24], p99[24], mx[24], pi[24], pg[24], up[24];
+	char name[VT_ESC_SIZE(sizeof(d->name))], drv[VT_ESC_SIZE(sizeof(d->driver))];
 
-	snprintf(buf, len, "%-*.*s %-12.12s %4s %8s %7s %7s %7s %8s %8s %8s %6llu %6llu", w->name,
-		 w->name, d->name, d->driver, vt_reg_name(d->reg),
+	snprintf(buf, len, "%s %s %4s %8s %7s %7s %7s %8s %8s %8s %6llu %6llu",
+		 vt_esc_cols(name, sizeof(name), d->name, sizeof(d->name), w->name),
+		 vt_esc_cols(drv, sizeof(drv), d->driver, sizeof(d->driver), 12), vt_reg_name(d->reg),
 		 fmt_num(cb, sizeof(cb), c->callbacks, secs),
 		 fmt_lat(p50, sizeof(p50), c->callbacks, c->cb_p50),
 		 fmt_lat(p99, sizeof(p99), c->callbacks, c->cb_p99),

@@ -78,7 +78,7 @@ enum vt_reg_state {
 
 struct vt_view_dev {
 	uint64_t vdev, container;
-	char name[32], driver[16];
+	char name[48], driver[16];
 	enum vt_reg_state reg;
 	struct vt_dev_counts iv, tot;
 };
@@ -116,11 +116,13 @@ bool vt_view_proc_idle(const struct vt_view_proc *p);
 bool vt_view_dev_idle(const struct vt_view_dev *d);
 
 /*
- * Keep only what -p PID / -d DEVICE ask for, in place. pid: rows caused by that process, and
- * devices it registered or acted on. device: rows of the devices of that name and container
- * rows of their containers. Losses are global and kept.
+ * Keep only what the filter (-p PID,... / --vm NAME / -d DEVICE) asks for, in place
+ * (lib/filter.c). Processes: rows caused by them, and devices they registered or acted on.
+ * device: rows of the devices of that name and container (and lock) rows of their
+ * containers. Losses are global and kept.
  */
-void vt_snapshot_filter(struct vt_snapshot *s, uint32_t pid, const char *device);
+struct vt_filter;
+void vt_snapshot_filter(struct vt_snapshot *s, struct vt_filter *f);
 
 /* ---- text (batch output and the screen share it) --------------------------------------- */
 #define VT_VIEW_LINE 512

@@ -32,6 +32,48 @@ bool vt_parse_secs(const char *opt, const char *s, double min, double max, doubl
 bool vt_parse_interval(const char *s, double *secs);
 uint64_t vt_now_ns(void);	/* CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() uses */
 
+/* ---- names in output (lib/escape.c) -------------------------------------------------------
+ * VM names, comm, device and driver names are chosen by other people. Text output shows them
+ * the way `ls -b` / systemd-escape do: printable ASCII and valid UTF-8 as they are; a
+ * backslash as \\; control bytes (C0, DEL), C1 controls, bidi controls, U+2028/9 and every
+ * byte that is not valid UTF-8 as \xNN (lower-case hex, one per byte). srclen bounds src
+ * (fixed-size kernel arrays need not end in NUL). The output is cut at a whole character or
+ * escape and always NUL-terminated. */
+#define VT_ESC_SIZE(n) (4 * (n) + 1)	/* room for n input bytes, escaped */
+char *vt_esc(char *dst, size_t size, const char *src, size_t srclen);
+/* The same, cut to at most cols columns and padded with spaces to exactly cols (a UTF-8
+ * character counts as one column). cols < 0: no cut, no padding. */
+char *vt_esc_cols(char *dst, size_t size, const char *src, size_t srclen, int cols);
+/* The columns vt_esc()'s output of src takes. */
+size_t vt_esc_width(const char *src, size_t srclen);
+/* Text of several lines (len bytes, vfio-trace's own messages): each line escaped but for
+ * backslashes (names in them are escaped already), the newlines kept (malloc'd). */
+char *vt_esc_lines(const char *src, size_t len);
+/* A serialized JSON document made valid UTF-8 (malloc'd): every byte that is not part of
+ * valid UTF-8 becomes U+FFFD, DEL and C1 controls become \u007f..\u009f escapes. */
+char *vt_json_utf8(const char *json);
+
+/* ---- stopping (lib/util.c) ------------------------------------------------------------------
+ * SIGINT, SIGTERM, SIGHUP: the first sets vt_stop = VT_STOP_SIGNAL and vt_stop_ns (the
+ * commands drain what the rings hold for at most VT_DRAIN_MS after it, print their final
+ * numbers, detach, exit 0); a second one kills the process with that signal at once (the
+ * kernel detaches every BPF link when its fds close). SIGPIPE is ignored: a write to a closed
+ * stdout fails with EPIPE, vt_out_check() sees it and sets VT_STOP_OUTPUT (no drain, no final
+ * output, detach, exit 0); any other write error prints one line and the exit status is 1. */
+#define VT_STOP_SIGNAL	1
+#define VT_STOP_OUTPUT	2
+#define VT_DRAIN_MS	300
+extern volatile int vt_stop;
+extern volatile uint64_t vt_stop_ns;
+void vt_install_signals(void);
+/* Flush stdout; false (and vt_stop set) when it cannot be written any more. */
+bool vt_out_check(void);
+/* Whether stdout's reader is gone already (a pipe polls POLLERR), without writing: the
+ * waits check it every 100 ms, so `stat 10 | head -1` does not run until its next line. */
+bool vt_out_gone(void);
+/* rc, or VT_EXIT_FAIL when writing stdout failed other than by EPIPE. */
+int vt_exit_code(int rc);
+
 /* ---- kernel symbols (/proc/kallsyms: a pass costs ~0.2-0.5 s on an emulated CPU, a table
  * of every text symbol several MiB; lib/ksyms.c reads only what is asked) ----------------- */
 struct vt_ksym {

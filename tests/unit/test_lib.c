@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 #include "vt.h"
 #include "cli.h"
@@ -161,7 +165,8 @@ static void test_cli(void **state)
 
 	assert_int_equal(parse("stat -j -p 7 2 5", all, &o), -1);
 	assert_true(o.json);
-	assert_int_equal(o.pid, 7);
+	assert_int_equal(o.filter.npids, 1);
+	assert_int_equal(o.filter.pids[0], 7);
 	assert_true(o.interval == 2.0);
 	assert_int_equal(o.count, 5);
 	assert_int_equal(parse("stat 0.5", all, &o), -1);
@@ -169,7 +174,7 @@ static void test_cli(void **state)
 	assert_int_equal(o.count, 0);
 	assert_int_equal(parse("stat --kprobe -d vfio_dmatest.0", all, &o), -1);
 	assert_true(o.kprobe);
-	assert_string_equal(o.device, "vfio_dmatest.0");
+	assert_string_equal(o.filter.device, "vfio_dmatest.0");
 	assert_int_equal(parse("stat -p", all, &o), VT_EXIT_USAGE);
 	assert_int_equal(parse("stat -p x", all, &o), VT_EXIT_USAGE);
 	assert_int_equal(parse("stat --bogus", all, &o), VT_EXIT_USAGE);
@@ -190,6 +195,203 @@ static void test_cli(void **state)
 	assert_int_equal(parse("hung --timeout 3601", VT_CLI_HUNG, &o), VT_EXIT_USAGE);
 	assert_int_equal(parse("hung 1", VT_CLI_HUNG, &o), VT_EXIT_USAGE);
 	assert_int_equal(parse("top --threshold 1", all, &o), VT_EXIT_USAGE);
+
+	/* several PIDs: a comma list, -p repeated, both */
+	assert_int_equal(parse("stat -p 1,22,333 -p 4", all, &o), -1);
+	assert_int_equal(o.filter.npids, 4);
+	assert_int_equal(o.filter.pids[1], 22);
+	assert_int_equal(o.filter.pids[3], 4);
+	assert_int_equal(parse("stat -p 1,", all, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("stat -p ,1", all, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("stat -p 1,,2", all, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("stat -p 0", all, &o), VT_EXIT_USAGE);
+	/* --vm NAME, with the process options */
+	assert_int_equal(parse("top --vm web -p 9", all, &o), -1);
+	assert_string_equal(o.filter.vm, "web");
+	assert_int_equal(parse("locks --vm web", VT_CLI_INTERVAL, &o), VT_EXIT_USAGE);
+	/* -v after the command, too */
+	vt_verbose = 0;
+	assert_int_equal(parse("stat -v 1", all, &o), -1);
+	assert_int_equal(vt_verbose, 1);
+	assert_int_equal(parse("stat --verbose -vj", all, &o), -1);
+	assert_int_equal(vt_verbose, 3);
+	assert_true(o.json);
+	vt_verbose = 0;
+	/* combined short options: the unknown one is named (stderr), not the command */
+	assert_int_equal(parse("stat -zj", all, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("stat -jz", all, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("stat -jp", all, &o), VT_EXIT_USAGE);
+	/* strict numbers */
+	assert_int_equal(parse("stat 0x10", all, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("stat 1e1", all, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("stat inf", all, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("stat 1. 2", all, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("stat .5", all, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("stat 1.5 2", all, &o), -1);
+	assert_true(o.interval == 1.5);
+	assert_int_equal(parse("hung --threshold 0x1", VT_CLI_HUNG, &o), VT_EXIT_USAGE);
+}
+
+/* Options whose values hold blanks or are long: argv built by hand. */
+static void test_cli_values(void **state)
+{
+	unsigned all = VT_CLI_PID | VT_CLI_INTERVAL | VT_CLI_DEVICE;
+	static char big[10 * 1024 + 1];
+	struct vt_cli o;
+	char *a1[] = { "stat", "-p", " 1", NULL };
+	char *a2[] = { "stat", "--", "1", "-18446744073709551615", NULL };
+	char *a3[] = { "stat", "1", " 2", NULL };
+	char *a4[] = { "hist", "-d", "", NULL };
+	char *a5[] = { "hist", "-d", big, NULL };
+	char *a6[] = { "stat", "-d", "0b1d4ef4-6e36-4a7a-9a55-4dc2f3a1b2c3", NULL };
+	char *a7[] = { "stat", "--vm", "", NULL };
+	char *a8[] = { "stat", "-p", "+1", NULL };
+
+	memset(big, 'a', sizeof(big) - 1);
+#define P(a) (memset(&o, 0, sizeof(o)), vt_cli_parse(sizeof(a) / sizeof(a[0]) - 1, a, all, "u\n", &o))
+	assert_int_equal(P(a1), VT_EXIT_USAGE);
+	assert_int_equal(P(a2), VT_EXIT_USAGE);
+	assert_int_equal(P(a3), VT_EXIT_USAGE);
+	assert_int_equal(P(a4), VT_EXIT_USAGE);
+	assert_int_equal(P(a5), VT_EXIT_USAGE);
+	assert_int_equal(P(a6), -1);
+	assert_string_equal(o.filter.device, a6[2]);
+	assert_int_equal(P(a7), VT_EXIT_USAGE);
+	assert_int_equal(P(a8), VT_EXIT_USAGE);
+#undef P
+}
+
+/* The text escape every name goes through. */
+static void test_escape(void **state)
+{
+	char b[256];
+
+	assert_string_equal(vt_esc(b, sizeof(b), "qemu-web01", 64), "qemu-web01");
+	assert_string_equal(vt_esc(b, sizeof(b), "\033]0;x\a", 64), "\\x1b]0;x\\x07");
+	assert_string_equal(vt_esc(b, sizeof(b), "\033[2J", 64), "\\x1b[2J");
+	assert_string_equal(vt_esc(b, sizeof(b), "a\nb\tc\x7f", 64), "a\\x0ab\\x09c\\x7f");
+	assert_string_equal(vt_esc(b, sizeof(b), "back\\slash", 64), "back\\\\slash");
+	/* valid UTF-8 kept; invalid bytes, overlong forms, surrogates, C1 and bidi escaped */
+	assert_string_equal(vt_esc(b, sizeof(b), "caf\xc3\xa9 \xe2\x82\xac", 64), "caf\xc3\xa9 \xe2\x82\xac");
+	assert_string_equal(vt_esc(b, sizeof(b), "\xff\xc3(", 64), "\\xff\\xc3(");
+	assert_string_equal(vt_esc(b, sizeof(b), "\xc0\xaf", 64), "\\xc0\\xaf");
+	assert_string_equal(vt_esc(b, sizeof(b), "\xed\xa0\x80", 64), "\\xed\\xa0\\x80");
+	assert_string_equal(vt_esc(b, sizeof(b), "\xc2\x9b", 64), "\\xc2\\x9b");
+	assert_string_equal(vt_esc(b, sizeof(b), "x\xe2\x80\xaey", 64), "x\\xe2\\x80\\xaey");
+	assert_string_equal(vt_esc(b, sizeof(b), "\xf0\x9f\x98\x80", 64), "\xf0\x9f\x98\x80");
+	/* srclen bounds a kernel array without NUL */
+	assert_string_equal(vt_esc(b, sizeof(b), "abcdef", 3), "abc");
+	/* a small buffer: whole escapes only */
+	assert_string_equal(vt_esc(b, 7, "\033\033", 64), "\\x1b");
+	assert_string_equal(vt_esc(b, 4, "\xc3\xa9\xc3\xa9", 64), "\xc3\xa9");
+	/* columns: cut and padded, a UTF-8 character is one column */
+	assert_string_equal(vt_esc_cols(b, sizeof(b), "\033abc", 64, 6), "\\x1bab");
+	assert_string_equal(vt_esc_cols(b, sizeof(b), "\033abc", 64, 5), "\\x1ba");
+	assert_string_equal(vt_esc_cols(b, sizeof(b), "\033abc", 64, 3), "   ");
+	assert_string_equal(vt_esc_cols(b, sizeof(b), "\xc3\xa9", 64, 3), "\xc3\xa9  ");
+	assert_int_equal(vt_esc_width("\033\xc3\xa9\\", 64), 4 + 1 + 2);
+	/* several lines: newlines kept, backslashes of already escaped names kept */
+	{
+		const char in[] = "one \033[2J\ntwo \\x1b\0 \xff\n";
+		char *out = vt_esc_lines(in, sizeof(in) - 1);
+
+		assert_string_equal(out, "one \\x1b[2J\ntwo \\x1b\\x00 \\xff\n");
+		free(out);
+	}
+}
+
+static void test_json_utf8(void **state)
+{
+	char *s;
+
+	s = vt_json_utf8("{\"comm\":\"a\xff\xc3(\\u001b\"}");
+	assert_string_equal(s, "{\"comm\":\"a\xef\xbf\xbd\xef\xbf\xbd(\\u001b\"}");
+	free(s);
+	s = vt_json_utf8("{\"vm\":\"\xc3\xa9\x7f\xc2\x9b\"}");
+	assert_string_equal(s, "{\"vm\":\"\xc3\xa9\\u007f\\u009b\"}");
+	free(s);
+}
+
+/* A comm with a newline (a file named so): read whole from /proc, not cut at the newline. */
+static void test_proc_comm(void **state)
+{
+	char comm[32], vm[64], old[32] = "";
+
+	prctl(PR_GET_NAME, old);
+	prctl(PR_SET_NAME, "a\nb\033c");
+	vt_proc_ident(getpid(), comm, sizeof(comm), vm, sizeof(vm));
+	prctl(PR_SET_NAME, old);
+	assert_string_equal(comm, "a\nb\033c");
+	assert_string_equal(vm, "");
+}
+
+/* stdout a pipe whose reader left: vt_out_check() stops the command, exit status 0; a
+ * second signal ends the process at once, by that signal. Both in a child. */
+static void test_stop(void **state)
+{
+	int p[2], st;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	if (!pid) {
+		close(p[0]);
+		dup2(p[1], STDOUT_FILENO);
+		vt_install_signals();
+		for (int i = 0; i < 100000 && !vt_stop; i++) {
+			printf("line %d\n", i);
+			vt_out_check();
+		}
+		_exit(vt_stop == VT_STOP_OUTPUT ? vt_exit_code(VT_EXIT_OK) : 9);
+	}
+	close(p[1]);
+	close(p[0]);	/* the reader leaves at once */
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+
+	/* the reader gone before anything is written: seen without a write (POLLERR) */
+	assert_int_equal(pipe(p), 0);
+	close(p[0]);
+	pid = fork();
+	if (!pid) {
+		dup2(p[1], STDOUT_FILENO);
+		_exit(vt_out_gone() && vt_stop == VT_STOP_OUTPUT ? 0 : 7);
+	}
+	close(p[1]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_false(vt_out_gone());	/* the runner's own stdout is fine */
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	if (!pid) {
+		char c = 1;
+
+		vt_install_signals();
+		if (write(p[1], &c, 1) != 1)
+			_exit(8);
+		while (!vt_stop)
+			pause();
+		if (write(p[1], &c, 1) != 1 || vt_stop != VT_STOP_SIGNAL || !vt_stop_ns)
+			_exit(8);
+		for (;;)
+			pause();	/* "draining": the second signal must end this */
+	}
+	{
+		char c;
+
+		assert_int_equal(read(p[0], &c, 1), 1);
+		kill(pid, SIGTERM);
+		assert_int_equal(read(p[0], &c, 1), 1);
+		kill(pid, SIGINT);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGINT);
+	close(p[0]);
+	close(p[1]);
 }
 
 static void test_qemu_name(void **state)
@@ -207,6 +409,33 @@ static void test_qemu_name(void **state)
 	assert_false(vt_qemu_vm_name(c, sizeof(c), vm, sizeof(vm)));
 	assert_string_equal(vm, "");
 	assert_false(vt_qemu_vm_name(d, sizeof(d) - 1, vm, sizeof(vm)));
+	{
+		/* QEMU's own option syntax: ",," is a comma in the value */
+		const char e[] = "qemu\0-name\0guest=web,,prod,debug-threads=on";
+		const char f[] = "qemu\0-name\0web,,prod";
+		const char g[] = "qemu\0-name\0debug-threads=on,guest=db";
+		const char h[] = "qemu\0-name\0x,,guest=y";	/* one value, no guest= key */
+		const char i[] = "qemu\0-name\0first\0-name\0second";	/* the last one counts */
+		const char j[] = "qemu\0-name\0debug-threads=on";
+		const char k[] = "qemu\0-name\0\033]0;x\a,debug-threads=on";
+
+		assert_true(vt_qemu_vm_name(e, sizeof(e), vm, sizeof(vm)));
+		assert_string_equal(vm, "web,prod");
+		assert_true(vt_qemu_vm_name(f, sizeof(f), vm, sizeof(vm)));
+		assert_string_equal(vm, "web,prod");
+		assert_true(vt_qemu_vm_name(g, sizeof(g), vm, sizeof(vm)));
+		assert_string_equal(vm, "db");
+		assert_true(vt_qemu_vm_name(h, sizeof(h), vm, sizeof(vm)));
+		assert_string_equal(vm, "x,guest=y");
+		assert_true(vt_qemu_vm_name(i, sizeof(i), vm, sizeof(vm)));
+		assert_string_equal(vm, "second");
+		assert_false(vt_qemu_vm_name(j, sizeof(j), vm, sizeof(vm)));
+		assert_true(vt_qemu_vm_name(k, sizeof(k), vm, sizeof(vm)));
+		assert_string_equal(vm, "\033]0;x\a");
+		/* cut to the buffer */
+		assert_true(vt_qemu_vm_name(e, sizeof(e), vm, 4));
+		assert_string_equal(vm, "web");
+	}
 }
 
 int main(void)
@@ -218,6 +447,11 @@ int main(void)
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_cli),
 		cmocka_unit_test(test_qemu_name),
+		cmocka_unit_test(test_cli_values),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_json_utf8),
+		cmocka_unit_test(test_proc_comm),
+		cmocka_unit_test(test_stop),
 	};
 
 	return cmocka_run_group_tests_name("lib", tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include "trace.h"
 #include "report.h"
 #include "view.h"
+#include "cli.h"
 
 #define C1 0xffff888001000000ULL	/* containers */
 #define C2 0xffff888002000000ULL
@@ -306,13 +307,26 @@ static void test_sort(void **state)
 	vt_snapshot_free(&s);
 }
 
+static struct vt_filter *filt(uint32_t pid, const char *device)
+{
+	static struct vt_filter f;
+
+	memset(&f, 0, sizeof(f));
+	if (pid)
+		f.pids[f.npids++] = pid;
+	f.device = device;
+	return &f;
+}
+
 static void test_filter(void **state)
 {
 	struct vt_snapshot prev, now;
 	char uuid[] = "0b1d4ef4-6e36-4a7a-9a55-4dc2f3a1b2c3";
+	char longname[] = "a-platform-device-name-that-is-longer-than-the-kernel-copy.0";
+	struct vt_filter *f;
 
 	world(&prev, &now);
-	vt_snapshot_filter(&now, 200, NULL);
+	vt_snapshot_filter(&now, filt(200, NULL));
 	assert_int_equal(now.n, 2);	/* the nocb pins, the teardown of C2 */
 	assert_int_equal(now.ndevs, 1);
 	assert_string_equal(now.devs[0].d.name, "vfio_dmatest_nocb.0");
@@ -320,7 +334,7 @@ static void test_filter(void **state)
 	vt_snapshot_free(&now);
 
 	world(&prev, &now);
-	vt_snapshot_filter(&now, 0, "vfio_dmatest.1");
+	vt_snapshot_filter(&now, filt(0, "vfio_dmatest.1"));
 	assert_int_equal(now.ndevs, 1);
 	assert_true(now.devs[0].vdev == D2);
 	for (size_t i = 0; i < now.n; i++) {
@@ -333,19 +347,166 @@ static void test_filter(void **state)
 	vt_snapshot_free(&now);
 
 	world(&prev, &now);
-	vt_snapshot_filter(&now, 0, "vfio_dmatest");	/* a prefix is not a name */
+	vt_snapshot_filter(&now, filt(0, "vfio_dmatest"));	/* a prefix is not a name */
 	assert_int_equal(now.n, 0);
 	assert_int_equal(now.ndevs, 0);
 	assert_int_equal(now.losses[VT_LOSS_NO_ENTRY], 2);	/* losses are global */
 	vt_snapshot_free(&prev);
 	vt_snapshot_free(&now);
 
-	/* an mdev UUID is stored cut to 31 characters; the full one still matches */
+	/* several PIDs: both processes' rows */
+	world(&prev, &now);
+	f = filt(100, NULL);
+	f->pids[f->npids++] = 200;
+	{
+		size_t all = now.n;
+
+		vt_snapshot_filter(&now, f);
+		assert_int_equal(now.n, all);
+	}
+	vt_snapshot_free(&prev);
+	vt_snapshot_free(&now);
+
+	/* an mdev UUID (36 characters) is stored whole and matches exactly, not by prefix */
 	memset(&now, 0, sizeof(now));
 	dev(&now, D1, C1, true, 1, true, uuid, "mdev");
-	vt_snapshot_filter(&now, 0, uuid);
+	assert_int_equal(strlen(now.devs[0].d.name), 36);
+	vt_snapshot_filter(&now, filt(0, uuid));
+	assert_int_equal(now.ndevs, 1);
+	vt_snapshot_filter(&now, filt(0, "0b1d4ef4-6e36-4a7a-9a55-4dc2f3a1b2c"));
+	assert_int_equal(now.ndevs, 0);
+	vt_snapshot_free(&now);
+
+	/* a name longer than the kernel's copy: the copy is its prefix, the full name matches */
+	memset(&now, 0, sizeof(now));
+	dev(&now, D1, C1, true, 1, true, longname, "x");
+	assert_int_equal(strnlen(now.devs[0].d.name, sizeof(now.devs[0].d.name)),
+			 sizeof(now.devs[0].d.name) - 1);
+	vt_snapshot_filter(&now, filt(0, longname));
 	assert_int_equal(now.ndevs, 1);
 	vt_snapshot_free(&now);
+
+	/* the same match for snoop's events (vt_filter_dev) */
+	{
+		struct vtr_event e = { 0 };
+
+		snprintf(e.dev, sizeof(e.dev), "%s", uuid);
+		assert_true(vt_filter_dev(filt(0, uuid), e.dev, sizeof(e.dev)));
+		assert_false(vt_filter_dev(filt(0, "0b1d4ef4"), e.dev, sizeof(e.dev)));
+		assert_true(vt_filter_dev(filt(0, NULL), e.dev, sizeof(e.dev)));
+		assert_true(vt_filter_proc(filt(0, NULL), 5));
+		assert_false(vt_filter_proc(filt(4, NULL), 5));
+	}
+}
+
+/* Names nobody should trust (comm, QEMU -name, device, driver) through top's real text. */
+static const char *const hostile[] = {
+	"\033]0;pwned\a",		/* set the terminal title */
+	"\033[2J\033[H",		/* clear the screen */
+	"a\nforged 0 0 0",		/* a forged output line */
+	"bad\xff\xfe\xc3(utf8",	/* not UTF-8 */
+	"\xc2\x9b" "31m",		/* C1 CSI */
+};
+
+static void no_raw_control(const char *line)
+{
+	for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
+		assert_true(*p >= 0x20 && *p != 0x7f);
+		assert_false(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
+	}
+}
+
+static void test_hostile_text(void **state)
+{
+	struct vt_snapshot s;
+	struct vt_view v;
+	struct vt_view_widths w;
+	char line[VT_VIEW_LINE];
+
+	for (size_t h = 0; h < sizeof(hostile) / sizeof(hostile[0]); h++) {
+		memset(&s, 0, sizeof(s));
+		add(&s, VT_OP_UNMAP, KC, C1, 100, 1, 4096, 1000, 0, 0);
+		dev(&s, D1, C1, true, 100, true, hostile[h], hostile[h]);
+		add(&s, VT_OP_CALLBACK, KD, D1, 100, 1, 4096, 1000, 0, 0);
+		assert_int_equal(vt_view_build(&v, &s, 1, &s, 1, &s), 0);
+		snprintf(v.procs[0].comm, sizeof(v.procs[0].comm), "%s", hostile[h]);
+		snprintf(v.procs[0].vm, sizeof(v.procs[0].vm), "%s%s", hostile[h], hostile[h]);
+		vt_view_widths(&v, &w);
+		vt_view_proc_line(line, sizeof(line), &v.procs[0], &v.procs[0].iv, 1, &w);
+		no_raw_control(line);
+		/* the columns after the name stay where the header puts them */
+		{
+			char hdr[VT_VIEW_LINE];
+
+			vt_view_proc_header(hdr, sizeof(hdr), false, &w);
+			assert_int_equal(strlen(line) - strlen(strrchr(line, ' ')),
+					 strlen(hdr) - strlen(strrchr(hdr, ' ')));
+		}
+		vt_view_dev_line(line, sizeof(line), &v.devs[0], &v.devs[0].iv, 1, &w);
+		no_raw_control(line);
+		vt_view_free(&v);
+		vt_snapshot_free(&s);
+	}
+	/* a long VM name is cut to the column, whole escapes only */
+	memset(&s, 0, sizeof(s));
+	add(&s, VT_OP_UNMAP, KC, C1, 100, 1, 4096, 1000, 0, 0);
+	assert_int_equal(vt_view_build(&v, &s, 1, &s, 1, &s), 0);
+	memset(v.procs[0].vm, '\033', sizeof(v.procs[0].vm) - 1);
+	v.procs[0].vm[sizeof(v.procs[0].vm) - 1] = 0;
+	vt_view_widths(&v, &w);
+	assert_int_equal(w.ident, 24);
+	vt_view_proc_line(line, sizeof(line), &v.procs[0], &v.procs[0].iv, 1, &w);
+	no_raw_control(line);
+	assert_non_null(strstr(line, " \\x1b\\x1b\\x1b\\x1b\\x1b\\x1b "));
+	vt_view_free(&v);
+	vt_snapshot_free(&s);
+}
+
+/* The JSON documents every command prints (vt_report_json + vt_json_print) with those names:
+ * valid UTF-8, control characters as JSON escapes. */
+static void test_hostile_json(void **state)
+{
+	for (size_t h = 0; h < sizeof(hostile) / sizeof(hostile[0]); h++) {
+		struct vt_snapshot s = { 0 };
+		json_object *o;
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		dev(&s, D1, C1, true, 100, true, hostile[h], hostile[h]);
+		add(&s, VT_OP_CALLBACK, KD, D1, 100, 1, 4096, 1000, 0, 0);
+		o = vt_report_json(&s, 1, hostile[h]);
+		vt_json_print(f, o, false);
+		json_object_put(o);
+		fclose(f);
+		assert_int_equal(buf[len - 1], '\n');
+		buf[len - 1] = 0;
+		no_raw_control(buf);
+		/* strict UTF-8: our own decoder must find nothing to replace */
+		{
+			char *again = vt_json_utf8(buf);
+
+			assert_string_equal(again, buf);
+			free(again);
+		}
+		/* and json-c reads it back as one object with the device in it */
+		{
+			json_object *back = json_tokener_parse(buf), *a, *d, *n;
+
+			assert_non_null(back);
+			assert_true(json_object_object_get_ex(back, "devices", &a));
+			d = json_object_array_get_idx(a, 0);
+			assert_true(json_object_object_get_ex(d, "name", &n));
+			if (h != 3)	/* valid UTF-8 names come back byte for byte */
+				assert_string_equal(json_object_get_string(n), hostile[h]);
+			else
+				assert_string_equal(json_object_get_string(n),
+						    "bad\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd(utf8");
+			json_object_put(back);
+		}
+		free(buf);
+		vt_snapshot_free(&s);
+	}
 }
 
 static void test_copy(void **state)
@@ -577,7 +738,7 @@ static void many(struct vt_snapshot *s, int n)
 {
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < n; i++) {
-		char name[32];
+		char name[48];
 
 		add(s, VT_OP_UNMAP, KC, C1, i + 1, i + 1, 4096, 1000, 0, 0);
 		snprintf(name, sizeof(name), "dev%02d", i);
@@ -683,6 +844,8 @@ int main(void)
 		cmocka_unit_test(test_reg_states),
 		cmocka_unit_test(test_sort),
 		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_hostile_text),
+		cmocka_unit_test(test_hostile_json),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_json_rates),
