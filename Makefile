@@ -36,33 +36,45 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 
 WORKLOAD  := $(BUILD)/tests/vfio-workload
 
-.PHONY: all deps install clean check unit-test lab-test lab-fetch demo help vmlinux-h
+.PHONY: all deps deps-build deps-lab install clean check unit-test lab-test lab-fetch demo help vmlinux-h
 
 all: $(BUILD)/vfio-trace
 
 help:
 	@echo "make              build build/vfio-trace (static, BPF skeletons embedded)"
 	@echo "make deps         install every Debian package needed to build, run and test"
-	@echo "make check        unit tests on the host, then the lab on every kernel"
+	@echo "make deps-build   only what building, unit and host tests need (no QEMU)"
+	@echo "make deps-lab     only what the QEMU lab adds (QEMU, busybox, kernel tooling)"
+	@echo "make check        unit + host tests, then the lab on every kernel"
 	@echo "make unit-test    unit tests only (no VFIO needed)"
 	@echo "make lab-test     the QEMU lab suite on every kernel in tests/lab/kernels.list"
 	@echo "make demo         boot the lab, run an unmap storm, show vfio-trace output"
 	@echo "make install      install binary and man pages (PREFIX, DESTDIR)"
 	@echo "make vmlinux-h    regenerate bpf/vmlinux.h from the reference kernel's BTF"
 
-# Debian bookworm packages, installed idempotently.
-DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libcap-dev \
+# Debian bookworm packages, installed idempotently. deps-build: what building vfio-trace,
+# its unit and host tests need; deps-lab: the QEMU lab on
+# top (QEMU, busybox, kernel and module tooling; tests/lab/fetch installs the kernel
+# headers itself). `make deps` = both, so `make deps && make check` stays the one command.
+DEB_PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libcap-dev \
 	libtracefs-dev libtraceevent-dev libncurses-dev libjson-c-dev libcmocka-dev pkg-config \
-	make gcc libc6-dev git python3 qemu-system-x86 busybox-static kmod cpio xz-utils dwarves \
-	bc binutils
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	make gcc libc6-dev git python3 man-db groff-base bash xz-utils
+DEB_PKGS_LAB := qemu-system-x86 busybox-static kmod cpio xz-utils zstd dwarves bc binutils \
+	gcc make python3
+define install_missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends $$missing; \
-	else echo "all build/test packages present"; fi
+	else echo "$(2): all packages present"; fi
+endef
+deps: deps-build deps-lab
+deps-build:
+	$(call install_missing,$(DEB_PKGS_BUILD),deps-build)
+deps-lab:
+	$(call install_missing,$(DEB_PKGS_LAB),deps-lab)
 
 # --- BPF -----------------------------------------------------------------------------------
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) | $(BUILD)/bpf
