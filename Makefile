@@ -36,7 +36,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 
 WORKLOAD  := $(BUILD)/tests/vfio-workload
 
-.PHONY: all deps deps-build deps-lab install deb dist deb-test clean check unit-test lab-test lab-fetch demo help vmlinux-h
+.PHONY: all deps deps-build deps-lab install deb dist deb-test readme-samples clean check unit-test lab-test lab-fetch demo help vmlinux-h
 
 all: $(BUILD)/vfio-trace
 
@@ -50,6 +50,7 @@ help:
 	@echo "make lab-test     the QEMU lab suite on every kernel in tests/lab/kernels.list"
 	@echo "make demo         boot the lab, run an unmap storm, show vfio-trace output"
 	@echo "make deb-test     install the .deb with dpkg in a Debian 12 lab guest, run doctor"
+	@echo "make readme-samples  regenerate docs/samples/*.txt and the README's samples (lab)"
 	@echo "make install      install binary, man pages, bash completion (PREFIX, DESTDIR)"
 	@echo "make deb          build/pkg/vfio-trace_<version>_amd64.deb (dpkg -i it)"
 	@echo "make dist         build/pkg/vfio-trace-<version>-amd64.tar.gz, the same files"
@@ -137,6 +138,10 @@ demo: $(BUILD)/vfio-trace $(WORKLOAD)
 # check runs it last).
 deb-test: $(BUILD)/vfio-trace $(WORKLOAD)
 	tests/lab/deb-test
+
+# docs/samples/*.txt and the README's sample blocks, regenerated in the lab
+readme-samples: $(BUILD)/vfio-trace $(WORKLOAD)
+	tests/lab/readme-samples
 
 install: $(BUILD)/vfio-trace
 	install -D -m 0755 $(BUILD)/vfio-trace $(DESTDIR)$(PREFIX)/sbin/vfio-trace
