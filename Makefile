@@ -36,35 +36,51 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 
 WORKLOAD  := $(BUILD)/tests/vfio-workload
 
-.PHONY: all deps install clean check unit-test lab-test lab-fetch demo help vmlinux-h
+.PHONY: all deps deps-build deps-lab install deb dist deb-test readme-samples clean check unit-test lab-test lab-fetch demo help vmlinux-h
 
 all: $(BUILD)/vfio-trace
 
 help:
 	@echo "make              build build/vfio-trace (static, BPF skeletons embedded)"
 	@echo "make deps         install every Debian package needed to build, run and test"
-	@echo "make check        unit tests on the host, then the lab on every kernel"
+	@echo "make deps-build   only what building, unit and host tests need (no QEMU)"
+	@echo "make deps-lab     only what the QEMU lab adds (QEMU, busybox, kernel tooling)"
+	@echo "make check        unit + host tests, the lab on every kernel, the .deb in a guest"
 	@echo "make unit-test    unit tests only (no VFIO needed)"
 	@echo "make san-test     unit tests and the host harness under ASan + UBSan (build/san)"
 	@echo "make fuzz         the libFuzzer targets, FUZZ_SECONDS each (default 600)"
 	@echo "make lab-test     the QEMU lab suite on every kernel in tests/lab/kernels.list"
 	@echo "make demo         boot the lab, run an unmap storm, show vfio-trace output"
-	@echo "make install      install binary and man pages (PREFIX, DESTDIR)"
+	@echo "make deb-test     install the .deb with dpkg in a Debian 12 lab guest, run doctor"
+	@echo "make readme-samples  regenerate docs/samples/*.txt and the README's samples (lab)"
+	@echo "make install      install binary, man pages, bash completion (PREFIX, DESTDIR)"
+	@echo "make deb          build/pkg/vfio-trace_<version>_amd64.deb (dpkg -i it)"
+	@echo "make dist         build/pkg/vfio-trace-<version>-amd64.tar.gz, the same files"
 	@echo "make vmlinux-h    regenerate bpf/vmlinux.h from the reference kernel's BTF"
 
-# Debian bookworm packages, installed idempotently.
-DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libcap-dev \
+# Debian bookworm packages, installed idempotently. deps-build: what building vfio-trace,
+# its unit and host tests (man pages, completion, packages) need; deps-lab: the QEMU lab on
+# top (QEMU, busybox, kernel and module tooling; tests/lab/fetch installs the kernel
+# headers itself). `make deps` = both, so `make deps && make check` stays the one command.
+DEB_PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libcap-dev \
 	libtracefs-dev libtraceevent-dev libncurses-dev libjson-c-dev libcmocka-dev pkg-config \
-	make gcc libc6-dev git python3 qemu-system-x86 busybox-static kmod cpio xz-utils dwarves \
-	bc binutils
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	make gcc libc6-dev git python3 man-db groff-base bash xz-utils
+DEB_PKGS_LAB := qemu-system-x86 busybox-static kmod cpio xz-utils zstd dwarves bc binutils \
+	gcc make python3
+define install_missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends $$missing; \
-	else echo "all build/test packages present"; fi
+	else echo "$(2): all packages present"; fi
+endef
+deps: deps-build deps-lab
+deps-build:
+	$(call install_missing,$(DEB_PKGS_BUILD),deps-build)
+deps-lab:
+	$(call install_missing,$(DEB_PKGS_LAB),deps-lab)
 
 # --- BPF -----------------------------------------------------------------------------------
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) | $(BUILD)/bpf
@@ -162,9 +178,33 @@ check: $(BUILD)/vfio-trace $(WORKLOAD) $(UNIT_BINS) $(SAN_BINS) $(FUZZ_BINS)
 demo: $(BUILD)/vfio-trace $(WORKLOAD)
 	tests/lab/demo
 
+# The .deb installed with Debian's own dpkg in a clean Debian 12 (debootstrap, cached) in the
+# lab guest, then the installed vfio-trace doctor on the real kernel (tests/lab/deb-test; make
+# check runs it last).
+deb-test: $(BUILD)/vfio-trace $(WORKLOAD)
+	tests/lab/deb-test
+
+# docs/samples/*.txt and the README's sample blocks, regenerated in the lab
+readme-samples: $(BUILD)/vfio-trace $(WORKLOAD)
+	tests/lab/readme-samples
+
 install: $(BUILD)/vfio-trace
 	install -D -m 0755 $(BUILD)/vfio-trace $(DESTDIR)$(PREFIX)/sbin/vfio-trace
 	for m in man/*.8; do install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/$$(basename $$m); done
+	install -D -m 0644 contrib/bash-completion/vfio-trace \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/vfio-trace
+
+# The release: a Debian package and a tarball with the same files (packaging/mkpkg), in
+# build/pkg/. Install with `dpkg -i build/pkg/vfio-trace_*.deb`, or unpack the tarball and
+# copy sbin/ and share/ under /usr/local.
+PKG_INPUTS := $(BUILD)/vfio-trace packaging/mkpkg packaging/copyright $(wildcard man/*.8) \
+	contrib/bash-completion/vfio-trace README.md docs/BENCHMARKS.md $(wildcard docs/samples/*.txt)
+deb: $(PKG_INPUTS)
+	@rm -f $(BUILD)/pkg/vfio-trace_*.deb
+	packaging/mkpkg deb $(BUILD)/pkg $(BUILD)/vfio-trace $(VERSION)
+dist: $(PKG_INPUTS)
+	@rm -f $(BUILD)/pkg/vfio-trace-*.tar.gz
+	packaging/mkpkg dist $(BUILD)/pkg $(BUILD)/vfio-trace $(VERSION)
 
 vmlinux-h:
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > bpf/vmlinux.h.tmp && mv bpf/vmlinux.h.tmp bpf/vmlinux.h

@@ -6,6 +6,7 @@
 . /lab/lib.sh
 dmesg_mark
 dmatest_load ndev=1 || fail "cannot load the test module"
+note hung_task_timeout "$(cat /proc/sys/kernel/hung_task_timeout_secs)"
 # One at a time: attaching trampolines to mutex_lock from two processes at once has wedged
 # the emulated 6.1 guest (soft lockups in the attaching vfio-trace).
 vfio-trace locks > /out/locks.out 2> /out/locks.err &

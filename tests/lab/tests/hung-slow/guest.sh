@@ -6,6 +6,7 @@
 . /lab/lib.sh
 dmesg_mark
 dmatest_load ndev=3 || fail "cannot load the test module"
+note start_uptime "$(cut -d' ' -f1 /proc/uptime)"
 vfio-workload slow-notify --quiet --delay-us 5000000 --json /out/wl.json \
 	--ready-file /tmp/.waiting > /out/wl.out 2> /out/wl.err < /dev/null &
 wpid=$!
@@ -14,6 +15,7 @@ cp /out/wl.json /out/wl-during.json
 sleep 1
 vfio-trace hung --threshold 1 --json > /out/during.json 2> /out/during.err
 echo $? > /out/during.rc
+note during_done_uptime "$(cut -d' ' -f1 /proc/uptime)"
 vfio-trace hung --threshold 1 > /out/during.txt 2>&1
 echo $? > /out/during-text.rc
 wait $wpid
