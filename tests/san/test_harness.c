@@ -18,6 +18,7 @@
 #include "trace.h"
 #include "report.h"
 #include "view.h"
+#include "cli.h"
 #include "hung.h"
 
 static uint64_t seed = 0x9e3779b97f4a7c15ULL;
@@ -163,10 +164,15 @@ static void test_rows_through_output(void **state)
 		assert_true(iv.n <= now.n);
 		assert_int_equal(tot.n, now.n);
 		assert_int_equal(vt_snapshot_copy(&tot, &copy), 0);
-		if (round % 3 == 0)
-			vt_snapshot_filter(&copy, 100 + rnd() % 6, NULL);
-		else if (round % 3 == 1)
-			vt_snapshot_filter(&copy, 0, hostile[rnd() % NHOSTILE]);
+		if (round % 3 == 0) {
+			struct vt_filter f = { .npids = 1, .pids = { 100 + rnd() % 6 } };
+
+			vt_snapshot_filter(&copy, &f);
+		} else if (round % 3 == 1) {
+			struct vt_filter f = { .device = hostile[rnd() % NHOSTILE] };
+
+			vt_snapshot_filter(&copy, &f);
+		}
 		assert_int_equal(vt_view_build(&v, &iv, 1.0, &copy, 2.0, &now), 0);
 		for (int k = 0; k < VT_SORT_MAX; k++) {
 			vt_view_sort(&v, k, k % 2);
