@@ -81,8 +81,7 @@ static json_object *hist_json(const char *name, const char *device, const struct
 /* s: already filtered (vt_snapshot_filter). */
 static void print_all(const struct vt_snapshot *s, const struct vt_cli *cli, double secs)
 {
-	static const int ops[] = { VT_OP_UNMAP, VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN, VT_OP_NOTIFY,
-				   VT_OP_PIN, VT_OP_UNPIN, VT_OP_TEARDOWN };
+	int ops[VT_OP_MAX], nops = vt_ops_with(VT_OPF_HIST, ops);
 	json_object *doc = NULL, *arr = NULL;
 	struct vtr_stat st;
 
@@ -92,7 +91,7 @@ static void print_all(const struct vt_snapshot *s, const struct vt_cli *cli, dou
 		json_object_object_add(doc, "type", json_object_new_string("hist"));
 		json_object_object_add(doc, "seconds", json_object_new_double(secs));
 	}
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+	for (int i = 0; i < nops; i++) {
 		if (cli->filter.device)
 			break;
 		vt_snapshot_sum(s, ops[i], 0, 0, &st);

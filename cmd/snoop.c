@@ -60,14 +60,12 @@ static int container_id(struct snoop *s, uint64_t c)
 
 static bool device_op(int op)
 {
-	return op == VT_OP_CALLBACK || op == VT_OP_PIN || op == VT_OP_UNPIN ||
-	       op == VT_OP_REGISTER || op == VT_OP_UNREGISTER;
+	return vt_op_flags(op) & VT_OPF_DEVICE;
 }
 
 static bool lock_op(int op)
 {
-	return op == VT_OP_LOCK_HOLD || op == VT_OP_LOCK_WAIT || op == VT_OP_LOCK_DROP ||
-	       op == VT_OP_DEADLOCK;
+	return vt_op_flags(op) & VT_OPF_LOCK;
 }
 
 /* Lock events carry the lock's name in dev, which is not a device name. */
@@ -127,7 +125,7 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 					       strnlen(e->dev, sizeof(e->dev))));
 		snprintf(hex, sizeof(hex), "%#" PRIx64, (uint64_t)e->iova);
 		json_object_object_add(o, "iova", json_object_new_string(hex));
-		json_object_object_add(o, e->op == VT_OP_PIN || e->op == VT_OP_UNPIN ? "pages" : "size",
+		json_object_object_add(o, vt_op_flags(e->op) & VT_OPF_PAGES ? "pages" : "size",
 				       json_object_new_uint64(e->size));
 		json_object_object_add(o, "latency_ns", json_object_new_uint64(e->lat));
 		json_object_object_add(o, "ret", json_object_new_int64(e->ret));

@@ -66,14 +66,15 @@ static void print_line(const struct vt_snapshot *d, double secs)
 
 static void print_total_text(const struct vt_snapshot *s, double secs)
 {
-	static const int ops[] = { VT_OP_UNMAP, VT_OP_MAP, VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN,
-				   VT_OP_NOTIFY, VT_OP_RETRY, VT_OP_CALLBACK, VT_OP_PIN,
-				   VT_OP_UNPIN, VT_OP_REGISTER, VT_OP_UNREGISTER, VT_OP_TEARDOWN };
+	int ops[VT_OP_MAX], nops = 0;
 	char a[16], b[16], c[16];
 
+	/* the container ops, then the device ops, in the table's order */
+	nops = vt_ops_with(VT_OPF_CONTAINER, ops);
+	nops += vt_ops_with(VT_OPF_DEVICE, ops + nops);
 	printf("\ntotals over %.1f s\n%-12s %10s %8s %14s %10s %10s %10s\n", secs, "OP", "COUNT",
 	       "ERRORS", "BYTES/PAGES", "P50", "P99", "MAX");
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+	for (int i = 0; i < nops; i++) {
 		struct vtr_stat st;
 
 		sum(s, ops[i], &st);

@@ -15,27 +15,11 @@
 #ifndef __bpf__
 #include <linux/types.h>
 #endif
+#include "vt_ops.h"
 
-/* What was observed. Names follow VFIO's own words. */
+/* What was observed: one row each in include/vt_ops.h. Names follow VFIO's own words. */
 enum vtr_op {
-	VT_OP_UNMAP = 0,	/* VFIO_IOMMU_UNMAP_DMA ioctl (vfio_dma_do_unmap)      key: container */
-	VT_OP_MAP,		/* VFIO_IOMMU_MAP_DMA ioctl                             key: container */
-	VT_OP_REMOVE_DMA,	/* vfio_remove_dma: one vfio_dma torn down              key: container */
-	VT_OP_UNMAP_UNPIN,	/* vfio_unmap_unpin                                     key: container */
-	VT_OP_NOTIFY,		/* vfio_notify_dma_unmap (symbol or reconstructed)      key: container */
-	VT_OP_RETRY,		/* a notify that re-loops over the same vfio_dma        key: container */
-	VT_OP_CALLBACK,		/* a device driver's ops->dma_unmap                     key: device */
-	VT_OP_PIN,		/* vfio_iommu_type1_pin_pages                          key: device */
-	VT_OP_UNPIN,		/* vfio_iommu_type1_unpin_pages                        key: device */
-	VT_OP_REGISTER,		/* vfio_iommu_type1_register_device (joins device_list) key: device */
-	VT_OP_UNREGISTER,	/* vfio_iommu_type1_unregister_device                  key: device */
-	VT_OP_LOCK_HOLD,	/* a tracked mutex held (mutex_lock -> mutex_unlock)    key: container, lock kind */
-	VT_OP_LOCK_WAIT,	/* a tracked mutex waited for (lock:contention_*)       key: container, lock kind */
-	VT_OP_LOCK_DROP,	/* iommu->lock dropped by an unmap for its notify       key: container */
-	VT_OP_DEADLOCK,		/* the iommu->lock / device_list_lock ABBA cycle closed  key: container */
-	VT_OP_TEARDOWN,		/* a container's remaining vfio_dma removed with no     key: container
-				 * UNMAP_DMA (QEMU exits): vfio_iommu_type1_detach_group or
-				 * _release; bytes removed, items = vfio_dma removed */
+	VT_OPS(VT_OP_ENUM_)
 	VT_OP_MAX,
 };
 

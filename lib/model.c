@@ -5,21 +5,30 @@
 #include <string.h>
 #include "trace.h"
 
-static const char *const op_names[VT_OP_MAX] = {
-	[VT_OP_UNMAP] = "unmap",	[VT_OP_MAP] = "map",
-	[VT_OP_REMOVE_DMA] = "remove_dma", [VT_OP_UNMAP_UNPIN] = "unmap_unpin",
-	[VT_OP_NOTIFY] = "notify",	[VT_OP_RETRY] = "retry",
-	[VT_OP_CALLBACK] = "callback",	[VT_OP_PIN] = "pin",
-	[VT_OP_UNPIN] = "unpin",	[VT_OP_REGISTER] = "register",
-	[VT_OP_UNREGISTER] = "unregister",
-	[VT_OP_LOCK_HOLD] = "lock_hold",	[VT_OP_LOCK_WAIT] = "lock_wait",
-	[VT_OP_LOCK_DROP] = "lock_drop",	[VT_OP_DEADLOCK] = "deadlock",
-	[VT_OP_TEARDOWN] = "teardown",
-};
+#define VT_OP_INFO_(e, name, flags) [VT_OP_##e] = { name, flags },
+static const struct {
+	const char *name;
+	unsigned flags;
+} op_info[VT_OP_MAX] = { VT_OPS(VT_OP_INFO_) };
 
 const char *vt_op_name(int op)
 {
-	return op >= 0 && op < VT_OP_MAX ? op_names[op] : "?";
+	return op >= 0 && op < VT_OP_MAX ? op_info[op].name : "?";
+}
+
+unsigned vt_op_flags(int op)
+{
+	return op >= 0 && op < VT_OP_MAX ? op_info[op].flags : 0;
+}
+
+int vt_ops_with(unsigned flags, int out[VT_OP_MAX])
+{
+	int n = 0;
+
+	for (int op = 0; op < VT_OP_MAX; op++)
+		if ((op_info[op].flags & flags) == flags)
+			out[n++] = op;
+	return n;
 }
 
 void vt_snapshot_free(struct vt_snapshot *s)

@@ -11,12 +11,6 @@
 #include "trace.h"
 #include "report.h"
 
-/* Ops whose `bytes` are pages, not bytes. */
-static bool op_counts_pages(int op)
-{
-	return op == VT_OP_PIN || op == VT_OP_UNPIN;
-}
-
 json_object *vt_json_stat(const struct vtr_stat *s, int op)
 {
 	json_object *o = json_object_new_object(), *l;
@@ -25,11 +19,11 @@ json_object *vt_json_stat(const struct vtr_stat *s, int op)
 	json_object_object_add(o, "errors", json_object_new_uint64(s->errors));
 	if (op == VT_OP_PIN)
 		json_object_object_add(o, "einval", json_object_new_uint64(s->einval));
-	json_object_object_add(o, op_counts_pages(op) ? "pages" : "bytes",
+	json_object_object_add(o, vt_op_flags(op) & VT_OPF_PAGES ? "pages" : "bytes",
 			       json_object_new_uint64(s->bytes));
 	if (op == VT_OP_TEARDOWN)
 		json_object_object_add(o, "mappings", json_object_new_uint64(s->items));
-	if (op == VT_OP_RETRY || op == VT_OP_REGISTER || op == VT_OP_UNREGISTER)
+	if (vt_op_flags(op) & VT_OPF_UNTIMED)
 		return o;
 	l = json_object_new_object();
 	json_object_object_add(l, "avg", json_object_new_uint64(s->count ? s->lat_sum / s->count : 0));
@@ -78,11 +72,6 @@ static json_object *ops_object(const struct vt_snapshot *s, const int *ops, int 
 	return o;
 }
 
-static const int container_ops[] = { VT_OP_UNMAP, VT_OP_MAP, VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN,
-				     VT_OP_NOTIFY, VT_OP_RETRY, VT_OP_TEARDOWN };
-static const int device_ops[] = { VT_OP_CALLBACK, VT_OP_PIN, VT_OP_UNPIN, VT_OP_REGISTER,
-				  VT_OP_UNREGISTER };
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const char *const loss_names[VT_LOSS_MAX] = {
 	[VT_LOSS_STATS_FULL] = "stats_full", [VT_LOSS_TASK_FULL] = "inflight_full",
@@ -126,15 +115,15 @@ size_t vt_containers(const struct vt_snapshot *s, struct vt_container **outp)
 json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char *not_traced)
 {
 	json_object *o = json_object_new_object(), *a, *x;
-	int all_ops[VT_OP_MAX];
+	int all_ops[VT_OP_MAX], container_ops[VT_OP_MAX], device_ops[VT_OP_MAX];
+	int nall = vt_ops_with(0, all_ops), ncont = vt_ops_with(VT_OPF_CONTAINER, container_ops);
+	int ndev = vt_ops_with(VT_OPF_DEVICE, device_ops);
 	struct vt_container *cs;
 	size_t nc;
 
-	for (int i = 0; i < VT_OP_MAX; i++)
-		all_ops[i] = i;
 	json_object_object_add(o, "type", json_object_new_string("total"));
 	json_object_object_add(o, "seconds", json_object_new_double(secs));
-	json_object_object_add(o, "ops", ops_object(s, all_ops, VT_OP_MAX, 0, 0));
+	json_object_object_add(o, "ops", ops_object(s, all_ops, nall, 0, 0));
 
 	a = json_object_new_array();
 	nc = vt_containers(s, &cs);
@@ -148,7 +137,7 @@ json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char
 		vt_proc_ident(cs[i].tgid, comm, sizeof(comm), vm, sizeof(vm));
 		json_object_object_add(x, "comm", json_object_new_string(comm));
 		json_object_object_add(x, "vm", vm[0] ? json_object_new_string(vm) : NULL);
-		json_object_object_add(x, "ops", ops_object(s, container_ops, N(container_ops),
+		json_object_object_add(x, "ops", ops_object(s, container_ops, ncont,
 							    cs[i].obj, cs[i].tgid));
 		json_object_array_add(a, x);
 	}
@@ -167,7 +156,7 @@ json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char
 		json_object_object_add(x, "container", d->d.container ? json_object_new_string(id) : NULL);
 		json_object_object_add(x, "registered", json_object_new_boolean(d->d.registered));
 		json_object_object_add(x, "has_dma_unmap", json_object_new_boolean(d->d.dma_unmap != 0));
-		json_object_object_add(x, "ops", ops_object(s, device_ops, N(device_ops), d->vdev, 0));
+		json_object_object_add(x, "ops", ops_object(s, device_ops, ndev, d->vdev, 0));
 		json_object_array_add(a, x);
 	}
 	json_object_object_add(o, "devices", a);

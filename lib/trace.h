@@ -78,7 +78,11 @@ const struct vt_dev *vt_snapshot_dev(const struct vt_snapshot *s, uint64_t vdev)
  * middle of the slot holding it (within 1/VT_HIST_SUB of the truth). 0 when empty. */
 uint64_t vt_hist_slot_low(unsigned slot);
 uint64_t vt_hist_percentile(const __u64 *hist, double p);
+/* The operation table (include/vt_ops.h): an op's name, its VT_OPF_* flags, and the ops that
+ * have every flag of flags, in table order (how many). */
 const char *vt_op_name(int op);
+unsigned vt_op_flags(int op);
+int vt_ops_with(unsigned flags, int out[VT_OP_MAX]);
 
 /* ---- the BPF backend --------------------------------------------------------------------- */
 struct vt_tracer;

@@ -701,7 +701,7 @@ static json_object *rate_obj(const struct vtr_stat *st, int op, double secs)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "count", json_object_new_double(st->count / secs));
-	json_object_object_add(o, op == VT_OP_PIN || op == VT_OP_UNPIN ? "pages" : "bytes",
+	json_object_object_add(o, vt_op_flags(op) & VT_OPF_PAGES ? "pages" : "bytes",
 			       json_object_new_double(st->bytes / secs));
 	return o;
 }
@@ -722,33 +722,28 @@ static json_object *rates_of(const struct vt_snapshot *s, const int *ops, int no
 
 void vt_view_json_rates(json_object *doc, const struct vt_snapshot *iv, double secs)
 {
-	static const int cops[] = { VT_OP_UNMAP, VT_OP_MAP, VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN,
-				    VT_OP_NOTIFY, VT_OP_RETRY, VT_OP_TEARDOWN };
-	static const int dops[] = { VT_OP_CALLBACK, VT_OP_PIN, VT_OP_UNPIN };
-	int all[VT_OP_MAX];
+	int all[VT_OP_MAX], cops[VT_OP_MAX], dops[VT_OP_MAX];
+	int nall = vt_ops_with(0, all), ncops = vt_ops_with(VT_OPF_CONTAINER, cops);
+	int ndops = vt_ops_with(VT_OPF_DEVICE, dops);
 	json_object *a;
 	struct vt_container *cs;
 	size_t nc;
 
 	if (secs <= 0)
 		return;
-	for (int i = 0; i < VT_OP_MAX; i++)
-		all[i] = i;
-	json_object_object_add(doc, "rates", rates_of(iv, all, VT_OP_MAX, 0, 0, secs));
+	json_object_object_add(doc, "rates", rates_of(iv, all, nall, 0, 0, secs));
 	/* vt_report_json() lists containers in vt_containers() order. */
 	nc = vt_containers(iv, &cs);
 	if (cs && json_object_object_get_ex(doc, "containers", &a)) {
 		for (size_t i = 0; i < nc && i < json_object_array_length(a); i++)
 			json_object_object_add(json_object_array_get_idx(a, i), "rates",
-					       rates_of(iv, cops, sizeof(cops) / sizeof(cops[0]),
-							cs[i].obj, cs[i].tgid, secs));
+					       rates_of(iv, cops, ncops, cs[i].obj, cs[i].tgid, secs));
 	}
 	free(cs);
 	if (json_object_object_get_ex(doc, "devices", &a))
 		for (size_t i = 0; i < iv->ndevs && i < json_object_array_length(a); i++)
 			json_object_object_add(json_object_array_get_idx(a, i), "rates",
-					       rates_of(iv, dops, sizeof(dops) / sizeof(dops[0]),
-							iv->devs[i].vdev, 0, secs));
+					       rates_of(iv, dops, ndops, iv->devs[i].vdev, 0, secs));
 }
 
 /* ---- keys -------------------------------------------------------------------------------- */
