@@ -147,7 +147,7 @@ san-test: $(SAN_BINS)
 # runs each for FUZZ_CHECK_SECONDS, make fuzz for FUZZ_SECONDS ------------------------------
 FUZZ       := $(BUILD)/fuzz
 FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_LIB   := lib/ksyms.c lib/report.c lib/util.c lib/model.c
+FUZZ_LIB   := lib/ksyms.c lib/report.c lib/util.c lib/model.c lib/escape.c
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 600
 FUZZ_CHECK_SECONDS ?= 20

@@ -25,6 +25,7 @@
 
 #define VT_MAX_CB 64
 #define VT_MAX_EXTRA 8
+#define VT_MAX_POINT_PROGS 32
 
 struct vt_cb_target {
 	uint64_t addr;
@@ -50,6 +51,12 @@ struct vt_tracer {
 	int ncpus;
 	struct bpf_link *extra[VT_MAX_EXTRA];	/* kprobes attached by hand (retargeted) */
 	int nextra;
+	struct {				/* ... which are these */
+		struct bpf_program *prog;
+		const struct vt_point *p;
+		bool retprobe;
+	} retarget[VT_MAX_EXTRA];
+	int nretarget;
 	struct btf *vmlinux_btf;	/* base of the modules' BTF, read when first needed */
 	pid_t guardian;			/* continues held module loaders if we die (0: none) */
 	int guardian_pipe;		/* its end: closing it (dying) is the signal */
@@ -84,25 +91,6 @@ static bool point_usable(const char *name)
 	return p && (p->method == VT_M_FENTRY || p->method == VT_M_KPROBE);
 }
 
-/* Programs a point's method alone does not decide: the type1 pin/unpin pair is only a
- * fallback for the vfio.ko pair. */
-static bool prog_needed(const struct vt_tracer *t, const char *name)
-{
-	const char *base = name + 3;
-
-	if (!strcmp(base, "t1_pin"))
-		return !point_usable("vfio_pin_pages");
-	if (!strcmp(base, "t1_unpin"))
-		return !point_usable("vfio_unpin_pages");
-	/* Without VT_FEAT_DETAIL the vfio.ko pair's fentry half is not needed (its fexit sees
-	 * arguments and result; a kretprobe does not), nor vfio_remove_dma's exit (its entry
-	 * counts the vfio_dma of a teardown). */
-	if (!strcmp(name, "fe_vfio_pin") || !strcmp(name, "fe_vfio_unpin") ||
-	    !strcmp(name, "fx_remove_dma") || !strcmp(name, "kr_remove_dma"))
-		return features(&t->opts) & VT_FEAT_DETAIL;
-	return true;
-}
-
 /* What a snapshot of this tracer cannot contain (struct vt_snapshot). */
 static void op_masks(const struct vt_tracer *t, uint32_t *untraced, uint32_t *untimed)
 {
@@ -126,40 +114,115 @@ static bool point_wanted(const struct vt_tracer *t, const struct vt_point *p)
 	return !p->feature || (features(&t->opts) & p->feature);
 }
 
-/* fe_/fx_ → fentry twin, kp_/kr_ → kprobe twin, rt_ → raw tracepoint, of the point whose
- * program base name follows the prefix. A point of a feature not asked for loads nothing. */
+/* Which skeleton programs implement each attach point (lib/probe.c's vt_points): the
+ * fentry/fexit pair, its kprobe/kretprobe twin, or a raw tracepoint. Bound through the
+ * skeleton's members, so a renamed program is a compile error, never a program that silently
+ * stays unloaded. */
+struct point_progs {
+	const char *point;
+	struct bpf_program *fe, *fx, *kp, *kr, *rt;
+};
+
+static int bind_points(const struct vfio_trace_bpf *s, struct point_progs *out)
+{
+#define PAIRS(point, x) { point, s->progs.fe_##x, s->progs.fx_##x, s->progs.kp_##x, s->progs.kr_##x }
+	const struct point_progs all[] = {
+		PAIRS("vfio_iommu_type1_ioctl", ioctl),
+		PAIRS("vfio_remove_dma", remove_dma),
+		PAIRS("vfio_unmap_unpin", unmap_unpin),
+		PAIRS("vfio_pin_pages", vfio_pin),
+		PAIRS("vfio_unpin_pages", vfio_unpin),
+		PAIRS("vfio_iommu_type1_pin_pages", t1_pin),
+		PAIRS("vfio_iommu_type1_unpin_pages", t1_unpin),
+		PAIRS("vfio_iommu_type1_detach_group", detach_group),
+		PAIRS("vfio_iommu_type1_release", release),
+		{ "vfio_iommu_type1_register_device", s->progs.fe_register, NULL, s->progs.kp_register },
+		{ "vfio_iommu_type1_unregister_device", s->progs.fe_unregister, NULL,
+		  s->progs.kp_unregister },
+		{ "mutex_lock", s->progs.fe_mutex_lock, NULL, s->progs.kp_mutex_lock },
+		{ "mutex_unlock", s->progs.fe_mutex_unlock, NULL, s->progs.kp_mutex_unlock },
+		{ "module:module_load", .rt = s->progs.rt_module_load },
+		{ "lock:contention_begin", .rt = s->progs.rt_contention_begin },
+		{ "lock:contention_end", .rt = s->progs.rt_contention_end },
+	};
+#undef PAIRS
+	memcpy(out, all, sizeof(all));
+	return sizeof(all) / sizeof(all[0]);
+}
+
+/* Programs a point's method alone does not decide: the type1 pin/unpin pair is only a
+ * fallback for the vfio.ko pair; without VT_FEAT_DETAIL the vfio.ko pair's fentry half is
+ * not needed (its fexit sees arguments and result; a kretprobe does not), nor
+ * vfio_remove_dma's exit (its entry counts the vfio_dma of a teardown). */
+static bool prog_needed(const struct vt_tracer *t, const struct point_progs *b,
+			const struct bpf_program *prog)
+{
+	const struct vfio_trace_bpf *s = t->skel;
+
+	if (!strcmp(b->point, "vfio_iommu_type1_pin_pages"))
+		return !point_usable("vfio_pin_pages");
+	if (!strcmp(b->point, "vfio_iommu_type1_unpin_pages"))
+		return !point_usable("vfio_unpin_pages");
+	if (prog == s->progs.fe_vfio_pin || prog == s->progs.fe_vfio_unpin ||
+	    prog == s->progs.fx_remove_dma || prog == s->progs.kr_remove_dma)
+		return features(&t->opts) & VT_FEAT_DETAIL;
+	return true;
+}
+
+/* Load what each wanted point's method needs and nothing else. A point of a feature not asked
+ * for loads nothing. */
 static void set_autoload(struct vt_tracer *t)
 {
+	struct point_progs b[VT_MAX_POINT_PROGS];
 	struct bpf_program *prog;
+	int n = bind_points(t->skel, b);
 
-	bpf_object__for_each_program(prog, t->skel->obj) {
-		const char *name = bpf_program__name(prog), *base = name + 3;
-		enum vt_method want = VT_M_KPROBE, m = VT_M_NONE;
+	bpf_object__for_each_program(prog, t->skel->obj)
+		bpf_program__set_autoload(prog, false);
+	/* every point that has programs is bound (a point added to lib/probe.c but not here
+	 * would never be traced) */
+	for (int i = 0; i < vt_npoints; i++) {
+		int k = 0;
 
-		if (!strncmp(name, "it_", 3)) {	/* the open-device iterator */
-			bpf_program__set_autoload(prog, t->skel->rodata->vt_device_fops != 0);
+		while (vt_points[i].progs && k < n && strcmp(b[k].point, vt_points[i].name))
+			k++;
+		if (vt_points[i].progs && k == n)
+			vt_warn("internal: no BPF programs bound to %s: not traced", vt_points[i].name);
+	}
+	/* the open-device iterator */
+	bpf_program__set_autoload(t->skel->progs.it_devices, t->skel->rodata->vt_device_fops != 0);
+	t->nretarget = 0;
+	for (int i = 0; i < n; i++) {
+		const struct vt_point *p = vt_point_find(b[i].point);
+		struct bpf_program *use[2] = { NULL, NULL };
+
+		if (!p || !point_wanted(t, p))
 			continue;
+		if (p->method == VT_M_FENTRY) {
+			use[0] = b[i].fe;
+			use[1] = b[i].fx;
+		} else if (p->method == VT_M_KPROBE) {
+			use[0] = b[i].kp;
+			use[1] = b[i].kr;
+		} else if (p->method == VT_M_TRACEPOINT) {
+			use[0] = b[i].rt;
 		}
-		if (!strncmp(name, "fe_", 3) || !strncmp(name, "fx_", 3))
-			want = VT_M_FENTRY;
-		else if (!strncmp(name, "rt_", 3))
-			want = VT_M_TRACEPOINT;
-		const struct vt_point *p = NULL;
-
-		for (int i = 0; i < vt_npoints; i++)
-			if (vt_points[i].progs && !strcmp(vt_points[i].progs, base) &&
-			    point_wanted(t, &vt_points[i]))
-				p = &vt_points[i];
-		if (p)
-			m = p->method;
-		bpf_program__set_autoload(prog, m == want && prog_needed(t, name));
-		/* The probed symbol is not the one in the section name (mutex_lock_nested):
-		 * retarget fentry now, attach the kprobe by hand after load. */
-		if (m == want && p->symbol[0] && strcmp(p->symbol, p->name)) {
-			if (want == VT_M_FENTRY)
-				bpf_program__set_attach_target(prog, 0, p->symbol);
-			else if (want == VT_M_KPROBE)
-				bpf_program__set_autoattach(prog, false);
+		for (int k = 0; k < 2; k++) {
+			if (!use[k] || !prog_needed(t, &b[i], use[k]))
+				continue;
+			bpf_program__set_autoload(use[k], true);
+			/* The probed symbol is not the one in the section name (mutex_lock_nested):
+			 * retarget fentry now, attach the kprobe by hand after load. */
+			if (!p->symbol[0] || !strcmp(p->symbol, p->name))
+				continue;
+			if (p->method == VT_M_FENTRY) {
+				bpf_program__set_attach_target(use[k], 0, p->symbol);
+			} else if (p->method == VT_M_KPROBE && t->nretarget < VT_MAX_EXTRA) {
+				bpf_program__set_autoattach(use[k], false);
+				t->retarget[t->nretarget].prog = use[k];
+				t->retarget[t->nretarget].retprobe = k == 1;
+				t->retarget[t->nretarget++].p = p;
+			}
 		}
 	}
 }
@@ -167,27 +230,16 @@ static void set_autoload(struct vt_tracer *t)
 /* kprobes set_autoload() left to attach by hand, on the symbol doctor found. */
 static int attach_retargeted(struct vt_tracer *t)
 {
-	struct bpf_program *prog;
+	for (int i = 0; i < t->nretarget; i++) {
+		const struct vt_point *p = t->retarget[i].p;
+		struct bpf_link *l = bpf_program__attach_kprobe(t->retarget[i].prog,
+								 t->retarget[i].retprobe, p->symbol);
 
-	bpf_object__for_each_program(prog, t->skel->obj) {
-		const char *name = bpf_program__name(prog);
-		struct bpf_link *l;
-
-		if (!bpf_program__autoload(prog) || bpf_program__autoattach(prog) ||
-		    strncmp(name, "kp_", 3) || t->nextra == VT_MAX_EXTRA)
-			continue;
-		for (int i = 0; i < vt_npoints; i++) {
-			const struct vt_point *p = &vt_points[i];
-
-			if (!p->progs || strcmp(p->progs, name + 3))
-				continue;
-			l = bpf_program__attach_kprobe(prog, false, p->symbol);
-			if (!l) {
-				vt_err("cannot attach a kprobe to %s: %s", p->symbol, strerror(errno));
-				return -errno;
-			}
-			t->extra[t->nextra++] = l;
+		if (!l) {
+			vt_err("cannot attach a kprobe to %s: %s", p->symbol, strerror(errno));
+			return -errno;
 		}
+		t->extra[t->nextra++] = l;
 	}
 	return 0;
 }

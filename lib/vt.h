@@ -161,7 +161,9 @@ struct vt_point {
 	const char *name;	/* function, or "category:event" */
 	const char *module;	/* where the function lives (NULL: vmlinux) */
 	enum vt_point_kind kind;
-	const char *progs;	/* BPF program base names in vfio_trace.bpf.c ("ioctl"), or NULL */
+	const char *progs;	/* non-NULL: vfio-trace attaches its programs here (bound to the
+				 * skeleton's members in lib/loader.c's bind_points; the string
+				 * is their common suffix, for a reader) */
 	const char *use;	/* what vfio-trace measures with it */
 	bool required;		/* the tracer cannot work without it */
 	unsigned feature;	/* VT_FEAT_* that loads it (0: always) */
