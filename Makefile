@@ -43,6 +43,7 @@ all: $(BUILD)/vfio-trace
 help:
 	@echo "make              build build/vfio-trace (static, BPF skeletons embedded)"
 	@echo "make deps         install every Debian package needed to build, run and test"
+	@echo "make lint         cppcheck over lib/ and cmd/: zero findings"
 	@echo "make deps-build   only what building, unit and host tests need (no QEMU)"
 	@echo "make deps-lab     only what the QEMU lab adds (QEMU, busybox, kernel tooling)"
 	@echo "make check        unit + host tests, the lab on every kernel, the .deb in a guest"
@@ -64,7 +65,7 @@ help:
 # headers itself). `make deps` = both, so `make deps && make check` stays the one command.
 DEB_PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libcap-dev \
 	libtracefs-dev libtraceevent-dev libncurses-dev libjson-c-dev libcmocka-dev pkg-config \
-	make gcc libc6-dev git python3 man-db groff-base bash xz-utils
+	make gcc libc6-dev git python3 man-db groff-base bash xz-utils cppcheck
 DEB_PKGS_LAB := qemu-system-x86 busybox-static kmod cpio xz-utils zstd dwarves bc binutils \
 	gcc make python3
 define install_missing
@@ -159,6 +160,11 @@ $(FUZZ)/obj/%.o: %.c $(HDRS) $(SKELS)
 $(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(FUZZ_LIB)) $(HDRS)
 	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -Wall -o $@ $< \
 		$(patsubst %.c,$(FUZZ)/obj/%.o,$(FUZZ_LIB)) -ljson-c
+
+# cppcheck over lib/ and cmd/ (also run by make check, tests/host/t-lint)
+.PHONY: lint
+lint: $(SKELS)
+	tests/host/run t-lint
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BINS)

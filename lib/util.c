@@ -96,9 +96,10 @@ bool vt_parse_secs(const char *opt, const char *s, double min, double max, doubl
 	double v = 0;
 
 	errno = 0;
+	end = NULL;
 	if (plain_number(s, true))
 		v = strtod(s, &end);
-	if (!plain_number(s, true) || errno || *end || !isfinite(v) || v < min || v > max) {
+	if (!end || errno || *end || !isfinite(v) || v < min || v > max) {
 		vt_err("invalid value '%s' for %s: expected seconds from %g to %g (digits, a '.')",
 		       vt_esc(shown, sizeof(shown), s, 64), opt, min, max);
 		return false;
