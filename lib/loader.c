@@ -62,6 +62,9 @@ struct vt_tracer {
 	int guardian_pipe;		/* its end: closing it (dying) is the signal */
 	struct vt_dev *devtab;		/* every device seen (vt_devices forgets unregistered) */
 	size_t ndevtab, devcap;
+	struct vt_snapshot retired;	/* rows of processes that have gone, out of the maps */
+	struct vt_rowidx retired_idx;
+	uint64_t retired_at;		/* when they were last looked for */
 	/* Under a steady stream libbpf's consume loop never runs dry: the ring callbacks end it
 	 * (ring_stop()) at poll_end, or at once on a stop unless draining. */
 	uint64_t poll_end;
@@ -791,6 +794,72 @@ static int read_rowc(int fd, unsigned slots, int ncpus, struct vt_snapshot *s, s
 	return err;
 }
 
+/* ---- rows of processes that have gone ---------------------------------------------------
+ * The kernel side never deletes a stats row: while its process lives a key can change at any
+ * moment. Once the process has gone (reaped: its teardown ran in its exit, before that) its
+ * keys cannot change any more, so user space moves them out of vt_stats and the spill map into
+ * its own table, and a host that runs VMs for months does not fill the maps. The hot rows stay
+ * (per-CPU slots that a write from user space would race with on the other CPUs; 64 a CPU).
+ * Every 5 s (VFIO_TRACE_RETIRE_S sets it, 0: every snapshot, for the lab). */
+static bool process_gone(uint32_t tgid)
+{
+	return tgid && kill(tgid, 0) < 0 && errno == ESRCH;
+}
+
+static int retire_map(struct vt_tracer *t, int fd, bool percpu)
+{
+	struct vtr_key key, next, *prev = NULL, *gone = NULL;
+	struct vtr_stat *vals = calloc(percpu ? t->ncpus : 1, sizeof(*vals));
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	if (!vals)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!process_gone(key.tgid))
+			continue;
+		if (n == cap) {
+			struct vtr_key *g = realloc(gone, (cap = cap ? cap * 2 : 64) * sizeof(*g));
+
+			if (!g) {
+				err = -ENOMEM;
+				break;
+			}
+			gone = g;
+		}
+		gone[n++] = key;
+	}
+	/* deleted after the walk: get_next_key from a deleted key starts over */
+	for (size_t i = 0; !err && i < n; i++) {
+		if (bpf_map_lookup_elem(fd, &gone[i], vals))
+			continue;
+		for (int c = 1; c < (percpu ? t->ncpus : 1); c++)
+			vt_stat_add(&vals[0], &vals[c]);
+		err = add_row(&t->retired, &t->retired_idx, &gone[i], &vals[0]);
+		if (!err)
+			bpf_map_delete_elem(fd, &gone[i]);
+	}
+	free(gone);
+	free(vals);
+	return err;
+}
+
+static void retire_gone(struct vt_tracer *t)
+{
+	const char *e = getenv("VFIO_TRACE_RETIRE_S");
+	uint64_t every = (e ? strtoull(e, NULL, 10) : 5) * 1000000000ULL, now = vt_now_ns();
+
+	if (now - t->retired_at < every)
+		return;
+	t->retired_at = now;
+	if (retire_map(t, bpf_map__fd(t->skel->maps.vt_stats), true) ||
+	    retire_map(t, bpf_map__fd(t->skel->maps.vt_stats_spill), false))
+		vt_warn("cannot move the rows of processes that have gone out of the maps: %s",
+			strerror(ENOMEM));
+}
+
 /* Devices already open (VMs running before vfio-trace): one pass of the task_file iterator
  * learns them, and the lifecycle ring attaches their callbacks before tracing begins. */
 static void find_open_devices(struct vt_tracer *t)
@@ -1130,7 +1199,12 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 	if (!err)
 		err = read_rowc(bpf_map__fd(t->skel->maps.vt_rowc), t->skel->rodata->vt_rowc_mask + 1,
 				t->ncpus, s, &idx);
+	for (size_t i = 0; !err && i < t->retired.n; i++)
+		err = add_row(s, &idx, &t->retired.rows[i].key, &t->retired.rows[i].st);
 	vt_rowidx_free(&idx);
+	/* after the read: what was just read stays in the maps or moves, never both */
+	if (!err)
+		retire_gone(t);
 	if (err)
 		goto oom;
 	if (vt_tracer_losses(t, s->losses))
@@ -1189,5 +1263,7 @@ void vt_tracer_close(struct vt_tracer *t)
 	vt_ksyms_free(t->ks);
 	btf__free(t->vmlinux_btf);
 	free(t->devtab);
+	vt_snapshot_free(&t->retired);
+	vt_rowidx_free(&t->retired_idx);
 	free(t);
 }

@@ -8,6 +8,9 @@
 # under stat --json with fentry and with --kprobe; then
 #  guard   the loader held while vfio-trace cannot run (SIGSTOP), then vfio-trace killed -9:
 #          its guard process must let the loader go
+#  retire  stats maps of 24 keys, 12 processes one after the other (2 s apart, as VMs come and
+#          go over months; ~11 keys each): the rows of those that have gone must leave the
+#          maps, so nothing is lost and the totals stay exact
 #  fill    stats maps shrunk to 8 keys (VFIO_TRACE_STATS_ENTRIES) under 6 containers: what does
 #          not fit must be counted in lost.stats_full, one per operation, never silently.
 . /lab/lib.sh
@@ -54,6 +57,21 @@ sleep 0.5
 note guard_left "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c "^vfio-trace-gua")"
 rmmod vfio_dmatest2 || fail "guard: rmmod vfio_dmatest2"
 echo guard >> /out/scenarios
+# retire
+env VFIO_TRACE_STATS_ENTRIES=24 VFIO_TRACE_HOT_ROWS=1 VFIO_TRACE_RETIRE_S=0 \
+	vfio-trace stat --json 1 > /out/retire.trace 2> /out/retire.trace.err &
+tp=$!
+wait_line /out/retire.trace.err tracing 90 || fail "retire: tracer did not start"
+i=0 rc=0
+while [ $i -lt 12 ]; do
+	i=$((i + 1))
+	vfio-workload single --iterations 2 --leave-mapped 1 --quiet \
+		--json /out/retire.$i.json 2>> /out/retire.wl.err || rc=$?
+	sleep 2
+done
+echo $rc > /out/retire.wl.rc
+kill -INT $tp; wait $tp; echo $? > /out/retire.trace.rc
+echo retire >> /out/scenarios
 VT_ENV="VFIO_TRACE_STATS_ENTRIES=8 VFIO_TRACE_HOT_ROWS=1" \
 	vt_traced fill "stat --json 1" multicontainer --containers 6 --devices 1 --iterations 4 --leave-mapped 1
 cat /sys/kernel/debug/kprobes/list > /out/kprobes-after 2>/dev/null
