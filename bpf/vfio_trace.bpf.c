@@ -723,12 +723,11 @@ static __noinline int lock_tracked(__u64 lock)
 	return 0;
 }
 
-static __noinline int unlock_tracked(void *ctx, __u64 lock)
+/* A hold of a tracked lock ends: account it; returns how long it was held (0: not timed). */
+static __noinline __u64 unlock_tracked(__u64 lock)
 {
 	struct vt_lock_info *li = bpf_map_lookup_elem(&vt_locks, &lock);
 	struct vt_hold_key k = { .lock = lock };
-	struct vtr_lock_key mk = {};
-	struct vtr_lock_max *m, nm = {};
 	struct vtr_unmap_state *st;
 	struct vt_hold *h;
 	__u64 now, held;
@@ -749,6 +748,20 @@ static __noinline int unlock_tracked(void *ctx, __u64 lock)
 	held = now - h->ts;
 	h->ts = 0;
 	vt_account(VT_OP_LOCK_HOLD, li->kind, li->container, li->container, held, 0, 0, 0, lock, 0);
+	return held;
+}
+
+/* The longest hold of each tracked lock, with who held it and the stack of its release. Its
+ * own subprogram, called from the program itself: stacked under unlock_tracked (vt_account's
+ * frame) the two exceeded BPF's 512 bytes on 6.1 ("combined stack size ... too large"). */
+static __noinline int note_longest(void *ctx, __u64 lock, __u64 held)
+{
+	struct vt_lock_info *li = bpf_map_lookup_elem(&vt_locks, &lock);
+	struct vtr_lock_key mk = {};
+	struct vtr_lock_max *m, nm = {};
+
+	if (!li)
+		return 0;
 	mk.container = li->container;
 	mk.kind = li->kind;
 	m = bpf_map_lookup_elem(&vt_lock_max, &mk);
@@ -790,13 +803,17 @@ int BPF_PROG(fe_mutex_unlock)
 {
 	__u64 lock = fentry_arg(ctx, 0);
 
-	return vt_lock_maybe_tracked(lock) ? unlock_tracked(ctx, lock) : 0;
+	__u64 held = vt_lock_maybe_tracked(lock) ? unlock_tracked(lock) : 0;
+
+	return held ? note_longest(ctx, lock, held) : 0;
 }
 
 SEC("kprobe/mutex_unlock")
 int BPF_KPROBE(kp_mutex_unlock, struct mutex *lock)
 {
-	return vt_lock_maybe_tracked((__u64)lock) ? unlock_tracked(ctx, (__u64)lock) : 0;
+	__u64 held = vt_lock_maybe_tracked((__u64)lock) ? unlock_tracked((__u64)lock) : 0;
+
+	return held ? note_longest(ctx, (__u64)lock, held) : 0;
 }
 
 /* Threads waiting on a tracked lock right now: tid -> lock and since when. Kept by the
