@@ -9,14 +9,26 @@
  * dma_unmap callback: in each module that uses vfio.ko (/sys/module/vfio/holders), every BTF
  * function whose prototype is `void (struct vfio_device *, u64, u64)`. The BPF side counts a
  * call only when the device's ops->dma_unmap is that function (bpf/callback.bpf.c), so a
- * helper with the same prototype costs a probe but never a wrong count.
+ * helper with the same prototype costs a probe but never a wrong count. A module loaded later
+ * gets the same while its loader is held (bpf/vfio_trace.bpf.c rt_module_load): this file
+ * lets it go, and its guard process does if vfio-trace dies first.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
-#include "vt.h"
+#include <bpf/libbpf.h>
+#include "tracer.h"
+#include "callback.skel.h"
 
 /* The type behind typedefs and qualifiers (u64 -> __u64 -> unsigned long long). */
 static const struct btf_type *skip_mods(const struct btf *btf, __u32 id)
@@ -94,4 +106,311 @@ int vt_vfio_holders(const char *sysfs_module, char names[][VT_MODNAME_LEN], int 
 	}
 	closedir(d);
 	return n;
+}
+
+/* ---- attaching them --------------------------------------------------------------------- */
+
+static int reuse_maps(struct vt_tracer *t, struct callback_bpf *cb)
+{
+	struct {
+		struct bpf_map *dst, *src;
+	} m[] = {
+		{ cb->maps.vt_stats, t->skel->maps.vt_stats },
+		{ cb->maps.vt_rowc, t->skel->maps.vt_rowc },
+		{ cb->maps.vt_stats_spill, t->skel->maps.vt_stats_spill },
+		{ cb->maps.vt_zero, t->skel->maps.vt_zero },
+		{ cb->maps.vt_losses, t->skel->maps.vt_losses },
+		{ cb->maps.vt_devices, t->skel->maps.vt_devices },
+		{ cb->maps.vt_unmaps, t->skel->maps.vt_unmaps },
+		{ cb->maps.vt_calls, t->skel->maps.vt_calls },
+		{ cb->maps.vt_events, t->skel->maps.vt_events },
+		{ cb->maps.vt_lifecycle, t->skel->maps.vt_lifecycle },
+	};
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (bpf_map__reuse_fd(m[i].dst, bpf_map__fd(m[i].src)))
+			return -1;
+	/* Per-task callback state is shared by every callback instance too. */
+	if (t->kp_cb && t->kp_cb != cb)
+		return bpf_map__reuse_fd(cb->maps.vt_cbs, bpf_map__fd(t->kp_cb->maps.vt_cbs));
+	for (int i = 0; i < t->ncbs; i++)
+		if (t->cbs[i].obj && t->cbs[i].obj != cb)
+			return bpf_map__reuse_fd(cb->maps.vt_cbs, bpf_map__fd(t->cbs[i].obj->maps.vt_cbs));
+	return 0;
+}
+
+static struct callback_bpf *cb_open(struct vt_tracer *t, bool fentry, const char *func,
+				    uint64_t addr)
+{
+	struct callback_bpf *cb = callback_bpf__open();
+
+	if (!cb)
+		return NULL;
+	cb->rodata->vt_cb_func = addr;
+	cb->rodata->vt_features = t->skel->rodata->vt_features;
+	cb->rodata->vt_targ_tgid = t->skel->rodata->vt_targ_tgid;
+	cb->rodata->vt_events_wake = t->skel->rodata->vt_events_wake;
+	cb->rodata->vt_rowc_mask = t->skel->rodata->vt_rowc_mask;
+	cb->rodata->vt_events_band = t->skel->rodata->vt_events_band;
+	bpf_program__set_autoload(cb->progs.fe_callback, fentry);
+	bpf_program__set_autoload(cb->progs.fx_callback, fentry);
+	bpf_program__set_autoload(cb->progs.kp_callback, !fentry);
+	bpf_program__set_autoload(cb->progs.kr_callback, !fentry);
+	if (fentry && (bpf_program__set_attach_target(cb->progs.fe_callback, 0, func) ||
+		       bpf_program__set_attach_target(cb->progs.fx_callback, 0, func)))
+		goto fail;
+	if (reuse_maps(t, cb) || callback_bpf__load(cb))
+		goto fail;
+	return cb;
+fail:
+	callback_bpf__destroy(cb);
+	return NULL;
+}
+
+/* Attach to the function at addr named s (a candidate from BTF, or a device's callback). */
+static int attach_cb_func(struct vt_tracer *t, const struct vt_ksym *s, enum cb_origin from,
+			  const char *who)
+{
+	struct vt_cb_target *c;
+	char why[128] = "";
+
+	for (int i = 0; i < t->ncbs; i++)
+		if (t->cbs[i].addr == s->addr)
+			return 0;
+	if (t->ncbs == VT_MAX_CB) {
+		vt_warn("more than %d functions that can be dma_unmap callbacks; %s:%s (%s) is not "
+			"traced", VT_MAX_CB, s->module ? s->module : "vmlinux", s->name, who);
+		return -1;
+	}
+	c = &t->cbs[t->ncbs];
+	memset(c, 0, sizeof(*c));
+	c->addr = s->addr;
+	if (s->module)
+		snprintf(c->sym, sizeof(c->sym), "%s:%s", s->module, s->name);
+	else
+		snprintf(c->sym, sizeof(c->sym), "%s", s->name);
+
+	if (t->env.fentry_works && !t->opts.force_kprobe) {
+		c->obj = cb_open(t, true, s->name, s->addr);
+		if (c->obj) {
+			c->links[0] = bpf_program__attach(c->obj->progs.fe_callback);
+			c->links[1] = bpf_program__attach(c->obj->progs.fx_callback);
+			if (c->links[0] && c->links[1]) {
+				c->method = VT_M_FENTRY;
+				goto done;
+			}
+			snprintf(why, sizeof(why), "fentry attach: %s; ", strerror(errno));
+			bpf_link__destroy(c->links[0]);
+			bpf_link__destroy(c->links[1]);
+			callback_bpf__destroy(c->obj);
+			memset(c->links, 0, sizeof(c->links));
+			c->obj = NULL;
+		} else {
+			snprintf(why, sizeof(why), "fentry load: %s; ", strerror(errno));
+		}
+	}
+	if (!t->kp_cb && t->env.kprobes)	/* only through the perf kprobe PMU (lib/probe.c) */
+		t->kp_cb = cb_open(t, false, NULL, 0);
+	if (t->kp_cb) {
+		/* One kprobe program for every target: the cookie says which function it is. */
+		LIBBPF_OPTS(bpf_kprobe_opts, o, .bpf_cookie = s->addr);
+
+		c->links[0] = bpf_program__attach_kprobe_opts(t->kp_cb->progs.kp_callback, c->sym, &o);
+		o.retprobe = true;
+		c->links[1] = bpf_program__attach_kprobe_opts(t->kp_cb->progs.kr_callback, c->sym, &o);
+		if (c->links[0] && c->links[1]) {
+			c->method = VT_M_KPROBE;
+			goto done;
+		}
+		bpf_link__destroy(c->links[0]);
+		bpf_link__destroy(c->links[1]);
+	}
+	vt_warn("cannot attach to %s, %s: %skprobe: %s", c->sym, who, why, strerror(errno));
+	return -1;
+done:
+	t->ncbs++;
+	fprintf(stderr, "%s: attached dma_unmap callback %s (%s) for %s%s\n", vt_prog, c->sym,
+		vt_method_name(c->method), from == CB_FROM_BTF ? "module " : "", who);
+	return 0;
+}
+
+/* A device's callback at addr (one not found in BTF: a module without it, say). */
+int vt_cb_attach_device(struct vt_tracer *t, uint64_t addr, const char *devname)
+{
+	const struct vt_ksym *s;
+
+	for (int i = 0; i < t->ncbs; i++)
+		if (t->cbs[i].addr == addr)
+			return 0;
+	/* Not a candidate found at start: one kallsyms pass for this address. */
+	s = vt_ksyms_at(t->ks, addr);
+	if (!s) {
+		vt_warn("dma_unmap callback of %s at %#llx has no symbol: not traced", devname,
+			(unsigned long long)addr);
+		return -1;
+	}
+	return attach_cb_func(t, s, CB_FROM_DEVICE, devname);
+}
+
+struct cb_scan {
+	struct vt_tracer *t;
+	const char *module;
+	int attached;
+};
+
+static void cb_candidate(void *ctx, const char *func)
+{
+	struct cb_scan *sc = ctx;
+	const struct vt_ksym *s = vt_ksyms_by_name(sc->t->ks, func, sc->module);
+
+	if (!s && !vt_ksyms_add_module(sc->t->ks, sc->module))
+		s = vt_ksyms_by_name(sc->t->ks, func, sc->module);
+	if (!s) {
+		/* inlined everywhere, or a name kallsyms does not list: nothing to attach */
+		vt_dbg("%s:%s has dma_unmap's prototype but no symbol", sc->module, func);
+		return;
+	}
+	if (!attach_cb_func(sc->t, s, CB_FROM_BTF, sc->module))
+		sc->attached++;
+}
+
+/* Attach to every function of module whose BTF prototype is dma_unmap's. */
+int vt_cb_attach_module(struct vt_tracer *t, const char *module)
+{
+	struct cb_scan sc = { .t = t, .module = module };
+	struct btf *btf;
+
+	if (!t->vmlinux_btf) {
+		t->vmlinux_btf = btf__load_vmlinux_btf();
+		if (!t->vmlinux_btf) {
+			vt_warn("cannot read the kernel's BTF (%s): dma_unmap callbacks are attached "
+				"when a device shows them", strerror(errno));
+			return -1;
+		}
+	}
+	btf = btf__load_module_btf(module, t->vmlinux_btf);
+	if (!btf) {
+		vt_dbg("module %s has no BTF (%s): its callbacks are attached when a device shows "
+		       "them", module, strerror(errno));
+		return -1;
+	}
+	vt_btf_dma_unmap_funcs(btf, btf__type_cnt(t->vmlinux_btf), cb_candidate, &sc);
+	btf__free(btf);
+	return sc.attached;
+}
+
+/* A loader stopped by rt_module_load goes on. */
+void vt_hold_release(struct vt_tracer *t, uint32_t tgid)
+{
+	kill(tgid, SIGCONT);
+	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.vt_held), &tgid);
+}
+
+/* A loader still held 2 s after its load: its lifecycle record was lost (counted in
+ * lifecycle_ringbuf_full). Attach whatever the modules using vfio.ko now have, then let it go. */
+void vt_hold_release_stale(struct vt_tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.vt_held);
+	uint32_t k, cur, *prev = NULL;
+	uint64_t since, now = vt_now_ns();
+	bool rescanned = false;
+
+	while (!bpf_map_get_next_key(fd, prev, &k)) {
+		cur = k;
+		prev = &cur;
+		if (bpf_map_lookup_elem(fd, &cur, &since) || now - since < 2000000000ULL)
+			continue;
+		if (!rescanned) {
+			char mods[64][VT_MODNAME_LEN];
+			int n = vt_vfio_holders("/sys/module", mods, 64);
+
+			for (int i = 0; i < n; i++)
+				vt_cb_attach_module(t, mods[i]);
+			rescanned = true;
+		}
+		kill(cur, SIGCONT);
+		bpf_map_delete_elem(fd, &cur);
+	}
+}
+
+void vt_hold_release_all(struct vt_tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.vt_held);
+	uint32_t k, cur, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &k)) {
+		kill(k, SIGCONT);
+		cur = k;
+		prev = &cur;
+	}
+}
+
+/* A child that outlives us only to continue the loaders held at our death (kill -9 in the
+ * middle of an attach): it keeps vt_held's fd and nothing else (no program stays attached
+ * through it) and waits for our end of a pipe to close. */
+void vt_guard_start(struct vt_tracer *t)
+{
+	int p[2], held = bpf_map__fd(t->skel->maps.vt_held);
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid == 0) {
+		char c;
+		uint32_t k, cur, *prev = NULL;
+
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		prctl(PR_SET_NAME, "vfio-trace-guard");
+		{	/* all it may ever do is send SIGCONT */
+			int keep[] = { CAP_KILL };
+
+			vt_caps_limit(keep, 1);
+		}
+		if (dup2(p[0], 3) < 0 || dup2(held, 4) < 0)
+			_exit(1);
+		if (close_range(5, ~0U, 0))
+			for (int fd = 5; fd < 65536; fd++)
+				close(fd);
+		while (read(3, &c, 1) < 0 && errno == EINTR)
+			;
+		while (!bpf_map_get_next_key(4, prev, &k)) {
+			kill(k, SIGCONT);
+			cur = k;
+			prev = &cur;
+		}
+		_exit(0);
+	}
+	close(p[0]);
+	t->guardian = pid;
+	t->guardian_pipe = p[1];
+}
+
+void vt_guard_stop(struct vt_tracer *t)
+{
+	if (!t->guardian)
+		return;
+	close(t->guardian_pipe);
+	waitpid(t->guardian, NULL, 0);
+	t->guardian = 0;
+}
+
+void vt_cb_detach_all(struct vt_tracer *t)
+{
+	for (int i = 0; i < t->ncbs; i++) {
+		bpf_link__destroy(t->cbs[i].links[0]);
+		bpf_link__destroy(t->cbs[i].links[1]);
+		callback_bpf__destroy(t->cbs[i].obj);
+	}
+	callback_bpf__destroy(t->kp_cb);
+	t->ncbs = 0;
+	t->kp_cb = NULL;
 }

@@ -1,75 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The one place that opens, loads and attaches BPF. Per attach point it uses the method
- * probe.c found (fentry, else kprobe, else nothing and a notice); the drivers' dma_unmap
- * callbacks are attached before tracing starts, at every function of the modules using
- * vfio.ko that can be one (callbacks.c), again when such a module loads (its loader held
- * meanwhile), and at any other a device shows (lifecycle ring).
+ * The BPF backend: opens, loads and attaches the fixed points (per point the method probe.c
+ * found: fentry, else kprobe, else nothing and a notice), reads the maps into a snapshot
+ * (struct vt_snapshot, lib/trace.h) and dispatches the ring buffers' records. The drivers'
+ * dma_unmap callbacks and the module loads are lib/callbacks.c's; the state both share is
+ * lib/tracer.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/capability.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "trace.h"
 #include "report.h"
-#include "vfio_trace.skel.h"
-#include "callback.skel.h"
+#include "tracer.h"
 
-#define VT_MAX_CB 64
-#define VT_MAX_EXTRA 8
 #define VT_MAX_POINT_PROGS 32
-
-struct vt_cb_target {
-	uint64_t addr;
-	char sym[160];		/* "module:function" for kprobes */
-	enum vt_method method;
-	struct callback_bpf *obj;	/* fentry: one object per target */
-	struct bpf_link *links[2];
-};
-
-/* Where a callback was found: said on the "attached" line. */
-enum cb_origin { CB_FROM_BTF, CB_FROM_DEVICE };
-
-struct vt_tracer {
-	struct vt_tracer_opts opts;
-	struct vt_env env;
-	struct vt_ksyms *ks;
-	struct vfio_trace_bpf *skel;
-	struct ring_buffer *rb;
-	struct callback_bpf *kp_cb;	/* the kprobe instance, attached to every target */
-	struct vt_cb_target cbs[VT_MAX_CB];
-	int ncbs;
-	char missing[512];
-	int ncpus;
-	struct bpf_link *extra[VT_MAX_EXTRA];	/* kprobes attached by hand (retargeted) */
-	int nextra;
-	struct {				/* ... which are these */
-		struct bpf_program *prog;
-		const struct vt_point *p;
-		bool retprobe;
-	} retarget[VT_MAX_EXTRA];
-	int nretarget;
-	struct btf *vmlinux_btf;	/* base of the modules' BTF, read when first needed */
-	pid_t guardian;			/* continues held module loaders if we die (0: none) */
-	int guardian_pipe;		/* its end: closing it (dying) is the signal */
-	struct vt_dev *devtab;		/* every device seen (vt_devices forgets unregistered) */
-	size_t ndevtab, devcap;
-	struct vt_snapshot retired;	/* rows of processes that have gone, out of the maps */
-	struct vt_rowidx retired_idx;
-	uint64_t retired_at;		/* when they were last looked for */
-	/* Under a steady stream libbpf's consume loop never runs dry: the ring callbacks end it
-	 * (ring_stop()) at poll_end, or at once on a stop unless draining. */
-	uint64_t poll_end;
-	bool draining, cut;
-};
 
 /* A ring callback's return: < 0 ends this poll after the record just handled. */
 static int ring_stop(struct vt_tracer *t)
@@ -265,299 +214,6 @@ static void note_missing(struct vt_tracer *t)
 	}
 }
 
-static int reuse_maps(struct vt_tracer *t, struct callback_bpf *cb)
-{
-	struct {
-		struct bpf_map *dst, *src;
-	} m[] = {
-		{ cb->maps.vt_stats, t->skel->maps.vt_stats },
-		{ cb->maps.vt_rowc, t->skel->maps.vt_rowc },
-		{ cb->maps.vt_stats_spill, t->skel->maps.vt_stats_spill },
-		{ cb->maps.vt_zero, t->skel->maps.vt_zero },
-		{ cb->maps.vt_losses, t->skel->maps.vt_losses },
-		{ cb->maps.vt_devices, t->skel->maps.vt_devices },
-		{ cb->maps.vt_unmaps, t->skel->maps.vt_unmaps },
-		{ cb->maps.vt_calls, t->skel->maps.vt_calls },
-		{ cb->maps.vt_events, t->skel->maps.vt_events },
-		{ cb->maps.vt_lifecycle, t->skel->maps.vt_lifecycle },
-	};
-
-	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-		if (bpf_map__reuse_fd(m[i].dst, bpf_map__fd(m[i].src)))
-			return -1;
-	/* Per-task callback state is shared by every callback instance too. */
-	if (t->kp_cb && t->kp_cb != cb)
-		return bpf_map__reuse_fd(cb->maps.vt_cbs, bpf_map__fd(t->kp_cb->maps.vt_cbs));
-	for (int i = 0; i < t->ncbs; i++)
-		if (t->cbs[i].obj && t->cbs[i].obj != cb)
-			return bpf_map__reuse_fd(cb->maps.vt_cbs, bpf_map__fd(t->cbs[i].obj->maps.vt_cbs));
-	return 0;
-}
-
-static struct callback_bpf *cb_open(struct vt_tracer *t, bool fentry, const char *func,
-				    uint64_t addr)
-{
-	struct callback_bpf *cb = callback_bpf__open();
-
-	if (!cb)
-		return NULL;
-	cb->rodata->vt_cb_func = addr;
-	cb->rodata->vt_features = t->skel->rodata->vt_features;
-	cb->rodata->vt_targ_tgid = t->skel->rodata->vt_targ_tgid;
-	cb->rodata->vt_events_wake = t->skel->rodata->vt_events_wake;
-	cb->rodata->vt_rowc_mask = t->skel->rodata->vt_rowc_mask;
-	cb->rodata->vt_events_band = t->skel->rodata->vt_events_band;
-	bpf_program__set_autoload(cb->progs.fe_callback, fentry);
-	bpf_program__set_autoload(cb->progs.fx_callback, fentry);
-	bpf_program__set_autoload(cb->progs.kp_callback, !fentry);
-	bpf_program__set_autoload(cb->progs.kr_callback, !fentry);
-	if (fentry && (bpf_program__set_attach_target(cb->progs.fe_callback, 0, func) ||
-		       bpf_program__set_attach_target(cb->progs.fx_callback, 0, func)))
-		goto fail;
-	if (reuse_maps(t, cb) || callback_bpf__load(cb))
-		goto fail;
-	return cb;
-fail:
-	callback_bpf__destroy(cb);
-	return NULL;
-}
-
-/* Attach to the function at addr named s (a candidate from BTF, or a device's callback). */
-static int attach_cb_func(struct vt_tracer *t, const struct vt_ksym *s, enum cb_origin from,
-			  const char *who)
-{
-	struct vt_cb_target *c;
-	char why[128] = "";
-
-	for (int i = 0; i < t->ncbs; i++)
-		if (t->cbs[i].addr == s->addr)
-			return 0;
-	if (t->ncbs == VT_MAX_CB) {
-		vt_warn("more than %d functions that can be dma_unmap callbacks; %s:%s (%s) is not "
-			"traced", VT_MAX_CB, s->module ? s->module : "vmlinux", s->name, who);
-		return -1;
-	}
-	c = &t->cbs[t->ncbs];
-	memset(c, 0, sizeof(*c));
-	c->addr = s->addr;
-	if (s->module)
-		snprintf(c->sym, sizeof(c->sym), "%s:%s", s->module, s->name);
-	else
-		snprintf(c->sym, sizeof(c->sym), "%s", s->name);
-
-	if (t->env.fentry_works && !t->opts.force_kprobe) {
-		c->obj = cb_open(t, true, s->name, s->addr);
-		if (c->obj) {
-			c->links[0] = bpf_program__attach(c->obj->progs.fe_callback);
-			c->links[1] = bpf_program__attach(c->obj->progs.fx_callback);
-			if (c->links[0] && c->links[1]) {
-				c->method = VT_M_FENTRY;
-				goto done;
-			}
-			snprintf(why, sizeof(why), "fentry attach: %s; ", strerror(errno));
-			bpf_link__destroy(c->links[0]);
-			bpf_link__destroy(c->links[1]);
-			callback_bpf__destroy(c->obj);
-			memset(c->links, 0, sizeof(c->links));
-			c->obj = NULL;
-		} else {
-			snprintf(why, sizeof(why), "fentry load: %s; ", strerror(errno));
-		}
-	}
-	if (!t->kp_cb && t->env.kprobes)	/* only through the perf kprobe PMU (lib/probe.c) */
-		t->kp_cb = cb_open(t, false, NULL, 0);
-	if (t->kp_cb) {
-		/* One kprobe program for every target: the cookie says which function it is. */
-		LIBBPF_OPTS(bpf_kprobe_opts, o, .bpf_cookie = s->addr);
-
-		c->links[0] = bpf_program__attach_kprobe_opts(t->kp_cb->progs.kp_callback, c->sym, &o);
-		o.retprobe = true;
-		c->links[1] = bpf_program__attach_kprobe_opts(t->kp_cb->progs.kr_callback, c->sym, &o);
-		if (c->links[0] && c->links[1]) {
-			c->method = VT_M_KPROBE;
-			goto done;
-		}
-		bpf_link__destroy(c->links[0]);
-		bpf_link__destroy(c->links[1]);
-	}
-	vt_warn("cannot attach to %s, %s: %skprobe: %s", c->sym, who, why, strerror(errno));
-	return -1;
-done:
-	t->ncbs++;
-	fprintf(stderr, "%s: attached dma_unmap callback %s (%s) for %s%s\n", vt_prog, c->sym,
-		vt_method_name(c->method), from == CB_FROM_BTF ? "module " : "", who);
-	return 0;
-}
-
-/* A device's callback at addr (one not found in BTF: a module without it, say). */
-static int attach_callback(struct vt_tracer *t, uint64_t addr, const char *devname)
-{
-	const struct vt_ksym *s;
-
-	for (int i = 0; i < t->ncbs; i++)
-		if (t->cbs[i].addr == addr)
-			return 0;
-	/* Not a candidate found at start: one kallsyms pass for this address. */
-	s = vt_ksyms_at(t->ks, addr);
-	if (!s) {
-		vt_warn("dma_unmap callback of %s at %#llx has no symbol: not traced", devname,
-			(unsigned long long)addr);
-		return -1;
-	}
-	return attach_cb_func(t, s, CB_FROM_DEVICE, devname);
-}
-
-struct cb_scan {
-	struct vt_tracer *t;
-	const char *module;
-	int attached;
-};
-
-static void cb_candidate(void *ctx, const char *func)
-{
-	struct cb_scan *sc = ctx;
-	const struct vt_ksym *s = vt_ksyms_by_name(sc->t->ks, func, sc->module);
-
-	if (!s && !vt_ksyms_add_module(sc->t->ks, sc->module))
-		s = vt_ksyms_by_name(sc->t->ks, func, sc->module);
-	if (!s) {
-		/* inlined everywhere, or a name kallsyms does not list: nothing to attach */
-		vt_dbg("%s:%s has dma_unmap's prototype but no symbol", sc->module, func);
-		return;
-	}
-	if (!attach_cb_func(sc->t, s, CB_FROM_BTF, sc->module))
-		sc->attached++;
-}
-
-/* Attach to every function of module whose BTF prototype is dma_unmap's. */
-static int attach_module_callbacks(struct vt_tracer *t, const char *module)
-{
-	struct cb_scan sc = { .t = t, .module = module };
-	struct btf *btf;
-
-	if (!t->vmlinux_btf) {
-		t->vmlinux_btf = btf__load_vmlinux_btf();
-		if (!t->vmlinux_btf) {
-			vt_warn("cannot read the kernel's BTF (%s): dma_unmap callbacks are attached "
-				"when a device shows them", strerror(errno));
-			return -1;
-		}
-	}
-	btf = btf__load_module_btf(module, t->vmlinux_btf);
-	if (!btf) {
-		vt_dbg("module %s has no BTF (%s): its callbacks are attached when a device shows "
-		       "them", module, strerror(errno));
-		return -1;
-	}
-	vt_btf_dma_unmap_funcs(btf, btf__type_cnt(t->vmlinux_btf), cb_candidate, &sc);
-	btf__free(btf);
-	return sc.attached;
-}
-
-/* A loader stopped by rt_module_load goes on. */
-static void release_held(struct vt_tracer *t, uint32_t tgid)
-{
-	kill(tgid, SIGCONT);
-	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.vt_held), &tgid);
-}
-
-/* A loader still held 2 s after its load: its lifecycle record was lost (counted in
- * lifecycle_ringbuf_full). Attach whatever the modules using vfio.ko now have, then let it go. */
-static void release_stale_held(struct vt_tracer *t)
-{
-	int fd = bpf_map__fd(t->skel->maps.vt_held);
-	uint32_t k, cur, *prev = NULL;
-	uint64_t since, now = vt_now_ns();
-	bool rescanned = false;
-
-	while (!bpf_map_get_next_key(fd, prev, &k)) {
-		cur = k;
-		prev = &cur;
-		if (bpf_map_lookup_elem(fd, &cur, &since) || now - since < 2000000000ULL)
-			continue;
-		if (!rescanned) {
-			char mods[64][VT_MODNAME_LEN];
-			int n = vt_vfio_holders("/sys/module", mods, 64);
-
-			for (int i = 0; i < n; i++)
-				attach_module_callbacks(t, mods[i]);
-			rescanned = true;
-		}
-		kill(cur, SIGCONT);
-		bpf_map_delete_elem(fd, &cur);
-	}
-}
-
-static void release_all_held(struct vt_tracer *t)
-{
-	int fd = bpf_map__fd(t->skel->maps.vt_held);
-	uint32_t k, cur, *prev = NULL;
-
-	while (!bpf_map_get_next_key(fd, prev, &k)) {
-		kill(k, SIGCONT);
-		cur = k;
-		prev = &cur;
-	}
-}
-
-/* A child that outlives us only to continue the loaders held at our death (kill -9 in the
- * middle of an attach): it keeps vt_held's fd and nothing else (no program stays attached
- * through it) and waits for our end of a pipe to close. */
-static void start_guardian(struct vt_tracer *t)
-{
-	int p[2], held = bpf_map__fd(t->skel->maps.vt_held);
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC))
-		return;
-	pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return;
-	}
-	if (pid == 0) {
-		char c;
-		uint32_t k, cur, *prev = NULL;
-
-		signal(SIGINT, SIG_IGN);
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGPIPE, SIG_IGN);
-		prctl(PR_SET_NAME, "vfio-trace-guard");
-		{	/* all it may ever do is send SIGCONT */
-			int keep[] = { CAP_KILL };
-
-			vt_caps_limit(keep, 1);
-		}
-		if (dup2(p[0], 3) < 0 || dup2(held, 4) < 0)
-			_exit(1);
-		if (close_range(5, ~0U, 0))
-			for (int fd = 5; fd < 65536; fd++)
-				close(fd);
-		while (read(3, &c, 1) < 0 && errno == EINTR)
-			;
-		while (!bpf_map_get_next_key(4, prev, &k)) {
-			kill(k, SIGCONT);
-			cur = k;
-			prev = &cur;
-		}
-		_exit(0);
-	}
-	close(p[0]);
-	t->guardian = pid;
-	t->guardian_pipe = p[1];
-}
-
-static void stop_guardian(struct vt_tracer *t)
-{
-	if (!t->guardian)
-		return;
-	close(t->guardian_pipe);
-	waitpid(t->guardian, NULL, 0);
-	t->guardian = 0;
-}
-
 /* ---- the devices seen, kept in user space -------------------------------------------------
  * The kernel side forgets a device at unregister (its address may return as another device),
  * and a device can come and go between two snapshots; rows keyed by it still need its name.
@@ -670,16 +326,16 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 		char mod[VT_MODNAME_LEN];
 
 		snprintf(mod, sizeof(mod), "%.*s", (int)sizeof(e->dev), e->dev);
-		attach_module_callbacks(t, mod);
+		vt_cb_attach_module(t, mod);
 		if (e->ret)
-			release_held(t, e->tgid);
+			vt_hold_release(t, e->tgid);
 		return ring_stop(t);
 	}
 	devtab_event(t, e);
 	if (e->aux && e->op != VT_OP_UNREGISTER) {
 		char dev[VT_ESC_SIZE(sizeof(e->dev))];
 
-		attach_callback(t, e->aux, e->dev[0] ? vt_esc(dev, sizeof(dev), e->dev,
+		vt_cb_attach_device(t, e->aux, e->dev[0] ? vt_esc(dev, sizeof(dev), e->dev,
 							      sizeof(e->dev)) : "a device");
 	}
 	if (t->opts.on_event)
@@ -949,8 +605,8 @@ static double vmhwm_mib(void)
 static void unload(struct vt_tracer *t)
 {
 	if (t->skel)
-		release_all_held(t);
-	stop_guardian(t);
+		vt_hold_release_all(t);
+	vt_guard_stop(t);
 	for (int i = 0; i < t->nextra; i++)
 		bpf_link__destroy(t->extra[i]);
 	t->nextra = 0;
@@ -1004,7 +660,7 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 			t3 = vt_now_ns();
 			step = "attach";
 			if (!opts->no_hold)
-				start_guardian(t);
+				vt_guard_start(t);
 			err = vfio_trace_bpf__attach(t->skel);
 			if (!err)
 				err = attach_retargeted(t);
@@ -1033,7 +689,7 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	/* Every function that can be a callback, before tracing starts: a device that opens,
 	 * pins and unmaps in the next millisecond is traced from its first callback. */
 	for (int i = 0; i < nholders; i++)
-		attach_module_callbacks(t, holders[i]);
+		vt_cb_attach_module(t, holders[i]);
 	find_open_devices(t);
 	note_missing(t);
 	bpf_object__for_each_program(prog, t->skel->obj)
@@ -1072,7 +728,7 @@ int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
 	 * epoll does not see them, so read every ring once the wait is over. */
 	c = ring_buffer__consume(t->rb);
 	if (!t->opts.no_hold)
-		release_stale_held(t);
+		vt_hold_release_stale(t);
 	return c > 0 ? n + c : n;
 }
 
@@ -1227,7 +883,7 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 		if (dev.dma_unmap) {
 			char name[VT_ESC_SIZE(sizeof(dev.name))];
 
-			attach_callback(t, dev.dma_unmap, dev.name[0] ? vt_esc(name, sizeof(name),
+			vt_cb_attach_device(t, dev.dma_unmap, dev.name[0] ? vt_esc(name, sizeof(name),
 					dev.name, sizeof(dev.name)) : "a device");
 		}
 	}
@@ -1248,15 +904,10 @@ void vt_tracer_close(struct vt_tracer *t)
 	if (!t)
 		return;
 	if (t->skel)
-		release_all_held(t);
-	stop_guardian(t);
+		vt_hold_release_all(t);
+	vt_guard_stop(t);
 	ring_buffer__free(t->rb);
-	for (int i = 0; i < t->ncbs; i++) {
-		bpf_link__destroy(t->cbs[i].links[0]);
-		bpf_link__destroy(t->cbs[i].links[1]);
-		callback_bpf__destroy(t->cbs[i].obj);
-	}
-	callback_bpf__destroy(t->kp_cb);
+	vt_cb_detach_all(t);
 	for (int i = 0; i < t->nextra; i++)
 		bpf_link__destroy(t->extra[i]);
 	vfio_trace_bpf__destroy(t->skel);

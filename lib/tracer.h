@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The BPF backend's state, shared by lib/loader.c (load, attach, read) and lib/callbacks.c
+ * (the drivers' dma_unmap callbacks: where they are, attaching them, holding a module's
+ * loader meanwhile). Private to lib/: the commands see struct vt_tracer through lib/trace.h.
+ */
+#ifndef VT_TRACER_H
+#define VT_TRACER_H
+
+#include <sys/types.h>
+#include "trace.h"
+#include "vfio_trace.skel.h"
+
+#define VT_MAX_CB 64
+#define VT_MAX_EXTRA 8
+
+struct vt_cb_target {
+	uint64_t addr;
+	char sym[160];		/* "module:function" for kprobes */
+	enum vt_method method;
+	struct callback_bpf *obj;	/* fentry: one object per target */
+	struct bpf_link *links[2];
+};
+
+/* Where a callback was found: said on the "attached" line. */
+enum cb_origin { CB_FROM_BTF, CB_FROM_DEVICE };
+
+struct vt_tracer {
+	struct vt_tracer_opts opts;
+	struct vt_env env;
+	struct vt_ksyms *ks;
+	struct vfio_trace_bpf *skel;
+	struct ring_buffer *rb;
+	struct callback_bpf *kp_cb;	/* the kprobe instance, attached to every target */
+	struct vt_cb_target cbs[VT_MAX_CB];
+	int ncbs;
+	char missing[512];
+	int ncpus;
+	struct bpf_link *extra[VT_MAX_EXTRA];	/* kprobes attached by hand (retargeted) */
+	int nextra;
+	struct {				/* ... which are these */
+		struct bpf_program *prog;
+		const struct vt_point *p;
+		bool retprobe;
+	} retarget[VT_MAX_EXTRA];
+	int nretarget;
+	struct btf *vmlinux_btf;	/* base of the modules' BTF, read when first needed */
+	pid_t guardian;			/* continues held module loaders if we die (0: none) */
+	int guardian_pipe;		/* its end: closing it (dying) is the signal */
+	struct vt_dev *devtab;		/* every device seen (vt_devices forgets unregistered) */
+	size_t ndevtab, devcap;
+	struct vt_snapshot retired;	/* rows of processes that have gone, out of the maps */
+	struct vt_rowidx retired_idx;
+	uint64_t retired_at;		/* when they were last looked for */
+	/* Under a steady stream libbpf's consume loop never runs dry: the ring callbacks end it
+	 * (ring_stop()) at poll_end, or at once on a stop unless draining. */
+	uint64_t poll_end;
+	bool draining, cut;
+};
+
+/* lib/callbacks.c */
+/* A device's callback at addr (one not found in BTF): attached unless it is already. */
+int vt_cb_attach_device(struct vt_tracer *t, uint64_t addr, const char *devname);
+/* Every function of module whose BTF prototype is dma_unmap's; how many were attached. */
+int vt_cb_attach_module(struct vt_tracer *t, const char *module);
+void vt_cb_detach_all(struct vt_tracer *t);
+/* Held module loaders (bpf/vfio_trace.bpf.c rt_module_load): let one go, those held too long
+ * (their record was lost), or all; the guard process continues them if we die. */
+void vt_hold_release(struct vt_tracer *t, uint32_t tgid);
+void vt_hold_release_stale(struct vt_tracer *t);
+void vt_hold_release_all(struct vt_tracer *t);
+void vt_guard_start(struct vt_tracer *t);
+void vt_guard_stop(struct vt_tracer *t);
+
+#endif
