@@ -52,11 +52,12 @@ help:
 	@echo "make install      install binary and man pages (PREFIX, DESTDIR)"
 	@echo "make vmlinux-h    regenerate bpf/vmlinux.h from the reference kernel's BTF"
 
-# Debian bookworm packages, installed idempotently.
+# Debian bookworm packages, installed idempotently. libclang-rt-14-dev: libFuzzer and the
+# sanitizer runtimes for tests/fuzz (only recommended by clang, and deps skips recommends).
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libcap-dev \
 	libtracefs-dev libtraceevent-dev libncurses-dev libjson-c-dev libcmocka-dev pkg-config \
 	make gcc libc6-dev git python3 qemu-system-x86 busybox-static kmod cpio xz-utils dwarves \
-	bc binutils
+	bc binutils libclang-rt-14-dev
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
