@@ -63,9 +63,12 @@ help:
 # its unit and host tests (man pages, completion, packages) need; deps-lab: the QEMU lab on
 # top (QEMU, busybox, kernel and module tooling; tests/lab/fetch installs the kernel
 # headers itself). `make deps` = both, so `make deps && make check` stays the one command.
+# libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for tests/fuzz (only recommended
+# by clang, and deps skips recommends).
 DEB_PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libcap-dev \
 	libtracefs-dev libtraceevent-dev libncurses-dev libjson-c-dev libcmocka-dev pkg-config \
-	make gcc libc6-dev git python3 man-db groff-base bash xz-utils cppcheck
+	make gcc libc6-dev git python3 man-db groff-base bash xz-utils cppcheck \
+	libclang-rt-14-dev
 DEB_PKGS_LAB := qemu-system-x86 busybox-static kmod cpio xz-utils zstd dwarves bc binutils \
 	gcc make python3
 define install_missing

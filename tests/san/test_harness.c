@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 #include "trace.h"
 #include "report.h"
@@ -310,6 +313,71 @@ static void test_hung_graphs(void **state)
 	}
 }
 
+/* Live processes with hostile names (comm) named through /proc by the real code: the JSON
+ * report, the name cache, top's table lines. */
+static void test_live_names(void **state)
+{
+	static const char *const comms[] = { "\x1b]0;x\x07", "a\nb", "\xff\xfe", "%n%s", "(x) y" };
+	enum { N = sizeof(comms) / sizeof(comms[0]) };
+	struct vt_ident_cache *cache = calloc(1, sizeof(*cache));
+	FILE *out = fopen("/dev/null", "w");
+	struct vt_snapshot s = {};
+	pid_t pids[N];
+	struct vt_view v;
+	json_object *o;
+
+	assert_non_null(cache);
+	assert_non_null(out);
+	s.rows = calloc(N, sizeof(*s.rows));
+	assert_non_null(s.rows);
+	for (int i = 0; i < N; i++) {
+		int p[2];
+		char c;
+
+		assert_int_equal(pipe(p), 0);
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (!pids[i]) {
+			prctl(PR_SET_NAME, comms[i]);
+			if (write(p[1], "x", 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+		assert_int_equal(read(p[0], &c, 1), 1);
+		close(p[0]);
+		close(p[1]);
+		s.rows[s.n].key = (struct vtr_key){ .obj = 0xffff888001000000ULL, .tgid = pids[i] };
+		fake_stat(&s.rows[s.n++].st, 100);
+	}
+	o = vt_report_json(&s, 1.0, "");
+	vt_json_print(out, o, false);
+	json_object_put(o);
+	assert_int_equal(vt_view_build(&v, &s, 1.0, &s, 1.0, &s), 0);
+	for (int round = 0; round < 2; round++) {	/* alive, then exited: from the cache */
+		char line[VT_VIEW_LINE];
+		struct vt_view_widths w;
+
+		for (size_t i = 0; i < v.nprocs; i++)
+			vt_ident_get(cache, v.procs[i].tgid, v.procs[i].comm, sizeof(v.procs[i].comm),
+				     v.procs[i].vm, sizeof(v.procs[i].vm));
+		vt_view_widths(&v, &w);
+		for (size_t i = 0; i < v.nprocs; i++) {
+			assert_string_not_equal(v.procs[i].comm, "?");
+			vt_view_proc_line(line, sizeof(line), &v.procs[i], &v.procs[i].iv, 1.0, &w);
+			fprintf(out, "%s\n", line);
+		}
+		for (int i = 0; round == 0 && i < N; i++) {
+			kill(pids[i], SIGKILL);
+			assert_int_equal(waitpid(pids[i], NULL, 0), pids[i]);
+		}
+	}
+	vt_view_free(&v);
+	vt_snapshot_free(&s);
+	free(cache);
+	fclose(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_vm_names),
 		cmocka_unit_test(test_kallsyms),
 		cmocka_unit_test(test_hung_graphs),
+		cmocka_unit_test(test_live_names),
 	};
 
 	return cmocka_run_group_tests_name("san-harness", tests, NULL, NULL);

@@ -210,6 +210,26 @@ static void test_refusal(void **state)
 	refuses("build/vfio-trace stat 1 1");
 }
 
+/* The real binary on this host: doctor, done with its test attaches, holds nothing (its own
+ * /proc/self/status, printed with -v). */
+static void test_doctor_drops_all(void **state)
+{
+	char line[512];
+	bool seen = false;
+	FILE *p;
+
+	if (!have_cap(CAP_SETPCAP) || access("build/vfio-trace", X_OK))
+		skip();
+	p = popen("build/vfio-trace -v doctor 2>&1 >/dev/null", "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p))
+		if (strstr(line, "capabilities kept after attach: none (CapPrm=0000000000000000 "
+			   "CapEff=0000000000000000 CapBnd=0000000000000000)"))
+			seen = true;
+	pclose(p);
+	assert_true(seen);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_kallsyms_hidden),
 		cmocka_unit_test(test_refusal),
+		cmocka_unit_test(test_doctor_drops_all),
 	};
 
 	return cmocka_run_group_tests_name("caps", tests, NULL, NULL);

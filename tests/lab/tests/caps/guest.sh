@@ -3,8 +3,9 @@
 # CAP_KILL in its effective, permitted and bounding sets, and still attaches the callback of
 # a device opened after the drop and counts exactly; doctor and hung keep nothing; without
 # CAP_SYSLOG (kallsyms then shows zeros on these kernels) or CAP_SYS_ADMIN every command
-# refuses with one line. doctor and hung leave no probe. The partial privileges come from the
-# test hook VFIO_TRACE_TEST_DROP_CAPS (it can only take capabilities away).
+# refuses with one line. doctor and hung leave no probe, nor does a doctor killed by
+# SIGKILL. The partial privileges come from the test hook VFIO_TRACE_TEST_DROP_CAPS (it can
+# only take capabilities away).
 . /lab/lib.sh
 dmesg_mark
 dmatest_load ndev=2 || fail "cannot load the test module"
@@ -37,6 +38,13 @@ traced top "top --json 1"
 # doctor and hung report their own sets once done (-v); nothing left attached after them
 vfio-trace -v doctor > /out/doctor.out 2> /out/doctor.err; echo $? > /out/doctor.rc
 vfio-trace -v hung > /out/hung.out 2> /out/hung.err; echo $? > /out/hung.rc
+# a doctor killed in the middle of its test attaches leaves nothing either (perf kprobes and
+# BPF links die with the process; nothing is written to tracefs)
+for _d in 0.3 0.8 1.5 2.5; do
+	vfio-trace doctor > /dev/null 2>&1 &
+	sleep $_d
+	kill -9 $! 2>/dev/null; wait $! 2>/dev/null
+done
 cat /sys/kernel/debug/kprobes/list > /out/kprobes-after 2>/dev/null
 cat $TRACEFS/kprobe_events > /out/kprobe_events-after 2>/dev/null
 
