@@ -63,13 +63,13 @@ start_tracer() { # MODE TAG
 	TLOG=$R/tracer-$1-$2.log TRES=$R/tracer-$1-$2.res
 	case $1 in
 	untraced) TPID=""; return 0 ;;
-	empty) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load vfio & ;;
-	empty-locks) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load lean mutex & ;;
-	empty-lean) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load lean & ;;
-	empty-mutex) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load mutex & ;;
-	top) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b >/dev/null & ;;
-	snoop) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- $VT snoop >/dev/null & ;;
-	locks) vtexec --match "attached" --log $TLOG --ready /tmp/ready --result $TRES -- $VT locks >/dev/null & ;;
+	empty) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load vfio & ;;
+	empty-locks) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load lean mutex & ;;
+	empty-lean) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load lean & ;;
+	empty-mutex) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load mutex & ;;
+	top) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b >/dev/null & ;;
+	snoop) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT snoop >/dev/null & ;;
+	locks) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT locks >/dev/null & ;;
 	bpftrace) vtexec --scan-stdout --match "Attaching" --log $TLOG --ready /tmp/ready --result $TRES -- chroot /bt /usr/bin/bpftrace /tmp/vfio.bt & ;;
 	esac
 	TPID=$!
