@@ -252,51 +252,83 @@ int vt_cb_attach_device(struct vt_tracer *t, uint64_t addr, const char *devname)
 	return attach_cb_func(t, s, CB_FROM_DEVICE, devname);
 }
 
-struct cb_scan {
-	struct vt_tracer *t;
+#define VT_MAX_CANDIDATES 128
+
+struct cb_candidates {
 	const char *module;
-	int attached;
+	struct {
+		char module[VT_MODNAME_LEN];
+		char func[128];
+	} c[VT_MAX_CANDIDATES];
+	int n;
 };
 
-static void cb_candidate(void *ctx, const char *func)
+static void cb_found(void *ctx, const char *func)
 {
-	struct cb_scan *sc = ctx;
-	const struct vt_ksym *s = vt_ksyms_by_name(sc->t->ks, func, sc->module);
+	struct cb_candidates *cc = ctx;
 
-	if (!s && !vt_ksyms_add_module(sc->t->ks, sc->module))
-		s = vt_ksyms_by_name(sc->t->ks, func, sc->module);
-	if (!s) {
-		/* inlined everywhere, or a name kallsyms does not list: nothing to attach */
-		vt_dbg("%s:%s has dma_unmap's prototype but no symbol", sc->module, func);
+	if (cc->n == VT_MAX_CANDIDATES) {
+		vt_warn("more than %d functions with dma_unmap's prototype: %s:%s is not traced",
+			VT_MAX_CANDIDATES, cc->module, func);
 		return;
 	}
-	if (!attach_cb_func(sc->t, s, CB_FROM_BTF, sc->module))
-		sc->attached++;
+	snprintf(cc->c[cc->n].module, sizeof(cc->c[0].module), "%s", cc->module);
+	snprintf(cc->c[cc->n].func, sizeof(cc->c[0].func), "%s", func);
+	cc->n++;
 }
 
-/* Attach to every function of module whose BTF prototype is dma_unmap's. */
-int vt_cb_attach_module(struct vt_tracer *t, const char *module)
+/* The functions with dma_unmap's prototype in these modules' BTF. The kernel's BTF (their base,
+ * ~10 MiB parsed) is freed before anything is attached: each callback object's load parses it
+ * again inside libbpf, and both at once would double the peak memory. */
+static int find_candidates(const char *const *modules, int nmod, struct cb_candidates *cc)
 {
-	struct cb_scan sc = { .t = t, .module = module };
-	struct btf *btf;
+	struct btf *base = btf__load_vmlinux_btf();
 
-	if (!t->vmlinux_btf) {
-		t->vmlinux_btf = btf__load_vmlinux_btf();
-		if (!t->vmlinux_btf) {
-			vt_warn("cannot read the kernel's BTF (%s): dma_unmap callbacks are attached "
-				"when a device shows them", strerror(errno));
-			return -1;
-		}
-	}
-	btf = btf__load_module_btf(module, t->vmlinux_btf);
-	if (!btf) {
-		vt_dbg("module %s has no BTF (%s): its callbacks are attached when a device shows "
-		       "them", module, strerror(errno));
+	if (!base) {
+		vt_warn("cannot read the kernel's BTF (%s): dma_unmap callbacks are attached when a "
+			"device shows them", strerror(errno));
 		return -1;
 	}
-	vt_btf_dma_unmap_funcs(btf, btf__type_cnt(t->vmlinux_btf), cb_candidate, &sc);
-	btf__free(btf);
-	return sc.attached;
+	for (int i = 0; i < nmod; i++) {
+		struct btf *btf = btf__load_module_btf(modules[i], base);
+
+		if (!btf) {
+			vt_dbg("module %s has no BTF (%s): its callbacks are attached when a device "
+			       "shows them", modules[i], strerror(errno));
+			continue;
+		}
+		cc->module = modules[i];
+		vt_btf_dma_unmap_funcs(btf, btf__type_cnt(base), cb_found, cc);
+		btf__free(btf);
+	}
+	btf__free(base);
+	return 0;
+}
+
+int vt_cb_attach_modules(struct vt_tracer *t, const char *const *modules, int nmod)
+{
+	struct cb_candidates *cc = calloc(1, sizeof(*cc));
+	int attached = 0;
+
+	if (!cc || find_candidates(modules, nmod, cc)) {
+		free(cc);
+		return -1;
+	}
+	for (int i = 0; i < cc->n; i++) {
+		const char *mod = cc->c[i].module, *func = cc->c[i].func;
+		const struct vt_ksym *s = vt_ksyms_by_name(t->ks, func, mod);
+
+		if (!s && !vt_ksyms_add_module(t->ks, mod))
+			s = vt_ksyms_by_name(t->ks, func, mod);
+		if (!s) {
+			/* inlined everywhere, or a name kallsyms does not list: nothing to attach */
+			vt_dbg("%s:%s has dma_unmap's prototype but no symbol", mod, func);
+			continue;
+		}
+		attached += !attach_cb_func(t, s, CB_FROM_BTF, mod);
+	}
+	free(cc);
+	return attached;
 }
 
 /* A loader stopped by rt_module_load goes on. */
@@ -322,10 +354,12 @@ void vt_hold_release_stale(struct vt_tracer *t)
 			continue;
 		if (!rescanned) {
 			char mods[64][VT_MODNAME_LEN];
+			const char *names[64];
 			int n = vt_vfio_holders("/sys/module", mods, 64);
 
 			for (int i = 0; i < n; i++)
-				vt_cb_attach_module(t, mods[i]);
+				names[i] = mods[i];
+			vt_cb_attach_modules(t, names, n > 0 ? n : 0);
 			rescanned = true;
 		}
 		kill(cur, SIGCONT);

@@ -324,9 +324,10 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 	}
 	if (e->op == VT_EV_MODULE_LOAD) {
 		char mod[VT_MODNAME_LEN];
+		const char *m = mod;
 
 		snprintf(mod, sizeof(mod), "%.*s", (int)sizeof(e->dev), e->dev);
-		vt_cb_attach_module(t, mod);
+		vt_cb_attach_modules(t, &m, 1);
 		if (e->ret)
 			vt_hold_release(t, e->tgid);
 		return ring_stop(t);
@@ -688,8 +689,8 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	}
 	/* Every function that can be a callback, before tracing starts: a device that opens,
 	 * pins and unmaps in the next millisecond is traced from its first callback. */
-	for (int i = 0; i < nholders; i++)
-		vt_cb_attach_module(t, holders[i]);
+	if (nholders > 0)
+		vt_cb_attach_modules(t, holder_names, nholders);
 	find_open_devices(t);
 	note_missing(t);
 	bpf_object__for_each_program(prog, t->skel->obj)
@@ -912,7 +913,6 @@ void vt_tracer_close(struct vt_tracer *t)
 		bpf_link__destroy(t->extra[i]);
 	vfio_trace_bpf__destroy(t->skel);
 	vt_ksyms_free(t->ks);
-	btf__free(t->vmlinux_btf);
 	free(t->devtab);
 	vt_snapshot_free(&t->retired);
 	vt_rowidx_free(&t->retired_idx);

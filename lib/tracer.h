@@ -44,7 +44,6 @@ struct vt_tracer {
 		bool retprobe;
 	} retarget[VT_MAX_EXTRA];
 	int nretarget;
-	struct btf *vmlinux_btf;	/* base of the modules' BTF, read when first needed */
 	pid_t guardian;			/* continues held module loaders if we die (0: none) */
 	int guardian_pipe;		/* its end: closing it (dying) is the signal */
 	struct vt_dev *devtab;		/* every device seen (vt_devices forgets unregistered) */
@@ -61,8 +60,9 @@ struct vt_tracer {
 /* lib/callbacks.c */
 /* A device's callback at addr (one not found in BTF): attached unless it is already. */
 int vt_cb_attach_device(struct vt_tracer *t, uint64_t addr, const char *devname);
-/* Every function of module whose BTF prototype is dma_unmap's; how many were attached. */
-int vt_cb_attach_module(struct vt_tracer *t, const char *module);
+/* Every function of these modules whose BTF prototype is dma_unmap's; how many were
+ * attached, -1 without the kernel's BTF. */
+int vt_cb_attach_modules(struct vt_tracer *t, const char *const *modules, int nmod);
 void vt_cb_detach_all(struct vt_tracer *t);
 /* Held module loaders (bpf/vfio_trace.bpf.c rt_module_load): let one go, those held too long
  * (their record was lost), or all; the guard process continues them if we die. */
