@@ -13,7 +13,6 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "vfio_types.h"
-#include "hung_types.h"
 #include "vt_hung.h"
 
 char LICENSE[] SEC("license") = "GPL";

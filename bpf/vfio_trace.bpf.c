@@ -836,7 +836,7 @@ static __always_inline struct task_struct *mutex_owner(__u64 lock)
 	return (void *)(BPF_CORE_READ((struct mutex *)lock, owner.counter) & ~0x07L);
 }
 
-/* The ABBA of NOTES.md: this thread starts waiting for `lock` of a container while it owns the
+/* The ABBA of DEVELOPERS.md ("the deadlock"): this thread starts waiting for `lock` of a container while it owns the
  * container's other lock, and the owner of `lock` is already waiting for that other lock. The
  * second waiter closes the cycle, so checking here reports it the moment it forms. */
 static __always_inline void check_abba(__u64 lock, struct vt_lock_info *li)

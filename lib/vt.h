@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The vfio-trace library: probe selection and attach (probe.c, loader.c), kernel symbols
- * (ksyms.c), aggregation (model.c), identity resolution (ident.c), output helpers (util.c).
+ * The vfio-trace library: probe selection and attach (probe.c, loader.c, callbacks.c), kernel
+ * symbols (ksyms.c), aggregation and the operation table (model.c), reports and process
+ * identity (report.c), filters (filter.c), escaping names (escape.c), capabilities (caps.c),
+ * output helpers (util.c).
  */
 #ifndef VT_LIB_H
 #define VT_LIB_H
