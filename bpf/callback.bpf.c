@@ -23,6 +23,7 @@ struct vtr_cb_state {
 	__u64 vdev;
 	__u64 iova;
 	__u64 size;
+	__u64 func;
 };
 
 /* A callback's in-flight state when it runs outside an UNMAP_DMA; inside one (every notify of
@@ -51,19 +52,17 @@ static __always_inline void retry_warning(__u64 container, __u64 iova, __u64 siz
 /* fentry instances: the address of the function this instance is attached to. */
 const volatile __u64 vt_cb_func = 0;
 
-static __always_inline bool is_dma_unmap_of(struct vfio_device *vdev, __u64 func)
-{
-	return (__u64)BPF_CORE_READ(vdev, ops, dma_unmap) == func;
-}
-
+/* func: the function this program instance is attached to; dma_unmap: the device's
+ * ops->dma_unmap. Only a call of the device's own callback counts; its exit is the exit of
+ * the same function (cb_exit compares with what is stored here, reading nothing). */
 static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 length,
-				    __u64 func)
+				    __u64 func, __u64 dma_unmap)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct vtr_unmap_state *st;
 	__u64 now = bpf_ktime_get_ns();
 
-	if (!is_dma_unmap_of(vdev, func))
+	if (dma_unmap != func)
 		return 0;
 	st = vt_unmap_get(tid);
 
@@ -71,6 +70,7 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 	if (!st) {	/* outside an UNMAP_DMA (not type1's notify): its own slot */
 		struct vtr_cb_state cs = {
 			.ts = now, .vdev = (__u64)vdev, .iova = iova, .size = length,
+			.func = func,
 		};
 
 		VT_INFLIGHT_PUT(&vt_cbs, &tid, &cs);
@@ -95,6 +95,7 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 		st->notifies++;
 	}
 	/* inside an UNMAP_DMA (every type1 notify): the callback's state lives in its slot */
+	st->cb_func = func;
 	st->cb_vdev = (__u64)vdev;
 	st->cb_iova = iova;
 	st->cb_size = length;
@@ -102,35 +103,27 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 	return 0;
 }
 
-/* vdev: the device when the exit program sees it (fexit), else NULL (kretprobe: the device
- * its entry stored is checked instead). */
-static __always_inline int cb_exit(struct vfio_device *vdev, __u64 func)
+/* 1 when no entry of func is open on this thread: a helper with dma_unmap's prototype, or a
+ * callback that began before the start (the caller tells them apart where it can). */
+static __always_inline int cb_exit(__u64 func)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct vtr_unmap_state *st;
 	__u64 now = bpf_ktime_get_ns();
 	struct vtr_cb_state *cs;
 
-	if (vdev && !is_dma_unmap_of(vdev, func))
-		return 0;
 	st = vt_unmap_get(tid);
 
-	if (!st || !st->cb_ts) {
+	if (!st || !st->cb_ts || st->cb_func != func) {
 		/* A callback outside UNMAP_DMA (not type1's notify): its own slot. */
 		cs = bpf_map_lookup_elem(&vt_cbs, &tid);
-		if (!cs || !cs->ts) {
-			vt_lose(VT_LOSS_NO_ENTRY);
-			return 0;
-		}
-		if (!vdev && !is_dma_unmap_of((void *)cs->vdev, func))
-			return 0;
+		if (!cs || !cs->ts || cs->func != func)
+			return 1;
 		vt_account(VT_OP_CALLBACK, VT_KIND_DEVICE, cs->vdev, 0, now - cs->ts, cs->size, 0,
 			   cs->iova, 0, 0);
 		cs->ts = 0;
 		return 0;
 	}
-	if (!vdev && !is_dma_unmap_of((void *)st->cb_vdev, func))
-		return 0;
 	vt_account(VT_OP_CALLBACK, VT_KIND_DEVICE, st->cb_vdev, st->container, now - st->cb_ts,
 		   st->cb_size, 0, st->cb_iova, 0, 0);
 	st->cb_ts = 0;
@@ -149,26 +142,34 @@ static __always_inline int cb_exit(struct vfio_device *vdev, __u64 func)
 	return 0;
 }
 
+/* fentry: vdev is a BTF pointer, ops->dma_unmap two direct loads (no probe-read helper). */
 SEC("fentry")
 int BPF_PROG(fe_callback, struct vfio_device *vdev, __u64 iova, __u64 length)
 {
-	return cb_enter(vdev, iova, length, vt_cb_func);
+	return cb_enter(vdev, iova, length, vt_cb_func, (__u64)vdev->ops->dma_unmap);
 }
 
 SEC("fexit")
 int BPF_PROG(fx_callback, struct vfio_device *vdev)
 {
-	return cb_exit(vdev, vt_cb_func);
+	/* the device's own callback without its entry: it began before the start */
+	if (cb_exit(vt_cb_func) && (__u64)vdev->ops->dma_unmap == vt_cb_func)
+		vt_lose(VT_LOSS_NO_ENTRY);
+	return 0;
 }
 
 SEC("kprobe")
 int BPF_KPROBE(kp_callback, struct vfio_device *vdev, __u64 iova, __u64 length)
 {
-	return cb_enter(vdev, iova, length, bpf_get_attach_cookie(ctx));
+	return cb_enter(vdev, iova, length, bpf_get_attach_cookie(ctx),
+			(__u64)BPF_CORE_READ(vdev, ops, dma_unmap));
 }
 
+/* kprobe fallback: a kretprobe has no arguments, so an exit without its entry cannot be told
+ * from a helper's and is not counted as a loss. */
 SEC("kretprobe")
 int BPF_KRETPROBE(kr_callback)
 {
-	return cb_exit(NULL, bpf_get_attach_cookie(ctx));
+	cb_exit(bpf_get_attach_cookie(ctx));
+	return 0;
 }

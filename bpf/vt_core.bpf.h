@@ -115,6 +115,7 @@ struct vtr_unmap_state {
 	__u64 cb_vdev;
 	__u64 cb_iova;
 	__u64 cb_size;
+	__u64 cb_func;		/* the function it entered: only its own exit closes it */
 	__u32 cmd;
 	__u32 notifies;
 	__u32 retries;		/* consecutive re-loops on the current vfio_dma */
