@@ -382,27 +382,37 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
 			d->container = container;
 		return d;
 	}
-	struct vtr_device nd = {};
-	nd.container = container ? container : vt_device_container(vdev);
-	nd.tgid = tgid ? tgid : bpf_get_current_pid_tgid() >> 32;
+	/* Filled in place, not on the stack (the name is 48 bytes: with it on the stack the
+	 * mutex_unlock program's two frames passed 512 bytes on 6.1). A zeroed entry first;
+	 * whoever inserts it fills it. */
+	__u32 zero = 0;
+	void *z = bpf_map_lookup_elem(&vt_zero, &zero);
+	struct vtr_device *nd;
+
+	if (!z || bpf_map_update_elem(&vt_devices, &key, z, BPF_NOEXIST))
+		return bpf_map_lookup_elem(&vt_devices, &key);
+	nd = bpf_map_lookup_elem(&vt_devices, &key);
+	if (!nd)
+		return NULL;
+	nd->container = container ? container : vt_device_container(vdev);
+	nd->tgid = tgid ? tgid : bpf_get_current_pid_tgid() >> 32;
 	ops = BPF_CORE_READ(vdev, ops);
 	if (ops) {
-		nd.dma_unmap = (__u64)BPF_CORE_READ(ops, dma_unmap);
+		nd->dma_unmap = (__u64)BPF_CORE_READ(ops, dma_unmap);
 		const char *drv = BPF_CORE_READ(ops, name);
 		if (drv)
-			bpf_probe_read_kernel_str(nd.driver, sizeof(nd.driver), drv);
+			bpf_probe_read_kernel_str(nd->driver, sizeof(nd->driver), drv);
 	}
-	vt_read_devname(vdev, nd.name, sizeof(nd.name));
-	bpf_map_update_elem(&vt_devices, &key, &nd, BPF_NOEXIST);
+	vt_read_devname(vdev, nd->name, sizeof(nd->name));
 
 	struct vtr_event *e = vt_lifecycle_event(op, key, container);
 	if (e) {
-		e->tgid = nd.tgid;
-		e->aux = nd.dma_unmap;
-		__builtin_memcpy(e->dev, nd.name, sizeof(e->dev));
+		e->tgid = nd->tgid;
+		e->aux = nd->dma_unmap;
+		__builtin_memcpy(e->dev, nd->name, sizeof(e->dev));
 		bpf_ringbuf_submit(e, 0);
 	}
-	return bpf_map_lookup_elem(&vt_devices, &key);
+	return nd;
 }
 
 /* ---- tracked locks ----------------------------------------------------------------------
