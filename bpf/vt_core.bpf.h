@@ -394,44 +394,48 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
 			d->container = container;
 		return d;
 	}
-	struct vtr_device nd = {};
-	nd.container = container ? container : vt_device_container(vdev);
-	nd.tgid = tgid ? tgid : bpf_get_current_pid_tgid() >> 32;
+	/* Filled in place, not on the stack (the name is 48 bytes: with it on the stack the
+	 * mutex_unlock program's two frames passed 512 bytes on 6.1). A zeroed entry first;
+	 * whoever inserts it fills it. A register of a known address fills it again: the same
+	 * device gets the same values, another one at a gone one's address its own. */
+	__u32 zero = 0;
+	void *z = bpf_map_lookup_elem(&vt_zero, &zero);
+	struct vtr_device *nd = d;
+
+	if (!nd) {
+		if (!z)
+			return NULL;
+		if (bpf_map_update_elem(&vt_devices, &key, z, BPF_NOEXIST)) {
+			nd = bpf_map_lookup_elem(&vt_devices, &key);
+			if (!nd)
+				vt_lose(VT_LOSS_DEVICES_FULL);
+			return nd;	/* another CPU inserted it: it fills it */
+		}
+		nd = bpf_map_lookup_elem(&vt_devices, &key);
+		if (!nd)
+			return NULL;
+	}
+	nd->container = container ? container : vt_device_container(vdev);
+	nd->tgid = tgid ? tgid : bpf_get_current_pid_tgid() >> 32;
+	nd->dma_unmap = 0;
+	nd->driver[0] = 0;
 	ops = BPF_CORE_READ(vdev, ops);
 	if (ops) {
-		nd.dma_unmap = (__u64)BPF_CORE_READ(ops, dma_unmap);
+		nd->dma_unmap = (__u64)BPF_CORE_READ(ops, dma_unmap);
 		const char *drv = BPF_CORE_READ(ops, name);
 		if (drv)
-			bpf_probe_read_kernel_str(nd.driver, sizeof(nd.driver), drv);
+			bpf_probe_read_kernel_str(nd->driver, sizeof(nd->driver), drv);
 	}
-	vt_read_devname(vdev, nd.name, sizeof(nd.name));
-	if (d) {			/* a register of a known address */
-		bool same = d->dma_unmap == nd.dma_unmap;
-
-		for (int i = 0; same && i < (int)sizeof(nd.name); i++) {
-			same = d->name[i] == nd.name[i];
-			if (!nd.name[i])
-				break;
-		}
-		if (same) {
-			if (container)
-				d->container = container;
-			return d;
-		}
-		*d = nd;		/* another device at a freed one's address */
-	} else if (bpf_map_update_elem(&vt_devices, &key, &nd, BPF_NOEXIST) &&
-		   !bpf_map_lookup_elem(&vt_devices, &key)) {
-		vt_lose(VT_LOSS_DEVICES_FULL);
-	}
+	vt_read_devname(vdev, nd->name, sizeof(nd->name));
 
 	struct vtr_event *e = vt_lifecycle_event(op, key, container);
 	if (e) {
-		e->tgid = nd.tgid;
-		e->aux = nd.dma_unmap;
-		__builtin_memcpy(e->dev, nd.name, sizeof(e->dev));
+		e->tgid = nd->tgid;
+		e->aux = nd->dma_unmap;
+		__builtin_memcpy(e->dev, nd->name, sizeof(e->dev));
 		bpf_ringbuf_submit(e, 0);
 	}
-	return bpf_map_lookup_elem(&vt_devices, &key);
+	return nd;
 }
 
 /* ---- tracked locks ----------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include "vt.h"
 #include "cmd.h"
+#include "report.h"
 
 static void doctor_usage(FILE *f)
 {
@@ -97,7 +98,7 @@ static void print_json(const struct vt_env *env, const char *blocker)
 	json_object_object_add(o, "points", a);
 	json_object_object_add(o, "ok", json_object_new_boolean(!blocker));
 	json_object_object_add(o, "verdict", json_object_new_string(blocker ? blocker : "ready"));
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	vt_json_print(stdout, o, true);	/* valid UTF-8 like every JSON output */
 	json_object_put(o);
 }
 

@@ -55,8 +55,14 @@ spid=$!
 "$W" retry --fault-k 6 --duration 600 --first-dev 1 --name "$VMARG" --quiet \
 	--json /out/retry.json > /dev/null 2> /out/retry.err < /dev/null &
 rpid=$!
-note storm_pid $spid
-note retry_pid $rpid
+# each container runs in a child the workload forks: the process that unmaps
+child() { grep -l "^PPid:[[:space:]]*$1\$" /proc/[0-9]*/status 2>/dev/null | sed -n 1p | cut -d/ -f3; }
+i=0; while { [ -z "$(child $spid)" ] || [ -z "$(child $rpid)" ]; } && [ $i -lt 100 ]; do
+	i=$((i + 1)); sleep 0.1
+done
+scpid=$(child $spid); rcpid=$(child $rpid)
+note storm_pid $scpid
+note retry_pid $rcpid
 sleep 1
 
 run top_b.txt top -b 1 4
@@ -67,6 +73,13 @@ run hist.txt hist 1 2
 run hist_j.json hist -j 1 2
 run locks.txt locks 1 2
 run locks_j.json locks -j 1 2
+
+# the shared filters: -p one workload, --vm their (hostile) VM name, -d one device
+VMNAME=$(printf 'vm\033]0;t\007\033[2J\n\377\300,x')
+run stat_p.json stat -j -p $scpid 1 2
+run top_vm.json top -j --vm "$VMNAME" 1 1
+run top_novm.json top -j --vm nosuchvm 1 1
+run hist_d.json hist -j -d vfio_dmatest.1 1 1
 
 # snoop under the storm: SIGINT, then the summary within 1 s (guest uptime, 10 ms steps)
 for f in text json; do
@@ -99,6 +112,7 @@ i=0; while [ ! -s /out/head.txt ] && [ $i -lt 900 ]; do i=$((i + 1)); sleep 0.1;
 note head_done "$(up)"
 sleep 2
 note procs_after_2s "$(procs | wc -l)"
+note procs_scan_done "$(up)"
 i=0; while [ -n "$(procs)" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
 note procs_gone "$(up)"
 wait $hpid
