@@ -109,7 +109,7 @@ static __always_inline int ioctl_exit(long ret)
 	__u64 bytes;
 
 	if (!st)
-		return 0;	/* not MAP/UNMAP, or started mid-call */
+		return 1;	/* not MAP/UNMAP, or started mid-call */
 	bytes = st->size;
 	if (st->cmd == VT_VFIO_IOMMU_UNMAP_DMA) {
 		struct vt_uapi_dma_unmap u = {};
@@ -141,11 +141,9 @@ int BPF_PROG(fx_ioctl, void *iommu_data, unsigned int cmd, unsigned long arg, lo
 		return map_counted(iommu_data, arg, ret);
 	/* fexit sees cmd: an UNMAP_DMA without its slot (entered before start, or the slot
 	 * evicted) is a counted loss; the kretprobe cannot tell it from another ioctl. */
-	if (cmd == VT_VFIO_IOMMU_UNMAP_DMA && !vt_unmap_get((__u32)bpf_get_current_pid_tgid())) {
+	if (ioctl_exit(ret) && cmd == VT_VFIO_IOMMU_UNMAP_DMA)
 		vt_lose(VT_LOSS_NO_ENTRY);
-		return 0;
-	}
-	return ioctl_exit(ret);
+	return 0;
 }
 
 SEC("kprobe/vfio_iommu_type1_ioctl")
@@ -157,7 +155,8 @@ int BPF_KPROBE(kp_ioctl, void *iommu_data, unsigned int cmd, unsigned long arg)
 SEC("kretprobe/vfio_iommu_type1_ioctl")
 int BPF_KRETPROBE(kr_ioctl, long ret)
 {
-	return ioctl_exit(ret);
+	ioctl_exit(ret);
+	return 0;
 }
 
 /* ---- generic in-flight call helpers ---------------------------------------------------- */
