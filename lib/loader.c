@@ -304,7 +304,7 @@ static void deadlock_alert(const struct vtr_event *e)
 static void retry_alert_flush(struct vt_retry_alert *a)
 {
 	if (a->more)
-		vt_warn("%llu more retry storms in container %#llx since its last RETRY STORM line "
+		vt_warn("%llu more retry storms in container %#llx since the last line about it "
 			"(one line a second per container)", (unsigned long long)a->more,
 			(unsigned long long)a->container);
 	a->more = 0;
