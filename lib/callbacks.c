@@ -367,9 +367,9 @@ void vt_hold_release_stale(struct vt_tracer *t)
 	}
 }
 
-void vt_hold_release_all(struct vt_tracer *t)
+/* SIGCONT to every loader vt_held (its fd) names: at our end, and from the guard at our death. */
+static void continue_held(int fd)
 {
-	int fd = bpf_map__fd(t->skel->maps.vt_held);
 	uint32_t k, cur, *prev = NULL;
 
 	while (!bpf_map_get_next_key(fd, prev, &k)) {
@@ -377,6 +377,11 @@ void vt_hold_release_all(struct vt_tracer *t)
 		cur = k;
 		prev = &cur;
 	}
+}
+
+void vt_hold_release_all(struct vt_tracer *t)
+{
+	continue_held(bpf_map__fd(t->skel->maps.vt_held));
 }
 
 /* A child that outlives us only to continue the loaders held at our death (kill -9 in the
@@ -397,7 +402,6 @@ void vt_guard_start(struct vt_tracer *t)
 	}
 	if (pid == 0) {
 		char c;
-		uint32_t k, cur, *prev = NULL;
 
 		signal(SIGINT, SIG_IGN);
 		signal(SIGTERM, SIG_IGN);
@@ -416,11 +420,7 @@ void vt_guard_start(struct vt_tracer *t)
 				close(fd);
 		while (read(3, &c, 1) < 0 && errno == EINTR)
 			;
-		while (!bpf_map_get_next_key(4, prev, &k)) {
-			kill(k, SIGCONT);
-			cur = k;
-			prev = &cur;
-		}
+		continue_held(4);
 		_exit(0);
 	}
 	close(p[0]);

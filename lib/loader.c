@@ -462,6 +462,16 @@ static int add_row(struct vt_snapshot *s, struct vt_rowidx *idx, const struct vt
 }
 
 /* Add every row of a stats map (per-CPU values summed when percpu) into s. */
+/* One key's stats, summed over the CPUs into vals[0] (vals: room for ncpus); 0, or -errno. */
+static int stat_read(int fd, const struct vtr_key *key, bool percpu, int ncpus, struct vtr_stat *vals)
+{
+	if (bpf_map_lookup_elem(fd, key, vals))
+		return -errno;
+	for (int c = 1; c < (percpu ? ncpus : 1); c++)
+		vt_stat_add(&vals[0], &vals[c]);
+	return 0;
+}
+
 static int read_stats(int fd, bool percpu, int ncpus, struct vt_snapshot *s, struct vt_rowidx *idx)
 {
 	struct vtr_stat *vals = calloc(percpu ? ncpus : 1, sizeof(*vals));
@@ -474,10 +484,8 @@ static int read_stats(int fd, bool percpu, int ncpus, struct vt_snapshot *s, str
 	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, vals))
+		if (stat_read(fd, &key, percpu, ncpus, vals))
 			continue;
-		for (int c = 1; c < (percpu ? ncpus : 1); c++)
-			vt_stat_add(&vals[0], &vals[c]);
 		/* The spill map's and the hot rows' keys may repeat the per-CPU map's. */
 		err = add_row(s, idx, &key, &vals[0]);
 	}
@@ -543,10 +551,8 @@ static int retire_map(struct vt_tracer *t, int fd, bool percpu)
 	}
 	/* deleted after the walk: get_next_key from a deleted key starts over */
 	for (size_t i = 0; !err && i < n; i++) {
-		if (bpf_map_lookup_elem(fd, &gone[i], vals))
+		if (stat_read(fd, &gone[i], percpu, t->ncpus, vals))
 			continue;
-		for (int c = 1; c < (percpu ? t->ncpus : 1); c++)
-			vt_stat_add(&vals[0], &vals[c]);
 		err = add_row(&t->retired, &t->retired_idx, &gone[i], &vals[0]);
 		if (!err)
 			bpf_map_delete_elem(fd, &gone[i]);
