@@ -100,9 +100,11 @@ int vt_vfio_holders(const char *sysfs_module, char names[][VT_MODNAME_LEN], int 
 	if (!d)
 		return -errno;
 	while ((de = readdir(d)) && n < max) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= VT_MODNAME_LEN)
-			continue;
-		snprintf(names[n++], VT_MODNAME_LEN, "%s", de->d_name);
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len >= VT_MODNAME_LEN)
+			continue;	/* longer than the kernel's MODULE_NAME_LEN: not a module */
+		memcpy(names[n++], de->d_name, len + 1);
 	}
 	closedir(d);
 	return n;

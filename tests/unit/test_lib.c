@@ -368,16 +368,25 @@ static void test_stop(void **state)
 	pid = fork();
 	if (!pid) {
 		char c = 1;
+		sigset_t stops, none;
 
+		/* Blocked until sigsuspend: a signal landing between the vt_stop check and a
+		 * pause() would be lost, and the child would wait forever (seen under ASan with
+		 * the CPUs busy: make check hung until CI's limit). */
+		sigemptyset(&none);
+		sigemptyset(&stops);
+		sigaddset(&stops, SIGTERM);
+		sigaddset(&stops, SIGINT);
+		sigprocmask(SIG_BLOCK, &stops, NULL);
 		vt_install_signals();
 		if (write(p[1], &c, 1) != 1)
 			_exit(8);
 		while (!vt_stop)
-			pause();
+			sigsuspend(&none);
 		if (write(p[1], &c, 1) != 1 || vt_stop != VT_STOP_SIGNAL || !vt_stop_ns)
 			_exit(8);
 		for (;;)
-			pause();	/* "draining": the second signal must end this */
+			sigsuspend(&none);	/* "draining": the second signal must end this */
 	}
 	{
 		char c;
