@@ -10,5 +10,6 @@ int cmd_snoop(int argc, char **argv);
 int cmd_hist(int argc, char **argv);
 int cmd_hung(int argc, char **argv);
 int cmd_locks(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

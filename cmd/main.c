@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "hist", cmd_hist, "latency histograms: unmap, removal, notify, callback per device, pin" },
 	{ "hung", cmd_hung, "what is stuck on a VFIO container lock, owned by whom, deadlock or not" },
 	{ "locks", cmd_locks, "iommu->lock and device_list_lock hold and wait times per container" },
+	{ "export", cmd_export, "metrics for Prometheus (HTTP /metrics) or node_exporter's textfile" },
 };
 
 static void usage(FILE *f)

@@ -402,3 +402,41 @@ bool vt_qemu_vm_name(const char *cmdline, size_t len, char *vm, size_t vlen)
 	}
 	return found;
 }
+
+/* The VM's UUID (QEMU -uuid, which libvirt always sets): the last -uuid whose value is a UUID
+ * (8-4-4-4-12 hex digits), lower-cased; "" when none. */
+bool vt_qemu_vm_uuid(const char *cmdline, size_t len, char *uuid, size_t ulen)
+{
+	const char *p = cmdline, *end = cmdline + len;
+	bool found = false;
+
+	if (ulen)
+		uuid[0] = 0;
+	while (p < end) {
+		size_t plen = strnlen(p, end - p);
+		const char *next = p + plen + 1;
+
+		if (((plen == 5 && !memcmp(p, "-uuid", 5)) || (plen == 6 && !memcmp(p, "--uuid", 6))) &&
+		    next < end && strnlen(next, end - next) == 36 && ulen > 36) {
+			char v[37];
+			bool ok = true;
+
+			for (int i = 0; i < 36 && ok; i++) {
+				char c = next[i];
+
+				if (i == 8 || i == 13 || i == 18 || i == 23)
+					ok = c == '-';
+				else
+					ok = (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+				v[i] = (c >= 'A' && c <= 'F') ? c | 0x20 : c;
+			}
+			v[36] = 0;
+			if (ok) {
+				memcpy(uuid, v, 37);
+				found = true;
+			}
+		}
+		p = next;
+	}
+	return found;
+}

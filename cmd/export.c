@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-trace export: top's programs and model, served to Prometheus (GET /metrics, plain
+ * HTTP by libmicrohttpd in its own thread) and/or written for node_exporter's textfile
+ * collector (DIR/vfio_trace.prom, replaced atomically). Every interval the snapshot's increase
+ * is added to the series (lib/prom.c); a scrape renders them under the same lock, so a slow
+ * or hostile client costs its own thread only: connections are limited and time out.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <microhttpd.h>
+#include "trace.h"
+#include "report.h"
+#include "prom.h"
+#include "cmd.h"
+
+#define EXPORT_DEFAULT_LISTEN "127.0.0.1:9826"
+
+static const char export_usage[] =
+	"usage: vfio-trace export [--listen ADDR:PORT] [--textfile DIR] [--interval S]\n"
+	"                         [--forget S] [--max-series N] [--detail] [--locks]\n"
+	"                         [--kprobe] [--no-hold]\n"
+	"  Metrics for Prometheus: GET http://ADDR:PORT/metrics (default " EXPORT_DEFAULT_LISTEN
+	",\n"
+	"  this host only; --listen 0.0.0.0:9826 for every interface), or DIR/vfio_trace.prom\n"
+	"  for node_exporter's textfile collector (--textfile alone: no HTTP).\n"
+	"  --interval S      seconds between updates (default 1)\n"
+	"  --forget S        a VM's series go S seconds after it exits (default 300)\n"
+	"  --max-series N    at most N series; operations beyond them are counted in\n"
+	"                    vfio_trace_dropped_operations_total (default 10000)\n"
+	"  --detail          stat's programs: per-vfio_dma removals, pin/unpin latency\n"
+	"  --locks           container lock hold and wait times (costlier, as vfio-trace locks)\n"
+	"  --kprobe          use kprobes even where fentry works\n"
+	"  --no-hold         never stop a driver module's loader (man vfio-trace)\n";
+
+/* Who a process is, for its series' labels: read once per process (PID and start time). */
+struct export_proc {
+	uint32_t tgid;		/* 0: free slot */
+	uint64_t start;		/* vt_proc_start() when read */
+	uint64_t tick;		/* the interval it was last looked at */
+	uint64_t gone_ns;	/* when it was found gone (0: running) */
+	char vm[128], uuid[40];
+};
+
+struct export {
+	pthread_mutex_t lock;	/* the series, while updated or rendered */
+	struct vt_prom prom;
+	bool ready;		/* tracing: until then a scrape gets 503 */
+	struct export_proc *procs;
+	size_t pmask, nprocs;
+	uint64_t tick;
+	const char *textfile_dir;
+	bool textfile_failing;	/* said once, until a write works again */
+};
+
+/* ---- processes -------------------------------------------------------------------------- */
+
+static struct export_proc *proc_slot(struct export_proc *tab, size_t mask, uint32_t tgid)
+{
+	for (size_t i = (tgid * 2654435761u) & mask;; i = (i + 1) & mask)
+		if (!tab[i].tgid || tab[i].tgid == tgid)
+			return &tab[i];
+}
+
+/* Keeps the table at most half full: grown, or rebuilt without the processes gone for more
+ * than forget_ns (their rows add nothing any more, see row_key). */
+static int procs_room(struct export *x, uint64_t now)
+{
+	size_t size = x->pmask + 1, live = 0;
+	struct export_proc *tab;
+
+	if (x->procs && 2 * (x->nprocs + 1) <= size)
+		return 0;
+	for (size_t i = 0; x->procs && i <= x->pmask; i++)
+		live += x->procs[i].tgid &&
+			!(x->procs[i].gone_ns && now - x->procs[i].gone_ns >= x->prom.forget_ns);
+	if (!x->procs)
+		size = 256;
+	while (2 * (live + 1) > size / 2)
+		size *= 2;
+	tab = calloc(size, sizeof(*tab));
+	if (!tab)
+		return -ENOMEM;
+	for (size_t i = 0; x->procs && i <= x->pmask; i++) {
+		const struct export_proc *p = &x->procs[i];
+
+		if (p->tgid && !(p->gone_ns && now - p->gone_ns >= x->prom.forget_ns))
+			*proc_slot(tab, size - 1, p->tgid) = *p;
+	}
+	free(x->procs);
+	x->procs = tab;
+	x->pmask = size - 1;
+	x->nprocs = live;
+	return 0;
+}
+
+static void read_names(struct export_proc *p)
+{
+	char path[64], buf[8192];
+	FILE *f;
+	size_t n;
+
+	p->vm[0] = p->uuid[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", p->tgid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	vt_qemu_vm_name(buf, n, p->vm, sizeof(p->vm));
+	vt_qemu_vm_uuid(buf, n, p->uuid, sizeof(p->uuid));
+}
+
+/* The process tgid as of this interval: its names, and whether it still runs. NULL for a
+ * process never seen running (it came and went within one interval: no names). */
+static struct export_proc *proc_get(struct export *x, uint32_t tgid, uint64_t now)
+{
+	struct export_proc *p;
+	uint64_t start;
+
+	if (procs_room(x, now))
+		return NULL;
+	p = proc_slot(x->procs, x->pmask, tgid);
+	if (p->tgid && (p->tick == x->tick || p->gone_ns))
+		return p;
+	start = vt_proc_start(tgid);
+	if (!p->tgid) {
+		if (!start)
+			return NULL;
+		p->tgid = tgid;
+		x->nprocs++;
+	} else if (!start) {
+		p->gone_ns = now;
+		return p;
+	}
+	if (p->start != start) {	/* new, or the PID is another process's now */
+		p->start = start;
+		read_names(p);
+	}
+	p->tick = x->tick;
+	return p;
+}
+
+/* ---- the interval ----------------------------------------------------------------------- */
+
+/* The series key of a row; false when the row adds nothing (an exited process's). */
+static bool row_key(struct export *x, const struct vt_snapshot *cur, const struct vt_row *r,
+		    uint64_t now, struct vt_prom_key *k, bool *alive)
+{
+	const struct export_proc *p = NULL;
+
+	memset(k, 0, sizeof(*k));
+	k->op = r->key.op;
+	*alive = true;		/* work no process can be blamed for lives with the tracer */
+	if (r->key.tgid) {
+		p = proc_get(x, r->key.tgid, now);
+		*alive = p && !p->gone_ns;
+		if (!*alive && !r->st.count)
+			return false;
+	}
+	if (p) {
+		memcpy(k->vm, p->vm, sizeof(k->vm));
+		memcpy(k->uuid, p->uuid, sizeof(k->uuid));
+	}
+	if (r->key.pad == VT_KIND_DEVICE) {
+		const struct vt_dev *d = vt_snapshot_dev(cur, r->key.obj);
+
+		if (d) {
+			memcpy(k->device, d->d.name, sizeof(k->device));
+			memcpy(k->driver, d->d.driver, sizeof(k->driver));
+		}
+	} else if (r->key.pad == VT_KIND_IOMMU_LOCK || r->key.pad == VT_KIND_DLIST_LOCK) {
+		k->lock = r->key.pad;
+	}
+	return true;
+}
+
+static void update(struct export *x, const struct vt_snapshot *cur, const struct vt_snapshot *d)
+{
+	uint64_t now = vt_now_ns();
+
+	x->tick++;
+	pthread_mutex_lock(&x->lock);
+	for (size_t i = 0; i < d->n; i++) {
+		struct vt_prom_key k;
+		bool alive;
+
+		if (row_key(x, cur, &d->rows[i], now, &k, &alive) &&
+		    vt_prom_add(&x->prom, &k, &d->rows[i].st, alive, now) < 0)
+			x->prom.dropped_ops += d->rows[i].st.count;	/* out of memory */
+	}
+	vt_prom_forget(&x->prom, now);
+	memcpy(x->prom.losses, cur->losses, sizeof(x->prom.losses));
+	x->prom.untraced_ops = cur->untraced_ops;
+	x->prom.untimed_ops = cur->untimed_ops;
+	x->ready = true;
+	pthread_mutex_unlock(&x->lock);
+}
+
+static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
+{
+	struct export *x = ctx;
+
+	if (lifecycle && e->op == VT_OP_RETRY) {
+		pthread_mutex_lock(&x->lock);
+		x->prom.retry_storms++;
+		pthread_mutex_unlock(&x->lock);
+	}
+}
+
+/* ---- the outputs ------------------------------------------------------------------------ */
+
+static char *render(struct export *x, bool openmetrics, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	if (!f)
+		return NULL;
+	pthread_mutex_lock(&x->lock);
+	vt_prom_write(&x->prom, f, openmetrics);
+	pthread_mutex_unlock(&x->lock);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* DIR/vfio_trace.prom replaced by rename(): node_exporter reads the old file or the new one,
+ * never half of one (its own temporary name does not end in .prom, so it is never read). */
+static int write_textfile(struct export *x)
+{
+	char tmp[4096], dst[4096];
+	size_t len;
+	char *buf = render(x, false, &len);
+	FILE *f;
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	snprintf(dst, sizeof(dst), "%s/vfio_trace.prom", x->textfile_dir);
+	snprintf(tmp, sizeof(tmp), "%s/.vfio_trace.prom.%d", x->textfile_dir, (int)getpid());
+	f = fopen(tmp, "w");
+	if (!f || fwrite(buf, 1, len, f) != len || fflush(f) || fsync(fileno(f)))
+		err = errno ? -errno : -EIO;
+	if (f && fclose(f) && !err)
+		err = errno ? -errno : -EIO;
+	if (!err && rename(tmp, dst))
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		if (!x->textfile_failing)
+			vt_err("cannot write %s: %s (trying again every interval)", dst,
+			       strerror(-err));
+	} else if (x->textfile_failing) {
+		vt_warn("%s written again", dst);
+	}
+	x->textfile_failing = err != 0;
+	free(buf);
+	return err;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
+			     char *body, size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	enum MHD_Result ret;
+
+	if (!r) {
+		if (mode == MHD_RESPMEM_MUST_FREE)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+#define TEXT "text/plain; charset=utf-8"
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct export *x = cls;
+	const char *accept;
+	bool om, ready;
+	size_t len;
+	char *body;
+
+	(void)version;
+	(void)upload;
+	if (*upload_size) {	/* a body nobody asked for: read and ignored */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	(void)con_cls;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT, "GET or HEAD only\n", 17,
+			     MHD_RESPMEM_PERSISTENT);
+	if (!strcmp(url, "/"))
+		return reply(c, MHD_HTTP_OK, TEXT, "vfio-trace export: the metrics are at /metrics\n",
+			     47, MHD_RESPMEM_PERSISTENT);
+	if (strcmp(url, "/metrics"))
+		return reply(c, MHD_HTTP_NOT_FOUND, TEXT, "not found: the metrics are at /metrics\n",
+			     39, MHD_RESPMEM_PERSISTENT);
+	pthread_mutex_lock(&x->lock);
+	ready = x->ready;
+	pthread_mutex_unlock(&x->lock);
+	if (!ready)
+		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, TEXT,
+			     "vfio-trace export: attaching, not tracing yet\n", 46,
+			     MHD_RESPMEM_PERSISTENT);
+	accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	om = accept && strstr(accept, "application/openmetrics-text");
+	body = render(x, om, &len);
+	if (!body)
+		return MHD_NO;
+	return reply(c, MHD_HTTP_OK, om ? VT_PROM_CT_OPENMETRICS : VT_PROM_CT_TEXT, body, len,
+		     MHD_RESPMEM_MUST_FREE);
+}
+
+/* ADDR:PORT or [IPv6]:PORT, numeric (a static binary has no name service), bound and
+ * listening; -2 (bad argument) or -1 (cannot listen) with one line said. */
+static int listen_on(const char *spec)
+{
+	const char *colon = strrchr(spec, ':');
+	struct sockaddr_storage ss = {};
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	char host[64], *end;
+	size_t hl;
+	long port;
+	int fd, one = 1;
+
+	if (!colon || !colon[1]) {
+		vt_err("--listen wants ADDR:PORT (e.g. 127.0.0.1:9826), got '%s'", spec);
+		return -2;
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || port < 1 || port > 65535) {
+		vt_err("--listen %s: the port must be a number from 1 to 65535", spec);
+		return -2;
+	}
+	hl = colon - spec;
+	if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
+		hl -= 2;
+		memcpy(host, spec + 1, hl < sizeof(host) ? hl : 0);
+	} else if (hl < sizeof(host)) {
+		memcpy(host, spec, hl);
+	}
+	if (hl >= sizeof(host)) {
+		vt_err("--listen %s: not a numeric IPv4 or [IPv6] address", spec);
+		return -2;
+	}
+	host[hl] = 0;
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+	} else {
+		vt_err("--listen %s: '%s' is not a numeric IPv4 or [IPv6] address", spec, host);
+		return -2;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, ss.ss_family == AF_INET ? sizeof(*in4) :
+		 sizeof(*in6)) || listen(fd, 64)) {
+		vt_err("cannot listen on %s: %s", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- the command ------------------------------------------------------------------------ */
+
+static bool number(const char *s, double min, double max, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return !errno && end != s && !*end && *out >= min && *out <= max;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "textfile", required_argument, NULL, 't' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "forget", required_argument, NULL, 'f' },
+		{ "max-series", required_argument, NULL, 'm' },
+		{ "detail", no_argument, NULL, 'D' },
+		{ "locks", no_argument, NULL, 'L' },
+		{ "kprobe", no_argument, NULL, 'k' },
+		{ "no-hold", no_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct export x = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct vt_tracer_opts topts = { .lean = true, .no_alert = false };
+	const char *listen_spec = NULL;
+	double interval = 1, forget = 300, max_series = 10000;
+	struct MHD_Daemon *httpd = NULL;
+	struct vt_tracer *t;
+	struct vt_snapshot prev = {}, cur, d;
+	struct utsname u;
+	int opt, fd = -1, rc = VT_EXIT_OK;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'l': listen_spec = optarg; break;
+		case 't': x.textfile_dir = optarg; break;
+		case 'i':
+			if (!number(optarg, 0.1, 3600, &interval)) {
+				vt_err("--interval wants seconds from 0.1 to 3600, got '%s'", optarg);
+				return VT_EXIT_USAGE;
+			}
+			break;
+		case 'f':
+			if (!number(optarg, 0, 86400 * 30, &forget)) {
+				vt_err("--forget wants seconds (0 to 30 days), got '%s'", optarg);
+				return VT_EXIT_USAGE;
+			}
+			break;
+		case 'm':
+			if (!number(optarg, 1, 10000000, &max_series) || max_series != (size_t)max_series) {
+				vt_err("--max-series wants a count from 1 to 10000000, got '%s'", optarg);
+				return VT_EXIT_USAGE;
+			}
+			break;
+		case 'D': topts.lean = false; break;
+		case 'L': topts.locks = true; break;
+		case 'k': topts.force_kprobe = true; break;
+		case 'H': topts.no_hold = true; break;
+		case 'h': fputs(export_usage, stdout); return VT_EXIT_OK;
+		default:
+			vt_err("unknown or incomplete option '%s' (vfio-trace export --help)",
+			       argv[optind - 1]);
+			return VT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		vt_err("unexpected argument '%s' (vfio-trace export --help)", argv[optind]);
+		return VT_EXIT_USAGE;
+	}
+	if (!listen_spec && !x.textfile_dir)
+		listen_spec = EXPORT_DEFAULT_LISTEN;
+	/* What can fail for a simple reason fails before anything is loaded. */
+	if (x.textfile_dir && access(x.textfile_dir, W_OK | X_OK)) {
+		vt_err("--textfile %s: %s", x.textfile_dir, strerror(errno));
+		return VT_EXIT_FAIL;
+	}
+	if (listen_spec) {
+		fd = listen_on(listen_spec);
+		if (fd < 0)
+			return fd == -2 ? VT_EXIT_USAGE : VT_EXIT_FAIL;
+	}
+	vt_prom_init(&x.prom, (size_t)max_series, (uint64_t)(forget * 1e9));
+	snprintf(x.prom.version, sizeof(x.prom.version), "%s", VT_VERSION);
+	if (!uname(&u))
+		snprintf(x.prom.kernel, sizeof(x.prom.kernel), "%s", u.release);
+	if (fd >= 0) {
+		/* A slow client holds one of 32 connections (8 per address) for 10 s at most. */
+		httpd = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, &x,
+					 MHD_OPTION_LISTEN_SOCKET, fd,
+					 MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
+					 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)8,
+					 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+					 MHD_OPTION_END);
+		if (!httpd) {
+			vt_err("cannot start the HTTP server on %s", listen_spec);
+			close(fd);
+			return VT_EXIT_FAIL;
+		}
+	}
+	vt_install_signals();
+	topts.on_event = on_event;
+	topts.ctx = &x;
+	if (vt_tracer_open(&t, &topts)) {
+		rc = VT_EXIT_FAIL;
+		goto out;
+	}
+	if (httpd)
+		fprintf(stderr, "%s: serving http://%s/metrics%s\n", vt_prog, listen_spec,
+			!strncmp(listen_spec, "127.", 4) || !strncmp(listen_spec, "[::1]", 5) ?
+			" (this host only)" : "");
+	vt_tracer_snapshot(t, &prev);
+	d = (struct vt_snapshot){};
+	vt_snapshot_diff(&prev, &(struct vt_snapshot){}, &d);
+	update(&x, &prev, &d);
+	vt_snapshot_free(&d);
+	if (x.textfile_dir && write_textfile(&x))
+		rc = VT_EXIT_FAIL;
+	while (rc == VT_EXIT_OK && vt_tracer_wait(t, vt_now_ns() + (uint64_t)(interval * 1e9))) {
+		vt_tracer_snapshot(t, &cur);
+		vt_snapshot_diff(&cur, &prev, &d);
+		update(&x, &cur, &d);
+		vt_snapshot_free(&d);
+		vt_snapshot_free(&prev);
+		prev = cur;
+		if (x.textfile_dir)
+			write_textfile(&x);	/* a full disk passes: said once, tried again */
+	}
+	vt_snapshot_free(&prev);
+	vt_tracer_close(t);
+out:
+	if (httpd)
+		MHD_stop_daemon(httpd);
+	if (fd >= 0)
+		close(fd);
+	vt_prom_free(&x.prom);
+	free(x.procs);
+	return rc;
+}
