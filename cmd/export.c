@@ -210,6 +210,11 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 {
 	struct export *x = ctx;
 
+	/* A process registering a device is a VM starting: read its names now, while it surely
+	 * runs, not at the next interval (a short one may be gone by then). Same thread as
+	 * update(), which alone touches the process table. */
+	if (lifecycle && e->op == VT_OP_REGISTER && e->tgid)
+		proc_get(x, e->tgid, vt_now_ns());
 	if (lifecycle && e->op == VT_OP_RETRY) {
 		pthread_mutex_lock(&x->lock);
 		x->prom.retry_storms++;

@@ -39,6 +39,22 @@ dmatest_load() {
 	insmod "$DMATEST_KO" "$@"
 }
 
+# net_up: the virtio NIC of run-vm --hostfwd as QEMU's user network sees it (10.0.2.15/24),
+# and lo; the host reaches the guest's ports through the forwards only.
+net_up() {
+	while read -r _d; do
+		[ -n "$_d" ] || continue
+		module_loaded "$(basename "$_d" .ko)" || insmod "$_d" || return 1
+	done < /lab/net.deps
+	ip link set lo up || return 1
+	_i=0
+	while [ ! -e /sys/class/net/eth0 ]; do
+		_i=$((_i + 1)); [ $_i -gt 100 ] && { echo "net_up: no eth0" >&2; return 1; }
+		sleep 0.1
+	done
+	ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+}
+
 # dmatest_unload: rmmod the test module. Returns rmmod's status.
 dmatest_unload() { rmmod vfio_dmatest; }
 

@@ -122,6 +122,7 @@ static const char usage_text[] =
 "  --no-module-stats do not read or check /sys/bus/platform/devices/<dev>/dmatest_stats\n"
 "  --name VALUE      ignored: there so the command line carries a QEMU-like '--name\n"
 "                    guest=NAME,...' that vfio-trace reads as the VM name (any bytes)\n"
+"  --uuid VALUE      ignored: QEMU's -uuid, which vfio-trace export labels series with\n"
 "  -q, --quiet       no progress lines on stderr\n"
 "  -h, --help        this text\n"
 "\n"
@@ -212,7 +213,7 @@ enum {
 	O_DEVICES = 256, O_CONTAINERS, O_ITERATIONS, O_DURATION, O_MAPS, O_MAP_SIZE, O_PIN_PAGES,
 	O_THREADS, O_RATE, O_DELAY, O_FAULT, O_NOCB, O_JSON, O_HOLD, O_READY, O_GO, O_GO_TIMEOUT,
 	O_DONE, O_UNMAP, O_UNPIN, O_FDS, O_VERIFY, O_FIRST_DEV, O_NO_MODSTATS, O_DRIVER,
-	O_LEAVE_MAPPED, O_NAME,
+	O_LEAVE_MAPPED, O_NAME, O_UUID,
 };
 
 /* which options were given explicitly: scenario defaults fill in the others */
@@ -251,6 +252,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "leave-mapped", required_argument, NULL, O_LEAVE_MAPPED },
 		{ "no-module-stats", no_argument, NULL, O_NO_MODSTATS },
 		{ "name", required_argument, NULL, O_NAME },
+		{ "uuid", required_argument, NULL, O_UUID },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -307,7 +309,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->leave_mapped = parse_u64("--leave-mapped", optarg, false, 4096);
 			break;
 		case O_NO_MODSTATS: o->module_stats = false; break;
-		case O_NAME: break;	/* only for /proc/PID/cmdline */
+		case O_NAME: case O_UUID: break;	/* only for /proc/PID/cmdline */
 		case 'q': o->quiet = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case ':': usage_error("option %s needs a value", argv[optind - 1]);

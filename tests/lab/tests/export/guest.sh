@@ -1,0 +1,56 @@
+#!/bin/sh
+# lab test "export": vfio-trace export as a fleet runs it. The host's Prometheus scrapes it
+# every second through QEMU's user network (host-side); the exporter also writes the textfile
+# for node_exporter. The workloads start the way VMs start (only the exporter's "tracing" line
+# is waited for), two of them with QEMU-like -name/-uuid; one leaves mappings for a teardown.
+# Meanwhile the guest scrapes itself every second (each scrape linted by promtool on the
+# host) and re-reads the textfile as fast as it can (never a partial file).
+. /lab/lib.sh
+dmesg_mark
+net_up || fail "cannot bring the network up"
+dmatest_load ndev=6 ndev_nocb=1 || fail "cannot load the test module"
+mkdir -p /run/textfile /out/scrapes
+vfio-trace export --listen 0.0.0.0:9826 --textfile /run/textfile --interval 1 \
+	> /out/export.out 2> /out/export.err &
+xp=$!
+wait_line /out/export.err tracing 90 || fail "the exporter did not start"
+(
+	i=0
+	while [ ! -e /tmp/stop ]; do
+		wget -q -O /out/scrapes/$i.prom http://127.0.0.1:9826/metrics || echo "$i" >> /out/scrape-errors
+		i=$((i + 1))
+		sleep 1
+	done
+) &
+sp=$!
+(
+	n=0 bad=0
+	while [ ! -e /tmp/stop ]; do
+		# the last family written is build_info: a file without it is cut
+		tail -n 1 /run/textfile/vfio_trace.prom | grep -q '^vfio_trace_build_info' || bad=$((bad + 1))
+		n=$((n + 1))
+	done
+	echo "$bad $n" > /out/partial-reads
+) &
+rp=$!
+W=vfio-workload
+wl() { _n=$1; shift; "$W" "$@" --quiet --json /out/$_n.wl.json 2> /out/$_n.wl.err; echo $? > /out/$_n.wl.rc; echo "$_n" >> /out/scenarios; }
+wl web01 storm --iterations 2000 --name guest=web01,debug-threads=on \
+	--uuid 1B4E28BA-2FA1-11D2-883F-0016D3CCA427
+wl db7 multidev --devices 3 --iterations 40 --leave-mapped 2 --name db7 &
+wl retry retry --fault-k 3 --iterations 5 --first-dev 4
+wait $!
+wl einval nocb-pin --iterations 5
+# The exporter updates every second: three more and the last holds everything; then time for
+# Prometheus to scrape it a few times.
+sleep 3
+cp /run/textfile/vfio_trace.prom /out/final.prom
+sleep 4
+touch /tmp/stop
+wait $sp $rp
+kill -INT $xp
+wait $xp
+echo $? > /out/export.rc
+dmatest_unload || fail "rmmod failed"
+dmesg_clean || fail "kernel log has errors"
+exit 0
