@@ -54,7 +54,7 @@ help:
 	@echo "make demo         boot the lab, run an unmap storm, show vfio-trace output"
 	@echo "make deb-test     install the .deb with dpkg in a Debian 12 lab guest, run doctor"
 	@echo "make readme-samples  regenerate docs/samples/*.txt and the README's samples (lab)"
-	@echo "make install      install binary, man pages, bash completion (PREFIX, DESTDIR)"
+	@echo "make install      install binary, man pages, bash completion, export's systemd unit"
 	@echo "make deb          build/pkg/vfio-trace_<version>_amd64.deb (dpkg -i it)"
 	@echo "make dist         build/pkg/vfio-trace-<version>-amd64.tar.gz, the same files"
 	@echo "make vmlinux-h    regenerate bpf/vmlinux.h from the reference kernel's BTF"
@@ -219,12 +219,16 @@ install: $(BUILD)/vfio-trace
 	for m in man/*.8; do install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/$$(basename $$m); done
 	install -D -m 0644 contrib/bash-completion/vfio-trace \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/vfio-trace
+	mkdir -p $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/sbin/vfio-trace|$(PREFIX)/sbin/vfio-trace|' contrib/vfio-trace-export.service > \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/vfio-trace-export.service
 
 # The release: a Debian package and a tarball with the same files (packaging/mkpkg), in
 # build/pkg/. Install with `dpkg -i build/pkg/vfio-trace_*.deb`, or unpack the tarball and
 # copy sbin/ and share/ under /usr/local.
 PKG_INPUTS := $(BUILD)/vfio-trace packaging/mkpkg packaging/copyright $(wildcard man/*.8) \
-	contrib/bash-completion/vfio-trace README.md docs/BENCHMARKS.md $(wildcard docs/samples/*.txt)
+	contrib/bash-completion/vfio-trace README.md docs/BENCHMARKS.md $(wildcard docs/samples/*.txt) \
+	contrib/vfio-trace-export.service $(wildcard docs/prometheus/*)
 deb: $(PKG_INPUTS)
 	@rm -f $(BUILD)/pkg/vfio-trace_*.deb
 	packaging/mkpkg deb $(BUILD)/pkg $(BUILD)/vfio-trace $(VERSION)

@@ -4,7 +4,8 @@
 # for node_exporter. The workloads start the way VMs start (only the exporter's "tracing" line
 # is waited for), two of them with QEMU-like -name/-uuid; one leaves mappings for a teardown.
 # Meanwhile the guest scrapes itself every second (each scrape linted by promtool on the
-# host) and re-reads the textfile as fast as it can (never a partial file).
+# host) and re-reads the textfile as fast as it can (never a partial file). Then a second
+# exporter shows --forget and --max-series.
 . /lab/lib.sh
 dmesg_mark
 net_up || fail "cannot bring the network up"
@@ -51,6 +52,20 @@ wait $sp $rp
 kill -INT $xp
 wait $xp
 echo $? > /out/export.rc
+# A second exporter that forgets a VM 1 s after it exits and keeps at most 3 series: the
+# VM "gone" must have left its series by the scrape 3 s after it ended, what did not fit
+# must be counted.
+vfio-trace export --listen 127.0.0.1:9827 --interval 0.5 --forget 1 --max-series 3 \
+	> /out/x2.out 2> /out/x2.err &
+x2=$!
+wait_line /out/x2.err tracing 90 || fail "the second exporter did not start"
+"$W" storm --iterations 50 --name gone --quiet --json /out/gone.wl.json 2> /out/gone.wl.err ||
+	fail "the gone workload failed"
+sleep 3
+wget -q -O /out/x2-after.prom http://127.0.0.1:9827/metrics || fail "cannot scrape the second exporter"
+kill -INT $x2
+wait $x2
+echo $? > /out/x2.rc
 dmatest_unload || fail "rmmod failed"
 dmesg_clean || fail "kernel log has errors"
 exit 0
