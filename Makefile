@@ -282,6 +282,14 @@ $(BUILD)/bench/ksymsload: bench/ksymsload.c lib/ksyms.c lib/vt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -static -o $@ bench/ksymsload.c lib/ksyms.c
 
+# export's scrape cost, on the host: lib/prom.c rendering 1,000 series (make bench-scrape)
+$(BUILD)/bench/prom-scrape: bench/prom-scrape.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wall -Wextra -o $@ $< $(LIB_OBJS) $(STATIC_LIBS)
+.PHONY: bench-scrape
+bench-scrape: $(BUILD)/bench/prom-scrape
+	$< 1000 200
+
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wall -Wextra -static -o $@ $<

@@ -34,6 +34,8 @@ note ksymsload "$(ksymsload)"
 
 # ---- which tracers are there
 MODES="untraced empty empty-lean top snoop"
+# export runs top's programs (its per-event cost must equal top's); --textfile: no port needed
+if $VT export --help >/dev/null 2>&1; then MODES="$MODES export"; mkdir -p /tmp/vt-textfile; fi
 if $VT locks --help >/dev/null 2>&1; then
 	MODES="$MODES empty-locks locks"; note locks available
 else
@@ -69,6 +71,7 @@ start_tracer() { # MODE TAG
 	empty-mutex) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load mutex & ;;
 	top) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b >/dev/null & ;;
 	snoop) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT snoop >/dev/null & ;;
+	export) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT export --textfile /tmp/vt-textfile >/dev/null & ;;
 	locks) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT locks >/dev/null & ;;
 	bpftrace) vtexec --scan-stdout --match "Attaching" --log $TLOG --ready /tmp/ready --result $TRES -- chroot /bt /usr/bin/bpftrace /tmp/vfio.bt & ;;
 	esac

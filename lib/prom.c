@@ -72,6 +72,8 @@ const char *vt_prom_op_family(int op)
 
 /* ---- the series table ------------------------------------------------------------------- */
 
+static char *labels_of(const struct vt_prom_key *k);
+
 static uint64_t key_hash(const struct vt_prom_key *k)
 {
 	const unsigned char *b = (const unsigned char *)k;
@@ -117,6 +119,8 @@ void vt_prom_init(struct vt_prom *p, size_t max_series, uint64_t forget_ns)
 
 void vt_prom_free(struct vt_prom *p)
 {
+	for (size_t i = 0; i < p->n; i++)
+		free(p->s[i].labels);
 	free(p->s);
 	free(p->slot);
 	p->s = NULL;
@@ -157,6 +161,9 @@ int vt_prom_add(struct vt_prom *p, const struct vt_prom_key *key, const struct v
 		s = &p->s[p->n];
 		memset(s, 0, sizeof(*s));
 		s->key = *key;
+		s->labels = labels_of(key);
+		if (!s->labels)
+			return -ENOMEM;
 		s->alive_ns = now;
 		*slot = ++p->n;
 	}
@@ -173,6 +180,7 @@ void vt_prom_forget(struct vt_prom *p, uint64_t now)
 
 	for (size_t i = 0; i < p->n; i++) {
 		if (now - p->s[i].alive_ns >= p->forget_ns) {
+			free(p->s[i].labels);
 			p->forgotten++;
 			continue;
 		}
@@ -188,22 +196,24 @@ void vt_prom_forget(struct vt_prom *p, uint64_t now)
 
 /* A label value: escaped as the text commands show names (lib/escape.c: control bytes and
  * invalid UTF-8 as \xNN, so it is valid UTF-8 and has no newline), then as the format wants
- * (backslash and double quote). */
-static void put_label(FILE *f, bool *first, const char *name, const char *v, size_t vlen)
+ * (backslash and double quote). Appended to out. */
+static void add_label(char *out, size_t size, const char *name, const char *v, size_t vlen)
 {
 	char esc[VT_ESC_SIZE(128)];
+	size_t o = strlen(out);
 
 	if (!v[0])
 		return;
 	vt_esc(esc, sizeof(esc), v, vlen);
-	fprintf(f, "%s%s=\"", *first ? "{" : ",", name);
-	for (const char *c = esc; *c; c++) {
+	o += snprintf(out + o, size - o, "%s%s=\"", o ? "," : "", name);
+	for (const char *c = esc; *c && o + 3 < size; c++) {
 		if (*c == '\\' || *c == '"')
-			fputc('\\', f);
-		fputc(*c, f);
+			out[o++] = '\\';
+		out[o++] = *c;
 	}
-	fputc('"', f);
-	*first = false;
+	if (o + 1 < size)
+		out[o++] = '"';
+	out[o] = 0;
 }
 
 static const char *lock_name(unsigned kind)
@@ -212,23 +222,56 @@ static const char *lock_name(unsigned kind)
 									       "";
 }
 
-/* {vm="..",uuid="..",device="..",driver="..",lock="..",extra} */
-static void put_labels(FILE *f, const struct vt_prom_key *k, const char *extra)
+/* room for every label of a key, each value escaped twice over at worst */
+#define PROM_LABELS_MAX (5 * (2 * VT_ESC_SIZE(128) + 16))
+
+/* vm="..",uuid="..",device="..",driver="..",lock="..": made once per series (a scrape writes
+ * each series' labels up to 17 times; they never change). malloc'd. */
+static char *labels_of(const struct vt_prom_key *k)
 {
-	bool first = true;
+	char buf[PROM_LABELS_MAX] = "";
 	const char *lock = lock_name(k->lock);
 
-	put_label(f, &first, "vm", k->vm, sizeof(k->vm));
-	put_label(f, &first, "uuid", k->uuid, sizeof(k->uuid));
-	put_label(f, &first, "device", k->device, sizeof(k->device));
-	put_label(f, &first, "driver", k->driver, sizeof(k->driver));
-	put_label(f, &first, "lock", lock, strlen(lock) + 1);
-	if (extra) {
-		fprintf(f, "%s%s", first ? "{" : ",", extra);
-		first = false;
+	add_label(buf, sizeof(buf), "vm", k->vm, sizeof(k->vm));
+	add_label(buf, sizeof(buf), "uuid", k->uuid, sizeof(k->uuid));
+	add_label(buf, sizeof(buf), "device", k->device, sizeof(k->device));
+	add_label(buf, sizeof(buf), "driver", k->driver, sizeof(k->driver));
+	add_label(buf, sizeof(buf), "lock", lock, strlen(lock) + 1);
+	return strdup(buf);
+}
+
+/* One sample line: vfio_trace_<name><suffix>{labels,extra} value */
+static void sample(FILE *f, const char *name, const char *suffix, const char *labels,
+		   const char *extra, const char *value)
+{
+	fputs_unlocked("vfio_trace_", f);
+	fputs_unlocked(name, f);
+	fputs_unlocked(suffix, f);
+	if (labels[0] || extra) {
+		fputc_unlocked('{', f);
+		fputs_unlocked(labels, f);
+		if (extra) {
+			if (labels[0])
+				fputc_unlocked(',', f);
+			fputs_unlocked(extra, f);
+		}
+		fputc_unlocked('}', f);
 	}
-	if (!first)
-		fputc('}', f);
+	fputc_unlocked(' ', f);
+	fputs_unlocked(value, f);
+	fputc_unlocked('\n', f);
+}
+
+/* v in decimal (printf's cost, measured: most of a scrape's) */
+static const char *dec(char buf[24], uint64_t v)
+{
+	char *p = buf + 23;
+
+	*p = 0;
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	return p;
 }
 
 /* # HELP / # TYPE of a family. OpenMetrics names a counter family without its _total. */
@@ -263,19 +306,15 @@ static uint64_t field_of(const struct vtr_stat *st, enum field fl)
 static void counters(const struct vt_prom *p, FILE *f, bool om, int op, enum field fl,
 		     const char *base, const char *help)
 {
-	char name[96];
+	char name[96], num[24];
 
 	if (!base)
 		return;
 	snprintf(name, sizeof(name), "%s_total", base);
 	family(f, om, name, "counter", help);
-	for (size_t i = 0; i < p->n; i++) {
-		if (p->s[i].key.op != op)
-			continue;
-		fprintf(f, "vfio_trace_%s", name);
-		put_labels(f, &p->s[i].key, NULL);
-		fprintf(f, " %llu\n", (unsigned long long)field_of(&p->s[i].st, fl));
-	}
+	for (size_t i = 0; i < p->n; i++)
+		if (p->s[i].key.op == op)
+			sample(f, name, "", p->s[i].labels, NULL, dec(num, field_of(&p->s[i].st, fl)));
 }
 
 /* Bucket bounds: every other octave boundary of the kernel histogram, 2^10 ns (1.024 us) to
@@ -285,14 +324,20 @@ static void counters(const struct vt_prom *p, FILE *f, bool om, int op, enum fie
 #define PROM_OCT_FIRST 9	/* slot 9 * VT_HIST_SUB starts at 2^10 ns */
 #define PROM_OCT_LAST 35
 #define PROM_OCT_STEP 2
+#define PROM_BUCKETS ((PROM_OCT_LAST - PROM_OCT_FIRST) / PROM_OCT_STEP + 1)
 
 static void histogram(const struct vt_prom *p, FILE *f, bool om, int op, const char *base,
 		      const char *what)
 {
-	char help[320];
+	char help[320], le[PROM_BUCKETS][40], num[24], sum[40];
+	unsigned ends[PROM_BUCKETS];
 
 	if (!base || (p->untimed_ops & (1u << op)) || (vt_op_flags(op) & VT_OPF_UNTIMED))
 		return;
+	for (int b = 0; b < PROM_BUCKETS; b++) {
+		ends[b] = (unsigned)(PROM_OCT_FIRST + b * PROM_OCT_STEP) * VT_HIST_SUB;
+		snprintf(le[b], sizeof(le[b]), "le=\"%.12g\"", vt_hist_slot_low(ends[b]) / 1e9);
+	}
 	snprintf(help, sizeof(help), "Durations of vfio_trace_%s_total (%s), in seconds",
 		 prom_ops[op].count, what);
 	family(f, om, base, "histogram", help);
@@ -303,25 +348,15 @@ static void histogram(const struct vt_prom *p, FILE *f, bool om, int op, const c
 
 		if (s->key.op != op)
 			continue;
-		for (int o = PROM_OCT_FIRST; o <= PROM_OCT_LAST; o += PROM_OCT_STEP) {
-			char le[48];
-			unsigned end = (unsigned)o * VT_HIST_SUB;
-			uint64_t bound = vt_hist_slot_low(end);
-
-			for (; slot < end && slot < VT_HIST_SLOTS; slot++)
+		for (int b = 0; b < PROM_BUCKETS; b++) {
+			for (; slot < ends[b] && slot < VT_HIST_SLOTS; slot++)
 				cum += s->st.hist[slot];
-			snprintf(le, sizeof(le), "le=\"%.12g\"", bound / 1e9);
-			fprintf(f, "vfio_trace_%s_bucket", base);
-			put_labels(f, &s->key, le);
-			fprintf(f, " %llu\n", (unsigned long long)cum);
+			sample(f, base, "_bucket", s->labels, le[b], dec(num, cum));
 		}
-		fprintf(f, "vfio_trace_%s_bucket", base);
-		put_labels(f, &s->key, "le=\"+Inf\"");
-		fprintf(f, " %llu\nvfio_trace_%s_sum", (unsigned long long)s->st.count, base);
-		put_labels(f, &s->key, NULL);
-		fprintf(f, " %.9f\nvfio_trace_%s_count", s->st.lat_sum / 1e9, base);
-		put_labels(f, &s->key, NULL);
-		fprintf(f, " %llu\n", (unsigned long long)s->st.count);
+		sample(f, base, "_bucket", s->labels, "le=\"+Inf\"", dec(num, s->st.count));
+		snprintf(sum, sizeof(sum), "%.9f", s->st.lat_sum / 1e9);
+		sample(f, base, "_sum", s->labels, NULL, sum);
+		sample(f, base, "_count", s->labels, NULL, dec(num, s->st.count));
 	}
 }
 
@@ -346,16 +381,13 @@ static void self_metrics(const struct vt_prom *p, FILE *f, bool om)
 	       "times in a row by one UNMAP_DMA");
 	fprintf(f, "vfio_trace_retry_storms_total %llu\n", (unsigned long long)p->retry_storms);
 	family(f, om, "build_info", "info", "vfio-trace's version and the kernel it traces");
-	fprintf(f, "vfio_trace_build_info");
 	{
-		bool first = true;
+		char info[PROM_LABELS_MAX] = "";
 
-		put_label(f, &first, "version", p->version, sizeof(p->version));
-		put_label(f, &first, "kernel", p->kernel, sizeof(p->kernel));
-		if (!first)
-			fputc('}', f);
+		add_label(info, sizeof(info), "version", p->version, sizeof(p->version));
+		add_label(info, sizeof(info), "kernel", p->kernel, sizeof(p->kernel));
+		sample(f, "build_info", "", info, NULL, "1");
 	}
-	fprintf(f, " 1\n");
 }
 
 void vt_prom_write(const struct vt_prom *p, FILE *f, bool om)

@@ -31,6 +31,7 @@ struct vt_prom_key {
 struct vt_prom_series {
 	struct vt_prom_key key;
 	struct vtr_stat st;	/* summed increases since the series appeared */
+	char *labels;		/* its labels as exposed, escaped, without the braces */
 	uint64_t alive_ns;	/* the last time a process behind it was running */
 };
 

@@ -34,6 +34,17 @@ sp=$!
 	echo "$bad $n" > /out/partial-reads
 ) &
 rp=$!
+# Hostile clients: 12 connections from another address that send half a request and hold
+# (8 a client address are served, each dropped after 10 s idle), a POST, an unknown path,
+# and bytes that are not HTTP. The scrapes above and the host's Prometheus must not notice.
+i=0
+while [ $i -lt 12 ]; do
+	(printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n'; sleep 30) | nc 10.0.2.15 9826 > /dev/null 2>&1 &
+	i=$((i + 1))
+done
+printf 'POST /metrics HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc' | nc 127.0.0.1 9826 > /out/post.http 2>&1
+printf 'GET /nope HTTP/1.0\r\n\r\n' | nc 127.0.0.1 9826 > /out/nope.http 2>&1
+head -c 4096 /dev/urandom | nc 127.0.0.1 9826 > /dev/null 2>&1
 W=vfio-workload
 wl() { _n=$1; shift; "$W" "$@" --quiet --json /out/$_n.wl.json 2> /out/$_n.wl.err; echo $? > /out/$_n.wl.rc; echo "$_n" >> /out/scenarios; }
 wl web01 storm --iterations 2000 --name guest=web01,debug-threads=on \
