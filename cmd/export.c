@@ -20,14 +20,15 @@
 #include "trace.h"
 #include "report.h"
 #include "prom.h"
+#include "hung.h"
 #include "cmd.h"
 
 #define EXPORT_DEFAULT_LISTEN "127.0.0.1:9826"
 
 static const char export_usage[] =
 	"usage: vfio-trace export [--listen ADDR:PORT] [--textfile DIR] [--interval S]\n"
-	"                         [--forget S] [--max-series N] [--detail] [--locks]\n"
-	"                         [--kprobe] [--no-hold]\n"
+	"                         [--forget S] [--max-series N] [--health S] [--detail]\n"
+	"                         [--locks] [--kprobe] [--no-hold]\n"
 	"  Metrics for Prometheus: GET http://ADDR:PORT/metrics (default " EXPORT_DEFAULT_LISTEN
 	",\n"
 	"  this host only; --listen 0.0.0.0:9826 for every interface), or DIR/vfio_trace.prom\n"
@@ -36,6 +37,8 @@ static const char export_usage[] =
 	"  --forget S        a VM's series go S seconds after it exits (default 300)\n"
 	"  --max-series N    at most N series; operations beyond them are counted in\n"
 	"                    vfio_trace_dropped_operations_total (default 10000)\n"
+	"  --health S        every S seconds (default 10; 0: never) vfio-trace hung's picture:\n"
+	"                    tasks waiting for container locks, the longest wait, deadlocks\n"
 	"  --detail          stat's programs: per-vfio_dma removals, pin/unpin latency\n"
 	"  --locks           container lock hold and wait times (costlier, as vfio-trace locks)\n"
 	"  --kprobe          use kprobes even where fentry works\n"
@@ -59,6 +62,7 @@ struct export {
 	uint64_t tick;
 	const char *textfile_dir;
 	bool textfile_failing;	/* said once, until a write works again */
+	bool health_failing;	/* the same for health checks */
 };
 
 /* ---- processes -------------------------------------------------------------------------- */
@@ -220,6 +224,36 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 		x->prom.retry_storms++;
 		pthread_mutex_unlock(&x->lock);
 	}
+}
+
+/* vfio-trace hung's picture (read-only BPF iterators) in three gauges per lock. A failure
+ * keeps the last good numbers and is counted. Borrows the tracer's kallsyms: the
+ * capabilities to read /proc/kallsyms' addresses are gone by now. */
+static void health_check(struct export *x, struct vt_tracer *t)
+{
+	struct vth_snapshot s;
+	struct vth_summary sum;
+	char err[256];
+	int rc = vth_collect_with(&s, vt_tracer_ksyms(t), err, sizeof(err));
+
+	if (!rc)
+		vth_summarize(&s, &sum);
+	else if (!x->health_failing)
+		vt_warn("health check: %s (counted in vfio_trace_health_check_errors_total; said once)", err);
+	x->health_failing = rc != 0;
+	vth_snapshot_free(&s);
+	pthread_mutex_lock(&x->lock);
+	x->prom.health_checks++;
+	if (rc) {
+		x->prom.health_errors++;
+	} else {
+		for (int l = 0; l < VTH_NLOCKS && l < 2; l++) {
+			x->prom.lock_waiters[l] = sum.waiters[l];
+			x->prom.lock_longest_s[l] = sum.longest_s[l];
+		}
+		x->prom.lock_cycles = sum.cycles;
+	}
+	pthread_mutex_unlock(&x->lock);
 }
 
 /* ---- the outputs ------------------------------------------------------------------------ */
@@ -415,6 +449,7 @@ int cmd_export(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "forget", required_argument, NULL, 'f' },
 		{ "max-series", required_argument, NULL, 'm' },
+		{ "health", required_argument, NULL, 'a' },
 		{ "detail", no_argument, NULL, 'D' },
 		{ "locks", no_argument, NULL, 'L' },
 		{ "kprobe", no_argument, NULL, 'k' },
@@ -425,7 +460,8 @@ int cmd_export(int argc, char **argv)
 	struct export x = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct vt_tracer_opts topts = { .lean = true, .no_alert = false };
 	const char *listen_spec = NULL;
-	double interval = 1, forget = 300, max_series = 10000;
+	double interval = 1, forget = 300, max_series = 10000, health = 10;
+	uint64_t next_health = 0;
 	struct MHD_Daemon *httpd = NULL;
 	struct vt_tracer *t;
 	struct vt_snapshot prev = {}, cur, d;
@@ -453,6 +489,12 @@ int cmd_export(int argc, char **argv)
 		case 'm':
 			if (!number(optarg, 1, 10000000, &max_series) || max_series != (size_t)max_series) {
 				vt_err("--max-series wants a count from 1 to 10000000, got '%s'", optarg);
+				return VT_EXIT_USAGE;
+			}
+			break;
+		case 'a':
+			if (!number(optarg, 0, 86400, &health)) {
+				vt_err("--health wants seconds (0: never, up to 86400), got '%s'", optarg);
 				return VT_EXIT_USAGE;
 			}
 			break;
@@ -484,6 +526,7 @@ int cmd_export(int argc, char **argv)
 			return fd == -2 ? VT_EXIT_USAGE : VT_EXIT_FAIL;
 	}
 	vt_prom_init(&x.prom, (size_t)max_series, (uint64_t)(forget * 1e9));
+	x.prom.health = health > 0;
 	snprintf(x.prom.version, sizeof(x.prom.version), "%s", VT_VERSION);
 	if (!uname(&u))
 		snprintf(x.prom.kernel, sizeof(x.prom.kernel), "%s", u.release);
@@ -526,6 +569,10 @@ int cmd_export(int argc, char **argv)
 		vt_snapshot_free(&d);
 		vt_snapshot_free(&prev);
 		prev = cur;
+		if (health > 0 && vt_now_ns() >= next_health) {
+			health_check(&x, t);
+			next_health = vt_now_ns() + (uint64_t)(health * 1e9);
+		}
 		if (x.textfile_dir)
 			write_textfile(&x);	/* a full disk passes: said once, tried again */
 	}

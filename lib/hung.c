@@ -95,7 +95,8 @@ static int load_syms(struct vth_snapshot *s)
 {
 	const struct vt_ksym *k;
 
-	s->ks = vt_ksyms_load();
+	if (!s->ks)
+		s->ks = vt_ksyms_load();
 	if (!s->ks)
 		return -1;
 	if ((k = vt_ksyms_data(s->ks, "vfio_fops", "vfio")))
@@ -233,12 +234,19 @@ static void read_proc_stack(const struct vth_task_rec *t, char **frames)
 
 int vth_collect(struct vth_snapshot *s, char *err, size_t errlen)
 {
+	return vth_collect_with(s, NULL, err, errlen);
+}
+
+int vth_collect_with(struct vth_snapshot *s, struct vt_ksyms *ks, char *err, size_t errlen)
+{
 	struct hung_bpf *skel;
 	char *buf = NULL;
 	size_t len, off;
 	int e;
 
 	memset(s, 0, sizeof(*s));
+	s->ks = ks;
+	s->ks_borrowed = ks != NULL;
 	libbpf_set_print(libbpf_quiet);
 	if (load_syms(s)) {
 		snprintf(err, errlen, "cannot read /proc/kallsyms: %s", strerror(errno));
@@ -316,7 +324,9 @@ int vth_collect(struct vth_snapshot *s, char *err, size_t errlen)
 		if (r->type != VTH_REC_TASK)
 			break;
 		s->tasks[s->ntasks] = *r;
-		if (r->nstack > 0) {
+		if (s->ks_borrowed) {
+			/* no stacks: naming a frame outside VFIO reads all of kallsyms again */
+		} else if (r->nstack > 0) {
 			for (int k = 0; k < r->nstack && k < VTH_STACK_DEPTH - 1; k++)
 				s->stacks[s->ntasks][k] = symbolize(s, r->stack[k]);
 		} else if (strcmp(s->stack_source, "bpf_get_task_stack")) {
@@ -338,7 +348,8 @@ void vth_snapshot_free(struct vth_snapshot *s)
 	for (size_t i = 0; s->stacks && i < s->ntasks; i++)
 		for (int k = 0; k < VTH_STACK_DEPTH; k++)
 			free(s->stacks[i][k]);
-	vt_ksyms_free(s->ks);
+	if (!s->ks_borrowed)
+		vt_ksyms_free(s->ks);
 	free(s->stacks);
 	free(s->tasks);
 	free(s->conts);
@@ -359,6 +370,37 @@ char *const *vth_stack(const struct vth_snapshot *s, uint32_t tid)
 		if (s->tasks[i].pid == tid)
 			return s->stacks[i];
 	return NULL;
+}
+
+void vth_summarize(const struct vth_snapshot *s, struct vth_summary *out)
+{
+	size_t maxw = s->nconts * VTH_NLOCKS * VTH_MAX_WAITERS + 1, n = 0;
+	struct vth_wait *w = calloc(maxw, sizeof(*w));
+	int *cycle = calloc(maxw, sizeof(*cycle));
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < s->nconts; i++)
+		for (int l = 0; l < VTH_NLOCKS; l++) {
+			const struct vth_lock *lk = &s->conts[i].lock[l];
+
+			for (unsigned k = 0; k < lk->nwaiters && k < VTH_MAX_WAITERS; k++) {
+				double b;
+
+				if (!lk->w[k].pid || (w && vth_wait_of(w, n, lk->w[k].pid) >= 0))
+					continue;	/* a torn read can show a task twice */
+				out->waiters[l]++;
+				b = vth_blocked_s(vth_task(s, lk->w[k].pid));
+				if (b > out->longest_s[l])
+					out->longest_s[l] = b;
+				if (w)
+					w[n++] = (struct vth_wait){ lk->w[k].pid, lk->owner_pid, (int)(i * VTH_NLOCKS + l) };
+			}
+		}
+	out->cycles = w && cycle ? vth_find_cycles(w, n, cycle) : 0;
+	if (out->cycles < 0)
+		out->cycles = 0;
+	free(w);
+	free(cycle);
 }
 
 double vth_blocked_s(const struct vth_task_rec *t)

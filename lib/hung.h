@@ -45,10 +45,24 @@ struct vth_snapshot {
 	const char *stack_source;		/* "bpf_get_task_stack" or "/proc/<pid>/task/<tid>/stack" */
 	uint64_t vfio_fops, type1_ops;
 	struct vt_ksyms *ks;			/* lib/ksyms.c: names the stack frames */
+	bool ks_borrowed;			/* the caller's (vth_collect_with): not freed */
 };
 
 /* Take the picture. tids_extra: nothing. 0, or -1 with one sentence in err. */
 int vth_collect(struct vth_snapshot *s, char *err, size_t errlen);
+/* The same with kallsyms the caller loaded already (a tracer that dropped CAP_SYSLOG since;
+ * export's health checks), kept after vth_snapshot_free; no stacks are named (a frame outside
+ * the VFIO modules would cost a pass over all of kallsyms). */
+int vth_collect_with(struct vth_snapshot *s, struct vt_ksyms *ks, char *err, size_t errlen);
+
+/* The picture in three numbers per lock kind, for metrics: tasks waiting, the longest of
+ * their waits (seconds off CPU; 0 when none or unknown), and the deadlock cycles. */
+struct vth_summary {
+	unsigned waiters[VTH_NLOCKS];
+	double longest_s[VTH_NLOCKS];
+	int cycles;
+};
+void vth_summarize(const struct vth_snapshot *s, struct vth_summary *out);
 void vth_snapshot_free(struct vth_snapshot *s);
 const struct vth_task_rec *vth_task(const struct vth_snapshot *s, uint32_t tid);
 char *const *vth_stack(const struct vth_snapshot *s, uint32_t tid);

@@ -819,6 +819,11 @@ void vt_tracer_drain(struct vt_tracer *t)
 	t->draining = false;
 }
 
+struct vt_ksyms *vt_tracer_ksyms(struct vt_tracer *t)
+{
+	return t->ks;
+}
+
 const char *vt_tracer_missing(struct vt_tracer *t)
 {
 	return t->missing;

@@ -360,6 +360,34 @@ static void histogram(const struct vt_prom *p, FILE *f, bool om, int op, const c
 	}
 }
 
+/* Gauges of the last health check, and the checks themselves. */
+static void health_metrics(const struct vt_prom *p, FILE *f, bool om)
+{
+	static const char *const lock[2] = { "lock=\"iommu\"", "lock=\"device_list\"" };
+	char num[24], v[40];
+
+	if (!p->health)
+		return;
+	family(f, om, "lock_waiters", "gauge", "Tasks waiting for a container lock at the last "
+	       "health check (vfio-trace hung's picture)");
+	for (int l = 0; l < 2; l++)
+		sample(f, "lock_waiters", "", "", lock[l], dec(num, p->lock_waiters[l]));
+	family(f, om, "lock_longest_wait_seconds", "gauge", "The longest of those waits so far, "
+	       "in seconds (0 when nobody waits)");
+	for (int l = 0; l < 2; l++) {
+		snprintf(v, sizeof(v), "%.3f", p->lock_longest_s[l]);
+		sample(f, "lock_longest_wait_seconds", "", "", lock[l], v);
+	}
+	family(f, om, "lock_deadlock_cycles", "gauge", "Cycles in the wait-for graph of the "
+	       "container locks at the last health check: a deadlock");
+	sample(f, "lock_deadlock_cycles", "", "", NULL, dec(num, (uint64_t)p->lock_cycles));
+	family(f, om, "health_checks_total", "counter", "Health checks run (--health)");
+	sample(f, "health_checks_total", "", "", NULL, dec(num, p->health_checks));
+	family(f, om, "health_check_errors_total", "counter", "Health checks that could not look "
+	       "(the gauges keep the last good picture)");
+	sample(f, "health_check_errors_total", "", "", NULL, dec(num, p->health_errors));
+}
+
 static void self_metrics(const struct vt_prom *p, FILE *f, bool om)
 {
 	family(f, om, "lost_total", "counter", "Observations lost, per cause (man vfio-trace, "
@@ -408,6 +436,7 @@ void vt_prom_write(const struct vt_prom *p, FILE *f, bool om)
 		counters(p, f, om, op, F_ITEMS, m->items, m->items_help);
 		histogram(p, f, om, op, m->hist, m->count_help);
 	}
+	health_metrics(p, f, om);
 	self_metrics(p, f, om);
 	if (om)
 		fputs("# EOF\n", f);

@@ -49,6 +49,12 @@ struct vt_prom {
 	uint32_t untraced_ops, untimed_ops;	/* as in struct vt_snapshot */
 	char version[64];
 	char kernel[128];
+	/* --health: vfio-trace hung's picture every few seconds (lib/hung.h vth_summarize) */
+	bool health;
+	uint64_t health_checks, health_errors;
+	unsigned lock_waiters[2];	/* iommu->lock, device_list_lock (VTH_LOCK_*) */
+	double lock_longest_s[2];
+	int lock_cycles;
 };
 
 void vt_prom_init(struct vt_prom *p, size_t max_series, uint64_t forget_ns);

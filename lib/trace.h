@@ -121,6 +121,9 @@ int vt_tracer_losses(struct vt_tracer *t, uint64_t losses[VT_LOSS_MAX]);
 const char *vt_tracer_missing(struct vt_tracer *t);
 /* "function+0xoff" for a kernel text address (buf), via the tracer's kallsyms copy. */
 const char *vt_tracer_ksym(struct vt_tracer *t, uint64_t addr, char *buf, size_t len);
+/* The kallsyms the tracer loaded at start (while it could read addresses): vfio-trace hung's
+ * picture borrows it (export's health checks, lib/hung.h vth_collect_with). */
+struct vt_ksyms *vt_tracer_ksyms(struct vt_tracer *t);
 void vt_tracer_close(struct vt_tracer *t);
 
 #endif

@@ -99,6 +99,49 @@ static void test_blocked_time(void **state)
 	assert_string_equal(vth_state_name(0), "R");
 }
 
+/* export's health gauges: waiters per lock kind, the longest wait, the cycles. */
+static void test_summary(void **state)
+{
+	struct vth_container_rec c[2];
+	struct vth_task_rec t[3];
+	struct vth_snapshot s;
+	struct vth_summary sum;
+
+	memset(c, 0, sizeof(c));
+	memset(t, 0, sizeof(t));
+	memset(&s, 0, sizeof(s));
+	/* container 0: 11 and 12 wait for iommu->lock held by 10; 10 waits for the
+	 * device_list_lock held by 11: a cycle 10 <-> 11. Container 1: nobody waits. */
+	c[0].lock[VTH_LOCK_IOMMU].owner_pid = 10;
+	c[0].lock[VTH_LOCK_IOMMU].nwaiters = 3;
+	c[0].lock[VTH_LOCK_IOMMU].w[0].pid = 11;
+	c[0].lock[VTH_LOCK_IOMMU].w[1].pid = 12;
+	c[0].lock[VTH_LOCK_IOMMU].w[2].pid = 12;	/* a torn read: counted once */
+	c[0].lock[VTH_LOCK_DEVLIST].owner_pid = 11;
+	c[0].lock[VTH_LOCK_DEVLIST].nwaiters = 1;
+	c[0].lock[VTH_LOCK_DEVLIST].w[0].pid = 10;
+	for (int i = 0; i < 3; i++) {
+		t[i].pid = 10 + i;
+		t[i].has_sched_info = 1;
+		t[i].now_ns = 100000000000ULL;
+		t[i].last_arrival = t[i].now_ns - (uint64_t)(i + 1) * 1000000000ULL;
+	}
+	s.conts = c;
+	s.nconts = 2;
+	s.tasks = t;
+	s.ntasks = 3;
+	vth_summarize(&s, &sum);
+	assert_int_equal(sum.waiters[VTH_LOCK_IOMMU], 2);
+	assert_int_equal(sum.waiters[VTH_LOCK_DEVLIST], 1);
+	assert_true(sum.longest_s[VTH_LOCK_IOMMU] > 2.99 && sum.longest_s[VTH_LOCK_IOMMU] < 3.01);
+	assert_true(sum.longest_s[VTH_LOCK_DEVLIST] > 0.99 && sum.longest_s[VTH_LOCK_DEVLIST] < 1.01);
+	assert_int_equal(sum.cycles, 1);
+	s.nconts = 0;
+	vth_summarize(&s, &sum);
+	assert_int_equal(sum.waiters[0] + sum.waiters[1], 0);
+	assert_int_equal(sum.cycles, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_behind_and_two_cycles),
 		cmocka_unit_test(test_dup_and_self),
 		cmocka_unit_test(test_blocked_time),
+		cmocka_unit_test(test_summary),
 	};
 
 	return cmocka_run_group_tests_name("hung", tests, NULL, NULL);

@@ -93,6 +93,10 @@ static void fill(struct vt_prom *p)
 	assert_int_equal(vt_prom_add(p, &k, &st, true, 2), 0);
 	p->losses[VT_LOSS_STATS_FULL] = 2;
 	snprintf(p->version, sizeof(p->version), "test");
+	p->health = true;
+	p->health_checks = 3;
+	p->lock_waiters[0] = 2;
+	p->lock_longest_s[0] = 12.5;
 }
 
 /* Every operation of include/vt_ops.h is exported under a name of its own. */
@@ -124,6 +128,9 @@ static void test_values(void **state)
 	assert_true(has_line(t, "vfio_trace_teardown_mappings_total{vm=\"db7\"} 16"));
 	assert_true(has_line(t, "vfio_trace_lost_total{cause=\"stats_full\"} 2"));
 	assert_true(has_line(t, "vfio_trace_series 4"));
+	assert_true(has_line(t, "vfio_trace_lock_waiters{lock=\"iommu\"} 2"));
+	assert_true(has_line(t, "vfio_trace_lock_longest_wait_seconds{lock=\"iommu\"} 12.500"));
+	assert_true(has_line(t, "vfio_trace_lock_deadlock_cycles 0"));
 	/* 3 unmaps of 5 us, 2 of 2 ms: the 16.384 us bucket holds 3, 4.194304 ms holds all */
 	assert_true(has_line(t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"4.096e-06\"} 0"));
 	assert_true(has_line(t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"1.6384e-05\"} 3"));

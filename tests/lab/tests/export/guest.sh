@@ -65,15 +65,26 @@ wait $xp
 echo $? > /out/export.rc
 # A second exporter that forgets a VM 1 s after it exits and keeps at most 3 series: the
 # VM "gone" must have left its series by the scrape 3 s after it ended, what did not fit
-# must be counted.
-vfio-trace export --listen 127.0.0.1:9827 --interval 0.5 --forget 1 --max-series 3 \
+# must be counted. Its health checks (every second) must see the waits behind a notify that
+# sleeps 5 s in the callbacks (a device open waits for device_list_lock, a pin for
+# iommu->lock, as in the hung-slow test), and nobody once they are through.
+vfio-trace export --listen 127.0.0.1:9827 --interval 0.5 --forget 1 --max-series 3 --health 1 \
 	> /out/x2.out 2> /out/x2.err &
 x2=$!
 wait_line /out/x2.err tracing 90 || fail "the second exporter did not start"
 "$W" storm --iterations 50 --name gone --quiet --json /out/gone.wl.json 2> /out/gone.wl.err ||
 	fail "the gone workload failed"
+"$W" slow-notify --quiet --delay-us 5000000 --json /out/slow.wl.json --ready-file /tmp/.waiting \
+	> /dev/null 2> /out/slow.wl.err < /dev/null &
+sl=$!
+wait_file /tmp/.waiting 60 || fail "slow-notify never reached its waits: $(cat /out/slow.wl.err)"
+sleep 2.5
+wget -q -O /out/health-during.prom http://127.0.0.1:9827/metrics || fail "scrape during the waits"
+wait $sl
+echo $? > /out/slow.wl.rc
 sleep 3
 wget -q -O /out/x2-after.prom http://127.0.0.1:9827/metrics || fail "cannot scrape the second exporter"
+cp /out/x2-after.prom /out/health-after.prom
 kill -INT $x2
 wait $x2
 echo $? > /out/x2.rc
