@@ -232,7 +232,7 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 static void health_check(struct export *x, struct vt_tracer *t)
 {
 	struct vth_snapshot s;
-	struct vth_summary sum;
+	struct vth_summary sum = {};
 	char err[256];
 	int rc = vth_collect_with(&s, vt_tracer_ksyms(t), err, sizeof(err));
 
