@@ -188,7 +188,44 @@ static bool row_key(struct export *x, const struct vt_snapshot *cur, const struc
 	return true;
 }
 
-static void update(struct export *x, const struct vt_snapshot *cur, const struct vt_snapshot *d)
+static void add_prog(void *ctx, const char *name, const char *method, uint64_t run_ns,
+		     uint64_t runs)
+{
+	struct vt_prom *p = ctx;
+	struct vt_prom_prog *g;
+
+	if (p->nprogs == p->progcap) {
+		size_t cap = p->progcap ? 2 * p->progcap : 32;
+		void *n = realloc(p->progs, cap * sizeof(*p->progs));
+
+		if (!n)
+			return;
+		p->progs = n;
+		p->progcap = cap;
+	}
+	g = &p->progs[p->nprogs++];
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	snprintf(g->method, sizeof(g->method), "%s", method);
+	g->run_ns = run_ns;
+	g->runs = runs;
+}
+
+/* kernel.bpf_stats_enabled: the kernel counts programs' run time only while it is 1. */
+static bool bpf_stats_on(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r");
+	int v = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v == 1;
+}
+
+static void update(struct export *x, struct vt_tracer *t, const struct vt_snapshot *cur,
+		   const struct vt_snapshot *d)
 {
 	uint64_t now = vt_now_ns();
 
@@ -206,6 +243,9 @@ static void update(struct export *x, const struct vt_snapshot *cur, const struct
 	memcpy(x->prom.losses, cur->losses, sizeof(x->prom.losses));
 	x->prom.untraced_ops = cur->untraced_ops;
 	x->prom.untimed_ops = cur->untimed_ops;
+	x->prom.nprogs = 0;
+	x->prom.bpf_stats = bpf_stats_on();
+	vt_tracer_programs(t, add_prog, &x->prom);
 	x->ready = true;
 	pthread_mutex_unlock(&x->lock);
 }
@@ -558,14 +598,14 @@ int cmd_export(int argc, char **argv)
 	vt_tracer_snapshot(t, &prev);
 	d = (struct vt_snapshot){};
 	vt_snapshot_diff(&prev, &(struct vt_snapshot){}, &d);
-	update(&x, &prev, &d);
+	update(&x, t, &prev, &d);
 	vt_snapshot_free(&d);
 	if (x.textfile_dir && write_textfile(&x))
 		rc = VT_EXIT_FAIL;
 	while (rc == VT_EXIT_OK && vt_tracer_wait(t, vt_now_ns() + (uint64_t)(interval * 1e9))) {
 		vt_tracer_snapshot(t, &cur);
 		vt_snapshot_diff(&cur, &prev, &d);
-		update(&x, &cur, &d);
+		update(&x, t, &cur, &d);
 		vt_snapshot_free(&d);
 		vt_snapshot_free(&prev);
 		prev = cur;

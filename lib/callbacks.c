@@ -439,6 +439,27 @@ void vt_guard_stop(struct vt_tracer *t)
 	t->guardian = 0;
 }
 
+void vt_cb_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx)
+{
+	bool kprobe_cb = false;
+	char name[200];
+
+	for (int i = 0; i < t->ncbs; i++) {
+		if (!t->cbs[i].obj) {
+			kprobe_cb |= t->cbs[i].links[0] != NULL;
+			continue;
+		}
+		snprintf(name, sizeof(name), "fe_callback:%s", t->cbs[i].sym);
+		vt_prog_report(t->cbs[i].obj->progs.fe_callback, name, fn, ctx);
+		snprintf(name, sizeof(name), "fx_callback:%s", t->cbs[i].sym);
+		vt_prog_report(t->cbs[i].obj->progs.fx_callback, name, fn, ctx);
+	}
+	if (kprobe_cb && t->kp_cb) {	/* one kprobe instance serves every such callback */
+		vt_prog_report(t->kp_cb->progs.kp_callback, "kp_callback", fn, ctx);
+		vt_prog_report(t->kp_cb->progs.kr_callback, "kr_callback", fn, ctx);
+	}
+}
+
 void vt_cb_detach_all(struct vt_tracer *t)
 {
 	for (int i = 0; i < t->ncbs; i++) {

@@ -824,6 +824,34 @@ struct vt_ksyms *vt_tracer_ksyms(struct vt_tracer *t)
 	return t->ks;
 }
 
+void vt_prog_report(struct bpf_program *p, const char *name, vt_prog_fn fn, void *ctx)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	const char *sec = bpf_program__section_name(p);
+	char method[16];
+
+	if (bpf_program__fd(p) < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		memset(&info, 0, sizeof(info));
+	snprintf(method, sizeof(method), "%.*s", (int)strcspn(sec, "/.+"), sec);
+	fn(ctx, name, method, info.run_time_ns, info.run_cnt);
+}
+
+void vt_tracer_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx)
+{
+	const struct bpf_object_skeleton *s = t->skel->skeleton;
+
+	for (int i = 0; i < s->prog_cnt; i++)
+		if (*s->progs[i].link)
+			vt_prog_report(*s->progs[i].prog, s->progs[i].name, fn, ctx);
+	for (int i = 0; i < t->nextra && i < t->nretarget; i++)
+		vt_prog_report(t->retarget[i].prog, bpf_program__name(t->retarget[i].prog), fn, ctx);
+	vt_cb_programs(t, fn, ctx);
+}
+
 const char *vt_tracer_missing(struct vt_tracer *t)
 {
 	return t->missing;

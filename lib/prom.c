@@ -119,6 +119,9 @@ void vt_prom_init(struct vt_prom *p, size_t max_series, uint64_t forget_ns)
 
 void vt_prom_free(struct vt_prom *p)
 {
+	free(p->progs);
+	p->progs = NULL;
+	p->nprogs = p->progcap = 0;
 	for (size_t i = 0; i < p->n; i++)
 		free(p->s[i].labels);
 	free(p->s);
@@ -388,6 +391,47 @@ static void health_metrics(const struct vt_prom *p, FILE *f, bool om)
 	sample(f, "health_check_errors_total", "", "", NULL, dec(num, p->health_errors));
 }
 
+/* What is attached, per kind; with bpf_stats, each program's run time and runs. */
+static void program_metrics(const struct vt_prom *p, FILE *f, bool om)
+{
+	char num[24], lab[PROM_LABELS_MAX], v[40];
+	const char *methods[16];
+	size_t nm = 0;
+
+	family(f, om, "programs", "gauge", "BPF programs attached, per kind of attach");
+	for (size_t i = 0; i < p->nprogs; i++) {
+		size_t n = 0, m;
+
+		for (m = 0; m < nm && strcmp(methods[m], p->progs[i].method); m++)
+			;
+		if (m < nm || nm == 16)
+			continue;
+		methods[nm++] = p->progs[i].method;
+		for (size_t j = i; j < p->nprogs; j++)
+			n += !strcmp(p->progs[j].method, p->progs[i].method);
+		lab[0] = 0;
+		add_label(lab, sizeof(lab), "method", p->progs[i].method, sizeof(p->progs[i].method));
+		sample(f, "programs", "", lab, NULL, dec(num, n));
+	}
+	if (!p->bpf_stats)
+		return;
+	family(f, om, "bpf_run_seconds_total", "counter", "Time the kernel ran each program "
+	       "(kernel.bpf_stats_enabled=1)");
+	for (size_t i = 0; i < p->nprogs; i++) {
+		lab[0] = 0;
+		add_label(lab, sizeof(lab), "program", p->progs[i].name, sizeof(p->progs[i].name));
+		snprintf(v, sizeof(v), "%.9f", p->progs[i].run_ns / 1e9);
+		sample(f, "bpf_run_seconds_total", "", lab, NULL, v);
+	}
+	family(f, om, "bpf_runs_total", "counter", "Runs of each program "
+	       "(kernel.bpf_stats_enabled=1)");
+	for (size_t i = 0; i < p->nprogs; i++) {
+		lab[0] = 0;
+		add_label(lab, sizeof(lab), "program", p->progs[i].name, sizeof(p->progs[i].name));
+		sample(f, "bpf_runs_total", "", lab, NULL, dec(num, p->progs[i].runs));
+	}
+}
+
 static void self_metrics(const struct vt_prom *p, FILE *f, bool om)
 {
 	family(f, om, "lost_total", "counter", "Observations lost, per cause (man vfio-trace, "
@@ -437,6 +481,7 @@ void vt_prom_write(const struct vt_prom *p, FILE *f, bool om)
 		histogram(p, f, om, op, m->hist, m->count_help);
 	}
 	health_metrics(p, f, om);
+	program_metrics(p, f, om);
 	self_metrics(p, f, om);
 	if (om)
 		fputs("# EOF\n", f);

@@ -49,6 +49,15 @@ struct vt_prom {
 	uint32_t untraced_ops, untimed_ops;	/* as in struct vt_snapshot */
 	char version[64];
 	char kernel[128];
+	/* The programs attached (vt_tracer_programs), as of the last update; run time and runs
+	 * only when kernel.bpf_stats_enabled is 1 (bpf_stats). */
+	struct vt_prom_prog {
+		char name[200];
+		char method[16];
+		uint64_t run_ns, runs;
+	} *progs;
+	size_t nprogs, progcap;
+	bool bpf_stats;
 	/* --health: vfio-trace hung's picture every few seconds (lib/hung.h vth_summarize) */
 	bool health;
 	uint64_t health_checks, health_errors;

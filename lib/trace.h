@@ -124,6 +124,12 @@ const char *vt_tracer_ksym(struct vt_tracer *t, uint64_t addr, char *buf, size_t
 /* The kallsyms the tracer loaded at start (while it could read addresses): vfio-trace hung's
  * picture borrows it (export's health checks, lib/hung.h vth_collect_with). */
 struct vt_ksyms *vt_tracer_ksyms(struct vt_tracer *t);
+/* Every program attached now: name (a callback's with its function), how ("fentry", "fexit",
+ * "kprobe", "kretprobe", "raw_tp", "iter", ...), and its run time and runs so far as the
+ * kernel counts them when kernel.bpf_stats_enabled is 1 (0 otherwise). */
+typedef void (*vt_prog_fn)(void *ctx, const char *name, const char *method, uint64_t run_ns,
+			   uint64_t runs);
+void vt_tracer_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx);
 void vt_tracer_close(struct vt_tracer *t);
 
 #endif

@@ -69,6 +69,11 @@ int vt_cb_attach_device(struct vt_tracer *t, uint64_t addr, const char *devname)
  * attached, -1 without the kernel's BTF. */
 int vt_cb_attach_modules(struct vt_tracer *t, const char *const *modules, int nmod);
 void vt_cb_detach_all(struct vt_tracer *t);
+/* The callback programs attached now, to fn (vt_tracer_programs). */
+void vt_cb_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx);
+
+/* lib/loader.c: one loaded program to fn, the kind of attach its section's first word. */
+void vt_prog_report(struct bpf_program *p, const char *name, vt_prog_fn fn, void *ctx);
 /* Held module loaders (bpf/vfio_trace.bpf.c rt_module_load): let one go, those held too long
  * (their record was lost), or all; the guard process continues them if we die. */
 void vt_hold_release(struct vt_tracer *t, uint32_t tgid);

@@ -93,6 +93,16 @@ static void fill(struct vt_prom *p)
 	assert_int_equal(vt_prom_add(p, &k, &st, true, 2), 0);
 	p->losses[VT_LOSS_STATS_FULL] = 2;
 	snprintf(p->version, sizeof(p->version), "test");
+	p->bpf_stats = true;
+	p->progs = calloc(2, sizeof(*p->progs));
+	assert_non_null(p->progs);
+	p->nprogs = p->progcap = 2;
+	snprintf(p->progs[0].name, sizeof(p->progs[0].name), "fe_ioctl");
+	snprintf(p->progs[0].method, sizeof(p->progs[0].method), "fentry");
+	p->progs[0].run_ns = 1500000000;
+	p->progs[0].runs = 42;
+	snprintf(p->progs[1].name, sizeof(p->progs[1].name), "fe_callback:vfio_dmatest:dt_dma_unmap");
+	snprintf(p->progs[1].method, sizeof(p->progs[1].method), "fentry");
 	p->health = true;
 	p->health_checks = 3;
 	p->lock_waiters[0] = 2;
@@ -131,6 +141,9 @@ static void test_values(void **state)
 	assert_true(has_line(t, "vfio_trace_lock_waiters{lock=\"iommu\"} 2"));
 	assert_true(has_line(t, "vfio_trace_lock_longest_wait_seconds{lock=\"iommu\"} 12.500"));
 	assert_true(has_line(t, "vfio_trace_lock_deadlock_cycles 0"));
+	assert_true(has_line(t, "vfio_trace_programs{method=\"fentry\"} 2"));
+	assert_true(has_line(t, "vfio_trace_bpf_run_seconds_total{program=\"fe_ioctl\"} 1.500000000"));
+	assert_true(has_line(t, "vfio_trace_bpf_runs_total{program=\"fe_ioctl\"} 42"));
 	/* 3 unmaps of 5 us, 2 of 2 ms: the 16.384 us bucket holds 3, 4.194304 ms holds all */
 	assert_true(has_line(t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"4.096e-06\"} 0"));
 	assert_true(has_line(t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"1.6384e-05\"} 3"));

@@ -11,6 +11,7 @@ dmesg_mark
 net_up || fail "cannot bring the network up"
 dmatest_load ndev=6 ndev_nocb=1 || fail "cannot load the test module"
 mkdir -p /run/textfile /out/scrapes
+echo 1 > /proc/sys/kernel/bpf_stats_enabled || fail "cannot enable bpf_stats"
 vfio-trace export --listen 0.0.0.0:9826 --textfile /run/textfile --interval 1 \
 	> /out/export.out 2> /out/export.err &
 xp=$!
