@@ -15,7 +15,7 @@ VERSION  := $(shell git describe --always --dirty --tags 2>/dev/null || echo unk
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wformat=2
 CFLAGS   ?= -O2 -g
-CPPFLAGS += -Iinclude -Ilib -I$(BUILD)/bpf -D_GNU_SOURCE -DVT_VERSION='"$(VERSION)"'
+CPPFLAGS += -Iinclude -Ilib -Icmd -I$(BUILD)/bpf -D_GNU_SOURCE -DVT_VERSION='"$(VERSION)"'
 STATIC_LIBS := -lbpf -lelf -lz -lzstd -lcap -ljson-c -lncursesw -ltinfo -ltracefs -ltraceevent -lpthread -ldl
 LDFLAGS  += -static
 
@@ -26,10 +26,13 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS  := $(wildcard lib/*.c)
-CMD_SRCS  := $(wildcard cmd/*.c)
+CMD_SRCS  := $(wildcard cmd/*.c) $(wildcard cmd/top/*.c)
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 CMD_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CMD_SRCS))
-HDRS      := $(wildcard include/*.h) $(wildcard lib/*.h) $(wildcard cmd/*.h)
+HDRS      := $(wildcard include/*.h) $(wildcard lib/*.h) $(wildcard cmd/*.h) $(wildcard cmd/top/*.h)
+# What the unit tests link besides the library: cmd/cli.c and top's view (cmd/top/ but its
+# loop, top.c).
+VIEW_SRCS := cmd/cli.c $(filter-out cmd/top/top.c,$(wildcard cmd/top/*.c))
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
@@ -119,9 +122,10 @@ $(BUILD)/bpf:
 	mkdir -p $@
 
 # --- tests ---------------------------------------------------------------------------------
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) $(HDRS)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) $(VIEW_SRCS:%.c=$(BUILD)/obj/%.o) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Ilib $(CFLAGS) $(WARN) -o $@ $< $(LIB_OBJS) -lcmocka $(STATIC_LIBS:-static=)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LIB_OBJS) $(VIEW_SRCS:%.c=$(BUILD)/obj/%.o) \
+		-lcmocka $(STATIC_LIBS:-static=)
 
 unit-test: $(UNIT_BINS) $(BUILD)/vfio-trace
 	@tests/unit/run $(UNIT_BINS)
@@ -130,7 +134,7 @@ unit-test: $(UNIT_BINS) $(BUILD)/vfio-trace
 # ASan + UBSan, in their own build dir, linked dynamically; make check runs them ------------
 SAN        := $(BUILD)/san
 SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-SAN_LIB_OBJS  := $(patsubst %.c,$(SAN)/obj/%.o,$(LIB_SRCS))
+SAN_LIB_OBJS  := $(patsubst %.c,$(SAN)/obj/%.o,$(LIB_SRCS) $(VIEW_SRCS))
 SAN_BINS   := $(patsubst tests/unit/%.c,$(SAN)/tests/unit/%,$(UNIT_SRCS)) \
 	$(patsubst tests/san/%.c,$(SAN)/tests/san/%,$(wildcard tests/san/*.c))
 
@@ -140,7 +144,7 @@ $(SAN)/obj/%.o: %.c $(HDRS) $(SKELS)
 
 $(SAN)/tests/%: tests/%.c $(SAN_LIB_OBJS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Ilib $(SAN_FLAGS) $(WARN) -o $@ $< $(SAN_LIB_OBJS) -lcmocka $(STATIC_LIBS)
+	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -o $@ $< $(SAN_LIB_OBJS) -lcmocka $(STATIC_LIBS)
 
 .PHONY: san-test
 san-test: $(SAN_BINS)

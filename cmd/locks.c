@@ -9,7 +9,6 @@
 #include "trace.h"
 #include "report.h"
 #include "cli.h"
-#include "view.h"
 #include "cmd.h"
 
 static const char locks_usage[] =

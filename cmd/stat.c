@@ -8,7 +8,6 @@
 #include "trace.h"
 #include "report.h"
 #include "cli.h"
-#include "view.h"
 #include "cmd.h"
 
 static const char stat_usage[] =

@@ -8,8 +8,7 @@
 #include <string.h>
 #include "trace.h"
 #include "report.h"
-#include "view.h"
-#include "cli.h"
+#include "filter.h"
 
 /* vtr_key.pad: what obj is (include/vt_shared.h VT_KIND_*). */
 #define KIND_DEVICE VT_KIND_DEVICE

@@ -39,6 +39,28 @@ void vt_snapshot_free(struct vt_snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
+int vt_snapshot_copy(const struct vt_snapshot *in, struct vt_snapshot *out)
+{
+	*out = *in;
+	out->rows = malloc((in->n ? in->n : 1) * sizeof(*in->rows));
+	out->devs = malloc((in->ndevs ? in->ndevs : 1) * sizeof(*in->devs));
+	if (!out->rows || !out->devs) {
+		free(out->rows);
+		free(out->devs);
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	if (in->n)	/* rows/devs may be NULL when empty: memcpy(NULL, ...) is undefined */
+		memcpy(out->rows, in->rows, in->n * sizeof(*in->rows));
+	if (in->ndevs)
+		memcpy(out->devs, in->devs, in->ndevs * sizeof(*in->devs));
+	out->cap = in->n;
+	/* The lock maxima are not the baseline's to share: freeing both would free them twice. */
+	out->lockmax = NULL;
+	out->nlockmax = 0;
+	return 0;
+}
+
 void vt_stat_add(struct vtr_stat *acc, const struct vtr_stat *s)
 {
 	acc->count += s->count;

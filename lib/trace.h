@@ -64,6 +64,9 @@ void vt_rowidx_free(struct vt_rowidx *x);
 extern uint64_t vt_rowidx_probes;
 
 void vt_snapshot_free(struct vt_snapshot *s);
+/* A deep copy of rows and devices (a baseline that outlives the snapshot it came from);
+ * the lock maxima are not copied. */
+int vt_snapshot_copy(const struct vt_snapshot *in, struct vt_snapshot *out);
 /* out = now - prev (rows of now; counters and histograms subtracted; max kept from now). */
 int vt_snapshot_diff(const struct vt_snapshot *now, const struct vt_snapshot *prev,
 		     struct vt_snapshot *out);

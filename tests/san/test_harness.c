@@ -20,7 +20,7 @@
 #include <cmocka.h>
 #include "trace.h"
 #include "report.h"
-#include "view.h"
+#include "top/view.h"
 #include "cli.h"
 #include "hung.h"
 

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include "trace.h"
 #include "report.h"
-#include "view.h"
+#include "top/view.h"
 
 /* Every value lands in the slot whose [low, next low) range holds it. */
 static void test_hist_slot_inverse(void **state)

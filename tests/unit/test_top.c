@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of top's view (lib/view.c): tables from snapshot diffs, filters, sorting, text,
+/* Unit tests of top's view (cmd/top/): tables from snapshot diffs, filters, sorting, text,
  * JSON rates, keys, and the ncurses screen drawn into a terminal that writes to /dev/null. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include "trace.h"
 #include "report.h"
-#include "view.h"
+#include "top/view.h"
 #include "cli.h"
 
 #define C1 0xffff888001000000ULL	/* containers */

@@ -3,7 +3,8 @@
  * vfio-trace top [interval [count]]: a live view per container+process and per device,
  * like kvm_stat. The kernel aggregates everything; every interval this reads the maps once
  * (vt_tracer_snapshot) and diffs, so its cost does not grow with the event rate. The tables
- * are lib/view.c; this file is the loop: terminal (ncurses), batch text, or JSON.
+ * are view.c (sorted by sort.c), the screen and its keys screen.c, the JSON rates rates.c;
+ * this file is the loop: terminal (ncurses), batch text, or JSON.
  */
 #include <errno.h>
 #include <fcntl.h>
