@@ -30,9 +30,15 @@ CMD_SRCS  := $(wildcard cmd/*.c) $(wildcard cmd/top/*.c)
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 CMD_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CMD_SRCS))
 HDRS      := $(wildcard include/*.h) $(wildcard lib/*.h) $(wildcard cmd/*.h) $(wildcard cmd/top/*.h)
-# What the unit tests link besides the library: cmd/cli.c and top's view (cmd/top/ but its
-# loop, top.c).
-VIEW_SRCS := cmd/cli.c $(filter-out cmd/top/top.c,$(wildcard cmd/top/*.c))
+
+# Only the sources that include a BPF skeleton (directly, or through lib/tracer.h) wait for
+# the skeletons; everything else, and the unit tests, build without clang and bpftool.
+SKEL_SRCS := $(shell grep -l -E '^\#include "([a-z_]+\.skel|tracer)\.h"' $(LIB_SRCS) $(CMD_SRCS))
+# What the unit tests link: the library without its BPF backend, cmd/cli.c and top's view
+# (cmd/top/ but its loop, top.c).
+UNIT_SRCS_LINKED := $(filter-out $(SKEL_SRCS),$(LIB_SRCS)) cmd/cli.c \
+	$(filter-out cmd/top/top.c,$(wildcard cmd/top/*.c))
+UNIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRCS_LINKED))
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
@@ -50,6 +56,7 @@ help:
 	@echo "make deps-build   only what building, unit and host tests need (no QEMU)"
 	@echo "make deps-lab     only what the QEMU lab adds (QEMU, busybox, kernel tooling)"
 	@echo "make check        unit + host tests, the lab on every kernel, the .deb in a guest"
+	@echo "make check-host   build, unit tests and host checks (lint, man pages...): no lab"
 	@echo "make unit-test    unit tests only (no VFIO needed)"
 	@echo "make san-test     unit tests and the host harness under ASan + UBSan (build/san)"
 	@echo "make fuzz         the libFuzzer targets, FUZZ_SECONDS each (default 600)"
@@ -99,9 +106,10 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
 # --- user space ----------------------------------------------------------------------------
-$(BUILD)/obj/%.o: %.c $(HDRS) $(SKELS)
+$(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+$(patsubst %.c,$(BUILD)/obj/%.o,$(SKEL_SRCS)): $(SKELS)
 
 # --version names the tree the binary was built from: main.o is rebuilt when that changes
 $(BUILD)/version.stamp: FORCE
@@ -122,10 +130,9 @@ $(BUILD)/bpf:
 	mkdir -p $@
 
 # --- tests ---------------------------------------------------------------------------------
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) $(VIEW_SRCS:%.c=$(BUILD)/obj/%.o) $(HDRS)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LIB_OBJS) $(VIEW_SRCS:%.c=$(BUILD)/obj/%.o) \
-		-lcmocka $(STATIC_LIBS:-static=)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(UNIT_OBJS) -lcmocka $(STATIC_LIBS:-static=)
 
 unit-test: $(UNIT_BINS) $(BUILD)/vfio-trace
 	@tests/unit/run $(UNIT_BINS)
@@ -134,11 +141,11 @@ unit-test: $(UNIT_BINS) $(BUILD)/vfio-trace
 # ASan + UBSan, in their own build dir, linked dynamically; make check runs them ------------
 SAN        := $(BUILD)/san
 SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-SAN_LIB_OBJS  := $(patsubst %.c,$(SAN)/obj/%.o,$(LIB_SRCS) $(VIEW_SRCS))
+SAN_LIB_OBJS  := $(patsubst %.c,$(SAN)/obj/%.o,$(UNIT_SRCS_LINKED))
 SAN_BINS   := $(patsubst tests/unit/%.c,$(SAN)/tests/unit/%,$(UNIT_SRCS)) \
 	$(patsubst tests/san/%.c,$(SAN)/tests/san/%,$(wildcard tests/san/*.c))
 
-$(SAN)/obj/%.o: %.c $(HDRS) $(SKELS)
+$(SAN)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -c $< -o $@
 
@@ -160,7 +167,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c
 FUZZ_SECONDS ?= 600
 FUZZ_CHECK_SECONDS ?= 20
 
-$(FUZZ)/obj/%.o: %.c $(HDRS) $(SKELS)
+$(FUZZ)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Wall -c $< -o $@
 
@@ -182,6 +189,12 @@ lab-fetch:
 
 lab-test: $(BUILD)/vfio-trace $(WORKLOAD)
 	tests/lab/run-tests
+
+# The quick gate before a commit: the build, the unit tests and the host checks (lint, man
+# pages, completion, packages); no sanitizers, no fuzzing, no lab.
+.PHONY: check-host
+check-host: $(BUILD)/vfio-trace $(UNIT_BINS)
+	@tests/unit/run $(UNIT_BINS) && tests/host/run
 
 # Unit tests first (seconds), then the lab (minutes); one summary line at the end.
 check: $(BUILD)/vfio-trace $(WORKLOAD) $(UNIT_BINS) $(SAN_BINS) $(FUZZ_BINS)
@@ -225,7 +238,7 @@ vmlinux-h:
 VMLINUX_BTF ?= /usr/src/linux-headers-6.12.117+deb12-amd64/vmlinux
 
 clean:
-	rm -rf $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/vfio-trace $(BUILD)/san $(BUILD)/fuzz
+	rm -rf $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/vfio-trace $(BUILD)/san $(BUILD)/fuzz $(BUILD)/lint
 
 # Keep skeletons and objects around between runs.
 .SECONDARY:
