@@ -66,34 +66,34 @@ static uint64_t dev_key(const struct vt_view_dev *d, int key)
 	}
 }
 
+/* The sort key's order: descending, ascending when reversed; 0 on a tie. */
+static int cmp_key(uint64_t x, uint64_t y, const struct sort_ctx *c)
+{
+	int r = cmp_u64(y, x);
+
+	return c->reverse ? -r : r;
+}
+
 static int cmp_proc(const void *a, const void *b, void *arg)
 {
 	const struct vt_view_proc *x = a, *y = b;
 	const struct sort_ctx *c = arg;
-	int r = cmp_u64(proc_key(y, c->key), proc_key(x, c->key));
+	int r = cmp_key(proc_key(x, c->key), proc_key(y, c->key), c);
 
-	if (c->reverse)
-		r = -r;
 	if (!r)
 		r = cmp_u64(x->tgid, y->tgid);
-	if (!r)
-		r = cmp_u64(x->container, y->container);
-	return r;
+	return r ? r : cmp_u64(x->container, y->container);
 }
 
 static int cmp_dev(const void *a, const void *b, void *arg)
 {
 	const struct vt_view_dev *x = a, *y = b;
 	const struct sort_ctx *c = arg;
-	int r = cmp_u64(dev_key(y, c->key), dev_key(x, c->key));
+	int r = cmp_key(dev_key(x, c->key), dev_key(y, c->key), c);
 
-	if (c->reverse)
-		r = -r;
 	if (!r)
 		r = strcmp(x->name, y->name);
-	if (!r)
-		r = cmp_u64(x->vdev, y->vdev);
-	return r;
+	return r ? r : cmp_u64(x->vdev, y->vdev);
 }
 
 void vt_view_sort(struct vt_view *v, int key, bool reverse)
