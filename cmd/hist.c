@@ -69,11 +69,7 @@ static json_object *hist_json(const char *name, const char *device, const struct
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "device", device ? json_object_new_string(device) : NULL);
 	json_object_object_add(o, "count", json_object_new_uint64(st->count));
-	json_object_object_add(o, "p50_ns", json_object_new_uint64(vt_hist_percentile(st->hist, 50)));
-	json_object_object_add(o, "p99_ns", json_object_new_uint64(vt_hist_percentile(st->hist, 99)));
-	json_object_object_add(o, "max_ns", json_object_new_uint64(st->lat_max));
-	json_object_object_add(o, "sum_ns", json_object_new_uint64(st->lat_sum));
-	json_object_object_add(o, "buckets", vt_json_buckets(st));
+	json_object_object_add(o, "latency_ns", vt_json_latency(st, true));
 	return o;
 }
 

@@ -73,18 +73,6 @@ static const struct vt_lockmax *find_max(const struct vt_snapshot *s, uint64_t c
 	return NULL;
 }
 
-static json_object *lat_json(const struct vtr_stat *st)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "p50", json_object_new_uint64(vt_hist_percentile(st->hist, 50)));
-	json_object_object_add(o, "p99", json_object_new_uint64(vt_hist_percentile(st->hist, 99)));
-	json_object_object_add(o, "max", json_object_new_uint64(st->lat_max));
-	json_object_object_add(o, "sum", json_object_new_uint64(st->lat_sum));
-	json_object_object_add(o, "buckets", vt_json_buckets(st));
-	return o;
-}
-
 static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, double secs,
 			   const char *type)
 {
@@ -108,9 +96,9 @@ static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, dou
 			lock_sum(s, cs[i], kind, VT_OP_LOCK_HOLD, &hold);
 			lock_sum(s, cs[i], kind, VT_OP_LOCK_WAIT, &wait);
 			json_object_object_add(x, "acquisitions", json_object_new_uint64(hold.count));
-			json_object_object_add(x, "hold_ns", lat_json(&hold));
+			json_object_object_add(x, "hold_ns", vt_json_latency(&hold, true));
 			json_object_object_add(x, "waits", json_object_new_uint64(wait.count));
-			json_object_object_add(x, "wait_ns", lat_json(&wait));
+			json_object_object_add(x, "wait_ns", vt_json_latency(&wait, true));
 			if (m) {
 				json_object *lm = json_object_new_object(), *st = json_object_new_array();
 
@@ -132,7 +120,7 @@ static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, dou
 		lock_sum(s, cs[i], VT_KIND_IOMMU_LOCK, VT_OP_LOCK_DROP, &drop);
 		d = json_object_new_object();
 		json_object_object_add(d, "count", json_object_new_uint64(drop.count));
-		json_object_object_add(d, "ns", lat_json(&drop));
+		json_object_object_add(d, "drop_ns", vt_json_latency(&drop, true));
 		json_object_object_add(c, "iommu_lock_dropped", d);
 		json_object_array_add(arr, c);
 	}
