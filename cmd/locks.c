@@ -43,7 +43,7 @@ static size_t lock_containers(const struct vt_snapshot *s, uint64_t **outp)
 		const struct vtr_key *k = &s->rows[i].key;
 		size_t j;
 
-		if (k->pad != VT_KIND_IOMMU_LOCK && k->pad != VT_KIND_DLIST_LOCK)
+		if (k->kind != VT_KIND_IOMMU_LOCK && k->kind != VT_KIND_DLIST_LOCK)
 			continue;
 		for (j = 0; j < n && out[j] != k->obj; j++)
 			;
@@ -60,7 +60,7 @@ static void lock_sum(const struct vt_snapshot *s, uint64_t c, int kind, int op, 
 	for (size_t i = 0; i < s->n; i++) {
 		const struct vt_row *r = &s->rows[i];
 
-		if (r->key.obj == c && r->key.pad == kind && r->key.op == op)
+		if (r->key.obj == c && r->key.kind == kind && r->key.op == op)
 			vt_stat_add(out, &r->st);
 	}
 }
@@ -212,7 +212,7 @@ int cmd_locks(int argc, char **argv)
 		return rc;
 	vt_install_signals();
 	topts.locks = true;
-	topts.lean = true;	/* lock times only: no pin latency, no per-vfio_dma probes */
+	topts.no_detail = true;	/* lock times only: no pin latency, no per-vfio_dma probes */
 	topts.force_kprobe = cli.kprobe;
 	topts.no_hold = cli.no_hold;
 	if (vt_tracer_open(&t, &topts))

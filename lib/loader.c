@@ -23,7 +23,7 @@
 static unsigned features(const struct vt_tracer_opts *o)
 {
 	return (o->snoop ? VT_FEAT_SNOOP : 0) | (o->locks ? VT_FEAT_LOCKS : 0) |
-	       (o->no_alert ? 0 : VT_FEAT_ALERT) | (o->lean ? 0 : VT_FEAT_DETAIL);
+	       (o->no_alert ? 0 : VT_FEAT_ALERT) | (o->no_detail ? 0 : VT_FEAT_DETAIL);
 }
 
 static bool point_usable(const char *name)

@@ -79,7 +79,7 @@ uint64_t vt_rowidx_probes;
 
 static size_t key_hash(const struct vtr_key *k)
 {
-	uint64_t h = k->obj ^ ((uint64_t)k->tgid << 32 | (uint64_t)k->op << 16 | k->pad);
+	uint64_t h = k->obj ^ ((uint64_t)k->tgid << 32 | (uint64_t)k->op << 16 | k->kind);
 
 	/* splitmix64's finalizer: obj is a kernel pointer (low bits constant), tgid small */
 	h ^= h >> 30;
@@ -92,7 +92,7 @@ static size_t key_hash(const struct vtr_key *k)
 
 static bool key_eq(const struct vtr_key *a, const struct vtr_key *b)
 {
-	return a->obj == b->obj && a->tgid == b->tgid && a->op == b->op && a->pad == b->pad;
+	return a->obj == b->obj && a->tgid == b->tgid && a->op == b->op && a->kind == b->kind;
 }
 
 struct vt_row *vt_rowidx_find(const struct vt_rowidx *x, const struct vt_row *rows,

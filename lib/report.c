@@ -107,7 +107,7 @@ size_t vt_containers(const struct vt_snapshot *s, struct vt_container **outp)
 		const struct vtr_key *k = &s->rows[i].key;
 		size_t j;
 
-		if (k->pad != 0 /* kind: container */)
+		if (k->kind != VT_KIND_CONTAINER)
 			continue;
 		for (j = 0; j < n; j++)
 			if (out[j].obj == k->obj && out[j].tgid == k->tgid)

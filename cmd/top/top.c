@@ -505,7 +505,7 @@ int cmd_top(int argc, char **argv)
 		return VT_EXIT_FAIL;
 	}
 	vt_install_signals();
-	topts.lean = true;	/* what the view shows: pins counted, not timed; no per-vfio_dma probes */
+	topts.no_detail = true;	/* what the view shows: pins counted, not timed; no per-vfio_dma probes */
 	topts.force_kprobe = tp.cli.kprobe;
 	topts.no_hold = tp.cli.no_hold;
 	topts.on_event = on_event;	/* device events only: snoop stays off */

@@ -91,7 +91,7 @@ static uint64_t *row_containers(const struct vt_snapshot *s, const struct vt_sna
 
 		vt_view_row_visits++;
 		/* Container and lock rows name the container; device rows, their device. */
-		if (s->rows[i].key.pad != VT_KIND_DEVICE) {
+		if (s->rows[i].key.kind != VT_KIND_DEVICE) {
 			rc[i] = s->rows[i].key.obj;
 			continue;
 		}
@@ -118,7 +118,7 @@ static int proc_counts(struct vt_view *v, const struct keyset *procs, const stru
 		if (p < 0)
 			continue;
 		c = tot ? &v->procs[p].tot : &v->procs[p].iv;
-		if (r->key.pad == VT_KIND_CONTAINER) {
+		if (r->key.kind == VT_KIND_CONTAINER) {
 			switch (r->key.op) {
 			case VT_OP_UNMAP:
 				c->unmaps += r->st.count;
@@ -141,7 +141,7 @@ static int proc_counts(struct vt_view *v, const struct keyset *procs, const stru
 			c->lock_waits += r->st.count;
 			if (r->st.lat_max > c->lock_wait_max)
 				c->lock_wait_max = r->st.lat_max;
-		} else if (r->key.pad != VT_KIND_DEVICE) {
+		} else if (r->key.kind != VT_KIND_DEVICE) {
 			continue;	/* lock hold and drop rows: vfio-trace locks */
 		} else if (r->key.op == VT_OP_CALLBACK) {
 			c->callbacks += r->st.count;
@@ -176,7 +176,7 @@ static int dev_counts(struct vt_view *v, const struct keyset *devkeys, const str
 		long d;
 
 		vt_view_row_visits++;
-		if (r->key.pad != VT_KIND_DEVICE || (d = keyset_find(devkeys, r->key.obj, 0)) < 0)
+		if (r->key.kind != VT_KIND_DEVICE || (d = keyset_find(devkeys, r->key.obj, 0)) < 0)
 			continue;
 		c = tot ? &v->devs[d].tot : &v->devs[d].iv;
 		switch (r->key.op) {
@@ -285,7 +285,7 @@ int vt_view_build(struct vt_view *v, const struct vt_snapshot *iv, double secs,
 		const struct vtr_key *k = &tot->rows[i].key;
 
 		vt_view_row_visits++;
-		if (k->pad != VT_KIND_CONTAINER && k->op != VT_OP_CALLBACK && k->op != VT_OP_PIN &&
+		if (k->kind != VT_KIND_CONTAINER && k->op != VT_OP_CALLBACK && k->op != VT_OP_PIN &&
 		    k->op != VT_OP_UNPIN && k->op != VT_OP_LOCK_WAIT)
 			continue;	/* register/unregister: the device table's */
 		if (keyset_add(&procs, rc_tot[i], k->tgid, &added) < 0)

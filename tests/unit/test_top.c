@@ -25,7 +25,7 @@
 
 static struct vtr_stat *row(struct vt_snapshot *s, int op, int kind, uint64_t obj, uint32_t tgid)
 {
-	struct vtr_key k = { .obj = obj, .tgid = tgid, .op = op, .pad = kind };
+	struct vtr_key k = { .obj = obj, .tgid = tgid, .op = op, .kind = kind };
 
 	for (size_t i = 0; i < s->n; i++)
 		if (!memcmp(&s->rows[i].key, &k, sizeof(k)))
@@ -340,7 +340,7 @@ static void test_filter(void **state)
 	for (size_t i = 0; i < now.n; i++) {
 		const struct vtr_key *k = &now.rows[i].key;
 
-		assert_true(k->pad == KC ? k->obj == C1 : k->obj == D2);
+		assert_true(k->kind == KC ? k->obj == C1 : k->obj == D2);
 	}
 	assert_int_equal(now.n, 4 + 1);	/* C1's unmap, map, notify, retry; D2's callbacks */
 	vt_snapshot_free(&prev);
