@@ -56,7 +56,7 @@ static bool point_wanted(const struct vt_tracer *t, const struct vt_point *p)
 	return !p->feature || (features(&t->opts) & p->feature);
 }
 
-/* Which skeleton programs implement each attach point (lib/probe.c's vt_points): the
+/* Which skeleton programs implement each attach point (lib/points.c's vt_points): the
  * fentry/fexit pair, its kprobe/kretprobe twin, or a raw tracepoint. Bound through the
  * skeleton's members, so a renamed program is a compile error, never a program that silently
  * stays unloaded. */
