@@ -53,6 +53,8 @@ help:
 	@echo "make              build build/vfio-trace (static, BPF skeletons embedded)"
 	@echo "make deps         install every Debian package needed to build, run and test"
 	@echo "make lint         cppcheck over lib/ and cmd/: zero findings"
+	@echo "make format       rewrite the C sources in the style of .clang-format"
+	@echo "make format-check the C sources in that style (a host check)"
 	@echo "make deps-build   only what building, unit and host tests need (no QEMU)"
 	@echo "make deps-lab     only what the QEMU lab adds (QEMU, busybox, kernel tooling)"
 	@echo "make check        unit + host tests, the lab on every kernel, the .deb in a guest"
@@ -78,7 +80,7 @@ help:
 DEB_PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libcap-dev \
 	libtracefs-dev libtraceevent-dev libncurses-dev libjson-c-dev libcmocka-dev pkg-config \
 	make gcc libc6-dev git python3 man-db groff-base bash xz-utils cppcheck \
-	libclang-rt-14-dev
+	libclang-rt-14-dev clang-format
 DEB_PKGS_LAB := qemu-system-x86 busybox-static kmod cpio xz-utils zstd dwarves bc binutils \
 	gcc make python3
 define install_missing
@@ -179,6 +181,14 @@ $(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(FUZZ_LIB)) 
 .PHONY: lint
 lint: $(SKELS)
 	tests/host/run t-lint
+
+# The C style (.clang-format; generated code left alone): format rewrites the sources,
+# format-check (also run by check-host and check, tests/host/t-format) fails on a difference.
+.PHONY: format format-check
+format:
+	tests/host/t-format --fix
+format-check:
+	tests/host/run t-format
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BINS)

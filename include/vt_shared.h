@@ -19,8 +19,11 @@
 
 /* What was observed: one row each in include/vt_ops.h. Names follow VFIO's own words. */
 enum vtr_op {
+	/* the table's expansion is a list of its own, not a term of VT_OP_MAX */
+	/* clang-format off */
 	VT_OPS(VT_OP_ENUM_)
 	VT_OP_MAX,
+	/* clang-format on */
 };
 
 /* Histogram: log2 octaves of nanoseconds, each split in VT_HIST_SUB linear sub-buckets, so a
