@@ -132,9 +132,7 @@ int cmd_hist(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	vt_install_signals();
-	topts.force_kprobe = cli.kprobe;
-	topts.no_hold = cli.no_hold;
-	if (vt_tracer_open(&t, &topts))
+	if (cmd_tracer_open(&cli, &topts, &t))
 		return VT_EXIT_FAIL;
 	vt_tracer_snapshot(t, &prev);
 	/* Without an interval, wait for the stop signal. */

@@ -213,9 +213,7 @@ int cmd_locks(int argc, char **argv)
 	vt_install_signals();
 	topts.locks = true;
 	topts.no_detail = true;	/* lock times only: no pin latency, no per-vfio_dma probes */
-	topts.force_kprobe = cli.kprobe;
-	topts.no_hold = cli.no_hold;
-	if (vt_tracer_open(&t, &topts))
+	if (cmd_tracer_open(&cli, &topts, &t))
 		return VT_EXIT_FAIL;
 	vt_tracer_snapshot(t, &prev);
 	start.ts = prev.ts;

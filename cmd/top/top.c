@@ -506,11 +506,9 @@ int cmd_top(int argc, char **argv)
 	}
 	vt_install_signals();
 	topts.no_detail = true;	/* what the view shows: pins counted, not timed; no per-vfio_dma probes */
-	topts.force_kprobe = tp.cli.kprobe;
-	topts.no_hold = tp.cli.no_hold;
 	topts.on_event = on_event;	/* device events only: snoop stays off */
 	topts.ctx = &tp;
-	if (vt_tracer_open(&tp.t, &topts)) {
+	if (cmd_tracer_open(&tp.cli, &topts, &tp.t)) {
 		free(tp.ids);
 		return VT_EXIT_FAIL;
 	}
