@@ -15,7 +15,7 @@ VERSION  := $(shell git describe --always --dirty --tags 2>/dev/null || echo unk
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wformat=2
 CFLAGS   ?= -O2 -g
-CPPFLAGS += -Iinclude -Ilib -I$(BUILD)/bpf -D_GNU_SOURCE -DVT_VERSION='"$(VERSION)"'
+CPPFLAGS += -Iinclude -Ilib -Icmd -I$(BUILD)/bpf -D_GNU_SOURCE -DVT_VERSION='"$(VERSION)"'
 STATIC_LIBS := -lbpf -lelf -lz -lzstd -lcap -ljson-c -lncursesw -ltinfo -ltracefs -ltraceevent -lpthread -ldl
 LDFLAGS  += -static
 
@@ -26,10 +26,19 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS  := $(wildcard lib/*.c)
-CMD_SRCS  := $(wildcard cmd/*.c)
+CMD_SRCS  := $(wildcard cmd/*.c) $(wildcard cmd/top/*.c)
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 CMD_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CMD_SRCS))
-HDRS      := $(wildcard include/*.h) $(wildcard lib/*.h) $(wildcard cmd/*.h)
+HDRS      := $(wildcard include/*.h) $(wildcard lib/*.h) $(wildcard cmd/*.h) $(wildcard cmd/top/*.h)
+
+# Only the sources that include a BPF skeleton (directly, or through lib/tracer.h) wait for
+# the skeletons; everything else, and the unit tests, build without clang and bpftool.
+SKEL_SRCS := $(shell grep -l -E '^\#include "([a-z_]+\.skel|tracer)\.h"' $(LIB_SRCS) $(CMD_SRCS))
+# What the unit tests link: the library without its BPF backend, cmd/cli.c and top's view
+# (cmd/top/ but its loop, top.c).
+UNIT_SRCS_LINKED := $(filter-out $(SKEL_SRCS),$(LIB_SRCS)) cmd/cli.c \
+	$(filter-out cmd/top/top.c,$(wildcard cmd/top/*.c))
+UNIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRCS_LINKED))
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
@@ -44,9 +53,12 @@ help:
 	@echo "make              build build/vfio-trace (static, BPF skeletons embedded)"
 	@echo "make deps         install every Debian package needed to build, run and test"
 	@echo "make lint         cppcheck over lib/ and cmd/: zero findings"
+	@echo "make format       rewrite the C sources in the style of .clang-format"
+	@echo "make format-check the C sources in that style (a host check)"
 	@echo "make deps-build   only what building, unit and host tests need (no QEMU)"
 	@echo "make deps-lab     only what the QEMU lab adds (QEMU, busybox, kernel tooling)"
 	@echo "make check        unit + host tests, the lab on every kernel, the .deb in a guest"
+	@echo "make check-host   build, unit tests and host checks (lint, man pages...): no lab"
 	@echo "make unit-test    unit tests only (no VFIO needed)"
 	@echo "make san-test     unit tests and the host harness under ASan + UBSan (build/san)"
 	@echo "make fuzz         the libFuzzer targets, FUZZ_SECONDS each (default 600)"
@@ -68,7 +80,7 @@ help:
 DEB_PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libcap-dev \
 	libtracefs-dev libtraceevent-dev libncurses-dev libjson-c-dev libcmocka-dev pkg-config \
 	make gcc libc6-dev git python3 man-db groff-base bash xz-utils cppcheck \
-	libclang-rt-14-dev libmicrohttpd-dev libgnutls28-dev nettle-dev libtasn1-6-dev \
+	libclang-rt-14-dev clang-format libmicrohttpd-dev libgnutls28-dev nettle-dev libtasn1-6-dev \
 	libidn2-dev libunistring-dev libgmp-dev binutils prometheus
 DEB_PKGS_LAB := qemu-system-x86 busybox-static kmod cpio xz-utils zstd dwarves bc binutils \
 	gcc make python3 prometheus prometheus-node-exporter
@@ -97,9 +109,10 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
 # --- user space ----------------------------------------------------------------------------
-$(BUILD)/obj/%.o: %.c $(HDRS) $(SKELS)
+$(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+$(patsubst %.c,$(BUILD)/obj/%.o,$(SKEL_SRCS)): $(SKELS)
 
 # --version names the tree the binary was built from: main.o is rebuilt when that changes
 $(BUILD)/version.stamp: FORCE
@@ -136,9 +149,9 @@ $(BUILD)/bpf:
 	mkdir -p $@
 
 # --- tests ---------------------------------------------------------------------------------
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) $(HDRS)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Ilib $(CFLAGS) $(WARN) -o $@ $< $(LIB_OBJS) -lcmocka $(STATIC_LIBS:-static=)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(UNIT_OBJS) -lcmocka $(STATIC_LIBS:-static=)
 
 unit-test: $(UNIT_BINS) $(BUILD)/vfio-trace
 	@tests/unit/run $(UNIT_BINS)
@@ -147,17 +160,17 @@ unit-test: $(UNIT_BINS) $(BUILD)/vfio-trace
 # ASan + UBSan, in their own build dir, linked dynamically; make check runs them ------------
 SAN        := $(BUILD)/san
 SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-SAN_LIB_OBJS  := $(patsubst %.c,$(SAN)/obj/%.o,$(LIB_SRCS))
+SAN_LIB_OBJS  := $(patsubst %.c,$(SAN)/obj/%.o,$(UNIT_SRCS_LINKED))
 SAN_BINS   := $(patsubst tests/unit/%.c,$(SAN)/tests/unit/%,$(UNIT_SRCS)) \
 	$(patsubst tests/san/%.c,$(SAN)/tests/san/%,$(wildcard tests/san/*.c))
 
-$(SAN)/obj/%.o: %.c $(HDRS) $(SKELS)
+$(SAN)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -c $< -o $@
 
 $(SAN)/tests/%: tests/%.c $(SAN_LIB_OBJS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Ilib $(SAN_FLAGS) $(WARN) -o $@ $< $(SAN_LIB_OBJS) -lcmocka $(STATIC_LIBS)
+	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -o $@ $< $(SAN_LIB_OBJS) -lcmocka $(STATIC_LIBS)
 
 .PHONY: san-test
 san-test: $(SAN_BINS)
@@ -173,7 +186,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c
 FUZZ_SECONDS ?= 600
 FUZZ_CHECK_SECONDS ?= 20
 
-$(FUZZ)/obj/%.o: %.c $(HDRS) $(SKELS)
+$(FUZZ)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Wall -c $< -o $@
 
@@ -186,6 +199,14 @@ $(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(FUZZ_LIB)) 
 lint: $(SKELS)
 	tests/host/run t-lint
 
+# The C style (.clang-format; generated code left alone): format rewrites the sources,
+# format-check (also run by check-host and check, tests/host/t-format) fails on a difference.
+.PHONY: format format-check
+format:
+	tests/host/t-format --fix
+format-check:
+	tests/host/run t-format
+
 .PHONY: fuzz
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run --seconds $(FUZZ_SECONDS) $(FUZZ_BINS)
@@ -195,6 +216,12 @@ lab-fetch:
 
 lab-test: $(BUILD)/vfio-trace $(WORKLOAD)
 	tests/lab/run-tests
+
+# The quick gate before a commit: the build, the unit tests and the host checks (lint, man
+# pages, completion, packages); no sanitizers, no fuzzing, no lab.
+.PHONY: check-host
+check-host: $(BUILD)/vfio-trace $(UNIT_BINS)
+	@tests/unit/run $(UNIT_BINS) && tests/host/run
 
 # Unit tests first (seconds), then the lab (minutes); one summary line at the end.
 check: $(BUILD)/vfio-trace $(WORKLOAD) $(UNIT_BINS) $(SAN_BINS) $(FUZZ_BINS)
@@ -242,7 +269,7 @@ vmlinux-h:
 VMLINUX_BTF ?= /usr/src/linux-headers-6.12.117+deb12-amd64/vmlinux
 
 clean:
-	rm -rf $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/vfio-trace $(BUILD)/san $(BUILD)/fuzz
+	rm -rf $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/vfio-trace $(BUILD)/san $(BUILD)/fuzz $(BUILD)/lint
 
 # Keep skeletons and objects around between runs.
 .SECONDARY:

@@ -85,7 +85,7 @@ P(o12_account)	/* vfio-trace's vt_account core: percpu hash + the whole stat upd
 	struct vtr_stat *s = bpf_map_lookup_elem(&m_pch, &k);
 	__u64 lat = bpf_ktime_get_ns() & 0xffff;
 	if (!s) { zero_insert(&k); return 0; }
-	vt_stat_add(s, lat, 4096, 0);
+	vt_stat_record(s, lat, 4096, 0);
 	return 0;
 }
 P(o13_pca_account)	/* the same update into a per-CPU array row */
@@ -94,7 +94,7 @@ P(o13_pca_account)	/* the same update into a per-CPU array row */
 	struct vtr_stat *s = bpf_map_lookup_elem(&m_pca, &k);
 	__u64 lat = bpf_ktime_get_ns() & 0xffff;
 	if (!s) return 0;
-	vt_stat_add(s, lat, 4096, 0);
+	vt_stat_record(s, lat, 4096, 0);
 	return 0;
 }
 P(o14_atomic_add) { __sync_fetch_and_add(&g_bss[14], 1); return 0; }

@@ -257,7 +257,7 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct vtr_key key = {
-		.obj = obj, .tgid = pid_tgid >> 32, .op = op, .pad = kind,
+		.obj = obj, .tgid = pid_tgid >> 32, .op = op, .kind = kind,
 	};
 	struct vtr_stat *s = NULL;
 	__u64 rest = (__u64)key.tgid | (__u64)op << 32 | (__u64)kind << 48;
@@ -300,7 +300,7 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 		}
 	}
 	if (s) {
-		vt_stat_add(s, lat, bytes, ret);
+		vt_stat_record(s, lat, bytes, ret);
 		if (op == VT_OP_TEARDOWN)	/* a constant at every call site: pruned */
 			s->items += aux;
 	}

@@ -11,7 +11,7 @@
 
 #define VT_EINVAL 22
 
-static __always_inline void vt_stat_add(struct vtr_stat *s, __u64 lat, __u64 bytes, __s64 ret)
+static __always_inline void vt_stat_record(struct vtr_stat *s, __u64 lat, __u64 bytes, __s64 ret)
 {
 	__u32 slot;
 

@@ -8,7 +8,6 @@
 #include "trace.h"
 #include "report.h"
 #include "cli.h"
-#include "view.h"
 #include "cmd.h"
 
 static const char hist_usage[] =
@@ -70,11 +69,7 @@ static json_object *hist_json(const char *name, const char *device, const struct
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "device", device ? json_object_new_string(device) : NULL);
 	json_object_object_add(o, "count", json_object_new_uint64(st->count));
-	json_object_object_add(o, "p50_ns", json_object_new_uint64(vt_hist_percentile(st->hist, 50)));
-	json_object_object_add(o, "p99_ns", json_object_new_uint64(vt_hist_percentile(st->hist, 99)));
-	json_object_object_add(o, "max_ns", json_object_new_uint64(st->lat_max));
-	json_object_object_add(o, "sum_ns", json_object_new_uint64(st->lat_sum));
-	json_object_object_add(o, "buckets", vt_json_buckets(st));
+	json_object_object_add(o, "latency_ns", vt_json_latency(st, true));
 	return o;
 }
 
@@ -137,9 +132,7 @@ int cmd_hist(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	vt_install_signals();
-	topts.force_kprobe = cli.kprobe;
-	topts.no_hold = cli.no_hold;
-	if (vt_tracer_open(&t, &topts))
+	if (cmd_tracer_open(&cli, &topts, &t))
 		return VT_EXIT_FAIL;
 	vt_tracer_snapshot(t, &prev);
 	/* Without an interval, wait for the stop signal. */

@@ -9,7 +9,6 @@
 #include "trace.h"
 #include "report.h"
 #include "cli.h"
-#include "view.h"
 #include "cmd.h"
 
 static const char locks_usage[] =
@@ -44,7 +43,7 @@ static size_t lock_containers(const struct vt_snapshot *s, uint64_t **outp)
 		const struct vtr_key *k = &s->rows[i].key;
 		size_t j;
 
-		if (k->pad != VT_KIND_IOMMU_LOCK && k->pad != VT_KIND_DLIST_LOCK)
+		if (k->kind != VT_KIND_IOMMU_LOCK && k->kind != VT_KIND_DLIST_LOCK)
 			continue;
 		for (j = 0; j < n && out[j] != k->obj; j++)
 			;
@@ -61,7 +60,7 @@ static void lock_sum(const struct vt_snapshot *s, uint64_t c, int kind, int op, 
 	for (size_t i = 0; i < s->n; i++) {
 		const struct vt_row *r = &s->rows[i];
 
-		if (r->key.obj == c && r->key.pad == kind && r->key.op == op)
+		if (r->key.obj == c && r->key.kind == kind && r->key.op == op)
 			vt_stat_add(out, &r->st);
 	}
 }
@@ -72,18 +71,6 @@ static const struct vt_lockmax *find_max(const struct vt_snapshot *s, uint64_t c
 		if (s->lockmax[i].key.container == c && (int)s->lockmax[i].key.kind == kind)
 			return &s->lockmax[i];
 	return NULL;
-}
-
-static json_object *lat_json(const struct vtr_stat *st)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "p50", json_object_new_uint64(vt_hist_percentile(st->hist, 50)));
-	json_object_object_add(o, "p99", json_object_new_uint64(vt_hist_percentile(st->hist, 99)));
-	json_object_object_add(o, "max", json_object_new_uint64(st->lat_max));
-	json_object_object_add(o, "sum", json_object_new_uint64(st->lat_sum));
-	json_object_object_add(o, "buckets", vt_json_buckets(st));
-	return o;
 }
 
 static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, double secs,
@@ -109,9 +96,9 @@ static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, dou
 			lock_sum(s, cs[i], kind, VT_OP_LOCK_HOLD, &hold);
 			lock_sum(s, cs[i], kind, VT_OP_LOCK_WAIT, &wait);
 			json_object_object_add(x, "acquisitions", json_object_new_uint64(hold.count));
-			json_object_object_add(x, "hold_ns", lat_json(&hold));
+			json_object_object_add(x, "hold_ns", vt_json_latency(&hold, true));
 			json_object_object_add(x, "waits", json_object_new_uint64(wait.count));
-			json_object_object_add(x, "wait_ns", lat_json(&wait));
+			json_object_object_add(x, "wait_ns", vt_json_latency(&wait, true));
 			if (m) {
 				json_object *lm = json_object_new_object(), *st = json_object_new_array();
 
@@ -133,7 +120,7 @@ static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, dou
 		lock_sum(s, cs[i], VT_KIND_IOMMU_LOCK, VT_OP_LOCK_DROP, &drop);
 		d = json_object_new_object();
 		json_object_object_add(d, "count", json_object_new_uint64(drop.count));
-		json_object_object_add(d, "ns", lat_json(&drop));
+		json_object_object_add(d, "drop_ns", vt_json_latency(&drop, true));
 		json_object_object_add(c, "iommu_lock_dropped", d);
 		json_object_array_add(arr, c);
 	}
@@ -225,10 +212,8 @@ int cmd_locks(int argc, char **argv)
 		return rc;
 	vt_install_signals();
 	topts.locks = true;
-	topts.lean = true;	/* lock times only: no pin latency, no per-vfio_dma probes */
-	topts.force_kprobe = cli.kprobe;
-	topts.no_hold = cli.no_hold;
-	if (vt_tracer_open(&t, &topts))
+	topts.no_detail = true;	/* lock times only: no pin latency, no per-vfio_dma probes */
+	if (cmd_tracer_open(&cli, &topts, &t))
 		return VT_EXIT_FAIL;
 	vt_tracer_snapshot(t, &prev);
 	start.ts = prev.ts;

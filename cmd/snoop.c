@@ -178,13 +178,11 @@ int cmd_snoop(int argc, char **argv)
 	/* One PID: the kernel drops the others' events before the ring; the shared match
 	 * below decides in every case. */
 	topts.tgid = s.cli.filter.npids == 1 ? s.cli.filter.pids[0] : 0;
-	topts.force_kprobe = s.cli.kprobe;
-	topts.no_hold = s.cli.no_hold;
 	topts.ringbuf_pages = s.cli.ringbuf_pages;
 	topts.on_event = on_event;
 	topts.ctx = &s;
 	s.start_ns = vt_now_ns();
-	if (vt_tracer_open(&t, &topts))
+	if (cmd_tracer_open(&s.cli, &topts, &t))
 		return VT_EXIT_FAIL;
 	if (!s.cli.json)
 		printf("%-12s %7s %-15s %-11s %-4s %-20s %14s %10s %9s %5s\n", "TIME(s)", "PID", "COMM",

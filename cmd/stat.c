@@ -8,7 +8,6 @@
 #include "trace.h"
 #include "report.h"
 #include "cli.h"
-#include "view.h"
 #include "cmd.h"
 
 static const char stat_usage[] =
@@ -106,9 +105,7 @@ int cmd_stat(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	vt_install_signals();
-	topts.force_kprobe = cli.kprobe;
-	topts.no_hold = cli.no_hold;
-	if (vt_tracer_open(&t, &topts))
+	if (cmd_tracer_open(&cli, &topts, &t))
 		return VT_EXIT_FAIL;
 	start = vt_now_ns();
 	vt_tracer_snapshot(t, &prev);

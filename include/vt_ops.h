@@ -5,7 +5,7 @@
  * operations each output shows (per container, per device, histograms) are generated from it
  * (X-macros, as the kernel's trace event headers and perf's builtin tables do). A new
  * operation is a row here and the BPF program that accounts it; which program and attach point
- * produce each row is in lib/probe.c's vt_points and bpf/vfio_trace.bpf.c.
+ * produce each row is in lib/points.c's vt_points and bpf/vfio_trace.bpf.c.
  *
  * X(ENUM, "name", flags): VT_OP_<ENUM>, its name in text and JSON, VT_OPF_* flags.
  */

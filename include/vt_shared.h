@@ -19,8 +19,11 @@
 
 /* What was observed: one row each in include/vt_ops.h. Names follow VFIO's own words. */
 enum vtr_op {
+	/* the table's expansion is a list of its own, not a term of VT_OP_MAX */
+	/* clang-format off */
 	VT_OPS(VT_OP_ENUM_)
 	VT_OP_MAX,
+	/* clang-format on */
 };
 
 /* Histogram: log2 octaves of nanoseconds, each split in VT_HIST_SUB linear sub-buckets, so a
@@ -34,7 +37,7 @@ struct vtr_key {
 	__u64 obj;	/* container (iommu_data) or device (struct vfio_device *) */
 	__u32 tgid;	/* process that caused it (0 when not attributable) */
 	__u16 op;	/* enum vtr_op */
-	__u16 pad;
+	__u16 kind;	/* what obj is: VT_KIND_* */
 };
 
 struct vtr_stat {
@@ -110,7 +113,7 @@ struct vtr_event {
  * user space attaches the module's dma_unmap callbacks and sends it SIGCONT). */
 #define VT_EV_MODULE_LOAD	0x100
 
-/* vt_key.pad: what obj is. */
+/* vtr_key.kind: what obj is. */
 #define VT_KIND_CONTAINER	0
 #define VT_KIND_DEVICE		1
 #define VT_KIND_IOMMU_LOCK	2	/* obj = container, the row is about iommu->lock */

@@ -8,11 +8,7 @@
 #include <string.h>
 #include "trace.h"
 #include "report.h"
-#include "view.h"
-#include "cli.h"
-
-/* vtr_key.pad: what obj is (include/vt_shared.h VT_KIND_*). */
-#define KIND_DEVICE VT_KIND_DEVICE
+#include "filter.h"
 
 bool vt_filter_procs(const struct vt_filter *f)
 {
@@ -115,8 +111,8 @@ void vt_snapshot_filter(struct vt_snapshot *s, struct vt_filter *f)
 
 		if (procs && !vt_filter_proc(f, k->tgid))
 			continue;
-		if (device && !in_list(k->pad == KIND_DEVICE ? vdevs : ctrs,
-				       k->pad == KIND_DEVICE ? nv : nc, k->obj))
+		if (device && !in_list(k->kind == VT_KIND_DEVICE ? vdevs : ctrs,
+				       k->kind == VT_KIND_DEVICE ? nv : nc, k->obj))
 			continue;
 		s->rows[n++] = s->rows[i];
 	}
@@ -130,7 +126,7 @@ void vt_snapshot_filter(struct vt_snapshot *s, struct vt_filter *f)
 		if (keep && procs && !vt_filter_proc(f, d->d.tgid)) {
 			keep = false;
 			for (size_t j = 0; j < s->n && !keep; j++)
-				keep = s->rows[j].key.pad == KIND_DEVICE && s->rows[j].key.obj == d->vdev;
+				keep = s->rows[j].key.kind == VT_KIND_DEVICE && s->rows[j].key.obj == d->vdev;
 		}
 		if (keep)
 			s->devs[nd++] = *d;

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include "vt.h"
 
-/* What vfio-trace looks up by name (lib/probe.c's vt_points; a unit test keeps them in step):
+/* What vfio-trace looks up by name (lib/points.c's vt_points; a unit test keeps them in step):
  * every symbol, text and data, of these modules ... */
 static const char *const want_modules[] = { "vfio", "vfio_iommu_type1", NULL };
 /* ... and these vmlinux functions and their compiler clones (CONFIG_DEBUG_LOCK_ALLOC turns

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The BPF backend: opens, loads and attaches the fixed points (per point the method probe.c
- * found: fentry, else kprobe, else nothing and a notice), reads the maps into a snapshot
- * (struct vt_snapshot, lib/trace.h) and dispatches the ring buffers' records. The drivers'
- * dma_unmap callbacks and the module loads are lib/callbacks.c's; the state both share is
- * lib/tracer.h.
+ * The BPF backend's start and end: opens, loads and attaches the fixed points (per point the
+ * method probe.c found: fentry, else kprobe, else nothing and a notice), and undoes it all.
+ * The rest of the backend: lib/rings.c (the ring buffers' records: devices, alerts, module
+ * loads, snoop's events), lib/snapshot.c (the maps read into a struct vt_snapshot),
+ * lib/callbacks.c (the drivers' dma_unmap callbacks and module holds); the state they share
+ * is lib/tracer.h.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,20 +20,10 @@
 
 #define VT_MAX_POINT_PROGS 32
 
-/* A ring callback's return: < 0 ends this poll after the record just handled. */
-static int ring_stop(struct vt_tracer *t)
-{
-	if (vt_stop == VT_STOP_OUTPUT || (vt_stop && !t->draining) || vt_now_ns() >= t->poll_end) {
-		t->cut = true;
-		return -EINTR;
-	}
-	return 0;
-}
-
 static unsigned features(const struct vt_tracer_opts *o)
 {
 	return (o->snoop ? VT_FEAT_SNOOP : 0) | (o->locks ? VT_FEAT_LOCKS : 0) |
-	       (o->no_alert ? 0 : VT_FEAT_ALERT) | (o->lean ? 0 : VT_FEAT_DETAIL);
+	       (o->no_alert ? 0 : VT_FEAT_ALERT) | (o->no_detail ? 0 : VT_FEAT_DETAIL);
 }
 
 static bool point_usable(const char *name)
@@ -43,8 +33,8 @@ static bool point_usable(const char *name)
 	return p && (p->method == VT_M_FENTRY || p->method == VT_M_KPROBE);
 }
 
-/* What a snapshot of this tracer cannot contain (struct vt_snapshot). */
-static void op_masks(const struct vt_tracer *t, uint32_t *untraced, uint32_t *untimed)
+
+void vt_tracer_op_masks(const struct vt_tracer *t, uint32_t *untraced, uint32_t *untimed)
 {
 	const struct vt_point *pin = vt_point_find("vfio_pin_pages");
 	const struct vt_point *ioctl = vt_point_find("vfio_iommu_type1_ioctl");
@@ -66,7 +56,7 @@ static bool point_wanted(const struct vt_tracer *t, const struct vt_point *p)
 	return !p->feature || (features(&t->opts) & p->feature);
 }
 
-/* Which skeleton programs implement each attach point (lib/probe.c's vt_points): the
+/* Which skeleton programs implement each attach point (lib/points.c's vt_points): the
  * fentry/fexit pair, its kprobe/kretprobe twin, or a raw tracepoint. Bound through the
  * skeleton's members, so a renamed program is a compile error, never a program that silently
  * stays unloaded. */
@@ -214,198 +204,6 @@ static void note_missing(struct vt_tracer *t)
 	}
 }
 
-/* ---- the devices seen, kept in user space -------------------------------------------------
- * The kernel side forgets a device at unregister (its address may return as another device),
- * and a device can come and go between two snapshots; rows keyed by it still need its name.
- * So user space keeps every device it has learned (from vt_devices and the lifecycle ring),
- * bounded: past VT_DEVTAB_MAX the oldest unregistered ones are forgotten first. */
-#define VT_DEVTAB_MAX 16384
-
-static struct vt_dev *devtab_get(struct vt_tracer *t, uint64_t vdev, bool create)
-{
-	for (size_t i = 0; i < t->ndevtab; i++)
-		if (t->devtab[i].vdev == vdev)
-			return &t->devtab[i];
-	if (!create)
-		return NULL;
-	if (t->ndevtab == VT_DEVTAB_MAX) {
-		size_t i = 0;
-
-		while (i < t->ndevtab && t->devtab[i].d.registered)
-			i++;
-		if (i == t->ndevtab)
-			i = 0;
-		memmove(&t->devtab[i], &t->devtab[i + 1], (t->ndevtab - i - 1) * sizeof(*t->devtab));
-		t->ndevtab--;
-	}
-	if (t->ndevtab == t->devcap) {
-		size_t cap = t->devcap ? t->devcap * 2 : 64;
-		struct vt_dev *d = realloc(t->devtab, cap * sizeof(*d));
-
-		if (!d)
-			return NULL;
-		t->devtab = d;
-		t->devcap = cap;
-	}
-	memset(&t->devtab[t->ndevtab], 0, sizeof(*t->devtab));
-	t->devtab[t->ndevtab].vdev = vdev;
-	return &t->devtab[t->ndevtab++];
-}
-
-/* A device learned or unregistered, as the lifecycle ring tells it. */
-static void devtab_event(struct vt_tracer *t, const struct vtr_event *e)
-{
-	struct vt_dev *d;
-
-	if (e->op != VT_OP_REGISTER && e->op != VT_OP_UNREGISTER && e->op != VT_OP_PIN &&
-	    e->op != VT_OP_UNPIN && e->op != VT_OP_CALLBACK)
-		return;
-	d = devtab_get(t, e->obj, e->op != VT_OP_UNREGISTER);
-	if (!d)
-		return;
-	if (e->op == VT_OP_UNREGISTER) {
-		d->d.registered = 0;
-		return;
-	}
-	/* a register may be another device at a gone one's address */
-	if (!d->d.name[0] || (e->op == VT_OP_REGISTER && strncmp(d->d.name, e->dev, sizeof(e->dev)))) {
-		memset(d->d.driver, 0, sizeof(d->d.driver));
-		memcpy(d->d.name, e->dev, sizeof(d->d.name) < sizeof(e->dev) ?
-		       sizeof(d->d.name) : sizeof(e->dev));
-	}
-	d->d.name[sizeof(d->d.name) - 1] = 0;
-	if (e->container)
-		d->d.container = e->container;
-	d->d.dma_unmap = e->aux;
-	d->d.tgid = e->tgid;
-}
-
-/* The ABBA cycle just closed in the kernel: say so at once, whatever the command shows. */
-static void deadlock_alert(const struct vtr_event *e)
-{
-	const char *held = e->size == VT_KIND_IOMMU_LOCK ? "device_list_lock" : "iommu->lock";
-	const char *wanted = e->size == VT_KIND_IOMMU_LOCK ? "iommu->lock" : "device_list_lock";
-	char comm[32], vm[128], evm[VT_ESC_SIZE(128)], c1[VT_ESC_SIZE(16)], c2[VT_ESC_SIZE(16)];
-
-	vt_proc_ident(e->tgid, comm, sizeof(comm), vm, sizeof(vm));
-	fprintf(stderr, "%s: DEADLOCK in container %#llx%s%s: thread %u (%s) holds %s and waits "
-		"for %s, held by thread %lld (%s), which waits for %s (alerted %.0f ms after the "
-		"cycle closed)\n", vt_prog, (unsigned long long)e->container, vm[0] ? " of VM " : "",
-		vt_esc(evm, sizeof(evm), vm, sizeof(vm)), e->pid,
-		vt_esc(c1, sizeof(c1), e->comm, sizeof(e->comm)), held, wanted, (long long)e->ret,
-		vt_esc(c2, sizeof(c2), e->dev, 16), held, (vt_now_ns() - e->ts) / 1e6);
-}
-
-/* A driver that never unpins raises a RETRY STORM at every UNMAP_DMA, thousands a second: one
- * line a second per container, and how many more there were in one line of their own. */
-#define VT_ALERT_EVERY_NS 1000000000ULL
-#define VT_NALERTS (sizeof(((struct vt_tracer *)0)->retry_alerts) / sizeof(struct vt_retry_alert))
-
-static void retry_alert_flush(struct vt_retry_alert *a)
-{
-	if (a->more)
-		vt_warn("%llu more retry storms in container %#llx since the last line about it "
-			"(one line a second per container)", (unsigned long long)a->more,
-			(unsigned long long)a->container);
-	a->more = 0;
-}
-
-static bool retry_alert_due(struct vt_tracer *t, uint64_t container)
-{
-	struct vt_retry_alert *a = NULL, *oldest = &t->retry_alerts[0];
-	uint64_t now = vt_now_ns();
-
-	for (size_t i = 0; i < VT_NALERTS && !a; i++) {
-		if (t->retry_alerts[i].container == container)
-			a = &t->retry_alerts[i];
-		else if (t->retry_alerts[i].last_ns < oldest->last_ns)
-			oldest = &t->retry_alerts[i];
-	}
-	if (!a) {		/* a container not alerting lately: the least recent slot */
-		retry_alert_flush(oldest);
-		a = oldest;
-		a->container = container;
-		a->last_ns = 0;
-	}
-	if (a->last_ns && now - a->last_ns < VT_ALERT_EVERY_NS) {
-		a->more++;
-		return false;
-	}
-	retry_alert_flush(a);
-	a->last_ns = now;
-	return true;
-}
-
-/* The counts held back, once their second is over (or at the end). */
-static void retry_alerts_flush(struct vt_tracer *t, bool all)
-{
-	uint64_t now = vt_now_ns();
-
-	for (size_t i = 0; i < VT_NALERTS; i++)
-		if (t->retry_alerts[i].more &&
-		    (all || now - t->retry_alerts[i].last_ns >= VT_ALERT_EVERY_NS))
-			retry_alert_flush(&t->retry_alerts[i]);
-}
-
-static int lifecycle_cb(void *ctx, void *data, size_t len)
-{
-	struct vt_tracer *t = ctx;
-	const struct vtr_event *e = data;
-
-	if (len < sizeof(*e))
-		return 0;
-	if (e->op == VT_OP_RETRY) {
-		char comm[VT_ESC_SIZE(16)];
-
-		if (retry_alert_due(t, e->container))
-			vt_warn("RETRY STORM in container %#llx: UNMAP_DMA by thread %u (%s) notified "
-				"the vfio_dma at iova %#llx (%llu bytes) %u times in a row: a driver's "
-				"dma_unmap callback does not unpin it, and the kernel BUG()s after 10",
-				(unsigned long long)e->container, e->pid,
-				vt_esc(comm, sizeof(comm), e->comm, sizeof(e->comm)),
-				(unsigned long long)e->iova, (unsigned long long)e->size,
-				e->retries + 1);
-		if (t->opts.on_event)
-			t->opts.on_event(t->opts.ctx, e, true);
-		return ring_stop(t);
-	}
-	if (e->op == VT_OP_DEADLOCK) {
-		deadlock_alert(e);
-		if (t->opts.on_event)
-			t->opts.on_event(t->opts.ctx, e, true);
-		return ring_stop(t);
-	}
-	if (e->op == VT_EV_MODULE_LOAD) {
-		char mod[VT_MODNAME_LEN];
-		const char *m = mod;
-
-		snprintf(mod, sizeof(mod), "%.*s", (int)sizeof(e->dev), e->dev);
-		vt_cb_attach_modules(t, &m, 1);
-		if (e->ret)
-			vt_hold_release(t, e->tgid);
-		return ring_stop(t);
-	}
-	devtab_event(t, e);
-	if (e->aux && e->op != VT_OP_UNREGISTER) {
-		char dev[VT_ESC_SIZE(sizeof(e->dev))];
-
-		vt_cb_attach_device(t, e->aux, e->dev[0] ? vt_esc(dev, sizeof(dev), e->dev,
-							      sizeof(e->dev)) : "a device");
-	}
-	if (t->opts.on_event)
-		t->opts.on_event(t->opts.ctx, e, true);
-	return ring_stop(t);
-}
-
-static int event_cb(void *ctx, void *data, size_t len)
-{
-	struct vt_tracer *t = ctx;
-
-	if (len >= sizeof(struct vtr_event) && t->opts.on_event)
-		t->opts.on_event(t->opts.ctx, data, false);
-	return ring_stop(t);
-}
-
 static unsigned stats_entries(int ncpus, size_t value)
 {
 	size_t n = (32u << 20) / (value * (ncpus > 0 ? ncpus : 1));
@@ -433,148 +231,6 @@ static unsigned rowc_slots(int ncpus)
 	return slots;
 }
 
-/* Add one stats value into the snapshot's row of its key (a new row when there is none),
- * found through idx (lib/model.c): O(1), so a snapshot of n rows costs O(n). */
-static int add_row(struct vt_snapshot *s, struct vt_rowidx *idx, const struct vtr_key *key,
-		   const struct vtr_stat *v)
-{
-	struct vt_row *row = vt_rowidx_find(idx, s->rows, key);
-
-	if (!row) {
-		if (s->n == s->cap) {
-			size_t cap = s->cap ? s->cap * 2 : 64;
-			struct vt_row *r = realloc(s->rows, cap * sizeof(*r));
-
-			if (!r)
-				return -ENOMEM;
-			s->rows = r;
-			s->cap = cap;
-		}
-		row = &s->rows[s->n];
-		memset(row, 0, sizeof(*row));
-		row->key = *key;
-		if (vt_rowidx_add(idx, s->rows, s->n))
-			return -ENOMEM;
-		s->n++;
-	}
-	vt_stat_add(&row->st, v);
-	return 0;
-}
-
-/* Add every row of a stats map (per-CPU values summed when percpu) into s. */
-/* One key's stats, summed over the CPUs into vals[0] (vals: room for ncpus); 0, or -errno. */
-static int stat_read(int fd, const struct vtr_key *key, bool percpu, int ncpus, struct vtr_stat *vals)
-{
-	if (bpf_map_lookup_elem(fd, key, vals))
-		return -errno;
-	for (int c = 1; c < (percpu ? ncpus : 1); c++)
-		vt_stat_add(&vals[0], &vals[c]);
-	return 0;
-}
-
-static int read_stats(int fd, bool percpu, int ncpus, struct vt_snapshot *s, struct vt_rowidx *idx)
-{
-	struct vtr_stat *vals = calloc(percpu ? ncpus : 1, sizeof(*vals));
-	struct vtr_key key, next, *prev = NULL;
-	int err = 0;
-
-	if (!vals)
-		return -ENOMEM;
-	/* Never deleted from, so walking the keys cannot lose an update: counters only grow. */
-	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (stat_read(fd, &key, percpu, ncpus, vals))
-			continue;
-		/* The spill map's and the hot rows' keys may repeat the per-CPU map's. */
-		err = add_row(s, idx, &key, &vals[0]);
-	}
-	free(vals);
-	return err;
-}
-
-/* Add the hot rows (vt_rowc: per CPU, each slot owned by one key or free) into s. */
-static int read_rowc(int fd, unsigned slots, int ncpus, struct vt_snapshot *s, struct vt_rowidx *idx)
-{
-	struct vtr_rowc *vals = calloc(ncpus, sizeof(*vals));
-	int err = 0;
-
-	if (!vals)
-		return -ENOMEM;
-	for (__u32 i = 0; !err && i < slots; i++) {
-		if (bpf_map_lookup_elem(fd, &i, vals))
-			continue;
-		for (int c = 0; !err && c < ncpus; c++)
-			if (vals[c].key.obj > VT_ROWC_CLAIMING)
-				err = add_row(s, idx, &vals[c].key, &vals[c].st);
-	}
-	free(vals);
-	return err;
-}
-
-/* ---- rows of processes that have gone ---------------------------------------------------
- * The kernel side never deletes a stats row: while its process lives a key can change at any
- * moment. Once the process has gone (reaped: its teardown ran in its exit, before that) its
- * keys cannot change any more, so user space moves them out of vt_stats and the spill map into
- * its own table, and a host that runs VMs for months does not fill the maps. The hot rows stay
- * (per-CPU slots that a write from user space would race with on the other CPUs; 64 a CPU).
- * Every 5 s (VFIO_TRACE_RETIRE_S sets it, 0: every snapshot, for the lab). */
-static bool process_gone(uint32_t tgid)
-{
-	return tgid && kill(tgid, 0) < 0 && errno == ESRCH;
-}
-
-static int retire_map(struct vt_tracer *t, int fd, bool percpu)
-{
-	struct vtr_key key, next, *prev = NULL, *gone = NULL;
-	struct vtr_stat *vals = calloc(percpu ? t->ncpus : 1, sizeof(*vals));
-	size_t n = 0, cap = 0;
-	int err = 0;
-
-	if (!vals)
-		return -ENOMEM;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (!process_gone(key.tgid))
-			continue;
-		if (n == cap) {
-			struct vtr_key *g = realloc(gone, (cap = cap ? cap * 2 : 64) * sizeof(*g));
-
-			if (!g) {
-				err = -ENOMEM;
-				break;
-			}
-			gone = g;
-		}
-		gone[n++] = key;
-	}
-	/* deleted after the walk: get_next_key from a deleted key starts over */
-	for (size_t i = 0; !err && i < n; i++) {
-		if (stat_read(fd, &gone[i], percpu, t->ncpus, vals))
-			continue;
-		err = add_row(&t->retired, &t->retired_idx, &gone[i], &vals[0]);
-		if (!err)
-			bpf_map_delete_elem(fd, &gone[i]);
-	}
-	free(gone);
-	free(vals);
-	return err;
-}
-
-static void retire_gone(struct vt_tracer *t)
-{
-	const char *e = getenv("VFIO_TRACE_RETIRE_S");
-	uint64_t every = (e ? strtoull(e, NULL, 10) : 5) * 1000000000ULL, now = vt_now_ns();
-
-	if (now - t->retired_at < every)
-		return;
-	t->retired_at = now;
-	if (retire_map(t, bpf_map__fd(t->skel->maps.vt_stats), true) ||
-	    retire_map(t, bpf_map__fd(t->skel->maps.vt_stats_spill), false))
-		vt_warn("cannot move the rows of processes that have gone out of the maps: %s",
-			strerror(ENOMEM));
-}
 
 /* Devices already open (VMs running before vfio-trace): one pass of the task_file iterator
  * learns them, and the lifecycle ring attaches their callbacks before tracing begins. */
@@ -739,9 +395,7 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		t->env.force_kprobe = true;
 		t->env.fentry_works = false;
 	}
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.vt_lifecycle), lifecycle_cb, t, NULL);
-	if (!t->rb || (opts->snoop &&
-		       ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.vt_events), event_cb, t))) {
+	if (vt_rings_open(t)) {
 		vt_err("cannot set up the ring buffers: %s", strerror(errno));
 		err = -errno;
 		goto fail;
@@ -768,55 +422,6 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 fail:
 	vt_tracer_close(t);
 	return err;
-}
-
-int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
-{
-	int n, c;
-
-	if (vt_stop == VT_STOP_OUTPUT)
-		return 0;
-	/* The records of at most timeout + 100 ms, then the caller gets control back. */
-	t->poll_end = vt_now_ns() + (uint64_t)(timeout_ms + 100) * 1000000;
-	t->cut = false;
-	n = ring_buffer__poll(t->rb, timeout_ms);
-	if (n == -EINTR)
-		n = 0;
-	if (n < 0 || t->cut)
-		return n;
-	/* snoop's events come without a wake-up until a quarter of the ring fills (vt_account):
-	 * epoll does not see them, so read every ring once the wait is over. */
-	c = ring_buffer__consume(t->rb);
-	if (!t->opts.no_hold)
-		vt_hold_release_stale(t);
-	retry_alerts_flush(t, false);
-	return c > 0 ? n + c : n;
-}
-
-bool vt_tracer_wait(struct vt_tracer *t, uint64_t until)
-{
-	while (!vt_stop && !vt_out_gone()) {
-		uint64_t now = vt_now_ns(), left;
-
-		if (now >= until)
-			return true;
-		left = (until - now) / 1000000;
-		vt_tracer_poll(t, left > 100 ? 100 : (int)left + 1);
-	}
-	return false;
-}
-
-void vt_tracer_drain(struct vt_tracer *t)
-{
-	uint64_t end = (vt_stop_ns ? vt_stop_ns : vt_now_ns()) + VT_DRAIN_MS * 1000000ull;
-
-	if (vt_stop == VT_STOP_OUTPUT || vt_now_ns() >= end)
-		return;
-	t->draining = true;
-	t->poll_end = end;
-	t->cut = false;
-	ring_buffer__consume(t->rb);
-	t->draining = false;
 }
 
 struct vt_ksyms *vt_tracer_ksyms(struct vt_tracer *t)
@@ -857,51 +462,6 @@ const char *vt_tracer_missing(struct vt_tracer *t)
 	return t->missing;
 }
 
-static int read_lockmax(struct vt_tracer *t, struct vt_snapshot *s)
-{
-	int fd = bpf_map__fd(t->skel->maps.vt_lock_max);
-	int sfd = bpf_map__fd(t->skel->maps.vt_stacks);
-	struct vtr_lock_key k, cur, *prev = NULL;
-
-	while (!bpf_map_get_next_key(fd, prev, &k)) {
-		struct vt_lockmax *lm, *arr;
-
-		cur = k;
-		prev = &cur;
-		arr = realloc(s->lockmax, (s->nlockmax + 1) * sizeof(*arr));
-		if (!arr)
-			return -1;
-		s->lockmax = arr;
-		lm = &arr[s->nlockmax];
-		memset(lm, 0, sizeof(*lm));
-		lm->key = cur;
-		if (bpf_map_lookup_elem(fd, &cur, &lm->m))
-			continue;
-		if (lm->m.stack_id >= 0 && !bpf_map_lookup_elem(sfd, &lm->m.stack_id, lm->stack)) {
-			int first = 0;
-
-			while (lm->nstack < 32 && lm->stack[lm->nstack])
-				lm->nstack++;
-			/* The top frames are the BPF program, its subprogram and trampoline (not in
-			 * our kallsyms copy; how many depends on the kernel): start the stack at
-			 * the mutex_unlock being traced. */
-			for (int f = 0; f < lm->nstack; f++) {
-				const struct vt_ksym *ks = vt_ksyms_by_addr(t->ks, lm->stack[f]);
-
-				if (ks && (!strncmp(ks->name, "mutex_unlock", 12) ||
-					   !strncmp(ks->name, "mutex_lock", 10))) {
-					first = f;
-					break;
-				}
-			}
-			memmove(lm->stack, lm->stack + first, (lm->nstack - first) * sizeof(lm->stack[0]));
-			lm->nstack -= first;
-		}
-		s->nlockmax++;
-	}
-	return 0;
-}
-
 const char *vt_tracer_ksym(struct vt_tracer *t, uint64_t addr, char *buf, size_t len)
 {
 	const struct vt_ksym *k = vt_ksyms_by_addr(t->ks, addr);
@@ -914,85 +474,6 @@ const char *vt_tracer_ksym(struct vt_tracer *t, uint64_t addr, char *buf, size_t
 	return buf;
 }
 
-int vt_tracer_losses(struct vt_tracer *t, uint64_t losses[VT_LOSS_MAX])
-{
-	int fd = bpf_map__fd(t->skel->maps.vt_losses);
-	uint64_t *lv = calloc(t->ncpus, sizeof(*lv));
-
-	if (!lv)
-		return -ENOMEM;
-	for (__u32 i = 0; i < VT_LOSS_MAX; i++) {
-		losses[i] = 0;
-		if (bpf_map_lookup_elem(fd, &i, lv))
-			continue;
-		for (int c = 0; c < t->ncpus; c++)
-			losses[i] += lv[c];
-	}
-	free(lv);
-	return 0;
-}
-
-int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
-{
-	int fd;
-	struct vtr_device dev;
-	uint64_t vdev, cur, *pv = NULL;
-	struct vt_rowidx idx = {};
-	int err;
-
-	memset(s, 0, sizeof(*s));
-	s->ts = vt_now_ns();
-	op_masks(t, &s->untraced_ops, &s->untimed_ops);
-	err = read_stats(bpf_map__fd(t->skel->maps.vt_stats), true, t->ncpus, s, &idx);
-	if (!err)
-		err = read_stats(bpf_map__fd(t->skel->maps.vt_stats_spill), false, 1, s, &idx);
-	if (!err)
-		err = read_rowc(bpf_map__fd(t->skel->maps.vt_rowc), t->skel->rodata->vt_rowc_mask + 1,
-				t->ncpus, s, &idx);
-	for (size_t i = 0; !err && i < t->retired.n; i++)
-		err = add_row(s, &idx, &t->retired.rows[i].key, &t->retired.rows[i].st);
-	vt_rowidx_free(&idx);
-	/* after the read: what was just read stays in the maps or moves, never both */
-	if (!err)
-		retire_gone(t);
-	if (err)
-		goto oom;
-	if (vt_tracer_losses(t, s->losses))
-		goto oom;
-	/* Devices the kernel side knows now, into the table of every device seen. */
-	vt_tracer_poll(t, 0);
-	fd = bpf_map__fd(t->skel->maps.vt_devices);
-	while (!bpf_map_get_next_key(fd, pv, &vdev)) {
-		struct vt_dev *d;
-
-		cur = vdev;
-		pv = &cur;
-		if (bpf_map_lookup_elem(fd, &cur, &dev))
-			continue;
-		d = devtab_get(t, cur, true);
-		if (!d)
-			goto oom;
-		d->d = dev;
-		/* A device whose lifecycle record was lost still gets its callback. */
-		if (dev.dma_unmap) {
-			char name[VT_ESC_SIZE(sizeof(dev.name))];
-
-			vt_cb_attach_device(t, dev.dma_unmap, dev.name[0] ? vt_esc(name, sizeof(name),
-					dev.name, sizeof(dev.name)) : "a device");
-		}
-	}
-	s->devs = malloc((t->ndevtab ? t->ndevtab : 1) * sizeof(*s->devs));
-	if (!s->devs)
-		goto oom;
-	memcpy(s->devs, t->devtab, t->ndevtab * sizeof(*s->devs));
-	s->ndevs = t->ndevtab;
-	if (t->opts.locks && read_lockmax(t, s))
-		goto oom;
-	return 0;
-oom:
-	return -ENOMEM;
-}
-
 void vt_tracer_close(struct vt_tracer *t)
 {
 	if (!t)
@@ -1000,7 +481,7 @@ void vt_tracer_close(struct vt_tracer *t)
 	if (t->skel)
 		vt_hold_release_all(t);
 	vt_guard_stop(t);
-	retry_alerts_flush(t, true);
+	vt_alerts_flush(t);
 	ring_buffer__free(t->rb);
 	vt_cb_detach_all(t);
 	for (int i = 0; i < t->nextra; i++)

@@ -39,6 +39,28 @@ void vt_snapshot_free(struct vt_snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
+int vt_snapshot_copy(const struct vt_snapshot *in, struct vt_snapshot *out)
+{
+	*out = *in;
+	out->rows = malloc((in->n ? in->n : 1) * sizeof(*in->rows));
+	out->devs = malloc((in->ndevs ? in->ndevs : 1) * sizeof(*in->devs));
+	if (!out->rows || !out->devs) {
+		free(out->rows);
+		free(out->devs);
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	if (in->n)	/* rows/devs may be NULL when empty: memcpy(NULL, ...) is undefined */
+		memcpy(out->rows, in->rows, in->n * sizeof(*in->rows));
+	if (in->ndevs)
+		memcpy(out->devs, in->devs, in->ndevs * sizeof(*in->devs));
+	out->cap = in->n;
+	/* The lock maxima are not the baseline's to share: freeing both would free them twice. */
+	out->lockmax = NULL;
+	out->nlockmax = 0;
+	return 0;
+}
+
 void vt_stat_add(struct vtr_stat *acc, const struct vtr_stat *s)
 {
 	acc->count += s->count;
@@ -57,7 +79,7 @@ uint64_t vt_rowidx_probes;
 
 static size_t key_hash(const struct vtr_key *k)
 {
-	uint64_t h = k->obj ^ ((uint64_t)k->tgid << 32 | (uint64_t)k->op << 16 | k->pad);
+	uint64_t h = k->obj ^ ((uint64_t)k->tgid << 32 | (uint64_t)k->op << 16 | k->kind);
 
 	/* splitmix64's finalizer: obj is a kernel pointer (low bits constant), tgid small */
 	h ^= h >> 30;
@@ -70,7 +92,7 @@ static size_t key_hash(const struct vtr_key *k)
 
 static bool key_eq(const struct vtr_key *a, const struct vtr_key *b)
 {
-	return a->obj == b->obj && a->tgid == b->tgid && a->op == b->op && a->pad == b->pad;
+	return a->obj == b->obj && a->tgid == b->tgid && a->op == b->op && a->kind == b->kind;
 }
 
 struct vt_row *vt_rowidx_find(const struct vt_rowidx *x, const struct vt_row *rows,

@@ -13,7 +13,7 @@
 
 json_object *vt_json_stat(const struct vtr_stat *s, int op)
 {
-	json_object *o = json_object_new_object(), *l;
+	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "count", json_object_new_uint64(s->count));
 	json_object_object_add(o, "errors", json_object_new_uint64(s->errors));
@@ -25,13 +25,22 @@ json_object *vt_json_stat(const struct vtr_stat *s, int op)
 		json_object_object_add(o, "mappings", json_object_new_uint64(s->items));
 	if (vt_op_flags(op) & VT_OPF_UNTIMED)
 		return o;
-	l = json_object_new_object();
+	json_object_object_add(o, "latency_ns", vt_json_latency(s, false));
+	return o;
+}
+
+json_object *vt_json_latency(const struct vtr_stat *s, bool buckets)
+{
+	json_object *l = json_object_new_object();
+
 	json_object_object_add(l, "avg", json_object_new_uint64(s->count ? s->lat_sum / s->count : 0));
 	json_object_object_add(l, "p50", json_object_new_uint64(vt_hist_percentile(s->hist, 50)));
 	json_object_object_add(l, "p99", json_object_new_uint64(vt_hist_percentile(s->hist, 99)));
 	json_object_object_add(l, "max", json_object_new_uint64(s->lat_max));
-	json_object_object_add(o, "latency_ns", l);
-	return o;
+	json_object_object_add(l, "sum", json_object_new_uint64(s->lat_sum));
+	if (buckets)
+		json_object_object_add(l, "buckets", vt_json_buckets(s));
+	return l;
 }
 
 json_object *vt_json_buckets(const struct vtr_stat *st)
@@ -98,7 +107,7 @@ size_t vt_containers(const struct vt_snapshot *s, struct vt_container **outp)
 		const struct vtr_key *k = &s->rows[i].key;
 		size_t j;
 
-		if (k->pad != 0 /* kind: container */)
+		if (k->kind != VT_KIND_CONTAINER)
 			continue;
 		for (j = 0; j < n; j++)
 			if (out[j].obj == k->obj && out[j].tgid == k->tgid)

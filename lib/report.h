@@ -13,6 +13,10 @@ struct vt_container {
 json_object *vt_json_stat(const struct vtr_stat *s, int op);
 /* Every non-empty histogram bucket: [{low_ns, high_ns, count}]. */
 json_object *vt_json_buckets(const struct vtr_stat *st);
+/* A latency, spelled the same in every command's JSON: an object named for what it times with
+ * the unit, "<what>_ns" (latency_ns, hold_ns, wait_ns), holding {avg, p50, p99, max, sum} in
+ * ns, and the buckets when asked for. */
+json_object *vt_json_latency(const struct vtr_stat *s, bool buckets);
 /* The whole snapshot as one document: totals per op, per container+process, per device,
  * losses, and what this kernel does not let vfio-trace see. */
 json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char *not_traced);

@@ -64,6 +64,9 @@ void vt_rowidx_free(struct vt_rowidx *x);
 extern uint64_t vt_rowidx_probes;
 
 void vt_snapshot_free(struct vt_snapshot *s);
+/* A deep copy of rows and devices (a baseline that outlives the snapshot it came from);
+ * the lock maxima are not copied. */
+int vt_snapshot_copy(const struct vt_snapshot *in, struct vt_snapshot *out);
 /* out = now - prev (rows of now; counters and histograms subtracted; max kept from now). */
 int vt_snapshot_diff(const struct vt_snapshot *now, const struct vt_snapshot *prev,
 		     struct vt_snapshot *out);
@@ -87,14 +90,16 @@ int vt_ops_with(unsigned flags, int out[VT_OP_MAX]);
 /* ---- the BPF backend --------------------------------------------------------------------- */
 struct vt_tracer;
 
+/* Each switch is named for its BPF feature (include/vt_shared.h VT_FEAT_*): snoop, locks on
+ * when set; alert and detail on unless no_alert, no_detail. */
 struct vt_tracer_opts {
-	bool snoop;		/* per-event ring buffer */
-	bool locks;		/* iommu->lock / device_list_lock hold and wait times */
-	bool no_alert;		/* do not watch for the ABBA deadlock (on by default) */
+	bool snoop;		/* VT_FEAT_SNOOP: per-event ring buffer */
+	bool locks;		/* VT_FEAT_LOCKS: iommu->lock / device_list_lock hold and wait times */
+	bool no_alert;		/* no VT_FEAT_ALERT: do not watch for the ABBA deadlock */
 	uint32_t tgid;		/* snoop: only this process */
 	bool force_kprobe;	/* never fentry */
-	bool lean;		/* only what top shows: pins counted, not timed; no per-vfio_dma
-				 * remove_dma/unmap_unpin (fewer and cheaper probes) */
+	bool no_detail;		/* no VT_FEAT_DETAIL: pins counted, not timed; no per-vfio_dma
+				 * remove_dma/unmap_unpin (fewer and cheaper probes; top) */
 	uint32_t ringbuf_pages;	/* snoop ring buffer size (power of two; 0: default 64) */
 	bool no_hold;		/* do not stop the loader of a module using vfio until its
 				 * dma_unmap callbacks are attached (bpf/vfio_trace.bpf.c) */

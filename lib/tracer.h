@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The BPF backend's state, shared by lib/loader.c (load, attach, read) and lib/callbacks.c
- * (the drivers' dma_unmap callbacks: where they are, attaching them, holding a module's
- * loader meanwhile). Private to lib/: the commands see struct vt_tracer through lib/trace.h.
+ * The BPF backend's state, shared by its four files: lib/loader.c (load, attach, close),
+ * lib/rings.c (the ring buffers' records, alerts, the device table), lib/snapshot.c (the maps
+ * read into a snapshot) and lib/callbacks.c (the drivers' dma_unmap callbacks: where they are,
+ * attaching them, holding a module's loader meanwhile). Private to lib/: the commands see
+ * struct vt_tracer through lib/trace.h.
  */
 #ifndef VT_TRACER_H
 #define VT_TRACER_H
@@ -61,6 +63,17 @@ struct vt_tracer {
 	uint64_t poll_end;
 	bool draining, cut;
 };
+
+/* lib/loader.c: what a snapshot of this tracer cannot contain (struct vt_snapshot). */
+void vt_tracer_op_masks(const struct vt_tracer *t, uint32_t *untraced, uint32_t *untimed);
+
+/* lib/rings.c */
+/* The lifecycle ring, and snoop's event ring when asked for, in t->rb; 0, or -1 (errno). */
+int vt_rings_open(struct vt_tracer *t);
+/* The device table's entry of vdev (created when create); NULL when out of memory. */
+struct vt_dev *vt_devtab_get(struct vt_tracer *t, uint64_t vdev, bool create);
+/* The RETRY STORM counts still held back, printed (at the end). */
+void vt_alerts_flush(struct vt_tracer *t);
 
 /* lib/callbacks.c */
 /* A device's callback at addr (one not found in BTF): attached unless it is already. */

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The vfio-trace library: probe selection and attach (probe.c, loader.c, callbacks.c), kernel
- * symbols (ksyms.c), aggregation and the operation table (model.c), reports and process
- * identity (report.c), filters (filter.c), escaping names (escape.c), capabilities (caps.c),
- * output helpers (util.c).
+ * The vfio-trace library. The BPF backend: the attach points (points.c), what this kernel
+ * lets each use (probe.c), load and attach (loader.c), the ring buffers (rings.c), the maps
+ * read into a snapshot (snapshot.c), the drivers' callbacks (callbacks.c); hung's collection
+ * (hung.c). Pure: kernel symbols (ksyms.c), aggregation and the operation table (model.c),
+ * reports and process identity (report.c), filters (filter.c), hung's wait-for graph
+ * (hung_graph.c), escaping names (escape.c), capabilities (caps.c), output helpers (util.c).
+ * No command, option parser or screen: those are cmd/'s.
  */
 #ifndef VT_LIB_H
 #define VT_LIB_H

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 #include "trace.h"
 #include "report.h"
-#include "view.h"
+#include "top/view.h"
 #include "cli.h"
 #include "hung.h"
 
@@ -85,7 +85,7 @@ static void fake_snapshot(struct vt_snapshot *s, const struct vt_snapshot *prev,
 		struct vt_row *r = &s->rows[s->n++];
 		int kind = rnd() % 4;
 
-		r->key.pad = kind;
+		r->key.kind = kind;
 		r->key.op = kind == VT_KIND_DEVICE ? VT_OP_CALLBACK + rnd() % 5 :
 			    kind == VT_KIND_CONTAINER ? rnd() % 6 : VT_OP_LOCK_HOLD + rnd() % 3;
 		if (rnd() % 16 == 0)

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include "trace.h"
 #include "report.h"
-#include "view.h"
+#include "top/view.h"
 
 /* Every value lands in the slot whose [low, next low) range holds it. */
 static void test_hist_slot_inverse(void **state)
@@ -165,7 +165,7 @@ static void fill(struct vt_snapshot *s, struct vt_rowidx *idx, size_t n, uint64_
 	for (size_t i = 0; i < n; i++) {
 		struct vtr_key k = { .obj = 0xffff888100000000ULL + (i % 8) * 0x2000,
 				     .tgid = 1000 + (uint32_t)(i / 8 / VT_OP_MAX),
-				     .op = (i / 8) % VT_OP_MAX, .pad = i % 2 };
+				     .op = (i / 8) % VT_OP_MAX, .kind = i % 2 };
 
 		assert_null(vt_rowidx_find(idx, s->rows, &k));
 		s->rows[s->n] = row(k.obj, k.tgid, k.op, count, count);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of top's view (lib/view.c): tables from snapshot diffs, filters, sorting, text,
- * JSON rates, keys, and the ncurses screen drawn into a terminal that writes to /dev/null. */
+/* Unit tests of top's view (cmd/top/): tables from snapshot diffs, filters, sorting, text,
+ * JSON rates and keys. Hostile names and the screen: test_top_screen.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,130 +12,9 @@
 #include <cmocka.h>
 #include "trace.h"
 #include "report.h"
-#include "view.h"
+#include "top/view.h"
 #include "cli.h"
-
-#define C1 0xffff888001000000ULL	/* containers */
-#define C2 0xffff888002000000ULL
-#define D1 0xffff888101000000ULL	/* devices */
-#define D2 0xffff888102000000ULL
-#define D3 0xffff888103000000ULL
-#define KC 0
-#define KD 1
-
-static struct vtr_stat *row(struct vt_snapshot *s, int op, int kind, uint64_t obj, uint32_t tgid)
-{
-	struct vtr_key k = { .obj = obj, .tgid = tgid, .op = op, .pad = kind };
-
-	for (size_t i = 0; i < s->n; i++)
-		if (!memcmp(&s->rows[i].key, &k, sizeof(k)))
-			return &s->rows[i].st;
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 8;
-		s->rows = realloc(s->rows, s->cap * sizeof(*s->rows));
-		assert_non_null(s->rows);
-	}
-	memset(&s->rows[s->n], 0, sizeof(s->rows[0]));
-	s->rows[s->n].key = k;
-	return &s->rows[s->n++].st;
-}
-
-/* n operations of lat ns each, bytes in total, err of them failed (einval with -EINVAL). */
-static void add(struct vt_snapshot *s, int op, int kind, uint64_t obj, uint32_t tgid, uint64_t n,
-		uint64_t bytes, uint64_t lat, uint64_t err, uint64_t einval)
-{
-	struct vtr_stat *st = row(s, op, kind, obj, tgid);
-
-	st->count += n;
-	st->bytes += bytes;
-	st->errors += err;
-	st->einval += einval;
-	st->lat_sum += n * lat;
-	if (n && lat > st->lat_max)
-		st->lat_max = lat;
-	st->hist[vt_hist_slot(lat)] += n;
-}
-
-static void dev(struct vt_snapshot *s, uint64_t vdev, uint64_t container, bool cb, uint32_t tgid,
-		bool registered, const char *name, const char *driver)
-{
-	struct vt_dev *d;
-
-	s->devs = realloc(s->devs, (s->ndevs + 1) * sizeof(*s->devs));
-	assert_non_null(s->devs);
-	d = &s->devs[s->ndevs++];
-	memset(d, 0, sizeof(*d));
-	d->vdev = vdev;
-	d->d.container = container;
-	d->d.dma_unmap = cb ? 0xffffffffc0001000ULL : 0;
-	d->d.tgid = tgid;
-	d->d.registered = registered;
-	snprintf(d->d.name, sizeof(d->d.name), "%s", name);
-	snprintf(d->d.driver, sizeof(d->d.driver), "%s", driver);
-}
-
-/*
- * The world the tests look at: process 100 unmaps in container C1 with devices D1 and D2
- * (both with dma_unmap); process 200 pins through D3 (no dma_unmap) in C2 and fails.
- * prev is 2 s before now.
- */
-static void world(struct vt_snapshot *prev, struct vt_snapshot *now)
-{
-	memset(prev, 0, sizeof(*prev));
-	memset(now, 0, sizeof(*now));
-	for (int i = 0; i < 2; i++) {
-		struct vt_snapshot *s = i ? now : prev;
-		uint64_t k = i ? 3 : 1;	/* now has three times prev's counts */
-
-		s->ts = i ? 3000000000ULL : 1000000000ULL;
-		dev(s, D1, C1, true, 100, true, "vfio_dmatest.0", "vfio_dmatest");
-		dev(s, D2, C1, true, 100, false, "vfio_dmatest.1", "vfio_dmatest");
-		dev(s, D3, C2, false, 200, false, "vfio_dmatest_nocb.0", "vfio_dmatest");
-		add(s, VT_OP_UNMAP, KC, C1, 100, 10 * k, 10 * k * 65536, 20000, 0, 0);
-		add(s, VT_OP_MAP, KC, C1, 100, 10 * k, 10 * k * 65536, 5000, k, 0);
-		add(s, VT_OP_NOTIFY, KC, C1, 100, 10 * k, 10 * k * 65536, 8000, 0, 0);
-		add(s, VT_OP_RETRY, KC, C1, 100, k, 65536 * k, 0, 0, 0);
-		add(s, VT_OP_CALLBACK, KD, D1, 100, 10 * k, 10 * k * 65536, 3000, 0, 0);
-		add(s, VT_OP_CALLBACK, KD, D2, 100, 10 * k, 10 * k * 65536, 3000, 0, 0);
-		add(s, VT_OP_PIN, KD, D1, 100, 10 * k, 40 * k, 1000, 0, 0);
-		add(s, VT_OP_PIN, KD, D3, 200, 5 * k, 0, 500, 5 * k, 5 * k);
-		add(s, VT_OP_REGISTER, KD, D1, 100, 1, 0, 0, 0, 0);
-	}
-	/* one slow callback on D2 in the interval */
-	add(now, VT_OP_CALLBACK, KD, D2, 100, 1, 65536, 2000000, 0, 0);
-	/* process 200 let C2 go with 7 vfio_dma still mapped: one 3 ms teardown */
-	add(now, VT_OP_TEARDOWN, KC, C2, 200, 1, 7 * 65536, 3000000, 0, 0);
-	row(now, VT_OP_TEARDOWN, KC, C2, 200)->items = 7;
-	now->losses[VT_LOSS_NO_ENTRY] = 2;
-}
-
-static const struct vt_view_proc *find_proc(const struct vt_view *v, uint64_t c, uint32_t tgid)
-{
-	for (size_t i = 0; i < v->nprocs; i++)
-		if (v->procs[i].container == c && v->procs[i].tgid == tgid)
-			return &v->procs[i];
-	return NULL;
-}
-
-static const struct vt_view_dev *find_dev(const struct vt_view *v, uint64_t vdev)
-{
-	for (size_t i = 0; i < v->ndevs; i++)
-		if (v->devs[i].vdev == vdev)
-			return &v->devs[i];
-	return NULL;
-}
-
-/* v from the world: interval = now - prev (2 s), totals = now (tracer start = empty). */
-static void build(struct vt_view *v, struct vt_snapshot *prev, struct vt_snapshot *now)
-{
-	struct vt_snapshot iv, empty = { .ts = 0 };
-
-	world(prev, now);
-	assert_int_equal(vt_snapshot_diff(now, prev, &iv), 0);
-	assert_int_equal(vt_view_build(v, &iv, 2.0, now, 3.0, now), 0);
-	vt_snapshot_free(&iv);
-	(void)empty;
-}
+#include "top_world.h"
 
 static void test_sort_parse(void **state)
 {
@@ -340,7 +219,7 @@ static void test_filter(void **state)
 	for (size_t i = 0; i < now.n; i++) {
 		const struct vtr_key *k = &now.rows[i].key;
 
-		assert_true(k->pad == KC ? k->obj == C1 : k->obj == D2);
+		assert_true(k->kind == KC ? k->obj == C1 : k->obj == D2);
 	}
 	assert_int_equal(now.n, 4 + 1);	/* C1's unmap, map, notify, retry; D2's callbacks */
 	vt_snapshot_free(&prev);
@@ -396,116 +275,6 @@ static void test_filter(void **state)
 		assert_true(vt_filter_dev(filt(0, NULL), e.dev, sizeof(e.dev)));
 		assert_true(vt_filter_proc(filt(0, NULL), 5));
 		assert_false(vt_filter_proc(filt(4, NULL), 5));
-	}
-}
-
-/* Names nobody should trust (comm, QEMU -name, device, driver) through top's real text. */
-static const char *const hostile[] = {
-	"\033]0;pwned\a",		/* set the terminal title */
-	"\033[2J\033[H",		/* clear the screen */
-	"a\nforged 0 0 0",		/* a forged output line */
-	"bad\xff\xfe\xc3(utf8",	/* not UTF-8 */
-	"\xc2\x9b" "31m",		/* C1 CSI */
-};
-
-static void no_raw_control(const char *line)
-{
-	for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
-		assert_true(*p >= 0x20 && *p != 0x7f);
-		assert_false(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
-	}
-}
-
-static void test_hostile_text(void **state)
-{
-	struct vt_snapshot s;
-	struct vt_view v;
-	struct vt_view_widths w;
-	char line[VT_VIEW_LINE];
-
-	for (size_t h = 0; h < sizeof(hostile) / sizeof(hostile[0]); h++) {
-		memset(&s, 0, sizeof(s));
-		add(&s, VT_OP_UNMAP, KC, C1, 100, 1, 4096, 1000, 0, 0);
-		dev(&s, D1, C1, true, 100, true, hostile[h], hostile[h]);
-		add(&s, VT_OP_CALLBACK, KD, D1, 100, 1, 4096, 1000, 0, 0);
-		assert_int_equal(vt_view_build(&v, &s, 1, &s, 1, &s), 0);
-		snprintf(v.procs[0].comm, sizeof(v.procs[0].comm), "%s", hostile[h]);
-		snprintf(v.procs[0].vm, sizeof(v.procs[0].vm), "%s%s", hostile[h], hostile[h]);
-		vt_view_widths(&v, &w);
-		vt_view_proc_line(line, sizeof(line), &v.procs[0], &v.procs[0].iv, 1, &w);
-		no_raw_control(line);
-		/* the columns after the name stay where the header puts them */
-		{
-			char hdr[VT_VIEW_LINE];
-
-			vt_view_proc_header(hdr, sizeof(hdr), false, &w);
-			assert_int_equal(strlen(line) - strlen(strrchr(line, ' ')),
-					 strlen(hdr) - strlen(strrchr(hdr, ' ')));
-		}
-		vt_view_dev_line(line, sizeof(line), &v.devs[0], &v.devs[0].iv, 1, &w);
-		no_raw_control(line);
-		vt_view_free(&v);
-		vt_snapshot_free(&s);
-	}
-	/* a long VM name is cut to the column, whole escapes only */
-	memset(&s, 0, sizeof(s));
-	add(&s, VT_OP_UNMAP, KC, C1, 100, 1, 4096, 1000, 0, 0);
-	assert_int_equal(vt_view_build(&v, &s, 1, &s, 1, &s), 0);
-	memset(v.procs[0].vm, '\033', sizeof(v.procs[0].vm) - 1);
-	v.procs[0].vm[sizeof(v.procs[0].vm) - 1] = 0;
-	vt_view_widths(&v, &w);
-	assert_int_equal(w.ident, 24);
-	vt_view_proc_line(line, sizeof(line), &v.procs[0], &v.procs[0].iv, 1, &w);
-	no_raw_control(line);
-	assert_non_null(strstr(line, " \\x1b\\x1b\\x1b\\x1b\\x1b\\x1b "));
-	vt_view_free(&v);
-	vt_snapshot_free(&s);
-}
-
-/* The JSON documents every command prints (vt_report_json + vt_json_print) with those names:
- * valid UTF-8, control characters as JSON escapes. */
-static void test_hostile_json(void **state)
-{
-	for (size_t h = 0; h < sizeof(hostile) / sizeof(hostile[0]); h++) {
-		struct vt_snapshot s = { 0 };
-		json_object *o;
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&buf, &len);
-
-		dev(&s, D1, C1, true, 100, true, hostile[h], hostile[h]);
-		add(&s, VT_OP_CALLBACK, KD, D1, 100, 1, 4096, 1000, 0, 0);
-		o = vt_report_json(&s, 1, hostile[h]);
-		vt_json_print(f, o, false);
-		json_object_put(o);
-		fclose(f);
-		assert_int_equal(buf[len - 1], '\n');
-		buf[len - 1] = 0;
-		no_raw_control(buf);
-		/* strict UTF-8: our own decoder must find nothing to replace */
-		{
-			char *again = vt_json_utf8(buf);
-
-			assert_string_equal(again, buf);
-			free(again);
-		}
-		/* and json-c reads it back as one object with the device in it */
-		{
-			json_object *back = json_tokener_parse(buf), *a, *d, *n;
-
-			assert_non_null(back);
-			assert_true(json_object_object_get_ex(back, "devices", &a));
-			d = json_object_array_get_idx(a, 0);
-			assert_true(json_object_object_get_ex(d, "name", &n));
-			if (h != 3)	/* valid UTF-8 names come back byte for byte */
-				assert_string_equal(json_object_get_string(n), hostile[h]);
-			else
-				assert_string_equal(json_object_get_string(n),
-						    "bad\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd(utf8");
-			json_object_put(back);
-		}
-		free(buf);
-		vt_snapshot_free(&s);
 	}
 }
 
@@ -687,154 +456,6 @@ static void test_keys(void **state)
 	assert_int_equal(vt_view_key(&ui, KEY_RESIZE), VT_UI_REDRAW);
 }
 
-/* ---- the screen, drawn into a terminal that writes to /dev/null and read back ------------- */
-
-static SCREEN *scr;
-static FILE *tout, *tin;
-
-static int screen_setup(void **state)
-{
-	tout = fopen("/dev/null", "w");
-	tin = fopen("/dev/null", "r");
-	scr = newterm("xterm", tout, tin);
-	if (!scr)
-		return -1;
-	return 0;
-}
-
-static int screen_teardown(void **state)
-{
-	endwin();
-	delscreen(scr);
-	fclose(tout);
-	fclose(tin);
-	return 0;
-}
-
-static void screen_line(int y, char *buf, size_t len)
-{
-	int n = COLS < (int)len - 1 ? COLS : (int)len - 1;
-
-	mvinnstr(y, 0, buf, n);
-	buf[n] = 0;
-	for (int i = n - 1; i >= 0 && buf[i] == ' '; i--)
-		buf[i] = 0;
-}
-
-static int screen_find(const char *s)
-{
-	char buf[512];
-
-	for (int y = 0; y < LINES; y++) {
-		screen_line(y, buf, sizeof(buf));
-		if (strstr(buf, s))
-			return y;
-	}
-	return -1;
-}
-
-/* n processes (pid i+1, i+1 unmaps) in C1 and n devices, all in one interval of 1 s. */
-static void many(struct vt_snapshot *s, int n)
-{
-	memset(s, 0, sizeof(*s));
-	for (int i = 0; i < n; i++) {
-		char name[48];
-
-		add(s, VT_OP_UNMAP, KC, C1, i + 1, i + 1, 4096, 1000, 0, 0);
-		snprintf(name, sizeof(name), "dev%02d", i);
-		dev(s, D1 + i * 0x1000, C1, true, 1, true, name, "x");
-		add(s, VT_OP_CALLBACK, KD, D1 + i * 0x1000, 1, i + 1, 0, 1000, 0, 0);
-	}
-}
-
-static void test_screen(void **state)
-{
-	struct vt_snapshot s;
-	struct vt_view v;
-	struct vt_view_ui ui = { .interval = 1 };
-	char buf[512];
-	int y;
-
-	many(&s, 10);
-	assert_int_equal(vt_view_build(&v, &s, 1, &s, 1, &s), 0);
-	vt_view_sort(&v, VT_SORT_UNMAPS, false);
-
-	/* big enough: everything, busiest first */
-	resizeterm(40, 160);
-	vt_view_draw(&v, &ui, "", "");
-	screen_line(0, buf, sizeof(buf));
-	assert_non_null(strstr(buf, "vfio-trace top"));
-	assert_non_null(strstr(buf, "sort: unmaps"));
-	y = screen_find("COMM/VM");
-	assert_true(y > 0);
-	screen_line(y + 1, buf, sizeof(buf));
-	assert_true(!strncmp(buf, "     10 ", 8));
-	screen_line(y + 10, buf, sizeof(buf));
-	assert_true(!strncmp(buf, "      1 ", 8));
-	assert_true(screen_find("more") < 0);
-	assert_true(screen_find("dev00") > screen_find("dev09"));
-
-	/* 20 lines: rows trimmed, each table says how many are not shown */
-	resizeterm(20, 100);
-	vt_view_draw(&v, &ui, "", "");
-	assert_true(screen_find("more processes") > 0);
-	assert_true(screen_find("more devices") == LINES - 1);
-	assert_true(screen_find("DEVICE") > screen_find("COMM/VM"));
-	assert_true(screen_find("dev09") > 0);	/* the busiest device is kept */
-	assert_true(screen_find("dev00") < 0);
-	/* lines are cut at the screen's width, never wrapped */
-	screen_line(screen_find("COMM/VM"), buf, sizeof(buf));
-	assert_true(strlen(buf) <= 100);
-	assert_true(screen_find("0xffff") < 0);	/* no half address */
-	resizeterm(20, 140);
-	vt_view_draw(&v, &ui, "", "");
-	assert_true(screen_find("0xffff888001000000") > 0);
-	resizeterm(20, 100);
-
-	/* a status message takes the last line; the help overlays the tables */
-	snprintf(ui.msg, sizeof(ui.msg), "sort: bytes");
-	vt_view_draw(&v, &ui, "", "pid 7");
-	assert_int_equal(screen_find("sort: bytes"), LINES - 1);
-	assert_int_equal(screen_find("pid 7"), 0);
-	ui.help = true;
-	vt_view_draw(&v, &ui, "", "");
-	assert_true(screen_find("vfio-trace top - keys") > 0);
-	assert_true(screen_find("reverse the sort order") > 0);
-
-	/* tiny terminals do not crash */
-	ui.help = false;
-	resizeterm(3, 20);
-	vt_view_draw(&v, &ui, "x", "");
-	ui.help = true;
-	vt_view_draw(&v, &ui, "x", "");
-	resizeterm(1, 1);
-	vt_view_draw(&v, &ui, "x", "");
-
-	/* hide idle rows; losses and not-traced notices shown */
-	resizeterm(40, 160);
-	ui.help = false;
-	ui.hide_zero = true;
-	v.procs[0].iv.unmaps = 0;
-	v.procs[0].iv.callbacks = 0;
-	v.losses[VT_LOSS_STATS_FULL] = 9;
-	vt_view_draw(&v, &ui, "vfio_unmap_unpin (no symbol)", "");
-	assert_true(screen_find("LOST since start: stats_full 9") > 0);
-	assert_true(screen_find("not traced on this kernel: vfio_unmap_unpin") > 0);
-	y = screen_find("COMM/VM");
-	screen_line(y + 1, buf, sizeof(buf));
-	assert_true(!strncmp(buf, "      9 ", 8));
-	vt_view_free(&v);
-	vt_snapshot_free(&s);
-
-	/* nothing yet */
-	memset(&s, 0, sizeof(s));
-	assert_int_equal(vt_view_build(&v, &s, 1, &s, 1, &s), 0);
-	vt_view_draw(&v, &ui, "", "");
-	assert_true(screen_find("no VFIO container activity yet") > 0);
-	assert_true(screen_find("no device seen yet") > 0);
-	vt_view_free(&v);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -844,13 +465,10 @@ int main(void)
 		cmocka_unit_test(test_reg_states),
 		cmocka_unit_test(test_sort),
 		cmocka_unit_test(test_filter),
-		cmocka_unit_test(test_hostile_text),
-		cmocka_unit_test(test_hostile_json),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_json_rates),
 		cmocka_unit_test(test_keys),
-		cmocka_unit_test_setup_teardown(test_screen, screen_setup, screen_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vfio-workload engine: one container (one process): setup, the cycles, teardown.
+ * vfio-workload engine: one container (one process): the four operations and the cycles;
+ * its setup and teardown are setup.c.
  *
  * Besides issuing the ioctls, the engine keeps a model of what the kernel and the test module
  * must do in response, from drivers/vfio/vfio_iommu_type1.c (vfio_dma_do_unmap,
@@ -71,12 +72,9 @@ void wc_fail(struct wcontainer *c, const char *fmt, ...)
 	pthread_mutex_unlock(&c->err_lock);
 }
 
-#define DADD(d, n, v) cadd(&(d)->c[DC_##n], (v))
-#define CADD(c, n, v) cadd(&(c)->c[CT_##n], (v))
-
 /* ---- sysfs -------------------------------------------------------------------------------- */
 
-static int sysfs_read_u64(const char *path, uint64_t *v)
+int sysfs_read_u64(const char *path, uint64_t *v)
 {
 	char buf[64];
 	ssize_t n;
@@ -93,7 +91,7 @@ static int sysfs_read_u64(const char *path, uint64_t *v)
 	return 0;
 }
 
-static int sysfs_write(const char *path, const char *val)
+int sysfs_write(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	ssize_t n;
@@ -116,7 +114,7 @@ static bool any_registered(struct wcontainer *c)
 }
 
 /* Open one more fd of device k. The first open registers the device with type1. */
-static int dev_open(struct wcontainer *c, unsigned k)
+int dev_open(struct wcontainer *c, unsigned k)
 {
 	struct wdev *d = &c->dev[k];
 	int fd, ret = 0;
@@ -145,7 +143,7 @@ static int dev_open(struct wcontainer *c, unsigned k)
 
 /* Close the most recent fd of device k. The last close runs the module's close_device, which
  * unpins whatever the device still holds, then unregisters the device. */
-static void dev_close_one(struct wcontainer *c, unsigned k)
+void dev_close_one(struct wcontainer *c, unsigned k)
 {
 	struct wdev *d = &c->dev[k];
 
@@ -175,7 +173,7 @@ static void dev_close_one(struct wcontainer *c, unsigned k)
 	pthread_mutex_unlock(&c->unmap_lock);
 }
 
-static int set_knobs(struct wcontainer *c, unsigned k, unsigned delay_us, unsigned fault_k)
+int set_knobs(struct wcontainer *c, unsigned k, unsigned delay_us, unsigned fault_k)
 {
 	struct wdev *d = &c->dev[k];
 	struct dmatest_knobs kn = { .delay_us = delay_us, .fault_k = fault_k };
@@ -197,7 +195,7 @@ static int set_knobs(struct wcontainer *c, unsigned k, unsigned delay_us, unsign
 
 /* ---- the four operations ------------------------------------------------------------------ */
 
-static int do_map(struct wcontainer *c, struct dmarec *r)
+int do_map(struct wcontainer *c, struct dmarec *r)
 {
 	const struct options *o = c->opt;
 	struct vfio_iommu_type1_dma_map m = {
@@ -373,7 +371,7 @@ static uint64_t model_unmap(struct wcontainer *c, struct dmarec *recs, unsigned 
 }
 
 /* One VFIO_IOMMU_UNMAP_DMA covering recs[0..n) (contiguous iova). unmap_lock held. */
-static int unmap_locked(struct wcontainer *c, struct dmarec *recs, unsigned n, bool arm)
+int unmap_locked(struct wcontainer *c, struct dmarec *recs, unsigned n, bool arm)
 {
 	const struct options *o = c->opt;
 	struct vfio_iommu_type1_dma_unmap u = {
@@ -556,188 +554,4 @@ int wc_run(struct wcontainer *c)
 		c->late_cycles += w[t].late;
 	c->elapsed = now_s() - t0;
 	return atomic_load(&c->failed) ? -1 : 0;
-}
-
-/* ---- setup / teardown --------------------------------------------------------------------- */
-
-int wc_setup(struct wcontainer *c, const struct options *o, unsigned index)
-{
-	const char *base = o->nocb ? "vfio_dmatest_nocb" : o->driver;
-	char path[512], link[512];
-
-	memset(c, 0, sizeof(*c));
-	c->opt = o;
-	c->index = index;
-	c->pid = getpid();
-	c->fd = -1;
-	c->ndev = o->devices;
-	pthread_mutex_init(&c->unmap_lock, NULL);
-	pthread_mutex_init(&c->err_lock, NULL);
-	for (unsigned k = 0; k < c->ndev; k++) {
-		struct wdev *d = &c->dev[k];
-		uint64_t fk;
-		ssize_t n;
-
-		d->group_fd = -1;
-		d->group_no = -1;
-		for (unsigned f = 0; f < WL_MAX_FDS; f++)
-			d->fds[f] = -1;
-		d->cb = !o->nocb;
-		snprintf(d->name, sizeof(d->name), "%s.%u", base,
-			 o->first_dev + index * o->devices + k);
-		snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s/iommu_group", d->name);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n < 0) {
-			wc_fail(c, "%s: %s (is vfio_dmatest loaded with %s >= %u?)", path,
-				strerror(errno), o->nocb ? "ndev_nocb" : "ndev",
-				o->first_dev + o->containers * o->devices);
-			return -1;
-		}
-		link[n] = 0;
-		d->group_no = atoi(basename(link));
-		/* the model starts from fault_k = 0: clear a knob left armed by an earlier run */
-		snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s/fault_k", d->name);
-		if (!sysfs_read_u64(path, &fk) && fk) {
-			fprintf(stderr, "vfio-workload: note: %s had fault_k=%llu, clearing it\n",
-				d->name, (unsigned long long)fk);
-			if (sysfs_write(path, "0")) {
-				wc_fail(c, "cannot clear %s: %s", path, strerror(errno));
-				return -1;
-			}
-		}
-	}
-
-	c->fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	if (c->fd < 0) {
-		wc_fail(c, "open /dev/vfio/vfio: %s", strerror(errno));
-		return -1;
-	}
-	if (ioctl(c->fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION) {
-		wc_fail(c, "VFIO_GET_API_VERSION: not %d", VFIO_API_VERSION);
-		return -1;
-	}
-	if (ioctl(c->fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1) {
-		wc_fail(c, "VFIO_CHECK_EXTENSION(VFIO_TYPE1v2_IOMMU): not supported (vfio_iommu_type1 loaded?)");
-		return -1;
-	}
-	for (unsigned k = 0; k < c->ndev; k++) {
-		struct wdev *d = &c->dev[k];
-		struct vfio_group_status gs = { .argsz = sizeof(gs) };
-
-		snprintf(path, sizeof(path), "/dev/vfio/%d", d->group_no);
-		d->group_fd = open(path, O_RDWR | O_CLOEXEC);
-		if (d->group_fd < 0) {
-			wc_fail(c, "open %s (group of %s): %s", path, d->name, strerror(errno));
-			return -1;
-		}
-		if (ioctl(d->group_fd, VFIO_GROUP_GET_STATUS, &gs)) {
-			wc_fail(c, "VFIO_GROUP_GET_STATUS(%s): %s", path, strerror(errno));
-			return -1;
-		}
-		if (!(gs.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-			wc_fail(c, "group %s of %s is not viable", path, d->name);
-			return -1;
-		}
-		if (ioctl(d->group_fd, VFIO_GROUP_SET_CONTAINER, &c->fd)) {
-			wc_fail(c, "VFIO_GROUP_SET_CONTAINER(%s): %s", path, strerror(errno));
-			return -1;
-		}
-		if (k == 0 && ioctl(c->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
-			wc_fail(c, "VFIO_SET_IOMMU(VFIO_TYPE1v2_IOMMU): %s", strerror(errno));
-			return -1;
-		}
-	}
-
-	/* one pre-faulted buffer backs every vfio_dma of the container (vaddr may repeat) */
-	c->buflen = o->map_size;
-	c->buf = mmap(NULL, c->buflen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (c->buf == MAP_FAILED) {
-		c->buf = NULL;
-		wc_fail(c, "mmap %llu bytes: %s", (unsigned long long)c->buflen, strerror(errno));
-		return -1;
-	}
-	memset(c->buf, 0, c->buflen);	/* pre-fault once; cycles never touch it again */
-
-	c->nrecs = o->threads * o->maps;
-	c->recs = calloc(c->nrecs ? c->nrecs : 1, sizeof(*c->recs));
-	if (!c->recs) {
-		wc_fail(c, "out of memory");
-		return -1;
-	}
-	for (unsigned i = 0; i < c->nrecs; i++) {
-		c->recs[i].iova = WL_IOVA_BASE + (uint64_t)i * o->map_size;
-		c->recs[i].pinner = -1;
-	}
-
-	if (o->scenario != SC_LIFECYCLE) {
-		for (unsigned k = 0; k < c->ndev; k++)
-			if (dev_open(c, k))
-				return -1;
-		if (o->delay_us || o->fault_k)
-			for (unsigned k = 0; k < c->ndev; k++)
-				if (set_knobs(c, k, o->delay_us, 0))
-					return -1;
-	}
-	return 0;
-}
-
-/* --leave-mapped: map N more vfio_dma (no pins) after the cycles' range and never unmap them,
- * as QEMU never does at exit: the kernel removes them when the last group leaves the
- * container (vfio_iommu_type1_detach_group), with no UNMAP_DMA. */
-static void leave_mapped(struct wcontainer *c)
-{
-	const struct options *o = c->opt;
-	unsigned done = 0;
-
-	for (unsigned i = 0; i < o->leave_mapped && c->fd >= 0; i++) {
-		struct dmarec r = { .iova = WL_IOVA_BASE + (uint64_t)(c->nrecs + i) * o->map_size,
-				    .pinner = -1 };
-
-		if (do_map(c, &r))
-			break;
-		done++;
-	}
-	if (done) {
-		CADD(c, teardowns_expected, 1);
-		CADD(c, teardown_dma_expected, done);
-		CADD(c, teardown_bytes_expected, (uint64_t)done * o->map_size);
-	}
-}
-
-int wc_teardown(struct wcontainer *c)
-{
-	bool failed_before = atomic_load(&c->failed);
-
-	if (!failed_before)
-		leave_mapped(c);
-	pthread_mutex_lock(&c->unmap_lock);
-	for (unsigned k = 0; k < c->ndev; k++)
-		if (c->dev[k].knobs_dirty && c->dev[k].nfds)
-			set_knobs(c, k, 0, 0);
-	/* anything of the cycles still mapped (an error stopped one): unmap it, the model
-	 * follows; the --leave-mapped ones stay for the kernel */
-	for (unsigned i = 0; i < c->nrecs && c->fd >= 0; i++)
-		if (c->recs[i].mapped)
-			unmap_locked(c, &c->recs[i], 1, false);
-	pthread_mutex_unlock(&c->unmap_lock);
-	for (unsigned k = 0; k < c->ndev; k++)
-		while (c->dev[k].nfds)
-			dev_close_one(c, k);
-	for (unsigned k = 0; k < c->ndev; k++)
-		if (c->dev[k].group_fd >= 0) {
-			close(c->dev[k].group_fd);
-			c->dev[k].group_fd = -1;
-		}
-	if (c->fd >= 0) {
-		close(c->fd);
-		c->fd = -1;
-	}
-	if (c->buf) {
-		munmap(c->buf, c->buflen);
-		c->buf = NULL;
-	}
-	free(c->recs);
-	c->recs = NULL;
-	c->nrecs = 0;
-	return !failed_before && atomic_load(&c->failed) ? -1 : 0;
 }

@@ -65,6 +65,8 @@ struct options {
 };
 
 extern const char *const scenario_names[SC__N];
+/* options.c: argv into o, with the scenario's defaults; a bad option exits 2. */
+void parse_args(int argc, char **argv, struct options *o);
 
 /* ---- counters -------------------------------------------------------------------------- */
 /* Per container (container-fd ioctls and what the kernel must do for them). */
@@ -127,6 +129,10 @@ static inline void cadd(counter_t *c, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+/* A device's (DADD) or a container's (CADD) counter n, by name. */
+#define DADD(d, n, v) cadd(&(d)->c[DC_##n], (v))
+#define CADD(c, n, v) cadd(&(c)->c[CT_##n], (v))
+
 static inline uint64_t cget(counter_t *c)
 {
 	return atomic_load_explicit(c, memory_order_relaxed);
@@ -174,12 +180,20 @@ struct wcontainer {
 	pthread_mutex_t err_lock;
 };
 
-/* engine.c */
+/* engine.c (wc_run), setup.c (wc_setup, wc_teardown) */
 int wc_setup(struct wcontainer *c, const struct options *o, unsigned index);
 int wc_run(struct wcontainer *c);
 int wc_teardown(struct wcontainer *c);
 void wc_fail(struct wcontainer *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 extern volatile sig_atomic_t wl_stop;
+/* engine.c's operations that setup.c uses too (setup.c: wc_setup, wc_teardown) */
+int sysfs_read_u64(const char *path, uint64_t *v);
+int sysfs_write(const char *path, const char *val);
+int dev_open(struct wcontainer *c, unsigned k);
+void dev_close_one(struct wcontainer *c, unsigned k);
+int set_knobs(struct wcontainer *c, unsigned k, unsigned delay_us, unsigned fault_k);
+int do_map(struct wcontainer *c, struct dmarec *r);
+int unmap_locked(struct wcontainer *c, struct dmarec *recs, unsigned n, bool arm);
 
 /* hang.c: the deadlock and slow-notify scenarios (for vfio-trace hung) */
 int hang_main(const struct options *o);

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The tables `vfio-trace top` shows, built from snapshot differences (no tracer, no /proc:
- * pure functions, unit-tested), their text form (shared by batch output and the ncurses
- * screen), the screen itself and the key handling of the interactive view.
+ * `vfio-trace top`'s own: the tables it shows, built from snapshot differences (view.c: pure
+ * functions, unit-tested), their sort (sort.c), their text form shared by the batch output and
+ * the ncurses screen (view.c), the JSON rates (rates.c), and the interactive screen with its
+ * keys (screen.c). The loop that drives them is top.c.
  *
- * Where a number comes from: every column is a vt_snapshot_sum()-style sum over the rows of
- * one op (include/vt_shared.h, enum vtr_op) in the interval's diff; the op names the BPF
- * program and attach point (bpf/vfio_trace.bpf.c, bpf/callback.bpf.c).
+ * Where a number comes from: every column is a sum over the rows of one op (include/vt_ops.h,
+ * enum vtr_op) in the interval's diff; the op names the BPF program and attach point
+ * (bpf/vfio_trace.bpf.c and its parts, bpf/callback.bpf.c).
  */
-#ifndef VT_VIEW_H
-#define VT_VIEW_H
+#ifndef VT_TOP_VIEW_H
+#define VT_TOP_VIEW_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -115,15 +116,6 @@ void vt_view_sort(struct vt_view *v, int key, bool reverse);
 bool vt_view_proc_idle(const struct vt_view_proc *p);
 bool vt_view_dev_idle(const struct vt_view_dev *d);
 
-/*
- * Keep only what the filter (-p PID,... / --vm NAME / -d DEVICE) asks for, in place
- * (lib/filter.c). Processes: rows caused by them, and devices they registered or acted on.
- * device: rows of the devices of that name and container (and lock) rows of their
- * containers. Losses are global and kept.
- */
-struct vt_filter;
-void vt_snapshot_filter(struct vt_snapshot *s, struct vt_filter *f);
-
 /* ---- text (batch output and the screen share it) --------------------------------------- */
 #define VT_VIEW_LINE 512
 
@@ -146,10 +138,6 @@ void vt_view_dev_line(char *buf, size_t len, const struct vt_view_dev *d,
 int vt_view_summary(const struct vt_view *v, const char *not_traced, char lines[][VT_VIEW_LINE],
 		    int max);
 const char *vt_reg_name(enum vt_reg_state r);
-
-/* A deep copy of rows and devices (a baseline that outlives the snapshot it came from);
- * the lock maxima are not copied. */
-int vt_snapshot_copy(const struct vt_snapshot *in, struct vt_snapshot *out);
 
 /* The rates of interval document iv, added to vt_report_json()'s containers and devices
  * (same order: vt_containers() and iv->devs) and as a top-level "rates" object. */

@@ -1,45 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * top's tables over snapshot differences, their text, the ncurses screen and its keys.
- * Nothing here touches the tracer or /proc, so all of it runs in unit tests.
+ * top's two tables (per container+process, per device) and its summary, built from snapshot
+ * differences, and their text (the batch output and the screen share it). Nothing here touches
+ * the tracer or /proc, so all of it runs in unit tests. Sorting: sort.c; the screen and its
+ * keys: screen.c; the JSON rates: rates.c; the loop: top.c.
  */
-#include <curses.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "trace.h"
 #include "report.h"
 #include "view.h"
-
-/* vtr_key.pad carries the kind of obj (bpf/vt_core.bpf.h VT_KIND_*). */
-#define KIND_CONTAINER 0
-#define KIND_DEVICE    1
-
-static const char *const sort_names[VT_SORT_MAX] = {
-	[VT_SORT_UNMAPS] = "unmaps",	 [VT_SORT_BYTES] = "bytes",
-	[VT_SORT_NOTIFIES] = "notifies", [VT_SORT_CALLBACKS] = "callbacks",
-	[VT_SORT_P99] = "p99",		 [VT_SORT_PINS] = "pins",
-	[VT_SORT_ERRORS] = "errors",
-};
-
-int vt_sort_parse(const char *name)
-{
-	for (int i = 0; name && i < VT_SORT_MAX; i++)
-		if (!strcmp(name, sort_names[i]))
-			return i;
-	return -1;
-}
-
-const char *vt_sort_name(int key)
-{
-	return key >= 0 && key < VT_SORT_MAX ? sort_names[key] : "?";
-}
-
-const char *vt_sort_names(void)
-{
-	return "unmaps, bytes, notifies, callbacks, p99, pins, errors";
-}
 
 const char *vt_reg_name(enum vt_reg_state r)
 {
@@ -49,30 +20,6 @@ const char *vt_reg_name(enum vt_reg_state r)
 	case VT_REG_NOCB: return "nocb";
 	default: return "?";
 	}
-}
-
-/* ---- snapshots ---------------------------------------------------------------------------- */
-
-int vt_snapshot_copy(const struct vt_snapshot *in, struct vt_snapshot *out)
-{
-	*out = *in;
-	out->rows = malloc((in->n ? in->n : 1) * sizeof(*in->rows));
-	out->devs = malloc((in->ndevs ? in->ndevs : 1) * sizeof(*in->devs));
-	if (!out->rows || !out->devs) {
-		free(out->rows);
-		free(out->devs);
-		memset(out, 0, sizeof(*out));
-		return -1;
-	}
-	if (in->n)	/* rows/devs may be NULL when empty: memcpy(NULL, ...) is undefined */
-		memcpy(out->rows, in->rows, in->n * sizeof(*in->rows));
-	if (in->ndevs)
-		memcpy(out->devs, in->devs, in->ndevs * sizeof(*in->devs));
-	out->cap = in->n;
-	/* The lock maxima are not the baseline's to share: freeing both would free them twice. */
-	out->lockmax = NULL;
-	out->nlockmax = 0;
-	return 0;
 }
 
 /* ---- building the tables -------------------------------------------------------------- */
@@ -144,7 +91,7 @@ static uint64_t *row_containers(const struct vt_snapshot *s, const struct vt_sna
 
 		vt_view_row_visits++;
 		/* Container and lock rows name the container; device rows, their device. */
-		if (s->rows[i].key.pad != KIND_DEVICE) {
+		if (s->rows[i].key.kind != VT_KIND_DEVICE) {
 			rc[i] = s->rows[i].key.obj;
 			continue;
 		}
@@ -171,7 +118,7 @@ static int proc_counts(struct vt_view *v, const struct keyset *procs, const stru
 		if (p < 0)
 			continue;
 		c = tot ? &v->procs[p].tot : &v->procs[p].iv;
-		if (r->key.pad == KIND_CONTAINER) {
+		if (r->key.kind == VT_KIND_CONTAINER) {
 			switch (r->key.op) {
 			case VT_OP_UNMAP:
 				c->unmaps += r->st.count;
@@ -194,7 +141,7 @@ static int proc_counts(struct vt_view *v, const struct keyset *procs, const stru
 			c->lock_waits += r->st.count;
 			if (r->st.lat_max > c->lock_wait_max)
 				c->lock_wait_max = r->st.lat_max;
-		} else if (r->key.pad != KIND_DEVICE) {
+		} else if (r->key.kind != VT_KIND_DEVICE) {
 			continue;	/* lock hold and drop rows: vfio-trace locks */
 		} else if (r->key.op == VT_OP_CALLBACK) {
 			c->callbacks += r->st.count;
@@ -229,7 +176,7 @@ static int dev_counts(struct vt_view *v, const struct keyset *devkeys, const str
 		long d;
 
 		vt_view_row_visits++;
-		if (r->key.pad != KIND_DEVICE || (d = keyset_find(devkeys, r->key.obj, 0)) < 0)
+		if (r->key.kind != VT_KIND_DEVICE || (d = keyset_find(devkeys, r->key.obj, 0)) < 0)
 			continue;
 		c = tot ? &v->devs[d].tot : &v->devs[d].iv;
 		switch (r->key.op) {
@@ -338,7 +285,7 @@ int vt_view_build(struct vt_view *v, const struct vt_snapshot *iv, double secs,
 		const struct vtr_key *k = &tot->rows[i].key;
 
 		vt_view_row_visits++;
-		if (k->pad != KIND_CONTAINER && k->op != VT_OP_CALLBACK && k->op != VT_OP_PIN &&
+		if (k->kind != VT_KIND_CONTAINER && k->op != VT_OP_CALLBACK && k->op != VT_OP_PIN &&
 		    k->op != VT_OP_UNPIN && k->op != VT_OP_LOCK_WAIT)
 			continue;	/* register/unregister: the device table's */
 		if (keyset_add(&procs, rc_tot[i], k->tgid, &added) < 0)
@@ -439,83 +386,6 @@ bool vt_view_dev_idle(const struct vt_view_dev *d)
 	const struct vt_dev_counts *c = &d->iv;
 
 	return !(c->callbacks | c->pins | c->unpins | c->pin_errors);
-}
-
-/* ---- sorting -------------------------------------------------------------------------- */
-
-struct sort_ctx {
-	int key;
-	bool reverse;
-};
-
-static int cmp_u64(uint64_t a, uint64_t b)
-{
-	return (a > b) - (a < b);
-}
-
-static uint64_t proc_key(const struct vt_view_proc *p, int key)
-{
-	switch (key) {
-	case VT_SORT_BYTES: return p->iv.unmap_bytes;
-	case VT_SORT_NOTIFIES: return p->iv.notifies;
-	case VT_SORT_CALLBACKS: return p->iv.callbacks;
-	case VT_SORT_P99: return p->iv.unmap_p99;
-	case VT_SORT_PINS: return p->iv.pins;
-	case VT_SORT_ERRORS: return p->iv.errors + p->iv.retries;
-	default: return p->iv.unmaps;
-	}
-}
-
-/* A device has no unmaps of its own: its share of one is a callback. */
-static uint64_t dev_key(const struct vt_view_dev *d, int key)
-{
-	switch (key) {
-	case VT_SORT_BYTES: return d->iv.cb_bytes;
-	case VT_SORT_P99: return d->iv.cb_p99;
-	case VT_SORT_PINS: return d->iv.pins;
-	case VT_SORT_ERRORS: return d->iv.pin_errors;
-	default: return d->iv.callbacks;
-	}
-}
-
-static int cmp_proc(const void *a, const void *b, void *arg)
-{
-	const struct vt_view_proc *x = a, *y = b;
-	const struct sort_ctx *c = arg;
-	int r = cmp_u64(proc_key(y, c->key), proc_key(x, c->key));
-
-	if (c->reverse)
-		r = -r;
-	if (!r)
-		r = cmp_u64(x->tgid, y->tgid);
-	if (!r)
-		r = cmp_u64(x->container, y->container);
-	return r;
-}
-
-static int cmp_dev(const void *a, const void *b, void *arg)
-{
-	const struct vt_view_dev *x = a, *y = b;
-	const struct sort_ctx *c = arg;
-	int r = cmp_u64(dev_key(y, c->key), dev_key(x, c->key));
-
-	if (c->reverse)
-		r = -r;
-	if (!r)
-		r = strcmp(x->name, y->name);
-	if (!r)
-		r = cmp_u64(x->vdev, y->vdev);
-	return r;
-}
-
-void vt_view_sort(struct vt_view *v, int key, bool reverse)
-{
-	struct sort_ctx c = { key, reverse };
-
-	if (v->nprocs)
-		qsort_r(v->procs, v->nprocs, sizeof(*v->procs), cmp_proc, &c);
-	if (v->ndevs)
-		qsort_r(v->devs, v->ndevs, sizeof(*v->devs), cmp_dev, &c);
 }
 
 /* ---- text ------------------------------------------------------------------------------ */
@@ -692,303 +562,4 @@ int vt_view_summary(const struct vt_view *v, const char *not_traced, char lines[
 	if (not_traced && not_traced[0] && n < max)
 		snprintf(lines[n++], VT_VIEW_LINE, "not traced on this kernel: %s", not_traced);
 	return n;
-}
-
-/* ---- JSON rates -------------------------------------------------------------------------- */
-
-static json_object *rate_obj(const struct vtr_stat *st, int op, double secs)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "count", json_object_new_double(st->count / secs));
-	json_object_object_add(o, vt_op_flags(op) & VT_OPF_PAGES ? "pages" : "bytes",
-			       json_object_new_double(st->bytes / secs));
-	return o;
-}
-
-static json_object *rates_of(const struct vt_snapshot *s, const int *ops, int nops, uint64_t obj,
-			     uint32_t tgid, double secs)
-{
-	json_object *o = json_object_new_object();
-	struct vtr_stat *st = malloc(sizeof(*st));
-
-	for (int i = 0; st && i < nops; i++) {
-		vt_snapshot_sum(s, ops[i], obj, tgid, st);
-		json_object_object_add(o, vt_op_name(ops[i]), rate_obj(st, ops[i], secs));
-	}
-	free(st);
-	return o;
-}
-
-void vt_view_json_rates(json_object *doc, const struct vt_snapshot *iv, double secs)
-{
-	int all[VT_OP_MAX], cops[VT_OP_MAX], dops[VT_OP_MAX];
-	int nall = vt_ops_with(0, all), ncops = vt_ops_with(VT_OPF_CONTAINER, cops);
-	int ndops = vt_ops_with(VT_OPF_DEVICE, dops);
-	json_object *a;
-	struct vt_container *cs;
-	size_t nc;
-
-	if (secs <= 0)
-		return;
-	json_object_object_add(doc, "rates", rates_of(iv, all, nall, 0, 0, secs));
-	/* vt_report_json() lists containers in vt_containers() order. */
-	nc = vt_containers(iv, &cs);
-	if (cs && json_object_object_get_ex(doc, "containers", &a)) {
-		for (size_t i = 0; i < nc && i < json_object_array_length(a); i++)
-			json_object_object_add(json_object_array_get_idx(a, i), "rates",
-					       rates_of(iv, cops, ncops, cs[i].obj, cs[i].tgid, secs));
-	}
-	free(cs);
-	if (json_object_object_get_ex(doc, "devices", &a))
-		for (size_t i = 0; i < iv->ndevs && i < json_object_array_length(a); i++)
-			json_object_object_add(json_object_array_get_idx(a, i), "rates",
-					       rates_of(iv, dops, ndops, iv->devs[i].vdev, 0, secs));
-}
-
-/* ---- keys -------------------------------------------------------------------------------- */
-
-static const double steps[] = { 0.1, 0.2, 0.5, 1, 2, 3, 5, 10, 15, 30, 60, 120, 300 };
-#define NSTEPS ((int)(sizeof(steps) / sizeof(steps[0])))
-
-static void set_interval(struct vt_view_ui *ui, double secs)
-{
-	ui->interval = secs;
-	snprintf(ui->msg, sizeof(ui->msg), "interval %gs", secs);
-}
-
-int vt_view_key(struct vt_view_ui *ui, int key)
-{
-	if (key == ERR)
-		return 0;
-	if (key == KEY_RESIZE)
-		return VT_UI_REDRAW;
-	if (key == 'q' || key == 'Q')
-		return VT_UI_QUIT;
-	ui->msg[0] = 0;
-	if (ui->help) {	/* any key closes the help */
-		ui->help = false;
-		return VT_UI_REDRAW;
-	}
-	switch (key) {
-	case 'h': case '?':
-		ui->help = true;
-		return VT_UI_REDRAW;
-	case 'p':
-		ui->paused = !ui->paused;
-		snprintf(ui->msg, sizeof(ui->msg), ui->paused ? "paused (p resumes)" : "resumed");
-		return VT_UI_REDRAW | (ui->paused ? 0 : VT_UI_RESUME);
-	case 'r':
-		snprintf(ui->msg, sizeof(ui->msg), "reset: totals count from now");
-		return VT_UI_REDRAW | VT_UI_RESET;
-	case 's':
-		ui->sort = (ui->sort + 1) % VT_SORT_MAX;
-		snprintf(ui->msg, sizeof(ui->msg), "sort: %s", vt_sort_name(ui->sort));
-		return VT_UI_REDRAW;
-	case 'S':
-		ui->reverse = !ui->reverse;
-		snprintf(ui->msg, sizeof(ui->msg), "sort: %s, %s", vt_sort_name(ui->sort),
-			 ui->reverse ? "ascending" : "descending");
-		return VT_UI_REDRAW;
-	case 'z':
-		ui->hide_zero = !ui->hide_zero;
-		snprintf(ui->msg, sizeof(ui->msg), ui->hide_zero ? "idle rows hidden" :
-			 "idle rows shown");
-		return VT_UI_REDRAW;
-	case '+': case '=': {
-		int i = 0;
-
-		while (i < NSTEPS - 1 && steps[i] <= ui->interval + 1e-9)
-			i++;
-		set_interval(ui, steps[i] > ui->interval ? steps[i] : ui->interval);
-		return VT_UI_REDRAW | VT_UI_RETIME;
-	}
-	case '-': case '_': {
-		int i = NSTEPS - 1;
-
-		while (i > 0 && steps[i] >= ui->interval - 1e-9)
-			i--;
-		set_interval(ui, steps[i] < ui->interval ? steps[i] : ui->interval);
-		return VT_UI_REDRAW | VT_UI_RETIME;
-	}
-	}
-	if (key >= '1' && key <= '9') {
-		set_interval(ui, key - '0');
-		return VT_UI_REDRAW | VT_UI_RETIME;
-	}
-	if (key >= ' ' && key < 127)
-		snprintf(ui->msg, sizeof(ui->msg), "unknown key '%c' (h: help)", key);
-	else
-		snprintf(ui->msg, sizeof(ui->msg), "unknown key (h: help)");
-	return VT_UI_REDRAW;
-}
-
-/* ---- the screen ------------------------------------------------------------------------ */
-
-static void put(int y, const char *s)
-{
-	/* Never the bottom-right cell: writing it would scroll the screen. */
-	int w = y == LINES - 1 ? COLS - 1 : COLS;
-
-	int n = strlen(s);
-
-	if (y < 0 || y >= LINES || w <= 0)
-		return;
-	/* Cut at a column boundary: half a number (or address) would read as another value. */
-	if (n > w) {
-		n = w;
-		while (n > 0 && s[n] != ' ')
-			n--;
-		if (!n)
-			n = w;
-	}
-	mvaddnstr(y, 0, s, n);
-}
-
-static const char *const help_text[] = {
-	"vfio-trace top - keys",
-	"",
-	"  q        quit (also Ctrl-C)",
-	"  p        pause / resume the display",
-	"  r        reset: totals count from now",
-	"  s        next sort key",
-	"  S        reverse the sort order",
-	"  z        hide / show idle rows",
-	"  1-9      refresh every 1..9 seconds",
-	"  + -      refresh slower / faster",
-	"  h ?      this help (any key closes it)",
-	"",
-	"  sort keys: unmaps bytes notifies callbacks",
-	"             p99 pins errors",
-};
-
-static void draw_help(void)
-{
-	int n = sizeof(help_text) / sizeof(help_text[0]), w = 0, h, y0, x0;
-
-	for (int i = 0; i < n; i++)
-		if ((int)strlen(help_text[i]) > w)
-			w = strlen(help_text[i]);
-	w += 4;
-	h = n + 2;
-	if (w > COLS)
-		w = COLS;
-	if (h > LINES)
-		h = LINES;
-	y0 = (LINES - h) / 2;
-	x0 = (COLS - w) / 2;
-	for (int y = 0; y < h; y++) {
-		move(y0 + y, x0);
-		for (int x = 0; x < w; x++) {
-			chtype ch = ' ';
-
-			if (y == 0 || y == h - 1)
-				ch = (x == 0 || x == w - 1) ? '+' : '-';
-			else if (x == 0 || x == w - 1)
-				ch = '|';
-			addch(ch);
-		}
-		if (y > 0 && y < h - 1 && y - 1 < n)
-			mvaddnstr(y0 + y, x0 + 2, help_text[y - 1], w - 4);
-	}
-}
-
-void vt_view_draw(const struct vt_view *v, const struct vt_view_ui *ui, const char *not_traced,
-		  const char *filter)
-{
-	char sum[5][VT_VIEW_LINE], line[VT_VIEW_LINE], tbuf[16];
-	size_t *pv = calloc(v->nprocs + 1, sizeof(*pv)), *dv = calloc(v->ndevs + 1, sizeof(*dv));
-	size_t np = 0, nd = 0, sp, sd;
-	struct vt_view_widths w;
-	int ns, y = 0, avail;
-	time_t now = time(NULL);
-
-	erase();
-	if (!pv || !dv)
-		goto out;
-	for (size_t i = 0; i < v->nprocs; i++)
-		if (!ui->hide_zero || !vt_view_proc_idle(&v->procs[i]))
-			pv[np++] = i;
-	for (size_t i = 0; i < v->ndevs; i++)
-		if (!ui->hide_zero || !vt_view_dev_idle(&v->devs[i]))
-			dv[nd++] = i;
-	vt_view_widths(v, &w);
-	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
-	/* most important first: a narrow terminal cuts the end */
-	snprintf(line, sizeof(line), "vfio-trace top%s  %s  every %gs  sort: %s%s%s%s%s   h: help",
-		 ui->paused ? "  [PAUSED]" : "", tbuf, ui->interval, vt_sort_name(ui->sort),
-		 ui->reverse ? " (ascending)" : "", ui->hide_zero ? "  idle hidden" : "",
-		 filter && filter[0] ? "  " : "", filter ? filter : "");
-	attron(A_BOLD);
-	put(y++, line);
-	attroff(A_BOLD);
-	ns = vt_view_summary(v, not_traced, sum, 5);
-	for (int i = 0; i < ns; i++) {
-		if (i >= 3)	/* losses and what is not traced: never overlooked */
-			attron(A_BOLD);
-		put(y++, sum[i]);
-		attroff(A_BOLD);
-	}
-	/* blank, process header, rows, separator, device header, rows, status line */
-	avail = LINES - y - 5;
-	if (avail < 0)
-		avail = 0;
-	sp = np;
-	sd = nd;
-	if (sp + sd > (size_t)avail) {
-		size_t half = avail / 2;
-
-		if (sp <= half)
-			sd = avail - sp;
-		else if (sd <= (size_t)avail - half)
-			sp = avail - sd;
-		else {
-			sp = avail - half;
-			sd = half;
-		}
-	}
-	y++;
-	vt_view_proc_header(line, sizeof(line), false, &w);
-	attron(A_REVERSE);
-	put(y++, line);
-	attroff(A_REVERSE);
-	for (size_t i = 0; i < sp; i++) {
-		const struct vt_view_proc *p = &v->procs[pv[i]];
-
-		vt_view_proc_line(line, sizeof(line), p, &p->iv, v->secs, &w);
-		put(y++, line);
-	}
-	if (np > sp) {
-		snprintf(line, sizeof(line), "  ... %zu more processes (z hides idle rows)", np - sp);
-		put(y, line);
-	} else if (!np) {
-		put(y, v->nprocs ? "  (all idle)" : "  (no VFIO container activity yet)");
-	}
-	y++;
-	vt_view_dev_header(line, sizeof(line), false, &w);
-	attron(A_REVERSE);
-	put(y++, line);
-	attroff(A_REVERSE);
-	for (size_t i = 0; i < sd; i++) {
-		const struct vt_view_dev *d = &v->devs[dv[i]];
-
-		vt_view_dev_line(line, sizeof(line), d, &d->iv, v->secs, &w);
-		put(y++, line);
-	}
-	if (!nd) {
-		put(y, v->ndevs ? "  (all idle)" : "  (no device seen yet)");
-	} else if (nd > sd && !ui->msg[0]) {
-		snprintf(line, sizeof(line), "  ... %zu more devices", nd - sd);
-		put(LINES - 1, line);
-	}
-	if (ui->msg[0]) {
-		attron(A_BOLD);
-		put(LINES - 1, ui->msg);
-		attroff(A_BOLD);
-	}
-out:
-	if (ui->help)
-		draw_help();
-	free(pv);
-	free(dv);
 }

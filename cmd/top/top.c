@@ -3,7 +3,8 @@
  * vfio-trace top [interval [count]]: a live view per container+process and per device,
  * like kvm_stat. The kernel aggregates everything; every interval this reads the maps once
  * (vt_tracer_snapshot) and diffs, so its cost does not grow with the event rate. The tables
- * are lib/view.c; this file is the loop: terminal (ncurses), batch text, or JSON.
+ * are view.c (sorted by sort.c), the screen and its keys screen.c, the JSON rates rates.c;
+ * this file is the loop: terminal (ncurses), batch text, or JSON.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -504,12 +505,10 @@ int cmd_top(int argc, char **argv)
 		return VT_EXIT_FAIL;
 	}
 	vt_install_signals();
-	topts.lean = true;	/* what the view shows: pins counted, not timed; no per-vfio_dma probes */
-	topts.force_kprobe = tp.cli.kprobe;
-	topts.no_hold = tp.cli.no_hold;
+	topts.no_detail = true;	/* what the view shows: pins counted, not timed; no per-vfio_dma probes */
 	topts.on_event = on_event;	/* device events only: snoop stays off */
 	topts.ctx = &tp;
-	if (vt_tracer_open(&tp.t, &topts)) {
+	if (cmd_tracer_open(&tp.cli, &topts, &tp.t)) {
 		free(tp.ids);
 		return VT_EXIT_FAIL;
 	}

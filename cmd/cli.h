@@ -11,35 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-
-#define VT_MAX_PIDS 64
-#define VT_MAX_NAME 255		/* longest -d / --vm value */
-
-/*
- * The one process match and the one device match every command uses (lib/filter.c).
- * Processes: one of pids (when any) and, with vm, a QEMU whose -name is vm (both when both
- * are given). Device: its dev_name equals device; the kernel copy of a name keeps 47 bytes,
- * so a longer name matches when the copy is its first 47 bytes.
- */
-struct vt_filter {
-	uint32_t pids[VT_MAX_PIDS];
-	unsigned npids;
-	const char *vm;
-	const char *device;
-	/* --vm: the verdict per process seen (a process's -name does not change) */
-	struct vt_filter_seen {
-		uint32_t tgid;
-		bool match;
-	} seen[256];
-	unsigned nseen;
-};
-
-bool vt_filter_procs(const struct vt_filter *f);	/* -p or --vm given */
-bool vt_filter_proc(struct vt_filter *f, uint32_t tgid);
-/* name: a fixed-size array of cap bytes (need not end in NUL). */
-bool vt_filter_dev(const struct vt_filter *f, const char *name, size_t cap);
-/* "pid 1,2  vm web  device x" for a title line (escaped), "" without a filter. */
-char *vt_filter_desc(const struct vt_filter *f, char *buf, size_t len);
+#include "filter.h"
 
 enum {
 	VT_CLI_PID = 1 << 0,		/* -p/--pid and --vm */

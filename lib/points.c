@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The attach points (vt_points): per point its symbol, module, kind, the programs that
+ * measure it (bound to skeleton members by lib/loader.c's bind_points()), what it measures and
+ * the feature that loads it. lib/probe.c decides, per kernel, the method each point gets.
+ */
+#include <string.h>
+#include "vt.h"
+
+#define T1 "vfio_iommu_type1"
+
+struct vt_point vt_points[] = {
+	{ "vfio_iommu_type1_ioctl", T1, VT_PK_FUNC, "ioctl",
+	  "UNMAP_DMA/MAP_DMA calls: latency, bytes, errors per container", true },
+	{ "vfio_dma_do_unmap", T1, VT_PK_INLINED_FUNC, NULL,
+	  "the unmap itself: measured at vfio_iommu_type1_ioctl filtered on UNMAP_DMA", false },
+	{ "vfio_notify_dma_unmap", T1, VT_PK_INLINED_FUNC, NULL,
+	  "notify windows: reconstructed from the drivers' dma_unmap callbacks", false },
+	{ "vfio_remove_dma", T1, VT_PK_FUNC, "remove_dma",
+	  "per-vfio_dma removal (top: only those of a teardown, counted at entry)", false },
+	{ "vfio_unmap_unpin", T1, VT_PK_FUNC, "unmap_unpin", "per-vfio_dma unmap+unpin (not top)",
+	  false, VT_FEAT_DETAIL },
+	{ "vfio_iommu_type1_pin_pages", T1, VT_PK_FUNC, "t1_pin",
+	  "pins per container where vfio_pin_pages cannot be traced", false },
+	{ "vfio_iommu_type1_unpin_pages", T1, VT_PK_FUNC, "t1_unpin",
+	  "unpins per container where vfio_unpin_pages cannot be traced", false },
+	{ "vfio_pin_pages", "vfio", VT_PK_FUNC, "vfio_pin", "pins per device", false },
+	{ "vfio_unpin_pages", "vfio", VT_PK_FUNC, "vfio_unpin", "unpins per device", false },
+	{ "vfio_iommu_type1_register_device", T1, VT_PK_FUNC, "register",
+	  "a device joins its container's device_list", false },
+	{ "vfio_iommu_type1_unregister_device", T1, VT_PK_FUNC, "unregister",
+	  "a device leaves the device_list", false },
+	{ "dma_unmap callbacks", NULL, VT_PK_CALLBACK, NULL,
+	  "each driver's ops->dma_unmap, found in the BTF of the modules using vfio", false },
+	{ "module:module_load", NULL, VT_PK_TRACEPOINT, "module_load",
+	  "a driver module loaded later: its dma_unmap callbacks attached before its loader "
+	  "returns", false },
+	{ "vfio_iommu_type1_detach_group", T1, VT_PK_FUNC, "detach_group",
+	  "VM teardown: the last group leaves and the remaining vfio_dma go", false },
+	{ "vfio_iommu_type1_release", T1, VT_PK_FUNC, "release",
+	  "VM teardown: the container goes away with its remaining vfio_dma (and its locks)",
+	  false },
+	{ "mutex_lock", NULL, VT_PK_FUNC, "mutex_lock",
+	  "hold times of iommu->lock and device_list_lock (vfio-trace locks)", false, VT_FEAT_LOCKS },
+	{ "mutex_unlock", NULL, VT_PK_FUNC, "mutex_unlock",
+	  "hold times of iommu->lock and device_list_lock (vfio-trace locks)", false, VT_FEAT_LOCKS },
+	{ "lock:contention_begin", NULL, VT_PK_TRACEPOINT, "contention_begin",
+	  "lock wait times (locks); the live ABBA deadlock alert (every tracing command)", false,
+	  VT_FEAT_LOCKS | VT_FEAT_ALERT },
+	{ "lock:contention_end", NULL, VT_PK_TRACEPOINT, "contention_end",
+	  "lock wait times (locks); the live ABBA deadlock alert (every tracing command)", false,
+	  VT_FEAT_LOCKS | VT_FEAT_ALERT },
+	{ "iommu:map", NULL, VT_PK_TRACEPOINT, NULL, "IOMMU domain maps (not with emulated IOMMUs)",
+	  false },
+	{ "iommu:unmap", NULL, VT_PK_TRACEPOINT, NULL, "IOMMU domain unmaps", false },
+};
+const int vt_npoints = sizeof(vt_points) / sizeof(vt_points[0]);
+
+const char *vt_method_name(enum vt_method m)
+{
+	switch (m) {
+	case VT_M_FENTRY: return "fentry";
+	case VT_M_KPROBE: return "kprobe";
+	case VT_M_TRACEPOINT: return "tracepoint";
+	case VT_M_INLINED: return "reconstructed";
+	case VT_M_DYNAMIC: return "dynamic";
+	default: return "unavailable";
+	}
+}
+
+struct vt_point *vt_point_find(const char *name)
+{
+	for (int i = 0; i < vt_npoints; i++)
+		if (!strcmp(vt_points[i].name, name))
+			return &vt_points[i];
+	return NULL;
+}

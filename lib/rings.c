@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The BPF backend's ring buffers: the lifecycle ring's records (devices learned and gone, kept
+ * in the device table; module loads, whose callbacks lib/callbacks.c attaches; the RETRY STORM
+ * and DEADLOCK alerts, printed here) and snoop's per-event ring, handed to the command's
+ * on_event callback; and the waits between snapshots that poll them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "trace.h"
+#include "report.h"
+#include "tracer.h"
+
+/* A ring callback's return: < 0 ends this poll after the record just handled. */
+static int ring_stop(struct vt_tracer *t)
+{
+	if (vt_stop == VT_STOP_OUTPUT || (vt_stop && !t->draining) || vt_now_ns() >= t->poll_end) {
+		t->cut = true;
+		return -EINTR;
+	}
+	return 0;
+}
+
+/* ---- the devices seen, kept in user space -------------------------------------------------
+ * The kernel side forgets a device at unregister (its address may return as another device),
+ * and a device can come and go between two snapshots; rows keyed by it still need its name.
+ * So user space keeps every device it has learned (from vt_devices and the lifecycle ring),
+ * bounded: past VT_DEVTAB_MAX the oldest unregistered ones are forgotten first. */
+#define VT_DEVTAB_MAX 16384
+
+struct vt_dev *vt_devtab_get(struct vt_tracer *t, uint64_t vdev, bool create)
+{
+	for (size_t i = 0; i < t->ndevtab; i++)
+		if (t->devtab[i].vdev == vdev)
+			return &t->devtab[i];
+	if (!create)
+		return NULL;
+	if (t->ndevtab == VT_DEVTAB_MAX) {
+		size_t i = 0;
+
+		while (i < t->ndevtab && t->devtab[i].d.registered)
+			i++;
+		if (i == t->ndevtab)
+			i = 0;
+		memmove(&t->devtab[i], &t->devtab[i + 1], (t->ndevtab - i - 1) * sizeof(*t->devtab));
+		t->ndevtab--;
+	}
+	if (t->ndevtab == t->devcap) {
+		size_t cap = t->devcap ? t->devcap * 2 : 64;
+		struct vt_dev *d = realloc(t->devtab, cap * sizeof(*d));
+
+		if (!d)
+			return NULL;
+		t->devtab = d;
+		t->devcap = cap;
+	}
+	memset(&t->devtab[t->ndevtab], 0, sizeof(*t->devtab));
+	t->devtab[t->ndevtab].vdev = vdev;
+	return &t->devtab[t->ndevtab++];
+}
+
+/* A device learned or unregistered, as the lifecycle ring tells it. */
+static void devtab_event(struct vt_tracer *t, const struct vtr_event *e)
+{
+	struct vt_dev *d;
+
+	if (e->op != VT_OP_REGISTER && e->op != VT_OP_UNREGISTER && e->op != VT_OP_PIN &&
+	    e->op != VT_OP_UNPIN && e->op != VT_OP_CALLBACK)
+		return;
+	d = vt_devtab_get(t, e->obj, e->op != VT_OP_UNREGISTER);
+	if (!d)
+		return;
+	if (e->op == VT_OP_UNREGISTER) {
+		d->d.registered = 0;
+		return;
+	}
+	/* a register may be another device at a gone one's address */
+	if (!d->d.name[0] || (e->op == VT_OP_REGISTER && strncmp(d->d.name, e->dev, sizeof(e->dev)))) {
+		memset(d->d.driver, 0, sizeof(d->d.driver));
+		memcpy(d->d.name, e->dev, sizeof(d->d.name) < sizeof(e->dev) ?
+		       sizeof(d->d.name) : sizeof(e->dev));
+	}
+	d->d.name[sizeof(d->d.name) - 1] = 0;
+	if (e->container)
+		d->d.container = e->container;
+	d->d.dma_unmap = e->aux;
+	d->d.tgid = e->tgid;
+}
+
+/* The ABBA cycle just closed in the kernel: say so at once, whatever the command shows. */
+static void deadlock_alert(const struct vtr_event *e)
+{
+	const char *held = e->size == VT_KIND_IOMMU_LOCK ? "device_list_lock" : "iommu->lock";
+	const char *wanted = e->size == VT_KIND_IOMMU_LOCK ? "iommu->lock" : "device_list_lock";
+	char comm[32], vm[128], evm[VT_ESC_SIZE(128)], c1[VT_ESC_SIZE(16)], c2[VT_ESC_SIZE(16)];
+
+	vt_proc_ident(e->tgid, comm, sizeof(comm), vm, sizeof(vm));
+	fprintf(stderr, "%s: DEADLOCK in container %#llx%s%s: thread %u (%s) holds %s and waits "
+		"for %s, held by thread %lld (%s), which waits for %s (alerted %.0f ms after the "
+		"cycle closed)\n", vt_prog, (unsigned long long)e->container, vm[0] ? " of VM " : "",
+		vt_esc(evm, sizeof(evm), vm, sizeof(vm)), e->pid,
+		vt_esc(c1, sizeof(c1), e->comm, sizeof(e->comm)), held, wanted, (long long)e->ret,
+		vt_esc(c2, sizeof(c2), e->dev, 16), held, (vt_now_ns() - e->ts) / 1e6);
+}
+
+/* A driver that never unpins raises a RETRY STORM at every UNMAP_DMA, thousands a second: one
+ * line a second per container, and how many more there were in one line of their own. */
+#define VT_ALERT_EVERY_NS 1000000000ULL
+#define VT_NALERTS (sizeof(((struct vt_tracer *)0)->retry_alerts) / sizeof(struct vt_retry_alert))
+
+static void retry_alert_flush(struct vt_retry_alert *a)
+{
+	if (a->more)
+		vt_warn("%llu more retry storms in container %#llx since the last line about it "
+			"(one line a second per container)", (unsigned long long)a->more,
+			(unsigned long long)a->container);
+	a->more = 0;
+}
+
+static bool retry_alert_due(struct vt_tracer *t, uint64_t container)
+{
+	struct vt_retry_alert *a = NULL, *oldest = &t->retry_alerts[0];
+	uint64_t now = vt_now_ns();
+
+	for (size_t i = 0; i < VT_NALERTS && !a; i++) {
+		if (t->retry_alerts[i].container == container)
+			a = &t->retry_alerts[i];
+		else if (t->retry_alerts[i].last_ns < oldest->last_ns)
+			oldest = &t->retry_alerts[i];
+	}
+	if (!a) {		/* a container not alerting lately: the least recent slot */
+		retry_alert_flush(oldest);
+		a = oldest;
+		a->container = container;
+		a->last_ns = 0;
+	}
+	if (a->last_ns && now - a->last_ns < VT_ALERT_EVERY_NS) {
+		a->more++;
+		return false;
+	}
+	retry_alert_flush(a);
+	a->last_ns = now;
+	return true;
+}
+
+/* The counts held back, once their second is over (or at the end). */
+static void retry_alerts_flush(struct vt_tracer *t, bool all)
+{
+	uint64_t now = vt_now_ns();
+
+	for (size_t i = 0; i < VT_NALERTS; i++)
+		if (t->retry_alerts[i].more &&
+		    (all || now - t->retry_alerts[i].last_ns >= VT_ALERT_EVERY_NS))
+			retry_alert_flush(&t->retry_alerts[i]);
+}
+
+static int lifecycle_cb(void *ctx, void *data, size_t len)
+{
+	struct vt_tracer *t = ctx;
+	const struct vtr_event *e = data;
+
+	if (len < sizeof(*e))
+		return 0;
+	if (e->op == VT_OP_RETRY) {
+		char comm[VT_ESC_SIZE(16)];
+
+		if (retry_alert_due(t, e->container))
+			vt_warn("RETRY STORM in container %#llx: UNMAP_DMA by thread %u (%s) notified "
+				"the vfio_dma at iova %#llx (%llu bytes) %u times in a row: a driver's "
+				"dma_unmap callback does not unpin it, and the kernel BUG()s after 10",
+				(unsigned long long)e->container, e->pid,
+				vt_esc(comm, sizeof(comm), e->comm, sizeof(e->comm)),
+				(unsigned long long)e->iova, (unsigned long long)e->size,
+				e->retries + 1);
+		if (t->opts.on_event)
+			t->opts.on_event(t->opts.ctx, e, true);
+		return ring_stop(t);
+	}
+	if (e->op == VT_OP_DEADLOCK) {
+		deadlock_alert(e);
+		if (t->opts.on_event)
+			t->opts.on_event(t->opts.ctx, e, true);
+		return ring_stop(t);
+	}
+	if (e->op == VT_EV_MODULE_LOAD) {
+		char mod[VT_MODNAME_LEN];
+		const char *m = mod;
+
+		snprintf(mod, sizeof(mod), "%.*s", (int)sizeof(e->dev), e->dev);
+		vt_cb_attach_modules(t, &m, 1);
+		if (e->ret)
+			vt_hold_release(t, e->tgid);
+		return ring_stop(t);
+	}
+	devtab_event(t, e);
+	if (e->aux && e->op != VT_OP_UNREGISTER) {
+		char dev[VT_ESC_SIZE(sizeof(e->dev))];
+
+		vt_cb_attach_device(t, e->aux, e->dev[0] ? vt_esc(dev, sizeof(dev), e->dev,
+							      sizeof(e->dev)) : "a device");
+	}
+	if (t->opts.on_event)
+		t->opts.on_event(t->opts.ctx, e, true);
+	return ring_stop(t);
+}
+
+static int event_cb(void *ctx, void *data, size_t len)
+{
+	struct vt_tracer *t = ctx;
+
+	if (len >= sizeof(struct vtr_event) && t->opts.on_event)
+		t->opts.on_event(t->opts.ctx, data, false);
+	return ring_stop(t);
+}
+
+int vt_rings_open(struct vt_tracer *t)
+{
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.vt_lifecycle), lifecycle_cb, t, NULL);
+	if (!t->rb)
+		return -1;
+	if (t->opts.snoop &&
+	    ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.vt_events), event_cb, t))
+		return -1;
+	return 0;
+}
+
+void vt_alerts_flush(struct vt_tracer *t)
+{
+	retry_alerts_flush(t, true);
+}
+
+int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
+{
+	int n, c;
+
+	if (vt_stop == VT_STOP_OUTPUT)
+		return 0;
+	/* The records of at most timeout + 100 ms, then the caller gets control back. */
+	t->poll_end = vt_now_ns() + (uint64_t)(timeout_ms + 100) * 1000000;
+	t->cut = false;
+	n = ring_buffer__poll(t->rb, timeout_ms);
+	if (n == -EINTR)
+		n = 0;
+	if (n < 0 || t->cut)
+		return n;
+	/* snoop's events come without a wake-up until a quarter of the ring fills (vt_account):
+	 * epoll does not see them, so read every ring once the wait is over. */
+	c = ring_buffer__consume(t->rb);
+	if (!t->opts.no_hold)
+		vt_hold_release_stale(t);
+	retry_alerts_flush(t, false);
+	return c > 0 ? n + c : n;
+}
+
+bool vt_tracer_wait(struct vt_tracer *t, uint64_t until)
+{
+	while (!vt_stop && !vt_out_gone()) {
+		uint64_t now = vt_now_ns(), left;
+
+		if (now >= until)
+			return true;
+		left = (until - now) / 1000000;
+		vt_tracer_poll(t, left > 100 ? 100 : (int)left + 1);
+	}
+	return false;
+}
+
+void vt_tracer_drain(struct vt_tracer *t)
+{
+	uint64_t end = (vt_stop_ns ? vt_stop_ns : vt_now_ns()) + VT_DRAIN_MS * 1000000ull;
+
+	if (vt_stop == VT_STOP_OUTPUT || vt_now_ns() >= end)
+		return;
+	t->draining = true;
+	t->poll_end = end;
+	t->cut = false;
+	ring_buffer__consume(t->rb);
+	t->draining = false;
+}
