@@ -40,7 +40,8 @@ int main(int argc, char **argv)
 		snprintf(k.vm, sizeof(k.vm), "vm-%04d", i / 2);
 		snprintf(k.uuid, sizeof(k.uuid), "1b4e28ba-2fa1-11d2-883f-%012d", i / 2);
 		if (i % 2) {
-			snprintf(k.device, sizeof(k.device), "0000:%02x:00.%d", (i / 8) % 256, i % 8);
+			snprintf(k.device, sizeof(k.device), "0000:%02x:00.%d", (i / 8) % 256,
+				 i % 8);
 			snprintf(k.driver, sizeof(k.driver), "mlx5_vfio_pci");
 		}
 		st.count = 1000 + i;
@@ -61,7 +62,7 @@ int main(int argc, char **argv)
 
 		if (!f)
 			return 1;
-		vt_prom_write(&p, f, i % 2);	/* both formats, as scrapers ask */
+		vt_prom_write(&p, f, i % 2); /* both formats, as scrapers ask */
 		fclose(f);
 		bytes = len;
 		free(buf);

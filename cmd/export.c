@@ -46,23 +46,24 @@ static const char export_usage[] =
 
 /* Who a process is, for its series' labels: read once per process (PID and start time). */
 struct export_proc {
-	uint32_t tgid;		/* 0: free slot */
-	uint64_t start;		/* vt_proc_start() when read */
-	uint64_t tick;		/* the interval it was last looked at */
-	uint64_t gone_ns;	/* when it was found gone (0: running) */
+	uint32_t tgid;	  /* 0: free slot */
+	uint64_t start;	  /* vt_proc_start() when read */
+	uint64_t tick;	  /* the interval it was last looked at */
+	uint64_t gone_ns; /* when it was found gone (0: running) */
 	char vm[128], uuid[40];
 };
 
-struct export {
-	pthread_mutex_t lock;	/* the series, while updated or rendered */
+struct export
+{
+	pthread_mutex_t lock; /* the series, while updated or rendered */
 	struct vt_prom prom;
-	bool ready;		/* tracing: until then a scrape gets 503 */
+	bool ready; /* tracing: until then a scrape gets 503 */
 	struct export_proc *procs;
 	size_t pmask, nprocs;
 	uint64_t tick;
 	const char *textfile_dir;
-	bool textfile_failing;	/* said once, until a write works again */
-	bool health_failing;	/* the same for health checks */
+	bool textfile_failing; /* said once, until a write works again */
+	bool health_failing;   /* the same for health checks */
 };
 
 /* ---- processes -------------------------------------------------------------------------- */
@@ -146,7 +147,7 @@ static struct export_proc *proc_get(struct export *x, uint32_t tgid, uint64_t no
 		p->gone_ns = now;
 		return p;
 	}
-	if (p->start != start) {	/* new, or the PID is another process's now */
+	if (p->start != start) { /* new, or the PID is another process's now */
 		p->start = start;
 		read_names(p);
 	}
@@ -164,7 +165,7 @@ static bool row_key(struct export *x, const struct vt_snapshot *cur, const struc
 
 	memset(k, 0, sizeof(*k));
 	k->op = r->key.op;
-	*alive = true;		/* work no process can be blamed for lives with the tracer */
+	*alive = true; /* work no process can be blamed for lives with the tracer */
 	if (r->key.tgid) {
 		p = proc_get(x, r->key.tgid, now);
 		*alive = p && !p->gone_ns;
@@ -175,15 +176,15 @@ static bool row_key(struct export *x, const struct vt_snapshot *cur, const struc
 		memcpy(k->vm, p->vm, sizeof(k->vm));
 		memcpy(k->uuid, p->uuid, sizeof(k->uuid));
 	}
-	if (r->key.pad == VT_KIND_DEVICE) {
+	if (r->key.kind == VT_KIND_DEVICE) {
 		const struct vt_dev *d = vt_snapshot_dev(cur, r->key.obj);
 
 		if (d) {
 			memcpy(k->device, d->d.name, sizeof(k->device));
 			memcpy(k->driver, d->d.driver, sizeof(k->driver));
 		}
-	} else if (r->key.pad == VT_KIND_IOMMU_LOCK || r->key.pad == VT_KIND_DLIST_LOCK) {
-		k->lock = r->key.pad;
+	} else if (r->key.kind == VT_KIND_IOMMU_LOCK || r->key.kind == VT_KIND_DLIST_LOCK) {
+		k->lock = r->key.kind;
 	}
 	return true;
 }
@@ -237,7 +238,7 @@ static void update(struct export *x, struct vt_tracer *t, const struct vt_snapsh
 
 		if (row_key(x, cur, &d->rows[i], now, &k, &alive) &&
 		    vt_prom_add(&x->prom, &k, &d->rows[i].st, alive, now) < 0)
-			x->prom.dropped_ops += d->rows[i].st.count;	/* out of memory */
+			x->prom.dropped_ops += d->rows[i].st.count; /* out of memory */
 	}
 	vt_prom_forget(&x->prom, now);
 	memcpy(x->prom.losses, cur->losses, sizeof(x->prom.losses));
@@ -279,7 +280,8 @@ static void health_check(struct export *x, struct vt_tracer *t)
 	if (!rc)
 		vth_summarize(&s, &sum);
 	else if (!x->health_failing)
-		vt_warn("health check: %s (counted in vfio_trace_health_check_errors_total; said once)", err);
+		vt_warn("health check: %s (counted in vfio_trace_health_check_errors_total; said once)",
+			err);
 	x->health_failing = rc != 0;
 	vth_snapshot_free(&s);
 	pthread_mutex_lock(&x->lock);
@@ -382,7 +384,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	(void)version;
 	(void)upload;
-	if (*upload_size) {	/* a body nobody asked for: read and ignored */
+	if (*upload_size) { /* a body nobody asked for: read and ignored */
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -391,11 +393,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT, "GET or HEAD only\n", 17,
 			     MHD_RESPMEM_PERSISTENT);
 	if (!strcmp(url, "/"))
-		return reply(c, MHD_HTTP_OK, TEXT, "vfio-trace export: the metrics are at /metrics\n",
-			     47, MHD_RESPMEM_PERSISTENT);
+		return reply(c, MHD_HTTP_OK, TEXT,
+			     "vfio-trace export: the metrics are at /metrics\n", 47,
+			     MHD_RESPMEM_PERSISTENT);
 	if (strcmp(url, "/metrics"))
-		return reply(c, MHD_HTTP_NOT_FOUND, TEXT, "not found: the metrics are at /metrics\n",
-			     39, MHD_RESPMEM_PERSISTENT);
+		return reply(c, MHD_HTTP_NOT_FOUND, TEXT,
+			     "not found: the metrics are at /metrics\n", 39,
+			     MHD_RESPMEM_PERSISTENT);
 	pthread_mutex_lock(&x->lock);
 	ready = x->ready;
 	pthread_mutex_unlock(&x->lock);
@@ -460,8 +464,10 @@ static int listen_on(const char *spec)
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, ss.ss_family == AF_INET ? sizeof(*in4) :
-		 sizeof(*in6)) || listen(fd, 64)) {
+	if (fd < 0 ||
+	    bind(fd, (struct sockaddr *)&ss,
+		 ss.ss_family == AF_INET ? sizeof(*in4) : sizeof(*in6)) ||
+	    listen(fd, 64)) {
 		vt_err("cannot listen on %s: %s", spec, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -483,22 +489,20 @@ static bool number(const char *s, double min, double max, double *out)
 
 int cmd_export(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "textfile", required_argument, NULL, 't' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "forget", required_argument, NULL, 'f' },
-		{ "max-series", required_argument, NULL, 'm' },
-		{ "health", required_argument, NULL, 'a' },
-		{ "detail", no_argument, NULL, 'D' },
-		{ "locks", no_argument, NULL, 'L' },
-		{ "kprobe", no_argument, NULL, 'k' },
-		{ "no-hold", no_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option longopts[] = { { "listen", required_argument, NULL, 'l' },
+						  { "textfile", required_argument, NULL, 't' },
+						  { "interval", required_argument, NULL, 'i' },
+						  { "forget", required_argument, NULL, 'f' },
+						  { "max-series", required_argument, NULL, 'm' },
+						  { "health", required_argument, NULL, 'a' },
+						  { "detail", no_argument, NULL, 'D' },
+						  { "locks", no_argument, NULL, 'L' },
+						  { "kprobe", no_argument, NULL, 'k' },
+						  { "no-hold", no_argument, NULL, 'H' },
+						  { "help", no_argument, NULL, 'h' },
+						  {} };
 	struct export x = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	struct vt_tracer_opts topts = { .lean = true, .no_alert = false };
+	struct vt_tracer_opts topts = { .no_detail = true, .no_alert = false };
 	const char *listen_spec = NULL;
 	double interval = 1, forget = 300, max_series = 10000, health = 10;
 	uint64_t next_health = 0;
@@ -516,7 +520,8 @@ int cmd_export(int argc, char **argv)
 		case 't': x.textfile_dir = optarg; break;
 		case 'i':
 			if (!number(optarg, 0.1, 3600, &interval)) {
-				vt_err("--interval wants seconds from 0.1 to 3600, got '%s'", optarg);
+				vt_err("--interval wants seconds from 0.1 to 3600, got '%s'",
+				       optarg);
 				return VT_EXIT_USAGE;
 			}
 			break;
@@ -527,18 +532,21 @@ int cmd_export(int argc, char **argv)
 			}
 			break;
 		case 'm':
-			if (!number(optarg, 1, 10000000, &max_series) || max_series != (size_t)max_series) {
-				vt_err("--max-series wants a count from 1 to 10000000, got '%s'", optarg);
+			if (!number(optarg, 1, 10000000, &max_series) ||
+			    max_series != (size_t)max_series) {
+				vt_err("--max-series wants a count from 1 to 10000000, got '%s'",
+				       optarg);
 				return VT_EXIT_USAGE;
 			}
 			break;
 		case 'a':
 			if (!number(optarg, 0, 86400, &health)) {
-				vt_err("--health wants seconds (0: never, up to 86400), got '%s'", optarg);
+				vt_err("--health wants seconds (0: never, up to 86400), got '%s'",
+				       optarg);
 				return VT_EXIT_USAGE;
 			}
 			break;
-		case 'D': topts.lean = false; break;
+		case 'D': topts.no_detail = false; break;
 		case 'L': topts.locks = true; break;
 		case 'k': topts.force_kprobe = true; break;
 		case 'H': topts.no_hold = true; break;
@@ -572,12 +580,11 @@ int cmd_export(int argc, char **argv)
 		snprintf(x.prom.kernel, sizeof(x.prom.kernel), "%s", u.release);
 	if (fd >= 0) {
 		/* A slow client holds one of 32 connections (8 per address) for 10 s at most. */
-		httpd = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, &x,
-					 MHD_OPTION_LISTEN_SOCKET, fd,
-					 MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
-					 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)8,
-					 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-					 MHD_OPTION_END);
+		httpd = MHD_start_daemon(
+			MHD_USE_POLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, &x,
+			MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)8,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
 		if (!httpd) {
 			vt_err("cannot start the HTTP server on %s", listen_spec);
 			close(fd);
@@ -594,7 +601,8 @@ int cmd_export(int argc, char **argv)
 	if (httpd)
 		fprintf(stderr, "%s: serving http://%s/metrics%s\n", vt_prog, listen_spec,
 			!strncmp(listen_spec, "127.", 4) || !strncmp(listen_spec, "[::1]", 5) ?
-			" (this host only)" : "");
+				" (this host only)" :
+				"");
 	vt_tracer_snapshot(t, &prev);
 	d = (struct vt_snapshot){};
 	vt_snapshot_diff(&prev, &(struct vt_snapshot){}, &d);
@@ -614,7 +622,7 @@ int cmd_export(int argc, char **argv)
 			next_health = vt_now_ns() + (uint64_t)(health * 1e9);
 		}
 		if (x.textfile_dir)
-			write_textfile(&x);	/* a full disk passes: said once, tried again */
+			write_textfile(&x); /* a full disk passes: said once, tried again */
 	}
 	vt_snapshot_free(&prev);
 	vt_tracer_close(t);

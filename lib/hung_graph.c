@@ -130,7 +130,7 @@ void vth_summarize(const struct vth_snapshot *s, struct vth_summary *out)
 				double b;
 
 				if (!lk->w[k].pid || (w && vth_wait_of(w, n, lk->w[k].pid) >= 0))
-					continue;	/* a torn read can show a task twice */
+					continue; /* a torn read can show a task twice */
 				out->waiters[l]++;
 				b = vth_blocked_s(vth_task(s, lk->w[k].pid));
 				if (b > out->longest_s[l])

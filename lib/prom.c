@@ -15,54 +15,74 @@
  * row: the unit tests check it, so a new operation is exported or says why not. */
 static const struct prom_op {
 	const char *count, *count_help;
-	const char *bytes, *bytes_help;		/* a name ending in _bytes or _pages */
-	const char *errors;			/* calls that returned an error */
-	const char *einval;			/* ... -EINVAL */
+	const char *bytes, *bytes_help; /* a name ending in _bytes or _pages */
+	const char *errors;		/* calls that returned an error */
+	const char *einval;		/* ... -EINVAL */
 	const char *items, *items_help;
-	const char *hist;			/* duration histogram, seconds */
+	const char *hist; /* duration histogram, seconds */
 } prom_ops[VT_OP_MAX] = {
-	[VT_OP_UNMAP] = { "unmaps", "VFIO_IOMMU_UNMAP_DMA ioctls completed",
-		"unmapped_bytes", "Bytes VFIO_IOMMU_UNMAP_DMA unmapped", "unmap_errors", NULL,
-		NULL, NULL, "unmap_duration_seconds" },
-	[VT_OP_MAP] = { "maps", "VFIO_IOMMU_MAP_DMA ioctls completed",
-		"mapped_bytes", "Bytes VFIO_IOMMU_MAP_DMA mapped", "map_errors", NULL, NULL, NULL,
-		"map_duration_seconds" },
-	[VT_OP_REMOVE_DMA] = { "dma_removals", "vfio_dma removed (vfio_remove_dma), by an unmap "
-		"or a teardown", "dma_removed_bytes", "Bytes of the vfio_dma removed", NULL, NULL,
-		NULL, NULL, "dma_removal_duration_seconds" },
-	[VT_OP_UNMAP_UNPIN] = { "unmap_unpins", "vfio_unmap_unpin calls",
-		"unmap_unpin_bytes", "Bytes vfio_unmap_unpin unmapped from the IOMMU", NULL, NULL,
-		NULL, NULL, "unmap_unpin_duration_seconds" },
-	[VT_OP_NOTIFY] = { "notifies", "vfio_notify_dma_unmap rounds: the devices' dma_unmap "
-		"callbacks called for one vfio_dma with pinned pages",
-		"notify_bytes", "Bytes of the vfio_dma notified", NULL, NULL, NULL, NULL,
-		"notify_duration_seconds" },
-	[VT_OP_RETRY] = { "notify_retries", "Notifies that looped again over the same vfio_dma "
-		"because pages stayed pinned (the kernel BUG()s after 10)",
-		NULL, NULL, NULL, NULL, NULL, NULL, NULL },
-	[VT_OP_CALLBACK] = { "dma_unmap_callbacks", "Calls of a device driver's dma_unmap "
-		"callback", "dma_unmap_callback_bytes", "Bytes the dma_unmap callbacks were asked "
-		"to unpin", NULL, NULL, NULL, NULL, "dma_unmap_callback_duration_seconds" },
+	[VT_OP_UNMAP] = { "unmaps", "VFIO_IOMMU_UNMAP_DMA ioctls completed", "unmapped_bytes",
+			  "Bytes VFIO_IOMMU_UNMAP_DMA unmapped", "unmap_errors", NULL, NULL, NULL,
+			  "unmap_duration_seconds" },
+	[VT_OP_MAP] = { "maps", "VFIO_IOMMU_MAP_DMA ioctls completed", "mapped_bytes",
+			"Bytes VFIO_IOMMU_MAP_DMA mapped", "map_errors", NULL, NULL, NULL,
+			"map_duration_seconds" },
+	[VT_OP_REMOVE_DMA] = { "dma_removals",
+			       "vfio_dma removed (vfio_remove_dma), by an unmap "
+			       "or a teardown",
+			       "dma_removed_bytes", "Bytes of the vfio_dma removed", NULL, NULL,
+			       NULL, NULL, "dma_removal_duration_seconds" },
+	[VT_OP_UNMAP_UNPIN] = { "unmap_unpins", "vfio_unmap_unpin calls", "unmap_unpin_bytes",
+				"Bytes vfio_unmap_unpin unmapped from the IOMMU", NULL, NULL, NULL,
+				NULL, "unmap_unpin_duration_seconds" },
+	[VT_OP_NOTIFY] = { "notifies",
+			   "vfio_notify_dma_unmap rounds: the devices' dma_unmap "
+			   "callbacks called for one vfio_dma with pinned pages",
+			   "notify_bytes", "Bytes of the vfio_dma notified", NULL, NULL, NULL, NULL,
+			   "notify_duration_seconds" },
+	[VT_OP_RETRY] = { "notify_retries",
+			  "Notifies that looped again over the same vfio_dma "
+			  "because pages stayed pinned (the kernel BUG()s after 10)",
+			  NULL, NULL, NULL, NULL, NULL, NULL, NULL },
+	[VT_OP_CALLBACK] = { "dma_unmap_callbacks",
+			     "Calls of a device driver's dma_unmap "
+			     "callback",
+			     "dma_unmap_callback_bytes",
+			     "Bytes the dma_unmap callbacks were asked "
+			     "to unpin",
+			     NULL, NULL, NULL, NULL, "dma_unmap_callback_duration_seconds" },
 	[VT_OP_PIN] = { "pins", "vfio_pin_pages calls", "pinned_pages", "Pages pinned",
-		"pin_errors", "pin_einval", NULL, NULL, "pin_duration_seconds" },
+			"pin_errors", "pin_einval", NULL, NULL, "pin_duration_seconds" },
 	[VT_OP_UNPIN] = { "unpins", "vfio_unpin_pages calls", "unpinned_pages", "Pages unpinned",
-		NULL, NULL, NULL, NULL, "unpin_duration_seconds" },
-	[VT_OP_REGISTER] = { "device_registrations", "Devices with a dma_unmap callback that "
-		"joined a container's device_list", NULL, NULL, NULL, NULL, NULL, NULL, NULL },
-	[VT_OP_UNREGISTER] = { "device_unregistrations", "Devices that left a container's "
-		"device_list", NULL, NULL, NULL, NULL, NULL, NULL, NULL },
-	[VT_OP_LOCK_HOLD] = { "lock_holds", "Holds of a container lock (vfio-trace export "
-		"--locks)", NULL, NULL, NULL, NULL, NULL, NULL, "lock_hold_duration_seconds" },
+			  NULL, NULL, NULL, NULL, "unpin_duration_seconds" },
+	[VT_OP_REGISTER] = { "device_registrations",
+			     "Devices with a dma_unmap callback that "
+			     "joined a container's device_list",
+			     NULL, NULL, NULL, NULL, NULL, NULL, NULL },
+	[VT_OP_UNREGISTER] = { "device_unregistrations",
+			       "Devices that left a container's "
+			       "device_list",
+			       NULL, NULL, NULL, NULL, NULL, NULL, NULL },
+	[VT_OP_LOCK_HOLD] = { "lock_holds",
+			      "Holds of a container lock (vfio-trace export "
+			      "--locks)",
+			      NULL, NULL, NULL, NULL, NULL, NULL, "lock_hold_duration_seconds" },
 	[VT_OP_LOCK_WAIT] = { "lock_waits", "Waits for a container lock (--locks)", NULL, NULL,
-		NULL, NULL, NULL, NULL, "lock_wait_duration_seconds" },
-	[VT_OP_LOCK_DROP] = { "lock_drops", "iommu->lock dropped by an unmap for its notify "
-		"(--locks)", NULL, NULL, NULL, NULL, NULL, NULL, "lock_drop_duration_seconds" },
-	[VT_OP_DEADLOCK] = { "deadlocks", "iommu->lock / device_list_lock ABBA cycles closed",
-		NULL, NULL, NULL, NULL, NULL, NULL, NULL },
-	[VT_OP_TEARDOWN] = { "teardowns", "Containers whose remaining mappings were removed "
-		"without VFIO_IOMMU_UNMAP_DMA (a VM's exit)", "teardown_bytes", "Bytes removed at "
-		"teardowns", NULL, NULL, "teardown_mappings", "vfio_dma removed at teardowns",
-		"teardown_duration_seconds" },
+			      NULL, NULL, NULL, NULL, "lock_wait_duration_seconds" },
+	[VT_OP_LOCK_DROP] = { "lock_drops",
+			      "iommu->lock dropped by an unmap for its notify "
+			      "(--locks)",
+			      NULL, NULL, NULL, NULL, NULL, NULL, "lock_drop_duration_seconds" },
+	[VT_OP_DEADLOCK] = { "deadlocks", "iommu->lock / device_list_lock ABBA cycles closed", NULL,
+			     NULL, NULL, NULL, NULL, NULL, NULL },
+	[VT_OP_TEARDOWN] = { "teardowns",
+			     "Containers whose remaining mappings were removed "
+			     "without VFIO_IOMMU_UNMAP_DMA (a VM's exit)",
+			     "teardown_bytes",
+			     "Bytes removed at "
+			     "teardowns",
+			     NULL, NULL, "teardown_mappings", "vfio_dma removed at teardowns",
+			     "teardown_duration_seconds" },
 };
 
 const char *vt_prom_op_family(int op)
@@ -77,7 +97,7 @@ static char *labels_of(const struct vt_prom_key *k);
 static uint64_t key_hash(const struct vt_prom_key *k)
 {
 	const unsigned char *b = (const unsigned char *)k;
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a over the key (zero-filled) */
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a over the key (zero-filled) */
 
 	for (size_t i = 0; i < sizeof(*k); i++)
 		h = (h ^ b[i]) * 1099511628211ULL;
@@ -142,7 +162,7 @@ int vt_prom_add(struct vt_prom *p, const struct vt_prom_key *key, const struct v
 	slot = find_slot(p, key);
 	if (!*slot) {
 		if (!inc->count && !alive)
-			return 0;	/* an exited process's row, nothing new: no series */
+			return 0; /* an exited process's row, nothing new: no series */
 		if (p->n >= p->max_series) {
 			p->dropped_ops += inc->count;
 			return 1;
@@ -221,8 +241,9 @@ static void add_label(char *out, size_t size, const char *name, const char *v, s
 
 static const char *lock_name(unsigned kind)
 {
-	return kind == VT_KIND_IOMMU_LOCK ? "iommu" : kind == VT_KIND_DLIST_LOCK ? "device_list" :
-									       "";
+	return kind == VT_KIND_IOMMU_LOCK ? "iommu" :
+	       kind == VT_KIND_DLIST_LOCK ? "device_list" :
+					    "";
 }
 
 /* room for every label of a key, each value escaped twice over at worst */
@@ -317,17 +338,18 @@ static void counters(const struct vt_prom *p, FILE *f, bool om, int op, enum fie
 	family(f, om, name, "counter", help);
 	for (size_t i = 0; i < p->n; i++)
 		if (p->s[i].key.op == op)
-			sample(f, name, "", p->s[i].labels, NULL, dec(num, field_of(&p->s[i].st, fl)));
+			sample(f, name, "", p->s[i].labels, NULL,
+			       dec(num, field_of(&p->s[i].st, fl)));
 }
 
 /* Bucket bounds: every other octave boundary of the kernel histogram, 2^10 ns (1.024 us) to
  * 2^36 ns (68.7 s), a factor of 4 apart: 14 buckets and +Inf per series. An observation of
  * exactly a bound's nanoseconds is counted in the next bucket (the kernel histogram's slots
  * start at the bound): at nanosecond resolution, le and lt are the same question. */
-#define PROM_OCT_FIRST 9	/* slot 9 * VT_HIST_SUB starts at 2^10 ns */
-#define PROM_OCT_LAST 35
-#define PROM_OCT_STEP 2
-#define PROM_BUCKETS ((PROM_OCT_LAST - PROM_OCT_FIRST) / PROM_OCT_STEP + 1)
+#define PROM_OCT_FIRST 9 /* slot 9 * VT_HIST_SUB starts at 2^10 ns */
+#define PROM_OCT_LAST  35
+#define PROM_OCT_STEP  2
+#define PROM_BUCKETS   ((PROM_OCT_LAST - PROM_OCT_FIRST) / PROM_OCT_STEP + 1)
 
 static void histogram(const struct vt_prom *p, FILE *f, bool om, int op, const char *base,
 		      const char *what)
@@ -371,22 +393,26 @@ static void health_metrics(const struct vt_prom *p, FILE *f, bool om)
 
 	if (!p->health)
 		return;
-	family(f, om, "lock_waiters", "gauge", "Tasks waiting for a container lock at the last "
+	family(f, om, "lock_waiters", "gauge",
+	       "Tasks waiting for a container lock at the last "
 	       "health check (vfio-trace hung's picture)");
 	for (int l = 0; l < 2; l++)
 		sample(f, "lock_waiters", "", "", lock[l], dec(num, p->lock_waiters[l]));
-	family(f, om, "lock_longest_wait_seconds", "gauge", "The longest of those waits so far, "
+	family(f, om, "lock_longest_wait_seconds", "gauge",
+	       "The longest of those waits so far, "
 	       "in seconds (0 when nobody waits)");
 	for (int l = 0; l < 2; l++) {
 		snprintf(v, sizeof(v), "%.3f", p->lock_longest_s[l]);
 		sample(f, "lock_longest_wait_seconds", "", "", lock[l], v);
 	}
-	family(f, om, "lock_deadlock_cycles", "gauge", "Cycles in the wait-for graph of the "
+	family(f, om, "lock_deadlock_cycles", "gauge",
+	       "Cycles in the wait-for graph of the "
 	       "container locks at the last health check: a deadlock");
 	sample(f, "lock_deadlock_cycles", "", "", NULL, dec(num, (uint64_t)p->lock_cycles));
 	family(f, om, "health_checks_total", "counter", "Health checks run (--health)");
 	sample(f, "health_checks_total", "", "", NULL, dec(num, p->health_checks));
-	family(f, om, "health_check_errors_total", "counter", "Health checks that could not look "
+	family(f, om, "health_check_errors_total", "counter",
+	       "Health checks that could not look "
 	       "(the gauges keep the last good picture)");
 	sample(f, "health_check_errors_total", "", "", NULL, dec(num, p->health_errors));
 }
@@ -410,12 +436,14 @@ static void program_metrics(const struct vt_prom *p, FILE *f, bool om)
 		for (size_t j = i; j < p->nprogs; j++)
 			n += !strcmp(p->progs[j].method, p->progs[i].method);
 		lab[0] = 0;
-		add_label(lab, sizeof(lab), "method", p->progs[i].method, sizeof(p->progs[i].method));
+		add_label(lab, sizeof(lab), "method", p->progs[i].method,
+			  sizeof(p->progs[i].method));
 		sample(f, "programs", "", lab, NULL, dec(num, n));
 	}
 	if (!p->bpf_stats)
 		return;
-	family(f, om, "bpf_run_seconds_total", "counter", "Time the kernel ran each program "
+	family(f, om, "bpf_run_seconds_total", "counter",
+	       "Time the kernel ran each program "
 	       "(kernel.bpf_stats_enabled=1)");
 	for (size_t i = 0; i < p->nprogs; i++) {
 		lab[0] = 0;
@@ -423,7 +451,8 @@ static void program_metrics(const struct vt_prom *p, FILE *f, bool om)
 		snprintf(v, sizeof(v), "%.9f", p->progs[i].run_ns / 1e9);
 		sample(f, "bpf_run_seconds_total", "", lab, NULL, v);
 	}
-	family(f, om, "bpf_runs_total", "counter", "Runs of each program "
+	family(f, om, "bpf_runs_total", "counter",
+	       "Runs of each program "
 	       "(kernel.bpf_stats_enabled=1)");
 	for (size_t i = 0; i < p->nprogs; i++) {
 		lab[0] = 0;
@@ -434,22 +463,27 @@ static void program_metrics(const struct vt_prom *p, FILE *f, bool om)
 
 static void self_metrics(const struct vt_prom *p, FILE *f, bool om)
 {
-	family(f, om, "lost_total", "counter", "Observations lost, per cause (man vfio-trace, "
+	family(f, om, "lost_total", "counter",
+	       "Observations lost, per cause (man vfio-trace, "
 	       "LOSSES); zero when nothing was lost");
 	for (int i = 0; i < VT_LOSS_MAX; i++)
 		fprintf(f, "vfio_trace_lost_total{cause=\"%s\"} %llu\n", vt_loss_name(i),
 			(unsigned long long)p->losses[i]);
-	family(f, om, "dropped_operations_total", "counter", "Operations not exported because "
+	family(f, om, "dropped_operations_total", "counter",
+	       "Operations not exported because "
 	       "the series limit (--max-series) was reached");
-	fprintf(f, "vfio_trace_dropped_operations_total %llu\n", (unsigned long long)p->dropped_ops);
+	fprintf(f, "vfio_trace_dropped_operations_total %llu\n",
+		(unsigned long long)p->dropped_ops);
 	family(f, om, "series", "gauge", "Series exported now");
 	fprintf(f, "vfio_trace_series %zu\n", p->n);
 	family(f, om, "series_limit", "gauge", "Most series exported (--max-series)");
 	fprintf(f, "vfio_trace_series_limit %zu\n", p->max_series);
-	family(f, om, "series_forgotten_total", "counter", "Series removed after their "
+	family(f, om, "series_forgotten_total", "counter",
+	       "Series removed after their "
 	       "processes exited (--forget)");
 	fprintf(f, "vfio_trace_series_forgotten_total %llu\n", (unsigned long long)p->forgotten);
-	family(f, om, "retry_storms_total", "counter", "RETRY STORM alerts: a vfio_dma notified 5 "
+	family(f, om, "retry_storms_total", "counter",
+	       "RETRY STORM alerts: a vfio_dma notified 5 "
 	       "times in a row by one UNMAP_DMA");
 	fprintf(f, "vfio_trace_retry_storms_total %llu\n", (unsigned long long)p->retry_storms);
 	family(f, om, "build_info", "info", "vfio-trace's version and the kernel it traces");
@@ -474,8 +508,10 @@ void vt_prom_write(const struct vt_prom *p, FILE *f, bool om)
 		counters(p, f, om, op, F_BYTES, m->bytes, m->bytes_help);
 		snprintf(help, sizeof(help), "Of vfio_trace_%s_total, those that failed", m->count);
 		counters(p, f, om, op, F_ERRORS, m->errors, help);
-		snprintf(help, sizeof(help), "Of vfio_trace_%s_total, those that returned -EINVAL "
-			 "(no device with a dma_unmap callback in the container)", m->count);
+		snprintf(help, sizeof(help),
+			 "Of vfio_trace_%s_total, those that returned -EINVAL "
+			 "(no device with a dma_unmap callback in the container)",
+			 m->count);
 		counters(p, f, om, op, F_EINVAL, m->einval, help);
 		counters(p, f, om, op, F_ITEMS, m->items, m->items_help);
 		histogram(p, f, om, op, m->hist, m->count_help);

@@ -20,33 +20,33 @@
 
 /* What a series is about; also the key of the table. */
 struct vt_prom_key {
-	uint16_t op;		/* enum vtr_op */
-	uint16_t lock;		/* lock ops: VT_KIND_IOMMU_LOCK or VT_KIND_DLIST_LOCK, else 0 */
-	char vm[128];		/* QEMU -name (guest=), "" for other processes */
-	char uuid[40];		/* QEMU -uuid, "" when not given */
-	char device[48];	/* device ops: dev_name */
-	char driver[16];	/* device ops: the vfio_device_ops name */
+	uint16_t op;	 /* enum vtr_op */
+	uint16_t lock;	 /* lock ops: VT_KIND_IOMMU_LOCK or VT_KIND_DLIST_LOCK, else 0 */
+	char vm[128];	 /* QEMU -name (guest=), "" for other processes */
+	char uuid[40];	 /* QEMU -uuid, "" when not given */
+	char device[48]; /* device ops: dev_name */
+	char driver[16]; /* device ops: the vfio_device_ops name */
 };
 
 struct vt_prom_series {
 	struct vt_prom_key key;
-	struct vtr_stat st;	/* summed increases since the series appeared */
-	char *labels;		/* its labels as exposed, escaped, without the braces */
-	uint64_t alive_ns;	/* the last time a process behind it was running */
+	struct vtr_stat st; /* summed increases since the series appeared */
+	char *labels;	    /* its labels as exposed, escaped, without the braces */
+	uint64_t alive_ns;  /* the last time a process behind it was running */
 };
 
 struct vt_prom {
 	struct vt_prom_series *s;
 	size_t n, cap;
-	size_t *slot;		/* index: open addressing, series index + 1, 0 free */
+	size_t *slot; /* index: open addressing, series index + 1, 0 free */
 	size_t mask;
 	size_t max_series;
 	uint64_t forget_ns;
-	uint64_t dropped_ops;	/* operations whose series could not be created (max_series) */
-	uint64_t forgotten;	/* series removed forget_ns after their processes exited */
-	uint64_t retry_storms;	/* RETRY STORM alerts (a vfio_dma notified 5 times in a row) */
+	uint64_t dropped_ops;  /* operations whose series could not be created (max_series) */
+	uint64_t forgotten;    /* series removed forget_ns after their processes exited */
+	uint64_t retry_storms; /* RETRY STORM alerts (a vfio_dma notified 5 times in a row) */
 	uint64_t losses[VT_LOSS_MAX];
-	uint32_t untraced_ops, untimed_ops;	/* as in struct vt_snapshot */
+	uint32_t untraced_ops, untimed_ops; /* as in struct vt_snapshot */
 	char version[64];
 	char kernel[128];
 	/* The programs attached (vt_tracer_programs), as of the last update; run time and runs
@@ -55,13 +55,13 @@ struct vt_prom {
 		char name[200];
 		char method[16];
 		uint64_t run_ns, runs;
-	} *progs;
+	} * progs;
 	size_t nprogs, progcap;
 	bool bpf_stats;
 	/* --health: vfio-trace hung's picture every few seconds (lib/hung.h vth_summarize) */
 	bool health;
 	uint64_t health_checks, health_errors;
-	unsigned lock_waiters[2];	/* iommu->lock, device_list_lock (VTH_LOCK_*) */
+	unsigned lock_waiters[2]; /* iommu->lock, device_list_lock (VTH_LOCK_*) */
 	double lock_longest_s[2];
 	int lock_cycles;
 };
@@ -80,7 +80,7 @@ void vt_prom_write(const struct vt_prom *p, FILE *f, bool openmetrics);
 /* The metric family of an op's count ("unmaps": vfio_trace_unmaps_total), NULL if none. */
 const char *vt_prom_op_family(int op);
 
-#define VT_PROM_CT_TEXT "text/plain; version=0.0.4; charset=utf-8"
+#define VT_PROM_CT_TEXT	       "text/plain; version=0.0.4; charset=utf-8"
 #define VT_PROM_CT_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 #endif

@@ -77,7 +77,7 @@ static void fill(struct vt_prom *p)
 	k = key(VT_OP_UNMAP, "web01", NULL);
 	st = stat_of(3, 5000, 4096);
 	assert_int_equal(vt_prom_add(p, &k, &st, true, 1), 0);
-	st = stat_of(2, 2000000, 4096);		/* the next interval: added */
+	st = stat_of(2, 2000000, 4096); /* the next interval: added */
 	assert_int_equal(vt_prom_add(p, &k, &st, true, 2), 0);
 	k = key(VT_OP_CALLBACK, "web01", "0000:00:01.0");
 	st = stat_of(7, 3000, 8192);
@@ -101,7 +101,8 @@ static void fill(struct vt_prom *p)
 	snprintf(p->progs[0].method, sizeof(p->progs[0].method), "fentry");
 	p->progs[0].run_ns = 1500000000;
 	p->progs[0].runs = 42;
-	snprintf(p->progs[1].name, sizeof(p->progs[1].name), "fe_callback:vfio_dmatest:dt_dma_unmap");
+	snprintf(p->progs[1].name, sizeof(p->progs[1].name),
+		 "fe_callback:vfio_dmatest:dt_dma_unmap");
 	snprintf(p->progs[1].method, sizeof(p->progs[1].method), "fentry");
 	p->health = true;
 	p->health_checks = 3;
@@ -129,12 +130,13 @@ static void test_values(void **state)
 	assert_true(has_line(t, "# TYPE vfio_trace_unmaps_total counter"));
 	assert_true(has_line(t, "vfio_trace_unmaps_total{vm=\"web01\"} 5"));
 	assert_true(has_line(t, "vfio_trace_unmapped_bytes_total{vm=\"web01\"} 20480"));
-	assert_true(has_line(t, "vfio_trace_dma_unmap_callbacks_total{vm=\"web01\",device=\"0000:00:01.0\","
-			     "driver=\"vfio-dmatest\"} 7"));
+	assert_true(has_line(
+		t, "vfio_trace_dma_unmap_callbacks_total{vm=\"web01\",device=\"0000:00:01.0\","
+		   "driver=\"vfio-dmatest\"} 7"));
 	assert_true(has_line(t, "vfio_trace_pinned_pages_total{vm=\"db7\",device=\"mdev-1\","
-			     "driver=\"vfio-dmatest\"} 8"));
+				"driver=\"vfio-dmatest\"} 8"));
 	assert_true(has_line(t, "vfio_trace_pin_einval_total{vm=\"db7\",device=\"mdev-1\","
-			     "driver=\"vfio-dmatest\"} 1"));
+				"driver=\"vfio-dmatest\"} 1"));
 	assert_true(has_line(t, "vfio_trace_teardown_mappings_total{vm=\"db7\"} 16"));
 	assert_true(has_line(t, "vfio_trace_lost_total{cause=\"stats_full\"} 2"));
 	assert_true(has_line(t, "vfio_trace_series 4"));
@@ -142,14 +144,20 @@ static void test_values(void **state)
 	assert_true(has_line(t, "vfio_trace_lock_longest_wait_seconds{lock=\"iommu\"} 12.500"));
 	assert_true(has_line(t, "vfio_trace_lock_deadlock_cycles 0"));
 	assert_true(has_line(t, "vfio_trace_programs{method=\"fentry\"} 2"));
-	assert_true(has_line(t, "vfio_trace_bpf_run_seconds_total{program=\"fe_ioctl\"} 1.500000000"));
+	assert_true(
+		has_line(t, "vfio_trace_bpf_run_seconds_total{program=\"fe_ioctl\"} 1.500000000"));
 	assert_true(has_line(t, "vfio_trace_bpf_runs_total{program=\"fe_ioctl\"} 42"));
 	/* 3 unmaps of 5 us, 2 of 2 ms: the 16.384 us bucket holds 3, 4.194304 ms holds all */
-	assert_true(has_line(t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"4.096e-06\"} 0"));
-	assert_true(has_line(t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"1.6384e-05\"} 3"));
-	assert_true(has_line(t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"0.001048576\"} 3"));
-	assert_true(has_line(t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"0.004194304\"} 5"));
-	assert_true(has_line(t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"+Inf\"} 5"));
+	assert_true(has_line(
+		t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"4.096e-06\"} 0"));
+	assert_true(has_line(
+		t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"1.6384e-05\"} 3"));
+	assert_true(has_line(
+		t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"0.001048576\"} 3"));
+	assert_true(has_line(
+		t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"0.004194304\"} 5"));
+	assert_true(has_line(
+		t, "vfio_trace_unmap_duration_seconds_bucket{vm=\"web01\",le=\"+Inf\"} 5"));
 	assert_true(has_line(t, "vfio_trace_unmap_duration_seconds_sum{vm=\"web01\"} 0.004015000"));
 	assert_true(has_line(t, "vfio_trace_unmap_duration_seconds_count{vm=\"web01\"} 5"));
 	assert_null(strstr(t, "# EOF"));
@@ -200,7 +208,7 @@ static void test_cap(void **state)
 	assert_int_equal(vt_prom_add(&p, &k, &st, true, 1), 1);
 	assert_int_equal(p.n, 2);
 	assert_int_equal(p.dropped_ops, 10);
-	k = key(VT_OP_UNMAP, "a", NULL);	/* an existing series still counts */
+	k = key(VT_OP_UNMAP, "a", NULL); /* an existing series still counts */
 	assert_int_equal(vt_prom_add(&p, &k, &st, true, 1), 0);
 	assert_int_equal(p.s[0].st.count, 10);
 	vt_prom_free(&p);
@@ -220,7 +228,7 @@ static void test_forget(void **state)
 	assert_int_equal(vt_prom_add(&p, &a, &st, true, 1 * SEC), 0);
 	assert_int_equal(vt_prom_add(&p, &b, &st, true, 1 * SEC), 0);
 	for (uint64_t now = 2 * SEC; now <= 12 * SEC; now += SEC) {
-		assert_int_equal(vt_prom_add(&p, &a, &zero, false, now), 0);	/* exited */
+		assert_int_equal(vt_prom_add(&p, &a, &zero, false, now), 0); /* exited */
 		assert_int_equal(vt_prom_add(&p, &b, &zero, true, now), 0);
 		vt_prom_forget(&p, now);
 	}
@@ -248,7 +256,8 @@ static void test_hostile_labels(void **state)
 	vt_prom_init(&p, 10, SEC);
 	assert_int_equal(vt_prom_add(&p, &k, &st, true, 1), 0);
 	t = render(&p, false);
-	assert_true(has_line(t, "vfio_trace_unmaps_total{vm=\"a\\\"b\\\\\\\\c\\\\x0ad\\\\x1b[2J\\\\xff\"} 1"));
+	assert_true(has_line(
+		t, "vfio_trace_unmaps_total{vm=\"a\\\"b\\\\\\\\c\\\\x0ad\\\\x1b[2J\\\\xff\"} 1"));
 	for (const char *c = t; *c; c++)
 		assert_true((unsigned char)*c >= 0x20 || *c == '\n');
 	free(t);
@@ -324,9 +333,10 @@ static void test_sample(void **state)
 
 static void test_uuid(void **state)
 {
-	const char a[] = "qemu\0-name\0guest=x\0-uuid\0""1B4E28BA-2FA1-11D2-883F-0016D3CCA427\0";
+	const char a[] = "qemu\0-name\0guest=x\0-uuid\0"
+			 "1B4E28BA-2FA1-11D2-883F-0016D3CCA427\0";
 	const char b[] = "qemu\0-uuid\0not-a-uuid\0";
-	const char c[] = "qemu\0-uuid";	/* cut */
+	const char c[] = "qemu\0-uuid"; /* cut */
 	char u[40];
 
 	assert_true(vt_qemu_vm_uuid(a, sizeof(a) - 1, u, sizeof(u)));
