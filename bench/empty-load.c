@@ -18,7 +18,11 @@
 #include "empty.skel.h"
 
 static volatile sig_atomic_t stop;
-static void on_sig(int s) { (void)s; stop = 1; }
+static void on_sig(int s)
+{
+	(void)s;
+	stop = 1;
+}
 
 static int libbpf_quiet(enum libbpf_print_level l, const char *f, va_list ap)
 {
@@ -54,15 +58,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bpf_object__for_each_program(p, s->obj) {
-		static const char *const lean[] = { "e_fe_ioctl", "e_fx_ioctl", "e_fx_vfio_pin",
-			"e_fx_vfio_unpin", "e_fe_register", "e_fe_unregister", "e_fe_callback",
-			"e_fx_callback", "e_fe_remove_dma" };
+		static const char *const lean[] = { "e_fe_ioctl",     "e_fx_ioctl",
+						    "e_fx_vfio_pin",  "e_fx_vfio_unpin",
+						    "e_fe_register",  "e_fe_unregister",
+						    "e_fe_callback",  "e_fx_callback",
+						    "e_fe_remove_dma" };
 		const char *name = bpf_program__name(p);
 		int mutex = strstr(name, "mutex") != NULL, in_lean = 0;
 
 		for (size_t i = 0; i < sizeof(lean) / sizeof(lean[0]); i++)
 			in_lean |= !strcmp(name, lean[i]);
-		bpf_program__set_autoload(p, mutex ? want_mutex : want_vfio || (want_lean && in_lean));
+		bpf_program__set_autoload(p,
+					  mutex ? want_mutex : want_vfio || (want_lean && in_lean));
 	}
 	if (empty_bpf__load(s)) {
 		fprintf(stderr, "empty-load: load failed (is vfio_dmatest loaded, with BTF?)\n");
@@ -72,7 +79,8 @@ int main(int argc, char **argv)
 		if (!bpf_program__autoload(p))
 			continue;
 		if (!bpf_program__attach(p)) {
-			fprintf(stderr, "empty-load: attach %s: %s\n", bpf_program__name(p), strerror(errno));
+			fprintf(stderr, "empty-load: attach %s: %s\n", bpf_program__name(p),
+				strerror(errno));
 			empty_bpf__destroy(s);
 			return 1;
 		}
@@ -81,7 +89,9 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_sig);
 	signal(SIGTERM, on_sig);
 	fprintf(stderr, "empty-load: attached %d programs (%s%s%s), tracing\n", n,
-		want_vfio ? "vfio" : want_lean ? "lean" : "",
+		want_vfio ? "vfio" :
+		want_lean ? "lean" :
+			    "",
 		(want_vfio || want_lean) && want_mutex ? "," : "", want_mutex ? "mutex" : "");
 	while (!stop)
 		pause();

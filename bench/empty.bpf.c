@@ -12,7 +12,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define EMPTY(sec, name) SEC(sec) int name(void *ctx) { return 0; }
+#define EMPTY(sec, name)             \
+	SEC(sec) int name(void *ctx) \
+	{                            \
+		return 0;            \
+	}
 
 /* group "vfio" */
 EMPTY("fentry/vfio_iommu_type1_ioctl", e_fe_ioctl)

@@ -45,8 +45,8 @@ int main(void)
 
 	vt_ksyms_by_addr(ks, 0);
 	printf("ksyms_load_s=%.3f syms_rss_kb=%ld maxrss_kb=%ld kept=%zu full_load_s=%.3f "
-	       "full_rss_kb=%ld full_syms=%zu\n", t1 - t0, r1 - r0, r1, kept, now() - t2,
-	       maxrss() - r1, vt_ksyms_count(ks));
+	       "full_rss_kb=%ld full_syms=%zu\n",
+	       t1 - t0, r1 - r0, r1, kept, now() - t2, maxrss() - r1, vt_ksyms_count(ks));
 	vt_ksyms_free(ks);
 	return 0;
 }

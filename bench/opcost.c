@@ -17,7 +17,9 @@
 
 static int drain(void *ctx, void *data, size_t len)
 {
-	(void)ctx; (void)data; (void)len;
+	(void)ctx;
+	(void)data;
+	(void)len;
 	return 0;
 }
 

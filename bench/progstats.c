@@ -15,7 +15,10 @@
 #include <bpf/libbpf.h>
 
 #define MAXP 4096
-static struct { __u32 prog_id; char what[160]; } att[MAXP];
+static struct {
+	__u32 prog_id;
+	char what[160];
+} att[MAXP];
 static int natt;
 
 static const char *attach_type_name(__u32 t)
@@ -84,7 +87,8 @@ int main(void)
 			continue;
 		memset(&li, 0, sizeof(li));
 		if (!bpf_obj_get_info_by_fd(fd, &li, &l) && li.type == BPF_LINK_TYPE_TRACING) {
-			target_name(li.tracing.target_obj_id, li.tracing.target_btf_id, tgt, sizeof(tgt));
+			target_name(li.tracing.target_obj_id, li.tracing.target_btf_id, tgt,
+				    sizeof(tgt));
 			att[natt].prog_id = li.prog_id;
 			snprintf(att[natt].what, sizeof(att[natt].what), "%s:%s",
 				 attach_type_name(li.tracing.attach_type), tgt);

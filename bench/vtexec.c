@@ -24,7 +24,12 @@
 #include <unistd.h>
 
 static pid_t child;
-static void fwd(int s) { (void)s; if (child > 0) kill(child, SIGINT); }
+static void fwd(int s)
+{
+	(void)s;
+	if (child > 0)
+		kill(child, SIGINT);
+}
 
 static double now(void)
 {
@@ -44,26 +49,45 @@ int main(int argc, char **argv)
 	char line[8192];
 
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (!strcmp(argv[i], "--scan-stdout")) { scan_out = 1; continue; }
-		if (i + 1 >= argc) break;
-		if (!strcmp(argv[i], "--match")) match = argv[++i];
-		else if (!strcmp(argv[i], "--log")) log = argv[++i];
-		else if (!strcmp(argv[i], "--ready")) ready = argv[++i];
-		else if (!strcmp(argv[i], "--result")) result = argv[++i];
-		else break;
+		if (!strcmp(argv[i], "--scan-stdout")) {
+			scan_out = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			break;
+		if (!strcmp(argv[i], "--match"))
+			match = argv[++i];
+		else if (!strcmp(argv[i], "--log"))
+			log = argv[++i];
+		else if (!strcmp(argv[i], "--ready"))
+			ready = argv[++i];
+		else if (!strcmp(argv[i], "--result"))
+			result = argv[++i];
+		else
+			break;
 	}
 	if (i >= argc - 1 || strcmp(argv[i], "--")) {
-		fprintf(stderr, "usage: vtexec [--match STR] [--scan-stdout] [--log F] [--ready F] [--result F] -- CMD...\n");
+		fprintf(stderr,
+			"usage: vtexec [--match STR] [--scan-stdout] [--log F] [--ready F] [--result F] -- CMD...\n");
 		return 2;
 	}
-	if (pipe(pfd)) { perror("vtexec: pipe"); return 1; }
+	if (pipe(pfd)) {
+		perror("vtexec: pipe");
+		return 1;
+	}
 	lf = fopen(log, "w");
-	if (!lf) { perror(log); return 1; }
+	if (!lf) {
+		perror(log);
+		return 1;
+	}
 	signal(SIGINT, fwd);
 	signal(SIGTERM, fwd);
 	t0 = now();
 	child = fork();
-	if (child < 0) { perror("vtexec: fork"); return 1; }
+	if (child < 0) {
+		perror("vtexec: fork");
+		return 1;
+	}
 	if (child == 0) {
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
@@ -81,12 +105,19 @@ int main(int argc, char **argv)
 	for (;;) {
 		errno = 0;
 		if (!fgets(line, sizeof(line), in)) {
-			if (errno == EINTR) { clearerr(in); continue; }
+			if (errno == EINTR) {
+				clearerr(in);
+				continue;
+			}
 			break;
 		}
 		if (attach < 0 && match && strstr(line, match)) {
 			attach = now() - t0;
-			if (ready) { int fd = open(ready, O_CREAT | O_WRONLY, 0644); if (fd >= 0) close(fd); }
+			if (ready) {
+				int fd = open(ready, O_CREAT | O_WRONLY, 0644);
+				if (fd >= 0)
+					close(fd);
+			}
 		}
 		fputs(line, lf);
 		fflush(lf);
@@ -94,9 +125,10 @@ int main(int argc, char **argv)
 	while (wait4(child, &st, 0, &ru) < 0 && errno == EINTR)
 		;
 	rf = result ? fopen(result, "w") : stdout;
-	if (!rf) rf = stdout;
-	fprintf(rf, "attach_s=%.3f total_s=%.3f maxrss_kb=%ld status=%d\n", attach, now() - t0, ru.ru_maxrss,
-		WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	if (!rf)
+		rf = stdout;
+	fprintf(rf, "attach_s=%.3f total_s=%.3f maxrss_kb=%ld status=%d\n", attach, now() - t0,
+		ru.ru_maxrss, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	fclose(rf);
 	fclose(lf);
 	return 0;

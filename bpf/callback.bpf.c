@@ -29,7 +29,7 @@ struct vtr_cb_state {
 /* A callback's in-flight state when it runs outside an UNMAP_DMA; inside one (every notify of
  * type1) it lives in the thread's vt_unmaps slot: one map lookup less per entry and exit. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);	/* in place, never deleted: see vt_unmaps */
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* in place, never deleted: see vt_unmaps */
 	__uint(max_entries, 8192);
 	__type(key, __u32);
 	__type(value, struct vtr_cb_state);
@@ -55,8 +55,8 @@ const volatile __u64 vt_cb_func = 0;
 /* func: the function this program instance is attached to; dma_unmap: the device's
  * ops->dma_unmap. Only a call of the device's own callback counts; its exit is the exit of
  * the same function (cb_exit compares with what is stored here, reading nothing). */
-static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 length,
-				    __u64 func, __u64 dma_unmap)
+static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 length, __u64 func,
+				    __u64 dma_unmap)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct vtr_unmap_state *st;
@@ -67,9 +67,12 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 	st = vt_unmap_get(tid);
 
 	/* The device is learned at its first callback's account (vt_account). */
-	if (!st) {	/* outside an UNMAP_DMA (not type1's notify): its own slot */
+	if (!st) { /* outside an UNMAP_DMA (not type1's notify): its own slot */
 		struct vtr_cb_state cs = {
-			.ts = now, .vdev = (__u64)vdev, .iova = iova, .size = length,
+			.ts = now,
+			.vdev = (__u64)vdev,
+			.iova = iova,
+			.size = length,
 			.func = func,
 		};
 

@@ -18,12 +18,12 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by user space from /proc/kallsyms before load. */
-const volatile __u64 vth_vfio_fops = 0;		/* vfio.ko: vfio_fops (container) */
-const volatile __u64 vth_type1_ops = 0;		/* vfio_iommu_type1.ko: vfio_iommu_driver_ops_type1 */
-const volatile __u32 vth_all_blocked = 1;	/* iter/task: every D-state task too */
+const volatile __u64 vth_vfio_fops = 0;	  /* vfio.ko: vfio_fops (container) */
+const volatile __u64 vth_type1_ops = 0;	  /* vfio_iommu_type1.ko: vfio_iommu_driver_ops_type1 */
+const volatile __u32 vth_all_blocked = 1; /* iter/task: every D-state task too */
 
 #define VTH_TASK_UNINTERRUPTIBLE 0x2
-#define VTH_TASK_NOLOAD		 0x400	/* TASK_IDLE = UNINTERRUPTIBLE|NOLOAD: idle kthreads */
+#define VTH_TASK_NOLOAD		 0x400 /* TASK_IDLE = UNINTERRUPTIBLE|NOLOAD: idle kthreads */
 
 /* Threads user space wants a record for, whatever their state (lock owners and waiters). */
 struct {
@@ -77,7 +77,8 @@ static __always_inline void read_lock(struct mutex *m, struct vth_lock *l)
 
 		if (!pos || pos == head)
 			return;
-		w = (struct mutex_waiter *)((char *)pos - bpf_core_field_offset(struct mutex_waiter, list));
+		w = (struct mutex_waiter *)((char *)pos -
+					    bpf_core_field_offset(struct mutex_waiter, list));
 		t = BPF_CORE_READ(w, task);
 		l->w[i].task = (__u64)t;
 		l->w[i].pid = t ? BPF_CORE_READ(t, pid) : 0;
@@ -138,7 +139,8 @@ static __always_inline struct vth_task_rec *task_rec(struct task_struct *task)
 
 	tid = BPF_CORE_READ(task, pid);
 	state = BPF_CORE_READ(task, __state);
-	if (!(vth_all_blocked && (state & VTH_TASK_UNINTERRUPTIBLE) && !(state & VTH_TASK_NOLOAD)) &&
+	if (!(vth_all_blocked && (state & VTH_TASK_UNINTERRUPTIBLE) &&
+	      !(state & VTH_TASK_NOLOAD)) &&
 	    !bpf_map_lookup_elem(&vth_tids, &tid))
 		return NULL;
 	r = bpf_map_lookup_elem(&vth_trec, &zero);

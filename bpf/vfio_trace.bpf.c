@@ -31,7 +31,7 @@ static __always_inline __u64 fentry_arg(unsigned long long *ctx, int n)
 
 /* A new thread's first MAP/UNMAP: its slot is created (later ones reset it in place). */
 static __always_inline int unmap_slot_new(__u32 tid, __u64 container, __u64 uarg, __u32 cmd,
-				     __u64 iova, __u64 size, __u64 ts)
+					  __u64 iova, __u64 size, __u64 ts)
 {
 	struct vtr_unmap_state st = {};
 
@@ -113,7 +113,7 @@ static __always_inline int ioctl_exit(long ret)
 	__u64 bytes;
 
 	if (!st)
-		return 1;	/* not MAP/UNMAP, or started mid-call */
+		return 1; /* not MAP/UNMAP, or started mid-call */
 	bytes = st->size;
 	if (st->cmd == VT_VFIO_IOMMU_UNMAP_DMA) {
 		struct vt_uapi_dma_unmap u = {};
@@ -123,10 +123,12 @@ static __always_inline int ioctl_exit(long ret)
 		if (ret == 0 && !bpf_probe_read_user(&u, sizeof(u), (void *)st->uarg))
 			bytes = u.size;
 		vt_account(VT_OP_UNMAP, VT_KIND_CONTAINER, st->container, st->container,
-			   bpf_ktime_get_ns() - st->ts, bytes, ret, st->iova, st->size, st->notifies);
+			   bpf_ktime_get_ns() - st->ts, bytes, ret, st->iova, st->size,
+			   st->notifies);
 	} else {
 		vt_account(VT_OP_MAP, VT_KIND_CONTAINER, st->container, st->container,
-			   bpf_ktime_get_ns() - st->ts, ret == 0 ? bytes : 0, ret, st->iova, st->size, 0);
+			   bpf_ktime_get_ns() - st->ts, ret == 0 ? bytes : 0, ret, st->iova,
+			   st->size, 0);
 	}
 	st->ts = 0;
 	return 0;
@@ -203,7 +205,7 @@ static __always_inline int dma_enter(__u32 op, void *iommu, struct vfio_dma *dma
 
 	c.ts = bpf_ktime_get_ns();
 	c.container = (__u64)iommu;
-	c.iova = BPF_CORE_READ(dma, iova);	/* read now: vfio_remove_dma frees dma */
+	c.iova = BPF_CORE_READ(dma, iova); /* read now: vfio_remove_dma frees dma */
 	c.size = BPF_CORE_READ(dma, size);
 	call_put(op, &c);
 	return 0;
@@ -217,8 +219,8 @@ static __always_inline int dma_exit(__u32 op)
 		vt_lose(VT_LOSS_NO_ENTRY);
 		return 0;
 	}
-	vt_account(op, VT_KIND_CONTAINER, c->container, c->container,
-		   bpf_ktime_get_ns() - c->ts, c->size, 0, c->iova, 0, 0);
+	vt_account(op, VT_KIND_CONTAINER, c->container, c->container, bpf_ktime_get_ns() - c->ts,
+		   c->size, 0, c->iova, 0, 0);
 	call_done(c);
 	return 0;
 }
@@ -389,8 +391,8 @@ const volatile __u32 vt_hold_modules = 0;
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 256);
-	__type(key, __u32);		/* tgid of the stopped loader */
-	__type(value, __u64);		/* since when */
+	__type(key, __u32);   /* tgid of the stopped loader */
+	__type(value, __u64); /* since when */
 } vt_held SEC(".maps");
 
 /* Does mod use vfio.ko's symbols (a vfio_device driver)? Its target_list holds one module_use
@@ -408,7 +410,8 @@ static __always_inline bool module_uses_vfio(struct module *mod)
 
 		if (target)
 			bpf_probe_read_kernel_str(name, sizeof(name), &target->name);
-		if (name[0] == 'v' && name[1] == 'f' && name[2] == 'i' && name[3] == 'o' && !name[4])
+		if (name[0] == 'v' && name[1] == 'f' && name[2] == 'i' && name[3] == 'o' &&
+		    !name[4])
 			return true;
 		pos = BPF_CORE_READ(pos, next);
 	}
@@ -428,7 +431,7 @@ int BPF_PROG(rt_module_load, struct module *mod)
 	if (vt_hold_modules) {
 		if (bpf_map_update_elem(&vt_held, &tgid, &now, BPF_ANY))
 			vt_lose(VT_LOSS_HOLD_FULL);
-		else if (bpf_send_signal(19 /* SIGSTOP */))	/* a kernel thread: not held */
+		else if (bpf_send_signal(19 /* SIGSTOP */)) /* a kernel thread: not held */
 			bpf_map_delete_elem(&vt_held, &tgid);
 		else
 			held = true;
@@ -471,7 +474,7 @@ int it_devices(struct bpf_iter__task_file *ctx)
 	container = vt_device_container(vdev);
 	d = vt_learn_device(vdev, container, VT_OP_REGISTER, BPF_CORE_READ(task, tgid));
 	if (d && d->dma_unmap && container) {
-		d->registered = 1;	/* open with a dma_unmap: on its container's device_list */
+		d->registered = 1; /* open with a dma_unmap: on its container's device_list */
 		vt_track_container((void *)container);
 	}
 	return 0;

@@ -107,18 +107,18 @@ struct vtr_unmap_state {
 	__u64 uarg;
 	__u64 iova;
 	__u64 size;
-	__u64 notify_ts;	/* first callback of the notify now open (0: none open) */
-	__u64 notify_iova;	/* vfio_dma of the last notify: same dma again is a retry */
+	__u64 notify_ts;   /* first callback of the notify now open (0: none open) */
+	__u64 notify_iova; /* vfio_dma of the last notify: same dma again is a retry */
 	__u64 notify_size;
-	__u64 drop_ts;		/* iommu->lock released for a notify (lock tracking) */
-	__u64 cb_ts;		/* the dma_unmap callback running inside it (callback.bpf.c) */
+	__u64 drop_ts; /* iommu->lock released for a notify (lock tracking) */
+	__u64 cb_ts;   /* the dma_unmap callback running inside it (callback.bpf.c) */
 	__u64 cb_vdev;
 	__u64 cb_iova;
 	__u64 cb_size;
-	__u64 cb_func;		/* the function it entered: only its own exit closes it */
+	__u64 cb_func; /* the function it entered: only its own exit closes it */
 	__u32 cmd;
 	__u32 notifies;
-	__u32 retries;		/* consecutive re-loops on the current vfio_dma */
+	__u32 retries; /* consecutive re-loops on the current vfio_dma */
 	__u32 pad;
 };
 
@@ -142,11 +142,11 @@ struct vtr_call_key {
 
 struct vtr_call {
 	__u64 ts;
-	__u64 obj;		/* device, when the outer vfio_{pin,unpin}_pages named it */
+	__u64 obj; /* device, when the outer vfio_{pin,unpin}_pages named it */
 	__u64 container;
 	__u64 iova;
 	__u64 size;
-	__u32 outer;		/* entered through vfio_{pin,unpin}_pages: account at its exit */
+	__u32 outer; /* entered through vfio_{pin,unpin}_pages: account at its exit */
 	__u32 pad;
 };
 
@@ -178,13 +178,13 @@ static __always_inline void vt_lose(__u32 what)
 }
 
 /* Store *val under key in one of the in-flight LRU maps: in place when the slot exists. */
-#define VT_INFLIGHT_PUT(map, key, val)						\
-	({									\
-		typeof(*(val)) *_slot = bpf_map_lookup_elem(map, key);		\
-		if (_slot)							\
-			*_slot = *(val);					\
-		else if (bpf_map_update_elem(map, key, val, BPF_ANY))		\
-			vt_lose(VT_LOSS_TASK_FULL);				\
+#define VT_INFLIGHT_PUT(map, key, val)                                 \
+	({                                                             \
+		typeof(*(val)) *_slot = bpf_map_lookup_elem(map, key); \
+		if (_slot)                                             \
+			*_slot = *(val);                               \
+		else if (bpf_map_update_elem(map, key, val, BPF_ANY))  \
+			vt_lose(VT_LOSS_TASK_FULL);                    \
 	})
 
 /* This thread's UNMAP_DMA/MAP_DMA in flight, or NULL. */
@@ -238,26 +238,29 @@ static __always_inline void vt_spill(struct vtr_key *key, __u64 lat, __u64 bytes
 	__sync_fetch_and_add(&s->lat_sum, lat);
 	max = s->lat_max;
 	if (lat > max)
-		__sync_val_compare_and_swap(&s->lat_max, max, lat);	/* a lost race keeps a near max */
+		__sync_val_compare_and_swap(&s->lat_max, max,
+					    lat); /* a lost race keeps a near max */
 	slot = vt_hist_slot(lat);
 	asm volatile("" : "+r"(slot));
 	if (slot < VT_HIST_SLOTS)
 		__sync_fetch_and_add(&s->hist[slot], 1);
 }
 
-static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vdev,
-							 __u64 container, __u16 op, __u32 tgid);
+static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vdev, __u64 container,
+							  __u16 op, __u32 tgid);
 
 /* The account of one completed operation: aggregate, and for snoop emit the event. A device's
  * pin, unpin or callback whose row is new (the first of this process on this device) also
  * learns the device: a known row means a known device, so the hot path skips that lookup. */
-static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 container,
-				       __u64 lat, __u64 bytes, __s64 ret, __u64 iova, __u64 aux,
-				       __u16 retries)
+static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 container, __u64 lat,
+				       __u64 bytes, __s64 ret, __u64 iova, __u64 aux, __u16 retries)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct vtr_key key = {
-		.obj = obj, .tgid = pid_tgid >> 32, .op = op, .kind = kind,
+		.obj = obj,
+		.tgid = pid_tgid >> 32,
+		.op = op,
+		.kind = kind,
 	};
 	struct vtr_stat *s = NULL;
 	__u64 rest = (__u64)key.tgid | (__u64)op << 32 | (__u64)kind << 48;
@@ -281,7 +284,7 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 			rk[1] = rest;
 			rk[0] = obj;
 			s = &rc->st;
-			if (learn)	/* a new row on this CPU: maybe a new device */
+			if (learn) /* a new row on this CPU: maybe a new device */
 				vt_learn_device((struct vfio_device *)obj, container, op, 0);
 		}
 	}
@@ -301,7 +304,7 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 	}
 	if (s) {
 		vt_stat_record(s, lat, bytes, ret);
-		if (op == VT_OP_TEARDOWN)	/* a constant at every call site: pruned */
+		if (op == VT_OP_TEARDOWN) /* a constant at every call site: pruned */
 			s->items += aux;
 	}
 
@@ -315,7 +318,7 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 		return;
 	}
 	e->ts = bpf_ktime_get_ns();
-	e->lat = lat;		/* VT_LAT_NONE: not timed */
+	e->lat = lat; /* VT_LAT_NONE: not timed */
 	e->obj = obj;
 	e->container = container;
 	e->iova = iova;
@@ -341,9 +344,9 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 	__u64 avail = bpf_ringbuf_query(&vt_events, BPF_RB_AVAIL_DATA);
 
 	bpf_ringbuf_submit(e, avail >= vt_events_wake && avail < vt_events_wake + vt_events_band ?
-			   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+				      BPF_RB_FORCE_WAKEUP :
+				      BPF_RB_NO_WAKEUP);
 }
-
 
 /* A zeroed record on the lifecycle ring (device events and alerts, read by every command),
  * stamped with time, op, object and the current thread; NULL (counted) when the ring is full. */
@@ -381,8 +384,8 @@ static __always_inline __u64 vt_device_container(struct vfio_device *vdev)
 
 /* Learn a device (at register, pin, unpin or callback) so it has a name and its driver's
  * callback gets attached; tell user space the first time. */
-static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vdev,
-							 __u64 container, __u16 op, __u32 tgid)
+static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vdev, __u64 container,
+							  __u16 op, __u32 tgid)
 {
 	__u64 key = (__u64)vdev;
 	struct vtr_device *d = bpf_map_lookup_elem(&vt_devices, &key);
@@ -409,7 +412,7 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
 			nd = bpf_map_lookup_elem(&vt_devices, &key);
 			if (!nd)
 				vt_lose(VT_LOSS_DEVICES_FULL);
-			return nd;	/* another CPU inserted it: it fills it */
+			return nd; /* another CPU inserted it: it fills it */
 		}
 		nd = bpf_map_lookup_elem(&vt_devices, &key);
 		if (!nd)
@@ -445,8 +448,8 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
  * contention tracepoints, which fire for every lock in the system, decide with one load that a
  * lock is not tracked. A slot holding another address, or VT_SLOT_SHARED, defers to vt_locks.
  */
-#define VT_LOCK_SLOTS	4096
-#define VT_SLOT_SHARED	1ULL
+#define VT_LOCK_SLOTS  4096
+#define VT_SLOT_SHARED 1ULL
 
 __u64 vt_lock_slot[VT_LOCK_SLOTS];
 

@@ -24,7 +24,7 @@ struct vt_hold_key {
 };
 
 struct vt_hold {
-	__u64 ts;		/* 0: not held (the slot stays; see vt_unmaps) */
+	__u64 ts; /* 0: not held (the slot stays; see vt_unmaps) */
 };
 
 /* Written in place and never deleted from, like the other in-flight maps: a thread that takes
@@ -124,7 +124,7 @@ static __noinline __u64 unlock_tracked(__u64 lock)
 	if (li->kind == VT_KIND_IOMMU_LOCK && (st = unmap_outside_callbacks(tid)))
 		st->drop_ts = now;
 	if (!h || !h->ts)
-		return 0;	/* taken before tracing started */
+		return 0; /* taken before tracing started */
 	held = now - h->ts;
 	h->ts = 0;
 	vt_account(VT_OP_LOCK_HOLD, li->kind, li->container, li->container, held, 0, 0, 0, lock, 0);
@@ -199,7 +199,7 @@ int BPF_KPROBE(kp_mutex_unlock, struct mutex *lock)
 /* Threads waiting on a tracked lock right now: tid -> lock and since when. Kept by the
  * contention tracepoints alone, so wait times and the deadlock alert need no mutex_lock probe. */
 struct vt_wait {
-	__u64 lock;		/* 0: not waiting (slots are kept and written in place) */
+	__u64 lock; /* 0: not waiting (slots are kept and written in place) */
 	__u64 ts;
 };
 
@@ -223,8 +223,8 @@ static __always_inline void check_abba(__u64 lock, struct vt_lock_info *li)
 {
 	struct vfio_iommu *io = (void *)li->container;
 	__u64 other = li->kind == VT_KIND_IOMMU_LOCK ?
-		(__u64)__builtin_preserve_access_index(&io->device_list_lock) :
-		(__u64)__builtin_preserve_access_index(&io->lock);
+			      (__u64)__builtin_preserve_access_index(&io->device_list_lock) :
+			      (__u64)__builtin_preserve_access_index(&io->lock);
 	struct task_struct *owner = mutex_owner(lock);
 	struct vt_wait *w;
 	__u32 owner_tid;
@@ -235,14 +235,14 @@ static __always_inline void check_abba(__u64 lock, struct vt_lock_info *li)
 	w = bpf_map_lookup_elem(&vt_waiting, &owner_tid);
 	if (!w || w->lock != other)
 		return;
-	vt_account(VT_OP_DEADLOCK, VT_KIND_CONTAINER, li->container, li->container, 0, 0, 0,
-		   other, lock, 0);
+	vt_account(VT_OP_DEADLOCK, VT_KIND_CONTAINER, li->container, li->container, 0, 0, 0, other,
+		   lock, 0);
 	struct vtr_event *e = vt_lifecycle_event(VT_OP_DEADLOCK, li->container, li->container);
 	if (!e)
 		return;
-	e->iova = other;		/* held by this thread, waited for by the owner */
-	e->aux = lock;			/* waited for by this thread, held by the owner */
-	e->size = li->kind;		/* kind of `lock` */
+	e->iova = other;    /* held by this thread, waited for by the owner */
+	e->aux = lock;	    /* waited for by this thread, held by the owner */
+	e->size = li->kind; /* kind of `lock` */
 	e->ret = owner_tid;
 	bpf_probe_read_kernel_str(e->dev, sizeof(e->dev), &owner->comm);
 	bpf_ringbuf_submit(e, 0);
@@ -286,10 +286,10 @@ int BPF_PROG(rt_contention_end, void *lock, int ret)
 	k.tid = (__u32)bpf_get_current_pid_tgid();
 	w = bpf_map_lookup_elem(&vt_waiting, &k.tid);
 	if (!w || w->lock != (__u64)lock)
-		return 0;	/* began before tracing started */
+		return 0; /* began before tracing started */
 	now = bpf_ktime_get_ns();
-	vt_account(VT_OP_LOCK_WAIT, li->kind, li->container, li->container, now - w->ts, 0,
-		   ret, 0, (__u64)lock, 0);
+	vt_account(VT_OP_LOCK_WAIT, li->kind, li->container, li->container, now - w->ts, 0, ret, 0,
+		   (__u64)lock, 0);
 	w->lock = 0;
 	/* With hold times on, the hold starts when the wait ends. */
 	h = bpf_map_lookup_elem(&vt_holds, &k);

@@ -19,11 +19,11 @@
  * with its vfio_dma, bytes and duration.
  */
 struct vtr_teardown {
-	__u64 ts;		/* 0: no teardown in flight on this thread (slots stay) */
+	__u64 ts; /* 0: no teardown in flight on this thread (slots stay) */
 	__u64 container;
 	__u64 dmas;
 	__u64 bytes;
-	__u32 depth;		/* release -> detach nesting: the outermost call owns it */
+	__u32 depth; /* release -> detach nesting: the outermost call owns it */
 	__u32 pad;
 };
 
@@ -76,7 +76,7 @@ static __always_inline int teardown_exit(void)
 		vt_account(VT_OP_TEARDOWN, VT_KIND_CONTAINER, t->container, t->container,
 			   bpf_ktime_get_ns() - t->ts, t->bytes, 0, 0, t->dmas, 0);
 	t->ts = 0;
-	__sync_fetch_and_add(&vt_teardowns_active, -1);	/* the old clang lacks xsub */
+	__sync_fetch_and_add(&vt_teardowns_active, -1); /* the old clang lacks xsub */
 	return 0;
 }
 

@@ -42,7 +42,8 @@ static bool parse_name(const char *opt, const char *arg, const char **out)
 
 	if (!l || l > VT_MAX_NAME) {
 		vt_err("invalid value '%s%s' for %s: expected a name of 1 to %d bytes",
-		       vt_esc(shown, sizeof(shown), arg, 64), l > 64 ? "..." : "", opt, VT_MAX_NAME);
+		       vt_esc(shown, sizeof(shown), arg, 64), l > 64 ? "..." : "", opt,
+		       VT_MAX_NAME);
 		return false;
 	}
 	*out = arg;
@@ -74,7 +75,7 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 
 	if (!o->interval)
 		o->interval = 1.0;
-	optind = 0;	/* glibc: a full restart, even after a parse that stopped mid-cluster */
+	optind = 0; /* glibc: a full restart, even after a parse that stopped mid-cluster */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":jp:d:bs:hv", all, NULL)) != -1) {
 		switch (c) {
@@ -141,14 +142,13 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 				return VT_EXIT_USAGE;
 			break;
 		case ':':
-			if (optopt)	/* a short option, maybe at the end of a cluster (-jp) */
+			if (optopt) /* a short option, maybe at the end of a cluster (-jp) */
 				vt_err("option '-%c' needs a value", optopt);
 			else
 				vt_err("option '%s' needs a value",
 				       vt_esc(shown, sizeof(shown), argv[optind - 1], 64));
 			return VT_EXIT_USAGE;
-		default:
-			goto unknown;
+		default: goto unknown;
 		}
 	}
 	if (optind < argc && (accept & VT_CLI_INTERVAL)) {

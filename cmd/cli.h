@@ -14,30 +14,30 @@
 #include "filter.h"
 
 enum {
-	VT_CLI_PID = 1 << 0,		/* -p/--pid and --vm */
+	VT_CLI_PID = 1 << 0, /* -p/--pid and --vm */
 	VT_CLI_DEVICE = 1 << 1,
-	VT_CLI_INTERVAL = 1 << 2,	/* positional interval [count] */
-	VT_CLI_BATCH = 1 << 3,		/* -b/--batch */
-	VT_CLI_SORT = 1 << 4,		/* -s/--sort KEY */
-	VT_CLI_RINGBUF = 1 << 5,	/* --ringbuf-pages N (snoop) */
-	VT_CLI_LOCKS = 1 << 6,		/* --locks: lock events / columns too */
-	VT_CLI_HUNG = 1 << 7,		/* --threshold SECS, --timeout SECS (hung) */
+	VT_CLI_INTERVAL = 1 << 2, /* positional interval [count] */
+	VT_CLI_BATCH = 1 << 3,	  /* -b/--batch */
+	VT_CLI_SORT = 1 << 4,	  /* -s/--sort KEY */
+	VT_CLI_RINGBUF = 1 << 5,  /* --ringbuf-pages N (snoop) */
+	VT_CLI_LOCKS = 1 << 6,	  /* --locks: lock events / columns too */
+	VT_CLI_HUNG = 1 << 7,	  /* --threshold SECS, --timeout SECS (hung) */
 };
 
 struct vt_cli {
 	bool json;
 	bool kprobe;
-	bool no_hold;		/* --no-hold: never stop a module's loader (lib/trace.h) */
+	bool no_hold; /* --no-hold: never stop a module's loader (lib/trace.h) */
 	bool batch;
-	struct vt_filter filter;	/* -p, --vm, -d */
+	struct vt_filter filter; /* -p, --vm, -d */
 	const char *sort;
-	double interval;	/* seconds */
-	uint64_t count;		/* 0: until interrupted */
+	double interval; /* seconds */
+	uint64_t count;	 /* 0: until interrupted */
 	bool have_interval;
 	uint64_t ringbuf_pages;
 	bool locks;
-	double threshold;	/* hung: seconds a waiter may wait before it counts as stuck */
-	double timeout;		/* hung: seconds the whole inspection may take */
+	double threshold; /* hung: seconds a waiter may wait before it counts as stuck */
+	double timeout;	  /* hung: seconds the whole inspection may take */
 };
 
 /* -1 to go on, or an exit code (help printed: 0; bad arguments: 2, one line on stderr). */

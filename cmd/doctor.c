@@ -29,19 +29,26 @@ static void print_text(const struct vt_env *env, const char *blocker)
 	       yesno(env->btf_type1));
 	printf("modules       vfio: %s, vfio_iommu_type1: %s\n",
 	       env->mod_vfio ? "loaded" : "not loaded",
-	       env->mod_type1 ? "loaded" : env->mod_vfio_avail ? "not loaded" : "absent");
+	       env->mod_type1	   ? "loaded" :
+	       env->mod_vfio_avail ? "not loaded" :
+				     "absent");
 	printf("privileges    CAP_SYS_ADMIN %s, CAP_SYSLOG %s (CAP_BPF %s, CAP_PERFMON %s): %s\n",
 	       yesno(env->cap_sys_admin), yesno(env->cap_syslog), yesno(env->cap_bpf),
-	       yesno(env->cap_perfmon), env->privileged && !env->ksyms_hidden[0] ? "enough" :
-	       !env->privileged ? "not enough: need CAP_SYS_ADMIN" :
-	       "not enough: kallsyms hides addresses, need CAP_SYSLOG");
-	printf("kallsyms      %s\n", env->ksyms_hidden[0] ? "addresses hidden (0): CAP_SYSLOG needed" :
-	       "addresses readable");
+	       yesno(env->cap_perfmon),
+	       env->privileged && !env->ksyms_hidden[0] ? "enough" :
+	       !env->privileged				? "not enough: need CAP_SYS_ADMIN" :
+				  "not enough: kallsyms hides addresses, need CAP_SYSLOG");
+	printf("kallsyms      %s\n", env->ksyms_hidden[0] ?
+					     "addresses hidden (0): CAP_SYSLOG needed" :
+					     "addresses readable");
 	printf("tracefs       %s\n", env->tracefs[0] ? env->tracefs : "not mounted");
-	printf("fentry        %s\n", !env->privileged ? "not tried" :
-	       env->force_kprobe ? "disabled (--kprobe)" : env->fentry_works ? "works" : "refused");
+	printf("fentry        %s\n", !env->privileged  ? "not tried" :
+				     env->force_kprobe ? "disabled (--kprobe)" :
+				     env->fentry_works ? "works" :
+							 "refused");
 	printf("kprobes       %s\n\n", !env->privileged ? "not tried" :
-	       env->kprobes ? "work" : "refused");
+				       env->kprobes	? "work" :
+							  "refused");
 	printf("%-36s %-13s %s\n", "ATTACH POINT", "METHOD", "REASON");
 	for (int i = 0; i < vt_npoints; i++) {
 		const struct vt_point *p = &vt_points[i];
@@ -74,12 +81,13 @@ static void print_json(const struct vt_env *env, const char *blocker)
 	json_object_object_add(x, "cap_perfmon", json_object_new_boolean(env->cap_perfmon));
 	json_object_object_add(x, "cap_sys_admin", json_object_new_boolean(env->cap_sys_admin));
 	json_object_object_add(x, "cap_syslog", json_object_new_boolean(env->cap_syslog));
-	json_object_object_add(x, "enough", json_object_new_boolean(env->privileged &&
-								 !env->ksyms_hidden[0]));
-	json_object_object_add(o, "kallsyms_addresses", json_object_new_boolean(!env->ksyms_hidden[0]));
+	json_object_object_add(x, "enough",
+			       json_object_new_boolean(env->privileged && !env->ksyms_hidden[0]));
+	json_object_object_add(o, "kallsyms_addresses",
+			       json_object_new_boolean(!env->ksyms_hidden[0]));
 	json_object_object_add(o, "privileges", x);
-	json_object_object_add(o, "tracefs", env->tracefs[0] ?
-			       json_object_new_string(env->tracefs) : NULL);
+	json_object_object_add(o, "tracefs",
+			       env->tracefs[0] ? json_object_new_string(env->tracefs) : NULL);
 	json_object_object_add(o, "fentry", json_object_new_boolean(env->fentry_works));
 	json_object_object_add(o, "kprobes", json_object_new_boolean(env->kprobes));
 	for (int i = 0; i < vt_npoints; i++) {
@@ -87,9 +95,12 @@ static void print_json(const struct vt_env *env, const char *blocker)
 		json_object *j = json_object_new_object();
 
 		json_object_object_add(j, "name", json_object_new_string(p->name));
-		json_object_object_add(j, "module", p->module ? json_object_new_string(p->module) : NULL);
-		json_object_object_add(j, "method", json_object_new_string(vt_method_name(p->method)));
-		json_object_object_add(j, "symbol", p->symbol[0] ? json_object_new_string(p->symbol) : NULL);
+		json_object_object_add(j, "module",
+				       p->module ? json_object_new_string(p->module) : NULL);
+		json_object_object_add(j, "method",
+				       json_object_new_string(vt_method_name(p->method)));
+		json_object_object_add(j, "symbol",
+				       p->symbol[0] ? json_object_new_string(p->symbol) : NULL);
 		json_object_object_add(j, "required", json_object_new_boolean(p->required));
 		json_object_object_add(j, "use", json_object_new_string(p->use));
 		json_object_object_add(j, "reason", json_object_new_string(p->reason));
@@ -98,7 +109,7 @@ static void print_json(const struct vt_env *env, const char *blocker)
 	json_object_object_add(o, "points", a);
 	json_object_object_add(o, "ok", json_object_new_boolean(!blocker));
 	json_object_object_add(o, "verdict", json_object_new_string(blocker ? blocker : "ready"));
-	vt_json_print(stdout, o, true);	/* valid UTF-8 like every JSON output */
+	vt_json_print(stdout, o, true); /* valid UTF-8 like every JSON output */
 	json_object_put(o);
 }
 
@@ -123,7 +134,8 @@ int cmd_doctor(int argc, char **argv)
 		case 'K': kprobe = true; break;
 		case 'h': doctor_usage(stdout); return VT_EXIT_OK;
 		default:
-			vt_err("unknown option '%s' (see vfio-trace doctor --help)", argv[optind - 1]);
+			vt_err("unknown option '%s' (see vfio-trace doctor --help)",
+			       argv[optind - 1]);
 			return VT_EXIT_USAGE;
 		}
 	}
@@ -137,7 +149,7 @@ int cmd_doctor(int argc, char **argv)
 		env.force_kprobe = true;
 	vt_points_probe(&env, ks);
 	vt_ksyms_free(ks);
-	vt_caps_after_attach(VT_CAPS_NONE);	/* its test attaches are done */
+	vt_caps_after_attach(VT_CAPS_NONE); /* its test attaches are done */
 	blocker = vt_env_blocker(&env);
 	if (json)
 		print_json(&env, blocker);

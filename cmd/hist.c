@@ -31,7 +31,8 @@ static void print_text(const char *title, const struct vtr_stat *st)
 	char a[16], b[16], c[16];
 
 	for (int s = 0; s < VT_HIST_SLOTS; s++) {
-		int o = s < VT_HIST_SUB ? (int)vt_log2(s ? s : 1) : s / VT_HIST_SUB + VT_HIST_SUB_BITS - 1;
+		int o = s < VT_HIST_SUB ? (int)vt_log2(s ? s : 1) :
+					  s / VT_HIST_SUB + VT_HIST_SUB_BITS - 1;
 
 		rows[o] += st->hist[s];
 	}
@@ -128,7 +129,8 @@ int cmd_hist(int argc, char **argv)
 	uint64_t n = 0;
 	int rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL, hist_usage, &cli);
+	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL, hist_usage,
+			  &cli);
 	if (rc >= 0)
 		return rc;
 	vt_install_signals();
@@ -137,7 +139,7 @@ int cmd_hist(int argc, char **argv)
 	vt_tracer_snapshot(t, &prev);
 	/* Without an interval, wait for the stop signal. */
 	while (vt_tracer_wait(t, cli.have_interval ? vt_now_ns() + (uint64_t)(cli.interval * 1e9) :
-			      UINT64_MAX)) {
+						     UINT64_MAX)) {
 		vt_tracer_snapshot(t, &cur);
 		vt_snapshot_diff(&cur, &prev, &d);
 		vt_snapshot_filter(&d, &cli.filter);

@@ -83,9 +83,11 @@ static int build(struct graph *g, const struct vth_snapshot *s)
 			g->locks[g->nlocks++] = (struct glock){ &s->conts[i], l };
 			for (unsigned k = 0; k < lk->nwaiters && k < VTH_MAX_WAITERS; k++) {
 				/* a torn read could show a task twice: keep the first */
-				if (!lk->w[k].pid || vth_wait_of(g->waits, g->nwaits, lk->w[k].pid) >= 0)
+				if (!lk->w[k].pid ||
+				    vth_wait_of(g->waits, g->nwaits, lk->w[k].pid) >= 0)
 					continue;
-				g->waits[g->nwaits++] = (struct vth_wait){ lk->w[k].pid, lk->owner_pid, li };
+				g->waits[g->nwaits++] =
+					(struct vth_wait){ lk->w[k].pid, lk->owner_pid, li };
 			}
 		}
 	g->ncycles = vth_find_cycles(g->waits, g->nwaits, g->cycle);
@@ -188,7 +190,8 @@ static json_object *jlock_ref(const struct graph *g, int li)
 	char id[32];
 
 	json_object_object_add(o, "lock", json_object_new_string(lock_names[l->kind]));
-	json_object_object_add(o, "container", json_object_new_string(cont_id(l->c, id, sizeof(id))));
+	json_object_object_add(o, "container",
+			       json_object_new_string(cont_id(l->c, id, sizeof(id))));
 	snprintf(id, sizeof(id), "%#llx", (unsigned long long)glock_lock(l)->addr);
 	json_object_object_add(o, "addr", json_object_new_string(id));
 	return o;
@@ -210,9 +213,13 @@ static json_object *jtask(const struct graph *g, uint32_t tid)
 	json_object_object_add(o, "comm", json_object_new_string(t ? t->comm : "?"));
 	json_object_object_add(o, "process", json_object_new_string(comm));
 	json_object_object_add(o, "vm", vm[0] ? json_object_new_string(vm) : NULL);
-	json_object_object_add(o, "state", t ? json_object_new_string(vth_state_name(t->state)) : NULL);
-	json_object_object_add(o, "blocked_s", b >= 0 ? json_object_new_double((double)(long long)(b * 1000 + 0.5) / 1000) : NULL);
-	json_object_object_add(o, "context_switches", t ? json_object_new_uint64(t->nvcsw + t->nivcsw) : NULL);
+	json_object_object_add(o, "state",
+			       t ? json_object_new_string(vth_state_name(t->state)) : NULL);
+	json_object_object_add(
+		o, "blocked_s",
+		b >= 0 ? json_object_new_double((double)(long long)(b * 1000 + 0.5) / 1000) : NULL);
+	json_object_object_add(o, "context_switches",
+			       t ? json_object_new_uint64(t->nvcsw + t->nivcsw) : NULL);
 	a = json_object_new_array();
 	for (size_t i = 0; i < g->nlocks; i++)
 		if (glock_lock(&g->locks[i])->owner_pid == tid)
@@ -221,8 +228,9 @@ static json_object *jtask(const struct graph *g, uint32_t tid)
 	if (wi >= 0) {
 		json_object *w = jlock_ref(g, g->waits[wi].lock);
 
-		json_object_object_add(w, "owner_tid", g->waits[wi].owner ?
-				       json_object_new_int64(g->waits[wi].owner) : NULL);
+		json_object_object_add(
+			w, "owner_tid",
+			g->waits[wi].owner ? json_object_new_int64(g->waits[wi].owner) : NULL);
 		json_object_object_add(o, "waits_on", w);
 	} else {
 		json_object_object_add(o, "waits_on", NULL);
@@ -263,7 +271,8 @@ static json_object *jcontainer(const struct graph *g, const struct vth_container
 		} else {
 			json_object_object_add(x, "owner", NULL);
 		}
-		json_object_object_add(x, "flags", json_object_new_int64(lk->owner_word & VTH_MUTEX_FLAGS));
+		json_object_object_add(x, "flags",
+				       json_object_new_int64(lk->owner_word & VTH_MUTEX_FLAGS));
 		for (unsigned k = 0; k < lk->nwaiters; k++) {
 			json_object *y = json_object_new_object();
 
@@ -288,8 +297,9 @@ static void lock_text(const struct graph *g, int li, char *buf, size_t len)
 
 	ident(l->c->tgid, comm, sizeof(comm), vm, sizeof(vm));
 	snprintf(buf, len, "%s of container %#llx (pid %u %s%s%s)", lock_names[l->kind],
-		 (unsigned long long)l->c->iommu, l->c->tgid, vt_esc(ec, sizeof(ec), comm, sizeof(comm)),
-		 vm[0] ? ", VM " : "", vt_esc(ev, sizeof(ev), vm, sizeof(vm)));
+		 (unsigned long long)l->c->iommu, l->c->tgid,
+		 vt_esc(ec, sizeof(ec), comm, sizeof(comm)), vm[0] ? ", VM " : "",
+		 vt_esc(ev, sizeof(ev), vm, sizeof(vm)));
 }
 
 static void task_text(const struct graph *g, uint32_t tid, const char *indent)
@@ -348,7 +358,8 @@ int cmd_hung(int argc, char **argv)
 	 * kprobe PMU is a kprobe_events write a kill -9 would leave behind) */
 	vt_env_probe(&env, true);
 	if (!env.privileged) {
-		vt_err("cannot inspect: missing privileges: need %s (run as root)", env.missing_caps);
+		vt_err("cannot inspect: missing privileges: need %s (run as root)",
+		       env.missing_caps);
 		return VT_EXIT_FAIL;
 	}
 	if (!env.vmlinux_btf) {
@@ -356,9 +367,10 @@ int cmd_hung(int argc, char **argv)
 		return VT_EXIT_FAIL;
 	}
 	if (!env.mod_type1 || !env.btf_type1 || !env.btf_vfio) {
-		vt_err("cannot inspect: %s", !env.mod_type1 ?
-		       "vfio_iommu_type1 is not loaded (no type1 VFIO container can exist)" :
-		       "vfio / vfio_iommu_type1 have no module BTF (CONFIG_DEBUG_INFO_BTF_MODULES)");
+		vt_err("cannot inspect: %s",
+		       !env.mod_type1 ?
+			       "vfio_iommu_type1 is not loaded (no type1 VFIO container can exist)" :
+			       "vfio / vfio_iommu_type1 have no module BTF (CONFIG_DEBUG_INFO_BTF_MODULES)");
 		return VT_EXIT_FAIL;
 	}
 	if (vth_collect(&s, err, sizeof(err))) {
@@ -383,8 +395,10 @@ int cmd_hung(int argc, char **argv)
 		json_object_object_add(o, "kernel", json_object_new_string(u.release));
 		json_object_object_add(o, "threshold_s", json_object_new_double(cli.threshold));
 		json_object_object_add(o, "stack_source", json_object_new_string(s.stack_source));
-		json_object_object_add(o, "blocked_basis", json_object_new_string(
-			"now - task->sched_info.last_arrival: time since the task last got a CPU"));
+		json_object_object_add(
+			o, "blocked_basis",
+			json_object_new_string(
+				"now - task->sched_info.last_arrival: time since the task last got a CPU"));
 		json_object_object_add(o, "container_fds", json_object_new_int64(s.nfds));
 		a = json_object_new_array();
 		for (size_t i = 0; i < s.nconts; i++)
@@ -466,25 +480,32 @@ int cmd_hung(int argc, char **argv)
 			uint32_t last = 0;
 
 			json_object_object_add(x, "task", jtask(g, g->waits[i].tid));
-			json_object_object_add(x, "behind_deadlock", json_object_new_boolean(behind));
+			json_object_object_add(x, "behind_deadlock",
+					       json_object_new_boolean(behind));
 			for (size_t k = 0; k < n; k++) {
 				json_object *e = jlock_ref(g, g->waits[chain[k]].lock);
 
-				json_object_object_add(e, "waiter_tid", json_object_new_int64(g->waits[chain[k]].tid));
-				json_object_object_add(e, "owner_tid", json_object_new_int64(g->waits[chain[k]].owner));
+				json_object_object_add(
+					e, "waiter_tid",
+					json_object_new_int64(g->waits[chain[k]].tid));
+				json_object_object_add(
+					e, "owner_tid",
+					json_object_new_int64(g->waits[chain[k]].owner));
 				json_object_array_add(ch, e);
 				last = g->waits[chain[k]].owner;
 			}
 			json_object_object_add(x, "chain", ch);
 			/* the end of the chain: the owner that waits for no VFIO lock, what it does */
-			json_object_object_add(x, "chain_end", last && !behind ? jtask(g, last) : NULL);
+			json_object_object_add(x, "chain_end",
+					       last && !behind ? jtask(g, last) : NULL);
 			json_object_array_add(stuck ? ja : jw, x);
 		} else {
 			printf("\n%s: ", stuck ? "STUCK" : "waiting");
 			task_text(g, g->waits[i].tid, "");
 			printf("  owner chain: tid %u", g->waits[i].tid);
 			for (size_t k = 0; k < n; k++)
-				printf(" -[%s]-> tid %u", lock_names[g->locks[g->waits[chain[k]].lock].kind],
+				printf(" -[%s]-> tid %u",
+				       lock_names[g->locks[g->waits[chain[k]].lock].kind],
 				       g->waits[chain[k]].owner);
 			printf("%s\n", behind ? " (a deadlocked task)" : "");
 			if (n && !behind && g->waits[chain[n - 1]].owner) {
@@ -499,21 +520,31 @@ int cmd_hung(int argc, char **argv)
 		nmore += glock_lock(&g->locks[i])->more != 0;
 	if (nmore && rc == VT_EXIT_OK) {
 		rc = VT_EXIT_FAIL;
-		fprintf(stderr, "%s: %zu lock(s) had more than %d waiters; the rest were not "
-			"examined: no verdict\n", vt_prog, nmore, VTH_MAX_WAITERS);
+		fprintf(stderr,
+			"%s: %zu lock(s) had more than %d waiters; the rest were not "
+			"examined: no verdict\n",
+			vt_prog, nmore, VTH_MAX_WAITERS);
 	}
 	if (cli.json) {
-		json_object_object_add(o, "locks_with_unread_waiters", json_object_new_uint64(nmore));
+		json_object_object_add(o, "locks_with_unread_waiters",
+				       json_object_new_uint64(nmore));
 		json_object_object_add(o, "stuck", ja);
 		json_object_object_add(o, "waiting", jw);
-		json_object_object_add(o, "verdict", json_object_new_string(
-			ndead ? "deadlock" : nstuck ? "stuck" : nmore ? "incomplete" : "ok"));
+		json_object_object_add(o, "verdict",
+				       json_object_new_string(ndead  ? "deadlock" :
+							      nstuck ? "stuck" :
+							      nmore  ? "incomplete" :
+								       "ok"));
 		json_object_object_add(o, "exit", json_object_new_int(rc));
 		vt_json_print(stdout, o, true);
 		json_object_put(o);
 	} else {
-		printf("\nverdict: %s (exit %d)\n", ndead ? "DEADLOCK" : nstuck ? "STUCK" :
-		       nmore ? "incomplete" : "nothing stuck", rc);
+		printf("\nverdict: %s (exit %d)\n",
+		       ndead  ? "DEADLOCK" :
+		       nstuck ? "STUCK" :
+		       nmore  ? "incomplete" :
+				"nothing stuck",
+		       rc);
 	}
 	graph_free(g);
 	free(idents);

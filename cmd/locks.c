@@ -54,7 +54,8 @@ static size_t lock_containers(const struct vt_snapshot *s, uint64_t **outp)
 }
 
 /* Sum of rows for (container, kind, op) over processes. */
-static void lock_sum(const struct vt_snapshot *s, uint64_t c, int kind, int op, struct vtr_stat *out)
+static void lock_sum(const struct vt_snapshot *s, uint64_t c, int kind, int op,
+		     struct vtr_stat *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < s->n; i++) {
@@ -95,26 +96,33 @@ static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, dou
 
 			lock_sum(s, cs[i], kind, VT_OP_LOCK_HOLD, &hold);
 			lock_sum(s, cs[i], kind, VT_OP_LOCK_WAIT, &wait);
-			json_object_object_add(x, "acquisitions", json_object_new_uint64(hold.count));
+			json_object_object_add(x, "acquisitions",
+					       json_object_new_uint64(hold.count));
 			json_object_object_add(x, "hold_ns", vt_json_latency(&hold, true));
 			json_object_object_add(x, "waits", json_object_new_uint64(wait.count));
 			json_object_object_add(x, "wait_ns", vt_json_latency(&wait, true));
 			if (m) {
-				json_object *lm = json_object_new_object(), *st = json_object_new_array();
+				json_object *lm = json_object_new_object(),
+					    *st = json_object_new_array();
 
 				json_object_object_add(lm, "ns", json_object_new_uint64(m->m.ns));
 				json_object_object_add(lm, "pid", json_object_new_int64(m->m.pid));
-				json_object_object_add(lm, "tgid", json_object_new_int64(m->m.tgid));
-				json_object_object_add(lm, "comm", json_object_new_string_len(m->m.comm,
-						       strnlen(m->m.comm, sizeof(m->m.comm))));
+				json_object_object_add(lm, "tgid",
+						       json_object_new_int64(m->m.tgid));
+				json_object_object_add(
+					lm, "comm",
+					json_object_new_string_len(
+						m->m.comm, strnlen(m->m.comm, sizeof(m->m.comm))));
 				for (int f = 0; f < m->nstack; f++)
-					json_object_array_add(st, json_object_new_string(
-						vt_tracer_ksym(t, m->stack[f], sym, sizeof(sym))));
+					json_object_array_add(
+						st, json_object_new_string(vt_tracer_ksym(
+							    t, m->stack[f], sym, sizeof(sym))));
 				json_object_object_add(lm, "stack", st);
 				json_object_object_add(x, "longest_hold", lm);
 			}
-			json_object_object_add(locks, kind == VT_KIND_IOMMU_LOCK ? "iommu_lock" :
-					       "device_list_lock", x);
+			json_object_object_add(
+				locks,
+				kind == VT_KIND_IOMMU_LOCK ? "iommu_lock" : "device_list_lock", x);
 		}
 		json_object_object_add(c, "locks", locks);
 		lock_sum(s, cs[i], VT_KIND_IOMMU_LOCK, VT_OP_LOCK_DROP, &drop);
@@ -140,14 +148,16 @@ static void print_text(struct vt_tracer *t, const struct vt_snapshot *s, double 
 	char a[16], b[16], c[16], d[16], e[16], f[16], sym[160];
 
 	printf("\n%.1f s  %-18s %-16s %8s %9s %9s %9s %7s %9s %9s %9s\n", secs, "CONTAINER", "LOCK",
-	       "ACQ", "HOLD_P50", "HOLD_P99", "HOLD_MAX", "WAITS", "WAIT_P50", "WAIT_P99", "WAIT_MAX");
+	       "ACQ", "HOLD_P50", "HOLD_P99", "HOLD_MAX", "WAITS", "WAIT_P50", "WAIT_P99",
+	       "WAIT_MAX");
 	for (size_t i = 0; i < nc; i++) {
 		struct vtr_stat hold, wait, drop;
 
 		for (int kind = VT_KIND_IOMMU_LOCK; kind <= VT_KIND_DLIST_LOCK; kind++) {
 			lock_sum(s, cs[i], kind, VT_OP_LOCK_HOLD, &hold);
 			lock_sum(s, cs[i], kind, VT_OP_LOCK_WAIT, &wait);
-			printf("       %-#18" PRIx64 " %-16s %8" PRIu64 " %9s %9s %9s %7" PRIu64 " %9s %9s %9s\n",
+			printf("       %-#18" PRIx64 " %-16s %8" PRIu64 " %9s %9s %9s %7" PRIu64
+			       " %9s %9s %9s\n",
 			       cs[i], lock_name(kind), (uint64_t)hold.count,
 			       vt_fmt_ns(a, sizeof(a), vt_hist_percentile(hold.hist, 50)),
 			       vt_fmt_ns(b, sizeof(b), vt_hist_percentile(hold.hist, 99)),
@@ -158,7 +168,8 @@ static void print_text(struct vt_tracer *t, const struct vt_snapshot *s, double 
 		}
 		lock_sum(s, cs[i], VT_KIND_IOMMU_LOCK, VT_OP_LOCK_DROP, &drop);
 		if (drop.count)
-			printf("       %-18s iommu->lock dropped for notifies %" PRIu64 " times, p99 %s, max %s\n",
+			printf("       %-18s iommu->lock dropped for notifies %" PRIu64
+			       " times, p99 %s, max %s\n",
 			       "", (uint64_t)drop.count,
 			       vt_fmt_ns(a, sizeof(a), vt_hist_percentile(drop.hist, 99)),
 			       vt_fmt_ns(b, sizeof(b), drop.lat_max));
@@ -172,7 +183,8 @@ static void print_text(struct vt_tracer *t, const struct vt_snapshot *s, double 
 			       vt_fmt_ns(a, sizeof(a), m->m.ns), m->m.pid,
 			       vt_esc(comm, sizeof(comm), m->m.comm, sizeof(m->m.comm)));
 			for (int fr = 0; fr < m->nstack && fr < 4; fr++)
-				printf("%s %s", fr ? " <-" : "", vt_tracer_ksym(t, m->stack[fr], sym, sizeof(sym)));
+				printf("%s %s", fr ? " <-" : "",
+				       vt_tracer_ksym(t, m->stack[fr], sym, sizeof(sym)));
 			printf("\n");
 		}
 	}
@@ -207,17 +219,19 @@ int cmd_locks(int argc, char **argv)
 	uint64_t n = 0;
 	int rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL, locks_usage, &cli);
+	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL, locks_usage,
+			  &cli);
 	if (rc >= 0)
 		return rc;
 	vt_install_signals();
 	topts.locks = true;
-	topts.no_detail = true;	/* lock times only: no pin latency, no per-vfio_dma probes */
+	topts.no_detail = true; /* lock times only: no pin latency, no per-vfio_dma probes */
 	if (cmd_tracer_open(&cli, &topts, &t))
 		return VT_EXIT_FAIL;
 	vt_tracer_snapshot(t, &prev);
 	start.ts = prev.ts;
-	while (cli.have_interval && vt_tracer_wait(t, vt_now_ns() + (uint64_t)(cli.interval * 1e9))) {
+	while (cli.have_interval &&
+	       vt_tracer_wait(t, vt_now_ns() + (uint64_t)(cli.interval * 1e9))) {
 		vt_tracer_snapshot(t, &cur);
 		vt_snapshot_diff(&cur, &prev, &d);
 		vt_snapshot_filter(&d, &cli.filter);

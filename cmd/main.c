@@ -17,16 +17,20 @@ static const struct command commands[] = {
 	{ "stat", cmd_stat, "one line of counters per interval, totals at the end" },
 	{ "top", cmd_top, "live view per device and per container" },
 	{ "snoop", cmd_snoop, "one line per event, with an exact drop count" },
-	{ "hist", cmd_hist, "latency histograms: unmap, removal, notify, callback per device, pin" },
-	{ "hung", cmd_hung, "what is stuck on a VFIO container lock, owned by whom, deadlock or not" },
-	{ "locks", cmd_locks, "iommu->lock and device_list_lock hold and wait times per container" },
+	{ "hist", cmd_hist,
+	  "latency histograms: unmap, removal, notify, callback per device, pin" },
+	{ "hung", cmd_hung,
+	  "what is stuck on a VFIO container lock, owned by whom, deadlock or not" },
+	{ "locks", cmd_locks,
+	  "iommu->lock and device_list_lock hold and wait times per container" },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vfio-trace [-v] [--version] <command> [options]\n\n"
-		   "Observe the VFIO DMA-unmap path: unmaps, notifies, dma_unmap callbacks, pins.\n\n"
-		   "commands:\n");
+	fprintf(f,
+		"usage: vfio-trace [-v] [--version] <command> [options]\n\n"
+		"Observe the VFIO DMA-unmap path: unmaps, notifies, dma_unmap callbacks, pins.\n\n"
+		"commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'vfio-trace <command> --help' for a command's options; man vfio-trace(8).\n");

@@ -31,9 +31,9 @@ struct snoop {
 	struct vt_cli cli;
 	uint64_t start_ns;
 	uint64_t shown;
-	uint64_t *containers;			/* display ids c1, c2, ... in first-seen order */
+	uint64_t *containers; /* display ids c1, c2, ... in first-seen order */
 	int ncontainers, capcontainers;
-	uint64_t dev_container;			/* container of -d DEVICE, once known */
+	uint64_t dev_container; /* container of -d DEVICE, once known */
 };
 
 static int container_id(struct snoop *s, uint64_t c)
@@ -80,7 +80,8 @@ static bool wanted(struct snoop *s, const struct vtr_event *e)
 		return false;
 	if (!s->cli.filter.device)
 		return true;
-	if (device_op(e->op) && event_device(e) && vt_filter_dev(&s->cli.filter, e->dev, sizeof(e->dev))) {
+	if (device_op(e->op) && event_device(e) &&
+	    vt_filter_dev(&s->cli.filter, e->dev, sizeof(e->dev))) {
 		if (e->container)
 			s->dev_container = e->container;
 		return true;
@@ -113,16 +114,22 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 		json_object_object_add(o, "time_s", json_object_new_double(t));
 		json_object_object_add(o, "pid", json_object_new_int64(e->pid));
 		json_object_object_add(o, "tgid", json_object_new_int64(e->tgid));
-		json_object_object_add(o, "comm", json_object_new_string_len(e->comm,
-				       strnlen(e->comm, sizeof(e->comm))));
+		json_object_object_add(
+			o, "comm",
+			json_object_new_string_len(e->comm, strnlen(e->comm, sizeof(e->comm))));
 		json_object_object_add(o, "op", json_object_new_string(vt_op_name(e->op)));
 		snprintf(hex, sizeof(hex), "%#" PRIx64, (uint64_t)e->container);
-		json_object_object_add(o, "container", e->container ? json_object_new_string(hex) : NULL);
-		json_object_object_add(o, "device", event_device(e) ?
-				       json_object_new_string_len(e->dev, strnlen(e->dev, sizeof(e->dev))) : NULL);
+		json_object_object_add(o, "container",
+				       e->container ? json_object_new_string(hex) : NULL);
+		json_object_object_add(o, "device",
+				       event_device(e) ?
+					       json_object_new_string_len(
+						       e->dev, strnlen(e->dev, sizeof(e->dev))) :
+					       NULL);
 		if (lock_op(e->op) && e->dev[0])
-			json_object_object_add(o, "lock", json_object_new_string_len(e->dev,
-					       strnlen(e->dev, sizeof(e->dev))));
+			json_object_object_add(o, "lock",
+					       json_object_new_string_len(
+						       e->dev, strnlen(e->dev, sizeof(e->dev))));
 		snprintf(hex, sizeof(hex), "%#" PRIx64, (uint64_t)e->iova);
 		json_object_object_add(o, "iova", json_object_new_string(hex));
 		json_object_object_add(o, vt_op_flags(e->op) & VT_OPF_PAGES ? "pages" : "size",
@@ -145,17 +152,19 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 	if (cid)
 		snprintf(c, sizeof(c), "c%d", cid);
 	/* comm and device name are someone else's choice: escaped (vt_esc) */
-	printf("%-12.6f %7u %s %-11s %-4s %s %#14" PRIx64 " %10" PRIu64 " %9s %5" PRId64 "%s",
-	       t, e->pid, vt_esc_cols(comm, sizeof(comm), e->comm, sizeof(e->comm), 15),
+	printf("%-12.6f %7u %s %-11s %-4s %s %#14" PRIx64 " %10" PRIu64 " %9s %5" PRId64 "%s", t,
+	       e->pid, vt_esc_cols(comm, sizeof(comm), e->comm, sizeof(e->comm), 15),
 	       vt_op_name(e->op), c,
 	       vt_esc_cols(dev, sizeof(dev), e->dev[0] ? e->dev : "-", sizeof(e->dev), 20),
 	       (uint64_t)e->iova, (uint64_t)e->size, vt_fmt_ns(lat, sizeof(lat), e->lat),
 	       (int64_t)e->ret,
-	       e->op == VT_OP_RETRY && e->retries >= VT_RETRY_WARN ? "  <- retry storm: the kernel BUG()s after 10" : "");
+	       e->op == VT_OP_RETRY && e->retries >= VT_RETRY_WARN ?
+		       "  <- retry storm: the kernel BUG()s after 10" :
+		       "");
 	if (e->op == VT_OP_TEARDOWN)
 		printf("  <- %" PRIu64 " vfio_dma removed at teardown", (uint64_t)e->aux);
 	putchar('\n');
-	if (ferror(stdout))	/* the reader left (EPIPE) or the disk is full: stop */
+	if (ferror(stdout)) /* the reader left (EPIPE) or the disk is full: stop */
 		vt_out_check();
 }
 
@@ -185,14 +194,15 @@ int cmd_snoop(int argc, char **argv)
 	if (cmd_tracer_open(&s.cli, &topts, &t))
 		return VT_EXIT_FAIL;
 	if (!s.cli.json)
-		printf("%-12s %7s %-15s %-11s %-4s %-20s %14s %10s %9s %5s\n", "TIME(s)", "PID", "COMM",
-		       "OP", "CONT", "DEVICE", "IOVA", "SIZE/PAGES", "LAT", "RET");
+		printf("%-12s %7s %-15s %-11s %-4s %-20s %14s %10s %9s %5s\n", "TIME(s)", "PID",
+		       "COMM", "OP", "CONT", "DEVICE", "IOVA", "SIZE/PAGES", "LAT", "RET");
 	while (vt_out_check() && vt_tracer_wait(t, vt_now_ns() + 1000000000ull)) {
 		/* Say so as soon as the ring drops anything: never a silent gap. */
 		if (!vt_tracer_losses(t, lost)) {
 			if (lost[VT_LOSS_RINGBUF] > dropped_seen && !s.cli.json)
 				vt_warn("%" PRIu64 " events dropped so far (ring buffer full; "
-					"--ringbuf-pages raises it)", lost[VT_LOSS_RINGBUF]);
+					"--ringbuf-pages raises it)",
+					lost[VT_LOSS_RINGBUF]);
 			dropped_seen = lost[VT_LOSS_RINGBUF];
 		}
 	}
@@ -216,8 +226,8 @@ int cmd_snoop(int argc, char **argv)
 		vt_json_print(stdout, o, false);
 		json_object_put(o);
 	} else {
-		printf("# %" PRIu64 " events shown, %" PRIu64 " dropped (ring buffer full)\n", s.shown,
-		       lost[VT_LOSS_RINGBUF]);
+		printf("# %" PRIu64 " events shown, %" PRIu64 " dropped (ring buffer full)\n",
+		       s.shown, lost[VT_LOSS_RINGBUF]);
 	}
 	vt_dbg("summary printed: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
 	vt_tracer_close(t);

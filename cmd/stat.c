@@ -89,7 +89,8 @@ static void print_total_text(const struct vt_snapshot *s, double secs)
 	}
 	for (int i = 0; i < VT_LOSS_MAX; i++)
 		if (s->losses[i])
-			printf("lost: %s %llu\n", vt_loss_name(i), (unsigned long long)s->losses[i]);
+			printf("lost: %s %llu\n", vt_loss_name(i),
+			       (unsigned long long)s->losses[i]);
 }
 
 int cmd_stat(int argc, char **argv)
@@ -101,7 +102,8 @@ int cmd_stat(int argc, char **argv)
 	uint64_t start, n = 0;
 	int rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL, stat_usage, &cli);
+	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL, stat_usage,
+			  &cli);
 	if (rc >= 0)
 		return rc;
 	vt_install_signals();
@@ -143,7 +145,8 @@ int cmd_stat(int argc, char **argv)
 	if (vt_stop == VT_STOP_OUTPUT) {
 		/* the reader left: nothing to print */
 	} else if (cli.json) {
-		json_object *o = vt_report_json(&cur, (vt_now_ns() - start) / 1e9, vt_tracer_missing(t));
+		json_object *o =
+			vt_report_json(&cur, (vt_now_ns() - start) / 1e9, vt_tracer_missing(t));
 
 		vt_json_print(stdout, o, false);
 		json_object_put(o);

@@ -30,24 +30,24 @@ enum vtr_op {
  * percentile read from it is within 1/VT_HIST_SUB (25 %) of the truth. */
 #define VT_HIST_SUB_BITS 2
 #define VT_HIST_SUB	 (1 << VT_HIST_SUB_BITS)
-#define VT_HIST_OCTAVES	 40	/* up to 2^40 ns, ~18 minutes */
+#define VT_HIST_OCTAVES	 40 /* up to 2^40 ns, ~18 minutes */
 #define VT_HIST_SLOTS	 (VT_HIST_OCTAVES * VT_HIST_SUB)
 
 struct vtr_key {
-	__u64 obj;	/* container (iommu_data) or device (struct vfio_device *) */
-	__u32 tgid;	/* process that caused it (0 when not attributable) */
-	__u16 op;	/* enum vtr_op */
-	__u16 kind;	/* what obj is: VT_KIND_* */
+	__u64 obj;  /* container (iommu_data) or device (struct vfio_device *) */
+	__u32 tgid; /* process that caused it (0 when not attributable) */
+	__u16 op;   /* enum vtr_op */
+	__u16 kind; /* what obj is: VT_KIND_* */
 };
 
 struct vtr_stat {
-	__u64 count;	/* completed operations */
-	__u64 errors;	/* ... of which returned < 0 */
-	__u64 einval;	/* ... of which returned -EINVAL (pins: no dma_unmap device registered) */
-	__u64 bytes;	/* bytes (unmap, remove, notify, callback) or pages (pin, unpin) */
-	__u64 items;	/* teardown: the vfio_dma it removed */
-	__u64 lat_sum;	/* ns */
-	__u64 lat_max;	/* ns */
+	__u64 count;   /* completed operations */
+	__u64 errors;  /* ... of which returned < 0 */
+	__u64 einval;  /* ... of which returned -EINVAL (pins: no dma_unmap device registered) */
+	__u64 bytes;   /* bytes (unmap, remove, notify, callback) or pages (pin, unpin) */
+	__u64 items;   /* teardown: the vfio_dma it removed */
+	__u64 lat_sum; /* ns */
+	__u64 lat_max; /* ns */
 	__u64 hist[VT_HIST_SLOTS];
 };
 
@@ -62,7 +62,7 @@ struct vtr_rowc {
 
 /* Ways of losing data, each counted (a user can always tell zero from missed). */
 enum vtr_loss {
-	VT_LOSS_STATS_FULL = 0,	/* stats hash full: an observation was not aggregated */
+	VT_LOSS_STATS_FULL = 0, /* stats hash full: an observation was not aggregated */
 	VT_LOSS_TASK_FULL,	/* per-task in-flight state full: an entry without its exit */
 	VT_LOSS_RINGBUF,	/* snoop ring buffer full: an event was dropped */
 	VT_LOSS_LIFECYCLE,	/* lifecycle ring buffer full: a device event was dropped */
@@ -80,71 +80,72 @@ enum vtr_loss {
 
 /* Devices seen by the tracer, keyed by struct vfio_device *. */
 struct vtr_device {
-	__u64 container;	/* iommu_data it registered with (0: not on a device_list) */
-	__u64 dma_unmap;	/* address of ops->dma_unmap (0: the driver has none) */
-	__u32 tgid;		/* process that registered it */
-	__u32 registered;	/* currently on its container's device_list */
-	char name[48];		/* dev_name(vdev->dev): PCI BDF, mdev UUID (36), platform name;
+	__u64 container;  /* iommu_data it registered with (0: not on a device_list) */
+	__u64 dma_unmap;  /* address of ops->dma_unmap (0: the driver has none) */
+	__u32 tgid;	  /* process that registered it */
+	__u32 registered; /* currently on its container's device_list */
+	char name[48];	  /* dev_name(vdev->dev): PCI BDF, mdev UUID (36), platform name;
 				 * longer names are cut to 47 bytes */
-	char driver[16];	/* vdev->ops->name */
+	char driver[16];  /* vdev->ops->name */
 };
 
 /* One event, for snoop (per-event ring buffer) and for device lifecycle. */
 struct vtr_event {
-	__u64 ts;	/* CLOCK_MONOTONIC ns, at completion */
-	__u64 lat;	/* ns */
-	__u64 obj;	/* container or device, as in vt_key */
+	__u64 ts;  /* CLOCK_MONOTONIC ns, at completion */
+	__u64 lat; /* ns */
+	__u64 obj; /* container or device, as in vt_key */
 	__u64 container;
 	__u64 iova;
-	__u64 size;	/* bytes, or pages for pin/unpin */
+	__u64 size; /* bytes, or pages for pin/unpin */
 	__s64 ret;
-	__u64 aux;	/* REGISTER: ops->dma_unmap address; UNMAP: bytes requested;
+	__u64 aux; /* REGISTER: ops->dma_unmap address; UNMAP: bytes requested;
 			 * TEARDOWN: vfio_dma removed */
 	__u32 pid;
 	__u32 tgid;
 	__u16 op;
-	__u16 retries;	/* NOTIFY: re-loops of this vfio_dma so far */
+	__u16 retries; /* NOTIFY: re-loops of this vfio_dma so far */
 	char comm[16];
-	char dev[48];	/* as vtr_device.name; lock events: the lock; DEADLOCK: owner's comm */
+	char dev[48]; /* as vtr_device.name; lock events: the lock; DEADLOCK: owner's comm */
 };
 
 /* Lifecycle-ring records that are not operations (vtr_event.op): a module that uses vfio.ko
  * was loaded (dev = its name, pid/tgid = the loader, ret = 1 when the loader was stopped until
  * user space attaches the module's dma_unmap callbacks and sends it SIGCONT). */
-#define VT_EV_MODULE_LOAD	0x100
+#define VT_EV_MODULE_LOAD 0x100
 
 /* vtr_key.kind: what obj is. */
-#define VT_KIND_CONTAINER	0
-#define VT_KIND_DEVICE		1
-#define VT_KIND_IOMMU_LOCK	2	/* obj = container, the row is about iommu->lock */
-#define VT_KIND_DLIST_LOCK	3	/* obj = container, ... about iommu->device_list_lock */
+#define VT_KIND_CONTAINER  0
+#define VT_KIND_DEVICE	   1
+#define VT_KIND_IOMMU_LOCK 2 /* obj = container, the row is about iommu->lock */
+#define VT_KIND_DLIST_LOCK 3 /* obj = container, ... about iommu->device_list_lock */
 
 /* The longest hold of one tracked lock so far, with who held it and where it was taken. */
 struct vtr_lock_max {
 	__u64 ns;
 	__u32 pid;
 	__u32 tgid;
-	__s32 stack_id;		/* in vt_stacks, where it was released; < 0: not captured */
+	__s32 stack_id; /* in vt_stacks, where it was released; < 0: not captured */
 	__u32 pad;
 	char comm[16];
 };
 
 struct vtr_lock_key {
 	__u64 container;
-	__u32 kind;		/* VT_KIND_IOMMU_LOCK or VT_KIND_DLIST_LOCK */
+	__u32 kind; /* VT_KIND_IOMMU_LOCK or VT_KIND_DLIST_LOCK */
 	__u32 pad;
 };
 
 /* The rodata knobs user space sets before load. */
-#define VT_FEAT_SNOOP	(1u << 0)	/* per-event ring buffer */
-#define VT_FEAT_LOCKS	(1u << 1)	/* track iommu->lock and device_list_lock */
-#define VT_FEAT_ALERT	(1u << 2)	/* watch contention on them for the ABBA deadlock */
-#define VT_FEAT_DETAIL	(1u << 3)	/* pin/unpin latency, per-vfio_dma removal (stat, hist,
+#define VT_FEAT_SNOOP (1u << 0) /* per-event ring buffer */
+#define VT_FEAT_LOCKS (1u << 1) /* track iommu->lock and device_list_lock */
+#define VT_FEAT_ALERT (1u << 2) /* watch contention on them for the ABBA deadlock */
+#define VT_FEAT_DETAIL \
+	(1u << 3) /* pin/unpin latency, per-vfio_dma removal (stat, hist,
 					 * snoop); without it pins are counted at fexit alone and
 					 * vfio_remove_dma/vfio_unmap_unpin are not attached (top) */
 
 /* vt_account()'s latency for an operation counted but not timed. */
-#define VT_LAT_NONE	(~0ULL)
+#define VT_LAT_NONE (~0ULL)
 
 /* Commands the unmap ioctl is filtered on (uapi/linux/vfio.h: VFIO_BASE 100, type ';'). */
 #define VT_VFIO_IOMMU_MAP_DMA	0x3b71

@@ -103,7 +103,7 @@ int vt_vfio_holders(const char *sysfs_module, char names[][VT_MODNAME_LEN], int 
 		size_t len = strlen(de->d_name);
 
 		if (de->d_name[0] == '.' || len >= VT_MODNAME_LEN)
-			continue;	/* longer than the kernel's MODULE_NAME_LEN: not a module */
+			continue; /* longer than the kernel's MODULE_NAME_LEN: not a module */
 		memcpy(names[n++], de->d_name, len + 1);
 	}
 	closedir(d);
@@ -137,7 +137,8 @@ static int reuse_maps(struct vt_tracer *t, struct callback_bpf *cb)
 		return bpf_map__reuse_fd(cb->maps.vt_cbs, bpf_map__fd(t->kp_cb->maps.vt_cbs));
 	for (int i = 0; i < t->ncbs; i++)
 		if (t->cbs[i].obj && t->cbs[i].obj != cb)
-			return bpf_map__reuse_fd(cb->maps.vt_cbs, bpf_map__fd(t->cbs[i].obj->maps.vt_cbs));
+			return bpf_map__reuse_fd(cb->maps.vt_cbs,
+						 bpf_map__fd(t->cbs[i].obj->maps.vt_cbs));
 	return 0;
 }
 
@@ -181,7 +182,8 @@ static int attach_cb_func(struct vt_tracer *t, const struct vt_ksym *s, enum cb_
 			return 0;
 	if (t->ncbs == VT_MAX_CB) {
 		vt_warn("more than %d functions that can be dma_unmap callbacks; %s:%s (%s) is not "
-			"traced", VT_MAX_CB, s->module ? s->module : "vmlinux", s->name, who);
+			"traced",
+			VT_MAX_CB, s->module ? s->module : "vmlinux", s->name, who);
 		return -1;
 	}
 	c = &t->cbs[t->ncbs];
@@ -211,15 +213,17 @@ static int attach_cb_func(struct vt_tracer *t, const struct vt_ksym *s, enum cb_
 			snprintf(why, sizeof(why), "fentry load: %s; ", strerror(errno));
 		}
 	}
-	if (!t->kp_cb && t->env.kprobes)	/* only through the perf kprobe PMU (lib/probe.c) */
+	if (!t->kp_cb && t->env.kprobes) /* only through the perf kprobe PMU (lib/probe.c) */
 		t->kp_cb = cb_open(t, false, NULL, 0);
 	if (t->kp_cb) {
 		/* One kprobe program for every target: the cookie says which function it is. */
 		LIBBPF_OPTS(bpf_kprobe_opts, o, .bpf_cookie = s->addr);
 
-		c->links[0] = bpf_program__attach_kprobe_opts(t->kp_cb->progs.kp_callback, c->sym, &o);
+		c->links[0] =
+			bpf_program__attach_kprobe_opts(t->kp_cb->progs.kp_callback, c->sym, &o);
 		o.retprobe = true;
-		c->links[1] = bpf_program__attach_kprobe_opts(t->kp_cb->progs.kr_callback, c->sym, &o);
+		c->links[1] =
+			bpf_program__attach_kprobe_opts(t->kp_cb->progs.kr_callback, c->sym, &o);
 		if (c->links[0] && c->links[1]) {
 			c->method = VT_M_KPROBE;
 			goto done;
@@ -288,7 +292,8 @@ static int find_candidates(const char *const *modules, int nmod, struct cb_candi
 
 	if (!base) {
 		vt_warn("cannot read the kernel's BTF (%s): dma_unmap callbacks are attached when a "
-			"device shows them", strerror(errno));
+			"device shows them",
+			strerror(errno));
 		return -1;
 	}
 	for (int i = 0; i < nmod; i++) {
@@ -296,7 +301,8 @@ static int find_candidates(const char *const *modules, int nmod, struct cb_candi
 
 		if (!btf) {
 			vt_dbg("module %s has no BTF (%s): its callbacks are attached when a device "
-			       "shows them", modules[i], strerror(errno));
+			       "shows them",
+			       modules[i], strerror(errno));
 			continue;
 		}
 		cc->module = modules[i];
@@ -410,7 +416,7 @@ void vt_guard_start(struct vt_tracer *t)
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
 		prctl(PR_SET_NAME, "vfio-trace-guard");
-		{	/* all it may ever do is send SIGCONT */
+		{ /* all it may ever do is send SIGCONT */
 			int keep[] = { CAP_KILL };
 
 			vt_caps_limit(keep, 1);

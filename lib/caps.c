@@ -68,7 +68,11 @@ int vt_caps_needed(enum vt_caps_role role, int *keep, int max)
 {
 	int n = 0;
 
-#define KEEP(c) do { if (n < max) keep[n++] = (c); } while (0)
+#define KEEP(c)                          \
+	do {                             \
+		if (n < max)             \
+			keep[n++] = (c); \
+	} while (0)
 	if (role != VT_CAPS_TRACER)
 		return 0;
 	KEEP(CAP_SYS_ADMIN);
@@ -102,7 +106,7 @@ int vt_caps_limit(const int *keep, int n)
 			if (kept(keep, n, c) || cap_get_bound(c) != 1)
 				continue;
 			if (cap_drop_bound(c) && !err)
-				err = -errno;	/* no CAP_SETPCAP (a setcap'd binary without it) */
+				err = -errno; /* no CAP_SETPCAP (a setcap'd binary without it) */
 		}
 	}
 	/* Effective and permitted: what we hold of keep; inheritable empty. */
@@ -137,7 +141,8 @@ static void status_caps(char *buf, size_t len)
 	while (f && fgets(line, sizeof(line), f)) {
 		char val[32];
 
-		if (sscanf(line, "CapEff: %31s", val) == 1 || sscanf(line, "CapPrm: %31s", val) == 1 ||
+		if (sscanf(line, "CapEff: %31s", val) == 1 ||
+		    sscanf(line, "CapPrm: %31s", val) == 1 ||
 		    sscanf(line, "CapBnd: %31s", val) == 1)
 			off += snprintf(buf + off, len > off ? len - off : 0, "%s%.6s=%s",
 					off ? " " : "", line, val);

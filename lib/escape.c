@@ -49,9 +49,8 @@ static int utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
  * line/paragraph separators and the bidi controls ("Trojan Source"). */
 static bool cp_unsafe(uint32_t c)
 {
-	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x200e || c == 0x200f ||
-	       c == 0x2028 || c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
-	       (c >= 0x2066 && c <= 0x2069);
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x200e || c == 0x200f || c == 0x2028 ||
+	       c == 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
 /* One unit of output for the input at s: how many input bytes it takes, into out (<= 16
@@ -74,7 +73,7 @@ static size_t esc_unit(const unsigned char *s, size_t n, char *out, int *cols, b
 		return len;
 	}
 	if (!len)
-		len = 1;	/* not UTF-8: this byte alone */
+		len = 1; /* not UTF-8: this byte alone */
 	for (int i = 0; i < len; i++) {
 		out[4 * i] = '\\';
 		out[4 * i + 1] = 'x';
@@ -100,7 +99,7 @@ static char *esc(char *dst, size_t size, const char *src, size_t srclen, int col
 		size_t k = esc_unit(s, n, unit, &w, backslash), ul = strlen(unit);
 
 		if (o + ul >= size || (cols >= 0 && used + w > cols))
-			break;	/* a whole character or escape, never half of one */
+			break; /* a whole character or escape, never half of one */
 		memcpy(dst + o, unit, ul);
 		o += ul;
 		used += w;
@@ -181,7 +180,7 @@ char *vt_json_utf8(const char *json)
 {
 	const unsigned char *s = (const unsigned char *)json;
 	size_t n = strlen(json), o = 0;
-	char *out = malloc(n * 6 + 1);	/* worst case: every byte becomes \u00XX */
+	char *out = malloc(n * 6 + 1); /* worst case: every byte becomes \u00XX */
 
 	if (!out)
 		return NULL;

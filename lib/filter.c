@@ -37,7 +37,7 @@ bool vt_filter_proc(struct vt_filter *f, uint32_t tgid)
 			return f->seen[i].match;
 	vt_proc_ident(tgid, comm, sizeof(comm), vm, sizeof(vm));
 	if (!strcmp(comm, "?"))
-		return false;	/* gone before it was seen: unknown, not remembered */
+		return false; /* gone before it was seen: unknown, not remembered */
 	i = f->nseen++ % (sizeof(f->seen) / sizeof(f->seen[0]));
 	f->seen[i].tgid = tgid;
 	f->seen[i].match = !strcmp(vm, f->vm);
@@ -93,7 +93,7 @@ void vt_snapshot_filter(struct vt_snapshot *s, struct vt_filter *f)
 		return;
 	vdevs = calloc(s->ndevs + 1, sizeof(*vdevs));
 	ctrs = calloc(s->ndevs + 1, sizeof(*ctrs));
-	if (!vdevs || !ctrs) {	/* cannot filter: show nothing rather than everything */
+	if (!vdevs || !ctrs) { /* cannot filter: show nothing rather than everything */
 		s->n = s->ndevs = s->nlockmax = 0;
 		goto out;
 	}
@@ -126,7 +126,8 @@ void vt_snapshot_filter(struct vt_snapshot *s, struct vt_filter *f)
 		if (keep && procs && !vt_filter_proc(f, d->d.tgid)) {
 			keep = false;
 			for (size_t j = 0; j < s->n && !keep; j++)
-				keep = s->rows[j].key.kind == VT_KIND_DEVICE && s->rows[j].key.obj == d->vdev;
+				keep = s->rows[j].key.kind == VT_KIND_DEVICE &&
+				       s->rows[j].key.obj == d->vdev;
 		}
 		if (keep)
 			s->devs[nd++] = *d;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define VT_MAX_PIDS 64
-#define VT_MAX_NAME 255		/* longest -d / --vm value */
+#define VT_MAX_NAME 255 /* longest -d / --vm value */
 
 /*
  * The one process match and the one device match every command uses (lib/filter.c).
@@ -33,7 +33,7 @@ struct vt_filter {
 	unsigned nseen;
 };
 
-bool vt_filter_procs(const struct vt_filter *f);	/* -p or --vm given */
+bool vt_filter_procs(const struct vt_filter *f); /* -p or --vm given */
 bool vt_filter_proc(struct vt_filter *f, uint32_t tgid);
 /* name: a fixed-size array of cap bytes (need not end in NUL). */
 bool vt_filter_dev(const struct vt_filter *f, const char *name, size_t cap);

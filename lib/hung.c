@@ -175,28 +175,34 @@ int vth_collect(struct vth_snapshot *s, char *err, size_t errlen)
 		return -1;
 	}
 	if (!s->vfio_fops) {
-		snprintf(err, errlen, "vfio_fops of module vfio is not in /proc/kallsyms (vfio not "
+		snprintf(err, errlen,
+			 "vfio_fops of module vfio is not in /proc/kallsyms (vfio not "
 			 "loaded, or a kernel without CONFIG_KALLSYMS_ALL): cannot recognize VFIO "
 			 "container files");
 		return -1;
 	}
 	s->stack_source = "bpf_get_task_stack";
 	/* VFIO_TRACE_HUNG_PROC_STACKS=1: the fallback on purpose (tests) */
-	skel = getenv("VFIO_TRACE_HUNG_PROC_STACKS") && *getenv("VFIO_TRACE_HUNG_PROC_STACKS") == '1' ?
-	       NULL : open_load(s, true, &e);
+	skel = getenv("VFIO_TRACE_HUNG_PROC_STACKS") &&
+			       *getenv("VFIO_TRACE_HUNG_PROC_STACKS") == '1' ?
+		       NULL :
+		       open_load(s, true, &e);
 	if (!skel) {
-		vt_dbg("iter/task with bpf_get_task_stack refused (%s): /proc stacks", strerror(-e));
+		vt_dbg("iter/task with bpf_get_task_stack refused (%s): /proc stacks",
+		       strerror(-e));
 		s->stack_source = "/proc/<pid>/task/<tid>/stack";
 		skel = open_load(s, false, &e);
 	}
 	if (!skel) {
-		snprintf(err, errlen, "BPF iterators unavailable: cannot load them: %s", strerror(-e));
+		snprintf(err, errlen, "BPF iterators unavailable: cannot load them: %s",
+			 strerror(-e));
 		return -1;
 	}
 
 	e = run_iter(skel->progs.vth_containers, &buf, &len);
 	if (e) {
-		snprintf(err, errlen, "BPF iterators unavailable: iter/task_file: %s", strerror(-e));
+		snprintf(err, errlen, "BPF iterators unavailable: iter/task_file: %s",
+			 strerror(-e));
 		goto fail;
 	}
 	s->conts = calloc(len / sizeof(struct vth_container_rec) + 1, sizeof(*s->conts));
@@ -221,14 +227,17 @@ int vth_collect(struct vth_snapshot *s, char *err, size_t errlen)
 			__u8 one = 1;
 
 			if (lk->owner_pid)
-				bpf_map__update_elem(skel->maps.vth_tids, &lk->owner_pid, 4, &one, 1, 0);
+				bpf_map__update_elem(skel->maps.vth_tids, &lk->owner_pid, 4, &one,
+						     1, 0);
 			for (unsigned k = 0; k < lk->nwaiters && k < VTH_MAX_WAITERS; k++)
 				if (lk->w[k].pid)
-					bpf_map__update_elem(skel->maps.vth_tids, &lk->w[k].pid, 4, &one, 1, 0);
+					bpf_map__update_elem(skel->maps.vth_tids, &lk->w[k].pid, 4,
+							     &one, 1, 0);
 		}
 
 	e = run_iter(!strcmp(s->stack_source, "bpf_get_task_stack") ? skel->progs.vth_tasks_stack :
-		     skel->progs.vth_tasks_nostack, &buf, &len);
+								      skel->progs.vth_tasks_nostack,
+		     &buf, &len);
 	if (e) {
 		snprintf(err, errlen, "BPF iterators unavailable: iter/task: %s", strerror(-e));
 		goto fail;

@@ -18,7 +18,7 @@
 struct vth_wait {
 	uint32_t tid;
 	uint32_t owner;
-	int lock;		/* caller's index of the lock */
+	int lock; /* caller's index of the lock */
 };
 
 /* Every task waits on at most one mutex, so the graph tid -> owner is a function: each chain of
@@ -36,15 +36,15 @@ long vth_wait_of(const struct vth_wait *w, size_t n, uint32_t tid);
 /* ---- collection ---------------------------------------------------------------------------- */
 
 struct vth_snapshot {
-	struct vth_container_rec *conts;	/* type1 containers, one per struct vfio_iommu */
+	struct vth_container_rec *conts; /* type1 containers, one per struct vfio_iommu */
 	size_t nconts;
-	size_t nfds;				/* container fds seen (before dedup) */
+	size_t nfds; /* container fds seen (before dedup) */
 	struct vth_task_rec *tasks;
 	size_t ntasks;
-	char *(*stacks)[VTH_STACK_DEPTH];	/* per task: symbolized frames (NULL-terminated) */
-	const char *stack_source;		/* "bpf_get_task_stack" or "/proc/<pid>/task/<tid>/stack" */
+	char *(*stacks)[VTH_STACK_DEPTH]; /* per task: symbolized frames (NULL-terminated) */
+	const char *stack_source; /* "bpf_get_task_stack" or "/proc/<pid>/task/<tid>/stack" */
 	uint64_t vfio_fops, type1_ops;
-	struct vt_ksyms *ks;			/* lib/ksyms.c: names the stack frames */
+	struct vt_ksyms *ks; /* lib/ksyms.c: names the stack frames */
 };
 
 /* Take the picture. tids_extra: nothing. 0, or -1 with one sentence in err. */

@@ -20,30 +20,31 @@
 static const char *const want_modules[] = { "vfio", "vfio_iommu_type1", NULL };
 /* ... and these vmlinux functions and their compiler clones (CONFIG_DEBUG_LOCK_ALLOC turns
  * mutex_lock into mutex_lock_nested). */
-static const char *const want_vmlinux[] = { "mutex_lock", "mutex_lock_nested", "mutex_unlock", NULL };
+static const char *const want_vmlinux[] = { "mutex_lock", "mutex_lock_nested", "mutex_unlock",
+					    NULL };
 
 struct vt_ksyms {
 	char path[64];
-	int fd;			/* kept from the first pass: whether kallsyms shows addresses is
+	int fd;		      /* kept from the first pass: whether kallsyms shows addresses is
 				 * decided at open, with the opener's CAP_SYSLOG (kallsyms_open()),
 				 * so later passes need no CAP_SYSLOG of their own */
-	size_t zero_text;	/* text symbols at address 0: kallsyms hides addresses from us */
-	bool all_text;		/* every text symbol is kept (by_addr can answer for any address) */
-	struct vt_ksym *syms;	/* kept text symbols, sorted by address */
+	size_t zero_text;     /* text symbols at address 0: kallsyms hides addresses from us */
+	bool all_text;	      /* every text symbol is kept (by_addr can answer for any address) */
+	struct vt_ksym *syms; /* kept text symbols, sorted by address */
 	size_t n, cap;
-	struct vt_ksym *data;	/* kept data symbols (e.g. vfio_device_fops) */
+	struct vt_ksym *data; /* kept data symbols (e.g. vfio_device_fops) */
 	size_t ndata, dcap;
-	char **blocks;		/* names live in 64 KiB blocks: no malloc per symbol */
+	char **blocks; /* names live in 64 KiB blocks: no malloc per symbol */
 	size_t nblocks, used;
-	char **mods;		/* module names, interned */
+	char **mods; /* module names, interned */
 	size_t nmods;
-	const char *const *extra;	/* more modules whose symbols the first pass keeps */
-	const char *only;		/* KS_MODULE: the module one pass adds */
+	const char *const *extra; /* more modules whose symbols the first pass keeps */
+	const char *only;	  /* KS_MODULE: the module one pass adds */
 };
 
 #define VT_KS_BLOCK 65536
 /* kallsyms is read in large chunks and parsed in place: ~40 bytes a line, ~4 MiB on 6.12. */
-#define VT_KS_READ (256 * 1024)
+#define VT_KS_READ  (256 * 1024)
 
 static char *ks_strndup(struct vt_ksyms *ks, const char *s, size_t len)
 {
@@ -89,12 +90,12 @@ static char *ks_module(struct vt_ksyms *ks, const char *mod, size_t len)
 /* One line, split in place without copying: "ffffffffc0a01000 t vfio_iommu_type1_ioctl\t[vfio_iommu_type1]"
  * (the module is tab-separated and optional). line..end excludes the newline. */
 struct ks_line {
-	const char *addr;	/* hex digits, alen of them */
+	const char *addr; /* hex digits, alen of them */
 	size_t alen;
 	char type;
 	const char *name;
 	size_t nlen;
-	const char *mod;	/* NULL for vmlinux */
+	const char *mod; /* NULL for vmlinux */
 	size_t mlen;
 };
 
@@ -172,7 +173,7 @@ static bool wanted_vmlinux(const char *s, size_t len)
 	for (const char *const *w = want_vmlinux; *w; w++) {
 		size_t wl;
 
-		if (s[0] != (*w)[0])	/* rejects most lines at once */
+		if (s[0] != (*w)[0]) /* rejects most lines at once */
 			continue;
 		wl = strlen(*w);
 
@@ -231,7 +232,8 @@ static bool kept_module(const struct vt_ksyms *ks, const char *mod, size_t len)
 
 /* One read of kallsyms: large reads, lines parsed in place. KS_AT stops at the first text
  * symbol at exactly addr and keeps it. */
-static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const struct vt_ksym **found)
+static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr,
+		   const struct vt_ksym **found)
 {
 	int fd, err = 0;
 	char *buf, hex[24];
@@ -239,7 +241,7 @@ static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const 
 	bool done = false;
 
 	if (what == KS_AT && !addr)
-		return 0;	/* no symbol is at 0: a hidden address is never looked up */
+		return 0; /* no symbol is at 0: a hidden address is never looked up */
 	if (ks->fd < 0)
 		ks->fd = open(ks->path, O_RDONLY | O_CLOEXEC);
 	fd = ks->fd;
@@ -263,7 +265,7 @@ static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const 
 				err = -errno;
 			if (!have)
 				break;
-			buf[have++] = '\n';	/* a last line without its newline */
+			buf[have++] = '\n'; /* a last line without its newline */
 			done = true;
 			r = 0;
 		}
@@ -277,8 +279,8 @@ static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const 
 			/* Cheap tests first: most lines are vmlinux symbols nobody asked for. */
 			if (what == KS_AT) {
 				bool hit = (size_t)(nl - p) > hlen && p[hlen] == ' ' ?
-					   !memcmp(p, hex, hlen) :
-					   split_line(p, nl, &l) && parse_addr(&l) == addr;
+						   !memcmp(p, hex, hlen) :
+						   split_line(p, nl, &l) && parse_addr(&l) == addr;
 
 				if (hit && split_line(p, nl, &l) && is_text(l.type)) {
 					err = add_sym(ks, &l, false);
@@ -307,7 +309,7 @@ static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const 
 					    !ks->only[l.mlen])
 						err = add_sym(ks, &l, false);
 				} else if (l.mod ? kept_module(ks, l.mod, l.mlen) :
-					   text && wanted_vmlinux(l.name, l.nlen)) {
+						   text && wanted_vmlinux(l.name, l.nlen)) {
 					if (text || strchr("dDrRbB", l.type))
 						err = add_sym(ks, &l, !text);
 				}
@@ -317,7 +319,7 @@ static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr, const 
 			p = nl + 1;
 		}
 		have = end - p;
-		if (have == VT_KS_READ) {	/* a line longer than the buffer: not kallsyms */
+		if (have == VT_KS_READ) { /* a line longer than the buffer: not kallsyms */
 			err = -EINVAL;
 			break;
 		}
@@ -336,7 +338,7 @@ static int cmp_addr(const void *a, const void *b)
 
 static void sort_syms(struct vt_ksyms *ks)
 {
-	if (ks->n > 1)	/* syms is NULL while empty: qsort(NULL, 0, ...) is undefined */
+	if (ks->n > 1) /* syms is NULL while empty: qsort(NULL, 0, ...) is undefined */
 		qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
 }
 
@@ -353,7 +355,7 @@ struct vt_ksyms *vt_ksyms_load_path_with(const char *path, const char *const *ex
 		vt_ksyms_free(ks);
 		return NULL;
 	}
-	ks->extra = NULL;	/* the caller's list need not outlive the call */
+	ks->extra = NULL; /* the caller's list need not outlive the call */
 	sort_syms(ks);
 	return ks;
 }
@@ -381,7 +383,7 @@ int vt_ksyms_add_module(struct vt_ksyms *ks, const char *module)
 		return -EINVAL;
 	for (size_t i = 0; i < ks->n; i++)
 		if (ks->syms[i].module && !strcmp(ks->syms[i].module, module))
-			return 0;	/* kept already */
+			return 0; /* kept already */
 	ks->only = module;
 	err = ks_pass(ks, KS_MODULE, 0, NULL);
 	ks->only = NULL;
@@ -423,9 +425,11 @@ const char *vt_ksyms_hidden(const struct vt_ksyms *ks)
 
 	if (!ks || !ks->zero_text)
 		return NULL;
-	snprintf(msg, sizeof(msg), "%s shows kernel addresses as 0 to this process "
+	snprintf(msg, sizeof(msg),
+		 "%s shows kernel addresses as 0 to this process "
 		 "(kernel.kptr_restrict=%d, kernel.perf_event_paranoid=%d): vfio-trace needs "
-		 "CAP_SYSLOG to read them", ks->path, read_int("/proc/sys/kernel/kptr_restrict"),
+		 "CAP_SYSLOG to read them",
+		 ks->path, read_int("/proc/sys/kernel/kptr_restrict"),
 		 read_int("/proc/sys/kernel/perf_event_paranoid"));
 	return msg;
 }

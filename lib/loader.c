@@ -33,7 +33,6 @@ static bool point_usable(const char *name)
 	return p && (p->method == VT_M_FENTRY || p->method == VT_M_KPROBE);
 }
 
-
 void vt_tracer_op_masks(const struct vt_tracer *t, uint32_t *untraced, uint32_t *untimed)
 {
 	const struct vt_point *pin = vt_point_find("vfio_pin_pages");
@@ -67,7 +66,10 @@ struct point_progs {
 
 static int bind_points(const struct vfio_trace_bpf *s, struct point_progs *out)
 {
-#define PAIRS(point, x) { point, s->progs.fe_##x, s->progs.fx_##x, s->progs.kp_##x, s->progs.kr_##x }
+#define PAIRS(point, x)                                                                   \
+	{                                                                                 \
+		point, s->progs.fe_##x, s->progs.fx_##x, s->progs.kp_##x, s->progs.kr_##x \
+	}
 	const struct point_progs all[] = {
 		PAIRS("vfio_iommu_type1_ioctl", ioctl),
 		PAIRS("vfio_remove_dma", remove_dma),
@@ -78,7 +80,8 @@ static int bind_points(const struct vfio_trace_bpf *s, struct point_progs *out)
 		PAIRS("vfio_iommu_type1_unpin_pages", t1_unpin),
 		PAIRS("vfio_iommu_type1_detach_group", detach_group),
 		PAIRS("vfio_iommu_type1_release", release),
-		{ "vfio_iommu_type1_register_device", s->progs.fe_register, NULL, s->progs.kp_register },
+		{ "vfio_iommu_type1_register_device", s->progs.fe_register, NULL,
+		  s->progs.kp_register },
 		{ "vfio_iommu_type1_unregister_device", s->progs.fe_unregister, NULL,
 		  s->progs.kp_unregister },
 		{ "mutex_lock", s->progs.fe_mutex_lock, NULL, s->progs.kp_mutex_lock },
@@ -129,7 +132,8 @@ static void set_autoload(struct vt_tracer *t)
 		while (vt_points[i].progs && k < n && strcmp(b[k].point, vt_points[i].name))
 			k++;
 		if (vt_points[i].progs && k == n)
-			vt_warn("internal: no BPF programs bound to %s: not traced", vt_points[i].name);
+			vt_warn("internal: no BPF programs bound to %s: not traced",
+				vt_points[i].name);
 	}
 	/* the open-device iterator */
 	bpf_program__set_autoload(t->skel->progs.it_devices, t->skel->rodata->vt_device_fops != 0);
@@ -175,7 +179,7 @@ static int attach_retargeted(struct vt_tracer *t)
 	for (int i = 0; i < t->nretarget; i++) {
 		const struct vt_point *p = t->retarget[i].p;
 		struct bpf_link *l = bpf_program__attach_kprobe(t->retarget[i].prog,
-								 t->retarget[i].retprobe, p->symbol);
+								t->retarget[i].retprobe, p->symbol);
 
 		if (!l) {
 			vt_err("cannot attach a kprobe to %s: %s", p->symbol, strerror(errno));
@@ -230,7 +234,6 @@ static unsigned rowc_slots(int ncpus)
 		slots *= 2;
 	return slots;
 }
-
 
 /* Devices already open (VMs running before vfio-trace): one pass of the task_file iterator
  * learns them, and the lifecycle ring attaches their callbacks before tracing begins. */
@@ -290,9 +293,10 @@ static int open_and_load(struct vt_tracer *t, const struct vt_tracer_opts *opts)
 	bpf_map__set_max_entries(t->skel->maps.vt_rowc, slots);
 	t->skel->rodata->vt_rowc_mask = slots - 1;
 	/* The per-event ring costs memory only when snoop asks for it. */
-	bpf_map__set_max_entries(t->skel->maps.vt_events,
-				 (opts->snoop ? (opts->ringbuf_pages ? opts->ringbuf_pages : 64) : 1) *
-				 getpagesize());
+	bpf_map__set_max_entries(
+		t->skel->maps.vt_events,
+		(opts->snoop ? (opts->ringbuf_pages ? opts->ringbuf_pages : 64) : 1) *
+			getpagesize());
 	/* Readers poll every 100 ms at most (vt_tracer_wait); the records that find the ring a
 	 * quarter full, up to a band of 1/16 of it but at least ~15 records, wake them
 	 * (bpf/vt_core.bpf.h). */
@@ -409,8 +413,9 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	bpf_object__for_each_program(prog, t->skel->obj)
 		nprog += bpf_program__autoload(prog);
 	vt_dbg("start-up: kallsyms %.2f s (%zu symbols kept), probe %.2f s, load %.2f s, attach "
-	       "%.2f s, peak RSS (VmHWM) %.1f MiB", (t1 - t0) / 1e9, vt_ksyms_count(t->ks),
-	       (t2 - t1) / 1e9, (t3 - t2) / 1e9, (vt_now_ns() - t3) / 1e9, vmhwm_mib());
+	       "%.2f s, peak RSS (VmHWM) %.1f MiB",
+	       (t1 - t0) / 1e9, vt_ksyms_count(t->ks), (t2 - t1) / 1e9, (t3 - t2) / 1e9,
+	       (vt_now_ns() - t3) / 1e9, vmhwm_mib());
 	fprintf(stderr, "%s: attached %d programs (%s), tracing\n", vt_prog, nprog,
 		vt_method_name(vt_point_find("vfio_iommu_type1_ioctl")->method));
 	if (t->missing[0])

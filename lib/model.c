@@ -50,7 +50,7 @@ int vt_snapshot_copy(const struct vt_snapshot *in, struct vt_snapshot *out)
 		memset(out, 0, sizeof(*out));
 		return -1;
 	}
-	if (in->n)	/* rows/devs may be NULL when empty: memcpy(NULL, ...) is undefined */
+	if (in->n) /* rows/devs may be NULL when empty: memcpy(NULL, ...) is undefined */
 		memcpy(out->rows, in->rows, in->n * sizeof(*in->rows));
 	if (in->ndevs)
 		memcpy(out->devs, in->devs, in->ndevs * sizeof(*in->devs));
@@ -104,7 +104,7 @@ struct vt_row *vt_rowidx_find(const struct vt_rowidx *x, const struct vt_row *ro
 		vt_rowidx_probes++;
 		if (!x->slot[h])
 			return NULL;
-		if (key_eq(&rows[x->slot[h] - 1].key, key))	/* the caller's constness */
+		if (key_eq(&rows[x->slot[h] - 1].key, key)) /* the caller's constness */
 			return (struct vt_row *)&rows[x->slot[h] - 1];
 	}
 }
@@ -169,7 +169,7 @@ int vt_snapshot_diff(const struct vt_snapshot *now, const struct vt_snapshot *pr
 	out->devs = calloc(now->ndevs ? now->ndevs : 1, sizeof(*out->devs));
 	if (!out->rows || !out->devs)
 		return -1;
-	if (now->ndevs)	/* memcpy from NULL is undefined even for 0 bytes */
+	if (now->ndevs) /* memcpy from NULL is undefined even for 0 bytes */
 		memcpy(out->devs, now->devs, now->ndevs * sizeof(*now->devs));
 	out->ndevs = now->ndevs;
 	out->untraced_ops = now->untraced_ops;
@@ -186,8 +186,8 @@ int vt_snapshot_diff(const struct vt_snapshot *now, const struct vt_snapshot *pr
 	if (index_rows(&pidx, prev))
 		goto oom;
 	for (size_t i = 0; i < now->n; i++) {
-		const struct vt_row *p = prev ? vt_rowidx_find(&pidx, prev->rows, &now->rows[i].key) :
-					 NULL;
+		const struct vt_row *p =
+			prev ? vt_rowidx_find(&pidx, prev->rows, &now->rows[i].key) : NULL;
 		struct vt_row *o = &out->rows[out->n];
 
 		*o = now->rows[i];

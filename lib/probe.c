@@ -83,7 +83,8 @@ static void probe_caps(struct vt_env *env)
 	env->privileged = env->cap_sys_admin;
 	env->missing_caps[0] = 0;
 	if (!env->privileged)
-		snprintf(env->missing_caps, sizeof(env->missing_caps), "CAP_SYS_ADMIN (CAP_BPF and "
+		snprintf(env->missing_caps, sizeof(env->missing_caps),
+			 "CAP_SYS_ADMIN (CAP_BPF and "
 			 "CAP_PERFMON are not enough: libbpf reads the VFIO modules' BTF through "
 			 "BPF_BTF_GET_NEXT_ID)");
 }
@@ -189,7 +190,7 @@ int vt_try_fentry(const char *func, const char *module, char *reason, size_t rle
 		if (m) {
 			mbtf = m->btf;
 			obj_fd = m->fd;
-		} else {	/* more modules than slots: not cached */
+		} else { /* more modules than slots: not cached */
 			mbtf = btf__load_module_btf(module, vmlinux_btf);
 			obj_fd = mbtf ? module_btf_fd(module) : -ENOENT;
 			owned = true;
@@ -259,7 +260,8 @@ int vt_try_kprobe(const char *sym, char *reason, size_t rlen)
 	struct bpf_link *l;
 
 	if (!kprobe_pmu()) {
-		snprintf(reason, rlen, "no perf kprobe PMU (vfio-trace does not write tracefs "
+		snprintf(reason, rlen,
+			 "no perf kprobe PMU (vfio-trace does not write tracefs "
 			 "kprobe_events)");
 		return -ENOTSUP;
 	}
@@ -327,8 +329,9 @@ static enum vt_method try_func(struct vt_env *env, const char *sym, const char *
 			return VT_M_FENTRY;
 		}
 		if (env->kprobes) {
-			snprintf(reason, rlen, "kprobe (symbol present; %s)", env->force_kprobe ?
-				 "fentry disabled by --kprobe or refused" : "the kernel refuses fentry");
+			snprintf(reason, rlen, "kprobe (symbol present; %s)",
+				 env->force_kprobe ? "fentry disabled by --kprobe or refused" :
+						     "the kernel refuses fentry");
 			return VT_M_KPROBE;
 		}
 		snprintf(reason, rlen, "the kernel refuses fentry and kprobes");
@@ -370,14 +373,14 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 			return;
 		}
 		p->method = VT_M_DYNAMIC;
-		snprintf(p->reason, sizeof(p->reason),
-			 "%s on every function with dma_unmap's prototype in the BTF of the modules "
-			 "using vfio, before tracing starts and when such a module loads; a callback "
-			 "a device shows that is not among them, when it shows it",
-			 env->fentry_works ? "fentry (kprobe fallback)" : "kprobe");
+		snprintf(
+			p->reason, sizeof(p->reason),
+			"%s on every function with dma_unmap's prototype in the BTF of the modules "
+			"using vfio, before tracing starts and when such a module loads; a callback "
+			"a device shows that is not among them, when it shows it",
+			env->fentry_works ? "fentry (kprobe fallback)" : "kprobe");
 		return;
-	default:
-		break;
+	default: break;
 	}
 	if (p->module && !module_loaded(p->module)) {
 		snprintf(p->reason, sizeof(p->reason), "module %s not loaded", p->module);
@@ -396,15 +399,17 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 			snprintf(p->reason, sizeof(p->reason),
 				 "no symbol: inlined into vfio_iommu_type1_ioctl; %s", p->use);
 		} else {
-			snprintf(p->reason, sizeof(p->reason), "no symbol, and no vfio_iommu_type1_ioctl");
+			snprintf(p->reason, sizeof(p->reason),
+				 "no symbol, and no vfio_iommu_type1_ioctl");
 		}
 		return;
 	}
 	if (!s && clone) {
 		snprintf(p->symbol, sizeof(p->symbol), "%s", clone->name);
-		snprintf(p->reason, sizeof(p->reason),
-			 "only the compiler clone %s exists (its arguments may be rewritten): not traced",
-			 clone->name);
+		snprintf(
+			p->reason, sizeof(p->reason),
+			"only the compiler clone %s exists (its arguments may be rewritten): not traced",
+			clone->name);
 		return;
 	}
 	if (!s) {
@@ -436,7 +441,8 @@ int vt_env_probe(struct vt_env *env, bool quick)
 	env->mod_vfio = module_loaded("vfio");
 	env->mod_type1 = module_loaded(T1);
 	env->mod_vfio_avail = env->mod_type1 || module_available(u.release, T1);
-	env->force_kprobe = getenv("VFIO_TRACE_NO_FENTRY") && *getenv("VFIO_TRACE_NO_FENTRY") == '1';
+	env->force_kprobe =
+		getenv("VFIO_TRACE_NO_FENTRY") && *getenv("VFIO_TRACE_NO_FENTRY") == '1';
 	probe_caps(env);
 	probe_tracefs(env);
 	libbpf_set_print(libbpf_quiet);

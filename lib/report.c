@@ -33,7 +33,8 @@ json_object *vt_json_latency(const struct vtr_stat *s, bool buckets)
 {
 	json_object *l = json_object_new_object();
 
-	json_object_object_add(l, "avg", json_object_new_uint64(s->count ? s->lat_sum / s->count : 0));
+	json_object_object_add(l, "avg",
+			       json_object_new_uint64(s->count ? s->lat_sum / s->count : 0));
 	json_object_object_add(l, "p50", json_object_new_uint64(vt_hist_percentile(s->hist, 50)));
 	json_object_object_add(l, "p99", json_object_new_uint64(vt_hist_percentile(s->hist, 99)));
 	json_object_object_add(l, "max", json_object_new_uint64(s->lat_max));
@@ -54,15 +55,16 @@ json_object *vt_json_buckets(const struct vtr_stat *st)
 			continue;
 		x = json_object_new_object();
 		json_object_object_add(x, "low_ns", json_object_new_uint64(vt_hist_slot_low(s)));
-		json_object_object_add(x, "high_ns", json_object_new_uint64(vt_hist_slot_low(s + 1)));
+		json_object_object_add(x, "high_ns",
+				       json_object_new_uint64(vt_hist_slot_low(s + 1)));
 		json_object_object_add(x, "count", json_object_new_uint64(st->hist[s]));
 		json_object_array_add(b, x);
 	}
 	return b;
 }
 
-static json_object *ops_object(const struct vt_snapshot *s, const int *ops, int nops,
-			       uint64_t obj, uint32_t tgid)
+static json_object *ops_object(const struct vt_snapshot *s, const int *ops, int nops, uint64_t obj,
+			       uint32_t tgid)
 {
 	json_object *o = json_object_new_object();
 	struct vtr_stat st;
@@ -81,12 +83,15 @@ static json_object *ops_object(const struct vt_snapshot *s, const int *ops, int 
 	return o;
 }
 
-
 static const char *const loss_names[VT_LOSS_MAX] = {
-	[VT_LOSS_STATS_FULL] = "stats_full", [VT_LOSS_TASK_FULL] = "inflight_full",
-	[VT_LOSS_RINGBUF] = "snoop_ringbuf_full", [VT_LOSS_LIFECYCLE] = "lifecycle_ringbuf_full",
-	[VT_LOSS_NO_ENTRY] = "exit_without_entry", [VT_LOSS_DEVICES_FULL] = "devices_full",
-	[VT_LOSS_LOCKS_FULL] = "locks_full", [VT_LOSS_STACK] = "stack_not_captured",
+	[VT_LOSS_STATS_FULL] = "stats_full",
+	[VT_LOSS_TASK_FULL] = "inflight_full",
+	[VT_LOSS_RINGBUF] = "snoop_ringbuf_full",
+	[VT_LOSS_LIFECYCLE] = "lifecycle_ringbuf_full",
+	[VT_LOSS_NO_ENTRY] = "exit_without_entry",
+	[VT_LOSS_DEVICES_FULL] = "devices_full",
+	[VT_LOSS_LOCKS_FULL] = "locks_full",
+	[VT_LOSS_STACK] = "stack_not_captured",
 	[VT_LOSS_HOLD_FULL] = "module_loader_not_held",
 };
 
@@ -146,8 +151,8 @@ json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char
 		vt_proc_ident(cs[i].tgid, comm, sizeof(comm), vm, sizeof(vm));
 		json_object_object_add(x, "comm", json_object_new_string(comm));
 		json_object_object_add(x, "vm", vm[0] ? json_object_new_string(vm) : NULL);
-		json_object_object_add(x, "ops", ops_object(s, container_ops, ncont,
-							    cs[i].obj, cs[i].tgid));
+		json_object_object_add(x, "ops",
+				       ops_object(s, container_ops, ncont, cs[i].obj, cs[i].tgid));
 		json_object_array_add(a, x);
 	}
 	free(cs);
@@ -162,9 +167,11 @@ json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char
 		json_object_object_add(x, "name", json_object_new_string(d->d.name));
 		json_object_object_add(x, "driver", json_object_new_string(d->d.driver));
 		snprintf(id, sizeof(id), "%#llx", (unsigned long long)d->d.container);
-		json_object_object_add(x, "container", d->d.container ? json_object_new_string(id) : NULL);
+		json_object_object_add(x, "container",
+				       d->d.container ? json_object_new_string(id) : NULL);
 		json_object_object_add(x, "registered", json_object_new_boolean(d->d.registered));
-		json_object_object_add(x, "has_dma_unmap", json_object_new_boolean(d->d.dma_unmap != 0));
+		json_object_object_add(x, "has_dma_unmap",
+				       json_object_new_boolean(d->d.dma_unmap != 0));
 		json_object_object_add(x, "ops", ops_object(s, device_ops, ndev, d->vdev, 0));
 		json_object_array_add(a, x);
 	}
@@ -174,7 +181,8 @@ json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char
 	for (int i = 0; i < VT_LOSS_MAX; i++)
 		json_object_object_add(x, loss_names[i], json_object_new_uint64(s->losses[i]));
 	json_object_object_add(o, "lost", x);
-	json_object_object_add(o, "not_traced", json_object_new_string(not_traced ? not_traced : ""));
+	json_object_object_add(o, "not_traced",
+			       json_object_new_string(not_traced ? not_traced : ""));
 	return o;
 }
 
@@ -182,8 +190,9 @@ json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char
  * UTF-8 (comm, QEMU -name) would make the line invalid JSON for a strict parser. */
 void vt_json_print(FILE *f, json_object *o, bool pretty)
 {
-	const char *raw = json_object_to_json_string_ext(o, (pretty ? JSON_C_TO_STRING_PRETTY :
-				JSON_C_TO_STRING_PLAIN) | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *raw = json_object_to_json_string_ext(
+		o, (pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN) |
+			   JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *u = vt_json_utf8(raw ? raw : "null");
 
 	fprintf(f, "%s\n", u ? u : "null");
@@ -246,10 +255,12 @@ uint64_t vt_proc_stat_start(const char *stat)
 
 	/* comm (field 2) is in parentheses and may hold anything, ')' and spaces included: the
 	 * fields after it start after the last ')'. Field 22 is the 20th after it. */
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-			 "%*d %*d %*d %*d %llu", &start) != 1)
+	if (!p || sscanf(p + 1,
+			 " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+			 "%*d %*d %*d %*d %llu",
+			 &start) != 1)
 		return 0;
-	return start ? start : 1;	/* started at tick 0: still a process */
+	return start ? start : 1; /* started at tick 0: still a process */
 }
 
 uint64_t vt_proc_start(uint32_t pid)
@@ -297,7 +308,7 @@ struct vt_ident *vt_ident_put(struct vt_ident_cache *c, uint32_t pid, uint64_t s
 	for (int w = 0; !e && w < VT_IDENT_WAYS; w++)
 		if (!set[w].tgid)
 			e = &set[w];
-	if (!e) {	/* a full set: replace its least recently used way */
+	if (!e) { /* a full set: replace its least recently used way */
 		e = &set[0];
 		for (int w = 1; w < VT_IDENT_WAYS; w++)
 			if (set[w].used < e->used)
@@ -317,7 +328,7 @@ void vt_ident_get(struct vt_ident_cache *c, uint32_t pid, char *comm, size_t cle
 	struct vt_ident *e = vt_ident_find(c, pid);
 	uint64_t start = pid ? vt_proc_start(pid) : 0;
 
-	if (e && (!start || start == e->start)) {	/* the same process, alive or exited */
+	if (e && (!start || start == e->start)) { /* the same process, alive or exited */
 		snprintf(comm, clen, "%s", e->comm);
 		snprintf(vm, vlen, "%s", e->vm);
 		return;
@@ -340,7 +351,6 @@ size_t vt_ident_count(const struct vt_ident_cache *c)
 	return n;
 }
 
-
 /*
  * The guest name in one -name value, as QEMU's option parser reads it: parameters separated
  * by ',' (a doubled ",," is a comma inside a value), "guest=NAME" or, first and without '=',
@@ -362,7 +372,7 @@ static bool qemu_guest(const char *v, size_t n, char *vm, size_t vlen)
 			guest = klen == 5 && !memcmp(key, "guest", 5);
 			val = key + klen + 1;
 		} else {
-			guest = first;	/* the implied key */
+			guest = first; /* the implied key */
 			val = key;
 		}
 		/* the value, up to a single ',' */
@@ -382,7 +392,7 @@ static bool qemu_guest(const char *v, size_t n, char *vm, size_t vlen)
 			found = true;
 		}
 		if (p < end)
-			p++;	/* the separating ',' */
+			p++; /* the separating ',' */
 		first = false;
 	}
 	return found;
@@ -401,9 +411,11 @@ bool vt_qemu_vm_name(const char *cmdline, size_t len, char *vm, size_t vlen)
 		size_t plen = strnlen(p, end - p);
 		const char *next = p + plen + 1;
 
-		if (((plen == 5 && !memcmp(p, "-name", 5)) || (plen == 6 && !memcmp(p, "--name", 6))) &&
-		    next < end && qemu_guest(next, strnlen(next, end - next), tmp, sizeof(tmp) < vlen ?
-					     sizeof(tmp) : vlen)) {
+		if (((plen == 5 && !memcmp(p, "-name", 5)) ||
+		     (plen == 6 && !memcmp(p, "--name", 6))) &&
+		    next < end &&
+		    qemu_guest(next, strnlen(next, end - next), tmp,
+			       sizeof(tmp) < vlen ? sizeof(tmp) : vlen)) {
 			snprintf(vm, vlen, "%s", tmp);
 			found = true;
 		}

@@ -39,15 +39,15 @@ uint64_t vt_proc_stat_start(const char *stat);
 #define VT_IDENT_SETS 256
 #define VT_IDENT_WAYS 4
 struct vt_ident {
-	uint32_t tgid;		/* 0: free */
-	uint64_t start;		/* vt_proc_start() when cached */
-	uint64_t used;		/* cache tick of the last use (LRU within a set) */
+	uint32_t tgid;	/* 0: free */
+	uint64_t start; /* vt_proc_start() when cached */
+	uint64_t used;	/* cache tick of the last use (LRU within a set) */
 	char comm[32], vm[128];
 };
 struct vt_ident_cache {
 	struct vt_ident e[VT_IDENT_SETS][VT_IDENT_WAYS];
 	uint64_t tick;
-	uint64_t reads;		/* names read from /proc (tests) */
+	uint64_t reads; /* names read from /proc (tests) */
 };
 /* comm and VM name of pid: the cached ones while the same process lives (no /proc read
  * beyond its stat), read and cached for a new or reused PID, the cached ones of a process

@@ -45,7 +45,8 @@ struct vt_dev *vt_devtab_get(struct vt_tracer *t, uint64_t vdev, bool create)
 			i++;
 		if (i == t->ndevtab)
 			i = 0;
-		memmove(&t->devtab[i], &t->devtab[i + 1], (t->ndevtab - i - 1) * sizeof(*t->devtab));
+		memmove(&t->devtab[i], &t->devtab[i + 1],
+			(t->ndevtab - i - 1) * sizeof(*t->devtab));
 		t->ndevtab--;
 	}
 	if (t->ndevtab == t->devcap) {
@@ -78,10 +79,11 @@ static void devtab_event(struct vt_tracer *t, const struct vtr_event *e)
 		return;
 	}
 	/* a register may be another device at a gone one's address */
-	if (!d->d.name[0] || (e->op == VT_OP_REGISTER && strncmp(d->d.name, e->dev, sizeof(e->dev)))) {
+	if (!d->d.name[0] ||
+	    (e->op == VT_OP_REGISTER && strncmp(d->d.name, e->dev, sizeof(e->dev)))) {
 		memset(d->d.driver, 0, sizeof(d->d.driver));
-		memcpy(d->d.name, e->dev, sizeof(d->d.name) < sizeof(e->dev) ?
-		       sizeof(d->d.name) : sizeof(e->dev));
+		memcpy(d->d.name, e->dev,
+		       sizeof(d->d.name) < sizeof(e->dev) ? sizeof(d->d.name) : sizeof(e->dev));
 	}
 	d->d.name[sizeof(d->d.name) - 1] = 0;
 	if (e->container)
@@ -98,9 +100,11 @@ static void deadlock_alert(const struct vtr_event *e)
 	char comm[32], vm[128], evm[VT_ESC_SIZE(128)], c1[VT_ESC_SIZE(16)], c2[VT_ESC_SIZE(16)];
 
 	vt_proc_ident(e->tgid, comm, sizeof(comm), vm, sizeof(vm));
-	fprintf(stderr, "%s: DEADLOCK in container %#llx%s%s: thread %u (%s) holds %s and waits "
+	fprintf(stderr,
+		"%s: DEADLOCK in container %#llx%s%s: thread %u (%s) holds %s and waits "
 		"for %s, held by thread %lld (%s), which waits for %s (alerted %.0f ms after the "
-		"cycle closed)\n", vt_prog, (unsigned long long)e->container, vm[0] ? " of VM " : "",
+		"cycle closed)\n",
+		vt_prog, (unsigned long long)e->container, vm[0] ? " of VM " : "",
 		vt_esc(evm, sizeof(evm), vm, sizeof(vm)), e->pid,
 		vt_esc(c1, sizeof(c1), e->comm, sizeof(e->comm)), held, wanted, (long long)e->ret,
 		vt_esc(c2, sizeof(c2), e->dev, 16), held, (vt_now_ns() - e->ts) / 1e6);
@@ -109,14 +113,14 @@ static void deadlock_alert(const struct vtr_event *e)
 /* A driver that never unpins raises a RETRY STORM at every UNMAP_DMA, thousands a second: one
  * line a second per container, and how many more there were in one line of their own. */
 #define VT_ALERT_EVERY_NS 1000000000ULL
-#define VT_NALERTS (sizeof(((struct vt_tracer *)0)->retry_alerts) / sizeof(struct vt_retry_alert))
+#define VT_NALERTS	  (sizeof(((struct vt_tracer *)0)->retry_alerts) / sizeof(struct vt_retry_alert))
 
 static void retry_alert_flush(struct vt_retry_alert *a)
 {
 	if (a->more)
 		vt_warn("%llu more retry storms in container %#llx since the last line about it "
-			"(one line a second per container)", (unsigned long long)a->more,
-			(unsigned long long)a->container);
+			"(one line a second per container)",
+			(unsigned long long)a->more, (unsigned long long)a->container);
 	a->more = 0;
 }
 
@@ -131,7 +135,7 @@ static bool retry_alert_due(struct vt_tracer *t, uint64_t container)
 		else if (t->retry_alerts[i].last_ns < oldest->last_ns)
 			oldest = &t->retry_alerts[i];
 	}
-	if (!a) {		/* a container not alerting lately: the least recent slot */
+	if (!a) { /* a container not alerting lately: the least recent slot */
 		retry_alert_flush(oldest);
 		a = oldest;
 		a->container = container;
@@ -199,8 +203,9 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 	if (e->aux && e->op != VT_OP_UNREGISTER) {
 		char dev[VT_ESC_SIZE(sizeof(e->dev))];
 
-		vt_cb_attach_device(t, e->aux, e->dev[0] ? vt_esc(dev, sizeof(dev), e->dev,
-							      sizeof(e->dev)) : "a device");
+		vt_cb_attach_device(t, e->aux,
+				    e->dev[0] ? vt_esc(dev, sizeof(dev), e->dev, sizeof(e->dev)) :
+						"a device");
 	}
 	if (t->opts.on_event)
 		t->opts.on_event(t->opts.ctx, e, true);

@@ -44,7 +44,8 @@ static int add_row(struct vt_snapshot *s, struct vt_rowidx *idx, const struct vt
 }
 
 /* One key's stats, summed over the CPUs into vals[0] (vals: room for ncpus); 0, or -errno. */
-static int stat_read(int fd, const struct vtr_key *key, bool percpu, int ncpus, struct vtr_stat *vals)
+static int stat_read(int fd, const struct vtr_key *key, bool percpu, int ncpus,
+		     struct vtr_stat *vals)
 {
 	if (bpf_map_lookup_elem(fd, key, vals))
 		return -errno;
@@ -76,7 +77,8 @@ static int read_stats(int fd, bool percpu, int ncpus, struct vt_snapshot *s, str
 }
 
 /* Add the hot rows (vt_rowc: per CPU, each slot owned by one key or free) into s. */
-static int read_rowc(int fd, unsigned slots, int ncpus, struct vt_snapshot *s, struct vt_rowidx *idx)
+static int read_rowc(int fd, unsigned slots, int ncpus, struct vt_snapshot *s,
+		     struct vt_rowidx *idx)
 {
 	struct vtr_rowc *vals = calloc(ncpus, sizeof(*vals));
 	int err = 0;
@@ -195,7 +197,8 @@ static int read_lockmax(struct vt_tracer *t, struct vt_snapshot *s)
 					break;
 				}
 			}
-			memmove(lm->stack, lm->stack + first, (lm->nstack - first) * sizeof(lm->stack[0]));
+			memmove(lm->stack, lm->stack + first,
+				(lm->nstack - first) * sizeof(lm->stack[0]));
 			lm->nstack -= first;
 		}
 		s->nlockmax++;
@@ -236,8 +239,8 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 	if (!err)
 		err = read_stats(bpf_map__fd(t->skel->maps.vt_stats_spill), false, 1, s, &idx);
 	if (!err)
-		err = read_rowc(bpf_map__fd(t->skel->maps.vt_rowc), t->skel->rodata->vt_rowc_mask + 1,
-				t->ncpus, s, &idx);
+		err = read_rowc(bpf_map__fd(t->skel->maps.vt_rowc),
+				t->skel->rodata->vt_rowc_mask + 1, t->ncpus, s, &idx);
 	for (size_t i = 0; !err && i < t->retired.n; i++)
 		err = add_row(s, &idx, &t->retired.rows[i].key, &t->retired.rows[i].st);
 	vt_rowidx_free(&idx);
@@ -266,8 +269,10 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 		if (dev.dma_unmap) {
 			char name[VT_ESC_SIZE(sizeof(dev.name))];
 
-			vt_cb_attach_device(t, dev.dma_unmap, dev.name[0] ? vt_esc(name, sizeof(name),
-					dev.name, sizeof(dev.name)) : "a device");
+			vt_cb_attach_device(t, dev.dma_unmap,
+					    dev.name[0] ? vt_esc(name, sizeof(name), dev.name,
+								 sizeof(dev.name)) :
+							  "a device");
 		}
 	}
 	s->devs = malloc((t->ndevtab ? t->ndevtab : 1) * sizeof(*s->devs));

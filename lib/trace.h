@@ -14,7 +14,7 @@
 
 struct vt_row {
 	struct vtr_key key;
-	struct vtr_stat st;	/* summed over CPUs */
+	struct vtr_stat st; /* summed over CPUs */
 };
 
 struct vt_dev {
@@ -31,13 +31,13 @@ struct vt_lockmax {
 };
 
 struct vt_snapshot {
-	uint64_t ts;			/* vt_now_ns() when taken */
+	uint64_t ts; /* vt_now_ns() when taken */
 	struct vt_row *rows;
 	size_t n, cap;
 	uint64_t losses[VT_LOSS_MAX];
 	struct vt_dev *devs;
 	size_t ndevs;
-	struct vt_lockmax *lockmax;	/* lock tracking only */
+	struct vt_lockmax *lockmax; /* lock tracking only */
 	size_t nlockmax;
 	/* Ops (1u << VT_OP_*) the source did not observe at all, and ops it counted without
 	 * timing them (e.g. top counts pins at their fexit alone): reports leave them out, or
@@ -51,7 +51,7 @@ struct vt_snapshot {
  * n rows into a snapshot, or diffing two, is O(n) (16k rows: was O(n^2), 1.1 s). */
 struct vt_rowidx {
 	size_t *slot;
-	size_t mask;		/* slots - 1 (a power of two); 0 before the first add */
+	size_t mask; /* slots - 1 (a power of two); 0 before the first add */
 	size_t n;
 };
 /* The row of key in rows (indexed by x), or NULL. */
@@ -93,14 +93,14 @@ struct vt_tracer;
 /* Each switch is named for its BPF feature (include/vt_shared.h VT_FEAT_*): snoop, locks on
  * when set; alert and detail on unless no_alert, no_detail. */
 struct vt_tracer_opts {
-	bool snoop;		/* VT_FEAT_SNOOP: per-event ring buffer */
-	bool locks;		/* VT_FEAT_LOCKS: iommu->lock / device_list_lock hold and wait times */
-	bool no_alert;		/* no VT_FEAT_ALERT: do not watch for the ABBA deadlock */
-	uint32_t tgid;		/* snoop: only this process */
-	bool force_kprobe;	/* never fentry */
-	bool no_detail;		/* no VT_FEAT_DETAIL: pins counted, not timed; no per-vfio_dma
+	bool snoop;	   /* VT_FEAT_SNOOP: per-event ring buffer */
+	bool locks;	   /* VT_FEAT_LOCKS: iommu->lock / device_list_lock hold and wait times */
+	bool no_alert;	   /* no VT_FEAT_ALERT: do not watch for the ABBA deadlock */
+	uint32_t tgid;	   /* snoop: only this process */
+	bool force_kprobe; /* never fentry */
+	bool no_detail;	   /* no VT_FEAT_DETAIL: pins counted, not timed; no per-vfio_dma
 				 * remove_dma/unmap_unpin (fewer and cheaper probes; top) */
-	uint32_t ringbuf_pages;	/* snoop ring buffer size (power of two; 0: default 64) */
+	uint32_t ringbuf_pages; /* snoop ring buffer size (power of two; 0: default 64) */
 	bool no_hold;		/* do not stop the loader of a module using vfio until its
 				 * dma_unmap callbacks are attached (bpf/vfio_trace.bpf.c) */
 	/* Called for every snoop event and, with lifecycle=true, every device event. */

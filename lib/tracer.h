@@ -13,14 +13,14 @@
 #include "trace.h"
 #include "vfio_trace.skel.h"
 
-#define VT_MAX_CB 64
+#define VT_MAX_CB    64
 #define VT_MAX_EXTRA 8
 
 struct vt_cb_target {
 	uint64_t addr;
-	char sym[160];		/* "module:function" for kprobes */
+	char sym[160]; /* "module:function" for kprobes */
 	enum vt_method method;
-	struct callback_bpf *obj;	/* fentry: one object per target */
+	struct callback_bpf *obj; /* fentry: one object per target */
 	struct bpf_link *links[2];
 };
 
@@ -33,31 +33,31 @@ struct vt_tracer {
 	struct vt_ksyms *ks;
 	struct vfio_trace_bpf *skel;
 	struct ring_buffer *rb;
-	struct callback_bpf *kp_cb;	/* the kprobe instance, attached to every target */
+	struct callback_bpf *kp_cb; /* the kprobe instance, attached to every target */
 	struct vt_cb_target cbs[VT_MAX_CB];
 	int ncbs;
 	char missing[512];
 	int ncpus;
-	struct bpf_link *extra[VT_MAX_EXTRA];	/* kprobes attached by hand (retargeted) */
+	struct bpf_link *extra[VT_MAX_EXTRA]; /* kprobes attached by hand (retargeted) */
 	int nextra;
-	struct {				/* ... which are these */
+	struct { /* ... which are these */
 		struct bpf_program *prog;
 		const struct vt_point *p;
 		bool retprobe;
 	} retarget[VT_MAX_EXTRA];
 	int nretarget;
-	pid_t guardian;			/* continues held module loaders if we die (0: none) */
-	int guardian_pipe;		/* its end: closing it (dying) is the signal */
-	struct vt_dev *devtab;		/* every device seen (vt_devices forgets unregistered) */
+	pid_t guardian;	       /* continues held module loaders if we die (0: none) */
+	int guardian_pipe;     /* its end: closing it (dying) is the signal */
+	struct vt_dev *devtab; /* every device seen (vt_devices forgets unregistered) */
 	size_t ndevtab, devcap;
-	struct vt_retry_alert {		/* RETRY STORM lines: one a second per container */
+	struct vt_retry_alert { /* RETRY STORM lines: one a second per container */
 		uint64_t container;
-		uint64_t last_ns;	/* when its last line was printed */
-		uint64_t more;		/* alerts since, not printed */
+		uint64_t last_ns; /* when its last line was printed */
+		uint64_t more;	  /* alerts since, not printed */
 	} retry_alerts[32];
-	struct vt_snapshot retired;	/* rows of processes that have gone, out of the maps */
+	struct vt_snapshot retired; /* rows of processes that have gone, out of the maps */
 	struct vt_rowidx retired_idx;
-	uint64_t retired_at;		/* when they were last looked for */
+	uint64_t retired_at; /* when they were last looked for */
 	/* Under a steady stream libbpf's consume loop never runs dry: the ring callbacks end it
 	 * (ring_stop()) at poll_end, or at once on a stop unless draining. */
 	uint64_t poll_end;

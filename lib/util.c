@@ -139,7 +139,7 @@ static void on_signal(int sig)
 		raise(sig);
 		_exit(128 + sig);
 	}
-	vt_stop_ns = vt_now_ns();	/* clock_gettime is async-signal-safe */
+	vt_stop_ns = vt_now_ns(); /* clock_gettime is async-signal-safe */
 	vt_stop = VT_STOP_SIGNAL;
 }
 

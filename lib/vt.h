@@ -18,12 +18,12 @@
 #include "vt_shared.h"
 
 /* Exit codes, the same for every command. */
-#define VT_EXIT_OK	0
-#define VT_EXIT_FAIL	1	/* runtime failure: the tool cannot do what was asked here */
-#define VT_EXIT_USAGE	2	/* bad arguments */
+#define VT_EXIT_OK    0
+#define VT_EXIT_FAIL  1 /* runtime failure: the tool cannot do what was asked here */
+#define VT_EXIT_USAGE 2 /* bad arguments */
 
 extern int vt_verbose;
-extern const char *vt_prog;	/* "vfio-trace" or "vfio-trace <command>" */
+extern const char *vt_prog; /* "vfio-trace" or "vfio-trace <command>" */
 
 void vt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -35,7 +35,7 @@ bool vt_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, ui
 /* Seconds in [min, max]; a bad value gets one line naming opt. */
 bool vt_parse_secs(const char *opt, const char *s, double min, double max, double *secs);
 bool vt_parse_interval(const char *s, double *secs);
-uint64_t vt_now_ns(void);	/* CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() uses */
+uint64_t vt_now_ns(void); /* CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() uses */
 
 /* ---- names in output (lib/escape.c) -------------------------------------------------------
  * VM names, comm, device and driver names are chosen by other people. Text output shows them
@@ -44,7 +44,7 @@ uint64_t vt_now_ns(void);	/* CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() uses 
  * byte that is not valid UTF-8 as \xNN (lower-case hex, one per byte). srclen bounds src
  * (fixed-size kernel arrays need not end in NUL). The output is cut at a whole character or
  * escape and always NUL-terminated. */
-#define VT_ESC_SIZE(n) (4 * (n) + 1)	/* room for n input bytes, escaped */
+#define VT_ESC_SIZE(n) (4 * (n) + 1) /* room for n input bytes, escaped */
 char *vt_esc(char *dst, size_t size, const char *src, size_t srclen);
 /* The same, cut to at most cols columns and padded with spaces to exactly cols (a UTF-8
  * character counts as one column). cols < 0: no cut, no padding. */
@@ -65,9 +65,9 @@ char *vt_json_utf8(const char *json);
  * kernel detaches every BPF link when its fds close). SIGPIPE is ignored: a write to a closed
  * stdout fails with EPIPE, vt_out_check() sees it and sets VT_STOP_OUTPUT (no drain, no final
  * output, detach, exit 0); any other write error prints one line and the exit status is 1. */
-#define VT_STOP_SIGNAL	1
-#define VT_STOP_OUTPUT	2
-#define VT_DRAIN_MS	300
+#define VT_STOP_SIGNAL 1
+#define VT_STOP_OUTPUT 2
+#define VT_DRAIN_MS    300
 extern volatile int vt_stop;
 extern volatile uint64_t vt_stop_ns;
 void vt_install_signals(void);
@@ -84,14 +84,14 @@ int vt_exit_code(int rc);
 struct vt_ksym {
 	uint64_t addr;
 	char *name;
-	char *module;	/* NULL for vmlinux */
+	char *module; /* NULL for vmlinux */
 };
 
 struct vt_ksyms;
 /* One pass keeping what vfio-trace looks up by name: every symbol of the VFIO modules and the
  * vmlinux functions it attaches to (vt_ksyms_wanted()). NULL when kallsyms cannot be read. */
 struct vt_ksyms *vt_ksyms_load(void);
-struct vt_ksyms *vt_ksyms_load_path(const char *path);	/* another file (unit tests) */
+struct vt_ksyms *vt_ksyms_load_path(const char *path); /* another file (unit tests) */
 /* The same, keeping the symbols of extra_modules (NULL-terminated) too. */
 struct vt_ksyms *vt_ksyms_load_with(const char *const *extra_modules);
 struct vt_ksyms *vt_ksyms_load_path_with(const char *path, const char *const *extra_modules);
@@ -100,7 +100,7 @@ int vt_ksyms_add_module(struct vt_ksyms *ks, const char *module);
 void vt_ksyms_free(struct vt_ksyms *ks);
 /* Whether vt_ksyms_load() keeps symbol name of module (NULL: vmlinux). */
 bool vt_ksyms_wanted(const char *name, const char *module);
-size_t vt_ksyms_count(const struct vt_ksyms *ks);	/* symbols kept */
+size_t vt_ksyms_count(const struct vt_ksyms *ks); /* symbols kept */
 /* NULL, or one sentence when kallsyms showed this process text symbols at address 0 (hidden
  * by kernel.kptr_restrict / perf_event_paranoid without CAP_SYSLOG): those are never kept,
  * so nothing is named or attached from a zero. */
@@ -117,13 +117,14 @@ const struct vt_ksym *vt_ksyms_by_name(const struct vt_ksyms *ks, const char *na
 const struct vt_ksym *vt_ksyms_clone(const struct vt_ksyms *ks, const char *name,
 				     const char *module);
 /* A data symbol of a VFIO module (vfio_device_fops is the only data vfio-trace looks up). */
-const struct vt_ksym *vt_ksyms_data(const struct vt_ksyms *ks, const char *name, const char *module);
+const struct vt_ksym *vt_ksyms_data(const struct vt_ksyms *ks, const char *name,
+				    const char *module);
 /* Parse one /proc/kallsyms line (exposed for unit tests). */
 bool vt_ksyms_parse_line(const char *line, uint64_t *addr, char *type, char *name, size_t nlen,
 			 char *module, size_t mlen);
 
 /* ---- where the drivers' dma_unmap callbacks are (callbacks.c) ---------------------------- */
-#define VT_MODNAME_LEN 56	/* the kernel's MODULE_NAME_LEN on 64-bit */
+#define VT_MODNAME_LEN 56 /* the kernel's MODULE_NAME_LEN on 64-bit */
 struct btf;
 /* Is BTF function func_id `void (struct vfio_device *, u64, u64)`, dma_unmap's prototype? */
 bool vt_btf_is_dma_unmap(const struct btf *btf, uint32_t func_id);
@@ -137,8 +138,8 @@ int vt_vfio_holders(const char *sysfs_module, char names[][VT_MODNAME_LEN], int 
 
 /* ---- capabilities (lib/caps.c) ---------------------------------------------------------- */
 enum vt_caps_role {
-	VT_CAPS_NONE,		/* doctor, hung: nothing once their attaches/iterators are done */
-	VT_CAPS_TRACER,		/* stat, top, snoop, hist, locks: they attach more while running */
+	VT_CAPS_NONE,	/* doctor, hung: nothing once their attaches/iterators are done */
+	VT_CAPS_TRACER, /* stat, top, snoop, hist, locks: they attach more while running */
 };
 /* The CAP_* values role still needs after attach, into keep (at most max); how many. */
 int vt_caps_needed(enum vt_caps_role role, int *keep, int max);
@@ -152,29 +153,29 @@ int vt_caps_test_drop(void);
 
 /* ---- attach points ---------------------------------------------------------------------- */
 enum vt_method {
-	VT_M_NONE = 0,		/* not usable: see reason */
+	VT_M_NONE = 0, /* not usable: see reason */
 	VT_M_FENTRY,
 	VT_M_KPROBE,
 	VT_M_TRACEPOINT,
-	VT_M_INLINED,		/* no symbol: the compiler inlined it; measured from others */
-	VT_M_DYNAMIC,		/* attached at run time (drivers' dma_unmap callbacks) */
+	VT_M_INLINED, /* no symbol: the compiler inlined it; measured from others */
+	VT_M_DYNAMIC, /* attached at run time (drivers' dma_unmap callbacks) */
 };
 
 enum vt_point_kind { VT_PK_FUNC, VT_PK_TRACEPOINT, VT_PK_INLINED_FUNC, VT_PK_CALLBACK };
 
 struct vt_point {
-	const char *name;	/* function, or "category:event" */
-	const char *module;	/* where the function lives (NULL: vmlinux) */
+	const char *name;   /* function, or "category:event" */
+	const char *module; /* where the function lives (NULL: vmlinux) */
 	enum vt_point_kind kind;
-	const char *progs;	/* non-NULL: vfio-trace attaches its programs here (bound to the
+	const char *progs; /* non-NULL: vfio-trace attaches its programs here (bound to the
 				 * skeleton's members in lib/loader.c's bind_points; the string
 				 * is their common suffix, for a reader) */
-	const char *use;	/* what vfio-trace measures with it */
-	bool required;		/* the tracer cannot work without it */
-	unsigned feature;	/* VT_FEAT_* that loads it (0: always) */
+	const char *use;   /* what vfio-trace measures with it */
+	bool required;	   /* the tracer cannot work without it */
+	unsigned feature;  /* VT_FEAT_* that loads it (0: always) */
 	/* decided at run time */
 	enum vt_method method;
-	char symbol[128];	/* the symbol actually probed (may be a clone) */
+	char symbol[128]; /* the symbol actually probed (may be a clone) */
 	char reason[256];
 };
 
@@ -182,18 +183,18 @@ struct vt_env {
 	char release[128];
 	bool vmlinux_btf;
 	bool btf_vfio, btf_type1;
-	bool mod_vfio, mod_type1;	/* loaded */
-	bool mod_vfio_avail;		/* present in /lib/modules or built in */
+	bool mod_vfio, mod_type1; /* loaded */
+	bool mod_vfio_avail;	  /* present in /lib/modules or built in */
 	bool cap_bpf, cap_perfmon, cap_sys_admin, cap_syslog;
-	char ksyms_hidden[256];		/* vt_ksyms_hidden()'s sentence, "" when readable */
-	bool privileged;		/* enough to load and attach */
+	char ksyms_hidden[256]; /* vt_ksyms_hidden()'s sentence, "" when readable */
+	bool privileged;	/* enough to load and attach */
 	char missing_caps[160];
-	char tracefs[64];		/* mount point, "" when not mounted */
-	bool fentry_works;		/* the kernel attached a test fentry program (quick:
+	char tracefs[64];  /* mount point, "" when not mounted */
+	bool fentry_works; /* the kernel attached a test fentry program (quick:
 					 * assumed until the skeleton fails to load or attach) */
-	bool kprobes;			/* the kernel has kprobes (quick: the kprobe PMU is there) */
-	bool force_kprobe;		/* VFIO_TRACE_NO_FENTRY=1 / --kprobe: skip fentry */
-	bool quick;			/* the tracers: no test attach at all (each is a trampoline,
+	bool kprobes;	   /* the kernel has kprobes (quick: the kprobe PMU is there) */
+	bool force_kprobe; /* VFIO_TRACE_NO_FENTRY=1 / --kprobe: skip fentry */
+	bool quick;	   /* the tracers: no test attach at all (each is a trampoline,
 					 * kprobe or tracepoint install, up to a second under
 					 * emulation): the method follows the symbol, fentry unless
 					 * --kprobe, and a failed load or attach falls back to kprobes */

@@ -49,12 +49,14 @@ void vt_view_json_rates(json_object *doc, const struct vt_snapshot *iv, double s
 	nc = vt_containers(iv, &cs);
 	if (cs && json_object_object_get_ex(doc, "containers", &a)) {
 		for (size_t i = 0; i < nc && i < json_object_array_length(a); i++)
-			json_object_object_add(json_object_array_get_idx(a, i), "rates",
-					       rates_of(iv, cops, ncops, cs[i].obj, cs[i].tgid, secs));
+			json_object_object_add(
+				json_object_array_get_idx(a, i), "rates",
+				rates_of(iv, cops, ncops, cs[i].obj, cs[i].tgid, secs));
 	}
 	free(cs);
 	if (json_object_object_get_ex(doc, "devices", &a))
 		for (size_t i = 0; i < iv->ndevs && i < json_object_array_length(a); i++)
-			json_object_object_add(json_object_array_get_idx(a, i), "rates",
-					       rates_of(iv, dops, ndops, iv->devs[i].vdev, 0, secs));
+			json_object_object_add(
+				json_object_array_get_idx(a, i), "rates",
+				rates_of(iv, dops, ndops, iv->devs[i].vdev, 0, secs));
 }

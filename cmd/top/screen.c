@@ -31,14 +31,13 @@ int vt_view_key(struct vt_view_ui *ui, int key)
 	if (key == 'q' || key == 'Q')
 		return VT_UI_QUIT;
 	ui->msg[0] = 0;
-	if (ui->help) {	/* any key closes the help */
+	if (ui->help) { /* any key closes the help */
 		ui->help = false;
 		return VT_UI_REDRAW;
 	}
 	switch (key) {
-	case 'h': case '?':
-		ui->help = true;
-		return VT_UI_REDRAW;
+	case 'h':
+	case '?': ui->help = true; return VT_UI_REDRAW;
 	case 'p':
 		ui->paused = !ui->paused;
 		snprintf(ui->msg, sizeof(ui->msg), ui->paused ? "paused (p resumes)" : "resumed");
@@ -57,10 +56,11 @@ int vt_view_key(struct vt_view_ui *ui, int key)
 		return VT_UI_REDRAW;
 	case 'z':
 		ui->hide_zero = !ui->hide_zero;
-		snprintf(ui->msg, sizeof(ui->msg), ui->hide_zero ? "idle rows hidden" :
-			 "idle rows shown");
+		snprintf(ui->msg, sizeof(ui->msg),
+			 ui->hide_zero ? "idle rows hidden" : "idle rows shown");
 		return VT_UI_REDRAW;
-	case '+': case '=': {
+	case '+':
+	case '=': {
 		int i = 0;
 
 		while (i < NSTEPS - 1 && steps[i] <= ui->interval + 1e-9)
@@ -68,7 +68,8 @@ int vt_view_key(struct vt_view_ui *ui, int key)
 		set_interval(ui, steps[i] > ui->interval ? steps[i] : ui->interval);
 		return VT_UI_REDRAW | VT_UI_RETIME;
 	}
-	case '-': case '_': {
+	case '-':
+	case '_': {
 		int i = NSTEPS - 1;
 
 		while (i > 0 && steps[i] >= ui->interval - 1e-9)
@@ -189,7 +190,7 @@ void vt_view_draw(const struct vt_view *v, const struct vt_view_ui *ui, const ch
 	attroff(A_BOLD);
 	ns = vt_view_summary(v, not_traced, sum, 5);
 	for (int i = 0; i < ns; i++) {
-		if (i >= 3)	/* losses and what is not traced: never overlooked */
+		if (i >= 3) /* losses and what is not traced: never overlooked */
 			attron(A_BOLD);
 		put(y++, sum[i]);
 		attroff(A_BOLD);
@@ -224,7 +225,8 @@ void vt_view_draw(const struct vt_view *v, const struct vt_view_ui *ui, const ch
 		put(y++, line);
 	}
 	if (np > sp) {
-		snprintf(line, sizeof(line), "  ... %zu more processes (z hides idle rows)", np - sp);
+		snprintf(line, sizeof(line), "  ... %zu more processes (z hides idle rows)",
+			 np - sp);
 		put(y, line);
 	} else if (!np) {
 		put(y, v->nprocs ? "  (all idle)" : "  (no VFIO container activity yet)");

@@ -40,18 +40,18 @@ static const char top_usage[] =
 struct top {
 	struct vt_cli cli;
 	struct vt_tracer *t;
-	struct vt_snapshot base, prev;	/* the baseline (r resets it) and the last interval's end */
-	uint64_t start;			/* when tracing started */
+	struct vt_snapshot base, prev; /* the baseline (r resets it) and the last interval's end */
+	uint64_t start;		       /* when tracing started */
 	struct vt_view view;
 	struct vt_view_ui ui;
-	struct vt_ident_cache *ids;	/* names of processes seen, kept after they exit (bounded) */
+	struct vt_ident_cache *ids; /* names of processes seen, kept after they exit (bounded) */
 	char filter[VT_ESC_SIZE(128)];
 	/* terminal mode: stderr goes into a pipe while ncurses owns the screen */
 	int err_rd, saved_stderr;
 	char errlog[4096];
 	size_t errlen;
 	bool errlost;
-	uint64_t ticks, msg_tick;	/* a status message stays for two refreshes */
+	uint64_t ticks, msg_tick; /* a status message stays for two refreshes */
 };
 
 /* A device event comes from a process that is in open()/close() of a device fd, so alive:
@@ -185,7 +185,7 @@ static void print_block(struct top *tp, bool final)
 		       tp->filter[0] ? "  " : "", tp->filter);
 	n = vt_view_summary(&tp->view, vt_tracer_missing(tp->t), sum, 5);
 	for (int i = 0; i < n; i++)
-		if (!final || i != 2)	/* the final block: no "last interval" row */
+		if (!final || i != 2) /* the final block: no "last interval" row */
 			printf("%s\n", sum[i]);
 	print_tables(&tp->view, final, final ? 0 : tp->view.secs);
 	vt_out_check();
@@ -237,7 +237,7 @@ static int run_plain(struct top *tp)
 		double secs;
 
 		deadline += (uint64_t)(tp->ui.interval * 1e9);
-		if (deadline < vt_now_ns())	/* a slow interval: no burst of catch-up ones */
+		if (deadline < vt_now_ns()) /* a slow interval: no burst of catch-up ones */
 			deadline = vt_now_ns() + (uint64_t)(tp->ui.interval * 1e9);
 		wait_until(tp, deadline);
 		if (vt_stop)
@@ -258,7 +258,7 @@ static int run_plain(struct top *tp)
 			break;
 	}
 	if (vt_stop == VT_STOP_OUTPUT)
-		return VT_EXIT_OK;	/* the reader left */
+		return VT_EXIT_OK; /* the reader left */
 	/* The totals since start: drain the lifecycle ring, read the maps once more. */
 	vt_tracer_drain(tp->t);
 	if (snap(tp, &cur))
@@ -437,7 +437,7 @@ static int run_tty(struct top *tp)
 			if (f & VT_UI_RESUME) {
 				struct vt_snapshot s;
 
-				if (!snap(tp, &s)) {	/* the paused stretch is not an interval */
+				if (!snap(tp, &s)) { /* the paused stretch is not an interval */
 					vt_snapshot_free(&tp->prev);
 					tp->prev = s;
 				}
@@ -454,7 +454,8 @@ static int run_tty(struct top *tp)
 					rc = VT_EXIT_FAIL;
 					break;
 				}
-				if (++tp->ticks - tp->msg_tick > 2 || !strncmp(tp->ui.msg, "first", 5))
+				if (++tp->ticks - tp->msg_tick > 2 ||
+				    !strncmp(tp->ui.msg, "first", 5))
 					tp->ui.msg[0] = 0;
 				redraw = true;
 				n++;
@@ -485,8 +486,9 @@ int cmd_top(int argc, char **argv)
 	struct vt_tracer_opts topts = {};
 	int rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL | VT_CLI_BATCH |
-			  VT_CLI_SORT, top_usage, &tp.cli);
+	rc = vt_cli_parse(argc, argv,
+			  VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL | VT_CLI_BATCH | VT_CLI_SORT,
+			  top_usage, &tp.cli);
 	if (rc >= 0)
 		return rc;
 	if (tp.cli.sort) {
@@ -505,8 +507,9 @@ int cmd_top(int argc, char **argv)
 		return VT_EXIT_FAIL;
 	}
 	vt_install_signals();
-	topts.no_detail = true;	/* what the view shows: pins counted, not timed; no per-vfio_dma probes */
-	topts.on_event = on_event;	/* device events only: snoop stays off */
+	topts.no_detail =
+		true; /* what the view shows: pins counted, not timed; no per-vfio_dma probes */
+	topts.on_event = on_event; /* device events only: snoop stays off */
 	topts.ctx = &tp;
 	if (cmd_tracer_open(&tp.cli, &topts, &tp.t)) {
 		free(tp.ids);

@@ -33,7 +33,7 @@ const char *vt_reg_name(enum vt_reg_state r)
 uint64_t vt_view_row_visits;
 
 struct keyset {
-	struct vt_row *k;	/* only .key is used: obj, tgid */
+	struct vt_row *k; /* only .key is used: obj, tgid */
 	size_t n, cap;
 	struct vt_rowidx idx;
 };
@@ -135,14 +135,17 @@ static int proc_counts(struct vt_view *v, const struct keyset *procs, const stru
 					c->teardown_max = r->st.lat_max;
 				break;
 			/* type1 pin without vfio_pin_pages around it: only the container is known */
-			case VT_OP_PIN: c->pins += r->st.count; c->pages += r->st.bytes; break;
+			case VT_OP_PIN:
+				c->pins += r->st.count;
+				c->pages += r->st.bytes;
+				break;
 			}
 		} else if (r->key.op == VT_OP_LOCK_WAIT) {
 			c->lock_waits += r->st.count;
 			if (r->st.lat_max > c->lock_wait_max)
 				c->lock_wait_max = r->st.lat_max;
 		} else if (r->key.kind != VT_KIND_DEVICE) {
-			continue;	/* lock hold and drop rows: vfio-trace locks */
+			continue; /* lock hold and drop rows: vfio-trace locks */
 		} else if (r->key.op == VT_OP_CALLBACK) {
 			c->callbacks += r->st.count;
 		} else if (r->key.op == VT_OP_PIN) {
@@ -287,7 +290,7 @@ int vt_view_build(struct vt_view *v, const struct vt_snapshot *iv, double secs,
 		vt_view_row_visits++;
 		if (k->kind != VT_KIND_CONTAINER && k->op != VT_OP_CALLBACK && k->op != VT_OP_PIN &&
 		    k->op != VT_OP_UNPIN && k->op != VT_OP_LOCK_WAIT)
-			continue;	/* register/unregister: the device table's */
+			continue; /* register/unregister: the device table's */
 		if (keyset_add(&procs, rc_tot[i], k->tgid, &added) < 0)
 			goto oom;
 		if (!added)
@@ -320,7 +323,7 @@ int vt_view_build(struct vt_view *v, const struct vt_snapshot *iv, double secs,
 		if (keyset_add(&devs, d->vdev, 0, &added) < 0)
 			goto oom;
 		if (!added)
-			continue;	/* one row per device */
+			continue; /* one row per device */
 		o = &v->devs[v->ndevs++];
 		o->vdev = d->vdev;
 		o->container = d->d.container;
@@ -333,7 +336,8 @@ int vt_view_build(struct vt_view *v, const struct vt_snapshot *iv, double secs,
 		long d;
 
 		vt_view_row_visits++;
-		if (!r->st.count || (r->key.op != VT_OP_UNREGISTER && r->key.op != VT_OP_CALLBACK) ||
+		if (!r->st.count ||
+		    (r->key.op != VT_OP_UNREGISTER && r->key.op != VT_OP_CALLBACK) ||
 		    (d = keyset_find(&devs, r->key.obj, 0)) < 0)
 			continue;
 		seen[d] |= r->key.op == VT_OP_UNREGISTER ? 1 : 2;
@@ -486,8 +490,8 @@ void vt_view_proc_line(char *buf, size_t len, const struct vt_view_proc *p,
 		 fmt_mib(mib, sizeof(mib), c->unmap_bytes, secs),
 		 fmt_num(no, sizeof(no), c->notifies, secs), (unsigned long long)c->retries,
 		 fmt_lat(p99, sizeof(p99), c->unmaps, c->unmap_p99), (unsigned long long)c->errors,
-		 fmt_num(cb, sizeof(cb), c->callbacks, secs), fmt_num(pi, sizeof(pi), c->pins, secs),
-		 (unsigned long long)c->lock_waits,
+		 fmt_num(cb, sizeof(cb), c->callbacks, secs),
+		 fmt_num(pi, sizeof(pi), c->pins, secs), (unsigned long long)c->lock_waits,
 		 fmt_lat(lw, sizeof(lw), c->lock_waits, c->lock_wait_max),
 		 (unsigned long long)c->teardown_dmas,
 		 fmt_lat(td, sizeof(td), c->teardown_dmas, c->teardown_max),
@@ -510,8 +514,8 @@ void vt_view_dev_line(char *buf, size_t len, const struct vt_view_dev *d,
 
 	snprintf(buf, len, "%s %s %4s %8s %7s %7s %7s %8s %8s %8s %6llu %6llu",
 		 vt_esc_cols(name, sizeof(name), d->name, sizeof(d->name), w->name),
-		 vt_esc_cols(drv, sizeof(drv), d->driver, sizeof(d->driver), 12), vt_reg_name(d->reg),
-		 fmt_num(cb, sizeof(cb), c->callbacks, secs),
+		 vt_esc_cols(drv, sizeof(drv), d->driver, sizeof(d->driver), 12),
+		 vt_reg_name(d->reg), fmt_num(cb, sizeof(cb), c->callbacks, secs),
 		 fmt_lat(p50, sizeof(p50), c->callbacks, c->cb_p50),
 		 fmt_lat(p99, sizeof(p99), c->callbacks, c->cb_p99),
 		 fmt_lat(mx, sizeof(mx), c->callbacks, c->cb_max),
@@ -524,8 +528,9 @@ static void summary_row(char *buf, const char *label, const struct vt_view_total
 {
 	char mib[24];
 
-	snprintf(buf, VT_VIEW_LINE, "%-14s %9llu %9s %9llu %9llu %9llu %9llu %9llu %9llu %9llu %9llu %9llu",
-		 label, (unsigned long long)t->unmaps, fmt_mib(mib, sizeof(mib), t->unmap_bytes, 0),
+	snprintf(buf, VT_VIEW_LINE,
+		 "%-14s %9llu %9s %9llu %9llu %9llu %9llu %9llu %9llu %9llu %9llu %9llu", label,
+		 (unsigned long long)t->unmaps, fmt_mib(mib, sizeof(mib), t->unmap_bytes, 0),
 		 (unsigned long long)t->notifies, (unsigned long long)t->callbacks,
 		 (unsigned long long)t->pins, (unsigned long long)t->pages,
 		 (unsigned long long)t->retries, (unsigned long long)t->errors,
@@ -540,9 +545,10 @@ int vt_view_summary(const struct vt_view *v, const char *not_traced, char lines[
 	int n = 0;
 
 	if (n < max)
-		snprintf(lines[n++], VT_VIEW_LINE, "%-14s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s",
-			 "", "UNMAPS", "MiB", "NOTIFIES", "CALLBACKS", "PINS", "PAGES", "RETRIES",
-			 "ERRORS", "EINVAL", "UNPINS", "TD_DMAS");
+		snprintf(lines[n++], VT_VIEW_LINE,
+			 "%-14s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s", "", "UNMAPS", "MiB",
+			 "NOTIFIES", "CALLBACKS", "PINS", "PAGES", "RETRIES", "ERRORS", "EINVAL",
+			 "UNPINS", "TD_DMAS");
 	snprintf(label, sizeof(label), "total %.1fs", v->tot_secs);
 	if (n < max)
 		summary_row(lines[n++], label, &v->tot);

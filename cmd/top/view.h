@@ -37,44 +37,44 @@ const char *vt_sort_names(void);
 
 /* The counts of one row over one stretch of time (an interval, or since the baseline). */
 struct vt_proc_counts {
-	uint64_t unmaps, unmap_bytes;	/* VT_OP_UNMAP: UNMAP_DMA ioctls, bytes the kernel unmapped */
-	uint64_t notifies;		/* VT_OP_NOTIFY */
-	uint64_t retries;		/* VT_OP_RETRY */
-	uint64_t callbacks;		/* VT_OP_CALLBACK of the container's devices, by this process */
-	uint64_t pins, pages;		/* VT_OP_PIN (count, pages) by this process in the container */
-	uint64_t errors;		/* failed MAP_DMA + UNMAP_DMA ioctls */
-	uint64_t unmap_p99;		/* ns, from the VT_OP_UNMAP histogram; 0: no unmap */
-	uint64_t lock_waits;		/* VT_OP_LOCK_WAIT: this process waited for the container's
+	uint64_t unmaps, unmap_bytes; /* VT_OP_UNMAP: UNMAP_DMA ioctls, bytes the kernel unmapped */
+	uint64_t notifies;	      /* VT_OP_NOTIFY */
+	uint64_t retries;	      /* VT_OP_RETRY */
+	uint64_t callbacks;	/* VT_OP_CALLBACK of the container's devices, by this process */
+	uint64_t pins, pages;	/* VT_OP_PIN (count, pages) by this process in the container */
+	uint64_t errors;	/* failed MAP_DMA + UNMAP_DMA ioctls */
+	uint64_t unmap_p99;	/* ns, from the VT_OP_UNMAP histogram; 0: no unmap */
+	uint64_t lock_waits;	/* VT_OP_LOCK_WAIT: this process waited for the container's
 					 * iommu->lock or device_list_lock (lock:contention_*) */
-	uint64_t lock_wait_max;		/* ns */
-	uint64_t teardown_dmas;		/* VT_OP_TEARDOWN: vfio_dma removed when the process let
+	uint64_t lock_wait_max; /* ns */
+	uint64_t teardown_dmas; /* VT_OP_TEARDOWN: vfio_dma removed when the process let
 					 * the container go (no UNMAP_DMA) */
-	uint64_t teardown_max;		/* ns, the longest such teardown */
+	uint64_t teardown_max;	/* ns, the longest such teardown */
 };
 
 /* One row of the process table: a (container, process) pair. */
 struct vt_view_proc {
-	uint64_t container;		/* iommu_data */
+	uint64_t container; /* iommu_data */
 	uint32_t tgid;
-	char comm[32];			/* filled by the caller (vt_proc_ident) */
-	char vm[64];			/* QEMU -name, "" when not QEMU */
-	struct vt_proc_counts iv;	/* this interval */
-	struct vt_proc_counts tot;	/* since the baseline */
+	char comm[32];		   /* filled by the caller (vt_proc_ident) */
+	char vm[64];		   /* QEMU -name, "" when not QEMU */
+	struct vt_proc_counts iv;  /* this interval */
+	struct vt_proc_counts tot; /* since the baseline */
 };
 
 struct vt_dev_counts {
-	uint64_t callbacks, cb_bytes;	/* VT_OP_CALLBACK (ops->dma_unmap calls, bytes asked) */
-	uint64_t cb_p50, cb_p99, cb_max;	/* ns */
-	uint64_t pins, pages;		/* VT_OP_PIN: calls, pages pinned (failed pins: 0) */
-	uint64_t unpins, unpin_pages;	/* VT_OP_UNPIN */
-	uint64_t pin_errors, einval;	/* failed pins, of which -EINVAL */
+	uint64_t callbacks, cb_bytes;	 /* VT_OP_CALLBACK (ops->dma_unmap calls, bytes asked) */
+	uint64_t cb_p50, cb_p99, cb_max; /* ns */
+	uint64_t pins, pages;		 /* VT_OP_PIN: calls, pages pinned (failed pins: 0) */
+	uint64_t unpins, unpin_pages;	 /* VT_OP_UNPIN */
+	uint64_t pin_errors, einval;	 /* failed pins, of which -EINVAL */
 };
 
 enum vt_reg_state {
-	VT_REG_UNKNOWN = 0,	/* registered before vfio-trace started, no activity seen */
-	VT_REG_YES,		/* on its container's device_list */
-	VT_REG_NO,		/* left it (unregister seen) */
-	VT_REG_NOCB,		/* the driver has no dma_unmap: it never joins a device_list */
+	VT_REG_UNKNOWN = 0, /* registered before vfio-trace started, no activity seen */
+	VT_REG_YES,	    /* on its container's device_list */
+	VT_REG_NO,	    /* left it (unregister seen) */
+	VT_REG_NOCB,	    /* the driver has no dma_unmap: it never joins a device_list */
 };
 
 struct vt_view_dev {
@@ -90,14 +90,14 @@ struct vt_view_totals {
 };
 
 struct vt_view {
-	double secs;		/* length of the interval */
-	double tot_secs;	/* since the baseline */
+	double secs;	 /* length of the interval */
+	double tot_secs; /* since the baseline */
 	struct vt_view_proc *procs;
 	size_t nprocs;
 	struct vt_view_dev *devs;
 	size_t ndevs;
 	struct vt_view_totals iv, tot;
-	uint64_t losses[VT_LOSS_MAX];	/* since vfio-trace started (never reset) */
+	uint64_t losses[VT_LOSS_MAX]; /* since vfio-trace started (never reset) */
 };
 
 /*
@@ -150,16 +150,16 @@ struct vt_view_ui {
 	bool hide_zero;
 	bool paused;
 	bool help;
-	double interval;	/* seconds */
-	char msg[128];		/* one-off status message */
+	double interval; /* seconds */
+	char msg[128];	 /* one-off status message */
 };
 
 enum {
-	VT_UI_REDRAW = 1 << 0,	/* state changed: draw again */
+	VT_UI_REDRAW = 1 << 0, /* state changed: draw again */
 	VT_UI_QUIT = 1 << 1,
-	VT_UI_RESET = 1 << 2,	/* new baseline */
-	VT_UI_RETIME = 1 << 3,	/* interval changed */
-	VT_UI_RESUME = 1 << 4,	/* unpaused: start a fresh interval */
+	VT_UI_RESET = 1 << 2,  /* new baseline */
+	VT_UI_RETIME = 1 << 3, /* interval changed */
+	VT_UI_RESUME = 1 << 4, /* unpaused: start a fresh interval */
 };
 
 /* Apply one key (ncurses key code) to ui; returns VT_UI_* flags. */

@@ -71,14 +71,14 @@
 
 /* vfio_dmatest2.c builds the same device as a second driver module under other names. */
 #ifndef DT_DRV_NAME
-#define DT_DRV_NAME	"vfio_dmatest"
-#define DT_NOCB_NAME	"vfio_dmatest_nocb"
-#define DT_OPS_NAME	"vfio-dmatest"
+#define DT_DRV_NAME  "vfio_dmatest"
+#define DT_NOCB_NAME "vfio_dmatest_nocb"
+#define DT_OPS_NAME  "vfio-dmatest"
 #endif
 #define DT_MAX_DEV	16
-#define DT_DELAY_MAX_US	5000000U
-#define DT_PIN_MAX	512		/* VFIO_PIN_PAGES_MAX_ENTRIES on 4K pages */
-#define DT_PIN_F_MARKER	0x1U
+#define DT_DELAY_MAX_US 5000000U
+#define DT_PIN_MAX	512 /* VFIO_PIN_PAGES_MAX_ENTRIES on 4K pages */
+#define DT_PIN_F_MARKER 0x1U
 
 static unsigned int ndev = 1;
 module_param(ndev, uint, 0444);
@@ -89,17 +89,17 @@ module_param(ndev_nocb, uint, 0444);
 MODULE_PARM_DESC(ndev_nocb, "devices without dma_unmap, vfio_dmatest_nocb.0.. (default 0, max 16)");
 
 /* The counters of struct dmatest_stats, in ABI order (delay_us and fault_k are knobs). */
-#define DT_COUNTERS(X)				\
-	X(pin_calls)				\
-	X(pin_errors)				\
-	X(pin_einval)				\
-	X(pages_pinned_now)			\
-	X(pages_pinned_total)			\
-	X(unpin_calls)				\
-	X(pages_unpinned)			\
-	X(dma_unmap_calls)			\
-	X(dma_unmap_bytes)			\
-	X(unpinned_in_cb)			\
+#define DT_COUNTERS(X)        \
+	X(pin_calls)          \
+	X(pin_errors)         \
+	X(pin_einval)         \
+	X(pages_pinned_now)   \
+	X(pages_pinned_total) \
+	X(unpin_calls)        \
+	X(pages_unpinned)     \
+	X(dma_unmap_calls)    \
+	X(dma_unmap_bytes)    \
+	X(unpinned_in_cb)     \
 	X(faults_injected)
 
 #define DT_ENUM(n) DT_C_##n,
@@ -107,7 +107,7 @@ enum dt_counter { DT_COUNTERS(DT_ENUM) DT_NR_COUNTERS };
 #undef DT_ENUM
 
 #define DT_STR(n) #n,
-static const char * const dt_counter_names[DT_NR_COUNTERS] = { DT_COUNTERS(DT_STR) };
+static const char *const dt_counter_names[DT_NR_COUNTERS] = { DT_COUNTERS(DT_STR) };
 #undef DT_STR
 
 struct dt_pin {
@@ -117,10 +117,10 @@ struct dt_pin {
 };
 
 struct dt_dev {
-	struct vfio_device vdev;	/* must stay first: vfio_alloc_device() */
-	bool nocb;			/* ops without .dma_unmap */
-	struct mutex lock;		/* protects pins */
-	struct list_head pins;		/* struct dt_pin, ranges pinned through this device */
+	struct vfio_device vdev; /* must stay first: vfio_alloc_device() */
+	bool nocb;		 /* ops without .dma_unmap */
+	struct mutex lock;	 /* protects pins */
+	struct list_head pins;	 /* struct dt_pin, ranges pinned through this device */
 	atomic_t delay_us;
 	atomic_t fault_k;
 	atomic64_t ctr[DT_NR_COUNTERS];
@@ -155,7 +155,7 @@ static void dt_reset(struct dt_dev *d)
 	int i;
 
 	for (i = 0; i < DT_NR_COUNTERS; i++)
-		if (i != DT_C_pages_pinned_now)	/* a gauge of the pins, which are kept */
+		if (i != DT_C_pages_pinned_now) /* a gauge of the pins, which are kept */
 			atomic64_set(&d->ctr[i], 0);
 }
 
@@ -185,7 +185,8 @@ static void dt_unpin_overlap(struct dt_dev *d, u64 iova, u64 last, bool in_cb)
 	struct dt_pin *p, *tmp;
 
 	lockdep_assert_held(&d->lock);
-	list_for_each_entry_safe(p, tmp, &d->pins, node) {
+	list_for_each_entry_safe(p, tmp, &d->pins, node)
+	{
 		u64 plast = p->iova + ((u64)p->npage << PAGE_SHIFT) - 1;
 
 		if (plast < iova || p->iova > last)
@@ -316,9 +317,7 @@ static long dt_ioctl(struct vfio_device *vdev, unsigned int cmd, unsigned long a
 		dt_fill_stats(d, &st);
 		return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
 	}
-	case DMATEST_RESET:
-		dt_reset(d);
-		return 0;
+	case DMATEST_RESET: dt_reset(d); return 0;
 	case DMATEST_SET_KNOBS: {
 		struct dmatest_knobs k;
 
@@ -332,7 +331,7 @@ static long dt_ioctl(struct vfio_device *vdev, unsigned int cmd, unsigned long a
 
 static void dt_sleep_us(u32 us)
 {
-	if (us >= 20000) {		/* long: msleep, remainder below */
+	if (us >= 20000) { /* long: msleep, remainder below */
 		msleep(us / 1000);
 		us %= 1000;
 	}
@@ -389,7 +388,8 @@ static void dt_release_dev(struct vfio_device *vdev)
 	struct dt_pin *p, *tmp;
 
 	/* close_device emptied the list; free anything left without touching the container */
-	list_for_each_entry_safe(p, tmp, &d->pins, node) {
+	list_for_each_entry_safe(p, tmp, &d->pins, node)
+	{
 		list_del(&p->node);
 		kfree(p);
 	}
@@ -406,10 +406,10 @@ static void dt_release_dev(struct vfio_device *vdev)
  * they are set where the header declares them (and are NULL stubs when IOMMUFD is off).
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
-#define DT_IOMMUFD_OPS						\
-	.bind_iommufd	= vfio_iommufd_emulated_bind,		\
-	.unbind_iommufd	= vfio_iommufd_emulated_unbind,		\
-	.attach_ioas	= vfio_iommufd_emulated_attach_ioas,
+#define DT_IOMMUFD_OPS                                  \
+	.bind_iommufd = vfio_iommufd_emulated_bind,     \
+	.unbind_iommufd = vfio_iommufd_emulated_unbind, \
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
 #else
 #define DT_IOMMUFD_OPS
 #endif
@@ -419,27 +419,21 @@ static void dt_release_dev(struct vfio_device *vdev)
 #define DT_IOMMUFD_DETACH
 #endif
 
-static const struct vfio_device_ops dt_ops = {
-	.name		= DT_OPS_NAME,
-	.init		= dt_init_dev,
-	.release	= dt_release_dev,
-	.close_device	= dt_close_device,
-	.ioctl		= dt_ioctl,
-	.dma_unmap	= dt_dma_unmap,
-	DT_IOMMUFD_OPS
-	DT_IOMMUFD_DETACH
-};
+static const struct vfio_device_ops dt_ops = { .name = DT_OPS_NAME,
+					       .init = dt_init_dev,
+					       .release = dt_release_dev,
+					       .close_device = dt_close_device,
+					       .ioctl = dt_ioctl,
+					       .dma_unmap = dt_dma_unmap,
+					       DT_IOMMUFD_OPS DT_IOMMUFD_DETACH };
 
 /* Same device, but no .dma_unmap: type1 does not put it on the container's device_list. */
-static const struct vfio_device_ops dt_nocb_ops = {
-	.name		= DT_OPS_NAME "-nocb",
-	.init		= dt_init_dev,
-	.release	= dt_release_dev,
-	.close_device	= dt_close_device,
-	.ioctl		= dt_ioctl,
-	DT_IOMMUFD_OPS
-	DT_IOMMUFD_DETACH
-};
+static const struct vfio_device_ops dt_nocb_ops = { .name = DT_OPS_NAME "-nocb",
+						    .init = dt_init_dev,
+						    .release = dt_release_dev,
+						    .close_device = dt_close_device,
+						    .ioctl = dt_ioctl,
+						    DT_IOMMUFD_OPS DT_IOMMUFD_DETACH };
 
 /* sysfs on the platform device; the groups exist only while the device is bound (drvdata set) */
 static ssize_t dmatest_stats_show(struct device *dev, struct device_attribute *attr, char *buf)
@@ -463,8 +457,8 @@ static ssize_t delay_us_show(struct device *dev, struct device_attribute *attr, 
 	return sysfs_emit(buf, "%d\n", atomic_read(&d->delay_us));
 }
 
-static ssize_t delay_us_store(struct device *dev, struct device_attribute *attr,
-			      const char *buf, size_t count)
+static ssize_t delay_us_store(struct device *dev, struct device_attribute *attr, const char *buf,
+			      size_t count)
 {
 	struct dt_dev *d = dev_get_drvdata(dev);
 	u32 v;
@@ -483,8 +477,8 @@ static ssize_t fault_k_show(struct device *dev, struct device_attribute *attr, c
 	return sysfs_emit(buf, "%d\n", atomic_read(&d->fault_k));
 }
 
-static ssize_t fault_k_store(struct device *dev, struct device_attribute *attr,
-			     const char *buf, size_t count)
+static ssize_t fault_k_store(struct device *dev, struct device_attribute *attr, const char *buf,
+			     size_t count)
 {
 	struct dt_dev *d = dev_get_drvdata(dev);
 	u32 v;
@@ -496,8 +490,8 @@ static ssize_t fault_k_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(fault_k);
 
-static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
-			   const char *buf, size_t count)
+static ssize_t reset_store(struct device *dev, struct device_attribute *attr, const char *buf,
+			   size_t count)
 {
 	struct dt_dev *d = dev_get_drvdata(dev);
 	bool v;
@@ -520,11 +514,9 @@ ATTRIBUTE_GROUPS(dt);
 
 enum { DT_KIND_CB, DT_KIND_NOCB };
 
-static const struct platform_device_id dt_id_table[] = {
-	{ DT_DRV_NAME, DT_KIND_CB },
-	{ DT_NOCB_NAME, DT_KIND_NOCB },
-	{ }
-};
+static const struct platform_device_id dt_id_table[] = { { DT_DRV_NAME, DT_KIND_CB },
+							 { DT_NOCB_NAME, DT_KIND_NOCB },
+							 {} };
 MODULE_DEVICE_TABLE(platform, dt_id_table);
 
 static int dt_probe(struct platform_device *pdev)
@@ -593,8 +585,9 @@ static int dt_create_devices(const char *name, unsigned int n)
 			return PTR_ERR(pdev);
 		}
 		dt_pdevs[dt_npdevs++] = pdev;
-		if (!platform_get_drvdata(pdev)) {	/* probe failed: the device is unbound */
-			pr_err(DT_DRV_NAME ": %s did not bind to the driver\n", dev_name(&pdev->dev));
+		if (!platform_get_drvdata(pdev)) { /* probe failed: the device is unbound */
+			pr_err(DT_DRV_NAME ": %s did not bind to the driver\n",
+			       dev_name(&pdev->dev));
 			return -ENODEV;
 		}
 	}
@@ -633,4 +626,5 @@ static void __exit dt_exit(void)
 module_init(dt_init);
 module_exit(dt_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("emulated-IOMMU VFIO test devices for the type1 DMA-unmap path (vfio-trace lab)");
+MODULE_DESCRIPTION(
+	"emulated-IOMMU VFIO test devices for the type1 DMA-unmap path (vfio-trace lab)");

@@ -13,9 +13,9 @@
 #include <linux/ioctl.h>
 
 struct dmatest_pin {
-	__u64 iova;	/* start IOVA (page aligned) */
-	__u32 npage;	/* number of pages, 1..512 */
-	__u32 flags;	/* bit0: write a marker into each pinned page */
+	__u64 iova;  /* start IOVA (page aligned) */
+	__u32 npage; /* number of pages, 1..512 */
+	__u32 flags; /* bit0: write a marker into each pinned page */
 };
 
 struct dmatest_stats {
@@ -35,7 +35,7 @@ struct dmatest_stats {
 };
 
 struct dmatest_knobs {
-	__u32 delay_us;	/* udelay/usleep inside ->dma_unmap, per callback, <= 5000000 */
+	__u32 delay_us; /* udelay/usleep inside ->dma_unmap, per callback, <= 5000000 */
 	__u32 fault_k;	/* the next fault_k callbacks keep their pins; must be < 10 */
 };
 
@@ -45,6 +45,6 @@ struct dmatest_knobs {
 #define DMATEST_RESET	  _IO(';', 0xe3)
 #define DMATEST_SET_KNOBS _IOW(';', 0xe4, struct dmatest_knobs)
 #define DMATEST_MARKER	  0x444d4154455354ULL /* "DMATEST" */
-#define DMATEST_FAULT_MAX 9	/* the kernel BUG()s when one dma re-loops > 10 times */
+#define DMATEST_FAULT_MAX 9 /* the kernel BUG()s when one dma re-loops > 10 times */
 
 #endif

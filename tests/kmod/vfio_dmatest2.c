@@ -5,8 +5,8 @@
  * function (dt2_dma_unmap). The lab loads it after vfio-trace has started, to check that a
  * driver module loaded later is traced from its first callback.
  */
-#define DT_DRV_NAME	"vfio_dmatest2"
-#define DT_NOCB_NAME	"vfio_dmatest2_nocb"
-#define DT_OPS_NAME	"vfio-dmatest2"
-#define dt_dma_unmap	dt2_dma_unmap
+#define DT_DRV_NAME  "vfio_dmatest2"
+#define DT_NOCB_NAME "vfio_dmatest2_nocb"
+#define DT_OPS_NAME  "vfio-dmatest2"
+#define dt_dma_unmap dt2_dma_unmap
 #include "vfio_dmatest.c"

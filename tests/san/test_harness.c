@@ -36,9 +36,15 @@ static uint64_t rnd(void)
 
 /* Names chosen by other people: control bytes, invalid UTF-8, the longest that fits. */
 static const char *const hostile[] = {
-	"", "0000:00:05.0", "\x1b]0;pwned\x07\x1b[2J", "line\nforged line", "\xff\xfe\xc3",
-	"caf\xc3\xa9", "%s%n%x", "0123456789012345678901234567890",	/* 31: fills name[32] */
-	"8a3f2c9e-1b4d-4e6f-9a0b-123456789abc",	/* an mdev UUID, longer than name[32] */
+	"",
+	"0000:00:05.0",
+	"\x1b]0;pwned\x07\x1b[2J",
+	"line\nforged line",
+	"\xff\xfe\xc3",
+	"caf\xc3\xa9",
+	"%s%n%x",
+	"0123456789012345678901234567890",	/* 31: fills name[32] */
+	"8a3f2c9e-1b4d-4e6f-9a0b-123456789abc", /* an mdev UUID, longer than name[32] */
 };
 #define NHOSTILE (sizeof(hostile) / sizeof(hostile[0]))
 
@@ -86,12 +92,13 @@ static void fake_snapshot(struct vt_snapshot *s, const struct vt_snapshot *prev,
 		int kind = rnd() % 4;
 
 		r->key.kind = kind;
-		r->key.op = kind == VT_KIND_DEVICE ? VT_OP_CALLBACK + rnd() % 5 :
-			    kind == VT_KIND_CONTAINER ? rnd() % 6 : VT_OP_LOCK_HOLD + rnd() % 3;
+		r->key.op = kind == VT_KIND_DEVICE    ? VT_OP_CALLBACK + rnd() % 5 :
+			    kind == VT_KIND_CONTAINER ? rnd() % 6 :
+							VT_OP_LOCK_HOLD + rnd() % 3;
 		if (rnd() % 16 == 0)
-			r->key.op = rnd() % (VT_OP_MAX + 3);	/* unknown ops too */
+			r->key.op = rnd() % (VT_OP_MAX + 3); /* unknown ops too */
 		r->key.obj = kind == VT_KIND_DEVICE ? 0xffff888100000000ULL + rnd() % (ndevs + 2) :
-			     0xffff888001000000ULL + (rnd() % 4) * 0x1000;
+						      0xffff888001000000ULL + (rnd() % 4) * 0x1000;
 		r->key.tgid = rnd() % 8 ? 100 + rnd() % 6 : 0;
 		fake_stat(&r->st, 1000);
 		/* a key prev already has would be a duplicate: the loader never makes those */
@@ -157,7 +164,8 @@ static void test_rows_through_output(void **state)
 	for (int round = 0; round < 40; round++) {
 		struct vt_snapshot prev, now, iv, tot, copy;
 		struct vt_view v;
-		size_t nrows = round % 10 == 0 ? 0 : rnd() % 300, ndevs = round % 7 ? rnd() % 12 : 0;
+		size_t nrows = round % 10 == 0 ? 0 : rnd() % 300,
+		       ndevs = round % 7 ? rnd() % 12 : 0;
 		json_object *o;
 
 		fake_snapshot(&prev, NULL, nrows, ndevs);
@@ -230,8 +238,9 @@ static void test_vm_names(void **state)
 		size_t len = 0, n = rnd() % 6;
 
 		while (n-- && len < sizeof(cmd) - 80) {
-			const char *parts[] = { "-name", "--name", "guest=", ",", "guest=x,,y",
-						hostile[rnd() % NHOSTILE], "-m" };
+			const char *parts[] = { "-name", "--name",     "guest=",
+						",",	 "guest=x,,y", hostile[rnd() % NHOSTILE],
+						"-m" };
 			const char *p = parts[rnd() % 7];
 			size_t l = strlen(p);
 
@@ -273,7 +282,7 @@ static void test_kallsyms(void **state)
 		   " t x\n"
 		   "zzzz t y\n"
 		   "ffffffffffffffffffffffff T long_address\n"
-		   "ffffffffc0005000 t dt_dma_unmap\t[vfio_dmatest]");	/* no final newline */
+		   "ffffffffc0005000 t dt_dma_unmap\t[vfio_dmatest]"); /* no final newline */
 	fclose(f);
 	for (int all = 0; all < 2; all++) {
 		struct vt_ksyms *ks = vt_ksyms_load_path(path);
@@ -303,7 +312,7 @@ static void test_hung_graphs(void **state)
 		size_t n = rnd() % 64, chain[64];
 
 		for (size_t i = 0; i < n; i++) {
-			w[i].tid = 1 + i;	/* unique, as vth_find_cycles requires */
+			w[i].tid = 1 + i; /* unique, as vth_find_cycles requires */
 			w[i].owner = rnd() % 80;
 			w[i].lock = (int)(rnd() % 8);
 		}
@@ -357,13 +366,13 @@ static void test_live_names(void **state)
 	vt_json_print(out, o, false);
 	json_object_put(o);
 	assert_int_equal(vt_view_build(&v, &s, 1.0, &s, 1.0, &s), 0);
-	for (int round = 0; round < 2; round++) {	/* alive, then exited: from the cache */
+	for (int round = 0; round < 2; round++) { /* alive, then exited: from the cache */
 		char line[VT_VIEW_LINE];
 		struct vt_view_widths w;
 
 		for (size_t i = 0; i < v.nprocs; i++)
-			vt_ident_get(cache, v.procs[i].tgid, v.procs[i].comm, sizeof(v.procs[i].comm),
-				     v.procs[i].vm, sizeof(v.procs[i].vm));
+			vt_ident_get(cache, v.procs[i].tgid, v.procs[i].comm,
+				     sizeof(v.procs[i].comm), v.procs[i].vm, sizeof(v.procs[i].vm));
 		vt_view_widths(&v, &w);
 		for (size_t i = 0; i < v.nprocs; i++) {
 			assert_string_not_equal(v.procs[i].comm, "?");

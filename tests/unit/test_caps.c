@@ -87,7 +87,8 @@ static int drop_to_kill(void)
 	if (vt_caps_limit(keep, 1))
 		return 1;
 	if (status_hex("CapEff") != 1ULL << CAP_KILL || status_hex("CapPrm") != 1ULL << CAP_KILL ||
-	    status_hex("CapBnd") != 1ULL << CAP_KILL || status_hex("CapInh") || status_hex("CapAmb"))
+	    status_hex("CapBnd") != 1ULL << CAP_KILL || status_hex("CapInh") ||
+	    status_hex("CapAmb"))
 		return 2;
 	return status_hex("NoNewPrivs") == 1 ? 0 : 3;
 }
@@ -143,7 +144,7 @@ static int hidden_without_syslog(void)
 	if (why && (!strstr(why, "CAP_SYSLOG") || !strstr(why, "kptr_restrict") ||
 		    vt_ksyms_by_name(ks, "mutex_unlock", NULL) || vt_ksyms_by_addr(ks, 0x1000) ||
 		    vt_ksyms_at(ks, 0)))
-		return 4;	/* a zero address was kept or looked up */
+		return 4; /* a zero address was kept or looked up */
 	vt_ksyms_free(ks);
 	return 0;
 }
@@ -161,7 +162,7 @@ static int kept_file_after_drop(void)
 	s = vt_ksyms_by_name(ks, "mutex_unlock", NULL);
 	if (!s || !s->addr)
 		return 2;
-	addr = s->addr;	/* the whole-text pass below rebuilds the table s points into */
+	addr = s->addr; /* the whole-text pass below rebuilds the table s points into */
 	if (drop_syslog())
 		return 3;
 	t = vt_ksyms_by_addr(ks, addr + 1);
@@ -187,7 +188,8 @@ static void refuses(const char *cmd)
 	int lines = 0, st;
 	FILE *p;
 
-	snprintf(line, sizeof(line), "VFIO_TRACE_TEST_DROP_CAPS=cap_syslog %s 2>&1 >/dev/null", cmd);
+	snprintf(line, sizeof(line), "VFIO_TRACE_TEST_DROP_CAPS=cap_syslog %s 2>&1 >/dev/null",
+		 cmd);
 	p = popen(line, "r");
 	assert_non_null(p);
 	while (fgets(line, sizeof(line), p)) {
@@ -224,7 +226,7 @@ static void test_doctor_drops_all(void **state)
 	assert_non_null(p);
 	while (fgets(line, sizeof(line), p))
 		if (strstr(line, "capabilities kept after attach: none (CapPrm=0000000000000000 "
-			   "CapEff=0000000000000000 CapBnd=0000000000000000)"))
+				 "CapEff=0000000000000000 CapBnd=0000000000000000)"))
 			seen = true;
 	pclose(p);
 	assert_true(seen);
@@ -233,10 +235,8 @@ static void test_doctor_drops_all(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_needed),
-		cmocka_unit_test(test_limit),
-		cmocka_unit_test(test_kallsyms_hidden),
-		cmocka_unit_test(test_refusal),
+		cmocka_unit_test(test_needed),		 cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_kallsyms_hidden),	 cmocka_unit_test(test_refusal),
 		cmocka_unit_test(test_doctor_drops_all),
 	};
 

@@ -37,7 +37,7 @@ static void test_chain_no_cycle(void **state)
 	assert_int_equal(ch[0], 0);
 	assert_int_equal(ch[1], 1);
 	assert_int_equal(vth_chain(w, 2, 1, ch, 8), 1);
-	assert_int_equal(vth_chain(w, 2, 0, ch, 1), 1);	/* bounded */
+	assert_int_equal(vth_chain(w, 2, 0, ch, 1), 1); /* bounded */
 }
 
 /* A waiter queued behind a deadlock is not part of the cycle; two independent cycles (two
@@ -45,10 +45,10 @@ static void test_chain_no_cycle(void **state)
 static void test_behind_and_two_cycles(void **state)
 {
 	struct vth_wait w[] = {
-		{ 5, 1, 0 },			/* behind the first cycle */
-		{ 1, 2, 0 }, { 2, 1, 1 },	/* cycle 0 */
-		{ 7, 8, 2 }, { 8, 9, 3 }, { 9, 7, 2 },	/* cycle 1, three tasks */
-		{ 40, 0, 4 },			/* owner unknown */
+		{ 5, 1, 0 },				/* behind the first cycle */
+		{ 1, 2, 0 },  { 2, 1, 1 },		/* cycle 0 */
+		{ 7, 8, 2 },  { 8, 9, 3 }, { 9, 7, 2 }, /* cycle 1, three tasks */
+		{ 40, 0, 4 },				/* owner unknown */
 	};
 	size_t ch[16];
 	int cy[N(w)];
@@ -84,11 +84,12 @@ static void test_dup_and_self(void **state)
 
 static void test_blocked_time(void **state)
 {
-	struct vth_task_rec t = { .has_sched_info = 1, .now_ns = 5000000000ULL,
+	struct vth_task_rec t = { .has_sched_info = 1,
+				  .now_ns = 5000000000ULL,
 				  .last_arrival = 1500000000ULL };
 
 	assert_true(vth_blocked_s(&t) > 3.499 && vth_blocked_s(&t) < 3.501);
-	t.last_arrival = 6000000000ULL;	/* a clock ahead of now: unknown, not negative */
+	t.last_arrival = 6000000000ULL; /* a clock ahead of now: unknown, not negative */
 	assert_true(vth_blocked_s(&t) < 0);
 	t.has_sched_info = 0;
 	assert_true(vth_blocked_s(&t) < 0);

@@ -61,7 +61,7 @@ static void reap(pid_t pid)
 static void test_start_time(void **state)
 {
 	uint64_t self = vt_proc_start(getpid());
-	pid_t c = child("vt-paren) x y");	/* ')' and spaces in comm: parsed after the last ')' */
+	pid_t c = child("vt-paren) x y"); /* ')' and spaces in comm: parsed after the last ')' */
 	uint64_t cs = vt_proc_start(c);
 
 	assert_true(self > 0);
@@ -83,17 +83,17 @@ static void test_cache_reads_once_and_keeps_exited(void **state)
 		vt_ident_get(c, getpid(), comm, sizeof(comm), vm, sizeof(vm));
 		assert_string_equal(comm, want);
 	}
-	assert_int_equal(c->reads, 1);	/* then only its start time is checked */
+	assert_int_equal(c->reads, 1); /* then only its start time is checked */
 
 	pid = child("vt-short-lived");
 	vt_ident_get(c, pid, comm, sizeof(comm), vm, sizeof(vm));
 	assert_string_equal(comm, "vt-short-lived");
 	reap(pid);
 	vt_ident_get(c, pid, comm, sizeof(comm), vm, sizeof(vm));
-	assert_string_equal(comm, "vt-short-lived");	/* the name it had while it ran */
+	assert_string_equal(comm, "vt-short-lived"); /* the name it had while it ran */
 	assert_int_equal(c->reads, 2);
 
-	vt_ident_get(c, 0, comm, sizeof(comm), vm, sizeof(vm));	/* not attributable */
+	vt_ident_get(c, 0, comm, sizeof(comm), vm, sizeof(vm)); /* not attributable */
 	assert_string_equal(comm, "?");
 	free(c);
 }
@@ -107,7 +107,8 @@ static void test_cache_reused_pid(void **state)
 
 	assert_non_null(c);
 	self_comm(want, sizeof(want));
-	assert_non_null(vt_ident_put(c, getpid(), vt_proc_start(getpid()) + 1, "old-process", "oldvm"));
+	assert_non_null(
+		vt_ident_put(c, getpid(), vt_proc_start(getpid()) + 1, "old-process", "oldvm"));
 	vt_ident_get(c, getpid(), comm, sizeof(comm), vm, sizeof(vm));
 	assert_string_equal(comm, want);
 	assert_string_equal(vm, "");
@@ -130,7 +131,7 @@ static void test_cache_bounded(void **state)
 	for (uint32_t pid = 1; pid <= 100000; pid++) {
 		snprintf(name, sizeof(name), "p%u", pid);
 		assert_non_null(vt_ident_put(c, pid, 7, name, ""));
-		if (pid >= 42)	/* in use all along */
+		if (pid >= 42) /* in use all along */
 			assert_non_null(vt_ident_find(c, 42));
 		assert_true(vt_ident_count(c) <= VT_IDENT_SETS * VT_IDENT_WAYS);
 	}

@@ -22,8 +22,9 @@ static void test_kallsyms_line(void **state)
 	uint64_t a;
 	char t, name[128], mod[64];
 
-	assert_true(vt_ksyms_parse_line("ffffffffc0a01000 t vfio_iommu_type1_ioctl\t[vfio_iommu_type1]\n",
-					&a, &t, name, sizeof(name), mod, sizeof(mod)));
+	assert_true(vt_ksyms_parse_line(
+		"ffffffffc0a01000 t vfio_iommu_type1_ioctl\t[vfio_iommu_type1]\n", &a, &t, name,
+		sizeof(name), mod, sizeof(mod)));
 	assert_true(a == 0xffffffffc0a01000ULL);
 	assert_int_equal(t, 't');
 	assert_string_equal(name, "vfio_iommu_type1_ioctl");
@@ -32,7 +33,8 @@ static void test_kallsyms_line(void **state)
 					mod, sizeof(mod)));
 	assert_string_equal(name, "_stext");
 	assert_string_equal(mod, "");
-	assert_false(vt_ksyms_parse_line("garbage\n", &a, &t, name, sizeof(name), mod, sizeof(mod)));
+	assert_false(
+		vt_ksyms_parse_line("garbage\n", &a, &t, name, sizeof(name), mod, sizeof(mod)));
 }
 
 /* A fake kallsyms: more vmlinux filler than one read buffer (lines cross its boundary), the
@@ -47,7 +49,8 @@ static char *fake_kallsyms(void)
 		return NULL;
 	fprintf(f, "ffffffff81000000 T _stext\n");
 	for (int i = 0; i < 20000; i++)
-		fprintf(f, "%016llx t filler_function_number_%d\n", 0xffffffff81001000ULL + i * 0x100ULL, i);
+		fprintf(f, "%016llx t filler_function_number_%d\n",
+			0xffffffff81001000ULL + i * 0x100ULL, i);
 	fprintf(f, "ffffffff82000000 T mutex_lock\n"
 		   "ffffffff82000100 T mutex_unlock\n"
 		   "ffffffff82000200 t mutex_lockdep_thing\n"
@@ -59,7 +62,7 @@ static char *fake_kallsyms(void)
 		   "ffffffffc0b00000 T vfio_pin_pages\t[vfio]\n"
 		   "ffffffffc0b10000 r vfio_device_fops\t[vfio]\n"
 		   "ffffffffc0c00000 t dt_dma_unmap\t[vfio_dmatest]\n"
-		   "ffffffffc0c00100 t dt_other\t[vfio_dmatest]");	/* no newline at the end */
+		   "ffffffffc0c00100 t dt_other\t[vfio_dmatest]"); /* no newline at the end */
 	fclose(f);
 	return path;
 }
@@ -97,7 +100,7 @@ static void test_kallsyms_filtered(void **state)
 	assert_string_equal(s->name, "dt_dma_unmap");
 	assert_string_equal(s->module, "vfio_dmatest");
 	assert_int_equal(vt_ksyms_count(ks), 8);
-	s = vt_ksyms_at(ks, 0xffffffffc0c00100ULL);	/* the last line, without a newline */
+	s = vt_ksyms_at(ks, 0xffffffffc0c00100ULL); /* the last line, without a newline */
 	assert_non_null(s);
 	assert_string_equal(s->name, "dt_other");
 	/* an arbitrary address (a stack frame): every text symbol is read */
@@ -187,7 +190,8 @@ static void test_cli(void **state)
 	assert_int_equal(parse("snoop --ringbuf-pages 4", VT_CLI_RINGBUF, &o), -1);
 	assert_int_equal(o.ringbuf_pages, 4);
 	/* hung's options: values in seconds with bounds, refused by the tracing commands */
-	assert_int_equal(parse("hung --threshold 0.5 --timeout 3 -j", VT_CLI_PID | VT_CLI_HUNG, &o), -1);
+	assert_int_equal(parse("hung --threshold 0.5 --timeout 3 -j", VT_CLI_PID | VT_CLI_HUNG, &o),
+			 -1);
 	assert_true(o.threshold == 0.5 && o.timeout == 3.0 && o.json);
 	assert_int_equal(parse("hung --threshold -1", VT_CLI_HUNG, &o), VT_EXIT_USAGE);
 	assert_int_equal(parse("hung --threshold abc", VT_CLI_HUNG, &o), VT_EXIT_USAGE);
@@ -248,7 +252,8 @@ static void test_cli_values(void **state)
 	char *a8[] = { "stat", "-p", "+1", NULL };
 
 	memset(big, 'a', sizeof(big) - 1);
-#define P(a) (memset(&o, 0, sizeof(o)), vt_cli_parse(sizeof(a) / sizeof(a[0]) - 1, a, all, "u\n", &o))
+#define P(a) \
+	(memset(&o, 0, sizeof(o)), vt_cli_parse(sizeof(a) / sizeof(a[0]) - 1, a, all, "u\n", &o))
 	assert_int_equal(P(a1), VT_EXIT_USAGE);
 	assert_int_equal(P(a2), VT_EXIT_USAGE);
 	assert_int_equal(P(a3), VT_EXIT_USAGE);
@@ -272,7 +277,8 @@ static void test_escape(void **state)
 	assert_string_equal(vt_esc(b, sizeof(b), "a\nb\tc\x7f", 64), "a\\x0ab\\x09c\\x7f");
 	assert_string_equal(vt_esc(b, sizeof(b), "back\\slash", 64), "back\\\\slash");
 	/* valid UTF-8 kept; invalid bytes, overlong forms, surrogates, C1 and bidi escaped */
-	assert_string_equal(vt_esc(b, sizeof(b), "caf\xc3\xa9 \xe2\x82\xac", 64), "caf\xc3\xa9 \xe2\x82\xac");
+	assert_string_equal(vt_esc(b, sizeof(b), "caf\xc3\xa9 \xe2\x82\xac", 64),
+			    "caf\xc3\xa9 \xe2\x82\xac");
 	assert_string_equal(vt_esc(b, sizeof(b), "\xff\xc3(", 64), "\\xff\\xc3(");
 	assert_string_equal(vt_esc(b, sizeof(b), "\xc0\xaf", 64), "\\xc0\\xaf");
 	assert_string_equal(vt_esc(b, sizeof(b), "\xed\xa0\x80", 64), "\\xed\\xa0\\x80");
@@ -345,7 +351,7 @@ static void test_stop(void **state)
 		_exit(vt_stop == VT_STOP_OUTPUT ? vt_exit_code(VT_EXIT_OK) : 9);
 	}
 	close(p[1]);
-	close(p[0]);	/* the reader leaves at once */
+	close(p[0]); /* the reader leaves at once */
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
@@ -362,7 +368,7 @@ static void test_stop(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
-	assert_false(vt_out_gone());	/* the runner's own stdout is fine */
+	assert_false(vt_out_gone()); /* the runner's own stdout is fine */
 
 	assert_int_equal(pipe(p), 0);
 	pid = fork();
@@ -386,7 +392,7 @@ static void test_stop(void **state)
 		if (write(p[1], &c, 1) != 1 || vt_stop != VT_STOP_SIGNAL || !vt_stop_ns)
 			_exit(8);
 		for (;;)
-			sigsuspend(&none);	/* "draining": the second signal must end this */
+			sigsuspend(&none); /* "draining": the second signal must end this */
 	}
 	{
 		char c;
@@ -423,8 +429,8 @@ static void test_qemu_name(void **state)
 		const char e[] = "qemu\0-name\0guest=web,,prod,debug-threads=on";
 		const char f[] = "qemu\0-name\0web,,prod";
 		const char g[] = "qemu\0-name\0debug-threads=on,guest=db";
-		const char h[] = "qemu\0-name\0x,,guest=y";	/* one value, no guest= key */
-		const char i[] = "qemu\0-name\0first\0-name\0second";	/* the last one counts */
+		const char h[] = "qemu\0-name\0x,,guest=y";	      /* one value, no guest= key */
+		const char i[] = "qemu\0-name\0first\0-name\0second"; /* the last one counts */
 		const char j[] = "qemu\0-name\0debug-threads=on";
 		const char k[] = "qemu\0-name\0\033]0;x\a,debug-threads=on";
 

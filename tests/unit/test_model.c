@@ -14,8 +14,22 @@
 /* Every value lands in the slot whose [low, next low) range holds it. */
 static void test_hist_slot_inverse(void **state)
 {
-	uint64_t vals[] = { 0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 1000, 1023, 1024, 123456789,
-			    (1ULL << 39) + 5, (1ULL << 40) - 1 };
+	uint64_t vals[] = { 0,
+			    1,
+			    3,
+			    4,
+			    5,
+			    7,
+			    8,
+			    9,
+			    15,
+			    16,
+			    1000,
+			    1023,
+			    1024,
+			    123456789,
+			    (1ULL << 39) + 5,
+			    (1ULL << 40) - 1 };
 
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
 		unsigned s = vt_hist_slot(vals[i]);
@@ -71,7 +85,7 @@ static void test_percentile_error(void **state)
 	assert_true(p99 >= vals[989] * 0.75 && p99 <= vals[989] * 1.25);
 	memset(hist, 0, sizeof(hist));
 	assert_int_equal(vt_hist_percentile(hist, 99), 0);
-	hist[vt_hist_slot(2000000)] = 1;	/* a single 2 ms sample */
+	hist[vt_hist_slot(2000000)] = 1; /* a single 2 ms sample */
 	p50 = vt_hist_percentile(hist, 50);
 	assert_true(p50 >= 2000000 * 0.875 && p50 <= 2000000 * 1.125);
 }
@@ -93,8 +107,10 @@ static struct vt_row row(uint64_t obj, uint32_t tgid, int op, uint64_t count, ui
 
 static void test_snapshot_diff_and_sum(void **state)
 {
-	struct vt_row prev_rows[] = { row(1, 10, VT_OP_UNMAP, 5, 500), row(2, 10, VT_OP_UNMAP, 1, 4096) };
-	struct vt_row now_rows[] = { row(1, 10, VT_OP_UNMAP, 8, 800), row(2, 10, VT_OP_UNMAP, 1, 4096),
+	struct vt_row prev_rows[] = { row(1, 10, VT_OP_UNMAP, 5, 500),
+				      row(2, 10, VT_OP_UNMAP, 1, 4096) };
+	struct vt_row now_rows[] = { row(1, 10, VT_OP_UNMAP, 8, 800),
+				     row(2, 10, VT_OP_UNMAP, 1, 4096),
 				     row(3, 11, VT_OP_PIN, 2, 2) };
 	struct vt_snapshot prev = { .rows = prev_rows, .n = 2 }, now = { .rows = now_rows, .n = 3 };
 	struct vt_snapshot d;
@@ -165,7 +181,8 @@ static void fill(struct vt_snapshot *s, struct vt_rowidx *idx, size_t n, uint64_
 	for (size_t i = 0; i < n; i++) {
 		struct vtr_key k = { .obj = 0xffff888100000000ULL + (i % 8) * 0x2000,
 				     .tgid = 1000 + (uint32_t)(i / 8 / VT_OP_MAX),
-				     .op = (i / 8) % VT_OP_MAX, .kind = i % 2 };
+				     .op = (i / 8) % VT_OP_MAX,
+				     .kind = i % 2 };
 
 		assert_null(vt_rowidx_find(idx, s->rows, &k));
 		s->rows[s->n] = row(k.obj, k.tgid, k.op, count, count);
@@ -191,7 +208,8 @@ static void test_snapshot_linear(void **state)
 		fill(&now, &ni, sizes[k], 3);
 		/* every key is found again, at its own row */
 		for (size_t i = 0; i < now.n; i++)
-			assert_ptr_equal(vt_rowidx_find(&ni, now.rows, &now.rows[i].key), &now.rows[i]);
+			assert_ptr_equal(vt_rowidx_find(&ni, now.rows, &now.rows[i].key),
+					 &now.rows[i]);
 		p1 = vt_rowidx_probes;
 		assert_int_equal(vt_snapshot_diff(&now, &prev, &d), 0);
 		assert_int_equal(d.n, now.n);
@@ -239,7 +257,7 @@ static void test_view_linear(void **state)
 		p0 = vt_rowidx_probes + vt_view_row_visits;
 		assert_int_equal(vt_view_build(&v, &s, 1.0, &s, 1.0, &s), 0);
 		per_row[k] = (vt_rowidx_probes + vt_view_row_visits - p0) / sizes[k];
-		assert_true(v.nprocs > sizes[k] / 64);	/* many processes: a real table */
+		assert_true(v.nprocs > sizes[k] / 64); /* many processes: a real table */
 		vt_view_free(&v);
 		vt_snapshot_free(&s);
 		vt_rowidx_free(&idx);

@@ -18,8 +18,9 @@
 
 static void test_sort_parse(void **state)
 {
-	const char *names[] = { "unmaps", "bytes", "notifies", "callbacks", "p99", "pins",
-				"errors" };
+	const char *names[] = {
+		"unmaps", "bytes", "notifies", "callbacks", "p99", "pins", "errors"
+	};
 
 	for (int i = 0; i < VT_SORT_MAX; i++) {
 		assert_int_equal(vt_sort_parse(names[i]), i);
@@ -48,10 +49,10 @@ static void test_build_counts(void **state)
 	assert_int_equal(p->iv.unmap_bytes, 20 * 65536);
 	assert_int_equal(p->iv.notifies, 20);
 	assert_int_equal(p->iv.retries, 2);
-	assert_int_equal(p->iv.callbacks, 41);	/* D1 20 + D2 21: both in C1 */
+	assert_int_equal(p->iv.callbacks, 41); /* D1 20 + D2 21: both in C1 */
 	assert_int_equal(p->iv.pins, 20);
 	assert_int_equal(p->iv.pages, 80);
-	assert_int_equal(p->iv.errors, 2);	/* failed MAP_DMA */
+	assert_int_equal(p->iv.errors, 2); /* failed MAP_DMA */
 	assert_true(p->iv.unmap_p99 >= 15000 && p->iv.unmap_p99 <= 25000);
 	assert_int_equal(p->tot.unmaps, 30);
 	assert_int_equal(p->tot.callbacks, 61);
@@ -78,7 +79,7 @@ static void test_build_counts(void **state)
 	/* 1 of 21 is slow: p99 is the 21st */
 	assert_true(d->iv.cb_p99 >= 1500000 && d->iv.cb_p99 <= 2500000);
 	assert_int_equal(d->iv.cb_max, 2000000);
-	assert_true(d->iv.cb_p99 <= d->iv.cb_max);	/* the slot's middle is clamped to max */
+	assert_true(d->iv.cb_p99 <= d->iv.cb_max); /* the slot's middle is clamped to max */
 	/* registered before tracing (no flag), but type1 called it back: on device_list */
 	assert_int_equal(d->reg, VT_REG_YES);
 	d = find_dev(&v, D3);
@@ -127,8 +128,8 @@ static void test_reg_states(void **state)
 	struct vt_snapshot s = {};
 	struct vt_view v;
 
-	dev(&s, D1, C1, true, 1, false, "a", "x");	/* nothing seen: unknown */
-	dev(&s, D2, C1, true, 1, false, "b", "x");	/* unregistered */
+	dev(&s, D1, C1, true, 1, false, "a", "x"); /* nothing seen: unknown */
+	dev(&s, D2, C1, true, 1, false, "b", "x"); /* unregistered */
 	add(&s, VT_OP_UNREGISTER, KD, D2, 1, 1, 0, 0, 0, 0);
 	dev(&s, D3, C1, true, 1, true, "c", "x");
 	assert_int_equal(vt_view_build(&v, &s, 1, &s, 1, &s), 0);
@@ -160,12 +161,12 @@ static void test_sort(void **state)
 	assert_int_equal(vt_view_build(&v, &s, 1, &s, 1, &s), 0);
 	assert_int_equal(v.nprocs, 4);
 
-	vt_view_sort(&v, VT_SORT_UNMAPS, false);	/* ties: lower pid first */
+	vt_view_sort(&v, VT_SORT_UNMAPS, false); /* ties: lower pid first */
 	assert_int_equal(v.procs[0].tgid, 2);
 	assert_int_equal(v.procs[1].tgid, 3);
 	assert_int_equal(v.procs[2].tgid, 1);
 	assert_int_equal(v.procs[3].tgid, 4);
-	assert_string_equal(v.devs[0].name, "mm");	/* 7 callbacks, name breaks the tie */
+	assert_string_equal(v.devs[0].name, "mm"); /* 7 callbacks, name breaks the tie */
 	assert_string_equal(v.devs[1].name, "zz");
 	assert_string_equal(v.devs[2].name, "aa");
 
@@ -206,7 +207,7 @@ static void test_filter(void **state)
 
 	world(&prev, &now);
 	vt_snapshot_filter(&now, filt(200, NULL));
-	assert_int_equal(now.n, 2);	/* the nocb pins, the teardown of C2 */
+	assert_int_equal(now.n, 2); /* the nocb pins, the teardown of C2 */
 	assert_int_equal(now.ndevs, 1);
 	assert_string_equal(now.devs[0].d.name, "vfio_dmatest_nocb.0");
 	vt_snapshot_free(&prev);
@@ -221,15 +222,15 @@ static void test_filter(void **state)
 
 		assert_true(k->kind == KC ? k->obj == C1 : k->obj == D2);
 	}
-	assert_int_equal(now.n, 4 + 1);	/* C1's unmap, map, notify, retry; D2's callbacks */
+	assert_int_equal(now.n, 4 + 1); /* C1's unmap, map, notify, retry; D2's callbacks */
 	vt_snapshot_free(&prev);
 	vt_snapshot_free(&now);
 
 	world(&prev, &now);
-	vt_snapshot_filter(&now, filt(0, "vfio_dmatest"));	/* a prefix is not a name */
+	vt_snapshot_filter(&now, filt(0, "vfio_dmatest")); /* a prefix is not a name */
 	assert_int_equal(now.n, 0);
 	assert_int_equal(now.ndevs, 0);
-	assert_int_equal(now.losses[VT_LOSS_NO_ENTRY], 2);	/* losses are global */
+	assert_int_equal(now.losses[VT_LOSS_NO_ENTRY], 2); /* losses are global */
 	vt_snapshot_free(&prev);
 	vt_snapshot_free(&now);
 
@@ -331,20 +332,21 @@ static void test_text(void **state)
 	vt_view_dev_line(line, sizeof(line), d, &d->iv, v.secs, &w);
 	assert_non_null(strstr(line, "vfio_dmatest.1 "));
 	assert_non_null(strstr(line, " yes "));
-	assert_non_null(strstr(line, " 2.0ms"));	/* CB_MAX */
-	assert_non_null(strstr(line, " 10 "));	/* 21 callbacks / 2 s, rounded */
+	assert_non_null(strstr(line, " 2.0ms")); /* CB_MAX */
+	assert_non_null(strstr(line, " 10 "));	 /* 21 callbacks / 2 s, rounded */
 	d = find_dev(&v, D3);
 	vt_view_dev_line(line, sizeof(line), d, &d->iv, v.secs, &w);
 	assert_non_null(strstr(line, " nocb "));
-	assert_non_null(strstr(line, "    -  "));	/* no callback: no latency */
+	assert_non_null(strstr(line, "    -  ")); /* no callback: no latency */
 
 	n = vt_view_summary(&v, "", sum, 5);
 	assert_int_equal(n, 4);
 	assert_non_null(strstr(sum[0], "UNMAPS"));
 	/* since the baseline: 30 unmaps, 1.88 MiB, 30 notifies, 61 callbacks, 45 pins,
 	 * 120 pages, 3 retries, 3 + 15 errors, 15 EINVAL, 0 unpins, 7 vfio_dma at teardown */
-	assert_string_equal(sum[1], "total 3.0s            30      1.88        30        61        45"
-				    "       120         3        18        15         0         7");
+	assert_string_equal(sum[1],
+			    "total 3.0s            30      1.88        30        61        45"
+			    "       120         3        18        15         0         7");
 	assert_non_null(strstr(sum[2], "last 2.00s            20 "));
 	assert_string_equal(sum[3], "LOST since start: exit_without_entry 2");
 	v.losses[VT_LOSS_NO_ENTRY] = 0;
@@ -384,7 +386,7 @@ static void test_json_rates(void **state)
 	assert_true(jget(doc, "rates", "unmap", "count") == 10.0);
 	assert_true(jget(doc, "rates", "pin", "pages") == 40.0);
 	assert_true(json_object_object_get_ex(doc, "containers", &a));
-	assert_int_equal(json_object_array_length(a), 2);	/* C1 by 100, C2 by 200 (teardown) */
+	assert_int_equal(json_object_array_length(a), 2); /* C1 by 100, C2 by 200 (teardown) */
 	assert_true(jget(json_object_array_get_idx(a, 0), "rates", "notify", "count") == 10.0);
 	assert_true(jget(json_object_array_get_idx(a, 1), "rates", "teardown", "bytes") ==
 		    7 * 65536 / 2.0);
@@ -417,7 +419,7 @@ static void test_keys(void **state)
 	assert_int_equal(ui.sort, VT_SORT_BYTES);
 	for (int i = 0; i < VT_SORT_MAX - 1; i++)
 		vt_view_key(&ui, 's');
-	assert_int_equal(ui.sort, VT_SORT_UNMAPS);	/* wraps */
+	assert_int_equal(ui.sort, VT_SORT_UNMAPS); /* wraps */
 	vt_view_key(&ui, 'S');
 	assert_true(ui.reverse);
 	vt_view_key(&ui, 'z');
@@ -436,11 +438,11 @@ static void test_keys(void **state)
 	assert_true(ui.interval == 3);
 	ui.interval = 0.1;
 	vt_view_key(&ui, '-');
-	assert_true(ui.interval == 0.1);	/* the fastest step stays */
+	assert_true(ui.interval == 0.1); /* the fastest step stays */
 	ui.interval = 300;
 	vt_view_key(&ui, '+');
 	assert_true(ui.interval == 300);
-	ui.interval = 1.5;	/* from the command line: the next step either way */
+	ui.interval = 1.5; /* from the command line: the next step either way */
 	vt_view_key(&ui, '+');
 	assert_true(ui.interval == 2);
 	ui.interval = 1.5;
@@ -448,7 +450,7 @@ static void test_keys(void **state)
 	assert_true(ui.interval == 1);
 	vt_view_key(&ui, 'h');
 	assert_true(ui.help);
-	assert_int_equal(vt_view_key(&ui, 's'), VT_UI_REDRAW);	/* only closes the help */
+	assert_int_equal(vt_view_key(&ui, 's'), VT_UI_REDRAW); /* only closes the help */
 	assert_false(ui.help);
 	assert_int_equal(ui.sort, VT_SORT_UNMAPS);
 	vt_view_key(&ui, 'x');
@@ -459,16 +461,11 @@ static void test_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sort_parse),
-		cmocka_unit_test(test_build_counts),
-		cmocka_unit_test(test_idle_rows),
-		cmocka_unit_test(test_reg_states),
-		cmocka_unit_test(test_sort),
-		cmocka_unit_test(test_filter),
-		cmocka_unit_test(test_copy),
-		cmocka_unit_test(test_text),
-		cmocka_unit_test(test_json_rates),
-		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_sort_parse), cmocka_unit_test(test_build_counts),
+		cmocka_unit_test(test_idle_rows),  cmocka_unit_test(test_reg_states),
+		cmocka_unit_test(test_sort),	   cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_copy),	   cmocka_unit_test(test_text),
+		cmocka_unit_test(test_json_rates), cmocka_unit_test(test_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

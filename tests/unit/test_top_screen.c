@@ -18,11 +18,12 @@
 
 /* Names nobody should trust (comm, QEMU -name, device, driver) through top's real text. */
 static const char *const hostile[] = {
-	"\033]0;pwned\a",		/* set the terminal title */
-	"\033[2J\033[H",		/* clear the screen */
-	"a\nforged 0 0 0",		/* a forged output line */
-	"bad\xff\xfe\xc3(utf8",	/* not UTF-8 */
-	"\xc2\x9b" "31m",		/* C1 CSI */
+	"\033]0;pwned\a",	/* set the terminal title */
+	"\033[2J\033[H",	/* clear the screen */
+	"a\nforged 0 0 0",	/* a forged output line */
+	"bad\xff\xfe\xc3(utf8", /* not UTF-8 */
+	"\xc2\x9b"
+	"31m", /* C1 CSI */
 };
 
 static void no_raw_control(const char *line)
@@ -114,7 +115,7 @@ static void test_hostile_json(void **state)
 			assert_true(json_object_object_get_ex(back, "devices", &a));
 			d = json_object_array_get_idx(a, 0);
 			assert_true(json_object_object_get_ex(d, "name", &n));
-			if (h != 3)	/* valid UTF-8 names come back byte for byte */
+			if (h != 3) /* valid UTF-8 names come back byte for byte */
 				assert_string_equal(json_object_get_string(n), hostile[h]);
 			else
 				assert_string_equal(json_object_get_string(n),
@@ -219,12 +220,12 @@ static void test_screen(void **state)
 	assert_true(screen_find("more processes") > 0);
 	assert_true(screen_find("more devices") == LINES - 1);
 	assert_true(screen_find("DEVICE") > screen_find("COMM/VM"));
-	assert_true(screen_find("dev09") > 0);	/* the busiest device is kept */
+	assert_true(screen_find("dev09") > 0); /* the busiest device is kept */
 	assert_true(screen_find("dev00") < 0);
 	/* lines are cut at the screen's width, never wrapped */
 	screen_line(screen_find("COMM/VM"), buf, sizeof(buf));
 	assert_true(strlen(buf) <= 100);
-	assert_true(screen_find("0xffff") < 0);	/* no half address */
+	assert_true(screen_find("0xffff") < 0); /* no half address */
 	resizeterm(20, 140);
 	vt_view_draw(&v, &ui, "", "");
 	assert_true(screen_find("0xffff888001000000") > 0);

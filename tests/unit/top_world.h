@@ -4,15 +4,16 @@
 #ifndef VT_TEST_TOP_WORLD_H
 #define VT_TEST_TOP_WORLD_H
 
-#define C1 0xffff888001000000ULL	/* containers */
+#define C1 0xffff888001000000ULL /* containers */
 #define C2 0xffff888002000000ULL
-#define D1 0xffff888101000000ULL	/* devices */
+#define D1 0xffff888101000000ULL /* devices */
 #define D2 0xffff888102000000ULL
 #define D3 0xffff888103000000ULL
 #define KC 0
 #define KD 1
 
-static inline struct vtr_stat *row(struct vt_snapshot *s, int op, int kind, uint64_t obj, uint32_t tgid)
+static inline struct vtr_stat *row(struct vt_snapshot *s, int op, int kind, uint64_t obj,
+				   uint32_t tgid)
 {
 	struct vtr_key k = { .obj = obj, .tgid = tgid, .op = op, .kind = kind };
 
@@ -30,8 +31,8 @@ static inline struct vtr_stat *row(struct vt_snapshot *s, int op, int kind, uint
 }
 
 /* n operations of lat ns each, bytes in total, err of them failed (einval with -EINVAL). */
-static inline void add(struct vt_snapshot *s, int op, int kind, uint64_t obj, uint32_t tgid, uint64_t n,
-		uint64_t bytes, uint64_t lat, uint64_t err, uint64_t einval)
+static inline void add(struct vt_snapshot *s, int op, int kind, uint64_t obj, uint32_t tgid,
+		       uint64_t n, uint64_t bytes, uint64_t lat, uint64_t err, uint64_t einval)
 {
 	struct vtr_stat *st = row(s, op, kind, obj, tgid);
 
@@ -45,8 +46,8 @@ static inline void add(struct vt_snapshot *s, int op, int kind, uint64_t obj, ui
 	st->hist[vt_hist_slot(lat)] += n;
 }
 
-static inline void dev(struct vt_snapshot *s, uint64_t vdev, uint64_t container, bool cb, uint32_t tgid,
-		bool registered, const char *name, const char *driver)
+static inline void dev(struct vt_snapshot *s, uint64_t vdev, uint64_t container, bool cb,
+		       uint32_t tgid, bool registered, const char *name, const char *driver)
 {
 	struct vt_dev *d;
 
@@ -74,7 +75,7 @@ static inline void world(struct vt_snapshot *prev, struct vt_snapshot *now)
 	memset(now, 0, sizeof(*now));
 	for (int i = 0; i < 2; i++) {
 		struct vt_snapshot *s = i ? now : prev;
-		uint64_t k = i ? 3 : 1;	/* now has three times prev's counts */
+		uint64_t k = i ? 3 : 1; /* now has three times prev's counts */
 
 		s->ts = i ? 3000000000ULL : 1000000000ULL;
 		dev(s, D1, C1, true, 100, true, "vfio_dmatest.0", "vfio_dmatest");
@@ -98,7 +99,8 @@ static inline void world(struct vt_snapshot *prev, struct vt_snapshot *now)
 	now->losses[VT_LOSS_NO_ENTRY] = 2;
 }
 
-static inline const struct vt_view_proc *find_proc(const struct vt_view *v, uint64_t c, uint32_t tgid)
+static inline const struct vt_view_proc *find_proc(const struct vt_view *v, uint64_t c,
+						   uint32_t tgid)
 {
 	for (size_t i = 0; i < v->nprocs; i++)
 		if (v->procs[i].container == c && v->procs[i].tgid == tgid)

@@ -209,7 +209,8 @@ int do_map(struct wcontainer *c, struct dmarec *r)
 	if (ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &m)) {
 		CADD(c, map_dma_err, 1);
 		wc_fail(c, "VFIO_IOMMU_MAP_DMA(iova=0x%llx, size=0x%llx): %s",
-			(unsigned long long)r->iova, (unsigned long long)o->map_size, strerror(errno));
+			(unsigned long long)r->iova, (unsigned long long)o->map_size,
+			strerror(errno));
 		return -1;
 	}
 	r->mapped = true;
@@ -229,7 +230,8 @@ static int do_pin(struct wcontainer *c, struct dmarec *r, unsigned k)
 
 	while (left) {
 		uint32_t n = left > WL_PIN_CHUNK ? WL_PIN_CHUNK : (uint32_t)left;
-		struct dmatest_pin p = { .iova = r->iova + off * ps, .npage = n,
+		struct dmatest_pin p = { .iova = r->iova + off * ps,
+					 .npage = n,
 					 .flags = o->verify ? 1 : 0 };
 		int ret = ioctl(d->fds[0], DMATEST_PIN, &p);
 
@@ -241,7 +243,7 @@ static int do_pin(struct wcontainer *c, struct dmarec *r, unsigned k)
 			if (e == EINVAL)
 				DADD(d, pin_einval, 1);
 			if (e == EINVAL && !d->cb && !any_registered(c))
-				return 0;	/* expected: stop pinning this dma */
+				return 0; /* expected: stop pinning this dma */
 			wc_fail(c, "DMATEST_PIN(%s, iova=0x%llx, npage=%u): %s", d->name,
 				(unsigned long long)p.iova, n, strerror(e));
 			return -1;
@@ -263,10 +265,12 @@ static int do_pin(struct wcontainer *c, struct dmarec *r, unsigned k)
 		DADD(d, pages_pinned, n);
 		if (o->verify) {
 			for (uint32_t i = 0; i < n; i++) {
-				volatile uint64_t *m = (volatile uint64_t *)(c->buf + (off + i) * ps);
+				volatile uint64_t *m =
+					(volatile uint64_t *)(c->buf + (off + i) * ps);
 
 				if (m[0] != DMATEST_MARKER || m[1] != p.iova + (uint64_t)i * ps) {
-					wc_fail(c, "pinned page iova=0x%llx: marker 0x%llx/0x%llx, want 0x%llx/0x%llx",
+					wc_fail(c,
+						"pinned page iova=0x%llx: marker 0x%llx/0x%llx, want 0x%llx/0x%llx",
 						(unsigned long long)(p.iova + (uint64_t)i * ps),
 						(unsigned long long)m[0], (unsigned long long)m[1],
 						(unsigned long long)DMATEST_MARKER,
@@ -396,7 +400,8 @@ int unmap_locked(struct wcontainer *c, struct dmarec *recs, unsigned n, bool arm
 	CADD(c, unmap_bytes_unmapped, u.size);
 	want = model_unmap(c, recs, n);
 	if (u.size != want) {
-		wc_fail(c, "VFIO_IOMMU_UNMAP_DMA(iova=0x%llx) unmapped 0x%llx bytes, expected 0x%llx",
+		wc_fail(c,
+			"VFIO_IOMMU_UNMAP_DMA(iova=0x%llx) unmapped 0x%llx bytes, expected 0x%llx",
 			(unsigned long long)recs[0].iova, (unsigned long long)u.size,
 			(unsigned long long)want);
 		return -1;

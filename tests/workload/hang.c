@@ -50,12 +50,16 @@ static void msleep_(unsigned ms)
 static int h_map(struct wcontainer *c, uint64_t iova)
 {
 	struct vfio_iommu_type1_dma_map m = {
-		.argsz = sizeof(m), .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)c->buf, .iova = iova, .size = c->opt->map_size,
+		.argsz = sizeof(m),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)c->buf,
+		.iova = iova,
+		.size = c->opt->map_size,
 	};
 
 	if (ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &m)) {
-		wc_fail(c, "VFIO_IOMMU_MAP_DMA(0x%llx): %s", (unsigned long long)iova, strerror(errno));
+		wc_fail(c, "VFIO_IOMMU_MAP_DMA(0x%llx): %s", (unsigned long long)iova,
+			strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -76,11 +80,14 @@ static int h_pin(struct wcontainer *c, unsigned k, uint64_t iova)
 static int h_unmap(struct wcontainer *c, uint64_t iova)
 {
 	struct vfio_iommu_type1_dma_unmap u = {
-		.argsz = sizeof(u), .iova = iova, .size = c->opt->map_size,
+		.argsz = sizeof(u),
+		.iova = iova,
+		.size = c->opt->map_size,
 	};
 
 	if (ioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &u)) {
-		wc_fail(c, "VFIO_IOMMU_UNMAP_DMA(0x%llx): %s", (unsigned long long)iova, strerror(errno));
+		wc_fail(c, "VFIO_IOMMU_UNMAP_DMA(0x%llx): %s", (unsigned long long)iova,
+			strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -101,7 +108,7 @@ static int h_knobs(struct wcontainer *c, unsigned k, unsigned delay_us, unsigned
 static int write_json(const struct options *o, json_object *doc)
 {
 	const char *s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
-						       JSON_C_TO_STRING_NOSLASHESCAPE);
+								    JSON_C_TO_STRING_NOSLASHESCAPE);
 	char tmp[4096];
 	FILE *f;
 
@@ -148,9 +155,9 @@ static void *dl_main(void *arg)
 	w->tid = (int)syscall(SYS_gettid);
 	if (h_map(w->c, iova) || h_pin(w->c, 0, iova))
 		w->err = 1;
-	pthread_barrier_wait(w->bar);	/* both mapped and pinned */
-	pthread_barrier_wait(w->bar);	/* go: the main thread has written the tids */
-	if (!w->err && h_unmap(w->c, iova))	/* no unmap_lock: on purpose */
+	pthread_barrier_wait(w->bar);	    /* both mapped and pinned */
+	pthread_barrier_wait(w->bar);	    /* go: the main thread has written the tids */
+	if (!w->err && h_unmap(w->c, iova)) /* no unmap_lock: on purpose */
 		w->err = 1;
 	w->done = 1;
 	return NULL;
@@ -192,7 +199,7 @@ static int run_deadlock(struct wcontainer *c, const struct options *o)
 	if (!o->quiet)
 		fprintf(stderr, "vfio-workload: deadlock: threads %d and %d unmap now\n",
 			(int)w[0].tid, (int)w[1].tid);
-	pthread_barrier_wait(&bar);	/* go */
+	pthread_barrier_wait(&bar); /* go */
 	touch_file(o->ready_file);
 	t0 = now_s();
 	while (now_s() - t0 < (o->duration > 0 ? o->duration : 60) && !wl_stop) {
@@ -201,7 +208,8 @@ static int run_deadlock(struct wcontainer *c, const struct options *o)
 			break;
 		msleep_(50);
 	}
-	json_object_object_add(doc, "status", json_object_new_string(done == 2 ? "returned" : "stuck"));
+	json_object_object_add(doc, "status",
+			       json_object_new_string(done == 2 ? "returned" : "stuck"));
 	write_json(o, doc);
 	if (done == 2) {
 		pthread_join(w[0].th, NULL);
@@ -211,7 +219,7 @@ static int run_deadlock(struct wcontainer *c, const struct options *o)
 	}
 	fprintf(stderr, "vfio-workload: deadlock: %d of 2 unmaps still blocked after %.0f s\n",
 		2 - done, now_s() - t0);
-	_exit(4);	/* the blocked threads cannot be joined or killed */
+	_exit(4); /* the blocked threads cannot be joined or killed */
 }
 
 /* ---- slow-notify -------------------------------------------------------------------------- */
@@ -220,7 +228,7 @@ struct sn_thread {
 	struct wcontainer *c;
 	pthread_t th;
 	_Atomic int tid;
-	_Atomic int phase;	/* 1 started, 2 done */
+	_Atomic int phase; /* 1 started, 2 done */
 	int err;
 	double t_start, t_end;
 };
@@ -247,7 +255,7 @@ static void *sn_register(void *arg)
 	w->tid = (int)syscall(SYS_gettid);
 	w->phase = 1;
 	w->t_start = now_s();
-	fd = ioctl(d->group_fd, VFIO_GROUP_GET_DEVICE_FD, d->name);	/* first open: register */
+	fd = ioctl(d->group_fd, VFIO_GROUP_GET_DEVICE_FD, d->name); /* first open: register */
 	w->t_end = now_s();
 	if (fd < 0) {
 		wc_fail(w->c, "VFIO_GROUP_GET_DEVICE_FD(%s): %s", d->name, strerror(errno));
@@ -360,7 +368,7 @@ int hang_main(const struct options *o)
 	if (wc_setup(c, o, 0))
 		return 1;
 	ret = o->scenario == SC_DEADLOCK ? run_deadlock(c, o) : run_slow_notify(c, o);
-	c->nrecs = 0;	/* everything of ours is unmapped: teardown closes the devices */
+	c->nrecs = 0; /* everything of ours is unmapped: teardown closes the devices */
 	if (wc_teardown(c))
 		ret = 1;
 	if (ret && !o->quiet)

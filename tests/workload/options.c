@@ -20,133 +20,142 @@
 #include "wl.h"
 
 const char *const scenario_names[SC__N] = {
-	[SC_SINGLE] = "single", [SC_RATE] = "rate", [SC_STORM] = "storm", [SC_SMALL] = "small",
-	[SC_LARGE] = "large", [SC_MULTIDEV] = "multidev", [SC_MULTICONTAINER] = "multicontainer",
-	[SC_THREADS] = "threads", [SC_NOPIN] = "nopin", [SC_RETRY] = "retry",
-	[SC_NOCB_PIN] = "nocb-pin", [SC_LIFECYCLE] = "lifecycle",
-	[SC_DEADLOCK] = "deadlock", [SC_SLOW_NOTIFY] = "slow-notify",
+	[SC_SINGLE] = "single",
+	[SC_RATE] = "rate",
+	[SC_STORM] = "storm",
+	[SC_SMALL] = "small",
+	[SC_LARGE] = "large",
+	[SC_MULTIDEV] = "multidev",
+	[SC_MULTICONTAINER] = "multicontainer",
+	[SC_THREADS] = "threads",
+	[SC_NOPIN] = "nopin",
+	[SC_RETRY] = "retry",
+	[SC_NOCB_PIN] = "nocb-pin",
+	[SC_LIFECYCLE] = "lifecycle",
+	[SC_DEADLOCK] = "deadlock",
+	[SC_SLOW_NOTIFY] = "slow-notify",
 };
 
 static const char usage_text[] =
-"usage: vfio-workload SCENARIO [options]\n"
-"       vfio-workload --help\n"
-"\n"
-"Drives VFIO_IOMMU_MAP_DMA -> DMATEST_PIN -> VFIO_IOMMU_UNMAP_DMA cycles on the vfio_dmatest\n"
-"test module's devices (tests/kmod) and prints ONE JSON document with its exact counters, what\n"
-"the kernel and the module must therefore have done, and the module's own sysfs counters.\n"
-"Needs root, vfio + vfio_iommu_type1 and vfio_dmatest loaded with enough devices\n"
-"(ndev >= containers * devices, or ndev_nocb for --nocb).\n"
-"\n"
-"Scenarios (defaults in brackets; every option below overrides them):\n"
-"  single          one map, one pin (marker checked), one unmap  [iterations 1, map-size 1M,\n"
-"                  pin-pages 4, --verify]\n"
-"  rate            cycles at a steady --rate per thread  [rate 50, iterations 100, 64K, 1 pin]\n"
-"  storm           back-to-back cycles as fast as possible  [iterations 500, 64K, 1 pin]\n"
-"  small           many small vfio_dma, removed by ONE UNMAP_DMA over the whole range\n"
-"                  [maps 256, map-size 4K, pin-pages 1, iterations 4, --unmap range]\n"
-"  large           few large vfio_dma  [maps 4, map-size 16M, pin-pages 64, iterations 4]\n"
-"  multidev        several devices in one container; each notify calls every device\n"
-"                  [devices 3, maps 4, iterations 50]\n"
-"  multicontainer  several containers, one forked process each  [containers 3, maps 2,\n"
-"                  iterations 50]\n"
-"  threads         threads map and pin concurrently; UNMAP_DMA serialized per container\n"
-"                  [threads 4, maps 2, iterations 50 per thread]\n"
-"  nopin           maps and unmaps without pins: no notify  [pin-pages 0 (required), maps 2,\n"
-"                  iterations 100]\n"
-"  retry           fault mode: --fault-k armed on the first device before each UNMAP_DMA, so\n"
-"                  the first pinned vfio_dma is notified fault-k+1 times  [fault-k 3, maps 2,\n"
-"                  iterations 10]\n"
-"  nocb-pin        pins through a device WITHOUT dma_unmap (vfio_dmatest_nocb.N) in a container\n"
-"                  with no dma_unmap device: every pin fails with EINVAL (counted, expected)\n"
-"                  [--nocb, iterations 10]\n"
-"  lifecycle       per cycle: open --fds fds of every device (first open registers it with\n"
-"                  type1), map + pin, close them all (close_device unpins, last close\n"
-"                  unregisters), then UNMAP_DMA (no notify left)  [iterations 20, fds 1]\n"
-"  deadlock        DEADLOCKS THE KERNEL (for vfio-trace hung; a VM you can power off): two\n"
-"                  threads each map + pin one vfio_dma, then unmap at the same moment without\n"
-"                  the unmap mutex; --delay-us (default 200000) widens the window. --json is\n"
-"                  written when they unmap ({unmap_tids, pid, ...}); the process never ends\n"
-"                  on an affected kernel (exits 4 after --duration, default 60 s, threads stuck)\n"
-"  slow-notify     finite lock waits: an unmap whose first notify round sleeps 2 x --delay-us\n"
-"                  (default 2000000; devices 0 and 2, device 0 faults once), a device open\n"
-"                  (register) waiting for device_list_lock and a pin waiting for iommu->lock\n"
-"                  behind it; all finish. Needs ndev >= 3. --json: tids, then status ok\n"
-"\n"
-"A cycle (all but lifecycle): MAP_DMA --maps vfio_dma of --map-size at consecutive IOVAs\n"
-"(thread t, map j: iova 0x100000000 + (t*maps + j) * map-size, all backed by one pre-faulted\n"
-"buffer per container), pin --pin-pages pages at the start of each (<= 512 pages per\n"
-"DMATEST_PIN; vfio_dma j of thread t pinned by device (t*maps + j) % devices, by device 0 when\n"
-"--fault-k is set), optionally DMATEST_UNPIN them (--unpin), then UNMAP_DMA (one per vfio_dma\n"
-"or one over the range, --unmap) under the container's unmap mutex. Device fds are opened at\n"
-"setup and closed at teardown (lifecycle: per cycle).\n"
-"\n"
-"Options:\n"
-"  --devices N       devices per container (1..64); container i uses vfio_dmatest.(i*N+k)\n"
-"  --first-dev N     add N to every device number (default 0)\n"
-"  --driver NAME     vfio_dmatest (default) or vfio_dmatest2 (the second test module: another\n"
-"                    driver, another dma_unmap function): devices NAME.N\n"
-"  --leave-mapped N  after the cycles map N more vfio_dma (no pins) and never unmap them: the\n"
-"                    kernel removes them when the container goes, as at a VM's exit\n"
-"  --containers N    containers, each in its own forked process (1..64)\n"
-"  --threads N       cycle threads per container (1..64)\n"
-"  --iterations N    cycles per thread (0 = until --duration)\n"
-"  --duration SECS   run cycles for SECS (iterations then 0 unless also given: a cap)\n"
-"  --rate N          cycles per second per thread (any scenario; rate's default 50)\n"
-"  --maps N          vfio_dma per cycle per thread (threads*maps <= 65535)\n"
-"  --map-size BYTES  size of each vfio_dma, page multiple; suffixes K M G\n"
-"  --pin-pages N     pages pinned per vfio_dma (0 = no pins; <= map-size/page)\n"
-"  --unmap each|range  one UNMAP_DMA per vfio_dma, or one over the cycle's whole range\n"
-"  --unpin           DMATEST_UNPIN every pin before the UNMAP_DMA (no notify)\n"
-"  --delay-us N      module knob: sleep N us in every dma_unmap callback (<= 5000000)\n"
-"  --fault-k K       module knob (<= 9): armed on the first device before each UNMAP_DMA; its\n"
-"                    next K callbacks keep their pins, so type1 notifies again (retries)\n"
-"  --nocb            use vfio_dmatest_nocb.N devices (no dma_unmap): pins fail with EINVAL\n"
-"  --fds N           device fds opened per device per lifecycle cycle (1..16)\n"
-"  --verify          pin with the marker flag and check the marker in memory (1 thread)\n"
-"  --hold SECS       sleep after setup (before --go-file) and after the cycles (before\n"
-"                    teardown), so a tracer can be started/stopped around them\n"
-"  --ready-file PATH create PATH once every container is set up (device fds open)\n"
-"  --go-file PATH    wait until PATH exists before starting the cycles\n"
-"  --go-timeout SECS give up waiting for --go-file after SECS (default 600)\n"
-"  --done-file PATH  create PATH once every container finished its cycles (before teardown)\n"
-"  --json FILE       write the JSON there (default stdout)\n"
-"  --no-module-stats do not read or check /sys/bus/platform/devices/<dev>/dmatest_stats\n"
-"  --name VALUE      ignored: there so the command line carries a QEMU-like '--name\n"
-"                    guest=NAME,...' that vfio-trace reads as the VM name (any bytes)\n"
-"  -q, --quiet       no progress lines on stderr\n"
-"  -h, --help        this text\n"
-"\n"
-"JSON (one document):\n"
-"  tool, schema (1), scenario, kernel, pid, status (ok|error), interrupted, errors [..], wall_s,\n"
-"  params {scenario, devices, first_dev, containers, threads, iterations, duration_s, rate,\n"
-"    maps, map_size, pin_pages, unmap, unpin, delay_us, fault_k, nocb, fds, verify, hold_s,\n"
-"    page_size, iova_base},\n"
-"  totals {every container counter and every device counter, summed},\n"
-"  containers [{index, pid, status, error?, interrupted, elapsed_s, late_cycles, groups [N..],\n"
-"    counters {cycles, map_dma_ok, map_dma_err, bytes_mapped, unmap_dma_ok, unmap_dma_err,\n"
-"      unmap_bytes_requested, unmap_bytes_unmapped, vfio_dma_removed, vfio_dma_pinned_unmapped,\n"
-"      notifies_expected, notify_bytes_expected, retries_expected, teardowns_expected,\n"
-"      teardown_dma_expected, teardown_bytes_expected},\n"
-"    devices [{name, group, dma_unmap (bool),\n"
-"      counters {device_fd_opens, device_fd_closes, register_calls_expected,\n"
-"        unregister_calls_expected, register_expected, unregister_expected, pin_ioctls, pin_ok,\n"
-"        pin_err, pin_einval, pages_pinned, unpin_ioctls, pages_unpinned_ioctl,\n"
-"        pages_unpinned_close, unpin_calls_expected, pages_unpinned_expected,\n"
-"        dma_unmap_calls_expected, dma_unmap_bytes_expected, unpinned_in_cb_expected,\n"
-"        faults_expected, knob_sets},\n"
-"      expect_module {the module counters' expected deltas, in dmatest_stats names}}]}],\n"
-"  module {<device>: {before {..}, after {..}, delta {..}}}  (sysfs dmatest_stats),\n"
-"  module_check {ok, mismatches [..]}: delta == expect_module for every device, fault_k 0.\n"
-"Counting rules: register_calls_* count every first open / last close (the type1 functions are\n"
-"called for any device); register_/unregister_expected only devices with dma_unmap (they join\n"
-"device_list). A notify = one vfio_notify_dma_unmap round for one vfio_dma with pins; it calls\n"
-"dma_unmap(dma->iova, dma->size) of every device registered in the container at that moment.\n"
-"retries_expected = notifies repeated on the same vfio_dma. vfio_dma_removed = vfio_remove_dma\n"
-"calls. The model is checked against the returned unmap size after every UNMAP_DMA.\n"
-"\n"
-"Exit: 0 ok; 1 an unexpected error (one 'vfio-workload: ... error:' line on stderr; the JSON is\n"
-"still printed) or a module counter mismatch; 2 bad usage; 3 stopped early by SIGINT/SIGTERM\n"
-"(cycles cut short, teardown done, counters and JSON still exact).\n";
+	"usage: vfio-workload SCENARIO [options]\n"
+	"       vfio-workload --help\n"
+	"\n"
+	"Drives VFIO_IOMMU_MAP_DMA -> DMATEST_PIN -> VFIO_IOMMU_UNMAP_DMA cycles on the vfio_dmatest\n"
+	"test module's devices (tests/kmod) and prints ONE JSON document with its exact counters, what\n"
+	"the kernel and the module must therefore have done, and the module's own sysfs counters.\n"
+	"Needs root, vfio + vfio_iommu_type1 and vfio_dmatest loaded with enough devices\n"
+	"(ndev >= containers * devices, or ndev_nocb for --nocb).\n"
+	"\n"
+	"Scenarios (defaults in brackets; every option below overrides them):\n"
+	"  single          one map, one pin (marker checked), one unmap  [iterations 1, map-size 1M,\n"
+	"                  pin-pages 4, --verify]\n"
+	"  rate            cycles at a steady --rate per thread  [rate 50, iterations 100, 64K, 1 pin]\n"
+	"  storm           back-to-back cycles as fast as possible  [iterations 500, 64K, 1 pin]\n"
+	"  small           many small vfio_dma, removed by ONE UNMAP_DMA over the whole range\n"
+	"                  [maps 256, map-size 4K, pin-pages 1, iterations 4, --unmap range]\n"
+	"  large           few large vfio_dma  [maps 4, map-size 16M, pin-pages 64, iterations 4]\n"
+	"  multidev        several devices in one container; each notify calls every device\n"
+	"                  [devices 3, maps 4, iterations 50]\n"
+	"  multicontainer  several containers, one forked process each  [containers 3, maps 2,\n"
+	"                  iterations 50]\n"
+	"  threads         threads map and pin concurrently; UNMAP_DMA serialized per container\n"
+	"                  [threads 4, maps 2, iterations 50 per thread]\n"
+	"  nopin           maps and unmaps without pins: no notify  [pin-pages 0 (required), maps 2,\n"
+	"                  iterations 100]\n"
+	"  retry           fault mode: --fault-k armed on the first device before each UNMAP_DMA, so\n"
+	"                  the first pinned vfio_dma is notified fault-k+1 times  [fault-k 3, maps 2,\n"
+	"                  iterations 10]\n"
+	"  nocb-pin        pins through a device WITHOUT dma_unmap (vfio_dmatest_nocb.N) in a container\n"
+	"                  with no dma_unmap device: every pin fails with EINVAL (counted, expected)\n"
+	"                  [--nocb, iterations 10]\n"
+	"  lifecycle       per cycle: open --fds fds of every device (first open registers it with\n"
+	"                  type1), map + pin, close them all (close_device unpins, last close\n"
+	"                  unregisters), then UNMAP_DMA (no notify left)  [iterations 20, fds 1]\n"
+	"  deadlock        DEADLOCKS THE KERNEL (for vfio-trace hung; a VM you can power off): two\n"
+	"                  threads each map + pin one vfio_dma, then unmap at the same moment without\n"
+	"                  the unmap mutex; --delay-us (default 200000) widens the window. --json is\n"
+	"                  written when they unmap ({unmap_tids, pid, ...}); the process never ends\n"
+	"                  on an affected kernel (exits 4 after --duration, default 60 s, threads stuck)\n"
+	"  slow-notify     finite lock waits: an unmap whose first notify round sleeps 2 x --delay-us\n"
+	"                  (default 2000000; devices 0 and 2, device 0 faults once), a device open\n"
+	"                  (register) waiting for device_list_lock and a pin waiting for iommu->lock\n"
+	"                  behind it; all finish. Needs ndev >= 3. --json: tids, then status ok\n"
+	"\n"
+	"A cycle (all but lifecycle): MAP_DMA --maps vfio_dma of --map-size at consecutive IOVAs\n"
+	"(thread t, map j: iova 0x100000000 + (t*maps + j) * map-size, all backed by one pre-faulted\n"
+	"buffer per container), pin --pin-pages pages at the start of each (<= 512 pages per\n"
+	"DMATEST_PIN; vfio_dma j of thread t pinned by device (t*maps + j) % devices, by device 0 when\n"
+	"--fault-k is set), optionally DMATEST_UNPIN them (--unpin), then UNMAP_DMA (one per vfio_dma\n"
+	"or one over the range, --unmap) under the container's unmap mutex. Device fds are opened at\n"
+	"setup and closed at teardown (lifecycle: per cycle).\n"
+	"\n"
+	"Options:\n"
+	"  --devices N       devices per container (1..64); container i uses vfio_dmatest.(i*N+k)\n"
+	"  --first-dev N     add N to every device number (default 0)\n"
+	"  --driver NAME     vfio_dmatest (default) or vfio_dmatest2 (the second test module: another\n"
+	"                    driver, another dma_unmap function): devices NAME.N\n"
+	"  --leave-mapped N  after the cycles map N more vfio_dma (no pins) and never unmap them: the\n"
+	"                    kernel removes them when the container goes, as at a VM's exit\n"
+	"  --containers N    containers, each in its own forked process (1..64)\n"
+	"  --threads N       cycle threads per container (1..64)\n"
+	"  --iterations N    cycles per thread (0 = until --duration)\n"
+	"  --duration SECS   run cycles for SECS (iterations then 0 unless also given: a cap)\n"
+	"  --rate N          cycles per second per thread (any scenario; rate's default 50)\n"
+	"  --maps N          vfio_dma per cycle per thread (threads*maps <= 65535)\n"
+	"  --map-size BYTES  size of each vfio_dma, page multiple; suffixes K M G\n"
+	"  --pin-pages N     pages pinned per vfio_dma (0 = no pins; <= map-size/page)\n"
+	"  --unmap each|range  one UNMAP_DMA per vfio_dma, or one over the cycle's whole range\n"
+	"  --unpin           DMATEST_UNPIN every pin before the UNMAP_DMA (no notify)\n"
+	"  --delay-us N      module knob: sleep N us in every dma_unmap callback (<= 5000000)\n"
+	"  --fault-k K       module knob (<= 9): armed on the first device before each UNMAP_DMA; its\n"
+	"                    next K callbacks keep their pins, so type1 notifies again (retries)\n"
+	"  --nocb            use vfio_dmatest_nocb.N devices (no dma_unmap): pins fail with EINVAL\n"
+	"  --fds N           device fds opened per device per lifecycle cycle (1..16)\n"
+	"  --verify          pin with the marker flag and check the marker in memory (1 thread)\n"
+	"  --hold SECS       sleep after setup (before --go-file) and after the cycles (before\n"
+	"                    teardown), so a tracer can be started/stopped around them\n"
+	"  --ready-file PATH create PATH once every container is set up (device fds open)\n"
+	"  --go-file PATH    wait until PATH exists before starting the cycles\n"
+	"  --go-timeout SECS give up waiting for --go-file after SECS (default 600)\n"
+	"  --done-file PATH  create PATH once every container finished its cycles (before teardown)\n"
+	"  --json FILE       write the JSON there (default stdout)\n"
+	"  --no-module-stats do not read or check /sys/bus/platform/devices/<dev>/dmatest_stats\n"
+	"  --name VALUE      ignored: there so the command line carries a QEMU-like '--name\n"
+	"                    guest=NAME,...' that vfio-trace reads as the VM name (any bytes)\n"
+	"  -q, --quiet       no progress lines on stderr\n"
+	"  -h, --help        this text\n"
+	"\n"
+	"JSON (one document):\n"
+	"  tool, schema (1), scenario, kernel, pid, status (ok|error), interrupted, errors [..], wall_s,\n"
+	"  params {scenario, devices, first_dev, containers, threads, iterations, duration_s, rate,\n"
+	"    maps, map_size, pin_pages, unmap, unpin, delay_us, fault_k, nocb, fds, verify, hold_s,\n"
+	"    page_size, iova_base},\n"
+	"  totals {every container counter and every device counter, summed},\n"
+	"  containers [{index, pid, status, error?, interrupted, elapsed_s, late_cycles, groups [N..],\n"
+	"    counters {cycles, map_dma_ok, map_dma_err, bytes_mapped, unmap_dma_ok, unmap_dma_err,\n"
+	"      unmap_bytes_requested, unmap_bytes_unmapped, vfio_dma_removed, vfio_dma_pinned_unmapped,\n"
+	"      notifies_expected, notify_bytes_expected, retries_expected, teardowns_expected,\n"
+	"      teardown_dma_expected, teardown_bytes_expected},\n"
+	"    devices [{name, group, dma_unmap (bool),\n"
+	"      counters {device_fd_opens, device_fd_closes, register_calls_expected,\n"
+	"        unregister_calls_expected, register_expected, unregister_expected, pin_ioctls, pin_ok,\n"
+	"        pin_err, pin_einval, pages_pinned, unpin_ioctls, pages_unpinned_ioctl,\n"
+	"        pages_unpinned_close, unpin_calls_expected, pages_unpinned_expected,\n"
+	"        dma_unmap_calls_expected, dma_unmap_bytes_expected, unpinned_in_cb_expected,\n"
+	"        faults_expected, knob_sets},\n"
+	"      expect_module {the module counters' expected deltas, in dmatest_stats names}}]}],\n"
+	"  module {<device>: {before {..}, after {..}, delta {..}}}  (sysfs dmatest_stats),\n"
+	"  module_check {ok, mismatches [..]}: delta == expect_module for every device, fault_k 0.\n"
+	"Counting rules: register_calls_* count every first open / last close (the type1 functions are\n"
+	"called for any device); register_/unregister_expected only devices with dma_unmap (they join\n"
+	"device_list). A notify = one vfio_notify_dma_unmap round for one vfio_dma with pins; it calls\n"
+	"dma_unmap(dma->iova, dma->size) of every device registered in the container at that moment.\n"
+	"retries_expected = notifies repeated on the same vfio_dma. vfio_dma_removed = vfio_remove_dma\n"
+	"calls. The model is checked against the returned unmap size after every UNMAP_DMA.\n"
+	"\n"
+	"Exit: 0 ok; 1 an unexpected error (one 'vfio-workload: ... error:' line on stderr; the JSON is\n"
+	"still printed) or a module counter mismatch; 2 bad usage; 3 stopped early by SIGINT/SIGTERM\n"
+	"(cycles cut short, teardown done, counters and JSON still exact).\n";
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void usage_error(const char *fmt, ...)
@@ -173,9 +182,21 @@ static uint64_t parse_u64(const char *opt, const char *s, bool suffix, uint64_t 
 	v = strtoull(s, &end, 0);
 	if (suffix && *end && !end[1]) {
 		switch (*end) {
-		case 'k': case 'K': mul = 1ULL << 10; end++; break;
-		case 'm': case 'M': mul = 1ULL << 20; end++; break;
-		case 'g': case 'G': mul = 1ULL << 30; end++; break;
+		case 'k':
+		case 'K':
+			mul = 1ULL << 10;
+			end++;
+			break;
+		case 'm':
+		case 'M':
+			mul = 1ULL << 20;
+			end++;
+			break;
+		case 'g':
+		case 'G':
+			mul = 1ULL << 30;
+			end++;
+			break;
 		}
 	}
 	if (errno || *end || end == s)
@@ -200,10 +221,33 @@ static double parse_secs(const char *opt, const char *s, double max)
 }
 
 enum {
-	O_DEVICES = 256, O_CONTAINERS, O_ITERATIONS, O_DURATION, O_MAPS, O_MAP_SIZE, O_PIN_PAGES,
-	O_THREADS, O_RATE, O_DELAY, O_FAULT, O_NOCB, O_JSON, O_HOLD, O_READY, O_GO, O_GO_TIMEOUT,
-	O_DONE, O_UNMAP, O_UNPIN, O_FDS, O_VERIFY, O_FIRST_DEV, O_NO_MODSTATS, O_DRIVER,
-	O_LEAVE_MAPPED, O_NAME,
+	O_DEVICES = 256,
+	O_CONTAINERS,
+	O_ITERATIONS,
+	O_DURATION,
+	O_MAPS,
+	O_MAP_SIZE,
+	O_PIN_PAGES,
+	O_THREADS,
+	O_RATE,
+	O_DELAY,
+	O_FAULT,
+	O_NOCB,
+	O_JSON,
+	O_HOLD,
+	O_READY,
+	O_GO,
+	O_GO_TIMEOUT,
+	O_DONE,
+	O_UNMAP,
+	O_UNPIN,
+	O_FDS,
+	O_VERIFY,
+	O_FIRST_DEV,
+	O_NO_MODSTATS,
+	O_DRIVER,
+	O_LEAVE_MAPPED,
+	O_NAME,
 };
 
 /* which options were given explicitly: scenario defaults fill in the others */
@@ -258,18 +302,48 @@ void parse_args(int argc, char **argv, struct options *o)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":qh", lopts, NULL)) != -1) {
 		switch (ch) {
-		case O_DEVICES: o->devices = parse_u64("--devices", optarg, false, WL_MAX_DEVICES); g.devices = true; break;
-		case O_CONTAINERS: o->containers = parse_u64("--containers", optarg, false, WL_MAX_CONTAINERS); g.containers = true; break;
-		case O_ITERATIONS: o->iterations = parse_u64("--iterations", optarg, false, UINT64_MAX); g.iterations = true; break;
+		case O_DEVICES:
+			o->devices = parse_u64("--devices", optarg, false, WL_MAX_DEVICES);
+			g.devices = true;
+			break;
+		case O_CONTAINERS:
+			o->containers = parse_u64("--containers", optarg, false, WL_MAX_CONTAINERS);
+			g.containers = true;
+			break;
+		case O_ITERATIONS:
+			o->iterations = parse_u64("--iterations", optarg, false, UINT64_MAX);
+			g.iterations = true;
+			break;
 		case O_DURATION: o->duration = parse_secs("--duration", optarg, 86400); break;
-		case O_MAPS: o->maps = parse_u64("--maps", optarg, false, WL_MAX_MAPS); g.maps = true; break;
-		case O_MAP_SIZE: o->map_size = parse_u64("--map-size", optarg, true, 1ULL << 40); g.map_size = true; break;
-		case O_PIN_PAGES: o->pin_pages = parse_u64("--pin-pages", optarg, false, 1U << 28); g.pin_pages = true; break;
-		case O_THREADS: o->threads = parse_u64("--threads", optarg, false, WL_MAX_THREADS); g.threads = true; break;
-		case O_RATE: o->rate = parse_u64("--rate", optarg, false, 1000000); g.rate = true; break;
+		case O_MAPS:
+			o->maps = parse_u64("--maps", optarg, false, WL_MAX_MAPS);
+			g.maps = true;
+			break;
+		case O_MAP_SIZE:
+			o->map_size = parse_u64("--map-size", optarg, true, 1ULL << 40);
+			g.map_size = true;
+			break;
+		case O_PIN_PAGES:
+			o->pin_pages = parse_u64("--pin-pages", optarg, false, 1U << 28);
+			g.pin_pages = true;
+			break;
+		case O_THREADS:
+			o->threads = parse_u64("--threads", optarg, false, WL_MAX_THREADS);
+			g.threads = true;
+			break;
+		case O_RATE:
+			o->rate = parse_u64("--rate", optarg, false, 1000000);
+			g.rate = true;
+			break;
 		case O_DELAY: o->delay_us = parse_u64("--delay-us", optarg, false, 5000000); break;
-		case O_FAULT: o->fault_k = parse_u64("--fault-k", optarg, false, DMATEST_FAULT_MAX); g.fault_k = true; break;
-		case O_NOCB: o->nocb = true; g.nocb = true; break;
+		case O_FAULT:
+			o->fault_k = parse_u64("--fault-k", optarg, false, DMATEST_FAULT_MAX);
+			g.fault_k = true;
+			break;
+		case O_NOCB:
+			o->nocb = true;
+			g.nocb = true;
+			break;
 		case O_JSON: o->json_path = optarg; break;
 		case O_HOLD: o->hold = parse_secs("--hold", optarg, 86400); break;
 		case O_READY: o->ready_file = optarg; break;
@@ -286,19 +360,28 @@ void parse_args(int argc, char **argv, struct options *o)
 			g.unmap_mode = true;
 			break;
 		case O_UNPIN: o->unpin = true; break;
-		case O_FDS: o->fds = parse_u64("--fds", optarg, false, WL_MAX_FDS); g.fds = true; break;
-		case O_VERIFY: o->verify = true; g.verify = true; break;
-		case O_FIRST_DEV: o->first_dev = parse_u64("--first-dev", optarg, false, 1024); break;
+		case O_FDS:
+			o->fds = parse_u64("--fds", optarg, false, WL_MAX_FDS);
+			g.fds = true;
+			break;
+		case O_VERIFY:
+			o->verify = true;
+			g.verify = true;
+			break;
+		case O_FIRST_DEV:
+			o->first_dev = parse_u64("--first-dev", optarg, false, 1024);
+			break;
 		case O_DRIVER:
 			if (strcmp(optarg, "vfio_dmatest") && strcmp(optarg, "vfio_dmatest2"))
-				usage_error("--driver: vfio_dmatest or vfio_dmatest2, not '%s'\n", optarg);
+				usage_error("--driver: vfio_dmatest or vfio_dmatest2, not '%s'\n",
+					    optarg);
 			o->driver = optarg;
 			break;
 		case O_LEAVE_MAPPED:
 			o->leave_mapped = parse_u64("--leave-mapped", optarg, false, 4096);
 			break;
 		case O_NO_MODSTATS: o->module_stats = false; break;
-		case O_NAME: break;	/* only for /proc/PID/cmdline */
+		case O_NAME: break; /* only for /proc/PID/cmdline */
 		case 'q': o->quiet = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case ':': usage_error("option %s needs a value", argv[optind - 1]);
@@ -309,8 +392,9 @@ void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	if (optind >= argc)
-		usage_error("missing SCENARIO (one of single rate storm small large multidev "
-			    "multicontainer threads nopin retry nocb-pin lifecycle deadlock slow-notify)");
+		usage_error(
+			"missing SCENARIO (one of single rate storm small large multidev "
+			"multicontainer threads nopin retry nocb-pin lifecycle deadlock slow-notify)");
 	if (argc - optind > 1)
 		usage_error("unexpected argument '%s'", argv[optind + 1]);
 	scen = argv[optind];
@@ -319,11 +403,17 @@ void parse_args(int argc, char **argv, struct options *o)
 		if (!strcmp(scen, scenario_names[i]))
 			o->scenario = i;
 	if (o->scenario == SC__N)
-		usage_error("unknown scenario '%s' (single rate storm small large multidev "
-			    "multicontainer threads nopin retry nocb-pin lifecycle deadlock slow-notify)", scen);
+		usage_error(
+			"unknown scenario '%s' (single rate storm small large multidev "
+			"multicontainer threads nopin retry nocb-pin lifecycle deadlock slow-notify)",
+			scen);
 
-	/* scenario defaults for what was not given */
-#define DEF(field, val) do { if (!g.field) o->field = (val); } while (0)
+		/* scenario defaults for what was not given */
+#define DEF(field, val)                   \
+	do {                              \
+		if (!g.field)             \
+			o->field = (val); \
+	} while (0)
 	DEF(devices, 1);
 	DEF(containers, 1);
 	DEF(threads, 1);
@@ -340,12 +430,8 @@ void parse_args(int argc, char **argv, struct options *o)
 		DEF(pin_pages, 4);
 		DEF(verify, o->threads == 1);
 		break;
-	case SC_RATE:
-		DEF(rate, 50);
-		break;
-	case SC_STORM:
-		DEF(iterations, o->duration > 0 ? 0 : 500);
-		break;
+	case SC_RATE: DEF(rate, 50); break;
+	case SC_STORM: DEF(iterations, o->duration > 0 ? 0 : 500); break;
 	case SC_SMALL:
 		DEF(maps, 256);
 		DEF(map_size, ps);
@@ -386,9 +472,7 @@ void parse_args(int argc, char **argv, struct options *o)
 		DEF(nocb, true);
 		DEF(iterations, o->duration > 0 ? 0 : 10);
 		break;
-	case SC_LIFECYCLE:
-		DEF(iterations, o->duration > 0 ? 0 : 20);
-		break;
+	case SC_LIFECYCLE: DEF(iterations, o->duration > 0 ? 0 : 20); break;
 	case SC_DEADLOCK:
 	case SC_SLOW_NOTIFY:
 		/* one container, two vfio_dma (threads * maps), one page pinned in each */
@@ -397,8 +481,7 @@ void parse_args(int argc, char **argv, struct options *o)
 		if (!o->delay_us)
 			o->delay_us = o->scenario == SC_DEADLOCK ? 200000 : 2000000;
 		break;
-	default:
-		break;
+	default: break;
 	}
 #undef DEF
 
@@ -408,14 +491,17 @@ void parse_args(int argc, char **argv, struct options *o)
 	if (!o->maps && o->scenario != SC_LIFECYCLE)
 		usage_error("--maps must be >= 1 (0 only for lifecycle)");
 	if ((uint64_t)o->threads * o->maps > WL_MAX_MAPS)
-		usage_error("--threads * --maps must be <= %u (type1 dma_entry_limit)", WL_MAX_MAPS);
+		usage_error("--threads * --maps must be <= %u (type1 dma_entry_limit)",
+			    WL_MAX_MAPS);
 	if (!o->map_size || o->map_size % ps)
 		usage_error("--map-size must be a positive multiple of the page size (%ld)", ps);
 	if ((uint64_t)o->threads * o->maps * o->map_size > (1ULL << 46))
-		usage_error("--threads * --maps * --map-size is larger than the IOVA space used (64T)");
+		usage_error(
+			"--threads * --maps * --map-size is larger than the IOVA space used (64T)");
 	if (o->pin_pages > o->map_size / ps)
-		usage_error("--pin-pages %u does not fit in --map-size %llu (%llu pages)", o->pin_pages,
-			    (unsigned long long)o->map_size, (unsigned long long)(o->map_size / ps));
+		usage_error("--pin-pages %u does not fit in --map-size %llu (%llu pages)",
+			    o->pin_pages, (unsigned long long)o->map_size,
+			    (unsigned long long)(o->map_size / ps));
 	if (!o->iterations && !(o->duration > 0))
 		usage_error("--iterations 0 needs --duration");
 	if (o->scenario == SC_RATE && !(o->rate > 0))
@@ -427,9 +513,11 @@ void parse_args(int argc, char **argv, struct options *o)
 	if (o->scenario == SC_NOCB_PIN && (!o->nocb || !o->pin_pages))
 		usage_error("nocb-pin needs --nocb and --pin-pages >= 1");
 	if (o->fault_k && (!o->pin_pages || o->nocb))
-		usage_error("--fault-k needs pins (--pin-pages >= 1) on devices with dma_unmap (no --nocb)");
+		usage_error(
+			"--fault-k needs pins (--pin-pages >= 1) on devices with dma_unmap (no --nocb)");
 	if (o->scenario == SC_LIFECYCLE && (o->threads != 1 || o->delay_us || o->fault_k))
-		usage_error("lifecycle runs one thread and no module knobs (--threads 1, no --delay-us/--fault-k)");
+		usage_error(
+			"lifecycle runs one thread and no module knobs (--threads 1, no --delay-us/--fault-k)");
 	if (o->scenario != SC_LIFECYCLE && g.fds)
 		usage_error("--fds is for lifecycle only");
 	if (!o->fds)
@@ -439,8 +527,8 @@ void parse_args(int argc, char **argv, struct options *o)
 	if (o->verify && !o->pin_pages)
 		usage_error("--verify needs pins (--pin-pages >= 1)");
 	if ((o->scenario == SC_DEADLOCK || o->scenario == SC_SLOW_NOTIFY) &&
-	    (o->containers != 1 || o->threads != 2 || o->maps != 1 || o->pin_pages != 1 || o->nocb ||
-	     o->fault_k || (o->scenario == SC_SLOW_NOTIFY && o->devices != 3) ||
+	    (o->containers != 1 || o->threads != 2 || o->maps != 1 || o->pin_pages != 1 ||
+	     o->nocb || o->fault_k || (o->scenario == SC_SLOW_NOTIFY && o->devices != 3) ||
 	     (o->scenario == SC_DEADLOCK && o->devices != 1)))
 		usage_error("%s takes only --delay-us, --map-size, --duration and the file options",
 			    scenario_names[o->scenario]);

@@ -19,9 +19,9 @@ const char *const dc_names[DC__N] = { DEV_COUNTERS(X_STR) };
 
 /* The counters of struct dmatest_stats, in ABI order, as the module prints them in sysfs. */
 static const char *const mod_counters[] = {
-	"pin_calls", "pin_errors", "pin_einval", "pages_pinned_now", "pages_pinned_total",
-	"unpin_calls", "pages_unpinned", "dma_unmap_calls", "dma_unmap_bytes", "unpinned_in_cb",
-	"faults_injected",
+	"pin_calls",	      "pin_errors",	"pin_einval",	   "pages_pinned_now",
+	"pages_pinned_total", "unpin_calls",	"pages_unpinned",  "dma_unmap_calls",
+	"dma_unmap_bytes",    "unpinned_in_cb", "faults_injected",
 };
 #define N_MOD_COUNTERS (sizeof(mod_counters) / sizeof(mod_counters[0]))
 
@@ -118,11 +118,13 @@ json_object *modstats_delta(json_object *before, json_object *after)
 /* What the module's counters must have moved by, in the module's own names. */
 json_object *expect_module(json_object *dc)
 {
-	static const struct { const char *mod, *wl; } map[] = {
+	static const struct {
+		const char *mod, *wl;
+	} map[] = {
 		{ "pin_calls", "pin_ioctls" },
 		{ "pin_errors", "pin_err" },
 		{ "pin_einval", "pin_einval" },
-		{ "pages_pinned_now", NULL },	/* every pin is given back: 0 */
+		{ "pages_pinned_now", NULL }, /* every pin is given back: 0 */
 		{ "pages_pinned_total", "pages_pinned" },
 		{ "unpin_calls", "unpin_calls_expected" },
 		{ "pages_unpinned", "pages_unpinned_expected" },

@@ -22,7 +22,6 @@
 #include "../kmod/vfio_dmatest.h"
 #include "wl.h"
 
-
 int wc_setup(struct wcontainer *c, const struct options *o, unsigned index)
 {
 	const char *base = o->nocb ? "vfio_dmatest_nocb" : o->driver;
@@ -80,7 +79,8 @@ int wc_setup(struct wcontainer *c, const struct options *o, unsigned index)
 		return -1;
 	}
 	if (ioctl(c->fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1) {
-		wc_fail(c, "VFIO_CHECK_EXTENSION(VFIO_TYPE1v2_IOMMU): not supported (vfio_iommu_type1 loaded?)");
+		wc_fail(c,
+			"VFIO_CHECK_EXTENSION(VFIO_TYPE1v2_IOMMU): not supported (vfio_iommu_type1 loaded?)");
 		return -1;
 	}
 	for (unsigned k = 0; k < c->ndev; k++) {
@@ -119,7 +119,7 @@ int wc_setup(struct wcontainer *c, const struct options *o, unsigned index)
 		wc_fail(c, "mmap %llu bytes: %s", (unsigned long long)c->buflen, strerror(errno));
 		return -1;
 	}
-	memset(c->buf, 0, c->buflen);	/* pre-fault once; cycles never touch it again */
+	memset(c->buf, 0, c->buflen); /* pre-fault once; cycles never touch it again */
 
 	c->nrecs = o->threads * o->maps;
 	c->recs = calloc(c->nrecs ? c->nrecs : 1, sizeof(*c->recs));

@@ -144,14 +144,16 @@ static int touch(const char *path)
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
 	if (fd < 0) {
-		fprintf(stderr, "vfio-workload: error: cannot create %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "vfio-workload: error: cannot create %s: %s\n", path,
+			strerror(errno));
 		return -1;
 	}
 	close(fd);
 	return 0;
 }
 
-static void progress(const struct options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void progress(const struct options *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void progress(const struct options *o, const char *fmt, ...)
 {
 	va_list ap;
@@ -168,8 +170,8 @@ static void progress(const struct options *o, const char *fmt, ...)
 /* The child: one container. Protocol on `wfd`: 'R' (set up) or 'E' (setup failed), then 'D'
  * (cycles done), then the container's JSON, then EOF. On `rfd` it waits for 'G' (go); EOF means
  * abort (tear down without cycles). */
-static __attribute__((noreturn)) void child_main(const struct options *o, unsigned index,
-						  int wfd, int rfd)
+static __attribute__((noreturn)) void child_main(const struct options *o, unsigned index, int wfd,
+						 int rfd)
 {
 	struct wcontainer *c = calloc(1, sizeof(*c));
 	bool ok, go = false;
@@ -190,7 +192,8 @@ static __attribute__((noreturn)) void child_main(const struct options *o, unsign
 	if (go && o->hold > 0)
 		sleep_s(o->hold, &wl_stop);
 	wc_teardown(c);
-	js = json_object_to_json_string_ext(wc_to_json(c), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	js = json_object_to_json_string_ext(wc_to_json(c), JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE);
 	write_all(wfd, js, strlen(js));
 	_exit(atomic_load(&c->failed) ? 1 : 0);
 }
@@ -212,7 +215,9 @@ static json_object *params_json(const struct options *o)
 	json_object_object_add(p, "maps", json_object_new_int(o->maps));
 	json_object_object_add(p, "map_size", json_object_new_int64(o->map_size));
 	json_object_object_add(p, "pin_pages", json_object_new_int(o->pin_pages));
-	json_object_object_add(p, "unmap", json_object_new_string(o->unmap_mode == UNMAP_RANGE ? "range" : "each"));
+	json_object_object_add(
+		p, "unmap",
+		json_object_new_string(o->unmap_mode == UNMAP_RANGE ? "range" : "each"));
 	json_object_object_add(p, "unpin", json_object_new_boolean(o->unpin));
 	json_object_object_add(p, "delay_us", json_object_new_int(o->delay_us));
 	json_object_object_add(p, "fault_k", json_object_new_int(o->fault_k));
@@ -235,7 +240,8 @@ static int64_t jget(json_object *o, const char *k)
 static void add_into(json_object *tot, json_object *cnt)
 {
 	json_object_object_foreach(cnt, k, v) {
-		json_object_object_add(tot, k, json_object_new_int64(jget(tot, k) + json_object_get_int64(v)));
+		json_object_object_add(
+			tot, k, json_object_new_int64(jget(tot, k) + json_object_get_int64(v)));
 	}
 }
 
@@ -247,8 +253,9 @@ static void device_name(const struct options *o, unsigned i, unsigned k, char *b
 
 static int emit(const struct options *o, json_object *doc)
 {
-	const char *s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE |
-						       JSON_C_TO_STRING_SPACED);
+	const char *s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+								    JSON_C_TO_STRING_NOSLASHESCAPE |
+								    JSON_C_TO_STRING_SPACED);
 	char tmp[4096];
 	FILE *f;
 
@@ -295,8 +302,10 @@ int main(int argc, char **argv)
 				device_name(&o, i, k, name, sizeof(name));
 				before[i][k] = modstats_read(name, err, sizeof(err));
 				if (!before[i][k]) {
-					fprintf(stderr, "vfio-workload: error: %s (is vfio_dmatest loaded with "
-						"enough devices?)\n", err);
+					fprintf(stderr,
+						"vfio-workload: error: %s (is vfio_dmatest loaded with "
+						"enough devices?)\n",
+						err);
 					return 1;
 				}
 			}
@@ -314,7 +323,10 @@ int main(int argc, char **argv)
 		if (pid < 0) {
 			fprintf(stderr, "vfio-workload: error: fork: %s\n", strerror(errno));
 			failed = true;
-			close(c2p[i][0]); close(c2p[i][1]); close(p2c[i][0]); close(p2c[i][1]);
+			close(c2p[i][0]);
+			close(c2p[i][1]);
+			close(p2c[i][0]);
+			close(p2c[i][1]);
 			break;
 		}
 		if (pid == 0) {
@@ -335,7 +347,8 @@ int main(int argc, char **argv)
 		if (read_byte(c2p[i][0]) != 'R')
 			all_ready = false;
 	if (all_ready && !failed && !parent_stop) {
-		progress(&o, "set up (device fds open)%s", o.go_file ? ", waiting for the go file" : "");
+		progress(&o, "set up (device fds open)%s",
+			 o.go_file ? ", waiting for the go file" : "");
 		go = true;
 		if (o.ready_file && touch(o.ready_file))
 			go = false;
@@ -346,9 +359,11 @@ int main(int argc, char **argv)
 
 			while (access(o.go_file, F_OK) && !parent_stop) {
 				if (now_s() > end) {
-					fprintf(stderr, "vfio-workload: error: %s did not appear within %gs\n",
+					fprintf(stderr,
+						"vfio-workload: error: %s did not appear within %gs\n",
 						o.go_file, o.go_timeout);
-					json_object_array_add(errors, json_object_new_string("go file timeout"));
+					json_object_array_add(
+						errors, json_object_new_string("go file timeout"));
 					go = false;
 					break;
 				}
@@ -366,7 +381,7 @@ int main(int argc, char **argv)
 	if (!go)
 		failed = true;
 	for (unsigned i = 0; i < nchildren; i++)
-		read_byte(c2p[i][0]);	/* 'D' (or EOF if the child died) */
+		read_byte(c2p[i][0]); /* 'D' (or EOF if the child died) */
 	if (go) {
 		progress(&o, "cycles done");
 		if (o.done_file && touch(o.done_file))
@@ -408,11 +423,13 @@ int main(int argc, char **argv)
 			json_object *v, *devs;
 
 			if (json_object_object_get_ex(cj, "error", &v)) {
-				snprintf(err, sizeof(err), "container %u: %s", i, json_object_get_string(v));
+				snprintf(err, sizeof(err), "container %u: %s", i,
+					 json_object_get_string(v));
 				json_object_array_add(errors, json_object_new_string(err));
 				failed = true;
 			}
-			if (json_object_object_get_ex(cj, "interrupted", &v) && json_object_get_boolean(v))
+			if (json_object_object_get_ex(cj, "interrupted", &v) &&
+			    json_object_get_boolean(v))
 				interrupted = true;
 			if (json_object_object_get_ex(cj, "counters", &v))
 				add_into(totals, v);
@@ -422,7 +439,8 @@ int main(int argc, char **argv)
 
 					if (json_object_object_get_ex(dj, "counters", &dc)) {
 						add_into(totals, dc);
-						json_object_object_add(dj, "expect_module", expect_module(dc));
+						json_object_object_add(dj, "expect_module",
+								       expect_module(dc));
 					}
 				}
 		}
@@ -442,9 +460,12 @@ int main(int argc, char **argv)
 			    !json_object_object_get_ex(cj, "devices", &devs))
 				continue;
 			ci = json_object_get_int(idx);
-			for (size_t k = 0; k < json_object_array_length(devs) && k < o.devices; k++) {
-				json_object *dj = json_object_array_get_idx(devs, k), *exp, *after, *delta, *m;
-				const char *dn = json_object_get_string(json_object_object_get(dj, "name"));
+			for (size_t k = 0; k < json_object_array_length(devs) && k < o.devices;
+			     k++) {
+				json_object *dj = json_object_array_get_idx(devs, k), *exp, *after,
+					    *delta, *m;
+				const char *dn =
+					json_object_get_string(json_object_object_get(dj, "name"));
 
 				after = modstats_read(dn, err, sizeof(err));
 				if (!after) {
@@ -461,31 +482,38 @@ int main(int argc, char **argv)
 				json_object_object_add(module, dn, m);
 				exp = json_object_object_get(dj, "expect_module");
 				json_object_object_foreach(exp, key, ev) {
-					int64_t want = json_object_get_int64(ev), got = jget(delta, key);
+					int64_t want = json_object_get_int64(ev),
+						got = jget(delta, key);
 
 					if (want != got) {
-						snprintf(err, sizeof(err), "%s %s: module %lld, workload expects %lld",
-							 dn, key, (long long)got, (long long)want);
-						json_object_array_add(mism, json_object_new_string(err));
+						snprintf(
+							err, sizeof(err),
+							"%s %s: module %lld, workload expects %lld",
+							dn, key, (long long)got, (long long)want);
+						json_object_array_add(mism,
+								      json_object_new_string(err));
 					}
 				}
 				if (jget(after, "fault_k")) {
-					snprintf(err, sizeof(err), "%s fault_k: %lld left armed", dn,
-						 (long long)jget(after, "fault_k"));
+					snprintf(err, sizeof(err), "%s fault_k: %lld left armed",
+						 dn, (long long)jget(after, "fault_k"));
 					json_object_array_add(mism, json_object_new_string(err));
 				}
 			}
 		}
 		if (json_object_array_length(mism)) {
-			fprintf(stderr, "vfio-workload: error: module counters differ from the workload's: %s%s\n",
+			fprintf(stderr,
+				"vfio-workload: error: module counters differ from the workload's: %s%s\n",
 				json_object_get_string(json_object_array_get_idx(mism, 0)),
-				json_object_array_length(mism) > 1 ? " (more in module_check)" : "");
+				json_object_array_length(mism) > 1 ? " (more in module_check)" :
+								     "");
 			failed = true;
 		}
 	}
 	json_object_object_add(mcheck, "checked", json_object_new_boolean(o.module_stats));
-	json_object_object_add(mcheck, "ok", json_object_new_boolean(o.module_stats &&
-								     !json_object_array_length(mism)));
+	json_object_object_add(
+		mcheck, "ok",
+		json_object_new_boolean(o.module_stats && !json_object_array_length(mism)));
 	json_object_object_add(mcheck, "mismatches", mism);
 
 	json_object_object_add(doc, "tool", json_object_new_string("vfio-workload"));
@@ -507,6 +535,9 @@ int main(int argc, char **argv)
 	if (emit(&o, doc))
 		failed = true;
 	progress(&o, "%s: %s, %.2fs", scenario_names[o.scenario],
-		 failed ? "FAILED" : interrupted ? "interrupted" : "ok", now_s() - t0);
+		 failed	     ? "FAILED" :
+		 interrupted ? "interrupted" :
+			       "ok",
+		 now_s() - t0);
 	return failed ? 1 : interrupted ? 3 : 0;
 }

@@ -18,49 +18,61 @@
 #define WL_MAX_DEVICES	  64
 #define WL_MAX_CONTAINERS 64
 #define WL_MAX_THREADS	  64
-#define WL_MAX_FDS	  16	/* device fds per device (lifecycle --fds) */
-#define WL_PIN_CHUNK	  512	/* pages per DMATEST_PIN ioctl (module limit) */
+#define WL_MAX_FDS	  16  /* device fds per device (lifecycle --fds) */
+#define WL_PIN_CHUNK	  512 /* pages per DMATEST_PIN ioctl (module limit) */
 #define WL_IOVA_BASE	  0x100000000ULL
-#define WL_MAX_MAPS	  65535	/* vfio_iommu_type1 dma_entry_limit default */
+#define WL_MAX_MAPS	  65535 /* vfio_iommu_type1 dma_entry_limit default */
 
 enum scenario {
-	SC_SINGLE, SC_RATE, SC_STORM, SC_SMALL, SC_LARGE, SC_MULTIDEV,
-	SC_MULTICONTAINER, SC_THREADS, SC_NOPIN, SC_RETRY, SC_NOCB_PIN,
-	SC_LIFECYCLE, SC_DEADLOCK, SC_SLOW_NOTIFY, SC__N
+	SC_SINGLE,
+	SC_RATE,
+	SC_STORM,
+	SC_SMALL,
+	SC_LARGE,
+	SC_MULTIDEV,
+	SC_MULTICONTAINER,
+	SC_THREADS,
+	SC_NOPIN,
+	SC_RETRY,
+	SC_NOCB_PIN,
+	SC_LIFECYCLE,
+	SC_DEADLOCK,
+	SC_SLOW_NOTIFY,
+	SC__N
 };
 
 enum unmap_mode { UNMAP_EACH, UNMAP_RANGE };
 
 struct options {
 	enum scenario scenario;
-	unsigned devices;	/* devices per container */
-	unsigned containers;	/* processes, one container each */
-	uint64_t iterations;	/* cycles per thread (0: until --duration) */
-	double duration;	/* seconds, 0 = use iterations */
-	unsigned maps;		/* vfio_dma per cycle per thread */
-	uint64_t map_size;	/* bytes per vfio_dma */
-	unsigned pin_pages;	/* pages pinned per vfio_dma */
-	unsigned threads;	/* cycle threads per container */
-	double rate;		/* cycles per second per thread (rate) */
-	unsigned delay_us;	/* module knob */
-	unsigned fault_k;	/* module knob, armed before each unmap */
-	bool nocb;		/* use vfio_dmatest_nocb.* devices */
-	bool verify;		/* pin with the marker flag and check it */
-	bool unpin;		/* DMATEST_UNPIN every pin before the unmap */
+	unsigned devices;    /* devices per container */
+	unsigned containers; /* processes, one container each */
+	uint64_t iterations; /* cycles per thread (0: until --duration) */
+	double duration;     /* seconds, 0 = use iterations */
+	unsigned maps;	     /* vfio_dma per cycle per thread */
+	uint64_t map_size;   /* bytes per vfio_dma */
+	unsigned pin_pages;  /* pages pinned per vfio_dma */
+	unsigned threads;    /* cycle threads per container */
+	double rate;	     /* cycles per second per thread (rate) */
+	unsigned delay_us;   /* module knob */
+	unsigned fault_k;    /* module knob, armed before each unmap */
+	bool nocb;	     /* use vfio_dmatest_nocb.* devices */
+	bool verify;	     /* pin with the marker flag and check it */
+	bool unpin;	     /* DMATEST_UNPIN every pin before the unmap */
 	enum unmap_mode unmap_mode;
-	unsigned fds;		/* device fds opened per device per lifecycle cycle */
-	unsigned first_dev;	/* device number offset (default 0) */
-	const char *driver;	/* device base name (default vfio_dmatest; vfio_dmatest2: the
+	unsigned fds;	       /* device fds opened per device per lifecycle cycle */
+	unsigned first_dev;    /* device number offset (default 0) */
+	const char *driver;    /* device base name (default vfio_dmatest; vfio_dmatest2: the
 				 * second test driver) */
-	unsigned leave_mapped;	/* vfio_dma mapped after the cycles and never unmapped: the
+	unsigned leave_mapped; /* vfio_dma mapped after the cycles and never unmapped: the
 				 * kernel removes them when the container goes (a VM's exit) */
-	double hold;		/* seconds */
-	double go_timeout;	/* seconds to wait for --go-file */
-	const char *json_path;	/* NULL = stdout */
+	double hold;	       /* seconds */
+	double go_timeout;     /* seconds to wait for --go-file */
+	const char *json_path; /* NULL = stdout */
 	const char *ready_file;
 	const char *go_file;
 	const char *done_file;
-	bool module_stats;	/* read sysfs dmatest_stats before/after */
+	bool module_stats; /* read sysfs dmatest_stats before/after */
 	bool quiet;
 };
 
@@ -70,47 +82,47 @@ void parse_args(int argc, char **argv, struct options *o);
 
 /* ---- counters -------------------------------------------------------------------------- */
 /* Per container (container-fd ioctls and what the kernel must do for them). */
-#define CT_COUNTERS(X)                                                                          \
-	X(cycles)                 /* MAP->PIN->UNMAP (or open/close) cycles completed */        \
-	X(map_dma_ok)             /* VFIO_IOMMU_MAP_DMA ioctls that succeeded */                 \
-	X(map_dma_err)            /* ... that failed */                                          \
-	X(bytes_mapped)           /* sum of sizes successfully mapped */                         \
-	X(unmap_dma_ok)           /* VFIO_IOMMU_UNMAP_DMA ioctls that succeeded */               \
-	X(unmap_dma_err)          /* ... that failed */                                          \
-	X(unmap_bytes_requested)  /* sum of the size argument */                                 \
-	X(unmap_bytes_unmapped)   /* sum of the size the kernel returned */                      \
-	X(vfio_dma_removed)       /* vfio_dma removed by UNMAP_DMA (= vfio_remove_dma calls) */   \
-	X(vfio_dma_pinned_unmapped) /* of those, vfio_dma that had pinned pages */               \
-	X(notifies_expected)      /* vfio_notify_dma_unmap rounds the kernel must run */          \
-	X(notify_bytes_expected)  /* sum of dma->size over those notifies */                     \
-	X(retries_expected)       /* notifies repeated on the same vfio_dma (fault_k) */          \
-	X(teardowns_expected)     /* containers let go with vfio_dma still mapped (no UNMAP_DMA) */ \
-	X(teardown_dma_expected)  /* vfio_dma the kernel removes then (vfio_remove_dma calls)   */ \
+#define CT_COUNTERS(X)                                                                             \
+	X(cycles)		    /* MAP->PIN->UNMAP (or open/close) cycles completed */         \
+	X(map_dma_ok)		    /* VFIO_IOMMU_MAP_DMA ioctls that succeeded */                 \
+	X(map_dma_err)		    /* ... that failed */                                          \
+	X(bytes_mapped)		    /* sum of sizes successfully mapped */                         \
+	X(unmap_dma_ok)		    /* VFIO_IOMMU_UNMAP_DMA ioctls that succeeded */               \
+	X(unmap_dma_err)	    /* ... that failed */                                          \
+	X(unmap_bytes_requested)    /* sum of the size argument */                                 \
+	X(unmap_bytes_unmapped)	    /* sum of the size the kernel returned */                      \
+	X(vfio_dma_removed)	    /* vfio_dma removed by UNMAP_DMA (= vfio_remove_dma calls) */  \
+	X(vfio_dma_pinned_unmapped) /* of those, vfio_dma that had pinned pages */                 \
+	X(notifies_expected)	    /* vfio_notify_dma_unmap rounds the kernel must run */         \
+	X(notify_bytes_expected)    /* sum of dma->size over those notifies */                     \
+	X(retries_expected)	    /* notifies repeated on the same vfio_dma (fault_k) */         \
+	X(teardowns_expected)	 /* containers let go with vfio_dma still mapped (no UNMAP_DMA) */ \
+	X(teardown_dma_expected) /* vfio_dma the kernel removes then (vfio_remove_dma calls)   */  \
 	X(teardown_bytes_expected) /* their bytes */
 
 /* Per device (device-fd ioctls and the callbacks the device must receive). */
-#define DEV_COUNTERS(X)                                                                         \
-	X(device_fd_opens)        /* VFIO_GROUP_GET_DEVICE_FD that succeeded */                  \
-	X(device_fd_closes)       /* device fds closed */                                        \
-	X(register_calls_expected)   /* first opens: vfio_iommu_type1_register_device calls */   \
-	X(unregister_calls_expected) /* last closes: vfio_iommu_type1_unregister_device calls */ \
-	X(register_expected)      /* ... of which joined device_list (device has dma_unmap) */   \
-	X(unregister_expected)    /* ... of which left device_list */                            \
-	X(pin_ioctls)             /* DMATEST_PIN ioctls issued */                                \
-	X(pin_ok)                 /* ... that pinned every page asked */                         \
-	X(pin_err)                /* ... that failed */                                          \
-	X(pin_einval)             /* ... of which with EINVAL (expected with no dma_unmap) */    \
-	X(pages_pinned)           /* pages pinned successfully */                                \
-	X(unpin_ioctls)           /* DMATEST_UNPIN ioctls */                                     \
-	X(pages_unpinned_ioctl)   /* pages given back through DMATEST_UNPIN */                   \
-	X(pages_unpinned_close)   /* pages still pinned when the device was last closed */       \
-	X(unpin_calls_expected)   /* vfio_unpin_pages calls: one per pinned range released */    \
-	X(pages_unpinned_expected) /* pages those calls give back (ioctl, callback, close) */    \
-	X(dma_unmap_calls_expected) /* ->dma_unmap callbacks: notifies while registered */       \
-	X(dma_unmap_bytes_expected) /* sum of their length argument */                           \
-	X(unpinned_in_cb_expected)  /* pages the callbacks must unpin */                         \
-	X(faults_expected)        /* callbacks that keep their pins (fault_k) */                 \
-	X(knob_sets)              /* DMATEST_SET_KNOBS ioctls on this device */
+#define DEV_COUNTERS(X)                                                                           \
+	X(device_fd_opens)	     /* VFIO_GROUP_GET_DEVICE_FD that succeeded */                \
+	X(device_fd_closes)	     /* device fds closed */                                      \
+	X(register_calls_expected)   /* first opens: vfio_iommu_type1_register_device calls */    \
+	X(unregister_calls_expected) /* last closes: vfio_iommu_type1_unregister_device calls */  \
+	X(register_expected)	     /* ... of which joined device_list (device has dma_unmap) */ \
+	X(unregister_expected)	     /* ... of which left device_list */                          \
+	X(pin_ioctls)		     /* DMATEST_PIN ioctls issued */                              \
+	X(pin_ok)		     /* ... that pinned every page asked */                       \
+	X(pin_err)		     /* ... that failed */                                        \
+	X(pin_einval)		     /* ... of which with EINVAL (expected with no dma_unmap) */  \
+	X(pages_pinned)		     /* pages pinned successfully */                              \
+	X(unpin_ioctls)		     /* DMATEST_UNPIN ioctls */                                   \
+	X(pages_unpinned_ioctl)	     /* pages given back through DMATEST_UNPIN */                 \
+	X(pages_unpinned_close)	     /* pages still pinned when the device was last closed */     \
+	X(unpin_calls_expected)	     /* vfio_unpin_pages calls: one per pinned range released */  \
+	X(pages_unpinned_expected)   /* pages those calls give back (ioctl, callback, close) */   \
+	X(dma_unmap_calls_expected)  /* ->dma_unmap callbacks: notifies while registered */       \
+	X(dma_unmap_bytes_expected)  /* sum of their length argument */                           \
+	X(unpinned_in_cb_expected)   /* pages the callbacks must unpin */                         \
+	X(faults_expected)	     /* callbacks that keep their pins (fault_k) */               \
+	X(knob_sets)		     /* DMATEST_SET_KNOBS ioctls on this device */
 
 #define X_ENUM(n) CT_##n,
 enum { CT_COUNTERS(X_ENUM) CT__N };
@@ -141,13 +153,13 @@ static inline uint64_t cget(counter_t *c)
 /* ---- state of one container (one process) ---------------------------------------------- */
 struct wdev {
 	char name[64];
-	int group_no;		/* /dev/vfio/N */
+	int group_no; /* /dev/vfio/N */
 	int group_fd;
-	bool cb;		/* device has .dma_unmap (vfio_dmatest.*, not _nocb) */
+	bool cb; /* device has .dma_unmap (vfio_dmatest.*, not _nocb) */
 	int fds[WL_MAX_FDS];
-	unsigned nfds;		/* open device fds */
-	bool knobs_dirty;	/* knobs were set through the fd: reset them at teardown */
-	unsigned fault_left;	/* model of the module's fault_k (under unmap_lock) */
+	unsigned nfds;	     /* open device fds */
+	bool knobs_dirty;    /* knobs were set through the fd: reset them at teardown */
+	unsigned fault_left; /* model of the module's fault_k (under unmap_lock) */
 	counter_t c[DC__N];
 };
 
@@ -155,26 +167,26 @@ struct wdev {
 struct dmarec {
 	uint64_t iova;
 	bool mapped;
-	int pinner;		/* device index holding the pins, -1 = none */
-	unsigned chunks;	/* DMATEST_PIN ranges recorded by the module (one unpin call each) */
-	uint64_t pages;		/* pages pinned in this dma */
+	int pinner;	 /* device index holding the pins, -1 = none */
+	unsigned chunks; /* DMATEST_PIN ranges recorded by the module (one unpin call each) */
+	uint64_t pages;	 /* pages pinned in this dma */
 };
 
 struct wcontainer {
 	const struct options *opt;
 	unsigned index;
 	int pid;
-	int fd;			/* /dev/vfio/vfio */
+	int fd; /* /dev/vfio/vfio */
 	unsigned ndev;
 	struct wdev dev[WL_MAX_DEVICES];
-	pthread_mutex_t unmap_lock;	/* serializes UNMAP_DMA (and registration changes) */
-	unsigned char *buf;	/* pre-faulted backing memory, shared by every vfio_dma */
+	pthread_mutex_t unmap_lock; /* serializes UNMAP_DMA (and registration changes) */
+	unsigned char *buf;	    /* pre-faulted backing memory, shared by every vfio_dma */
 	uint64_t buflen;
-	struct dmarec *recs;	/* threads * maps */
+	struct dmarec *recs; /* threads * maps */
 	unsigned nrecs;
 	counter_t c[CT__N];
-	double elapsed;		/* seconds spent in the cycles */
-	uint64_t late_cycles;	/* rate: cycles that started after their slot */
+	double elapsed;	      /* seconds spent in the cycles */
+	uint64_t late_cycles; /* rate: cycles that started after their slot */
 	atomic_bool failed;
 	char err[512];
 	pthread_mutex_t err_lock;
