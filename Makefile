@@ -26,10 +26,11 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS  := $(wildcard lib/*.c)
-CMD_SRCS  := $(wildcard cmd/*.c) $(wildcard cmd/top/*.c)
+CMD_SRCS  := $(wildcard cmd/*.c) $(wildcard cmd/top/*.c) $(wildcard cmd/export/*.c)
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 CMD_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CMD_SRCS))
-HDRS      := $(wildcard include/*.h) $(wildcard lib/*.h) $(wildcard cmd/*.h) $(wildcard cmd/top/*.h)
+HDRS      := $(wildcard include/*.h) $(wildcard lib/*.h) $(wildcard cmd/*.h) $(wildcard cmd/top/*.h) \
+	$(wildcard cmd/export/*.h)
 
 # Only the sources that include a BPF skeleton (directly, or through lib/tracer.h) wait for
 # the skeletons; everything else, and the unit tests, build without clang and bpftool.

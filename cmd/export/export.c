@@ -8,20 +8,16 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <microhttpd.h>
 #include "trace.h"
 #include "report.h"
-#include "prom.h"
 #include "hung.h"
 #include "cmd.h"
+#include "export.h"
 
 #define EXPORT_DEFAULT_LISTEN "127.0.0.1:9826"
 
@@ -44,117 +40,6 @@ static const char export_usage[] =
 	"  --kprobe          use kprobes even where fentry works\n"
 	"  --no-hold         never stop a driver module's loader (man vfio-trace)\n";
 
-/* Who a process is, for its series' labels: read once per process (PID and start time). */
-struct export_proc {
-	uint32_t tgid;	  /* 0: free slot */
-	uint64_t start;	  /* vt_proc_start() when read */
-	uint64_t tick;	  /* the interval it was last looked at */
-	uint64_t gone_ns; /* when it was found gone (0: running) */
-	char vm[128], uuid[40];
-};
-
-struct export
-{
-	pthread_mutex_t lock; /* the series, while updated or rendered */
-	struct vt_prom prom;
-	bool ready; /* tracing: until then a scrape gets 503 */
-	struct export_proc *procs;
-	size_t pmask, nprocs;
-	uint64_t tick;
-	const char *textfile_dir;
-	bool textfile_failing; /* said once, until a write works again */
-	bool health_failing;   /* the same for health checks */
-};
-
-/* ---- processes -------------------------------------------------------------------------- */
-
-static struct export_proc *proc_slot(struct export_proc *tab, size_t mask, uint32_t tgid)
-{
-	for (size_t i = (tgid * 2654435761u) & mask;; i = (i + 1) & mask)
-		if (!tab[i].tgid || tab[i].tgid == tgid)
-			return &tab[i];
-}
-
-/* Keeps the table at most half full: grown, or rebuilt without the processes gone for more
- * than forget_ns (their rows add nothing any more, see row_key). */
-static int procs_room(struct export *x, uint64_t now)
-{
-	size_t size = x->pmask + 1, live = 0;
-	struct export_proc *tab;
-
-	if (x->procs && 2 * (x->nprocs + 1) <= size)
-		return 0;
-	for (size_t i = 0; x->procs && i <= x->pmask; i++)
-		live += x->procs[i].tgid &&
-			!(x->procs[i].gone_ns && now - x->procs[i].gone_ns >= x->prom.forget_ns);
-	if (!x->procs)
-		size = 256;
-	while (2 * (live + 1) > size / 2)
-		size *= 2;
-	tab = calloc(size, sizeof(*tab));
-	if (!tab)
-		return -ENOMEM;
-	for (size_t i = 0; x->procs && i <= x->pmask; i++) {
-		const struct export_proc *p = &x->procs[i];
-
-		if (p->tgid && !(p->gone_ns && now - p->gone_ns >= x->prom.forget_ns))
-			*proc_slot(tab, size - 1, p->tgid) = *p;
-	}
-	free(x->procs);
-	x->procs = tab;
-	x->pmask = size - 1;
-	x->nprocs = live;
-	return 0;
-}
-
-static void read_names(struct export_proc *p)
-{
-	char path[64], buf[8192];
-	FILE *f;
-	size_t n;
-
-	p->vm[0] = p->uuid[0] = 0;
-	snprintf(path, sizeof(path), "/proc/%u/cmdline", p->tgid);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	vt_qemu_vm_name(buf, n, p->vm, sizeof(p->vm));
-	vt_qemu_vm_uuid(buf, n, p->uuid, sizeof(p->uuid));
-}
-
-/* The process tgid as of this interval: its names, and whether it still runs. NULL for a
- * process never seen running (it came and went within one interval: no names). */
-static struct export_proc *proc_get(struct export *x, uint32_t tgid, uint64_t now)
-{
-	struct export_proc *p;
-	uint64_t start;
-
-	if (procs_room(x, now))
-		return NULL;
-	p = proc_slot(x->procs, x->pmask, tgid);
-	if (p->tgid && (p->tick == x->tick || p->gone_ns))
-		return p;
-	start = vt_proc_start(tgid);
-	if (!p->tgid) {
-		if (!start)
-			return NULL;
-		p->tgid = tgid;
-		x->nprocs++;
-	} else if (!start) {
-		p->gone_ns = now;
-		return p;
-	}
-	if (p->start != start) { /* new, or the PID is another process's now */
-		p->start = start;
-		read_names(p);
-	}
-	p->tick = x->tick;
-	return p;
-}
-
 /* ---- the interval ----------------------------------------------------------------------- */
 
 /* The series key of a row; false when the row adds nothing (an exited process's). */
@@ -167,7 +52,7 @@ static bool row_key(struct export *x, const struct vt_snapshot *cur, const struc
 	k->op = r->key.op;
 	*alive = true; /* work no process can be blamed for lives with the tracer */
 	if (r->key.tgid) {
-		p = proc_get(x, r->key.tgid, now);
+		p = export_proc_get(x, r->key.tgid, now);
 		*alive = p && !p->gone_ns;
 		if (!*alive && !r->st.count)
 			return false;
@@ -259,7 +144,7 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 	 * runs, not at the next interval (a short one may be gone by then). Same thread as
 	 * update(), which alone touches the process table. */
 	if (lifecycle && e->op == VT_OP_REGISTER && e->tgid)
-		proc_get(x, e->tgid, vt_now_ns());
+		export_proc_get(x, e->tgid, vt_now_ns());
 	if (lifecycle && e->op == VT_OP_RETRY) {
 		pthread_mutex_lock(&x->lock);
 		x->prom.retry_storms++;
@@ -296,184 +181,6 @@ static void health_check(struct export *x, struct vt_tracer *t)
 		x->prom.lock_cycles = sum.cycles;
 	}
 	pthread_mutex_unlock(&x->lock);
-}
-
-/* ---- the outputs ------------------------------------------------------------------------ */
-
-static char *render(struct export *x, bool openmetrics, size_t *len)
-{
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-
-	if (!f)
-		return NULL;
-	pthread_mutex_lock(&x->lock);
-	vt_prom_write(&x->prom, f, openmetrics);
-	pthread_mutex_unlock(&x->lock);
-	if (fclose(f)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
-/* DIR/vfio_trace.prom replaced by rename(): node_exporter reads the old file or the new one,
- * never half of one (its own temporary name does not end in .prom, so it is never read). */
-static int write_textfile(struct export *x)
-{
-	char tmp[4096], dst[4096];
-	size_t len;
-	char *buf = render(x, false, &len);
-	FILE *f;
-	int err = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	snprintf(dst, sizeof(dst), "%s/vfio_trace.prom", x->textfile_dir);
-	snprintf(tmp, sizeof(tmp), "%s/.vfio_trace.prom.%d", x->textfile_dir, (int)getpid());
-	f = fopen(tmp, "w");
-	if (!f || fwrite(buf, 1, len, f) != len || fflush(f) || fsync(fileno(f)))
-		err = errno ? -errno : -EIO;
-	if (f && fclose(f) && !err)
-		err = errno ? -errno : -EIO;
-	if (!err && rename(tmp, dst))
-		err = -errno;
-	if (err) {
-		unlink(tmp);
-		if (!x->textfile_failing)
-			vt_err("cannot write %s: %s (trying again every interval)", dst,
-			       strerror(-err));
-	} else if (x->textfile_failing) {
-		vt_warn("%s written again", dst);
-	}
-	x->textfile_failing = err != 0;
-	free(buf);
-	return err;
-}
-
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
-			     char *body, size_t len, enum MHD_ResponseMemoryMode mode)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
-	enum MHD_Result ret;
-
-	if (!r) {
-		if (mode == MHD_RESPMEM_MUST_FREE)
-			free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-#define TEXT "text/plain; charset=utf-8"
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct export *x = cls;
-	const char *accept;
-	bool om, ready;
-	size_t len;
-	char *body;
-
-	(void)version;
-	(void)upload;
-	if (*upload_size) { /* a body nobody asked for: read and ignored */
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	(void)con_cls;
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT, "GET or HEAD only\n", 17,
-			     MHD_RESPMEM_PERSISTENT);
-	if (!strcmp(url, "/"))
-		return reply(c, MHD_HTTP_OK, TEXT,
-			     "vfio-trace export: the metrics are at /metrics\n", 47,
-			     MHD_RESPMEM_PERSISTENT);
-	if (strcmp(url, "/metrics"))
-		return reply(c, MHD_HTTP_NOT_FOUND, TEXT,
-			     "not found: the metrics are at /metrics\n", 39,
-			     MHD_RESPMEM_PERSISTENT);
-	pthread_mutex_lock(&x->lock);
-	ready = x->ready;
-	pthread_mutex_unlock(&x->lock);
-	if (!ready)
-		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, TEXT,
-			     "vfio-trace export: attaching, not tracing yet\n", 46,
-			     MHD_RESPMEM_PERSISTENT);
-	accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-	om = accept && strstr(accept, "application/openmetrics-text");
-	body = render(x, om, &len);
-	if (!body)
-		return MHD_NO;
-	return reply(c, MHD_HTTP_OK, om ? VT_PROM_CT_OPENMETRICS : VT_PROM_CT_TEXT, body, len,
-		     MHD_RESPMEM_MUST_FREE);
-}
-
-/* ADDR:PORT or [IPv6]:PORT, numeric (a static binary has no name service), bound and
- * listening; -2 (bad argument) or -1 (cannot listen) with one line said. */
-static int listen_on(const char *spec)
-{
-	const char *colon = strrchr(spec, ':');
-	struct sockaddr_storage ss = {};
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-	char host[64], *end;
-	size_t hl;
-	long port;
-	int fd, one = 1;
-
-	if (!colon || !colon[1]) {
-		vt_err("--listen wants ADDR:PORT (e.g. 127.0.0.1:9826), got '%s'", spec);
-		return -2;
-	}
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno || *end || port < 1 || port > 65535) {
-		vt_err("--listen %s: the port must be a number from 1 to 65535", spec);
-		return -2;
-	}
-	hl = colon - spec;
-	if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
-		hl -= 2;
-		memcpy(host, spec + 1, hl < sizeof(host) ? hl : 0);
-	} else if (hl < sizeof(host)) {
-		memcpy(host, spec, hl);
-	}
-	if (hl >= sizeof(host)) {
-		vt_err("--listen %s: not a numeric IPv4 or [IPv6] address", spec);
-		return -2;
-	}
-	host[hl] = 0;
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons(port);
-	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-	} else {
-		vt_err("--listen %s: '%s' is not a numeric IPv4 or [IPv6] address", spec, host);
-		return -2;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 ||
-	    bind(fd, (struct sockaddr *)&ss,
-		 ss.ss_family == AF_INET ? sizeof(*in4) : sizeof(*in6)) ||
-	    listen(fd, 64)) {
-		vt_err("cannot listen on %s: %s", spec, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* ---- the command ------------------------------------------------------------------------ */
@@ -569,7 +276,7 @@ int cmd_export(int argc, char **argv)
 		return VT_EXIT_FAIL;
 	}
 	if (listen_spec) {
-		fd = listen_on(listen_spec);
+		fd = export_listen(listen_spec);
 		if (fd < 0)
 			return fd == -2 ? VT_EXIT_USAGE : VT_EXIT_FAIL;
 	}
@@ -579,14 +286,8 @@ int cmd_export(int argc, char **argv)
 	if (!uname(&u))
 		snprintf(x.prom.kernel, sizeof(x.prom.kernel), "%s", u.release);
 	if (fd >= 0) {
-		/* A slow client holds one of 32 connections (8 per address) for 10 s at most. */
-		httpd = MHD_start_daemon(
-			MHD_USE_POLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, &x,
-			MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
-			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)8,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+		httpd = export_serve(&x, fd, listen_spec);
 		if (!httpd) {
-			vt_err("cannot start the HTTP server on %s", listen_spec);
 			close(fd);
 			return VT_EXIT_FAIL;
 		}
@@ -608,7 +309,7 @@ int cmd_export(int argc, char **argv)
 	vt_snapshot_diff(&prev, &(struct vt_snapshot){}, &d);
 	update(&x, t, &prev, &d);
 	vt_snapshot_free(&d);
-	if (x.textfile_dir && write_textfile(&x))
+	if (x.textfile_dir && export_write_textfile(&x))
 		rc = VT_EXIT_FAIL;
 	while (rc == VT_EXIT_OK && vt_tracer_wait(t, vt_now_ns() + (uint64_t)(interval * 1e9))) {
 		vt_tracer_snapshot(t, &cur);
@@ -622,7 +323,7 @@ int cmd_export(int argc, char **argv)
 			next_health = vt_now_ns() + (uint64_t)(health * 1e9);
 		}
 		if (x.textfile_dir)
-			write_textfile(&x); /* a full disk passes: said once, tried again */
+			export_write_textfile(&x); /* a full disk passes: said once, tried again */
 	}
 	vt_snapshot_free(&prev);
 	vt_tracer_close(t);
