@@ -185,15 +185,6 @@ static void health_check(struct export *x, struct vt_tracer *t)
 
 /* ---- the command ------------------------------------------------------------------------ */
 
-static bool number(const char *s, double min, double max, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return !errno && end != s && !*end && *out >= min && *out <= max;
-}
-
 int cmd_export(int argc, char **argv)
 {
 	static const struct option longopts[] = { { "listen", required_argument, NULL, 'l' },
@@ -211,7 +202,9 @@ int cmd_export(int argc, char **argv)
 	struct export x = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct vt_tracer_opts topts = { .no_detail = true, .no_alert = false };
 	const char *listen_spec = NULL;
-	double interval = 1, forget = 300, max_series = 10000, health = 10;
+	double interval = 1, forget = 300, health = 10;
+	uint64_t max_series = 10000;
+	char shown[VT_ESC_SIZE(64)];
 	uint64_t next_health = 0;
 	struct MHD_Daemon *httpd = NULL;
 	struct vt_tracer *t;
@@ -226,32 +219,20 @@ int cmd_export(int argc, char **argv)
 		case 'l': listen_spec = optarg; break;
 		case 't': x.textfile_dir = optarg; break;
 		case 'i':
-			if (!number(optarg, 0.1, 3600, &interval)) {
-				vt_err("--interval wants seconds from 0.1 to 3600, got '%s'",
-				       optarg);
+			if (!vt_parse_secs("--interval", optarg, 0.1, 3600, &interval))
 				return VT_EXIT_USAGE;
-			}
 			break;
 		case 'f':
-			if (!number(optarg, 0, 86400 * 30, &forget)) {
-				vt_err("--forget wants seconds (0 to 30 days), got '%s'", optarg);
+			if (!vt_parse_secs("--forget", optarg, 0, 86400 * 30, &forget))
 				return VT_EXIT_USAGE;
-			}
 			break;
 		case 'm':
-			if (!number(optarg, 1, 10000000, &max_series) ||
-			    max_series != (size_t)max_series) {
-				vt_err("--max-series wants a count from 1 to 10000000, got '%s'",
-				       optarg);
+			if (!vt_parse_u64("--max-series", optarg, 1, 10000000, &max_series))
 				return VT_EXIT_USAGE;
-			}
 			break;
 		case 'a':
-			if (!number(optarg, 0, 86400, &health)) {
-				vt_err("--health wants seconds (0: never, up to 86400), got '%s'",
-				       optarg);
+			if (!vt_parse_secs("--health", optarg, 0, 86400, &health))
 				return VT_EXIT_USAGE;
-			}
 			break;
 		case 'D': topts.no_detail = false; break;
 		case 'L': topts.locks = true; break;
@@ -260,19 +241,21 @@ int cmd_export(int argc, char **argv)
 		case 'h': fputs(export_usage, stdout); return VT_EXIT_OK;
 		default:
 			vt_err("unknown or incomplete option '%s' (vfio-trace export --help)",
-			       argv[optind - 1]);
+			       vt_esc(shown, sizeof(shown), argv[optind - 1], 64));
 			return VT_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		vt_err("unexpected argument '%s' (vfio-trace export --help)", argv[optind]);
+		vt_err("unexpected argument '%s' (vfio-trace export --help)",
+		       vt_esc(shown, sizeof(shown), argv[optind], 64));
 		return VT_EXIT_USAGE;
 	}
 	if (!listen_spec && !x.textfile_dir)
 		listen_spec = EXPORT_DEFAULT_LISTEN;
 	/* What can fail for a simple reason fails before anything is loaded. */
 	if (x.textfile_dir && access(x.textfile_dir, W_OK | X_OK)) {
-		vt_err("--textfile %s: %s", x.textfile_dir, strerror(errno));
+		vt_err("--textfile %s: %s", vt_esc(shown, sizeof(shown), x.textfile_dir, 64),
+		       strerror(errno));
 		return VT_EXIT_FAIL;
 	}
 	if (listen_spec) {

@@ -97,4 +97,3 @@ struct export_proc *export_proc_get(struct export *x, uint32_t tgid, uint64_t no
 	p->tick = x->tick;
 	return p;
 }
-

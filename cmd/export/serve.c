@@ -136,7 +136,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
  * listening; -2 (bad argument) or -1 (cannot listen) with one line said. */
 int export_listen(const char *spec)
 {
-	const char *colon = strrchr(spec, ':');
+	const char *raw = spec, *colon = strrchr(raw, ':');
+	char shown[VT_ESC_SIZE(64)];
 	struct sockaddr_storage ss = {};
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
@@ -145,6 +146,7 @@ int export_listen(const char *spec)
 	long port;
 	int fd, one = 1;
 
+	spec = vt_esc(shown, sizeof(shown), raw, 64); /* in messages; raw is parsed */
 	if (!colon || !colon[1]) {
 		vt_err("--listen wants ADDR:PORT (e.g. 127.0.0.1:9826), got '%s'", spec);
 		return -2;
@@ -155,12 +157,12 @@ int export_listen(const char *spec)
 		vt_err("--listen %s: the port must be a number from 1 to 65535", spec);
 		return -2;
 	}
-	hl = colon - spec;
-	if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
+	hl = colon - raw;
+	if (hl >= 2 && raw[0] == '[' && raw[hl - 1] == ']') {
 		hl -= 2;
-		memcpy(host, spec + 1, hl < sizeof(host) ? hl : 0);
+		memcpy(host, raw + 1, hl < sizeof(host) ? hl : 0);
 	} else if (hl < sizeof(host)) {
-		memcpy(host, spec, hl);
+		memcpy(host, raw, hl);
 	}
 	if (hl >= sizeof(host)) {
 		vt_err("--listen %s: not a numeric IPv4 or [IPv6] address", spec);
@@ -174,7 +176,7 @@ int export_listen(const char *spec)
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons(port);
 	} else {
-		vt_err("--listen %s: '%s' is not a numeric IPv4 or [IPv6] address", spec, host);
+		vt_err("--listen %s: not a numeric IPv4 or [IPv6] address", spec);
 		return -2;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -192,14 +194,14 @@ int export_listen(const char *spec)
 	return fd;
 }
 
-
 struct MHD_Daemon *export_serve(struct export *x, int fd, const char *spec)
 {
 	/* A slow client holds one of 32 connections (8 per address) for 10 s at most. */
-	struct MHD_Daemon *d = MHD_start_daemon(
-		MHD_USE_POLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, x, MHD_OPTION_LISTEN_SOCKET,
-		fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)32, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned)8, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+	struct MHD_Daemon *d =
+		MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, x,
+				 MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+				 (unsigned)32, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)8,
+				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
 
 	if (!d)
 		vt_err("cannot start the HTTP server on %s", spec);
