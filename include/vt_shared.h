@@ -86,7 +86,7 @@ struct vtr_device {
 	__u32 registered; /* currently on its container's device_list */
 	char name[48];	  /* dev_name(vdev->dev): PCI BDF, mdev UUID (36), platform name;
 				 * longer names are cut to 47 bytes */
-	char driver[16];  /* vdev->ops->name */
+	char driver[32];  /* vdev->ops->name (vfio-pci, hisi-acc-vfio-pci: 17 bytes) */
 };
 
 /* One event, for snoop (per-event ring buffer) and for device lifecycle. */

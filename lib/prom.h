@@ -25,7 +25,7 @@ struct vt_prom_key {
 	char vm[128];	 /* QEMU -name (guest=), "" for other processes */
 	char uuid[40];	 /* QEMU -uuid, "" when not given */
 	char device[48]; /* device ops: dev_name */
-	char driver[16]; /* device ops: the vfio_device_ops name */
+	char driver[32]; /* device ops: the vfio_device_ops name */
 };
 
 struct vt_prom_series {

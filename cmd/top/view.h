@@ -79,7 +79,7 @@ enum vt_reg_state {
 
 struct vt_view_dev {
 	uint64_t vdev, container;
-	char name[48], driver[16];
+	char name[48], driver[32];
 	enum vt_reg_state reg;
 	struct vt_dev_counts iv, tot;
 };
