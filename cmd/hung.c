@@ -67,7 +67,7 @@ static void on_alarm(int sig)
 
 static int build(struct graph *g, const struct vth_snapshot *s)
 {
-	size_t maxw = s->nconts * VTH_NLOCKS * VTH_MAX_WAITERS + 1;
+	size_t maxw = vth_max_waits(s);
 
 	g->s = s;
 	g->locks = calloc(s->nconts * VTH_NLOCKS + 1, sizeof(*g->locks));
@@ -75,21 +75,11 @@ static int build(struct graph *g, const struct vth_snapshot *s)
 	g->cycle = calloc(maxw, sizeof(*g->cycle));
 	if (!g->locks || !g->waits || !g->cycle)
 		return -1;
+	/* in vth_waits()'s order, so a wait's lock is its index here */
 	for (size_t i = 0; i < s->nconts; i++)
-		for (int l = 0; l < VTH_NLOCKS; l++) {
-			const struct vth_lock *lk = &s->conts[i].lock[l];
-			int li = (int)g->nlocks;
-
+		for (int l = 0; l < VTH_NLOCKS; l++)
 			g->locks[g->nlocks++] = (struct glock){ &s->conts[i], l };
-			for (unsigned k = 0; k < lk->nwaiters && k < VTH_MAX_WAITERS; k++) {
-				/* a torn read could show a task twice: keep the first */
-				if (!lk->w[k].pid ||
-				    vth_wait_of(g->waits, g->nwaits, lk->w[k].pid) >= 0)
-					continue;
-				g->waits[g->nwaits++] =
-					(struct vth_wait){ lk->w[k].pid, lk->owner_pid, li };
-			}
-		}
+	g->nwaits = vth_waits(s, g->waits);
 	g->ncycles = vth_find_cycles(g->waits, g->nwaits, g->cycle);
 	if (g->ncycles < 0)
 		g->ncycles = 0;

@@ -55,14 +55,22 @@ int vth_collect(struct vth_snapshot *s, char *err, size_t errlen);
  * the VFIO modules would cost a pass over all of kallsyms). */
 int vth_collect_with(struct vth_snapshot *s, struct vt_ksyms *ks, char *err, size_t errlen);
 
+/* The wait-for graph's edges: every distinct waiter of every lock in s (a torn read can show a
+ * task twice: the first is kept), container by container, iommu->lock then device_list_lock;
+ * w[k].lock = container index * VTH_NLOCKS + VTH_LOCK_*. w has room for vth_max_waits(s).
+ * Returns how many. */
+size_t vth_max_waits(const struct vth_snapshot *s);
+size_t vth_waits(const struct vth_snapshot *s, struct vth_wait *w);
+
 /* The picture in three numbers per lock kind, for metrics: tasks waiting, the longest of
- * their waits (seconds off CPU; 0 when none or unknown), and the deadlock cycles. */
+ * their waits (seconds off CPU; 0 when none or unknown), and the deadlock cycles. 0, or -1
+ * (out of memory). */
 struct vth_summary {
 	unsigned waiters[VTH_NLOCKS];
 	double longest_s[VTH_NLOCKS];
 	int cycles;
 };
-void vth_summarize(const struct vth_snapshot *s, struct vth_summary *out);
+int vth_summarize(const struct vth_snapshot *s, struct vth_summary *out);
 void vth_snapshot_free(struct vth_snapshot *s);
 const struct vth_task_rec *vth_task(const struct vth_snapshot *s, uint32_t tid);
 char *const *vth_stack(const struct vth_snapshot *s, uint32_t tid);

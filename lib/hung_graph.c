@@ -115,36 +115,56 @@ char *const *vth_stack(const struct vth_snapshot *s, uint32_t tid)
 	return NULL;
 }
 
-void vth_summarize(const struct vth_snapshot *s, struct vth_summary *out)
+size_t vth_max_waits(const struct vth_snapshot *s)
 {
-	size_t maxw = s->nconts * VTH_NLOCKS * VTH_MAX_WAITERS + 1, n = 0;
-	struct vth_wait *w = calloc(maxw, sizeof(*w));
-	int *cycle = calloc(maxw, sizeof(*cycle));
+	return s->nconts * VTH_NLOCKS * VTH_MAX_WAITERS + 1;
+}
 
-	memset(out, 0, sizeof(*out));
+size_t vth_waits(const struct vth_snapshot *s, struct vth_wait *w)
+{
+	size_t n = 0;
+
 	for (size_t i = 0; i < s->nconts; i++)
 		for (int l = 0; l < VTH_NLOCKS; l++) {
 			const struct vth_lock *lk = &s->conts[i].lock[l];
 
 			for (unsigned k = 0; k < lk->nwaiters && k < VTH_MAX_WAITERS; k++) {
-				double b;
-
-				if (!lk->w[k].pid || (w && vth_wait_of(w, n, lk->w[k].pid) >= 0))
-					continue; /* a torn read can show a task twice */
-				out->waiters[l]++;
-				b = vth_blocked_s(vth_task(s, lk->w[k].pid));
-				if (b > out->longest_s[l])
-					out->longest_s[l] = b;
-				if (w)
-					w[n++] = (struct vth_wait){ lk->w[k].pid, lk->owner_pid,
-								    (int)(i * VTH_NLOCKS + l) };
+				if (!lk->w[k].pid || vth_wait_of(w, n, lk->w[k].pid) >= 0)
+					continue;
+				w[n++] = (struct vth_wait){ lk->w[k].pid, lk->owner_pid,
+							    (int)(i * VTH_NLOCKS + l) };
 			}
 		}
-	out->cycles = w && cycle ? vth_find_cycles(w, n, cycle) : 0;
+	return n;
+}
+
+int vth_summarize(const struct vth_snapshot *s, struct vth_summary *out)
+{
+	size_t max = vth_max_waits(s), n;
+	struct vth_wait *w = calloc(max, sizeof(*w));
+	int *cycle = calloc(max, sizeof(*cycle));
+
+	memset(out, 0, sizeof(*out));
+	if (!w || !cycle) {
+		free(w);
+		free(cycle);
+		return -1;
+	}
+	n = vth_waits(s, w);
+	for (size_t k = 0; k < n; k++) {
+		int l = w[k].lock % VTH_NLOCKS;
+		double b = vth_blocked_s(vth_task(s, w[k].tid));
+
+		out->waiters[l]++;
+		if (b > out->longest_s[l])
+			out->longest_s[l] = b;
+	}
+	out->cycles = vth_find_cycles(w, n, cycle);
 	if (out->cycles < 0)
 		out->cycles = 0;
 	free(w);
 	free(cycle);
+	return 0;
 }
 
 double vth_blocked_s(const struct vth_task_rec *t)

@@ -238,14 +238,24 @@ void vt_proc_ident(uint32_t pid, char *comm, size_t clen, char *vm, size_t vlen)
 			snprintf(comm, clen, "%.*s", (int)n, buf);
 		fclose(f);
 	}
+	n = vt_proc_cmdline(pid, buf, sizeof(buf));
+	vt_qemu_vm_name(buf, n, vm, vlen);
+}
+
+size_t vt_proc_cmdline(uint32_t pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+	size_t n = 0;
+
 	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
 	f = fopen(path, "r");
-	if (!f)
-		return;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	if (f) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
 	buf[n] = 0;
-	vt_qemu_vm_name(buf, n, vm, vlen);
+	return n;
 }
 
 uint64_t vt_proc_stat_start(const char *stat)

@@ -26,6 +26,9 @@ const char *vt_loss_name(int i);
 char *vt_fmt_ns(char *buf, size_t len, uint64_t ns);
 void vt_proc_ident(uint32_t pid, char *comm, size_t clen, char *vm, size_t vlen);
 bool vt_qemu_vm_name(const char *cmdline, size_t len, char *vm, size_t vlen);
+/* /proc/<pid>/cmdline (NUL-separated) into buf, cut at len - 1 bytes and NUL-terminated: the
+ * bytes read, 0 when the process is gone or unreadable. */
+size_t vt_proc_cmdline(uint32_t pid, char *buf, size_t len);
 /* QEMU's -uuid in a NUL-separated cmdline, lower-cased; "" (false) when none. ulen >= 37. */
 bool vt_qemu_vm_uuid(const char *cmdline, size_t len, char *uuid, size_t ulen);
 /* When process pid started (/proc/<pid>/stat field 22, clock ticks since boot); 0 when it

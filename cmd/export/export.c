@@ -162,9 +162,11 @@ static void health_check(struct export *x, struct vt_tracer *t)
 	char err[256];
 	int rc = vth_collect_with(&s, vt_tracer_ksyms(t), err, sizeof(err));
 
-	if (!rc)
-		vth_summarize(&s, &sum);
-	else if (!x->health_failing)
+	if (!rc && vth_summarize(&s, &sum)) {
+		snprintf(err, sizeof(err), "out of memory");
+		rc = -1;
+	}
+	if (rc && !x->health_failing)
 		vt_warn("health check: %s (counted in vfio_trace_health_check_errors_total; said once)",
 			err);
 	x->health_failing = rc != 0;
@@ -288,10 +290,7 @@ int cmd_export(int argc, char **argv)
 				" (this host only)" :
 				"");
 	vt_tracer_snapshot(t, &prev);
-	d = (struct vt_snapshot){};
-	vt_snapshot_diff(&prev, &(struct vt_snapshot){}, &d);
-	update(&x, t, &prev, &d);
-	vt_snapshot_free(&d);
+	update(&x, t, &prev, &prev); /* since attach, all of it is the increase */
 	if (x.textfile_dir && export_write_textfile(&x))
 		rc = VT_EXIT_FAIL;
 	while (rc == VT_EXIT_OK && vt_tracer_wait(t, vt_now_ns() + (uint64_t)(interval * 1e9))) {

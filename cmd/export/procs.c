@@ -52,18 +52,9 @@ static int procs_room(struct export *x, uint64_t now)
 
 static void read_names(struct export_proc *p)
 {
-	char path[64], buf[8192];
-	FILE *f;
-	size_t n;
+	char buf[8192];
+	size_t n = vt_proc_cmdline(p->tgid, buf, sizeof(buf));
 
-	p->vm[0] = p->uuid[0] = 0;
-	snprintf(path, sizeof(path), "/proc/%u/cmdline", p->tgid);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
 	vt_qemu_vm_name(buf, n, p->vm, sizeof(p->vm));
 	vt_qemu_vm_uuid(buf, n, p->uuid, sizeof(p->uuid));
 }
