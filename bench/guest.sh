@@ -34,8 +34,11 @@ note ksymsload "$(ksymsload)"
 
 # ---- which tracers are there
 MODES="untraced empty empty-lean top snoop"
-# export runs top's programs (its per-event cost must equal top's); --textfile: no port needed
+# export runs top's programs (its per-event cost must equal top's), by kprobe on the VFIO
+# modules so that they stay unloadable; export-pinned by fentry as top (--pin-modules);
+# --textfile: no port needed
 if $VT export --help >/dev/null 2>&1; then MODES="$MODES export"; mkdir -p /tmp/vt-textfile; fi
+if $VT export --help 2>/dev/null | grep -q pin-modules; then MODES="$MODES export-pinned"; fi
 if $VT locks --help >/dev/null 2>&1; then
 	MODES="$MODES empty-locks locks"; note locks available
 else
@@ -72,6 +75,7 @@ start_tracer() { # MODE TAG
 	top) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b >/dev/null & ;;
 	snoop) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT snoop >/dev/null & ;;
 	export) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT export --textfile /tmp/vt-textfile >/dev/null & ;;
+	export-pinned) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT export --pin-modules --textfile /tmp/vt-textfile >/dev/null & ;;
 	locks) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT locks >/dev/null & ;;
 	bpftrace) vtexec --scan-stdout --match "Attaching" --log $TLOG --ready /tmp/ready --result $TRES -- chroot /bt /usr/bin/bpftrace /tmp/vfio.bt & ;;
 	esac

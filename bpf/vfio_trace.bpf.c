@@ -418,6 +418,21 @@ static __always_inline bool module_uses_vfio(struct module *mod)
 	return false;
 }
 
+/* vfio.ko itself: its own functions are probed too (vfio_pin_pages), which matters only when
+ * they can come and go (VT_FEAT_RELOAD). */
+static __always_inline bool module_is_vfio(struct module *mod)
+{
+	char name[8] = {};
+
+	bpf_probe_read_kernel_str(name, sizeof(name), &mod->name);
+	return name[0] == 'v' && name[1] == 'f' && name[2] == 'i' && name[3] == 'o' && !name[4];
+}
+
+static __always_inline bool module_watched(struct module *mod)
+{
+	return module_uses_vfio(mod) || ((vt_features & VT_FEAT_RELOAD) && module_is_vfio(mod));
+}
+
 SEC("raw_tp/module_load")
 int BPF_PROG(rt_module_load, struct module *mod)
 {
@@ -426,7 +441,7 @@ int BPF_PROG(rt_module_load, struct module *mod)
 	__u64 now = bpf_ktime_get_ns();
 	bool held = false;
 
-	if (!module_uses_vfio(mod))
+	if (!module_watched(mod))
 		return 0;
 	if (vt_hold_modules) {
 		if (bpf_map_update_elem(&vt_held, &tgid, &now, BPF_ANY))
@@ -440,6 +455,24 @@ int BPF_PROG(rt_module_load, struct module *mod)
 	if (!e)
 		return 0;
 	e->ret = held;
+	bpf_probe_read_kernel_str(e->dev, sizeof(e->dev), &mod->name);
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* module:module_free fires in free_module() before anything of the module is torn down (its
+ * target_list still names what it uses): user space removes the module's probes and says so.
+ * Loaded only with VT_FEAT_RELOAD. */
+SEC("raw_tp/module_free")
+int BPF_PROG(rt_module_free, struct module *mod)
+{
+	struct vtr_event *e;
+
+	if (!module_watched(mod))
+		return 0;
+	e = vt_lifecycle_event(VT_EV_MODULE_FREE, 0, 0);
+	if (!e)
+		return 0;
 	bpf_probe_read_kernel_str(e->dev, sizeof(e->dev), &mod->name);
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;

@@ -50,6 +50,23 @@ static bool parse_name(const char *opt, const char *arg, const char **out)
 	return true;
 }
 
+/* One of export's options (VT_CLI_EXPORT), by its getopt value. */
+static bool parse_export(int c, const char *arg, struct vt_cli *o)
+{
+	switch (c) {
+	case 'l': o->listen = arg; return true;
+	case 't': o->textfile = arg; return true;
+	case 'i':
+		o->have_interval = true;
+		return vt_parse_secs("--interval", arg, 0.1, 3600, &o->interval);
+	case 'f': return vt_parse_secs("--forget", arg, 0, 86400 * 30, &o->forget);
+	case 'm': return vt_parse_u64("--max-series", arg, 1, 10000000, &o->max_series);
+	case 'a': return vt_parse_secs("--health", arg, 0, 86400, &o->health);
+	case 'D': o->detail = true; return true;
+	default: o->pin_modules = true; return true; /* 'P' */
+	}
+}
+
 int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, struct vt_cli *o)
 {
 	static const struct option all[] = {
@@ -66,6 +83,14 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		{ "timeout", required_argument, NULL, 'O' },
 		{ "vm", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "textfile", required_argument, NULL, 't' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "forget", required_argument, NULL, 'f' },
+		{ "max-series", required_argument, NULL, 'm' },
+		{ "health", required_argument, NULL, 'a' },
+		{ "detail", no_argument, NULL, 'D' },
+		{ "pin-modules", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -141,8 +166,23 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 			if (!vt_parse_secs("--timeout", optarg, 1, 3600, &o->timeout))
 				return VT_EXIT_USAGE;
 			break;
+		case 'l':
+		case 't':
+		case 'i':
+		case 'f':
+		case 'm':
+		case 'a':
+		case 'D':
+		case 'P':
+			if (!(accept & VT_CLI_EXPORT))
+				goto unknown;
+			if (!parse_export(c, optarg, o))
+				return VT_EXIT_USAGE;
+			break;
 		case ':':
-			if (optopt) /* a short option, maybe at the end of a cluster (-jp) */
+			/* a short option, maybe at the end of a cluster (-jp); getopt sets optopt for
+			 * a long one too (its value) */
+			if (optopt && strncmp(argv[optind - 1], "--", 2))
 				vt_err("option '-%c' needs a value", optopt);
 			else
 				vt_err("option '%s' needs a value",

@@ -22,6 +22,8 @@ enum {
 	VT_CLI_RINGBUF = 1 << 5,  /* --ringbuf-pages N (snoop) */
 	VT_CLI_LOCKS = 1 << 6,	  /* --locks: lock events / columns too */
 	VT_CLI_HUNG = 1 << 7,	  /* --threshold SECS, --timeout SECS (hung) */
+	VT_CLI_EXPORT = 1 << 8,	  /* export's: --listen --textfile --interval --forget
+				   * --max-series --health --detail --pin-modules */
 };
 
 struct vt_cli {
@@ -38,6 +40,11 @@ struct vt_cli {
 	bool locks;
 	double threshold; /* hung: seconds a waiter may wait before it counts as stuck */
 	double timeout;	  /* hung: seconds the whole inspection may take */
+	/* export (--interval S sets interval) */
+	const char *listen, *textfile;
+	double forget, health; /* seconds */
+	uint64_t max_series;
+	bool detail, pin_modules;
 };
 
 /* -1 to go on, or an exit code (help printed: 0; bad arguments: 2, one line on stderr). */

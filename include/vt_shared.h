@@ -112,6 +112,9 @@ struct vtr_event {
  * was loaded (dev = its name, pid/tgid = the loader, ret = 1 when the loader was stopped until
  * user space attaches the module's dma_unmap callbacks and sends it SIGCONT). */
 #define VT_EV_MODULE_LOAD 0x100
+/* With VT_FEAT_RELOAD: a module that uses vfio.ko, or vfio.ko itself, is being unloaded (dev =
+ * its name); VT_EV_MODULE_LOAD then also reports vfio.ko. */
+#define VT_EV_MODULE_FREE 0x101
 
 /* vtr_key.kind: what obj is. */
 #define VT_KIND_CONTAINER  0
@@ -143,6 +146,10 @@ struct vtr_lock_key {
 	(1u << 3) /* pin/unpin latency, per-vfio_dma removal (stat, hist,
 					 * snoop); without it pins are counted at fexit alone and
 					 * vfio_remove_dma/vfio_unmap_unpin are not attached (top) */
+#define VT_FEAT_RELOAD \
+	(1u << 4) /* the modules may be unloaded and loaded again under a long-running command \
+		   * (export): their functions are probed by kprobe, which holds no module   \
+		   * reference, and their loads and unloads are reported */
 
 /* vt_account()'s latency for an operation counted but not timed. */
 #define VT_LAT_NONE (~0ULL)

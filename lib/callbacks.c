@@ -194,7 +194,8 @@ static int attach_cb_func(struct vt_tracer *t, const struct vt_ksym *s, enum cb_
 	else
 		snprintf(c->sym, sizeof(c->sym), "%s", s->name);
 
-	if (t->env.fentry_works && !t->opts.force_kprobe) {
+	/* fentry's trampoline would keep the module from being unloaded (module_reload) */
+	if (t->env.fentry_works && !t->opts.force_kprobe && !(s->module && t->env.module_kprobes)) {
 		c->obj = cb_open(t, true, s->name, s->addr);
 		if (c->obj) {
 			c->links[0] = bpf_program__attach(c->obj->progs.fe_callback);
@@ -466,13 +467,36 @@ void vt_cb_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx)
 	}
 }
 
+static void cb_detach(struct vt_cb_target *c)
+{
+	bpf_link__destroy(c->links[0]);
+	bpf_link__destroy(c->links[1]);
+	callback_bpf__destroy(c->obj);
+}
+
+int vt_cb_detach_module(struct vt_tracer *t, const char *module)
+{
+	size_t len = strlen(module);
+	int kept = 0, links = 0;
+
+	for (int i = 0; i < t->ncbs; i++) {
+		struct vt_cb_target *c = &t->cbs[i];
+
+		if (strncmp(c->sym, module, len) || c->sym[len] != ':') {
+			t->cbs[kept++] = *c;
+			continue;
+		}
+		links += (c->links[0] != NULL) + (c->links[1] != NULL);
+		cb_detach(c);
+	}
+	t->ncbs = kept;
+	return links;
+}
+
 void vt_cb_detach_all(struct vt_tracer *t)
 {
-	for (int i = 0; i < t->ncbs; i++) {
-		bpf_link__destroy(t->cbs[i].links[0]);
-		bpf_link__destroy(t->cbs[i].links[1]);
-		callback_bpf__destroy(t->cbs[i].obj);
-	}
+	for (int i = 0; i < t->ncbs; i++)
+		cb_detach(&t->cbs[i]);
 	callback_bpf__destroy(t->kp_cb);
 	t->ncbs = 0;
 	t->kp_cb = NULL;

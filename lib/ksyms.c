@@ -305,9 +305,14 @@ static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr,
 					if (text)
 						err = add_sym(ks, &l, false);
 				} else if (what == KS_MODULE) {
-					if (text && l.mod && !strncmp(ks->only, l.mod, l.mlen) &&
-					    !ks->only[l.mlen])
-						err = add_sym(ks, &l, false);
+					/* data too where the first pass kept it (vfio_fops of
+					 * vfio loaded again) */
+					bool data = !text && strchr("dDrRbB", l.type) &&
+						    kept_module(ks, l.mod, l.mlen);
+
+					if ((text || data) && l.mod &&
+					    !strncmp(ks->only, l.mod, l.mlen) && !ks->only[l.mlen])
+						err = add_sym(ks, &l, data);
 				} else if (l.mod ? kept_module(ks, l.mod, l.mlen) :
 						   text && wanted_vmlinux(l.name, l.nlen)) {
 					if (text || strchr("dDrRbB", l.type))
@@ -389,6 +394,24 @@ int vt_ksyms_add_module(struct vt_ksyms *ks, const char *module)
 	ks->only = NULL;
 	sort_syms(ks);
 	return err;
+}
+
+static size_t drop_module(struct vt_ksym *syms, size_t n, const char *module)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!syms[i].module || strcmp(syms[i].module, module))
+			syms[kept++] = syms[i]; /* order kept: still sorted */
+	return kept;
+}
+
+void vt_ksyms_forget_module(struct vt_ksyms *ks, const char *module)
+{
+	if (!ks)
+		return;
+	ks->n = drop_module(ks->syms, ks->n, module);
+	ks->ndata = drop_module(ks->data, ks->ndata, module);
 }
 
 void vt_ksyms_free(struct vt_ksyms *ks)

@@ -18,12 +18,11 @@
 #include "report.h"
 #include "tracer.h"
 
-#define VT_MAX_POINT_PROGS 32
-
 static unsigned features(const struct vt_tracer_opts *o)
 {
 	return (o->snoop ? VT_FEAT_SNOOP : 0) | (o->locks ? VT_FEAT_LOCKS : 0) |
-	       (o->no_alert ? 0 : VT_FEAT_ALERT) | (o->no_detail ? 0 : VT_FEAT_DETAIL);
+	       (o->no_alert ? 0 : VT_FEAT_ALERT) | (o->no_detail ? 0 : VT_FEAT_DETAIL) |
+	       (o->module_reload ? VT_FEAT_RELOAD : 0);
 }
 
 static bool point_usable(const char *name)
@@ -55,16 +54,7 @@ static bool point_wanted(const struct vt_tracer *t, const struct vt_point *p)
 	return !p->feature || (features(&t->opts) & p->feature);
 }
 
-/* Which skeleton programs implement each attach point (lib/points.c's vt_points): the
- * fentry/fexit pair, its kprobe/kretprobe twin, or a raw tracepoint. Bound through the
- * skeleton's members, so a renamed program is a compile error, never a program that silently
- * stays unloaded. */
-struct point_progs {
-	const char *point;
-	struct bpf_program *fe, *fx, *kp, *kr, *rt;
-};
-
-static int bind_points(const struct vfio_trace_bpf *s, struct point_progs *out)
+int vt_point_progs(const struct vfio_trace_bpf *s, struct point_progs *out)
 {
 #define PAIRS(point, x)                                                                   \
 	{                                                                                 \
@@ -87,6 +77,7 @@ static int bind_points(const struct vfio_trace_bpf *s, struct point_progs *out)
 		{ "mutex_lock", s->progs.fe_mutex_lock, NULL, s->progs.kp_mutex_lock },
 		{ "mutex_unlock", s->progs.fe_mutex_unlock, NULL, s->progs.kp_mutex_unlock },
 		{ "module:module_load", .rt = s->progs.rt_module_load },
+		{ "module:module_free", .rt = s->progs.rt_module_free },
 		{ "lock:contention_begin", .rt = s->progs.rt_contention_begin },
 		{ "lock:contention_end", .rt = s->progs.rt_contention_end },
 	};
@@ -120,7 +111,7 @@ static void set_autoload(struct vt_tracer *t)
 {
 	struct point_progs b[VT_MAX_POINT_PROGS];
 	struct bpf_program *prog;
-	int n = bind_points(t->skel, b);
+	int n = vt_point_progs(t->skel, b);
 
 	bpf_object__for_each_program(prog, t->skel->obj)
 		bpf_program__set_autoload(prog, false);
@@ -361,6 +352,7 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	vt_env_probe(&t->env, true);
 	if (opts->force_kprobe)
 		t->env.force_kprobe = true;
+	t->env.module_kprobes = opts->module_reload;
 	if (t->env.force_kprobe)
 		t->env.fentry_works = false;
 	t->ncpus = libbpf_num_possible_cpus();

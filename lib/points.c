@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The attach points (vt_points): per point its symbol, module, kind, the programs that
- * measure it (bound to skeleton members by lib/loader.c's bind_points()), what it measures and
+ * measure it (bound to skeleton members by lib/loader.c's vt_point_progs()), what it measures and
  * the feature that loads it. lib/probe.c decides, per kernel, the method each point gets.
  */
 #include <string.h>
@@ -36,6 +36,10 @@ struct vt_point vt_points[] = {
 	  "a driver module loaded later: its dma_unmap callbacks attached before its loader "
 	  "returns",
 	  false },
+	{ "module:module_free", NULL, VT_PK_TRACEPOINT, "module_free",
+	  "a VFIO module unloaded under export: its probes removed, attached again when it is "
+	  "loaded again",
+	  false, VT_FEAT_RELOAD },
 	{ "vfio_iommu_type1_detach_group", T1, VT_PK_FUNC, "detach_group",
 	  "VM teardown: the last group leaves and the remaining vfio_dma go", false },
 	{ "vfio_iommu_type1_release", T1, VT_PK_FUNC, "release",

@@ -322,22 +322,26 @@ static enum vt_method try_func(struct vt_env *env, const char *sym, const char *
 			       char *reason, size_t rlen)
 {
 	char fr[160] = "fentry not tried", kr[160];
+	/* fentry's trampoline holds a reference on the module: it could not be unloaded */
+	bool no_fentry = env->force_kprobe || (module && env->module_kprobes);
 
 	if (env->quick) {
-		if (env->fentry_works && !env->force_kprobe) {
+		if (env->fentry_works && !no_fentry) {
 			snprintf(reason, rlen, "fentry (symbol present)");
 			return VT_M_FENTRY;
 		}
 		if (env->kprobes) {
-			snprintf(reason, rlen, "kprobe (symbol present; %s)",
+			snprintf(reason, rlen, "kprobe (symbol present; %s%s)",
 				 env->force_kprobe ? "fentry disabled by --kprobe or refused" :
-						     "the kernel refuses fentry");
+				 no_fentry ? "not fentry, so that this module can be unloaded: " :
+					     "the kernel refuses fentry",
+				 !env->force_kprobe && no_fentry ? module : "");
 			return VT_M_KPROBE;
 		}
 		snprintf(reason, rlen, "the kernel refuses fentry and kprobes");
 		return VT_M_NONE;
 	}
-	if (!env->force_kprobe && vt_try_fentry(sym, module, fr, sizeof(fr)) == 0) {
+	if (!no_fentry && vt_try_fentry(sym, module, fr, sizeof(fr)) == 0) {
 		snprintf(reason, rlen, "fentry attached (BTF of %s)", module ? module : "vmlinux");
 		return VT_M_FENTRY;
 	}

@@ -189,23 +189,19 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 			t->opts.on_event(t->opts.ctx, e, true);
 		return ring_stop(t);
 	}
-	if (e->op == VT_EV_MODULE_LOAD) {
-		char mod[VT_MODNAME_LEN];
-		const char *m = mod;
-
-		snprintf(mod, sizeof(mod), "%.*s", (int)sizeof(e->dev), e->dev);
-		vt_cb_attach_modules(t, &m, 1);
-		if (e->ret)
-			vt_hold_release(t, e->tgid);
+	if (e->op == VT_EV_MODULE_LOAD || e->op == VT_EV_MODULE_FREE) {
+		vt_module_event(t, e);
 		return ring_stop(t);
 	}
 	devtab_event(t, e);
 	if (e->aux && e->op != VT_OP_UNREGISTER) {
-		char dev[VT_ESC_SIZE(sizeof(e->dev))];
+		char dev[VT_ESC_SIZE(sizeof(e->dev))], comm[VT_ESC_SIZE(sizeof(e->comm))];
+		char who[sizeof(dev) + sizeof(comm) + 48];
 
-		vt_cb_attach_device(t, e->aux,
-				    e->dev[0] ? vt_esc(dev, sizeof(dev), e->dev, sizeof(e->dev)) :
-						"a device");
+		snprintf(who, sizeof(who), "%s (seen at a %s by %s)",
+			 e->dev[0] ? vt_esc(dev, sizeof(dev), e->dev, sizeof(e->dev)) : "a device",
+			 vt_op_name(e->op), vt_esc(comm, sizeof(comm), e->comm, sizeof(e->comm)));
+		vt_cb_attach_device(t, e->aux, who);
 	}
 	if (t->opts.on_event)
 		t->opts.on_event(t->opts.ctx, e, true);

@@ -103,6 +103,10 @@ struct vt_tracer_opts {
 	uint32_t ringbuf_pages; /* snoop ring buffer size (power of two; 0: default 64) */
 	bool no_hold;		/* do not stop the loader of a module using vfio until its
 				 * dma_unmap callbacks are attached (bpf/vfio_trace.bpf.c) */
+	bool module_reload;	/* VT_FEAT_RELOAD: the VFIO modules stay unloadable (their
+				 * functions by kprobe, not fentry, whose trampoline holds a
+				 * module reference); an unloaded module's probes are removed
+				 * and attached again when it is loaded again (export) */
 	/* Called for every snoop event and, with lifecycle=true, every device event. */
 	void (*on_event)(void *ctx, const struct vtr_event *e, bool lifecycle);
 	void *ctx;
@@ -135,6 +139,10 @@ struct vt_ksyms *vt_tracer_ksyms(struct vt_tracer *t);
 typedef void (*vt_prog_fn)(void *ctx, const char *name, const char *method, uint64_t run_ns,
 			   uint64_t runs);
 void vt_tracer_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx);
+/* How many module loads and unloads the tracer has handled (lib/reload.c): a reader keeping
+ * kernel addresses of its own (export's health checks) reads them again when it changes.
+ * Safe from any thread. */
+unsigned vt_tracer_module_generation(struct vt_tracer *t);
 void vt_tracer_close(struct vt_tracer *t);
 
 #endif

@@ -62,7 +62,21 @@ struct vt_tracer {
 	 * (ring_stop()) at poll_end, or at once on a stop unless draining. */
 	uint64_t poll_end;
 	bool draining, cut;
+	unsigned module_gen; /* module loads and unloads handled (atomic: other threads read) */
 };
+
+/* Which skeleton programs implement each attach point (lib/points.c's vt_points): the
+ * fentry/fexit pair, its kprobe/kretprobe twin, or a raw tracepoint. Bound through the
+ * skeleton's members, so a renamed program is a compile error, never a program that silently
+ * stays unloaded. */
+struct point_progs {
+	const char *point;
+	struct bpf_program *fe, *fx, *kp, *kr, *rt;
+};
+
+#define VT_MAX_POINT_PROGS 32
+/* lib/loader.c: every point's programs (out holds VT_MAX_POINT_PROGS); how many. */
+int vt_point_progs(const struct vfio_trace_bpf *s, struct point_progs *out);
 
 /* lib/loader.c: what a snapshot of this tracer cannot contain (struct vt_snapshot). */
 void vt_tracer_op_masks(const struct vt_tracer *t, uint32_t *untraced, uint32_t *untimed);
@@ -82,8 +96,15 @@ int vt_cb_attach_device(struct vt_tracer *t, uint64_t addr, const char *devname)
  * attached, -1 without the kernel's BTF. */
 int vt_cb_attach_modules(struct vt_tracer *t, const char *const *modules, int nmod);
 void vt_cb_detach_all(struct vt_tracer *t);
+/* The callbacks in module (it is gone, or back at other addresses) detached and forgotten;
+ * how many links that removed. */
+int vt_cb_detach_module(struct vt_tracer *t, const char *module);
 /* The callback programs attached now, to fn (vt_tracer_programs). */
 void vt_cb_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx);
+
+/* lib/reload.c: a module load or unload record (VT_EV_MODULE_LOAD/FREE): its probes removed,
+ * attached again, its loader let go. */
+void vt_module_event(struct vt_tracer *t, const struct vtr_event *e);
 
 /* lib/loader.c: one loaded program to fn, the kind of attach its section's first word. */
 void vt_prog_report(struct bpf_program *p, const char *name, vt_prog_fn fn, void *ctx);

@@ -97,6 +97,9 @@ struct vt_ksyms *vt_ksyms_load_with(const char *const *extra_modules);
 struct vt_ksyms *vt_ksyms_load_path_with(const char *path, const char *const *extra_modules);
 /* Keep every text symbol of module too (one pass, none when they are kept already). */
 int vt_ksyms_add_module(struct vt_ksyms *ks, const char *module);
+/* Drop every symbol of module (unloaded: its addresses are stale; a module loaded again is
+ * elsewhere, vt_ksyms_add_module reads it anew). */
+void vt_ksyms_forget_module(struct vt_ksyms *ks, const char *module);
 void vt_ksyms_free(struct vt_ksyms *ks);
 /* Whether vt_ksyms_load() keeps symbol name of module (NULL: vmlinux). */
 bool vt_ksyms_wanted(const char *name, const char *module);
@@ -168,7 +171,7 @@ struct vt_point {
 	const char *module; /* where the function lives (NULL: vmlinux) */
 	enum vt_point_kind kind;
 	const char *progs; /* non-NULL: vfio-trace attaches its programs here (bound to the
-				 * skeleton's members in lib/loader.c's bind_points; the string
+				 * skeleton's members in lib/loader.c's vt_point_progs; the string
 				 * is their common suffix, for a reader) */
 	const char *use;   /* what vfio-trace measures with it */
 	bool required;	   /* the tracer cannot work without it */
@@ -189,12 +192,13 @@ struct vt_env {
 	char ksyms_hidden[256]; /* vt_ksyms_hidden()'s sentence, "" when readable */
 	bool privileged;	/* enough to load and attach */
 	char missing_caps[160];
-	char tracefs[64];  /* mount point, "" when not mounted */
-	bool fentry_works; /* the kernel attached a test fentry program (quick:
+	char tracefs[64];    /* mount point, "" when not mounted */
+	bool fentry_works;   /* the kernel attached a test fentry program (quick:
 					 * assumed until the skeleton fails to load or attach) */
-	bool kprobes;	   /* the kernel has kprobes (quick: the kprobe PMU is there) */
-	bool force_kprobe; /* VFIO_TRACE_NO_FENTRY=1 / --kprobe: skip fentry */
-	bool quick;	   /* the tracers: no test attach at all (each is a trampoline,
+	bool kprobes;	     /* the kernel has kprobes (quick: the kprobe PMU is there) */
+	bool force_kprobe;   /* VFIO_TRACE_NO_FENTRY=1 / --kprobe: skip fentry */
+	bool module_kprobes; /* module functions by kprobe: the modules stay unloadable */
+	bool quick;	     /* the tracers: no test attach at all (each is a trampoline,
 					 * kprobe or tracepoint install, up to a second under
 					 * emulation): the method follows the symbol, fentry unless
 					 * --kprobe, and a failed load or attach falls back to kprobes */

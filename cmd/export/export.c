@@ -7,7 +7,6 @@
  * or hostile client costs its own thread only: connections are limited and time out.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,7 +23,7 @@
 static const char export_usage[] =
 	"usage: vfio-trace export [--listen ADDR:PORT] [--textfile DIR] [--interval S]\n"
 	"                         [--forget S] [--max-series N] [--health S] [--detail]\n"
-	"                         [--locks] [--kprobe] [--no-hold]\n"
+	"                         [--locks] [--kprobe] [--pin-modules] [--no-hold]\n"
 	"  Metrics for Prometheus: GET http://ADDR:PORT/metrics (default " EXPORT_DEFAULT_LISTEN
 	",\n"
 	"  this host only; --listen 0.0.0.0:9826 for every interface), or DIR/vfio_trace.prom\n"
@@ -38,6 +37,9 @@ static const char export_usage[] =
 	"  --detail          stat's programs: per-vfio_dma removals, pin/unpin latency\n"
 	"  --locks           container lock hold and wait times (costlier, as vfio-trace locks)\n"
 	"  --kprobe          use kprobes even where fentry works\n"
+	"  --pin-modules     fentry on the VFIO modules' functions (cheaper per event, but\n"
+	"                    they cannot be unloaded while export runs; by default they are\n"
+	"                    probed by kprobe, and attached again when they are reloaded)\n"
 	"  --no-hold         never stop a driver module's loader (man vfio-trace)\n";
 
 /* ---- the interval ----------------------------------------------------------------------- */
@@ -152,106 +154,33 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 	}
 }
 
-/* vfio-trace hung's picture (read-only BPF iterators) in three gauges per lock. A failure
- * keeps the last good numbers and is counted. Borrows the tracer's kallsyms: the
- * capabilities to read /proc/kallsyms' addresses are gone by now. */
-static void health_check(struct export *x, struct vt_tracer *t)
-{
-	struct vth_snapshot s;
-	struct vth_summary sum = {};
-	char err[256];
-	int rc = vth_collect_with(&s, vt_tracer_ksyms(t), err, sizeof(err));
-
-	if (!rc && vth_summarize(&s, &sum)) {
-		snprintf(err, sizeof(err), "out of memory");
-		rc = -1;
-	}
-	if (rc && !x->health_failing)
-		vt_warn("health check: %s (counted in vfio_trace_health_check_errors_total; said once)",
-			err);
-	x->health_failing = rc != 0;
-	vth_snapshot_free(&s);
-	pthread_mutex_lock(&x->lock);
-	x->prom.health_checks++;
-	if (rc) {
-		x->prom.health_errors++;
-	} else {
-		for (int l = 0; l < VTH_NLOCKS && l < 2; l++) {
-			x->prom.lock_waiters[l] = sum.waiters[l];
-			x->prom.lock_longest_s[l] = sum.longest_s[l];
-		}
-		x->prom.lock_cycles = sum.cycles;
-	}
-	pthread_mutex_unlock(&x->lock);
-}
-
 /* ---- the command ------------------------------------------------------------------------ */
 
 int cmd_export(int argc, char **argv)
 {
-	static const struct option longopts[] = { { "listen", required_argument, NULL, 'l' },
-						  { "textfile", required_argument, NULL, 't' },
-						  { "interval", required_argument, NULL, 'i' },
-						  { "forget", required_argument, NULL, 'f' },
-						  { "max-series", required_argument, NULL, 'm' },
-						  { "health", required_argument, NULL, 'a' },
-						  { "detail", no_argument, NULL, 'D' },
-						  { "locks", no_argument, NULL, 'L' },
-						  { "kprobe", no_argument, NULL, 'k' },
-						  { "no-hold", no_argument, NULL, 'H' },
-						  { "help", no_argument, NULL, 'h' },
-						  {} };
 	struct export x = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	struct vt_tracer_opts topts = { .no_detail = true, .no_alert = false };
-	const char *listen_spec = NULL;
-	double interval = 1, forget = 300, health = 10;
-	uint64_t max_series = 10000;
+	struct vt_tracer_opts topts = {};
+	struct vt_cli o = { .interval = 1, .forget = 300, .health = 10, .max_series = 10000 };
+	const char *listen_spec;
 	char shown[VT_ESC_SIZE(64)];
-	uint64_t next_health = 0;
 	struct MHD_Daemon *httpd = NULL;
 	struct vt_tracer *t;
 	struct vt_snapshot prev = {}, cur, d;
 	struct utsname u;
-	int opt, fd = -1, rc = VT_EXIT_OK;
+	int fd = -1, rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'l': listen_spec = optarg; break;
-		case 't': x.textfile_dir = optarg; break;
-		case 'i':
-			if (!vt_parse_secs("--interval", optarg, 0.1, 3600, &interval))
-				return VT_EXIT_USAGE;
-			break;
-		case 'f':
-			if (!vt_parse_secs("--forget", optarg, 0, 86400 * 30, &forget))
-				return VT_EXIT_USAGE;
-			break;
-		case 'm':
-			if (!vt_parse_u64("--max-series", optarg, 1, 10000000, &max_series))
-				return VT_EXIT_USAGE;
-			break;
-		case 'a':
-			if (!vt_parse_secs("--health", optarg, 0, 86400, &health))
-				return VT_EXIT_USAGE;
-			break;
-		case 'D': topts.no_detail = false; break;
-		case 'L': topts.locks = true; break;
-		case 'k': topts.force_kprobe = true; break;
-		case 'H': topts.no_hold = true; break;
-		case 'h': fputs(export_usage, stdout); return VT_EXIT_OK;
-		default:
-			vt_err("unknown or incomplete option '%s' (vfio-trace export --help)",
-			       vt_esc(shown, sizeof(shown), argv[optind - 1], 64));
-			return VT_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		vt_err("unexpected argument '%s' (vfio-trace export --help)",
-		       vt_esc(shown, sizeof(shown), argv[optind], 64));
-		return VT_EXIT_USAGE;
-	}
+	rc = vt_cli_parse(argc, argv, VT_CLI_EXPORT | VT_CLI_LOCKS, export_usage, &o);
+	if (rc >= 0)
+		return rc;
+	rc = VT_EXIT_OK;
+	topts.locks = o.locks;
+	topts.no_detail = !o.detail;
+	topts.force_kprobe = o.kprobe;
+	topts.no_hold = o.no_hold;
+	/* A fleet's exporter runs for months: modules get updated under it. */
+	topts.module_reload = !o.pin_modules;
+	listen_spec = o.listen;
+	x.textfile_dir = o.textfile;
 	if (!listen_spec && !x.textfile_dir)
 		listen_spec = EXPORT_DEFAULT_LISTEN;
 	/* What can fail for a simple reason fails before anything is loaded. */
@@ -265,8 +194,8 @@ int cmd_export(int argc, char **argv)
 		if (fd < 0)
 			return fd == -2 ? VT_EXIT_USAGE : VT_EXIT_FAIL;
 	}
-	vt_prom_init(&x.prom, (size_t)max_series, (uint64_t)(forget * 1e9));
-	x.prom.health = health > 0;
+	vt_prom_init(&x.prom, (size_t)o.max_series, (uint64_t)(o.forget * 1e9));
+	x.prom.health = o.health > 0;
 	snprintf(x.prom.version, sizeof(x.prom.version), "%s", VT_VERSION);
 	if (!uname(&u))
 		snprintf(x.prom.kernel, sizeof(x.prom.kernel), "%s", u.release);
@@ -280,10 +209,17 @@ int cmd_export(int argc, char **argv)
 	vt_install_signals();
 	topts.on_event = on_event;
 	topts.ctx = &x;
+	/* its kallsyms read now, while addresses show (the capabilities go at attach) */
+	if (o.health > 0 && export_health_init(&x, o.health)) {
+		rc = VT_EXIT_FAIL;
+		goto out;
+	}
 	if (vt_tracer_open(&t, &topts)) {
 		rc = VT_EXIT_FAIL;
 		goto out;
 	}
+	if (o.health > 0)
+		export_health_start(&x, t);
 	if (httpd)
 		fprintf(stderr, "%s: serving http://%s/metrics%s\n", vt_prog, listen_spec,
 			!strncmp(listen_spec, "127.", 4) || !strncmp(listen_spec, "[::1]", 5) ?
@@ -293,23 +229,21 @@ int cmd_export(int argc, char **argv)
 	update(&x, t, &prev, &prev); /* since attach, all of it is the increase */
 	if (x.textfile_dir && export_write_textfile(&x))
 		rc = VT_EXIT_FAIL;
-	while (rc == VT_EXIT_OK && vt_tracer_wait(t, vt_now_ns() + (uint64_t)(interval * 1e9))) {
+	while (rc == VT_EXIT_OK && vt_tracer_wait(t, vt_now_ns() + (uint64_t)(o.interval * 1e9))) {
 		vt_tracer_snapshot(t, &cur);
 		vt_snapshot_diff(&cur, &prev, &d);
 		update(&x, t, &cur, &d);
 		vt_snapshot_free(&d);
 		vt_snapshot_free(&prev);
 		prev = cur;
-		if (health > 0 && vt_now_ns() >= next_health) {
-			health_check(&x, t);
-			next_health = vt_now_ns() + (uint64_t)(health * 1e9);
-		}
 		if (x.textfile_dir)
 			export_write_textfile(&x); /* a full disk passes: said once, tried again */
 	}
 	vt_snapshot_free(&prev);
+	export_health_stop(&x); /* before the tracer it asks about reloads goes */
 	vt_tracer_close(t);
 out:
+	export_health_stop(&x);
 	if (httpd)
 		MHD_stop_daemon(httpd);
 	if (fd >= 0)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * vfio-trace export (cmd/export/): export.c is the command and its interval (the snapshot's
- * increase into the series of lib/prom.c, health checks, programs), procs.c who each process
- * is (VM name and UUID, for labels), serve.c what leaves the host (GET /metrics through
- * libmicrohttpd in its own thread, the textfile).
+ * increase into the series of lib/prom.c, programs), procs.c who each process is (VM name and
+ * UUID, for labels), health.c the health checks (their own thread), serve.c what leaves the
+ * host (GET /metrics through libmicrohttpd in its own thread, the textfile).
  */
 #ifndef VT_CMD_EXPORT_H
 #define VT_CMD_EXPORT_H
@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "prom.h"
+#include "trace.h"
 
 /* Who a process is, for its series' labels: read once per process (PID and start time). */
 struct export_proc {
@@ -31,13 +32,21 @@ struct export
 	size_t pmask, nprocs;
 	uint64_t tick;
 	const char *textfile_dir;
-	bool textfile_failing; /* said once, until a write works again */
-	bool health_failing;   /* the same for health checks */
+	bool textfile_failing;	      /* said once, until a write works again */
+	struct export_health *health; /* health.c's thread (NULL: --health 0) */
 };
 
 /* procs.c: the process tgid as of this interval (its names; gone_ns set once it has exited),
  * or NULL for a process never seen running. Main thread only. */
 struct export_proc *export_proc_get(struct export *x, uint32_t tgid, uint64_t now);
+
+/* health.c: vfio-trace hung's picture every few seconds, in a thread of its own (a check
+ * loads BPF iterators, up to seconds under emulation: the main thread must go on reading the
+ * rings, whose device records name short-lived VMs while they run). init reads the kallsyms
+ * it needs (before the tracer drops the capability to see addresses); -1 with one line said. */
+int export_health_init(struct export *x, double every_s);
+void export_health_start(struct export *x, struct vt_tracer *t);
+void export_health_stop(struct export *x);
 
 /* serve.c */
 /* The whole exposition (malloc'd), rendered under x->lock. */

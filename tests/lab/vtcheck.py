@@ -70,6 +70,29 @@ def expected_ops(wl):
     }
 
 
+# (op, field of expected_ops) -> vfio-trace export's counter (vfio_trace_<name>)
+EXPORT_COUNTERS = {
+    ("unmap", "count"): "unmaps_total", ("unmap", "errors"): "unmap_errors_total",
+    ("unmap", "bytes"): "unmapped_bytes_total", ("map", "count"): "maps_total",
+    ("map", "bytes"): "mapped_bytes_total", ("notify", "count"): "notifies_total",
+    ("notify", "bytes"): "notify_bytes_total", ("retry", "count"): "notify_retries_total",
+    ("callback", "count"): "dma_unmap_callbacks_total",
+    ("callback", "bytes"): "dma_unmap_callback_bytes_total", ("pin", "count"): "pins_total",
+    ("pin", "errors"): "pin_errors_total", ("pin", "einval"): "pin_einval_total",
+    ("pin", "pages"): "pinned_pages_total", ("unpin", "count"): "unpins_total",
+    ("unpin", "pages"): "unpinned_pages_total", ("register", "count"): "device_registrations_total",
+    ("unregister", "count"): "device_unregistrations_total", ("teardown", "count"): "teardowns_total",
+    ("teardown", "mappings"): "teardown_mappings_total", ("teardown", "bytes"): "teardown_bytes_total",
+}
+
+
+def prom_sum(text, metric):
+    """The sum of every sample of vfio_trace_<metric> in a Prometheus text exposition."""
+    name = "vfio_trace_" + metric
+    return sum(int(float(l.rsplit(" ", 1)[1])) for l in text.splitlines()
+               if l.startswith(name + "{") or l.startswith(name + " "))
+
+
 def expected_devices(wl):
     """device name -> expected dma_unmap callbacks and bytes."""
     devs = {}

@@ -41,8 +41,8 @@ static void test_kallsyms_line(void **state)
  * names vt_ksyms_load() keeps among them, two VFIO modules, a driver module. */
 static char *fake_kallsyms(void)
 {
-	static char path[] = "/tmp/vt-unit-kallsyms-XXXXXX";
-	int fd = mkstemp(path);
+	static char path[64];
+	int fd = mkstemp(strcpy(path, "/tmp/vt-unit-kallsyms-XXXXXX")); /* every call anew */
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 
 	if (!f)
@@ -118,6 +118,47 @@ static void test_kallsyms_filtered(void **state)
 	assert_null(vt_ksyms_load_path("/nonexistent/kallsyms"));
 }
 
+/* A module unloaded and loaded again elsewhere (export across a reload, lib/reload.c): its
+ * symbols forgotten, then read anew at the new addresses, data included; other modules kept.
+ * The kallsyms file is rewritten in place: the kept fd reads the new text. */
+static void test_kallsyms_module_reload(void **state)
+{
+	char *path = fake_kallsyms();
+	struct vt_ksyms *ks;
+	const struct vt_ksym *s;
+	FILE *f;
+
+	assert_non_null(path);
+	ks = vt_ksyms_load_path(path);
+	assert_non_null(ks);
+	assert_non_null(vt_ksyms_by_name(ks, "vfio_pin_pages", "vfio"));
+	vt_ksyms_forget_module(ks, "vfio");
+	assert_null(vt_ksyms_by_name(ks, "vfio_pin_pages", "vfio"));
+	assert_null(vt_ksyms_data(ks, "vfio_device_fops", "vfio"));
+	assert_non_null(vt_ksyms_by_name(ks, "vfio_iommu_type1_ioctl", "vfio_iommu_type1"));
+	assert_int_equal(vt_ksyms_count(ks), 5);
+	f = fopen(path, "w"); /* the same file, truncated: what kallsyms shows after the reload */
+	assert_non_null(f);
+	fprintf(f, "ffffffffc0a01000 t vfio_iommu_type1_ioctl\t[vfio_iommu_type1]\n"
+		   "ffffffffc0e00000 T vfio_pin_pages\t[vfio]\n"
+		   "ffffffffc0e10000 r vfio_device_fops\t[vfio]\n");
+	fclose(f);
+	assert_int_equal(vt_ksyms_add_module(ks, "vfio"), 0);
+	s = vt_ksyms_by_name(ks, "vfio_pin_pages", "vfio");
+	assert_non_null(s);
+	assert_int_equal(s->addr, 0xffffffffc0e00000ULL);
+	s = vt_ksyms_data(ks, "vfio_device_fops", "vfio");
+	assert_non_null(s);
+	assert_int_equal(s->addr, 0xffffffffc0e10000ULL);
+	/* still sorted: the type1 function and the new one found by address */
+	assert_non_null(vt_ksyms_at(ks, 0xffffffffc0a01000ULL));
+	s = vt_ksyms_by_addr(ks, 0xffffffffc0e00010ULL);
+	assert_non_null(s);
+	assert_string_equal(s->name, "vfio_pin_pages");
+	vt_ksyms_free(ks);
+	unlink(path);
+}
+
 /* Every attach point's symbol is among what vt_ksyms_load() keeps. */
 static void test_kallsyms_covers_points(void **state)
 {
@@ -150,11 +191,12 @@ static void test_parse_u64(void **state)
 
 static int parse(const char *line, unsigned accept, struct vt_cli *o)
 {
-	char buf[256], *argv[16];
+	static char buf[256]; /* o keeps pointers into it (--listen, --textfile) */
+	char *argv[24];
 	int argc = 0;
 
 	snprintf(buf, sizeof(buf), "%s", line);
-	for (char *tok = strtok(buf, " "); tok && argc < 15; tok = strtok(NULL, " "))
+	for (char *tok = strtok(buf, " "); tok && argc < 23; tok = strtok(NULL, " "))
 		argv[argc++] = tok;
 	argv[argc] = NULL;
 	memset(o, 0, sizeof(*o));
@@ -199,6 +241,21 @@ static void test_cli(void **state)
 	assert_int_equal(parse("hung --timeout 3601", VT_CLI_HUNG, &o), VT_EXIT_USAGE);
 	assert_int_equal(parse("hung 1", VT_CLI_HUNG, &o), VT_EXIT_USAGE);
 	assert_int_equal(parse("top --threshold 1", all, &o), VT_EXIT_USAGE);
+	/* export's options: through the same parser, bounds checked, refused by the others */
+	assert_int_equal(
+		parse("export --listen 0.0.0.0:9826 --textfile /run --interval 0.5 "
+		      "--forget 60 --max-series 5 --health 0 --detail --pin-modules --locks",
+		      VT_CLI_EXPORT | VT_CLI_LOCKS, &o),
+		-1);
+	assert_string_equal(o.listen, "0.0.0.0:9826");
+	assert_string_equal(o.textfile, "/run");
+	assert_true(o.interval == 0.5 && o.forget == 60 && o.health == 0 && o.max_series == 5);
+	assert_true(o.detail && o.pin_modules && o.locks);
+	assert_int_equal(parse("export --interval 0.05", VT_CLI_EXPORT, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("export --max-series 0", VT_CLI_EXPORT, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("export --forget", VT_CLI_EXPORT, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("export 1", VT_CLI_EXPORT, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("stat --listen :1", all, &o), VT_EXIT_USAGE);
 
 	/* several PIDs: a comma list, -p repeated, both */
 	assert_int_equal(parse("stat -p 1,22,333 -p 4", all, &o), -1);
@@ -458,6 +515,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kallsyms_line),
 		cmocka_unit_test(test_kallsyms_filtered),
+		cmocka_unit_test(test_kallsyms_module_reload),
 		cmocka_unit_test(test_kallsyms_covers_points),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_cli),
