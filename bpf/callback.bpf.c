@@ -27,13 +27,9 @@ struct vtr_cb_state {
 };
 
 /* A callback's in-flight state when it runs outside an UNMAP_DMA; inside one (every notify of
- * type1) it lives in the thread's vt_unmaps slot: one map lookup less per entry and exit. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* in place, never deleted: see vt_unmaps */
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, struct vtr_cb_state);
-} vt_cbs SEC(".maps");
+ * type1) it lives in the thread's vt_unmaps slot: one map lookup less per entry and exit.
+ * An LRU: updated in place, never deleted (see vt_unmaps). */
+VT_MAP(BPF_MAP_TYPE_LRU_HASH, 8192, __u32, struct vtr_cb_state) vt_cbs SEC(".maps");
 
 /* One vfio_dma notified VT_RETRY_WARN times in one unmap: its pins are not going away, and
  * the kernel BUG()s at 10. Tell user space now, through the lifecycle ring. */

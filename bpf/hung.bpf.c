@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "vfio_types.h"
+#include "vt_map.bpf.h"
 #include "vt_hung.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -26,27 +27,12 @@ const volatile __u32 vth_all_blocked = 1; /* iter/task: every D-state task too *
 #define VTH_TASK_NOLOAD		 0x400 /* TASK_IDLE = UNINTERRUPTIBLE|NOLOAD: idle kthreads */
 
 /* Threads user space wants a record for, whatever their state (lock owners and waiters). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, __u8);
-} vth_tids SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_HASH, 4096, __u32, __u8) vth_tids SEC(".maps");
 
 /* Records are larger than the BPF stack: build them in per-CPU scratch space. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct vth_container_rec);
-} vth_crec SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, 1, __u32, struct vth_container_rec) vth_crec SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct vth_task_rec);
-} vth_trec SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, 1, __u32, struct vth_task_rec) vth_trec SEC(".maps");
 
 static __always_inline void read_lock(struct mutex *m, struct vth_lock *l)
 {

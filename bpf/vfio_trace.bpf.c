@@ -27,6 +27,36 @@ static __always_inline __u64 fentry_arg(unsigned long long *ctx, int n)
 	return v;
 }
 
+/* The four programs of a function whose entry needs (at most) its first two arguments and whose
+ * exit needs none: fentry/fexit, and the kprobe/kretprobe twins lib/loader.c attaches where
+ * fentry is refused or the module must stay unloadable (lib/reload.c). enter is an expression
+ * of a0 and a1, the arguments as numbers; lib/loader.c binds the programs by these names. */
+#define VT_ENTRY_EXIT_PROGS(func, x, enter, exit)                       \
+	SEC("fentry/" #func)                                            \
+	int BPF_PROG(fe_##x)                                            \
+	{                                                               \
+		__u64 a0 = fentry_arg(ctx, 0), a1 = fentry_arg(ctx, 1); \
+		(void)a1;                                               \
+		return enter;                                           \
+	}                                                               \
+	SEC("fexit/" #func)                                             \
+	int BPF_PROG(fx_##x)                                            \
+	{                                                               \
+		return exit;                                            \
+	}                                                               \
+	SEC("kprobe/" #func)                                            \
+	int BPF_KPROBE(kp_##x)                                          \
+	{                                                               \
+		__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx); \
+		(void)a1;                                               \
+		return enter;                                           \
+	}                                                               \
+	SEC("kretprobe/" #func)                                         \
+	int BPF_KRETPROBE(kr_##x)                                       \
+	{                                                               \
+		return exit;                                            \
+	}
+
 /* ---- VFIO_IOMMU_{MAP,UNMAP}_DMA at vfio_iommu_type1_ioctl ------------------------------ */
 
 /* A new thread's first MAP/UNMAP: its slot is created (later ones reset it in place). */
@@ -225,53 +255,11 @@ static __always_inline int dma_exit(__u32 op)
 	return 0;
 }
 
-SEC("fentry/vfio_remove_dma")
-int BPF_PROG(fe_remove_dma, void *iommu, struct vfio_dma *dma)
-{
-	return dma_enter(VT_OP_REMOVE_DMA, iommu, dma);
-}
-
-SEC("fexit/vfio_remove_dma")
-int BPF_PROG(fx_remove_dma)
-{
-	return dma_exit(VT_OP_REMOVE_DMA);
-}
-
-SEC("kprobe/vfio_remove_dma")
-int BPF_KPROBE(kp_remove_dma, void *iommu, struct vfio_dma *dma)
-{
-	return dma_enter(VT_OP_REMOVE_DMA, iommu, dma);
-}
-
-SEC("kretprobe/vfio_remove_dma")
-int BPF_KRETPROBE(kr_remove_dma)
-{
-	return dma_exit(VT_OP_REMOVE_DMA);
-}
-
-SEC("fentry/vfio_unmap_unpin")
-int BPF_PROG(fe_unmap_unpin, void *iommu, struct vfio_dma *dma)
-{
-	return dma_enter(VT_OP_UNMAP_UNPIN, iommu, dma);
-}
-
-SEC("fexit/vfio_unmap_unpin")
-int BPF_PROG(fx_unmap_unpin)
-{
-	return dma_exit(VT_OP_UNMAP_UNPIN);
-}
-
-SEC("kprobe/vfio_unmap_unpin")
-int BPF_KPROBE(kp_unmap_unpin, void *iommu, struct vfio_dma *dma)
-{
-	return dma_enter(VT_OP_UNMAP_UNPIN, iommu, dma);
-}
-
-SEC("kretprobe/vfio_unmap_unpin")
-int BPF_KRETPROBE(kr_unmap_unpin)
-{
-	return dma_exit(VT_OP_UNMAP_UNPIN);
-}
+VT_ENTRY_EXIT_PROGS(vfio_remove_dma, remove_dma,
+		    dma_enter(VT_OP_REMOVE_DMA, (void *)a0, (void *)a1), dma_exit(VT_OP_REMOVE_DMA))
+VT_ENTRY_EXIT_PROGS(vfio_unmap_unpin, unmap_unpin,
+		    dma_enter(VT_OP_UNMAP_UNPIN, (void *)a0, (void *)a1),
+		    dma_exit(VT_OP_UNMAP_UNPIN))
 
 #include "vt_pins.bpf.h"
 
@@ -353,29 +341,7 @@ static __always_inline int release_enter(void *iommu)
 	return 0;
 }
 
-SEC("fentry/vfio_iommu_type1_release")
-int BPF_PROG(fe_release, void *iommu)
-{
-	return release_enter((void *)fentry_arg(ctx, 0));
-}
-
-SEC("fexit/vfio_iommu_type1_release")
-int BPF_PROG(fx_release)
-{
-	return teardown_exit();
-}
-
-SEC("kprobe/vfio_iommu_type1_release")
-int BPF_KPROBE(kp_release, void *iommu)
-{
-	return release_enter(iommu);
-}
-
-SEC("kretprobe/vfio_iommu_type1_release")
-int BPF_KRETPROBE(kr_release)
-{
-	return teardown_exit();
-}
+VT_ENTRY_EXIT_PROGS(vfio_iommu_type1_release, release, release_enter((void *)a0), teardown_exit())
 
 /* ---- a module that uses vfio.ko is loaded ------------------------------------------------
  * Its drivers' dma_unmap callbacks must be attached before its first device can be opened:
@@ -388,12 +354,8 @@ int BPF_KRETPROBE(kr_release)
  */
 const volatile __u32 vt_hold_modules = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 256);
-	__type(key, __u32);   /* tgid of the stopped loader */
-	__type(value, __u64); /* since when */
-} vt_held SEC(".maps");
+/* the stopped loaders: tgid -> since when (ns) */
+VT_MAP(BPF_MAP_TYPE_HASH, 256, __u32, __u64) vt_held SEC(".maps");
 
 /* Does mod use vfio.ko's symbols (a vfio_device driver)? Its target_list holds one module_use
  * per module it depends on. */

@@ -16,6 +16,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "vfio_types.h"
+#include "vt_map.bpf.h"
 #include "vt_shared.h"
 #include "vt_hist.h"
 #include "vt_stat.bpf.h"
@@ -39,21 +40,11 @@ const volatile __u64 vt_events_band = 0;
  * on the hot path. Never deleted from: user space diffs snapshots. Preallocated, because a
  * no-prealloc map's inserts fail in bursts from tracing programs (its per-CPU allocation cache
  * runs dry; seen in the lab as lost counts); user space sizes it to the CPU count before load. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, struct vtr_key);
-	__type(value, struct vtr_stat);
-} vt_stats SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_PERCPU_HASH, 1024, struct vtr_key, struct vtr_stat) vt_stats SEC(".maps");
 
 /* Where a key goes when vt_stats is full: one shared copy, updated with atomics (only the
  * overflow pays for the shared cache lines). User space adds both. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct vtr_key);
-	__type(value, struct vtr_stat);
-} vt_stats_spill SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_HASH, 4096, struct vtr_key, struct vtr_stat) vt_stats_spill SEC(".maps");
 
 /* The hot rows: a small direct-mapped per-CPU table in front of vt_stats. A key takes the slot
  * its hash names, on each CPU, the first time it is accounted there, and keeps it (slots are
@@ -66,38 +57,18 @@ struct {
 /* struct vtr_rowc: include/vt_shared.h */
 const volatile __u32 vt_rowc_mask = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct vtr_rowc);
-} vt_rowc SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, 1, __u32, struct vtr_rowc) vt_rowc SEC(".maps");
 
 /* A zeroed value to insert from (too large for the BPF stack). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct vtr_stat);
-} vt_zero SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, 1, __u32, struct vtr_stat) vt_zero SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, VT_LOSS_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} vt_losses SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, VT_LOSS_MAX, __u32, __u64) vt_losses SEC(".maps");
 
 /* Devices seen, keyed by struct vfio_device *. Kept after unregister (rows keyed by the device
  * still need its name, and a device can come and go between two snapshots); a register learns
  * the device anew (its address may be a freed device's); the LRU bounds what devices that have
  * gone leave behind. User space keeps its own copy of every device it has seen. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct vtr_device);
-} vt_devices SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_LRU_HASH, 4096, __u64, struct vtr_device) vt_devices SEC(".maps");
 
 /* One in-flight VFIO_IOMMU_{UNMAP,MAP}_DMA per thread, with the state that reconstructs the
  * (inlined) vfio_notify_dma_unmap windows from the callbacks that run inside it. */
@@ -126,12 +97,7 @@ struct vtr_unmap_state {
  * written in place and never deleted from: an exit marks its slot idle (ts = 0). A hash update
  * plus delete per event cost several times an empty program (bench/, docs/BENCHMARKS.md);
  * a lookup costs far less, and LRU eviction bounds what exited threads leave behind. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, struct vtr_unmap_state);
-} vt_unmaps SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_LRU_HASH, 8192, __u32, struct vtr_unmap_state) vt_unmaps SEC(".maps");
 
 /* Other in-flight calls, per (thread, op): they nest (remove_dma -> unmap_unpin,
  * callback -> vfio_unpin_pages -> type1 unpin), never with themselves. */
@@ -150,12 +116,7 @@ struct vtr_call {
 	__u32 pad;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct vtr_call_key);
-	__type(value, struct vtr_call);
-} vt_calls SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_LRU_HASH, 16384, struct vtr_call_key, struct vtr_call) vt_calls SEC(".maps");
 
 /* Per-event records for snoop, only when VT_FEAT_SNOOP. */
 struct {
@@ -459,12 +420,7 @@ struct vt_lock_info {
 	__u32 pad;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 2048);
-	__type(key, __u64);
-	__type(value, struct vt_lock_info);
-} vt_locks SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_HASH, 2048, __u64, struct vt_lock_info) vt_locks SEC(".maps");
 
 static __always_inline __u32 vt_slot_of(__u64 addr)
 {

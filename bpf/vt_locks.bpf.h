@@ -30,21 +30,12 @@ struct vt_hold {
 /* Written in place and never deleted from, like the other in-flight maps: a thread that takes
  * the same lock again finds its slot (a hash update and delete per acquisition cost ~3
  * lookups, bench/). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct vt_hold_key);
-	__type(value, struct vt_hold);
-} vt_holds SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_LRU_HASH, 8192, struct vt_hold_key, struct vt_hold) vt_holds SEC(".maps");
 
 /* Kept after the container goes (locks reports its longest holder at the next interval); the
  * LRU forgets the longest-unused once 1024 containers have come and gone. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 2048);
-	__type(key, struct vtr_lock_key);
-	__type(value, struct vtr_lock_max);
-} vt_lock_max SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_LRU_HASH, 2048, struct vtr_lock_key, struct vtr_lock_max)
+vt_lock_max SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -203,12 +194,7 @@ struct vt_wait {
 	__u64 ts;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, struct vt_wait);
-} vt_waiting SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_LRU_HASH, 8192, __u32, struct vt_wait) vt_waiting SEC(".maps");
 
 /* The task owning a mutex: the owner word with its flag bits (MUTEX_FLAGS, 0x07) masked. */
 static __always_inline struct task_struct *mutex_owner(__u64 lock)

@@ -27,12 +27,7 @@ struct vtr_teardown {
 	__u32 pad;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct vtr_teardown);
-} vt_teardowns SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_LRU_HASH, 4096, __u32, struct vtr_teardown) vt_teardowns SEC(".maps");
 
 /* Threads inside a teardown right now: vfio_remove_dma runs once per unmapped vfio_dma in a
  * storm, and this one load is all it pays there when no container is going away. */
@@ -96,28 +91,7 @@ static __always_inline void teardown_dma(struct vfio_dma *dma)
 	t->bytes += BPF_CORE_READ(dma, size);
 }
 
-SEC("fentry/vfio_iommu_type1_detach_group")
-int BPF_PROG(fe_detach_group, void *iommu)
-{
-	return teardown_enter((void *)fentry_arg(ctx, 0));
-}
-
-SEC("fexit/vfio_iommu_type1_detach_group")
-int BPF_PROG(fx_detach_group)
-{
-	return teardown_exit();
-}
-
-SEC("kprobe/vfio_iommu_type1_detach_group")
-int BPF_KPROBE(kp_detach_group, void *iommu)
-{
-	return teardown_enter(iommu);
-}
-
-SEC("kretprobe/vfio_iommu_type1_detach_group")
-int BPF_KRETPROBE(kr_detach_group)
-{
-	return teardown_exit();
-}
+VT_ENTRY_EXIT_PROGS(vfio_iommu_type1_detach_group, detach_group, teardown_enter((void *)a0),
+		    teardown_exit())
 
 #endif
