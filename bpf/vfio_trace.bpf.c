@@ -265,6 +265,45 @@ VT_ENTRY_EXIT_PROGS(vfio_unmap_unpin, unmap_unpin,
 
 /* ---- device lifecycle: joining and leaving the container's device_list ------------------ */
 
+/* The processes proc_event() has named: tgid -> start (a PID used again is named again). */
+VT_MAP(BPF_MAP_TYPE_LRU_HASH, 4096, __u32, __u64) vt_named SEC(".maps");
+
+/* The registering process's command line (QEMU's -name, -uuid) and start, once per process:
+ * read here, in its context, it cannot be gone before user space reads it. */
+static __always_inline void proc_event(void)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 start = BPF_CORE_READ(leader, start_boottime) / 10000000; /* ns -> USER_HZ ticks */
+	__u64 *known = bpf_map_lookup_elem(&vt_named, &tgid);
+	unsigned long arg, len;
+	struct vtr_proc *p;
+
+	if (known && *known == start)
+		return;
+	p = bpf_ringbuf_reserve(&vt_lifecycle, sizeof(*p), 0);
+	if (!p) {
+		vt_lose(VT_LOSS_LIFECYCLE);
+		return;
+	}
+	__builtin_memset(&p->e, 0, sizeof(p->e));
+	p->e.ts = bpf_ktime_get_ns();
+	p->e.op = VT_EV_PROC;
+	p->e.pid = (__u32)bpf_get_current_pid_tgid();
+	p->e.tgid = tgid;
+	bpf_probe_read_kernel_str(p->e.comm, sizeof(p->e.comm), &leader->comm);
+	p->start = start;
+	p->pad = 0;
+	arg = BPF_CORE_READ(task, mm, arg_start);
+	len = BPF_CORE_READ(task, mm, arg_end) - arg;
+	if (len > VT_CMDLINE_MAX)
+		len = VT_CMDLINE_MAX;
+	p->len = arg && !bpf_probe_read_user(p->cmdline, len, (void *)arg) ? len : 0;
+	bpf_ringbuf_submit(p, BPF_RB_FORCE_WAKEUP);
+	bpf_map_update_elem(&vt_named, &tgid, &start, BPF_ANY);
+}
+
 static __always_inline int lifecycle(__u16 op, void *iommu, struct vfio_device *vdev)
 {
 	const struct vfio_device_ops *ops = BPF_CORE_READ(vdev, ops);
@@ -280,6 +319,8 @@ static __always_inline int lifecycle(__u16 op, void *iommu, struct vfio_device *
 		d->registered = op == VT_OP_REGISTER;
 	}
 	vt_account(op, VT_KIND_DEVICE, (__u64)vdev, (__u64)iommu, 0, 0, 0, 0, 0, 0);
+	if (op == VT_OP_REGISTER)
+		proc_event();
 	if (d && op == VT_OP_UNREGISTER) {
 		/* Tell user space too, so its live device_list view drops the device. */
 		struct vtr_event *e = vt_lifecycle_event(op, (__u64)vdev, (__u64)iommu);

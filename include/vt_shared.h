@@ -115,6 +115,18 @@ struct vtr_event {
 /* With VT_FEAT_RELOAD: a module that uses vfio.ko, or vfio.ko itself, is being unloaded (dev =
  * its name); VT_EV_MODULE_LOAD then also reports vfio.ko. */
 #define VT_EV_MODULE_FREE 0x101
+/* After a process's first REGISTER: who it is, read in its own context (struct vtr_proc), so
+ * that a VM gone before user space could read /proc is named all the same. */
+#define VT_EV_PROC	  0x102
+
+#define VT_CMDLINE_MAX 1024
+struct vtr_proc {
+	struct vtr_event e; /* op VT_EV_PROC, tgid, ts; comm: the process's (its leader's) */
+	__u64 start;	    /* its start, clock ticks after boot (/proc/<pid>/stat field 22) */
+	__u32 len;	    /* bytes of cmdline read: its first VT_CMDLINE_MAX (0: unreadable) */
+	__u32 pad;
+	char cmdline[VT_CMDLINE_MAX]; /* NUL-separated arguments, as /proc/<pid>/cmdline */
+};
 
 /* vtr_key.kind: what obj is. */
 #define VT_KIND_CONTAINER  0

@@ -352,7 +352,11 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	vt_env_probe(&t->env, true);
 	if (opts->force_kprobe)
 		t->env.force_kprobe = true;
-	t->env.module_kprobes = opts->module_reload;
+	/* The module functions by kprobe (asked for, or no fentry): the modules can then go and
+	 * come back under the tracer, which must follow (lib/reload.c). */
+	if (t->env.force_kprobe)
+		t->opts.module_reload = true;
+	t->env.module_kprobes = t->opts.module_reload;
 	if (t->env.force_kprobe)
 		t->env.fentry_works = false;
 	t->ncpus = libbpf_num_possible_cpus();
@@ -367,7 +371,7 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		if (!t2)
 			t2 = vt_now_ns();
 		step = "load";
-		err = open_and_load(t, opts);
+		err = open_and_load(t, &t->opts);
 		if (!err) {
 			t3 = vt_now_ns();
 			step = "attach";
@@ -390,6 +394,7 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		vt_warn("fentry programs did not %s (%s): using kprobes", step, strerror(-err));
 		t->env.force_kprobe = true;
 		t->env.fentry_works = false;
+		t->opts.module_reload = t->env.module_kprobes = true;
 	}
 	if (vt_rings_open(t)) {
 		vt_err("cannot set up the ring buffers: %s", strerror(errno));

@@ -193,6 +193,11 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 		vt_module_event(t, e);
 		return ring_stop(t);
 	}
+	if (e->op == VT_EV_PROC) { /* who a VM is: the commands name it (vt_event_proc) */
+		if (len >= sizeof(struct vtr_proc) && t->opts.on_event)
+			t->opts.on_event(t->opts.ctx, e, true);
+		return ring_stop(t);
+	}
 	devtab_event(t, e);
 	if (e->aux && e->op != VT_OP_UNREGISTER) {
 		char dev[VT_ESC_SIZE(sizeof(e->dev))], comm[VT_ESC_SIZE(sizeof(e->comm))];

@@ -107,10 +107,17 @@ struct vt_tracer_opts {
 				 * functions by kprobe, not fentry, whose trampoline holds a
 				 * module reference); an unloaded module's probes are removed
 				 * and attached again when it is loaded again (export) */
-	/* Called for every snoop event and, with lifecycle=true, every device event. */
+	/* Called for every snoop event and, with lifecycle=true, every device event and every
+	 * VT_EV_PROC (a device's process, named from its command line: vt_event_proc()). */
 	void (*on_event)(void *ctx, const struct vtr_event *e, bool lifecycle);
 	void *ctx;
 };
+
+/* The process record behind a lifecycle event of op VT_EV_PROC (NULL for any other). */
+static inline const struct vtr_proc *vt_event_proc(const struct vtr_event *e)
+{
+	return e->op == VT_EV_PROC ? (const struct vtr_proc *)e : NULL;
+}
 
 /* Probe, load, attach. Prints what it attached (and what it could not) on stderr. */
 int vt_tracer_open(struct vt_tracer **t, const struct vt_tracer_opts *opts);

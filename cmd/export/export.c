@@ -147,6 +147,8 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 	 * update(), which alone touches the process table. */
 	if (lifecycle && e->op == VT_OP_REGISTER && e->tgid)
 		export_proc_get(x, e->tgid, vt_now_ns());
+	if (lifecycle && vt_event_proc(e)) /* it may be gone already: named all the same */
+		export_proc_learn(x, vt_event_proc(e), vt_now_ns());
 	if (lifecycle && e->op == VT_OP_RETRY) {
 		pthread_mutex_lock(&x->lock);
 		x->prom.retry_storms++;

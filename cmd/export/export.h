@@ -39,6 +39,9 @@ struct export
 /* procs.c: the process tgid as of this interval (its names; gone_ns set once it has exited),
  * or NULL for a process never seen running. Main thread only. */
 struct export_proc *export_proc_get(struct export *x, uint32_t tgid, uint64_t now);
+/* procs.c: a process named from the command line the kernel side read at its first device
+ * (VT_EV_PROC): it may exit before /proc is read. Main thread only. */
+void export_proc_learn(struct export *x, const struct vtr_proc *pr, uint64_t now);
 
 /* health.c: vfio-trace hung's picture every few seconds, in a thread of its own (a check
  * loads BPF iterators, up to seconds under emulation: the main thread must go on reading the

@@ -84,7 +84,29 @@ struct export_proc *export_proc_get(struct export *x, uint32_t tgid, uint64_t no
 	if (p->start != start) { /* new, or the PID is another process's now */
 		p->start = start;
 		read_names(p);
+		vt_dbg("process %u: vm '%s' uuid '%s'", tgid, p->vm, p->uuid);
 	}
 	p->tick = x->tick;
 	return p;
+}
+
+void export_proc_learn(struct export *x, const struct vtr_proc *pr, uint64_t now)
+{
+	struct export_proc *p;
+
+	if (procs_room(x, now))
+		return;
+	p = proc_slot(x->procs, x->pmask, pr->e.tgid);
+	if (p->tgid && p->start == pr->start)
+		return; /* read from /proc already (the same process) */
+	if (!p->tgid)
+		x->nprocs++;
+	p->tgid = pr->e.tgid;
+	p->start = pr->start;
+	p->gone_ns = 0; /* export_proc_get finds out at the next interval */
+	p->tick = x->tick;
+	vt_qemu_vm_name(pr->cmdline, pr->len, p->vm, sizeof(p->vm));
+	vt_qemu_vm_uuid(pr->cmdline, pr->len, p->uuid, sizeof(p->uuid));
+	vt_dbg("process %u: vm '%s' uuid '%s' (its command line at its first device)", p->tgid,
+	       p->vm, p->uuid);
 }

@@ -59,10 +59,21 @@ struct top {
 static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 {
 	struct top *tp = ctx;
+	const struct vtr_proc *pr = lifecycle ? vt_event_proc(e) : NULL;
+	struct vt_ident *id;
 	char comm[32], vm[64];
 
-	if (lifecycle && e->tgid)
+	if (pr) { /* its command line, read by the kernel side: it may be gone already */
+		id = vt_ident_find(tp->ids, pr->e.tgid);
+		if (id && id->start == pr->start)
+			return;
+		vm[0] = 0;
+		vt_qemu_vm_name(pr->cmdline, pr->len, vm, sizeof(vm));
+		snprintf(comm, sizeof(comm), "%.*s", (int)sizeof(pr->e.comm), pr->e.comm);
+		vt_ident_put(tp->ids, pr->e.tgid, pr->start, comm, vm);
+	} else if (lifecycle && e->tgid) {
 		vt_ident_get(tp->ids, e->tgid, comm, sizeof(comm), vm, sizeof(vm));
+	}
 }
 
 /* comm and VM name: read once per process (lib/report.c's cache checks its start time every

@@ -1,5 +1,6 @@
 #!/bin/sh
-# lab test "reload": an operator updates the VFIO modules under a running exporter. Workloads
+# lab test "reload": an operator updates the VFIO modules under a running exporter (and a
+# stat --kprobe). Workloads
 # run, then vfio_dmatest, vfio_iommu_type1 and vfio are unloaded (rmmod must not find them "in
 # use") and loaded again, and more workloads run at once, as a VM started right after
 # `modprobe` returns would (nothing waits for the exporter). The exporter must say what went
@@ -12,6 +13,10 @@ vfio-trace export --textfile /run/textfile --interval 0.5 --health 1 \
 	> /out/export.out 2> /out/export.err &
 xp=$!
 wait_line /out/export.err tracing 90 || fail "the exporter did not start"
+# Any tracing command with kprobes follows a reload too (stat --kprobe, beside the exporter).
+vfio-trace stat --kprobe --json 1 > /out/stat.json 2> /out/stat.err &
+sp=$!
+wait_line /out/stat.err tracing 90 || fail "stat did not start"
 W=vfio-workload
 wl() { _n=$1; shift; "$W" "$@" --quiet --json /out/$_n.wl.json 2> /out/$_n.wl.err; echo $? > /out/$_n.wl.rc; echo "$_n" >> /out/scenarios; }
 wl before-storm storm --iterations 300 --name before
@@ -50,6 +55,9 @@ cp /run/textfile/vfio_trace.prom /out/final.prom
 kill -INT $xp
 wait $xp
 echo $? > /out/export.rc
+kill -INT $sp
+wait $sp
+echo $? > /out/stat.rc
 cat /sys/kernel/debug/kprobes/list > /out/kprobes-after 2>/dev/null
 dmatest_unload || fail "rmmod failed"
 dmesg_clean || fail "kernel log has errors"
