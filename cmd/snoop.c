@@ -208,8 +208,6 @@ int cmd_snoop(int argc, char **argv)
 	}
 	/* at most VT_DRAIN_MS after the signal: a steady stream never empties the ring */
 	vt_dbg("stopping: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
-	/* The kernel takes seconds to detach the probes: meanwhile, the drain and the summary. */
-	vt_tracer_detach(t);
 	vt_tracer_drain(t);
 	vt_dbg("drained: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
 	if (vt_tracer_losses(t, lost))

@@ -177,8 +177,6 @@ static int attach_cb_func(struct vt_tracer *t, const struct vt_ksym *s, enum cb_
 	struct vt_cb_target *c;
 	char why[128] = "";
 
-	if (t->detaching) /* stopping (lib/detach.c): no new probe */
-		return -1;
 	for (int i = 0; i < t->ncbs; i++)
 		if (t->cbs[i].addr == s->addr)
 			return 0;

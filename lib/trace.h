@@ -119,12 +119,6 @@ bool vt_tracer_wait(struct vt_tracer *t, uint64_t until);
  * VT_DRAIN_MS after the stop signal (a steady stream never runs them dry); nothing after
  * VT_STOP_OUTPUT. */
 void vt_tracer_drain(struct vt_tracer *t);
-/* Begin detaching every probe, on a thread of its own (the kernel takes ~0.2 s per fentry
- * function under emulation, lib/detach.c): no operation is counted or event sent once its
- * probe is gone, and no callback is attached any more. The rings and maps stay readable;
- * vt_tracer_close() waits for it. For snoop at its stop; a command whose totals are a
- * snapshot takes it first. */
-void vt_tracer_detach(struct vt_tracer *t);
 int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s);
 /* Only the loss counters (summed over CPUs): what snoop checks every second. */
 int vt_tracer_losses(struct vt_tracer *t, uint64_t losses[VT_LOSS_MAX]);

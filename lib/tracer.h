@@ -63,9 +63,6 @@ struct vt_tracer {
 	uint64_t poll_end;
 	bool draining, cut;
 	bool stdout_closed; /* fd 1 not open: not polled (vt_tracer_poll) */
-	/* lib/detach.c: the links being detached since the stop; no attach once detaching */
-	struct vt_detach *detach;
-	bool detaching;
 };
 
 /* lib/loader.c: what a snapshot of this tracer cannot contain (struct vt_snapshot). */
@@ -89,9 +86,8 @@ void vt_cb_detach_all(struct vt_tracer *t);
 /* The callback programs attached now, to fn (vt_tracer_programs). */
 void vt_cb_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx);
 
-/* lib/detach.c: waits for vt_tracer_detach()'s thread, or detaches every link now when no
- * command started it (vt_tracer_close). */
-void vt_detach_finish(struct vt_tracer *t);
+/* lib/detach.c: every link detached, each one timed (vt_tracer_close). */
+void vt_detach_links(struct vt_tracer *t);
 
 /* lib/loader.c: one loaded program to fn, the kind of attach its section's first word. */
 void vt_prog_report(struct bpf_program *p, const char *name, vt_prog_fn fn, void *ctx);
