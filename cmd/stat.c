@@ -138,8 +138,7 @@ int cmd_stat(int argc, char **argv)
 		if (cli.count && ++n >= cli.count)
 			break;
 	}
-	/* Callbacks attached late are still registered; drain what the ring holds (and the
-	 * probes start to detach). */
+	/* Callbacks attached late are still registered; drain what the ring holds. */
 	vt_tracer_drain(t);
 	if (vt_stop == VT_STOP_OUTPUT) {
 		/* the reader left: nothing to print, no snapshot to read */

@@ -8,7 +8,7 @@
  * ~0.2 s per traced function in the TCG lab on 6.1 and 6.12 (the other program of the pair,
  * which only rebuilds the trampoline: ~0.04 s), one function at a time whatever the threads
  * (measured: 22 links in 2.35 s from one thread, 2.63 s from 4, 3.29 s from 20). A kprobe
- * link costs ~0.04-0.06 s. What vfio-trace itself adds (rings, objects, maps): ~10 ms.
+ * link costs ~0.04-0.06 s. What vfio-trace itself adds (rings, objects, maps): 10-40 ms.
  *
  * Detaching while a command still drains its rings (snoop's last events) would save its
  * 0.3 s, but under emulation the kernel's text patching slows the whole guest: the drain
@@ -39,13 +39,18 @@ static int take(struct link_time *l, int n, int max, struct bpf_link **link, con
 void vt_detach_links(struct vt_tracer *t)
 {
 	const struct bpf_object_skeleton *s = t->skel ? t->skel->skeleton : NULL;
-	int max = 2 * t->ncbs + t->nextra + (s ? s->prog_cnt : 0), n = 0, slow = 0;
+	int max = 2 * t->ncbs + t->nextra + (s ? s->prog_cnt : 0), n = 0, slow = 0, hold;
 	struct link_time *l = calloc(max ? max : 1, sizeof(*l));
 	uint64_t start = vt_now_ns();
 
 	if (!l) /* out of memory: the owners' destroy functions detach them */
 		return;
-	/* the callbacks first: under a storm they are the hottest */
+	/* The module-load hold first: a loader it stopped after vt_tracer_close() let the held
+	 * ones go would stay stopped (the seconds below are a wide window). Then the callbacks:
+	 * under a storm they are the hottest. */
+	if (t->skel)
+		n = take(l, n, max, &t->skel->links.rt_module_load, "rt_module_load");
+	hold = n;
 	for (int i = 0; i < t->ncbs; i++)
 		for (int k = 0; k < 2; k++)
 			n = take(l, n, max, &t->cbs[i].links[k], t->cbs[i].sym);
@@ -59,6 +64,8 @@ void vt_detach_links(struct vt_tracer *t)
 		uint64_t t0 = vt_now_ns();
 
 		bpf_link__destroy(l[i].link);
+		if (i + 1 == hold)
+			vt_hold_release_all(t);
 		l[i].ns = vt_now_ns() - t0;
 		if (l[i].ns > l[slow].ns)
 			slow = i;
