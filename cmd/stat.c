@@ -140,11 +140,13 @@ int cmd_stat(int argc, char **argv)
 	}
 	/* Callbacks attached late are still registered; drain what the ring holds. */
 	vt_tracer_drain(t);
+	if (vt_stop == VT_STOP_OUTPUT) {
+		/* the reader left: nothing to print, no snapshot to read */
+		goto out;
+	}
 	vt_tracer_snapshot(t, &cur);
 	vt_snapshot_filter(&cur, &cli.filter);
-	if (vt_stop == VT_STOP_OUTPUT) {
-		/* the reader left: nothing to print */
-	} else if (cli.json) {
+	if (cli.json) {
 		json_object *o =
 			vt_report_json(&cur, (vt_now_ns() - start) / 1e9, vt_tracer_missing(t));
 
@@ -154,7 +156,10 @@ int cmd_stat(int argc, char **argv)
 		print_total_text(&cur, (vt_now_ns() - start) / 1e9);
 	}
 	vt_snapshot_free(&cur);
+out:
 	vt_snapshot_free(&prev);
 	vt_tracer_close(t);
+	if (vt_stop_ns)
+		vt_dbg("detached: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
 	return vt_exit_code(VT_EXIT_OK);
 }
