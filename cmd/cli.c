@@ -50,6 +50,15 @@ static bool parse_name(const char *opt, const char *arg, const char **out)
 	return true;
 }
 
+/* An option whose value is seconds: the spec bit that takes it, its range, its field. */
+struct secs_opt {
+	int c;
+	unsigned accept;
+	const char *name;
+	double min, max;
+	double *field;
+};
+
 int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, struct vt_cli *o)
 {
 	static const struct option all[] = {
@@ -65,9 +74,22 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		{ "threshold", required_argument, NULL, 'T' },
 		{ "timeout", required_argument, NULL, 'O' },
 		{ "vm", required_argument, NULL, 'M' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "duration", required_argument, NULL, 'D' },
+		{ "interval", required_argument, NULL, 'I' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "to", required_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
+	};
+	const struct secs_opt secs_opts[] = {
+		{ 'T', VT_CLI_HUNG, "--threshold", 0, 86400, &o->threshold },
+		{ 'O', VT_CLI_HUNG, "--timeout", 1, 3600, &o->timeout },
+		{ 'D', VT_CLI_RECORD, "--duration", 0.01, 31536000, &o->duration },
+		{ 'I', VT_CLI_RECORD, "--interval", 0.01, 86400, &o->interval },
+		{ 'F', VT_CLI_WINDOW, "--from", 0, 31536000, &o->from },
+		{ 'U', VT_CLI_WINDOW, "--to", 0, 31536000, &o->to },
 	};
 	char shown[VT_ESC_SIZE(64)];
 	uint64_t v;
@@ -77,7 +99,7 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		o->interval = 1.0;
 	optind = 0; /* glibc: a full restart, even after a parse that stopped mid-cluster */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jp:d:bs:hv", all, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jp:d:bs:hvo:", all, NULL)) != -1) {
 		switch (c) {
 		case 'j': o->json = true; break;
 		case 'K': o->kprobe = true; break;
@@ -130,16 +152,27 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 			o->ringbuf_pages = v;
 			break;
 		case 'T':
-			if (!(accept & VT_CLI_HUNG))
-				goto unknown;
-			if (!vt_parse_secs("--threshold", optarg, 0, 86400, &o->threshold))
-				return VT_EXIT_USAGE;
-			break;
 		case 'O':
-			if (!(accept & VT_CLI_HUNG))
+		case 'D':
+		case 'I':
+		case 'F':
+		case 'U': {
+			const struct secs_opt *so = secs_opts;
+
+			while (so->c != c)
+				so++;
+			if (!(accept & so->accept))
 				goto unknown;
-			if (!vt_parse_secs("--timeout", optarg, 1, 3600, &o->timeout))
+			if (!vt_parse_secs(so->name, optarg, so->min, so->max, so->field))
 				return VT_EXIT_USAGE;
+			o->have_from |= c == 'F';
+			o->have_to |= c == 'U';
+			break;
+		}
+		case 'o':
+			if (!(accept & VT_CLI_RECORD))
+				goto unknown;
+			o->output = optarg;
 			break;
 		case ':':
 			if (optopt) /* a short option, maybe at the end of a cluster (-jp) */
@@ -159,6 +192,11 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 			if (!vt_parse_u64("count", argv[optind++], 1, UINT32_MAX, &o->count))
 				return VT_EXIT_USAGE;
 		}
+	}
+	if (accept & VT_CLI_WINDOW) {
+		o->args = argv + optind;
+		o->nargs = argc - optind;
+		return -1;
 	}
 	if (optind < argc) {
 		vt_err("unexpected argument '%s'", vt_esc(shown, sizeof(shown), argv[optind], 64));

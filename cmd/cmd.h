@@ -18,6 +18,21 @@ int cmd_export(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
+/* The tracer of snoop and record: the event ring on (and the lock events with --locks), each
+ * event to on_event(ctx). One PID: the kernel drops the others' events before the ring; the
+ * command's own match decides in every case. */
+static inline void
+cmd_events_opts(const struct vt_cli *cli, struct vt_tracer_opts *o,
+		void (*on_event)(void *ctx, const struct vtr_event *e, bool lifecycle), void *ctx)
+{
+	o->snoop = true;
+	o->locks = cli->locks;
+	o->tgid = cli->filter.npids == 1 ? cli->filter.pids[0] : 0;
+	o->ringbuf_pages = cli->ringbuf_pages;
+	o->on_event = on_event;
+	o->ctx = ctx;
+}
+
 /* stat's output (cmd/stat.c), live and from a recording (cmd/report.c): the column header;
  * one interval (d, secs long, ended at wall time when; the n-th: a header every 20 lines), as
  * a line or a {"type":"interval"} document; the totals since the start, as a table or the

@@ -199,14 +199,7 @@ int cmd_snoop(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	vt_install_signals();
-	topts.snoop = true;
-	topts.locks = s.cli.locks;
-	/* One PID: the kernel drops the others' events before the ring; the shared match
-	 * below decides in every case. */
-	topts.tgid = s.cli.filter.npids == 1 ? s.cli.filter.pids[0] : 0;
-	topts.ringbuf_pages = s.cli.ringbuf_pages;
-	topts.on_event = vt_snoop_event;
-	topts.ctx = &s;
+	cmd_events_opts(&s.cli, &topts, vt_snoop_event, &s);
 	s.start_ns = vt_now_ns();
 	if (cmd_tracer_open(&s.cli, &topts, &t))
 		return VT_EXIT_FAIL;

@@ -198,6 +198,7 @@ static void test_unknown_and_malformed(void **state)
 	vt_rec_free(&r);
 	free(blk);
 	blk = vt_rec_block(VT_REC_SNAPSHOT, "short", 5, &blen);
+	c = realloc(c, len + blen);
 	memcpy(c + len, blk, blen);
 	expect_bad(c, len + blen, "is malformed");
 	free(blk);

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-trace report FILE [stat|snoop]: what stat and snoop printed while FILE was recorded
+ * (vfio-trace record), printed again by their own code (vt_stat_*, vt_snoop_*), offline: no
+ * BPF, no privilege, any machine. --from/--to cut a window: stat's totals are the difference
+ * of the snapshots at its edges, so adjacent windows add up to the whole.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "trace.h"
+#include "record.h"
+#include "report.h"
+#include "cli.h"
+#include "cmd.h"
+
+static const char report_usage[] =
+	"usage: vfio-trace report FILE [stat|snoop] [-j] [--from T] [--to T]\n"
+	"  Show a recording (vfio-trace record) as stat (the default: one line per snapshot\n"
+	"  interval, then the totals) or snoop (one line per event) showed it live.\n"
+	"  -j, --json   the JSON lines of stat -j / snoop -j\n"
+	"  --from T     only from T seconds after the recording's start (stat: the last\n"
+	"               snapshot at or before T)\n"
+	"  --to T       only up to T seconds after the start (stat: the last snapshot at or\n"
+	"               before T)\n";
+
+/* out = b - a (a NULL: since the start; b NULL: nothing), named by the recording. */
+static int window(const struct vt_recording *r, const struct vt_snapshot *a,
+		  const struct vt_snapshot *b, struct vt_snapshot *out)
+{
+	static const struct vt_snapshot empty;
+
+	if (vt_snapshot_diff(b ? b : &empty, a, out))
+		return -1;
+	if (!b)
+		out->ts = a ? a->ts : r->info.start_mono;
+	out->procs = r->procs;
+	out->nprocs = r->nprocs;
+	out->procs_known = true;
+	return 0;
+}
+
+static int report_stat(const struct vt_recording *r, const struct vt_cli *cli, uint64_t from,
+		       uint64_t to)
+{
+	const struct vt_snapshot *a = cli->have_from ? vt_rec_snapshot_at(r, from) : NULL;
+	const struct vt_snapshot *b = vt_rec_snapshot_at(r, to), *prev = a;
+	uint64_t t0 = a ? a->ts : r->info.start_mono, n = 0;
+	struct vt_snapshot d;
+
+	if (!cli->json)
+		vt_stat_header();
+	for (size_t i = 0; b && i < r->nsnaps && r->snaps[i].ts <= b->ts; i++) {
+		const struct vt_snapshot *s = &r->snaps[i];
+		uint64_t since = prev ? prev->ts : r->info.start_mono;
+
+		if (a && s->ts <= a->ts)
+			continue;
+		if (window(r, prev, s, &d))
+			return VT_EXIT_FAIL;
+		vt_stat_interval(&d, (s->ts - since) / 1e9,
+				 (r->info.start_real + (s->ts - r->info.start_mono)) / 1000000000,
+				 cli->json, n++);
+		vt_snapshot_free(&d);
+		prev = s;
+	}
+	if (window(r, a, b, &d))
+		return VT_EXIT_FAIL;
+	vt_stat_total(&d, (d.ts - t0) / 1e9, r->info.not_traced, cli->json);
+	vt_snapshot_free(&d);
+	return VT_EXIT_OK;
+}
+
+static int report_snoop(const struct vt_recording *r, const struct vt_cli *cli, uint64_t from,
+			uint64_t to)
+{
+	const struct vt_snapshot *a = cli->have_from ? vt_rec_snapshot_at(r, from) : NULL;
+	const struct vt_snapshot *b = vt_rec_snapshot_at(r, to);
+	struct vt_snoop s = { .cli = *cli, .start_ns = r->info.start_mono };
+	uint64_t lost[VT_LOSS_MAX];
+
+	vt_snoop_header(&s);
+	for (size_t i = 0; i < r->nevents && vt_stop != VT_STOP_OUTPUT; i++) {
+		const struct vtr_event *e = &r->events[i];
+		bool life = r->ev_flags[i] & VT_REC_EV_LIFECYCLE;
+
+		if (life || (e->ts >= from && e->ts < to))
+			vt_snoop_event(&s, e, life);
+	}
+	/* the losses counted in the window (snapshot edges, like stat's) */
+	for (int i = 0; i < VT_LOSS_MAX; i++)
+		lost[i] = (b ? b->losses[i] : 0) - (a && b ? a->losses[i] : 0);
+	if (vt_stop != VT_STOP_OUTPUT)
+		vt_snoop_summary(&s, lost);
+	free(s.containers);
+	return VT_EXIT_OK;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct vt_cli cli = {};
+	struct vt_recording r;
+	const char *file, *view = "stat";
+	uint64_t from, to;
+	char err[256];
+	int rc;
+
+	rc = vt_cli_parse(argc, argv, VT_CLI_WINDOW, report_usage, &cli);
+	if (rc >= 0)
+		return rc;
+	if (cli.nargs < 1 || cli.nargs > 2) {
+		vt_err("%s (see vfio-trace report --help)",
+		       cli.nargs ? "too many arguments" : "which recording? FILE is needed");
+		return VT_EXIT_USAGE;
+	}
+	file = cli.args[0];
+	if (cli.nargs == 2)
+		view = cli.args[1];
+	if (strcmp(view, "stat") && strcmp(view, "snoop")) {
+		char shown[VT_ESC_SIZE(64)];
+
+		vt_err("unknown view '%s': stat or snoop", vt_esc(shown, sizeof(shown), view, 64));
+		return VT_EXIT_USAGE;
+	}
+	if (cli.have_from && cli.have_to && cli.to < cli.from) {
+		vt_err("--to %g is before --from %g", cli.to, cli.from);
+		return VT_EXIT_USAGE;
+	}
+	vt_install_signals();
+	if (vt_rec_read(file, &r, err, sizeof(err))) {
+		char shown[VT_ESC_SIZE(64)];
+
+		vt_err("%s: %s", vt_esc(shown, sizeof(shown), file, 64), err);
+		return VT_EXIT_FAIL;
+	}
+	if (!r.ended)
+		vt_warn("the recording was cut short (no end marker: the recorder was killed or "
+			"its disk filled): reporting up to its last block, %.1f s after the start",
+			r.nsnaps ? (r.snaps[r.nsnaps - 1].ts - r.info.start_mono) / 1e9 : 0.0);
+	from = r.info.start_mono + (uint64_t)(cli.from * 1e9);
+	to = cli.have_to ? r.info.start_mono + (uint64_t)(cli.to * 1e9) : UINT64_MAX;
+	rc = strcmp(view, "stat") ? report_snoop(&r, &cli, from, to) :
+				    report_stat(&r, &cli, from, to);
+	vt_rec_free(&r);
+	return vt_exit_code(rc);
+}

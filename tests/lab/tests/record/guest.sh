@@ -1,0 +1,64 @@
+#!/bin/sh
+# record and report on the real kernel: one recording of a mix of scenarios, with a live
+# `stat --json` alongside, started the way vt_traced starts a tracer (the workload waits for
+# nothing but its "tracing" line); report run here and, by ./check, on the host. Then a
+# recorder killed with SIGKILL: its file must still report.
+. /lab/lib.sh
+dmesg_mark
+dmatest_load ndev=6 ndev_nocb=1 || fail "cannot load the test module"
+
+# start NAME ARGS...: a tracer in the background, stdout /out/NAME.out, stderr /out/NAME.err
+start() {
+	_n=$1; shift
+	vfio-trace "$@" > "$LAB_OUT/$_n.out" 2> "$LAB_OUT/$_n.err" &
+	eval "pid_$_n=$!"
+	wait_line "$LAB_OUT/$_n.err" "tracing" 90 || fail "$_n: tracer did not start"
+}
+# stop NAME: SIGINT, and its exit status into /out/NAME.rc
+stop() { eval "_p=\$pid_$1"; kill -INT "$_p"; wait "$_p"; echo $? > "$LAB_OUT/$1.rc"; }
+# wl NAME SCENARIO OPTIONS...: one workload run, its counters in /out/NAME.wl.json
+wl() {
+	_n=$1; shift
+	vfio-workload "$@" --quiet --json "$LAB_OUT/$_n.wl.json" 2> "$LAB_OUT/$_n.wl.err"
+	echo $? > "$LAB_OUT/$_n.wl.rc"
+	echo "$_n" >> "$LAB_OUT/scenarios"
+}
+
+start live stat --json 1
+start rec record -o /tmp/rec.vtr --interval 0.1 --ringbuf-pages 1024
+wl single single
+wl storm storm --iterations 200
+wl multidev multidev --devices 3 --iterations 10
+wl multicontainer multicontainer --containers 2 --devices 1 --iterations 10
+wl retry retry --fault-k 3 --iterations 5
+wl nocb nocb-pin --iterations 5
+wl lifecycle lifecycle --iterations 5
+stop rec
+stop live
+cp /tmp/rec.vtr "$LAB_OUT/rec.vtr" || fail "no recording"
+vfio-trace report /tmp/rec.vtr --json > "$LAB_OUT/guest-report.json" 2> "$LAB_OUT/guest-report.err"
+echo $? > "$LAB_OUT/guest-report.rc"
+
+# Killed: SIGKILL once a snapshot taken after the workload ended is in the file (polled with
+# report: two more interval documents than when it ended); report must read the file, exit 0
+# and say it was cut short.
+snaps() { # (a read that meets a block being written fails: read again)
+	until vfio-trace report /tmp/kill.vtr --json > /tmp/kill.json 2>/dev/null; do sleep 0.1; done
+	grep -c '"type":"interval"' /tmp/kill.json
+}
+start kill record -o /tmp/kill.vtr --interval 0.5
+wl killed multidev --devices 2 --iterations 5
+want=$(($(snaps) + 2))
+_i=0
+until [ "$(snaps)" -ge $want ]; do
+	_i=$((_i + 1)); [ $_i -gt 600 ] && fail "the killed recorder never flushed a snapshot"
+	sleep 0.1
+done
+kill -KILL "$pid_kill"; wait "$pid_kill"
+cp /tmp/kill.vtr "$LAB_OUT/kill.vtr"
+vfio-trace report /tmp/kill.vtr --json > "$LAB_OUT/kill-report.json" 2> "$LAB_OUT/kill-report.err"
+echo $? > "$LAB_OUT/kill-report.rc"
+cat /sys/kernel/debug/kprobes/list > /out/kprobes-after 2>/dev/null
+dmatest_unload || fail "rmmod failed"
+dmesg_clean || fail "kernel log has errors"
+exit 0
