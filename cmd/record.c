@@ -21,7 +21,7 @@ static const char record_usage[] =
 	"  Record events (what snoop shows) and totals (what stat shows) into FILE until\n"
 	"  Ctrl-C/SIGTERM or --duration; vfio-trace report FILE shows them, on any machine.\n"
 	"  -o, --output FILE     the recording (created or truncated)\n"
-	"  --duration S          stop after S seconds\n"
+	"  --duration S          stop after S seconds of tracing\n"
 	"  --interval S          seconds between snapshots of the totals, each flushed to\n"
 	"                        FILE (default 1)\n"
 	"  --locks               also lock_hold, lock_wait and lock_drop events\n"
@@ -151,8 +151,8 @@ int cmd_record(int argc, char **argv)
 	}
 	fill_info(&info, t, &r.cli, start);
 	rc = vt_rec_start(r.w, &info);
-	if (r.cli.duration)
-		end = start + (uint64_t)(r.cli.duration * 1e9);
+	if (r.cli.duration) /* of tracing: attaching can take seconds on a slow machine */
+		end = vt_now_ns() + (uint64_t)(r.cli.duration * 1e9);
 	fprintf(stderr, "%s: recording to %s\n", vt_prog, r.cli.output);
 	while (!rc && !r.err) {
 		uint64_t next = vt_now_ns() + (uint64_t)(r.cli.interval * 1e9);

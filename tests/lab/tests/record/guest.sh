@@ -58,6 +58,11 @@ kill -KILL "$pid_kill"; wait "$pid_kill"
 cp /tmp/kill.vtr "$LAB_OUT/kill.vtr"
 vfio-trace report /tmp/kill.vtr --json > "$LAB_OUT/kill-report.json" 2> "$LAB_OUT/kill-report.err"
 echo $? > "$LAB_OUT/kill-report.rc"
+# --duration: the recorder ends by itself, the file complete (an end marker).
+start dur record -o /tmp/dur.vtr --duration 2 --interval 0.5
+wl dur single
+wait "$pid_dur"; echo $? > "$LAB_OUT/dur.rc"
+cp /tmp/dur.vtr "$LAB_OUT/dur.vtr"
 cat /sys/kernel/debug/kprobes/list > /out/kprobes-after 2>/dev/null
 dmatest_unload || fail "rmmod failed"
 dmesg_clean || fail "kernel log has errors"
