@@ -54,19 +54,21 @@ static void name_proc(uint32_t tgid, struct vt_procname *p)
 	vt_proc_ident(tgid, p->comm, sizeof(p->comm), p->vm, sizeof(p->vm));
 }
 
+struct method_count {
+	char m[16]; /* the callback's string lives only for the call: copied */
+	int n;
+};
+
 static void count_method(void *ctx, const char *name, const char *method, uint64_t run_ns,
 			 uint64_t runs)
 {
-	struct {
-		const char *m;
-		int n;
-	} *c = ctx;
+	struct method_count *c = ctx;
 	int i = 0;
 
-	while (c[i].m && strcmp(c[i].m, method))
+	while (c[i].m[0] && strncmp(c[i].m, method, sizeof(c[i].m) - 1))
 		i++;
 	if (i < 15) {
-		c[i].m = method;
+		snprintf(c[i].m, sizeof(c[i].m), "%s", method);
 		c[i].n++;
 	}
 }
@@ -75,10 +77,7 @@ static void count_method(void *ctx, const char *name, const char *method, uint64
 static void fill_info(struct vt_rec_info *in, struct vt_tracer *t, const struct vt_cli *cli,
 		      uint64_t start)
 {
-	struct {
-		const char *m;
-		int n;
-	} methods[16] = {};
+	struct method_count methods[16] = {};
 	struct utsname u;
 	struct timespec rt;
 	char desc[256];
@@ -90,7 +89,7 @@ static void fill_info(struct vt_rec_info *in, struct vt_tracer *t, const struct 
 		snprintf(in->host, sizeof(in->host), "%s", u.nodename);
 	}
 	vt_tracer_programs(t, count_method, methods);
-	for (int i = 0; methods[i].m; i++)
+	for (int i = 0; methods[i].m[0]; i++)
 		o += snprintf(in->attach + o, o < sizeof(in->attach) ? sizeof(in->attach) - o : 0,
 			      "%s%s %d", i ? ", " : "", methods[i].m, methods[i].n);
 	snprintf(in->not_traced, sizeof(in->not_traced), "%s", vt_tracer_missing(t));

@@ -14,9 +14,10 @@
 #include "cmd.h"
 
 static const char report_usage[] =
-	"usage: vfio-trace report FILE [stat|snoop] [-j] [--from T] [--to T]\n"
+	"usage: vfio-trace report FILE [stat|snoop|info] [-j] [--from T] [--to T]\n"
 	"  Show a recording (vfio-trace record) as stat (the default: one line per snapshot\n"
-	"  interval, then the totals) or snoop (one line per event) showed it live.\n"
+	"  interval, then the totals) or snoop (one line per event) showed it live; info: what\n"
+	"  was recorded where, when and how.\n"
 	"  -j, --json   the JSON lines of stat -j / snoop -j\n"
 	"  --from T     only from T seconds after the recording's start (stat: the last\n"
 	"               snapshot at or before T)\n"
@@ -95,6 +96,68 @@ static int report_snoop(const struct vt_recording *r, const struct vt_cli *cli, 
 	return VT_EXIT_OK;
 }
 
+/* The recording's header and what it holds: text lines "key value", or one JSON document. */
+static int report_info(const struct vt_recording *r, const char *file, bool json)
+{
+	const struct vt_rec_info *in = &r->info;
+	time_t t = in->start_real / 1000000000;
+	struct tm *tm = gmtime(&t);
+	char when[64] = "?", num[8][32];
+	const char *ended = r->ended ? r->end_reason : "cut short (no end marker)";
+	const struct {
+		const char *key, *val;
+		bool number;
+	} kv[] = {
+		{ "file", file },
+		{ "format_version", num[0], true },
+		{ "vfio_trace_version", in->vt_version },
+		{ "kernel", in->kernel },
+		{ "host", in->host },
+		{ "attach", in->attach },
+		{ "not_traced", in->not_traced },
+		{ "options", in->options },
+		{ "started", when },
+		{ "interval_s", num[1], true },
+		{ "seconds", num[2], true },
+		{ "events", num[3], true },
+		{ "snapshots", num[4], true },
+		{ "processes", num[5], true },
+		{ "ended", ended },
+	};
+	json_object *o = json_object_new_object();
+	size_t nev = 0;
+
+	if (tm)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", tm);
+	snprintf(num[0], sizeof(num[0]), "%u", r->version);
+	snprintf(num[1], sizeof(num[1]), "%g", in->interval);
+	snprintf(num[2], sizeof(num[2]), "%.3f",
+		 r->nsnaps ? (double)(int64_t)(r->snaps[r->nsnaps - 1].ts - in->start_mono) / 1e9 :
+			     0.0);
+	for (size_t i = 0; i < r->nevents; i++)
+		nev += !(r->ev_flags[i] & VT_REC_EV_LIFECYCLE);
+	snprintf(num[3], sizeof(num[3]), "%zu", nev);
+	snprintf(num[4], sizeof(num[4]), "%zu", r->nsnaps);
+	snprintf(num[5], sizeof(num[5]), "%zu", r->nprocs);
+	json_object_object_add(o, "type", json_object_new_string("info"));
+	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+		char esc[VT_ESC_SIZE(512)];
+
+		if (!json)
+			printf("%-19s %s\n", kv[i].key, vt_esc(esc, sizeof(esc), kv[i].val, 512));
+		else if (kv[i].number)
+			json_object_object_add(
+				o, kv[i].key,
+				json_object_new_double_s(strtod(kv[i].val, NULL), kv[i].val));
+		else
+			json_object_object_add(o, kv[i].key, json_object_new_string(kv[i].val));
+	}
+	if (json)
+		vt_json_print(stdout, o, false);
+	json_object_put(o);
+	return VT_EXIT_OK;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct vt_cli cli = {};
@@ -115,10 +178,11 @@ int cmd_report(int argc, char **argv)
 	file = cli.args[0];
 	if (cli.nargs == 2)
 		view = cli.args[1];
-	if (strcmp(view, "stat") && strcmp(view, "snoop")) {
+	if (strcmp(view, "stat") && strcmp(view, "snoop") && strcmp(view, "info")) {
 		char shown[VT_ESC_SIZE(64)];
 
-		vt_err("unknown view '%s': stat or snoop", vt_esc(shown, sizeof(shown), view, 64));
+		vt_err("unknown view '%s': stat, snoop or info",
+		       vt_esc(shown, sizeof(shown), view, 64));
 		return VT_EXIT_USAGE;
 	}
 	if (cli.have_from && cli.have_to && cli.to < cli.from) {
@@ -138,8 +202,12 @@ int cmd_report(int argc, char **argv)
 			r.nsnaps ? (r.snaps[r.nsnaps - 1].ts - r.info.start_mono) / 1e9 : 0.0);
 	from = r.info.start_mono + (uint64_t)(cli.from * 1e9);
 	to = cli.have_to ? r.info.start_mono + (uint64_t)(cli.to * 1e9) : UINT64_MAX;
-	rc = strcmp(view, "stat") ? report_snoop(&r, &cli, from, to) :
-				    report_stat(&r, &cli, from, to);
+	if (!strcmp(view, "info"))
+		rc = report_info(&r, file, cli.json);
+	else if (!strcmp(view, "snoop"))
+		rc = report_snoop(&r, &cli, from, to);
+	else
+		rc = report_stat(&r, &cli, from, to);
 	vt_rec_free(&r);
 	return vt_exit_code(rc);
 }

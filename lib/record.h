@@ -65,6 +65,7 @@ void *vt_rec_block(uint32_t type, const void *raw, size_t len, size_t *outlen);
 
 /* ---- reading ------------------------------------------------------------------------------ */
 struct vt_recording {
+	uint32_t version; /* the file's format version */
 	struct vt_rec_info info;
 	struct vt_snapshot *snaps; /* in file order; names point to procs */
 	size_t nsnaps;

@@ -256,6 +256,7 @@ static int parse(const unsigned char *p, size_t len, struct vt_recording *r, cha
 	if (version < 1)
 		return bad(err, errlen, "format version %u is not one vfio-trace ever wrote",
 			   version);
+	r->version = version;
 	while (off < len) {
 		uint32_t type, raw, clen;
 		unsigned char *b;
