@@ -58,6 +58,12 @@ kill -KILL "$pid_kill"; wait "$pid_kill"
 cp /tmp/kill.vtr "$LAB_OUT/kill.vtr"
 vfio-trace report /tmp/kill.vtr --json > "$LAB_OUT/kill-report.json" 2> "$LAB_OUT/kill-report.err"
 echo $? > "$LAB_OUT/kill-report.rc"
+# -p 1: nothing of the workload's, neither events (filtered in the kernel) nor totals.
+start p1 record -o /tmp/p1.vtr -p 1
+wl p1 single
+stop p1
+cp /tmp/p1.vtr "$LAB_OUT/p1.vtr"
+
 # --duration: the recorder ends by itself, the file complete (an end marker).
 start dur record -o /tmp/dur.vtr --duration 2 --interval 0.5
 wl dur single
