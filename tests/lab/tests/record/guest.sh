@@ -24,10 +24,27 @@ wl() {
 	echo "$_n" >> "$LAB_OUT/scenarios"
 }
 
+# snaps FILE: the interval documents report finds in FILE now (a read that meets a block
+# being written fails: read again)
+snaps() {
+	until vfio-trace report "$1" --json > /tmp/snaps.json 2>/dev/null; do sleep 0.1; done
+	grep -c '"type":"interval"' /tmp/snaps.json
+}
+# flushed FILE: wait until FILE holds a snapshot taken after this call (two more intervals)
+flushed() {
+	_want=$(($(snaps "$1") + 2)) _i=0
+	until [ "$(snaps "$1")" -ge $_want ]; do
+		_i=$((_i + 1)); [ $_i -gt 600 ] && fail "no snapshot flushed to $1"
+		sleep 0.1
+	done
+}
+
 start live stat --json 1
 start rec record -o /tmp/rec.vtr --interval 0.1 --ringbuf-pages 1024
 wl single single
 wl storm storm --iterations 200
+# a snapshot between two scenarios, however fast the guest: ./check splits windows there
+flushed /tmp/rec.vtr
 wl multidev multidev --devices 3 --iterations 10
 wl multicontainer multicontainer --containers 2 --devices 1 --iterations 10
 wl retry retry --fault-k 3 --iterations 5
@@ -39,21 +56,11 @@ cp /tmp/rec.vtr "$LAB_OUT/rec.vtr" || fail "no recording"
 vfio-trace report /tmp/rec.vtr --json > "$LAB_OUT/guest-report.json" 2> "$LAB_OUT/guest-report.err"
 echo $? > "$LAB_OUT/guest-report.rc"
 
-# Killed: SIGKILL once a snapshot taken after the workload ended is in the file (polled with
-# report: two more interval documents than when it ended); report must read the file, exit 0
-# and say it was cut short.
-snaps() { # (a read that meets a block being written fails: read again)
-	until vfio-trace report /tmp/kill.vtr --json > /tmp/kill.json 2>/dev/null; do sleep 0.1; done
-	grep -c '"type":"interval"' /tmp/kill.json
-}
+# Killed: SIGKILL once a snapshot taken after the workload ended is in the file; report must
+# read the file, exit 0 and say it was cut short.
 start kill record -o /tmp/kill.vtr --interval 0.5
 wl killed multidev --devices 2 --iterations 5
-want=$(($(snaps) + 2))
-_i=0
-until [ "$(snaps)" -ge $want ]; do
-	_i=$((_i + 1)); [ $_i -gt 600 ] && fail "the killed recorder never flushed a snapshot"
-	sleep 0.1
-done
+flushed /tmp/kill.vtr
 kill -KILL "$pid_kill"; wait "$pid_kill"
 cp /tmp/kill.vtr "$LAB_OUT/kill.vtr"
 vfio-trace report /tmp/kill.vtr --json > "$LAB_OUT/kill-report.json" 2> "$LAB_OUT/kill-report.err"
