@@ -125,7 +125,6 @@ static int report_info(const struct vt_recording *r, const char *file, bool json
 		{ "ended", ended },
 	};
 	json_object *o = json_object_new_object();
-	size_t nev = 0;
 
 	if (tm)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", tm);
@@ -134,9 +133,7 @@ static int report_info(const struct vt_recording *r, const char *file, bool json
 	snprintf(num[2], sizeof(num[2]), "%.3f",
 		 r->nsnaps ? (double)(int64_t)(r->snaps[r->nsnaps - 1].ts - in->start_mono) / 1e9 :
 			     0.0);
-	for (size_t i = 0; i < r->nevents; i++)
-		nev += !(r->ev_flags[i] & VT_REC_EV_LIFECYCLE);
-	snprintf(num[3], sizeof(num[3]), "%zu", nev);
+	snprintf(num[3], sizeof(num[3]), "%llu", (unsigned long long)r->nops);
 	snprintf(num[4], sizeof(num[4]), "%zu", r->nsnaps);
 	snprintf(num[5], sizeof(num[5]), "%zu", r->nprocs);
 	json_object_object_add(o, "type", json_object_new_string("info"));
@@ -190,7 +187,8 @@ int cmd_report(int argc, char **argv)
 		return VT_EXIT_USAGE;
 	}
 	vt_install_signals();
-	if (vt_rec_read(file, &r, err, sizeof(err))) {
+	if (vt_rec_read(file, strcmp(view, "snoop") ? VT_REC_READ_NO_EVENTS : 0, &r, err,
+			sizeof(err))) {
 		char shown[VT_ESC_SIZE(64)];
 
 		vt_err("%s: %s", vt_esc(shown, sizeof(shown), file, 64), err);

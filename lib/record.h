@@ -69,9 +69,10 @@ struct vt_recording {
 	struct vt_rec_info info;
 	struct vt_snapshot *snaps; /* in file order; names point to procs */
 	size_t nsnaps;
-	struct vtr_event *events;
+	struct vtr_event *events; /* none with VT_REC_READ_NO_EVENTS */
 	uint32_t *ev_flags;
 	size_t nevents;
+	uint64_t nops; /* the events in the file that are operations (not lifecycle records) */
 	struct vt_procname *procs;
 	size_t nprocs;
 	bool ended;	     /* the end marker was read */
@@ -81,11 +82,15 @@ struct vt_recording {
 	uint64_t skipped; /* blocks of a type this version does not know */
 };
 
+/* flags: the events are checked and counted, not kept (stat, info: memory for the snapshots
+ * only; a storm's events take ~150 bytes each in memory) */
+#define VT_REC_READ_NO_EVENTS 1u
 /* Read a whole recording from memory. 0; or -1 with one sentence in err (no file name). A
  * file that ends between two blocks without the end marker reads fine (ended false). */
-int vt_rec_parse(const void *buf, size_t len, struct vt_recording *r, char *err, size_t errlen);
+int vt_rec_parse(const void *buf, size_t len, unsigned flags, struct vt_recording *r, char *err,
+		 size_t errlen);
 /* The same from a file. */
-int vt_rec_read(const char *path, struct vt_recording *r, char *err, size_t errlen);
+int vt_rec_read(const char *path, unsigned flags, struct vt_recording *r, char *err, size_t errlen);
 void vt_rec_free(struct vt_recording *r);
 /* The last snapshot taken at most at ts (CLOCK_MONOTONIC), or NULL when none. */
 const struct vt_snapshot *vt_rec_snapshot_at(const struct vt_recording *r, uint64_t ts);

@@ -126,7 +126,7 @@ static void *grow(void *a, size_t n, size_t add, size_t size)
 	return realloc(a, (n + add) * size);
 }
 
-static int parse_events(struct vt_recording *r, const unsigned char *b, size_t len)
+static int parse_events(struct vt_recording *r, const unsigned char *b, size_t len, bool keep)
 {
 	size_t rec = 4 + sizeof(struct vtr_event);
 	uint32_t n = len >= 4 ? get32(b) : 0;
@@ -135,6 +135,10 @@ static int parse_events(struct vt_recording *r, const unsigned char *b, size_t l
 
 	if (len < 4 || (len - 4) / rec != n || (len - 4) % rec)
 		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		r->nops += !(get32(b + 4 + i * rec) & VT_REC_EV_LIFECYCLE);
+	if (!keep)
+		return 0;
 	ev = grow(r->events, r->nevents, n, sizeof(*ev));
 	if (!ev)
 		return -1;
@@ -217,11 +221,11 @@ static int parse_names(struct vt_recording *r, const unsigned char *b, size_t le
 }
 
 static int parse_block(struct vt_recording *r, uint32_t type, unsigned char *b, size_t len,
-		       char *err, size_t errlen)
+		       unsigned flags, char *err, size_t errlen)
 {
 	switch (type) {
 	case VT_REC_INFO: return parse_info(r, (char *)b, len, err, errlen);
-	case VT_REC_EVENTS: return parse_events(r, b, len);
+	case VT_REC_EVENTS: return parse_events(r, b, len, !(flags & VT_REC_READ_NO_EVENTS));
 	case VT_REC_SNAPSHOT: return parse_snapshot(r, b, len);
 	case VT_REC_NAMES: return parse_names(r, b, len);
 	case VT_REC_END:
@@ -236,8 +240,8 @@ static int parse_block(struct vt_recording *r, uint32_t type, unsigned char *b, 
 	return 0;
 }
 
-static int parse(const unsigned char *p, size_t len, struct vt_recording *r, char *err,
-		 size_t errlen)
+static int parse(const unsigned char *p, size_t len, unsigned flags, struct vt_recording *r,
+		 char *err, size_t errlen)
 {
 	size_t off = 16;
 	uint32_t version;
@@ -299,7 +303,7 @@ static int parse(const unsigned char *p, size_t len, struct vt_recording *r, cha
 				   "corrupted: block %zu at byte %zu does not decompress",
 				   r->nblocks + 1, off);
 		}
-		if (parse_block(r, type, b, raw, err, errlen)) {
+		if (parse_block(r, type, b, raw, flags, err, errlen)) {
 			free(b);
 			if (type != VT_REC_INFO || !err[0])
 				bad(err, errlen, "corrupted: block %zu at byte %zu is malformed",
@@ -321,18 +325,19 @@ static int parse(const unsigned char *p, size_t len, struct vt_recording *r, cha
 	return 0;
 }
 
-int vt_rec_parse(const void *buf, size_t len, struct vt_recording *r, char *err, size_t errlen)
+int vt_rec_parse(const void *buf, size_t len, unsigned flags, struct vt_recording *r, char *err,
+		 size_t errlen)
 {
 	memset(r, 0, sizeof(*r));
 	if (errlen)
 		err[0] = 0;
-	if (!parse(buf, len, r, err, errlen))
+	if (!parse(buf, len, flags, r, err, errlen))
 		return 0;
 	vt_rec_free(r);
 	return -1;
 }
 
-int vt_rec_read(const char *path, struct vt_recording *r, char *err, size_t errlen)
+int vt_rec_read(const char *path, unsigned flags, struct vt_recording *r, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
@@ -360,7 +365,7 @@ int vt_rec_read(const char *path, struct vt_recording *r, char *err, size_t errl
 	rc = ferror(f) ? bad(err, errlen, "%s", strerror(errno)) : 0;
 	fclose(f);
 	if (!rc)
-		rc = vt_rec_parse(buf, len, r, err, errlen);
+		rc = vt_rec_parse(buf, len, flags, r, err, errlen);
 	free(buf);
 	return rc;
 }

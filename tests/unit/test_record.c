@@ -98,7 +98,7 @@ static void test_roundtrip(void **state)
 	size_t cut, len = make(&b, &cut);
 	char err[256];
 
-	assert_int_equal(vt_rec_parse(b, len, &r, err, sizeof(err)), 0);
+	assert_int_equal(vt_rec_parse(b, len, 0, &r, err, sizeof(err)), 0);
 	assert_string_equal(r.info.kernel, "6.1.0-test");
 	assert_string_equal(r.info.attach, "fentry 3");
 	assert_int_equal(r.info.start_mono, 1000);
@@ -124,6 +124,14 @@ static void test_roundtrip(void **state)
 	assert_null(vt_rec_snapshot_at(&r, 1999));
 	assert_int_equal(vt_rec_snapshot_at(&r, 2999)->ts, 2000);
 	assert_int_equal(vt_rec_snapshot_at(&r, 3000)->ts, 3000);
+	assert_int_equal(r.nops, NEV - NEV / 10);
+	vt_rec_free(&r);
+	/* without the events: the same but them */
+	assert_int_equal(vt_rec_parse(b, len, VT_REC_READ_NO_EVENTS, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.nevents, 0);
+	assert_null(r.events);
+	assert_int_equal(r.nops, NEV - NEV / 10);
+	assert_int_equal(r.nsnaps, 2);
 	vt_rec_free(&r);
 	free(b);
 }
@@ -137,7 +145,7 @@ static void test_cut_short(void **state)
 	char err[256];
 
 	assert_true(cut < len);
-	assert_int_equal(vt_rec_parse(b, cut, &r, err, sizeof(err)), 0);
+	assert_int_equal(vt_rec_parse(b, cut, 0, &r, err, sizeof(err)), 0);
 	assert_false(r.ended);
 	assert_int_equal(r.nsnaps, 2);
 	vt_rec_free(&r);
@@ -149,7 +157,7 @@ static void expect_bad(const unsigned char *b, size_t len, const char *words)
 	struct vt_recording r;
 	char err[256];
 
-	assert_int_equal(vt_rec_parse(b, len, &r, err, sizeof(err)), -1);
+	assert_int_equal(vt_rec_parse(b, len, 0, &r, err, sizeof(err)), -1);
 	if (!strstr(err, words))
 		fail_msg("'%s' does not say '%s'", err, words);
 	assert_null(r.snaps);
@@ -193,7 +201,7 @@ static void test_unknown_and_malformed(void **state)
 	c = malloc(len + blen);
 	memcpy(c, b, len);
 	memcpy(c + len, blk, blen);
-	assert_int_equal(vt_rec_parse(c, len + blen, &r, err, sizeof(err)), 0);
+	assert_int_equal(vt_rec_parse(c, len + blen, 0, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.skipped, 1);
 	vt_rec_free(&r);
 	free(blk);
