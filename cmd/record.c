@@ -27,7 +27,7 @@ static const char record_usage[] =
 	"  --locks               also lock_hold, lock_wait and lock_drop events\n"
 	"  -p, --pid PID,...     only what these processes cause (-p may repeat)\n"
 	"  --vm NAME             only what the QEMU whose -name is NAME causes\n"
-	"  --ringbuf-pages N     event ring buffer size in pages (power of two, default 64)\n"
+	"  --ringbuf-pages N     event ring buffer size in pages (power of two, default 1024)\n"
 	"  --kprobe              use kprobes even where fentry works\n"
 	"  --no-hold             never stop a driver module's loader (man vfio-trace)\n";
 
@@ -134,6 +134,9 @@ int cmd_record(int argc, char **argv)
 		return VT_EXIT_USAGE;
 	}
 	vt_install_signals();
+	/* A recorder is there to keep the events: a ring 16 times snoop's (4 MiB) */
+	if (!r.cli.ringbuf_pages)
+		r.cli.ringbuf_pages = 1024;
 	cmd_events_opts(&r.cli, &topts, on_event, &r);
 	/* Events that arrive while attaching wait in the writer's buffer: the file is created
 	 * (header block first) once the tracer says how it attached. */
