@@ -71,29 +71,42 @@ static int report_stat(const struct vt_recording *r, const struct vt_cli *cli, u
 	return VT_EXIT_OK;
 }
 
-static int report_snoop(const struct vt_recording *r, const struct vt_cli *cli, uint64_t from,
-			uint64_t to)
+struct snoop_window {
+	struct vt_snoop s;
+	uint64_t from, to;
+};
+
+static void window_event(void *ctx, const struct vtr_event *e, bool life)
+{
+	struct snoop_window *w = ctx;
+
+	if (vt_stop != VT_STOP_OUTPUT && (life || (e->ts >= w->from && e->ts < w->to)))
+		vt_snoop_event(&w->s, e, life);
+}
+
+/* The events of the window, read from the file's bytes one block at a time. */
+static int report_snoop(const struct vt_recording *r, const void *buf, size_t len,
+			const struct vt_cli *cli, uint64_t from, uint64_t to)
 {
 	const struct vt_snapshot *a = cli->have_from ? vt_rec_snapshot_at(r, from) : NULL;
 	const struct vt_snapshot *b = vt_rec_snapshot_at(r, to);
-	struct vt_snoop s = { .cli = *cli, .start_ns = r->info.start_mono };
+	struct snoop_window w = { .s = { .cli = *cli, .start_ns = r->info.start_mono },
+				  .from = from,
+				  .to = to };
 	uint64_t lost[VT_LOSS_MAX];
+	int rc;
 
-	vt_snoop_header(&s);
-	for (size_t i = 0; i < r->nevents && vt_stop != VT_STOP_OUTPUT; i++) {
-		const struct vtr_event *e = &r->events[i];
-		bool life = r->ev_flags[i] & VT_REC_EV_LIFECYCLE;
-
-		if (life || (e->ts >= from && e->ts < to))
-			vt_snoop_event(&s, e, life);
-	}
+	vt_snoop_header(&w.s);
+	rc = vt_rec_each_event(buf, len, window_event, &w);
 	/* the losses counted in the window (snapshot edges, like stat's) */
 	for (int i = 0; i < VT_LOSS_MAX; i++)
 		lost[i] = (b ? b->losses[i] : 0) - (a && b ? a->losses[i] : 0);
-	if (vt_stop != VT_STOP_OUTPUT)
-		vt_snoop_summary(&s, lost);
-	free(s.containers);
-	return VT_EXIT_OK;
+	if (vt_stop != VT_STOP_OUTPUT && !rc)
+		vt_snoop_summary(&w.s, lost);
+	free(w.s.containers);
+	if (rc)
+		vt_err("out of memory reading the events");
+	return rc ? VT_EXIT_FAIL : VT_EXIT_OK;
 }
 
 /* The recording's header and what it holds: text lines "key value", or one JSON document. */
@@ -161,6 +174,8 @@ int cmd_report(int argc, char **argv)
 	struct vt_recording r;
 	const char *file, *view = "stat";
 	uint64_t from, to;
+	size_t len;
+	void *buf;
 	char err[256];
 	int rc;
 
@@ -187,11 +202,12 @@ int cmd_report(int argc, char **argv)
 		return VT_EXIT_USAGE;
 	}
 	vt_install_signals();
-	if (vt_rec_read(file, strcmp(view, "snoop") ? VT_REC_READ_NO_EVENTS : 0, &r, err,
-			sizeof(err))) {
+	buf = vt_rec_load(file, &len, err, sizeof(err));
+	if (!buf || vt_rec_parse(buf, len, VT_REC_READ_NO_EVENTS, &r, err, sizeof(err))) {
 		char shown[VT_ESC_SIZE(64)];
 
 		vt_err("%s: %s", vt_esc(shown, sizeof(shown), file, 64), err);
+		free(buf);
 		return VT_EXIT_FAIL;
 	}
 	if (!r.ended)
@@ -203,9 +219,10 @@ int cmd_report(int argc, char **argv)
 	if (!strcmp(view, "info"))
 		rc = report_info(&r, file, cli.json);
 	else if (!strcmp(view, "snoop"))
-		rc = report_snoop(&r, &cli, from, to);
+		rc = report_snoop(&r, buf, len, &cli, from, to);
 	else
 		rc = report_stat(&r, &cli, from, to);
 	vt_rec_free(&r);
+	free(buf);
 	return vt_exit_code(rc);
 }

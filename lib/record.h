@@ -82,15 +82,19 @@ struct vt_recording {
 	uint64_t skipped; /* blocks of a type this version does not know */
 };
 
-/* flags: the events are checked and counted, not kept (stat, info: memory for the snapshots
- * only; a storm's events take ~150 bytes each in memory) */
+/* flags: the events are checked and counted, not kept (a storm's events take ~150 bytes
+ * each in memory: vt_rec_each_event() hands them over a block at a time) */
 #define VT_REC_READ_NO_EVENTS 1u
 /* Read a whole recording from memory. 0; or -1 with one sentence in err (no file name). A
  * file that ends between two blocks without the end marker reads fine (ended false). */
 int vt_rec_parse(const void *buf, size_t len, unsigned flags, struct vt_recording *r, char *err,
 		 size_t errlen);
-/* The same from a file. */
-int vt_rec_read(const char *path, unsigned flags, struct vt_recording *r, char *err, size_t errlen);
+/* A whole file into memory (malloc'd, its length in *len), or NULL with why in err. */
+void *vt_rec_load(const char *path, size_t *len, char *err, size_t errlen);
+/* Every event of a recording vt_rec_parse() accepted, in file order, one block in memory at a
+ * time (a storm's events need not fit): fn(ctx, event, lifecycle). 0, or -1. */
+int vt_rec_each_event(const void *buf, size_t len,
+		      void (*fn)(void *ctx, const struct vtr_event *e, bool lifecycle), void *ctx);
 void vt_rec_free(struct vt_recording *r);
 /* The last snapshot taken at most at ts (CLOCK_MONOTONIC), or NULL when none. */
 const struct vt_snapshot *vt_rec_snapshot_at(const struct vt_recording *r, uint64_t ts);

@@ -240,6 +240,48 @@ static int parse_block(struct vt_recording *r, uint32_t type, unsigned char *b, 
 	return 0;
 }
 
+/* The block at *off (the n-th), checked and decompressed into *b (malloc'd, *raw bytes);
+ * *off moves past it. 0, or -1 with the sentence in err. */
+static int next_block(const unsigned char *p, size_t len, size_t *off, size_t n, uint32_t *type,
+		      unsigned char **b, uint32_t *raw, char *err, size_t errlen)
+{
+	size_t o = *off, got;
+	uint32_t clen;
+
+	if (len - o < BLK_HDR)
+		return bad(err, errlen,
+			   "truncated: %zu bytes left at byte %zu, less than a block header "
+			   "(block %zu)",
+			   len - o, o, n);
+	if (memcmp(p + o, VT_REC_BLK_MAGIC, 4))
+		return bad(err, errlen, "corrupted: no block at byte %zu (block %zu)", o, n);
+	*type = get32(p + o + 4);
+	*raw = get32(p + o + 8);
+	clen = get32(p + o + 12);
+	if (clen > len - o - BLK_HDR)
+		return bad(err, errlen,
+			   "truncated inside block %zu (at byte %zu: %u bytes announced, %zu "
+			   "there)",
+			   n, o, clen, len - o - BLK_HDR);
+	if ((uint32_t)crc32(crc32(0, p + o, 16), p + o + BLK_HDR, clen) != get32(p + o + 16))
+		return bad(err, errlen, "corrupted: block %zu at byte %zu fails its checksum", n,
+			   o);
+	if (*raw > VT_REC_MAX_RAW)
+		return bad(err, errlen, "corrupted: block %zu at byte %zu claims %u bytes", n, o,
+			   *raw);
+	*b = malloc(*raw ? *raw : 1);
+	if (!*b)
+		return bad(err, errlen, "out of memory for block %zu", n);
+	got = ZSTD_decompress(*b, *raw, p + o + BLK_HDR, clen);
+	if (ZSTD_isError(got) || got != *raw) {
+		free(*b);
+		return bad(err, errlen, "corrupted: block %zu at byte %zu does not decompress", n,
+			   o);
+	}
+	*off = o + BLK_HDR + clen;
+	return 0;
+}
+
 static int parse(const unsigned char *p, size_t len, unsigned flags, struct vt_recording *r,
 		 char *err, size_t errlen)
 {
@@ -262,57 +304,26 @@ static int parse(const unsigned char *p, size_t len, unsigned flags, struct vt_r
 			   version);
 	r->version = version;
 	while (off < len) {
-		uint32_t type, raw, clen;
+		size_t at = off;
+		uint32_t type, raw;
 		unsigned char *b;
-		size_t got;
 
-		if (len - off < BLK_HDR)
-			return bad(err, errlen,
-				   "truncated: %zu bytes left at byte %zu, less than a "
-				   "block header (block %zu)",
-				   len - off, off, r->nblocks + 1);
-		if (memcmp(p + off, VT_REC_BLK_MAGIC, 4))
-			return bad(err, errlen, "corrupted: no block at byte %zu (block %zu)", off,
-				   r->nblocks + 1);
-		type = get32(p + off + 4);
-		raw = get32(p + off + 8);
-		clen = get32(p + off + 12);
-		if (clen > len - off - BLK_HDR)
-			return bad(err, errlen,
-				   "truncated inside block %zu (at byte %zu: %u bytes "
-				   "announced, %zu there)",
-				   r->nblocks + 1, off, clen, len - off - BLK_HDR);
-		if ((uint32_t)crc32(crc32(0, p + off, 16), p + off + BLK_HDR, clen) !=
-		    get32(p + off + 16))
-			return bad(err, errlen,
-				   "corrupted: block %zu at byte %zu fails its checksum",
-				   r->nblocks + 1, off);
-		if (raw > VT_REC_MAX_RAW)
-			return bad(err, errlen, "corrupted: block %zu at byte %zu claims %u bytes",
-				   r->nblocks + 1, off, raw);
-		if (!r->nblocks && type != VT_REC_INFO)
-			return bad(err, errlen,
-				   "corrupted: its first block is not the header block");
-		b = malloc(raw ? raw : 1);
-		if (!b)
-			return bad(err, errlen, "out of memory for block %zu", r->nblocks + 1);
-		got = ZSTD_decompress(b, raw, p + off + BLK_HDR, clen);
-		if (ZSTD_isError(got) || got != raw) {
+		if (next_block(p, len, &off, r->nblocks + 1, &type, &b, &raw, err, errlen))
+			return -1;
+		if (!r->nblocks && type != VT_REC_INFO) {
 			free(b);
 			return bad(err, errlen,
-				   "corrupted: block %zu at byte %zu does not decompress",
-				   r->nblocks + 1, off);
+				   "corrupted: its first block is not the header block");
 		}
 		if (parse_block(r, type, b, raw, flags, err, errlen)) {
 			free(b);
 			if (type != VT_REC_INFO || !err[0])
 				bad(err, errlen, "corrupted: block %zu at byte %zu is malformed",
-				    r->nblocks + 1, off);
+				    r->nblocks + 1, at);
 			return -1;
 		}
 		free(b);
 		r->nblocks++;
-		off += BLK_HDR + clen;
 		if (r->ended)
 			break; /* nothing after the end marker counts */
 	}
@@ -337,16 +348,16 @@ int vt_rec_parse(const void *buf, size_t len, unsigned flags, struct vt_recordin
 	return -1;
 }
 
-int vt_rec_read(const char *path, unsigned flags, struct vt_recording *r, char *err, size_t errlen)
+void *vt_rec_load(const char *path, size_t *lenp, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 	size_t len = 0, cap = 0, n;
-	int rc;
 
-	memset(r, 0, sizeof(*r));
-	if (!f)
-		return bad(err, errlen, "%s", strerror(errno));
+	if (!f) {
+		bad(err, errlen, "%s", strerror(errno));
+		return NULL;
+	}
 	do {
 		if (len == cap) {
 			char *b = cap < (4ull << 30) ? realloc(buf, cap = cap ? cap * 2 : 1 << 20) :
@@ -355,19 +366,52 @@ int vt_rec_read(const char *path, unsigned flags, struct vt_recording *r, char *
 			if (!b) {
 				free(buf);
 				fclose(f);
-				return bad(err, errlen, "out of memory reading it");
+				bad(err, errlen, "out of memory reading it");
+				return NULL;
 			}
 			buf = b;
 		}
 		n = fread(buf + len, 1, cap - len, f);
 		len += n;
 	} while (n);
-	rc = ferror(f) ? bad(err, errlen, "%s", strerror(errno)) : 0;
+	if (ferror(f)) {
+		bad(err, errlen, "%s", strerror(errno));
+		free(buf);
+		buf = NULL;
+	}
 	fclose(f);
-	if (!rc)
-		rc = vt_rec_parse(buf, len, flags, r, err, errlen);
-	free(buf);
-	return rc;
+	*lenp = len;
+	return buf;
+}
+
+int vt_rec_each_event(const void *buf, size_t len,
+		      void (*fn)(void *ctx, const struct vtr_event *e, bool lifecycle), void *ctx)
+{
+	const size_t rec = 4 + sizeof(struct vtr_event);
+	size_t off = 16, n = 0;
+	char err[160];
+
+	while (off < len) {
+		uint32_t type, raw;
+		unsigned char *b;
+
+		if (next_block(buf, len, &off, ++n, &type, &b, &raw, err, sizeof(err)))
+			return -1;
+		/* a block's own count must match its size (as vt_rec_parse checks) */
+		if (type == VT_REC_EVENTS && raw >= 4 && (raw - 4) % rec == 0 &&
+		    (raw - 4) / rec == get32(b)) {
+			for (size_t i = 0; i < (raw - 4) / rec; i++) {
+				struct vtr_event e;
+
+				memcpy(&e, b + 8 + i * rec, sizeof(e));
+				fn(ctx, &e, get32(b + 4 + i * rec) & VT_REC_EV_LIFECYCLE);
+			}
+		}
+		free(b);
+		if (type == VT_REC_END)
+			break;
+	}
+	return 0;
 }
 
 void vt_rec_free(struct vt_recording *r)

@@ -10,19 +10,36 @@
 #include "record.h"
 #include "report.h"
 
+struct counts {
+	size_t all, ops;
+};
+
+static void count(void *ctx, const struct vtr_event *e, bool lifecycle)
+{
+	struct counts *c = ctx;
+
+	c->all++;
+	c->ops += !lifecycle;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	unsigned flags = size && data[size - 1] & 1 ? VT_REC_READ_NO_EVENTS : 0;
+	struct counts n = {};
 	struct vt_recording r;
 	struct vt_snapshot d;
 	const struct vt_snapshot *a, *b;
 	char err[256];
 
-	if (vt_rec_parse(data, size, size && data[size - 1] & 1 ? VT_REC_READ_NO_EVENTS : 0, &r,
-			 err, sizeof(err))) {
+	if (vt_rec_parse(data, size, flags, &r, err, sizeof(err))) {
 		if (!err[0] || r.snaps || r.events || r.procs)
 			abort();
 		return 0;
 	}
+	/* report snoop's way: the same events, one block at a time */
+	if (vt_rec_each_event(data, size, count, &n) || n.ops != r.nops ||
+	    (!flags && n.all != r.nevents))
+		abort();
 	a = r.nsnaps ? vt_rec_snapshot_at(&r, r.snaps[0].ts) : NULL;
 	b = vt_rec_snapshot_at(&r, UINT64_MAX);
 	if (b && !vt_snapshot_diff(b, a, &d)) {

@@ -91,6 +91,16 @@ static size_t make(unsigned char **buf, size_t *cut)
 	return len;
 }
 
+/* vt_rec_each_event's callback: the events in order, each the i-th written */
+static void each(void *ctx, const struct vtr_event *e, bool lifecycle)
+{
+	int *i = ctx;
+
+	assert_int_equal(e->size, *i);
+	assert_int_equal(lifecycle, *i % 10 == 0);
+	(*i)++;
+}
+
 static void test_roundtrip(void **state)
 {
 	struct vt_recording r;
@@ -126,6 +136,11 @@ static void test_roundtrip(void **state)
 	assert_int_equal(vt_rec_snapshot_at(&r, 3000)->ts, 3000);
 	assert_int_equal(r.nops, NEV - NEV / 10);
 	vt_rec_free(&r);
+	/* one block at a time, as report snoop reads them */
+	int n = 0;
+
+	assert_int_equal(vt_rec_each_event(b, len, each, &n), 0);
+	assert_int_equal(n, NEV);
 	/* without the events: the same but them */
 	assert_int_equal(vt_rec_parse(b, len, VT_REC_READ_NO_EVENTS, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.nevents, 0);
