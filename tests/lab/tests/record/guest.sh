@@ -40,7 +40,7 @@ flushed() {
 }
 
 start live stat --json 1
-start rec record -o /tmp/rec.vtr --interval 0.1 --ringbuf-pages 1024
+start rec record -o /tmp/rec.vtr --interval 0.1
 wl single single
 wl storm storm --iterations 200
 # a snapshot between two scenarios, however fast the guest: ./check splits windows there
