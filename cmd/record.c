@@ -37,6 +37,13 @@ struct rec {
 	int err; /* the first write error (-errno) */
 };
 
+static void name_proc(uint32_t tgid, struct vt_procname *p)
+{
+	vt_proc_ident(tgid, p->comm, sizeof(p->comm), p->vm, sizeof(p->vm));
+}
+
+/* Every event, and the name of its process at its first (a VM may be gone by the next
+ * snapshot). */
 static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 {
 	struct rec *r = ctx;
@@ -45,13 +52,10 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 	if (r->err || (!lifecycle && !vt_filter_proc(&r->cli.filter, e->tgid)))
 		return;
 	rc = vt_rec_event(r->w, e, lifecycle);
+	if (!rc && !lifecycle)
+		rc = vt_rec_name(r->w, e->tgid, name_proc);
 	if (rc)
 		r->err = rc;
-}
-
-static void name_proc(uint32_t tgid, struct vt_procname *p)
-{
-	vt_proc_ident(tgid, p->comm, sizeof(p->comm), p->vm, sizeof(p->vm));
 }
 
 struct method_count {

@@ -25,8 +25,10 @@ struct vt_rec_writer {
 	unsigned char *ev; /* pending events block: u32 count, then records */
 	size_t nev, evcap;
 	bool started;		   /* header written: blocks may follow */
-	uint32_t named[MAX_NAMED]; /* tgids whose names are in the file */
-	size_t nnamed;
+	uint32_t named[MAX_NAMED]; /* tgids named in the file, or pending */
+	size_t nnamed, npending;   /* the last npending of them wait in pending[] */
+	struct vt_procname pending[64];
+	uint32_t last; /* the tgid named last (an event stream comes from few processes) */
 };
 
 static void put32(unsigned char *p, uint32_t v)
@@ -164,12 +166,24 @@ int vt_rec_start(struct vt_rec_writer *w, const struct vt_rec_info *info)
 	return rc ? rc : vt_rec_flush(w);
 }
 
-int vt_rec_flush(struct vt_rec_writer *w)
+/* The pending names, as one NAMES block (once there is a header). */
+static int put_names(struct vt_rec_writer *w)
 {
 	int rc;
 
-	if (!w->nev || !w->started)
+	if (!w->npending || !w->started)
 		return 0;
+	rc = put_block(w, VT_REC_NAMES, w->pending, w->npending * sizeof(*w->pending));
+	w->npending = 0;
+	return rc;
+}
+
+int vt_rec_flush(struct vt_rec_writer *w)
+{
+	int rc = put_names(w);
+
+	if (rc || !w->nev || !w->started)
+		return rc;
 	put32(w->ev, w->nev);
 	rc = put_block(w, VT_REC_EVENTS, w->ev, 4 + w->nev * ev_size());
 	w->nev = 0;
@@ -206,30 +220,26 @@ static bool named(struct vt_rec_writer *w, uint32_t tgid)
 	return false;
 }
 
-/* The processes of s's rows not named in the file yet. */
-static int names_block(struct vt_rec_writer *w, const struct vt_snapshot *s,
-		       void (*name)(uint32_t tgid, struct vt_procname *p))
+int vt_rec_name(struct vt_rec_writer *w, uint32_t tgid,
+		void (*name)(uint32_t tgid, struct vt_procname *p))
 {
-	struct vt_procname *p = calloc(s->n ? s->n : 1, sizeof(*p));
-	size_t n = 0;
-	int rc = 0;
+	struct vt_procname *p;
 
-	if (!p)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->n; i++) {
-		uint32_t tgid = s->rows[i].key.tgid;
+	if (!tgid || tgid == w->last || w->nnamed == MAX_NAMED || named(w, tgid))
+		return 0;
+	w->last = tgid;
+	if (w->npending == sizeof(w->pending) / sizeof(w->pending[0])) {
+		int rc = put_names(w);
 
-		if (!tgid || named(w, tgid) || w->nnamed == MAX_NAMED)
-			continue;
-		w->named[w->nnamed++] = tgid;
-		p[n].tgid = tgid;
-		name(tgid, &p[n]);
-		n++;
+		if (rc || w->npending) /* before the start: the rest is named at a snapshot */
+			return rc;
 	}
-	if (n)
-		rc = put_block(w, VT_REC_NAMES, p, n * sizeof(*p));
-	free(p);
-	return rc;
+	w->named[w->nnamed++] = tgid;
+	p = &w->pending[w->npending++];
+	memset(p, 0, sizeof(*p));
+	p->tgid = tgid;
+	name(tgid, p);
+	return 0;
 }
 
 int vt_rec_snapshot(struct vt_rec_writer *w, const struct vt_snapshot *s,
@@ -238,12 +248,14 @@ int vt_rec_snapshot(struct vt_rec_writer *w, const struct vt_snapshot *s,
 	size_t len = 8 + 4 + 4 + 4 + 8 * VT_LOSS_MAX + 4 + 4 + s->n * sizeof(struct vt_row) +
 		     s->ndevs * sizeof(struct vt_dev);
 	unsigned char *b, *p;
-	int rc = vt_rec_flush(w);
+	int rc = 0;
 
 	if (!w->started)
 		return -EINVAL;
-	if (!rc && name)
-		rc = names_block(w, s, name);
+	for (size_t i = 0; name && !rc && i < s->n; i++)
+		rc = vt_rec_name(w, s->rows[i].key.tgid, name);
+	if (!rc)
+		rc = vt_rec_flush(w);
 	if (rc)
 		return rc;
 	b = p = malloc(len);

@@ -20,7 +20,8 @@ enum vt_rec_block {
 	VT_REC_INFO = 1,  /* key=value lines: who recorded what, where, when (always first) */
 	VT_REC_EVENTS,	  /* snoop's events: u32 count, then (u32 flags, struct vtr_event) */
 	VT_REC_SNAPSHOT,  /* stat's cumulative totals at one moment */
-	VT_REC_NAMES,	  /* processes named: struct vt_procname[] */
+	VT_REC_NAMES,	  /* processes named: struct vt_procname[] (each once, at its first
+			   * event or snapshot) */
 	VT_REC_END,	  /* u64 ts, then the reason in text: the recorder finished */
 	VT_REC_BLOCK_MAX, /* a type >= this is from a newer writer: skipped */
 };
@@ -49,8 +50,12 @@ int vt_rec_start(struct vt_rec_writer *w, const struct vt_rec_info *info);
 /* Buffered (in memory until the start); a block is written when the buffer fills or at
  * vt_rec_flush(). */
 int vt_rec_event(struct vt_rec_writer *w, const struct vtr_event *e, bool lifecycle);
-/* The pending events, then the snapshot (and the names of its processes not written yet:
- * name() fills comm/vm of a tgid), as blocks; each block one write(). 0, or -errno. */
+/* Name process tgid now (name() fills comm and vm, e.g. from /proc while it lives) unless it
+ * is named already; written with the next flush. 0, or -errno. */
+int vt_rec_name(struct vt_rec_writer *w, uint32_t tgid,
+		void (*name)(uint32_t tgid, struct vt_procname *p));
+/* The names of the snapshot's processes not named yet, the pending names and events, then the
+ * snapshot, as blocks; each block one write(). 0, or -errno. */
 int vt_rec_snapshot(struct vt_rec_writer *w, const struct vt_snapshot *s,
 		    void (*name)(uint32_t tgid, struct vt_procname *p));
 int vt_rec_flush(struct vt_rec_writer *w);

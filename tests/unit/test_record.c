@@ -70,7 +70,11 @@ static size_t make(unsigned char **buf, size_t *cut)
 
 		assert_int_equal(vt_rec_event(w, &e, i % 10 == 0), 0);
 	}
+	/* named at its events, before the start: once, written after the header */
+	assert_int_equal(vt_rec_name(w, 77, name), 0);
+	assert_int_equal(vt_rec_name(w, 77, name), 0);
 	assert_int_equal(vt_rec_start(w, &in), 0);
+	assert_int_equal(vt_rec_name(w, 77, name), 0);
 	fill_snap(&s, 2000, 1);
 	assert_int_equal(vt_rec_snapshot(w, &s, name), 0);
 	fill_snap(&s, 3000, 2);
@@ -125,9 +129,11 @@ static void test_roundtrip(void **state)
 	assert_int_equal(r.snaps[1].rows[0].st.hist[17], 20);
 	assert_int_equal(r.snaps[1].losses[VT_LOSS_RINGBUF], 2);
 	assert_string_equal(r.snaps[1].devs[0].d.name, "vfio_dmatest.0");
-	/* each process named once, in the first snapshot that has it */
-	assert_int_equal(r.nprocs, 2);
-	assert_string_equal(r.procs[0].vm, "vm42");
+	/* each process named once: at its events, or in the first snapshot that has it */
+	assert_int_equal(r.nprocs, 3);
+	assert_string_equal(r.procs[0].vm, "vm77");
+	assert_string_equal(r.procs[1].vm, "vm42");
+	assert_string_equal(r.procs[2].comm, "qemu-43");
 	assert_true(r.ended);
 	assert_string_equal(r.end_reason, "signal");
 	assert_int_equal(r.end_ts, 3500);
