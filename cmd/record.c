@@ -37,9 +37,16 @@ struct rec {
 	int err; /* the first write error (-errno) */
 };
 
-static void name_proc(uint32_t tgid, struct vt_procname *p)
+/* comm and VM name from /proc; ctx: the process's event being handled, if any. Its events
+ * reach user space after it ran: a process that has exited since is named by the comm of the
+ * thread of that event, and no VM name. */
+static void name_proc(void *ctx, uint32_t tgid, struct vt_procname *p)
 {
+	const struct vtr_event *e = ctx;
+
 	vt_proc_ident(tgid, p->comm, sizeof(p->comm), p->vm, sizeof(p->vm));
+	if (e && !strcmp(p->comm, "?"))
+		snprintf(p->comm, sizeof(p->comm), "%.*s", (int)sizeof(e->comm), e->comm);
 }
 
 /* Every event, and the name of its process at its first (a VM may be gone by the next
@@ -53,7 +60,7 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 		return;
 	rc = vt_rec_event(r->w, e, lifecycle);
 	if (!rc && !lifecycle)
-		rc = vt_rec_name(r->w, e->tgid, name_proc);
+		rc = vt_rec_name(r->w, e->tgid, name_proc, (void *)e);
 	if (rc)
 		r->err = rc;
 }
@@ -114,7 +121,7 @@ static int snapshot(struct rec *r, struct vt_tracer *t)
 	if (vt_tracer_snapshot(t, &s))
 		return -EIO;
 	vt_snapshot_filter(&s, &r->cli.filter);
-	rc = vt_rec_snapshot(r->w, &s, name_proc);
+	rc = vt_rec_snapshot(r->w, &s, name_proc, NULL);
 	vt_snapshot_free(&s);
 	return rc;
 }

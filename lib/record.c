@@ -220,8 +220,7 @@ static bool named(struct vt_rec_writer *w, uint32_t tgid)
 	return false;
 }
 
-int vt_rec_name(struct vt_rec_writer *w, uint32_t tgid,
-		void (*name)(uint32_t tgid, struct vt_procname *p))
+int vt_rec_name(struct vt_rec_writer *w, uint32_t tgid, vt_rec_name_fn name, void *ctx)
 {
 	struct vt_procname *p;
 
@@ -238,12 +237,12 @@ int vt_rec_name(struct vt_rec_writer *w, uint32_t tgid,
 	p = &w->pending[w->npending++];
 	memset(p, 0, sizeof(*p));
 	p->tgid = tgid;
-	name(tgid, p);
+	name(ctx, tgid, p);
 	return 0;
 }
 
-int vt_rec_snapshot(struct vt_rec_writer *w, const struct vt_snapshot *s,
-		    void (*name)(uint32_t tgid, struct vt_procname *p))
+int vt_rec_snapshot(struct vt_rec_writer *w, const struct vt_snapshot *s, vt_rec_name_fn name,
+		    void *ctx)
 {
 	size_t len = 8 + 4 + 4 + 4 + 8 * VT_LOSS_MAX + 4 + 4 + s->n * sizeof(struct vt_row) +
 		     s->ndevs * sizeof(struct vt_dev);
@@ -253,7 +252,7 @@ int vt_rec_snapshot(struct vt_rec_writer *w, const struct vt_snapshot *s,
 	if (!w->started)
 		return -EINVAL;
 	for (size_t i = 0; name && !rc && i < s->n; i++)
-		rc = vt_rec_name(w, s->rows[i].key.tgid, name);
+		rc = vt_rec_name(w, s->rows[i].key.tgid, name, ctx);
 	if (!rc)
 		rc = vt_rec_flush(w);
 	if (rc)

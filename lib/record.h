@@ -50,14 +50,14 @@ int vt_rec_start(struct vt_rec_writer *w, const struct vt_rec_info *info);
 /* Buffered (in memory until the start); a block is written when the buffer fills or at
  * vt_rec_flush(). */
 int vt_rec_event(struct vt_rec_writer *w, const struct vtr_event *e, bool lifecycle);
-/* Name process tgid now (name() fills comm and vm, e.g. from /proc while it lives) unless it
- * is named already; written with the next flush. 0, or -errno. */
-int vt_rec_name(struct vt_rec_writer *w, uint32_t tgid,
-		void (*name)(uint32_t tgid, struct vt_procname *p));
+/* Name process tgid now (name(ctx, tgid, p) fills comm and vm, e.g. from /proc while it
+ * lives) unless it is named already; written with the next flush. 0, or -errno. */
+typedef void (*vt_rec_name_fn)(void *ctx, uint32_t tgid, struct vt_procname *p);
+int vt_rec_name(struct vt_rec_writer *w, uint32_t tgid, vt_rec_name_fn name, void *ctx);
 /* The names of the snapshot's processes not named yet, the pending names and events, then the
  * snapshot, as blocks; each block one write(). 0, or -errno. */
-int vt_rec_snapshot(struct vt_rec_writer *w, const struct vt_snapshot *s,
-		    void (*name)(uint32_t tgid, struct vt_procname *p));
+int vt_rec_snapshot(struct vt_rec_writer *w, const struct vt_snapshot *s, vt_rec_name_fn name,
+		    void *ctx);
 int vt_rec_flush(struct vt_rec_writer *w);
 /* The end marker (ts, reason), then close. 0, or -errno; w is freed either way. */
 int vt_rec_close(struct vt_rec_writer *w, uint64_t ts, const char *reason);

@@ -17,7 +17,7 @@
 
 static char path[] = "/tmp/vt-test-record-XXXXXX";
 
-static void name(uint32_t tgid, struct vt_procname *p)
+static void name(void *ctx, uint32_t tgid, struct vt_procname *p)
 {
 	snprintf(p->comm, sizeof(p->comm), "qemu-%u", tgid);
 	snprintf(p->vm, sizeof(p->vm), "vm%u", tgid);
@@ -71,14 +71,14 @@ static size_t make(unsigned char **buf, size_t *cut)
 		assert_int_equal(vt_rec_event(w, &e, i % 10 == 0), 0);
 	}
 	/* named at its events, before the start: once, written after the header */
-	assert_int_equal(vt_rec_name(w, 77, name), 0);
-	assert_int_equal(vt_rec_name(w, 77, name), 0);
+	assert_int_equal(vt_rec_name(w, 77, name, NULL), 0);
+	assert_int_equal(vt_rec_name(w, 77, name, NULL), 0);
 	assert_int_equal(vt_rec_start(w, &in), 0);
-	assert_int_equal(vt_rec_name(w, 77, name), 0);
+	assert_int_equal(vt_rec_name(w, 77, name, NULL), 0);
 	fill_snap(&s, 2000, 1);
-	assert_int_equal(vt_rec_snapshot(w, &s, name), 0);
+	assert_int_equal(vt_rec_snapshot(w, &s, name, NULL), 0);
 	fill_snap(&s, 3000, 2);
-	assert_int_equal(vt_rec_snapshot(w, &s, name), 0);
+	assert_int_equal(vt_rec_snapshot(w, &s, name, NULL), 0);
 	assert_int_equal(vt_rec_events(w), NEV - NEV / 10);
 	*cut = vt_rec_bytes(w);
 	assert_int_equal(vt_rec_close(w, 3500, "signal"), 0);
