@@ -172,8 +172,8 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		case 'a':
 			/* the entry of this option for a command that takes it (--interval: record's
 			 * and export's ranges differ) */
-			for (so = secs_opts; so < secs_end && (so->c != c || !(accept & so->accept));
-			     so++)
+			for (so = secs_opts;
+			     so < secs_end && (so->c != c || !(accept & so->accept)); so++)
 				;
 			if (so == secs_end)
 				goto unknown;
@@ -190,7 +190,8 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		case 'P':
 			if (!(accept & VT_CLI_EXPORT))
 				goto unknown;
-			if (c == 'm' && !vt_parse_u64("--max-series", optarg, 1, 10000000, &o->max_series))
+			if (c == 'm' &&
+			    !vt_parse_u64("--max-series", optarg, 1, 10000000, &o->max_series))
 				return VT_EXIT_USAGE;
 			o->listen = c == 'l' ? optarg : o->listen;
 			o->textfile = c == 't' ? optarg : o->textfile;

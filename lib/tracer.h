@@ -63,7 +63,7 @@ struct vt_tracer {
 	uint64_t poll_end;
 	bool draining, cut;
 	unsigned module_gen; /* module loads and unloads handled (atomic: other threads read) */
-	bool stdout_closed; /* fd 1 not open: not polled (vt_tracer_poll) */
+	bool stdout_closed;  /* fd 1 not open: not polled (vt_tracer_poll) */
 };
 
 /* Which skeleton programs implement each attach point (lib/points.c's vt_points): the
