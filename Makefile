@@ -182,7 +182,8 @@ san-test: $(SAN_BINS)
 # runs each for FUZZ_CHECK_SECONDS, make fuzz for FUZZ_SECONDS ------------------------------
 FUZZ       := $(BUILD)/fuzz
 FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_LIB   := lib/ksyms.c lib/report.c lib/util.c lib/model.c lib/escape.c
+FUZZ_LIB   := lib/ksyms.c lib/report.c lib/util.c lib/model.c lib/escape.c lib/record.c \
+	lib/record_read.c
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 600
 FUZZ_CHECK_SECONDS ?= 20
@@ -193,7 +194,7 @@ $(FUZZ)/obj/%.o: %.c $(HDRS)
 
 $(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(FUZZ_LIB)) $(HDRS)
 	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -Wall -o $@ $< \
-		$(patsubst %.c,$(FUZZ)/obj/%.o,$(FUZZ_LIB)) -ljson-c
+		$(patsubst %.c,$(FUZZ)/obj/%.o,$(FUZZ_LIB)) -ljson-c -lzstd -lz
 
 # cppcheck over lib/ and cmd/ (also run by make check, tests/host/t-lint)
 .PHONY: lint

@@ -50,22 +50,14 @@ static bool parse_name(const char *opt, const char *arg, const char **out)
 	return true;
 }
 
-/* One of export's options (VT_CLI_EXPORT), by its getopt value. */
-static bool parse_export(int c, const char *arg, struct vt_cli *o)
-{
-	switch (c) {
-	case 'l': o->listen = arg; return true;
-	case 't': o->textfile = arg; return true;
-	case 'i':
-		o->have_interval = true;
-		return vt_parse_secs("--interval", arg, 0.1, 3600, &o->interval);
-	case 'f': return vt_parse_secs("--forget", arg, 0, 86400 * 30, &o->forget);
-	case 'm': return vt_parse_u64("--max-series", arg, 1, 10000000, &o->max_series);
-	case 'a': return vt_parse_secs("--health", arg, 0, 86400, &o->health);
-	case 'D': o->detail = true; return true;
-	default: o->pin_modules = true; return true; /* 'P' */
-	}
-}
+/* An option whose value is seconds: the spec bit that takes it, its range, its field. */
+struct secs_opt {
+	int c;
+	unsigned accept;
+	const char *name;
+	double min, max;
+	double *field;
+};
 
 int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, struct vt_cli *o)
 {
@@ -82,18 +74,34 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		{ "threshold", required_argument, NULL, 'T' },
 		{ "timeout", required_argument, NULL, 'O' },
 		{ "vm", required_argument, NULL, 'M' },
-		{ "verbose", no_argument, NULL, 'v' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "duration", required_argument, NULL, 'D' },
+		{ "interval", required_argument, NULL, 'I' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "to", required_argument, NULL, 'U' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "textfile", required_argument, NULL, 't' },
-		{ "interval", required_argument, NULL, 'i' },
 		{ "forget", required_argument, NULL, 'f' },
 		{ "max-series", required_argument, NULL, 'm' },
 		{ "health", required_argument, NULL, 'a' },
-		{ "detail", no_argument, NULL, 'D' },
+		{ "detail", no_argument, NULL, 'e' },
 		{ "pin-modules", no_argument, NULL, 'P' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	const struct secs_opt secs_opts[] = {
+		{ 'T', VT_CLI_HUNG, "--threshold", 0, 86400, &o->threshold },
+		{ 'O', VT_CLI_HUNG, "--timeout", 1, 3600, &o->timeout },
+		{ 'D', VT_CLI_RECORD, "--duration", 0.01, 31536000, &o->duration },
+		{ 'I', VT_CLI_RECORD, "--interval", 0.01, 86400, &o->interval },
+		{ 'F', VT_CLI_WINDOW, "--from", 0, 31536000, &o->from },
+		{ 'U', VT_CLI_WINDOW, "--to", 0, 31536000, &o->to },
+		{ 'I', VT_CLI_EXPORT, "--interval", 0.1, 3600, &o->interval },
+		{ 'f', VT_CLI_EXPORT, "--forget", 0, 86400 * 30, &o->forget },
+		{ 'a', VT_CLI_EXPORT, "--health", 0, 86400, &o->health },
+	};
+	const struct secs_opt *so, *secs_end = secs_opts + sizeof(secs_opts) / sizeof(secs_opts[0]);
 	char shown[VT_ESC_SIZE(64)];
 	uint64_t v;
 	int c;
@@ -102,7 +110,7 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		o->interval = 1.0;
 	optind = 0; /* glibc: a full restart, even after a parse that stopped mid-cluster */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jp:d:bs:hv", all, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jp:d:bs:hvo:", all, NULL)) != -1) {
 		switch (c) {
 		case 'j': o->json = true; break;
 		case 'K': o->kprobe = true; break;
@@ -155,29 +163,45 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 			o->ringbuf_pages = v;
 			break;
 		case 'T':
-			if (!(accept & VT_CLI_HUNG))
-				goto unknown;
-			if (!vt_parse_secs("--threshold", optarg, 0, 86400, &o->threshold))
-				return VT_EXIT_USAGE;
-			break;
 		case 'O':
-			if (!(accept & VT_CLI_HUNG))
+		case 'D':
+		case 'I':
+		case 'F':
+		case 'U':
+		case 'f':
+		case 'a':
+			/* the entry of this option for a command that takes it (--interval: record's
+			 * and export's ranges differ) */
+			for (so = secs_opts;
+			     so < secs_end && (so->c != c || !(accept & so->accept)); so++)
+				;
+			if (so == secs_end)
 				goto unknown;
-			if (!vt_parse_secs("--timeout", optarg, 1, 3600, &o->timeout))
+			if (!vt_parse_secs(so->name, optarg, so->min, so->max, so->field))
 				return VT_EXIT_USAGE;
+			o->have_from |= c == 'F';
+			o->have_to |= c == 'U';
+			o->have_interval |= c == 'I';
 			break;
 		case 'l':
 		case 't':
-		case 'i':
-		case 'f':
 		case 'm':
-		case 'a':
-		case 'D':
+		case 'e':
 		case 'P':
 			if (!(accept & VT_CLI_EXPORT))
 				goto unknown;
-			if (!parse_export(c, optarg, o))
+			if (c == 'm' &&
+			    !vt_parse_u64("--max-series", optarg, 1, 10000000, &o->max_series))
 				return VT_EXIT_USAGE;
+			o->listen = c == 'l' ? optarg : o->listen;
+			o->textfile = c == 't' ? optarg : o->textfile;
+			o->detail |= c == 'e';
+			o->pin_modules |= c == 'P';
+			break;
+		case 'o':
+			if (!(accept & VT_CLI_RECORD))
+				goto unknown;
+			o->output = optarg;
 			break;
 		case ':':
 			/* a short option, maybe at the end of a cluster (-jp); getopt sets optopt for
@@ -199,6 +223,11 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 			if (!vt_parse_u64("count", argv[optind++], 1, UINT32_MAX, &o->count))
 				return VT_EXIT_USAGE;
 		}
+	}
+	if (accept & VT_CLI_WINDOW) {
+		o->args = argv + optind;
+		o->nargs = argc - optind;
+		return -1;
 	}
 	if (optind < argc) {
 		vt_err("unexpected argument '%s'", vt_esc(shown, sizeof(shown), argv[optind], 64));

@@ -22,7 +22,9 @@ enum {
 	VT_CLI_RINGBUF = 1 << 5,  /* --ringbuf-pages N (snoop) */
 	VT_CLI_LOCKS = 1 << 6,	  /* --locks: lock events / columns too */
 	VT_CLI_HUNG = 1 << 7,	  /* --threshold SECS, --timeout SECS (hung) */
-	VT_CLI_EXPORT = 1 << 8,	  /* export's: --listen --textfile --interval --forget
+	VT_CLI_RECORD = 1 << 8,	  /* -o/--output FILE, --duration S, --interval S (record) */
+	VT_CLI_WINDOW = 1 << 9,	  /* --from T, --to T; positional arguments in args (report) */
+	VT_CLI_EXPORT = 1 << 10,  /* export's: --listen --textfile --interval --forget
 				   * --max-series --health --detail --pin-modules */
 };
 
@@ -38,8 +40,14 @@ struct vt_cli {
 	bool have_interval;
 	uint64_t ringbuf_pages;
 	bool locks;
-	double threshold; /* hung: seconds a waiter may wait before it counts as stuck */
-	double timeout;	  /* hung: seconds the whole inspection may take */
+	double threshold;   /* hung: seconds a waiter may wait before it counts as stuck */
+	double timeout;	    /* hung: seconds the whole inspection may take */
+	const char *output; /* record: the file */
+	double duration;    /* record: seconds (0: until stopped) */
+	double from, to;    /* report: seconds after the recording's start */
+	bool have_from, have_to;
+	char **args; /* report: the positional arguments */
+	int nargs;
 	/* export (--interval S sets interval) */
 	const char *listen, *textfile;
 	double forget, health; /* seconds */

@@ -3,6 +3,7 @@
 #ifndef VT_CMD_H
 #define VT_CMD_H
 
+#include <time.h>
 #include "trace.h"
 #include "cli.h"
 
@@ -14,6 +15,45 @@ int cmd_hist(int argc, char **argv);
 int cmd_hung(int argc, char **argv);
 int cmd_locks(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+/* The tracer of snoop and record: the event ring on (and the lock events with --locks), each
+ * event to on_event(ctx). One PID: the kernel drops the others' events before the ring; the
+ * command's own match decides in every case. */
+static inline void
+cmd_events_opts(const struct vt_cli *cli, struct vt_tracer_opts *o,
+		void (*on_event)(void *ctx, const struct vtr_event *e, bool lifecycle), void *ctx)
+{
+	o->snoop = true;
+	o->locks = cli->locks;
+	o->tgid = cli->filter.npids == 1 ? cli->filter.pids[0] : 0;
+	o->ringbuf_pages = cli->ringbuf_pages;
+	o->on_event = on_event;
+	o->ctx = ctx;
+}
+
+/* stat's output (cmd/stat.c), live and from a recording (cmd/report.c): the column header;
+ * one interval (d, secs long, ended at wall time when; the n-th: a header every 20 lines), as
+ * a line or a {"type":"interval"} document; the totals since the start, as a table or the
+ * {"type":"total"} document. */
+void vt_stat_header(void);
+void vt_stat_interval(const struct vt_snapshot *d, double secs, time_t when, bool json, uint64_t n);
+void vt_stat_total(const struct vt_snapshot *s, double secs, const char *not_traced, bool json);
+
+/* snoop's output (cmd/snoop.c), live and from a recording: vt_snoop_event() is the tracer's
+ * on_event (ctx: struct vt_snoop); the summary says how many were shown and dropped. */
+struct vt_snoop {
+	struct vt_cli cli;
+	uint64_t start_ns; /* event times are relative to it */
+	uint64_t shown;
+	uint64_t *containers; /* display ids c1, c2, ... in first-seen order */
+	int ncontainers, capcontainers;
+	uint64_t dev_container; /* container of -d DEVICE, once known */
+};
+void vt_snoop_header(const struct vt_snoop *s);
+void vt_snoop_event(void *ctx, const struct vtr_event *e, bool lifecycle);
+void vt_snoop_summary(const struct vt_snoop *s, const uint64_t lost[VT_LOSS_MAX]);
 
 /* The tracer of a tracing command: o with what every command line may ask (--kprobe,
  * --no-hold); vt_tracer_open()'s result. */

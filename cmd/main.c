@@ -25,6 +25,8 @@ static const struct command commands[] = {
 	  "iommu->lock and device_list_lock hold and wait times per container" },
 	{ "export", cmd_export,
 	  "metrics for Prometheus (HTTP /metrics) or node_exporter's textfile" },
+	{ "record", cmd_record, "events and totals into a file, for report (an incident)" },
+	{ "report", cmd_report, "a recording as stat or snoop showed it: offline, no root" },
 };
 
 static void usage(FILE *f)

@@ -27,16 +27,7 @@ static const char snoop_usage[] =
 	"  --kprobe              use kprobes even where fentry works\n"
 	"  --no-hold             never stop a driver module's loader (man vfio-trace)\n";
 
-struct snoop {
-	struct vt_cli cli;
-	uint64_t start_ns;
-	uint64_t shown;
-	uint64_t *containers; /* display ids c1, c2, ... in first-seen order */
-	int ncontainers, capcontainers;
-	uint64_t dev_container; /* container of -d DEVICE, once known */
-};
-
-static int container_id(struct snoop *s, uint64_t c)
+static int container_id(struct vt_snoop *s, uint64_t c)
 {
 	for (int i = 0; i < s->ncontainers; i++)
 		if (s->containers[i] == c)
@@ -74,7 +65,7 @@ static const char *event_device(const struct vtr_event *e)
 	return e->dev[0] && !lock_op(e->op) ? e->dev : NULL;
 }
 
-static bool wanted(struct snoop *s, const struct vtr_event *e)
+static bool wanted(struct vt_snoop *s, const struct vtr_event *e)
 {
 	if (!vt_filter_proc(&s->cli.filter, e->tgid))
 		return false;
@@ -89,9 +80,9 @@ static bool wanted(struct snoop *s, const struct vtr_event *e)
 	return !device_op(e->op) && s->dev_container && e->container == s->dev_container;
 }
 
-static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
+void vt_snoop_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 {
-	struct snoop *s = ctx;
+	struct vt_snoop *s = ctx;
 	double t = (e->ts - s->start_ns) / 1e9;
 	int cid;
 
@@ -168,9 +159,35 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 		vt_out_check();
 }
 
+void vt_snoop_header(const struct vt_snoop *s)
+{
+	if (!s->cli.json)
+		printf("%-12s %7s %-15s %-11s %-4s %-20s %14s %10s %9s %5s\n", "TIME(s)", "PID",
+		       "COMM", "OP", "CONT", "DEVICE", "IOVA", "SIZE/PAGES", "LAT", "RET");
+}
+
+void vt_snoop_summary(const struct vt_snoop *s, const uint64_t lost[VT_LOSS_MAX])
+{
+	if (s->cli.json) {
+		json_object *o = json_object_new_object(), *l = json_object_new_object();
+
+		json_object_object_add(o, "type", json_object_new_string("summary"));
+		json_object_object_add(o, "events", json_object_new_uint64(s->shown));
+		json_object_object_add(o, "dropped", json_object_new_uint64(lost[VT_LOSS_RINGBUF]));
+		for (int i = 0; i < VT_LOSS_MAX; i++)
+			json_object_object_add(l, vt_loss_name(i), json_object_new_uint64(lost[i]));
+		json_object_object_add(o, "lost", l);
+		vt_json_print(stdout, o, false);
+		json_object_put(o);
+	} else {
+		printf("# %" PRIu64 " events shown, %" PRIu64 " dropped (ring buffer full)\n",
+		       s->shown, lost[VT_LOSS_RINGBUF]);
+	}
+}
+
 int cmd_snoop(int argc, char **argv)
 {
-	struct snoop s = {};
+	struct vt_snoop s = {};
 	struct vt_tracer_opts topts = {};
 	struct vt_tracer *t;
 	uint64_t lost[VT_LOSS_MAX];
@@ -182,20 +199,11 @@ int cmd_snoop(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	vt_install_signals();
-	topts.snoop = true;
-	topts.locks = s.cli.locks;
-	/* One PID: the kernel drops the others' events before the ring; the shared match
-	 * below decides in every case. */
-	topts.tgid = s.cli.filter.npids == 1 ? s.cli.filter.pids[0] : 0;
-	topts.ringbuf_pages = s.cli.ringbuf_pages;
-	topts.on_event = on_event;
-	topts.ctx = &s;
+	cmd_events_opts(&s.cli, &topts, vt_snoop_event, &s);
 	s.start_ns = vt_now_ns();
 	if (cmd_tracer_open(&s.cli, &topts, &t))
 		return VT_EXIT_FAIL;
-	if (!s.cli.json)
-		printf("%-12s %7s %-15s %-11s %-4s %-20s %14s %10s %9s %5s\n", "TIME(s)", "PID",
-		       "COMM", "OP", "CONT", "DEVICE", "IOVA", "SIZE/PAGES", "LAT", "RET");
+	vt_snoop_header(&s);
 	while (vt_out_check() && vt_tracer_wait(t, vt_now_ns() + 1000000000ull)) {
 		/* Say so as soon as the ring drops anything: never a silent gap. */
 		if (!vt_tracer_losses(t, lost)) {
@@ -212,23 +220,8 @@ int cmd_snoop(int argc, char **argv)
 	vt_dbg("drained: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
 	if (vt_tracer_losses(t, lost))
 		memset(lost, 0, sizeof(lost));
-	if (vt_stop == VT_STOP_OUTPUT) {
-		/* the reader left: nothing to print */
-	} else if (s.cli.json) {
-		json_object *o = json_object_new_object(), *l = json_object_new_object();
-
-		json_object_object_add(o, "type", json_object_new_string("summary"));
-		json_object_object_add(o, "events", json_object_new_uint64(s.shown));
-		json_object_object_add(o, "dropped", json_object_new_uint64(lost[VT_LOSS_RINGBUF]));
-		for (int i = 0; i < VT_LOSS_MAX; i++)
-			json_object_object_add(l, vt_loss_name(i), json_object_new_uint64(lost[i]));
-		json_object_object_add(o, "lost", l);
-		vt_json_print(stdout, o, false);
-		json_object_put(o);
-	} else {
-		printf("# %" PRIu64 " events shown, %" PRIu64 " dropped (ring buffer full)\n",
-		       s.shown, lost[VT_LOSS_RINGBUF]);
-	}
+	if (vt_stop != VT_STOP_OUTPUT) /* else the reader left: nothing to print */
+		vt_snoop_summary(&s, lost);
 	vt_dbg("summary printed: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
 	vt_tracer_close(t);
 	free(s.containers);

@@ -23,7 +23,7 @@ static const char stat_usage[] =
 	"  --kprobe            use kprobes even where fentry works\n"
 	"  --no-hold           never stop a driver module's loader (man vfio-trace)\n";
 
-static void print_header(void)
+void vt_stat_header(void)
 {
 	printf("%-8s %8s %8s %8s %6s %8s %8s %8s %8s %8s %6s %6s %5s %5s %5s %8s\n", "TIME",
 	       "UNMAP/s", "MiB/s", "NOTIFY/s", "RETRY", "CB/s", "CB_P99", "PIN/s", "PAGES/s",
@@ -35,11 +35,10 @@ static void sum(const struct vt_snapshot *s, int op, struct vtr_stat *st)
 	vt_snapshot_sum(s, op, 0, 0, st);
 }
 
-static void print_line(const struct vt_snapshot *d, double secs)
+static void print_line(const struct vt_snapshot *d, double secs, time_t now)
 {
 	struct vtr_stat un, no, re, cb, pi, up, rg, ur, td;
 	char tbuf[16], p99[16];
-	time_t now = time(NULL);
 
 	sum(d, VT_OP_UNMAP, &un);
 	sum(d, VT_OP_NOTIFY, &no);
@@ -61,6 +60,21 @@ static void print_line(const struct vt_snapshot *d, double secs)
 	       (unsigned long long)rg.count, (unsigned long long)ur.count,
 	       (unsigned long long)td.count, td.bytes / 1048576.0);
 	vt_out_check();
+}
+
+void vt_stat_interval(const struct vt_snapshot *d, double secs, time_t when, bool json, uint64_t n)
+{
+	if (json) {
+		json_object *o = vt_report_json(d, secs, NULL);
+
+		json_object_object_add(o, "type", json_object_new_string("interval"));
+		vt_json_print(stdout, o, false);
+		json_object_put(o);
+		return;
+	}
+	if (n && n % 20 == 0)
+		vt_stat_header();
+	print_line(d, secs, when);
 }
 
 static void print_total_text(const struct vt_snapshot *s, double secs)
@@ -93,6 +107,18 @@ static void print_total_text(const struct vt_snapshot *s, double secs)
 			       (unsigned long long)s->losses[i]);
 }
 
+void vt_stat_total(const struct vt_snapshot *s, double secs, const char *not_traced, bool json)
+{
+	if (json) {
+		json_object *o = vt_report_json(s, secs, not_traced);
+
+		vt_json_print(stdout, o, false);
+		json_object_put(o);
+	} else {
+		print_total_text(s, secs);
+	}
+}
+
 int cmd_stat(int argc, char **argv)
 {
 	struct vt_cli cli = {};
@@ -112,7 +138,7 @@ int cmd_stat(int argc, char **argv)
 	start = vt_now_ns();
 	vt_tracer_snapshot(t, &prev);
 	if (!cli.json)
-		print_header();
+		vt_stat_header();
 	while (vt_tracer_wait(t, vt_now_ns() + (uint64_t)(cli.interval * 1e9))) {
 		double secs;
 
@@ -121,17 +147,7 @@ int cmd_stat(int argc, char **argv)
 		vt_snapshot_diff(&cur, &prev, &d);
 		/* the diff, not the cumulative snapshots: a device learned later keeps its past */
 		vt_snapshot_filter(&d, &cli.filter);
-		if (cli.json) {
-			json_object *o = vt_report_json(&d, secs, NULL);
-
-			json_object_object_add(o, "type", json_object_new_string("interval"));
-			vt_json_print(stdout, o, false);
-			json_object_put(o);
-		} else {
-			if (n && n % 20 == 0)
-				print_header();
-			print_line(&d, secs);
-		}
+		vt_stat_interval(&d, secs, time(NULL), cli.json, n);
 		vt_snapshot_free(&d);
 		vt_snapshot_free(&prev);
 		prev = cur;
@@ -140,21 +156,18 @@ int cmd_stat(int argc, char **argv)
 	}
 	/* Callbacks attached late are still registered; drain what the ring holds. */
 	vt_tracer_drain(t);
+	if (vt_stop == VT_STOP_OUTPUT) {
+		/* the reader left: nothing to print, no snapshot to read */
+		goto out;
+	}
 	vt_tracer_snapshot(t, &cur);
 	vt_snapshot_filter(&cur, &cli.filter);
-	if (vt_stop == VT_STOP_OUTPUT) {
-		/* the reader left: nothing to print */
-	} else if (cli.json) {
-		json_object *o =
-			vt_report_json(&cur, (vt_now_ns() - start) / 1e9, vt_tracer_missing(t));
-
-		vt_json_print(stdout, o, false);
-		json_object_put(o);
-	} else {
-		print_total_text(&cur, (vt_now_ns() - start) / 1e9);
-	}
+	vt_stat_total(&cur, (vt_now_ns() - start) / 1e9, vt_tracer_missing(t), cli.json);
 	vt_snapshot_free(&cur);
+out:
 	vt_snapshot_free(&prev);
 	vt_tracer_close(t);
+	if (vt_stop_ns)
+		vt_dbg("detached: %.3f s after the stop", (vt_now_ns() - vt_stop_ns) / 1e9);
 	return vt_exit_code(VT_EXIT_OK);
 }

@@ -485,6 +485,7 @@ void vt_tracer_close(struct vt_tracer *t)
 		vt_hold_release_all(t);
 	vt_guard_stop(t);
 	vt_alerts_flush(t);
+	vt_detach_links(t);
 	ring_buffer__free(t->rb);
 	vt_cb_detach_all(t);
 	for (int i = 0; i < t->nextra; i++)

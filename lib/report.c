@@ -148,7 +148,7 @@ json_object *vt_report_json(const struct vt_snapshot *s, double secs, const char
 		snprintf(id, sizeof(id), "%#llx", (unsigned long long)cs[i].obj);
 		json_object_object_add(x, "container", json_object_new_string(id));
 		json_object_object_add(x, "pid", json_object_new_int64(cs[i].tgid));
-		vt_proc_ident(cs[i].tgid, comm, sizeof(comm), vm, sizeof(vm));
+		vt_snapshot_ident(s, cs[i].tgid, comm, sizeof(comm), vm, sizeof(vm));
 		json_object_object_add(x, "comm", json_object_new_string(comm));
 		json_object_object_add(x, "vm", vm[0] ? json_object_new_string(vm) : NULL);
 		json_object_object_add(x, "ops",
@@ -214,6 +214,23 @@ char *vt_fmt_ns(char *buf, size_t len, uint64_t ns)
 	else
 		snprintf(buf, len, "%.2fs", ns / 1e9);
 	return buf;
+}
+
+void vt_snapshot_ident(const struct vt_snapshot *s, uint32_t pid, char *comm, size_t clen, char *vm,
+		       size_t vlen)
+{
+	if (!s->procs_known) {
+		vt_proc_ident(pid, comm, clen, vm, vlen);
+		return;
+	}
+	snprintf(comm, clen, "?");
+	vm[0] = 0;
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i].tgid == pid) {
+			snprintf(comm, clen, "%.*s", (int)sizeof(s->procs[i].comm),
+				 s->procs[i].comm);
+			snprintf(vm, vlen, "%.*s", (int)sizeof(s->procs[i].vm), s->procs[i].vm);
+		}
 }
 
 /* comm, and the VM name when the process is QEMU (-name guest=NAME,... or -name NAME). */

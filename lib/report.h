@@ -24,6 +24,10 @@ void vt_json_print(FILE *f, json_object *o, bool pretty);
 size_t vt_containers(const struct vt_snapshot *s, struct vt_container **out);
 const char *vt_loss_name(int i);
 char *vt_fmt_ns(char *buf, size_t len, uint64_t ns);
+/* comm and VM name of pid as s knows them: from a recording's names (procs_known), else
+ * from /proc (vt_proc_ident). */
+void vt_snapshot_ident(const struct vt_snapshot *s, uint32_t pid, char *comm, size_t clen, char *vm,
+		       size_t vlen);
 void vt_proc_ident(uint32_t pid, char *comm, size_t clen, char *vm, size_t vlen);
 bool vt_qemu_vm_name(const char *cmdline, size_t len, char *vm, size_t vlen);
 /* /proc/<pid>/cmdline (NUL-separated) into buf, cut at len - 1 bytes and NUL-terminated: the

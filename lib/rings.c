@@ -6,9 +6,11 @@
  * on_event callback; and the waits between snapshots that poll them.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include "trace.h"
 #include "report.h"
@@ -240,14 +242,23 @@ void vt_alerts_flush(struct vt_tracer *t)
 
 int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
 {
+	/* The rings, and stdout: a reader that leaves (a pipe's POLLERR, a tty's POLLHUP) ends
+	 * the wait at once, not at its timeout (stat 1 | head -1). */
+	struct pollfd p[2] = { { .fd = ring_buffer__epoll_fd(t->rb), .events = POLLIN },
+			       { .fd = t->stdout_closed ? -1 : STDOUT_FILENO } };
 	int n, c;
 
 	if (vt_stop == VT_STOP_OUTPUT)
 		return 0;
-	/* The records of at most timeout + 100 ms, then the caller gets control back. */
-	t->poll_end = vt_now_ns() + (uint64_t)(timeout_ms + 100) * 1000000;
+	if (poll(p, 2, timeout_ms) > 0) {
+		t->stdout_closed |= !!(p[1].revents & POLLNVAL); /* would wake every poll */
+		if ((p[1].revents & (POLLERR | POLLHUP)) && vt_out_gone())
+			return 0;
+	}
+	/* The records of at most 100 ms, then the caller gets control back. */
+	t->poll_end = vt_now_ns() + 100 * 1000000ull;
 	t->cut = false;
-	n = ring_buffer__poll(t->rb, timeout_ms);
+	n = ring_buffer__poll(t->rb, 0);
 	if (n == -EINTR)
 		n = 0;
 	if (n < 0 || t->cut)

@@ -30,6 +30,13 @@ struct vt_lockmax {
 	int nstack;
 };
 
+/* A process as a recording names it: comm, and the VM name when it is QEMU. */
+struct vt_procname {
+	uint32_t tgid;
+	char comm[32];
+	char vm[128];
+};
+
 struct vt_snapshot {
 	uint64_t ts; /* vt_now_ns() when taken */
 	struct vt_row *rows;
@@ -43,6 +50,11 @@ struct vt_snapshot {
 	 * timing them (e.g. top counts pins at their fexit alone): reports leave them out, or
 	 * leave out their latency, instead of showing zeros. */
 	uint32_t untraced_ops, untimed_ops;
+	/* procs_known (a recording): the processes are named by procs (borrowed, not freed),
+	 * never by this host's /proc; a process not there is "?". */
+	const struct vt_procname *procs;
+	size_t nprocs;
+	bool procs_known;
 };
 
 /* An index of a row array by key: open addressing, linear probing, at most half full (slot =

@@ -63,6 +63,7 @@ struct vt_tracer {
 	uint64_t poll_end;
 	bool draining, cut;
 	unsigned module_gen; /* module loads and unloads handled (atomic: other threads read) */
+	bool stdout_closed;  /* fd 1 not open: not polled (vt_tracer_poll) */
 };
 
 /* Which skeleton programs implement each attach point (lib/points.c's vt_points): the
@@ -105,6 +106,8 @@ void vt_cb_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx);
 /* lib/reload.c: a module load or unload record (VT_EV_MODULE_LOAD/FREE): its probes removed,
  * attached again, its loader let go. */
 void vt_module_event(struct vt_tracer *t, const struct vtr_event *e);
+/* lib/detach.c: every link detached, each one timed (vt_tracer_close). */
+void vt_detach_links(struct vt_tracer *t);
 
 /* lib/loader.c: one loaded program to fn, the kind of attach its section's first word. */
 void vt_prog_report(struct bpf_program *p, const char *name, vt_prog_fn fn, void *ctx);

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-trace report FILE [stat|snoop]: what stat and snoop printed while FILE was recorded
+ * (vfio-trace record), printed again by their own code (vt_stat_*, vt_snoop_*), offline: no
+ * BPF, no privilege, any machine. --from/--to cut a window: stat's totals are the difference
+ * of the snapshots at its edges, so adjacent windows add up to the whole.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "trace.h"
+#include "record.h"
+#include "report.h"
+#include "cli.h"
+#include "cmd.h"
+
+static const char report_usage[] =
+	"usage: vfio-trace report FILE [stat|snoop|info] [-j] [--from T] [--to T]\n"
+	"  Show a recording (vfio-trace record) as stat (the default: one line per snapshot\n"
+	"  interval, then the totals) or snoop (one line per event) showed it live; info: what\n"
+	"  was recorded where, when and how.\n"
+	"  -j, --json   the JSON lines of stat -j / snoop -j\n"
+	"  --from T     only from T seconds after the recording's start (stat: the last\n"
+	"               snapshot at or before T)\n"
+	"  --to T       only up to T seconds after the start (stat: the last snapshot at or\n"
+	"               before T)\n";
+
+/* out = b - a (a NULL: since the start; b NULL: nothing), named by the recording. */
+static int window(const struct vt_recording *r, const struct vt_snapshot *a,
+		  const struct vt_snapshot *b, struct vt_snapshot *out)
+{
+	static const struct vt_snapshot empty;
+
+	if (vt_snapshot_diff(b ? b : &empty, a, out))
+		return -1;
+	if (!b)
+		out->ts = a ? a->ts : r->info.start_mono;
+	out->procs = r->procs;
+	out->nprocs = r->nprocs;
+	out->procs_known = true;
+	return 0;
+}
+
+static int report_stat(const struct vt_recording *r, const struct vt_cli *cli, uint64_t from,
+		       uint64_t to)
+{
+	const struct vt_snapshot *a = cli->have_from ? vt_rec_snapshot_at(r, from) : NULL;
+	const struct vt_snapshot *b = vt_rec_snapshot_at(r, to), *prev = a;
+	uint64_t t0 = a ? a->ts : r->info.start_mono, n = 0;
+	struct vt_snapshot d;
+
+	if (!cli->json)
+		vt_stat_header();
+	for (size_t i = 0; b && i < r->nsnaps && r->snaps[i].ts <= b->ts; i++) {
+		const struct vt_snapshot *s = &r->snaps[i];
+		uint64_t since = prev ? prev->ts : r->info.start_mono;
+
+		if (a && s->ts <= a->ts)
+			continue;
+		if (window(r, prev, s, &d))
+			return VT_EXIT_FAIL;
+		vt_stat_interval(&d, (s->ts - since) / 1e9,
+				 (r->info.start_real + (s->ts - r->info.start_mono)) / 1000000000,
+				 cli->json, n++);
+		vt_snapshot_free(&d);
+		prev = s;
+	}
+	if (window(r, a, b, &d))
+		return VT_EXIT_FAIL;
+	vt_stat_total(&d, (d.ts - t0) / 1e9, r->info.not_traced, cli->json);
+	vt_snapshot_free(&d);
+	return VT_EXIT_OK;
+}
+
+struct snoop_window {
+	struct vt_snoop s;
+	uint64_t from, to;
+};
+
+static void window_event(void *ctx, const struct vtr_event *e, bool life)
+{
+	struct snoop_window *w = ctx;
+
+	if (vt_stop != VT_STOP_OUTPUT && (life || (e->ts >= w->from && e->ts < w->to)))
+		vt_snoop_event(&w->s, e, life);
+}
+
+/* The events of the window, read from the file's bytes one block at a time. */
+static int report_snoop(const struct vt_recording *r, const void *buf, size_t len,
+			const struct vt_cli *cli, uint64_t from, uint64_t to)
+{
+	const struct vt_snapshot *a = cli->have_from ? vt_rec_snapshot_at(r, from) : NULL;
+	const struct vt_snapshot *b = vt_rec_snapshot_at(r, to);
+	struct snoop_window w = { .s = { .cli = *cli, .start_ns = r->info.start_mono },
+				  .from = from,
+				  .to = to };
+	uint64_t lost[VT_LOSS_MAX];
+	int rc;
+
+	vt_snoop_header(&w.s);
+	rc = vt_rec_each_event(buf, len, window_event, &w);
+	/* the losses counted in the window (snapshot edges, like stat's) */
+	for (int i = 0; i < VT_LOSS_MAX; i++)
+		lost[i] = (b ? b->losses[i] : 0) - (a && b ? a->losses[i] : 0);
+	if (vt_stop != VT_STOP_OUTPUT && !rc)
+		vt_snoop_summary(&w.s, lost);
+	free(w.s.containers);
+	if (rc)
+		vt_err("out of memory reading the events");
+	return rc ? VT_EXIT_FAIL : VT_EXIT_OK;
+}
+
+/* The recording's header and what it holds: text lines "key value", or one JSON document. */
+static int report_info(const struct vt_recording *r, const char *file, bool json)
+{
+	const struct vt_rec_info *in = &r->info;
+	time_t t = in->start_real / 1000000000;
+	struct tm *tm = gmtime(&t);
+	char when[64] = "?", num[8][32];
+	const char *ended = r->ended ? r->end_reason : "cut short (no end marker)";
+	const struct {
+		const char *key, *val;
+		bool number;
+	} kv[] = {
+		{ "file", file },
+		{ "format_version", num[0], true },
+		{ "vfio_trace_version", in->vt_version },
+		{ "kernel", in->kernel },
+		{ "host", in->host },
+		{ "attach", in->attach },
+		{ "not_traced", in->not_traced },
+		{ "options", in->options },
+		{ "started", when },
+		{ "interval_s", num[1], true },
+		{ "seconds", num[2], true },
+		{ "events", num[3], true },
+		{ "snapshots", num[4], true },
+		{ "processes", num[5], true },
+		{ "ended", ended },
+	};
+	json_object *o = json_object_new_object();
+
+	if (tm)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", tm);
+	snprintf(num[0], sizeof(num[0]), "%u", r->version);
+	snprintf(num[1], sizeof(num[1]), "%g", in->interval);
+	snprintf(num[2], sizeof(num[2]), "%.3f",
+		 r->nsnaps ? (double)(int64_t)(r->snaps[r->nsnaps - 1].ts - in->start_mono) / 1e9 :
+			     0.0);
+	snprintf(num[3], sizeof(num[3]), "%llu", (unsigned long long)r->nops);
+	snprintf(num[4], sizeof(num[4]), "%zu", r->nsnaps);
+	snprintf(num[5], sizeof(num[5]), "%zu", r->nprocs);
+	json_object_object_add(o, "type", json_object_new_string("info"));
+	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+		char esc[VT_ESC_SIZE(512)];
+
+		if (!json)
+			printf("%-19s %s\n", kv[i].key, vt_esc(esc, sizeof(esc), kv[i].val, 512));
+		else if (kv[i].number)
+			json_object_object_add(
+				o, kv[i].key,
+				json_object_new_double_s(strtod(kv[i].val, NULL), kv[i].val));
+		else
+			json_object_object_add(o, kv[i].key, json_object_new_string(kv[i].val));
+	}
+	if (json)
+		vt_json_print(stdout, o, false);
+	json_object_put(o);
+	return VT_EXIT_OK;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct vt_cli cli = {};
+	struct vt_recording r;
+	const char *file, *view = "stat";
+	uint64_t from, to;
+	size_t len;
+	void *buf;
+	char err[256];
+	int rc;
+
+	rc = vt_cli_parse(argc, argv, VT_CLI_WINDOW, report_usage, &cli);
+	if (rc >= 0)
+		return rc;
+	if (cli.nargs < 1 || cli.nargs > 2) {
+		vt_err("%s (see vfio-trace report --help)",
+		       cli.nargs ? "too many arguments" : "which recording? FILE is needed");
+		return VT_EXIT_USAGE;
+	}
+	file = cli.args[0];
+	if (cli.nargs == 2)
+		view = cli.args[1];
+	if (strcmp(view, "stat") && strcmp(view, "snoop") && strcmp(view, "info")) {
+		char shown[VT_ESC_SIZE(64)];
+
+		vt_err("unknown view '%s': stat, snoop or info",
+		       vt_esc(shown, sizeof(shown), view, 64));
+		return VT_EXIT_USAGE;
+	}
+	if (cli.have_from && cli.have_to && cli.to < cli.from) {
+		vt_err("--to %g is before --from %g", cli.to, cli.from);
+		return VT_EXIT_USAGE;
+	}
+	vt_install_signals();
+	buf = vt_rec_load(file, &len, err, sizeof(err));
+	if (!buf || vt_rec_parse(buf, len, VT_REC_READ_NO_EVENTS, &r, err, sizeof(err))) {
+		char shown[VT_ESC_SIZE(64)];
+
+		vt_err("%s: %s", vt_esc(shown, sizeof(shown), file, 64), err);
+		free(buf);
+		return VT_EXIT_FAIL;
+	}
+	if (!r.ended)
+		vt_warn("the recording was cut short (no end marker: the recorder was killed or "
+			"its disk filled): reporting up to its last block, %.1f s after the start",
+			r.nsnaps ? (r.snaps[r.nsnaps - 1].ts - r.info.start_mono) / 1e9 : 0.0);
+	from = r.info.start_mono + (uint64_t)(cli.from * 1e9);
+	to = cli.have_to ? r.info.start_mono + (uint64_t)(cli.to * 1e9) : UINT64_MAX;
+	if (!strcmp(view, "info"))
+		rc = report_info(&r, file, cli.json);
+	else if (!strcmp(view, "snoop"))
+		rc = report_snoop(&r, buf, len, &cli, from, to);
+	else
+		rc = report_stat(&r, &cli, from, to);
+	vt_rec_free(&r);
+	free(buf);
+	return vt_exit_code(rc);
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0
+ *
+ * Recordings (vfio-trace record / report): one file, a fixed header then self-contained
+ * blocks, each compressed with zstd and checked by a CRC-32, so a recorder killed between two
+ * blocks leaves a file readable up to its last one. docs/RECORDING.md describes the format.
+ * Pure: no BPF (lib/record.c writes, lib/record_read.c reads; the unit tests and the fuzzer
+ * link both).
+ */
+#ifndef VT_RECORD_H
+#define VT_RECORD_H
+
+#include "trace.h"
+
+#define VT_REC_MAGIC	 "VFIOTREC" /* 8 bytes, the file's first */
+#define VT_REC_VERSION	 1
+#define VT_REC_BLK_MAGIC "VTBK"
+#define VT_REC_MAX_RAW	 (64u << 20) /* a block's uncompressed size, at most */
+
+enum vt_rec_block {
+	VT_REC_INFO = 1,  /* key=value lines: who recorded what, where, when (always first) */
+	VT_REC_EVENTS,	  /* snoop's events: u32 count, then (u32 flags, struct vtr_event) */
+	VT_REC_SNAPSHOT,  /* stat's cumulative totals at one moment */
+	VT_REC_NAMES,	  /* processes named: struct vt_procname[] (each once, at its first
+			   * event or snapshot) */
+	VT_REC_END,	  /* u64 ts, then the reason in text: the recorder finished */
+	VT_REC_BLOCK_MAX, /* a type >= this is from a newer writer: skipped */
+};
+
+#define VT_REC_EV_LIFECYCLE 1u /* an event's flags: from the lifecycle ring */
+
+/* What the INFO block says (text values, NUL-terminated). */
+struct vt_rec_info {
+	char vt_version[64];
+	char kernel[128];
+	char host[128];
+	char attach[128];     /* the attach methods used, e.g. "fentry 20, raw_tp 3" */
+	char not_traced[512]; /* vt_tracer_missing() at the start */
+	char options[256];    /* the recorder's options, as text */
+	uint64_t start_mono;  /* CLOCK_MONOTONIC ns: times in the file are relative to it */
+	uint64_t start_real;  /* CLOCK_REALTIME ns at the same moment */
+	double interval;      /* seconds between snapshots */
+};
+
+/* ---- writing ------------------------------------------------------------------------------ */
+struct vt_rec_writer;
+/* Create path (truncated): NULL and errno. Nothing is written before vt_rec_start(). */
+struct vt_rec_writer *vt_rec_create(const char *path);
+/* The file header and the INFO block, then the events buffered so far. 0, or -errno. */
+int vt_rec_start(struct vt_rec_writer *w, const struct vt_rec_info *info);
+/* Buffered (in memory until the start); a block is written when the buffer fills or at
+ * vt_rec_flush(). */
+int vt_rec_event(struct vt_rec_writer *w, const struct vtr_event *e, bool lifecycle);
+/* Name process tgid now (name(ctx, tgid, p) fills comm and vm, e.g. from /proc while it
+ * lives) unless it is named already; written with the next flush. 0, or -errno. */
+typedef void (*vt_rec_name_fn)(void *ctx, uint32_t tgid, struct vt_procname *p);
+int vt_rec_name(struct vt_rec_writer *w, uint32_t tgid, vt_rec_name_fn name, void *ctx);
+/* The names of the snapshot's processes not named yet, the pending names and events, then the
+ * snapshot, as blocks; each block one write(). 0, or -errno. */
+int vt_rec_snapshot(struct vt_rec_writer *w, const struct vt_snapshot *s, vt_rec_name_fn name,
+		    void *ctx);
+int vt_rec_flush(struct vt_rec_writer *w);
+/* The end marker (ts, reason), then close. 0, or -errno; w is freed either way. */
+int vt_rec_close(struct vt_rec_writer *w, uint64_t ts, const char *reason);
+/* Bytes and events written so far. */
+uint64_t vt_rec_bytes(const struct vt_rec_writer *w);
+uint64_t vt_rec_events(const struct vt_rec_writer *w);
+/* One block as it is in the file (header, compressed payload), malloc'd: the writer's own,
+ * exposed for the tests that build files by hand. NULL on failure. */
+void *vt_rec_block(uint32_t type, const void *raw, size_t len, size_t *outlen);
+
+/* ---- reading ------------------------------------------------------------------------------ */
+struct vt_recording {
+	uint32_t version; /* the file's format version */
+	struct vt_rec_info info;
+	struct vt_snapshot *snaps; /* in file order; names point to procs */
+	size_t nsnaps;
+	struct vtr_event *events; /* none with VT_REC_READ_NO_EVENTS */
+	uint32_t *ev_flags;
+	size_t nevents;
+	uint64_t nops; /* the events in the file that are operations (not lifecycle records) */
+	struct vt_procname *procs;
+	size_t nprocs;
+	bool ended;	     /* the end marker was read */
+	uint64_t end_ts;     /* its ts */
+	char end_reason[64]; /* its reason */
+	size_t nblocks;
+	uint64_t skipped; /* blocks of a type this version does not know */
+};
+
+/* flags: the events are checked and counted, not kept (a storm's events take ~150 bytes
+ * each in memory: vt_rec_each_event() hands them over a block at a time) */
+#define VT_REC_READ_NO_EVENTS 1u
+/* Read a whole recording from memory. 0; or -1 with one sentence in err (no file name). A
+ * file that ends between two blocks without the end marker reads fine (ended false). */
+int vt_rec_parse(const void *buf, size_t len, unsigned flags, struct vt_recording *r, char *err,
+		 size_t errlen);
+/* A whole file into memory (malloc'd, its length in *len), or NULL with why in err. */
+void *vt_rec_load(const char *path, size_t *len, char *err, size_t errlen);
+/* Every event of a recording vt_rec_parse() accepted, in file order, one block in memory at a
+ * time (a storm's events need not fit): fn(ctx, event, lifecycle). 0, or -1. */
+int vt_rec_each_event(const void *buf, size_t len,
+		      void (*fn)(void *ctx, const struct vtr_event *e, bool lifecycle), void *ctx);
+void vt_rec_free(struct vt_recording *r);
+/* The last snapshot taken at most at ts (CLOCK_MONOTONIC), or NULL when none. */
+const struct vt_snapshot *vt_rec_snapshot_at(const struct vt_recording *r, uint64_t ts);
+
+#endif

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests of recordings (lib/record.c, lib/record_read.c): what is written reads back the
+ * same, a file cut between blocks reads up to its last one, and every bad file is refused
+ * with its one sentence. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "record.h"
+
+#define NEV 5000 /* more than one events block, all before the start */
+
+static char path[] = "/tmp/vt-test-record-XXXXXX";
+
+static void name(void *ctx, uint32_t tgid, struct vt_procname *p)
+{
+	snprintf(p->comm, sizeof(p->comm), "qemu-%u", tgid);
+	snprintf(p->vm, sizeof(p->vm), "vm%u", tgid);
+}
+
+static void fill_snap(struct vt_snapshot *s, uint64_t ts, uint64_t k)
+{
+	static struct vt_row rows[2];
+	static struct vt_dev devs[1];
+
+	memset(s, 0, sizeof(*s));
+	memset(rows, 0, sizeof(rows));
+	rows[0].key = (struct vtr_key){ .obj = 0x1000, .tgid = 42, .op = VT_OP_UNMAP };
+	rows[0].st.count = 10 * k;
+	rows[0].st.bytes = 4096 * k;
+	rows[0].st.hist[17] = 10 * k;
+	rows[1].key = (struct vtr_key){
+		.obj = 0x2000, .tgid = 43, .op = VT_OP_CALLBACK, .kind = VT_KIND_DEVICE
+	};
+	rows[1].st.count = 3 * k;
+	devs[0].vdev = 0x2000;
+	snprintf(devs[0].d.name, sizeof(devs[0].d.name), "vfio_dmatest.0");
+	s->ts = ts;
+	s->rows = rows;
+	s->n = 2;
+	s->devs = devs;
+	s->ndevs = 1;
+	s->losses[VT_LOSS_RINGBUF] = k;
+}
+
+/* A recording: NEV events (every 10th from the lifecycle ring), two snapshots, the end. Its
+ * bytes in *buf; the size before the end marker in *cut. */
+static size_t make(unsigned char **buf, size_t *cut)
+{
+	struct vt_rec_info in = { .start_mono = 1000, .start_real = 5000, .interval = 1 };
+	struct vt_rec_writer *w;
+	struct vt_snapshot s;
+	FILE *f;
+	size_t len;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(in.kernel, sizeof(in.kernel), "6.1.0-test");
+	snprintf(in.attach, sizeof(in.attach), "fentry 3");
+	w = vt_rec_create(path);
+	assert_non_null(w);
+	for (int i = 0; i < NEV; i++) {
+		struct vtr_event e = { .ts = 1000 + i, .op = VT_OP_CALLBACK, .size = i };
+
+		assert_int_equal(vt_rec_event(w, &e, i % 10 == 0), 0);
+	}
+	/* named at its events, before the start: once, written after the header */
+	assert_int_equal(vt_rec_name(w, 77, name, NULL), 0);
+	assert_int_equal(vt_rec_name(w, 77, name, NULL), 0);
+	assert_int_equal(vt_rec_start(w, &in), 0);
+	assert_int_equal(vt_rec_name(w, 77, name, NULL), 0);
+	fill_snap(&s, 2000, 1);
+	assert_int_equal(vt_rec_snapshot(w, &s, name, NULL), 0);
+	fill_snap(&s, 3000, 2);
+	assert_int_equal(vt_rec_snapshot(w, &s, name, NULL), 0);
+	assert_int_equal(vt_rec_events(w), NEV - NEV / 10);
+	*cut = vt_rec_bytes(w);
+	assert_int_equal(vt_rec_close(w, 3500, "signal"), 0);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	*buf = malloc(len);
+	assert_int_equal(fread(*buf, 1, len, f), len);
+	fclose(f);
+	unlink(path);
+	strcpy(path + strlen(path) - 6, "XXXXXX");
+	return len;
+}
+
+/* vt_rec_each_event's callback: the events in order, each the i-th written */
+static void each(void *ctx, const struct vtr_event *e, bool lifecycle)
+{
+	int *i = ctx;
+
+	assert_int_equal(e->size, *i);
+	assert_int_equal(lifecycle, *i % 10 == 0);
+	(*i)++;
+}
+
+static void test_roundtrip(void **state)
+{
+	struct vt_recording r;
+	unsigned char *b;
+	size_t cut, len = make(&b, &cut);
+	char err[256];
+
+	assert_int_equal(vt_rec_parse(b, len, 0, &r, err, sizeof(err)), 0);
+	assert_string_equal(r.info.kernel, "6.1.0-test");
+	assert_string_equal(r.info.attach, "fentry 3");
+	assert_int_equal(r.info.start_mono, 1000);
+	assert_int_equal(r.info.start_real, 5000);
+	assert_int_equal(r.nevents, NEV);
+	for (int i = 0; i < NEV; i++) {
+		assert_int_equal(r.events[i].size, i);
+		assert_int_equal(r.ev_flags[i], i % 10 == 0 ? VT_REC_EV_LIFECYCLE : 0);
+	}
+	assert_int_equal(r.nsnaps, 2);
+	assert_int_equal(r.snaps[1].ts, 3000);
+	assert_int_equal(r.snaps[1].n, 2);
+	assert_int_equal(r.snaps[1].rows[0].st.count, 20);
+	assert_int_equal(r.snaps[1].rows[0].st.hist[17], 20);
+	assert_int_equal(r.snaps[1].losses[VT_LOSS_RINGBUF], 2);
+	assert_string_equal(r.snaps[1].devs[0].d.name, "vfio_dmatest.0");
+	/* each process named once: at its events, or in the first snapshot that has it */
+	assert_int_equal(r.nprocs, 3);
+	assert_string_equal(r.procs[0].vm, "vm77");
+	assert_string_equal(r.procs[1].vm, "vm42");
+	assert_string_equal(r.procs[2].comm, "qemu-43");
+	assert_true(r.ended);
+	assert_string_equal(r.end_reason, "signal");
+	assert_int_equal(r.end_ts, 3500);
+	assert_null(vt_rec_snapshot_at(&r, 1999));
+	assert_int_equal(vt_rec_snapshot_at(&r, 2999)->ts, 2000);
+	assert_int_equal(vt_rec_snapshot_at(&r, 3000)->ts, 3000);
+	assert_int_equal(r.nops, NEV - NEV / 10);
+	vt_rec_free(&r);
+	/* one block at a time, as report snoop reads them */
+	int n = 0;
+
+	assert_int_equal(vt_rec_each_event(b, len, each, &n), 0);
+	assert_int_equal(n, NEV);
+	/* without the events: the same but them */
+	assert_int_equal(vt_rec_parse(b, len, VT_REC_READ_NO_EVENTS, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.nevents, 0);
+	assert_null(r.events);
+	assert_int_equal(r.nops, NEV - NEV / 10);
+	assert_int_equal(r.nsnaps, 2);
+	vt_rec_free(&r);
+	free(b);
+}
+
+/* Cut between two blocks (a killed recorder): read up to the last one, not ended. */
+static void test_cut_short(void **state)
+{
+	struct vt_recording r;
+	unsigned char *b;
+	size_t cut, len = make(&b, &cut);
+	char err[256];
+
+	assert_true(cut < len);
+	assert_int_equal(vt_rec_parse(b, cut, 0, &r, err, sizeof(err)), 0);
+	assert_false(r.ended);
+	assert_int_equal(r.nsnaps, 2);
+	vt_rec_free(&r);
+	free(b);
+}
+
+static void expect_bad(const unsigned char *b, size_t len, const char *words)
+{
+	struct vt_recording r;
+	char err[256];
+
+	assert_int_equal(vt_rec_parse(b, len, 0, &r, err, sizeof(err)), -1);
+	if (!strstr(err, words))
+		fail_msg("'%s' does not say '%s'", err, words);
+	assert_null(r.snaps);
+	assert_null(r.events);
+}
+
+static void test_bad_files(void **state)
+{
+	unsigned char *b;
+	size_t cut, len = make(&b, &cut);
+
+	expect_bad(b, 0, "not a vfio-trace recording");
+	expect_bad(b, 12, "truncated in its header");
+	expect_bad(b, 16, "no header block");
+	expect_bad(b, len - 1, "truncated inside block");
+	expect_bad(b, cut + 7, "truncated: 7 bytes left");
+	b[len - 3] ^= 0x40; /* in the end block's payload */
+	expect_bad(b, len, "fails its checksum");
+	b[len - 3] ^= 0x40;
+	b[0] = 'X';
+	expect_bad(b, len, "not a vfio-trace recording");
+	b[0] = 'V';
+	b[8] = VT_REC_VERSION + 1;
+	expect_bad(b, len, "format version 2 is newer");
+	b[8] = VT_REC_VERSION;
+	b[16] = 'X'; /* the first block's magic */
+	expect_bad(b, len, "no block at byte 16");
+	free(b);
+}
+
+/* A block type from a newer writer is skipped; one this version knows but malformed is not. */
+static void test_unknown_and_malformed(void **state)
+{
+	unsigned char *b, *c;
+	size_t len, blen;
+	void *blk = vt_rec_block(VT_REC_BLOCK_MAX + 7, "new", 3, &blen);
+	struct vt_recording r;
+	char err[256];
+
+	make(&b, &len); /* without its end marker */
+	c = malloc(len + blen);
+	memcpy(c, b, len);
+	memcpy(c + len, blk, blen);
+	assert_int_equal(vt_rec_parse(c, len + blen, 0, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.skipped, 1);
+	vt_rec_free(&r);
+	free(blk);
+	blk = vt_rec_block(VT_REC_SNAPSHOT, "short", 5, &blen);
+	c = realloc(c, len + blen);
+	memcpy(c + len, blk, blen);
+	expect_bad(c, len + blen, "is malformed");
+	free(blk);
+	free(c);
+	free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_cut_short),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_unknown_and_malformed),
+	};
+
+	return cmocka_run_group_tests_name("record", tests, NULL, NULL);
+}
