@@ -49,6 +49,16 @@ static void name_proc(void *ctx, uint32_t tgid, struct vt_procname *p)
 		snprintf(p->comm, sizeof(p->comm), "%.*s", (int)sizeof(e->comm), e->comm);
 }
 
+/* A process named from the command line the kernel side read at its first device
+ * (VT_EV_PROC): what it was then, even if it has exited since. */
+static void name_from_cmdline(void *ctx, uint32_t tgid, struct vt_procname *p)
+{
+	const struct vtr_proc *pr = ctx;
+
+	snprintf(p->comm, sizeof(p->comm), "%.*s", (int)sizeof(pr->e.comm), pr->e.comm);
+	vt_qemu_vm_name(pr->cmdline, pr->len, p->vm, sizeof(p->vm));
+}
+
 /* Every event, and the name of its process at its first (a VM may be gone by the next
  * snapshot). */
 static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
@@ -58,6 +68,12 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 
 	if (r->err || (!lifecycle && !vt_filter_proc(&r->cli.filter, e->tgid)))
 		return;
+	if (lifecycle && vt_event_proc(e)) { /* a name, not an event */
+		rc = vt_rec_name(r->w, e->tgid, name_from_cmdline, (void *)vt_event_proc(e));
+		if (rc)
+			r->err = rc;
+		return;
+	}
 	rc = vt_rec_event(r->w, e, lifecycle);
 	if (!rc && !lifecycle)
 		rc = vt_rec_name(r->w, e->tgid, name_proc, (void *)e);

@@ -340,11 +340,41 @@ int vt_cb_attach_modules(struct vt_tracer *t, const char *const *modules, int nm
 	return attached;
 }
 
-/* A loader stopped by rt_module_load goes on. */
+/* Does another vfio-trace still hold this loader (its vt_held names it)? Each one running
+ * stops it; the last to let go continues it, so that every one has attached first (export
+ * beside an admin's top: the first SIGCONT would otherwise let the loader go before the
+ * other attached; measured in the lab as one callback missed). Found by name among the
+ * kernel's maps, ours excepted by id; a dead one's map stays while its guard holds it. */
+static bool held_elsewhere(struct vt_tracer *t, uint32_t tgid)
+{
+	struct bpf_map_info mine = {}, info;
+	__u32 len = sizeof(mine), id = 0;
+	uint64_t since;
+	bool held = false;
+
+	if (bpf_obj_get_info_by_fd(bpf_map__fd(t->skel->maps.vt_held), &mine, &len))
+		return false;
+	while (!held && !bpf_map_get_next_id(id, &id)) {
+		int fd = id == mine.id ? -1 : bpf_map_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && !strcmp(info.name, "vt_held") &&
+		    info.key_size == sizeof(tgid) && info.value_size == sizeof(since))
+			held = !bpf_map_lookup_elem(fd, &tgid, &since);
+		close(fd);
+	}
+	return held;
+}
+
+/* A loader stopped by rt_module_load goes on, unless another vfio-trace still holds it. */
 void vt_hold_release(struct vt_tracer *t, uint32_t tgid)
 {
-	kill(tgid, SIGCONT);
 	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.vt_held), &tgid);
+	if (!held_elsewhere(t, tgid))
+		kill(tgid, SIGCONT);
 }
 
 /* A loader still held 2 s after its load: its lifecycle record was lost (counted in
@@ -371,8 +401,7 @@ void vt_hold_release_stale(struct vt_tracer *t)
 			vt_cb_attach_modules(t, names, n > 0 ? n : 0);
 			rescanned = true;
 		}
-		kill(cur, SIGCONT);
-		bpf_map_delete_elem(fd, &cur);
+		vt_hold_release(t, cur);
 	}
 }
 
@@ -390,7 +419,12 @@ static void continue_held(int fd)
 
 void vt_hold_release_all(struct vt_tracer *t)
 {
-	continue_held(bpf_map__fd(t->skel->maps.vt_held));
+	int fd = bpf_map__fd(t->skel->maps.vt_held);
+	uint32_t k;
+
+	while (!bpf_map_get_next_key(fd, NULL, &k) && !bpf_map_delete_elem(fd, &k))
+		if (!held_elsewhere(t, k))
+			kill(k, SIGCONT);
 }
 
 /* A child that outlives us only to continue the loaders held at our death (kill -9 in the
