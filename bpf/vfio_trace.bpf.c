@@ -27,15 +27,23 @@ static __always_inline __u64 fentry_arg(unsigned long long *ctx, int n)
 	return v;
 }
 
+/* How the fentry half of VT_ENTRY_EXIT_PROGS reads the arguments: two, as the kernel typed
+ * them (pointers the verifier tracks: fine to read through and to store), or the first as a
+ * plain number (needed where it is hashed, see fentry_arg). Never more than the function has:
+ * the verifier refuses ctx[1] of a one-argument function. */
+#define VT_FE_TWO_TYPED	 a0 = ctx[0], a1 = ctx[1]
+#define VT_FE_ONE_NUMBER a0 = fentry_arg(ctx, 0), a1 = 0
+
 /* The four programs of a function whose entry needs (at most) its first two arguments and whose
  * exit needs none: fentry/fexit, and the kprobe/kretprobe twins lib/loader.c attaches where
  * fentry is refused or the module must stay unloadable (lib/reload.c). enter is an expression
- * of a0 and a1, the arguments as numbers; lib/loader.c binds the programs by these names. */
-#define VT_ENTRY_EXIT_PROGS(func, x, enter, exit)                       \
+ * of a0 and a1, fe_args one of VT_FE_*; lib/loader.c binds the programs by these names. The
+ * programs are instruction for instruction those written out by hand before. */
+#define VT_ENTRY_EXIT_PROGS(func, x, fe_args, enter, exit)              \
 	SEC("fentry/" #func)                                            \
 	int BPF_PROG(fe_##x)                                            \
 	{                                                               \
-		__u64 a0 = fentry_arg(ctx, 0), a1 = fentry_arg(ctx, 1); \
+		__u64 fe_args;                                          \
 		(void)a1;                                               \
 		return enter;                                           \
 	}                                                               \
@@ -255,9 +263,9 @@ static __always_inline int dma_exit(__u32 op)
 	return 0;
 }
 
-VT_ENTRY_EXIT_PROGS(vfio_remove_dma, remove_dma,
+VT_ENTRY_EXIT_PROGS(vfio_remove_dma, remove_dma, VT_FE_TWO_TYPED,
 		    dma_enter(VT_OP_REMOVE_DMA, (void *)a0, (void *)a1), dma_exit(VT_OP_REMOVE_DMA))
-VT_ENTRY_EXIT_PROGS(vfio_unmap_unpin, unmap_unpin,
+VT_ENTRY_EXIT_PROGS(vfio_unmap_unpin, unmap_unpin, VT_FE_TWO_TYPED,
 		    dma_enter(VT_OP_UNMAP_UNPIN, (void *)a0, (void *)a1),
 		    dma_exit(VT_OP_UNMAP_UNPIN))
 
@@ -382,7 +390,8 @@ static __always_inline int release_enter(void *iommu)
 	return 0;
 }
 
-VT_ENTRY_EXIT_PROGS(vfio_iommu_type1_release, release, release_enter((void *)a0), teardown_exit())
+VT_ENTRY_EXIT_PROGS(vfio_iommu_type1_release, release, VT_FE_ONE_NUMBER, release_enter((void *)a0),
+		    teardown_exit())
 
 /* ---- a module that uses vfio.ko is loaded ------------------------------------------------
  * Its drivers' dma_unmap callbacks must be attached before its first device can be opened:

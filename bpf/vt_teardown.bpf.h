@@ -91,7 +91,7 @@ static __always_inline void teardown_dma(struct vfio_dma *dma)
 	t->bytes += BPF_CORE_READ(dma, size);
 }
 
-VT_ENTRY_EXIT_PROGS(vfio_iommu_type1_detach_group, detach_group, teardown_enter((void *)a0),
-		    teardown_exit())
+VT_ENTRY_EXIT_PROGS(vfio_iommu_type1_detach_group, detach_group, VT_FE_ONE_NUMBER,
+		    teardown_enter((void *)a0), teardown_exit())
 
 #endif
