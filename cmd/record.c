@@ -53,10 +53,7 @@ static void name_proc(void *ctx, uint32_t tgid, struct vt_procname *p)
  * (VT_EV_PROC): what it was then, even if it has exited since. */
 static void name_from_cmdline(void *ctx, uint32_t tgid, struct vt_procname *p)
 {
-	const struct vtr_proc *pr = ctx;
-
-	snprintf(p->comm, sizeof(p->comm), "%.*s", (int)sizeof(pr->e.comm), pr->e.comm);
-	vt_qemu_vm_name(pr->cmdline, pr->len, p->vm, sizeof(p->vm));
+	vt_event_proc_ident(ctx, p->comm, sizeof(p->comm), p->vm, sizeof(p->vm));
 }
 
 /* Every event, and the name of its process at its first (a VM may be gone by the next

@@ -370,11 +370,13 @@ static bool held_elsewhere(struct vt_tracer *t, uint32_t tgid)
 }
 
 /* A loader stopped by rt_module_load goes on, unless another vfio-trace still holds it. */
-void vt_hold_release(struct vt_tracer *t, uint32_t tgid)
+int vt_hold_release(struct vt_tracer *t, uint32_t tgid)
 {
-	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.vt_held), &tgid);
+	int err = bpf_map_delete_elem(bpf_map__fd(t->skel->maps.vt_held), &tgid);
+
 	if (!held_elsewhere(t, tgid))
 		kill(tgid, SIGCONT);
+	return err;
 }
 
 /* A loader still held 2 s after its load: its lifecycle record was lost (counted in
@@ -422,9 +424,9 @@ void vt_hold_release_all(struct vt_tracer *t)
 	int fd = bpf_map__fd(t->skel->maps.vt_held);
 	uint32_t k;
 
-	while (!bpf_map_get_next_key(fd, NULL, &k) && !bpf_map_delete_elem(fd, &k))
-		if (!held_elsewhere(t, k))
-			kill(k, SIGCONT);
+	/* a key that cannot be deleted would come back first for ever: stop there */
+	while (!bpf_map_get_next_key(fd, NULL, &k) && !vt_hold_release(t, k))
+		;
 }
 
 /* A child that outlives us only to continue the loaders held at our death (kill -9 in the
@@ -508,15 +510,21 @@ static void cb_detach(struct vt_cb_target *c)
 	callback_bpf__destroy(c->obj);
 }
 
-int vt_cb_detach_module(struct vt_tracer *t, const char *module)
+bool vt_cb_in_module(const struct vt_cb_target *c, const char *module)
 {
 	size_t len = strlen(module);
+
+	return !strncmp(c->sym, module, len) && c->sym[len] == ':';
+}
+
+int vt_cb_detach_module(struct vt_tracer *t, const char *module)
+{
 	int kept = 0, links = 0;
 
 	for (int i = 0; i < t->ncbs; i++) {
 		struct vt_cb_target *c = &t->cbs[i];
 
-		if (strncmp(c->sym, module, len) || c->sym[len] != ':') {
+		if (!vt_cb_in_module(c, module)) {
 			t->cbs[kept++] = *c;
 			continue;
 		}

@@ -158,6 +158,11 @@ static bool is_text(char t)
 	return t == 't' || t == 'T';
 }
 
+static bool is_data(char t)
+{
+	return strchr("dDrRbB", t) != NULL;
+}
+
 static bool in_list(const char *const *list, const char *s, size_t len)
 {
 	/* s is not NUL-terminated and may hold a NUL (a corrupt file): compare lengths first */
@@ -307,7 +312,7 @@ static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr,
 				} else if (what == KS_MODULE) {
 					/* data too where the first pass kept it (vfio_fops of
 					 * vfio loaded again) */
-					bool data = !text && strchr("dDrRbB", l.type) &&
+					bool data = !text && is_data(l.type) &&
 						    kept_module(ks, l.mod, l.mlen);
 
 					if ((text || data) && l.mod &&
@@ -315,7 +320,7 @@ static int ks_pass(struct vt_ksyms *ks, enum ks_pass what, uint64_t addr,
 						err = add_sym(ks, &l, data);
 				} else if (l.mod ? kept_module(ks, l.mod, l.mlen) :
 						   text && wanted_vmlinux(l.name, l.nlen)) {
-					if (text || strchr("dDrRbB", l.type))
+					if (text || is_data(l.type))
 						err = add_sym(ks, &l, !text);
 				}
 				if (err)
@@ -412,6 +417,12 @@ void vt_ksyms_forget_module(struct vt_ksyms *ks, const char *module)
 		return;
 	ks->n = drop_module(ks->syms, ks->n, module);
 	ks->ndata = drop_module(ks->data, ks->ndata, module);
+}
+
+int vt_ksyms_reload_module(struct vt_ksyms *ks, const char *module)
+{
+	vt_ksyms_forget_module(ks, module);
+	return vt_ksyms_add_module(ks, module);
 }
 
 void vt_ksyms_free(struct vt_ksyms *ks)

@@ -354,11 +354,11 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		t->env.force_kprobe = true;
 	/* The module functions by kprobe (asked for, or no fentry): the modules can then go and
 	 * come back under the tracer, which must follow (lib/reload.c). */
-	if (t->env.force_kprobe)
+	if (t->env.force_kprobe) {
 		t->opts.module_reload = true;
-	t->env.module_kprobes = t->opts.module_reload;
-	if (t->env.force_kprobe)
 		t->env.fentry_works = false;
+	}
+	t->env.module_kprobes = t->opts.module_reload;
 	t->ncpus = libbpf_num_possible_cpus();
 	for (;;) {
 		vt_points_probe(&t->env, t->ks);

@@ -69,7 +69,6 @@ static int module_points(struct vt_tracer *t, const char *module, bool attach)
  * taken for one of them before it registers. */
 static void forget_devices(struct vt_tracer *t, const char *module)
 {
-	size_t len = strlen(module);
 	int fd = bpf_map__fd(t->skel->maps.vt_devices);
 	uint64_t key, next, *prev = NULL;
 	struct vtr_device dev;
@@ -83,7 +82,7 @@ static void forget_devices(struct vt_tracer *t, const char *module)
 			continue;
 		for (int i = 0; i < t->ncbs && !gone; i++)
 			gone = t->cbs[i].addr == dev.dma_unmap &&
-			       !strncmp(t->cbs[i].sym, module, len) && t->cbs[i].sym[len] == ':';
+			       vt_cb_in_module(&t->cbs[i], module);
 		/* deleting the current key: the walk goes on from the start, which is short */
 		if (gone && !bpf_map_delete_elem(fd, &key))
 			prev = NULL;
@@ -109,9 +108,7 @@ static void module_load(struct vt_tracer *t, const struct vtr_event *e, const ch
 	 * addresses are not this module's. */
 	int stale = module_points(t, module, false) + vt_cb_detach_module(t, module), fixed;
 
-	vt_ksyms_forget_module(t->ks, module);
-	/* its symbols at their new addresses (vfio's vfio_fops, for export's health checks) */
-	vt_ksyms_add_module(t->ks, module);
+	vt_ksyms_reload_module(t->ks, module);
 	fixed = module_points(t, module, true);
 	if (fixed || stale)
 		fprintf(stderr, "%s: module %s loaded: %d probes attached to its functions\n",

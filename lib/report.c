@@ -259,6 +259,12 @@ void vt_proc_ident(uint32_t pid, char *comm, size_t clen, char *vm, size_t vlen)
 	vt_qemu_vm_name(buf, n, vm, vlen);
 }
 
+void vt_event_proc_ident(const struct vtr_proc *pr, char *comm, size_t clen, char *vm, size_t vlen)
+{
+	snprintf(comm, clen, "%.*s", (int)sizeof(pr->e.comm), pr->e.comm);
+	vt_qemu_vm_name(pr->cmdline, pr->len, vm, vlen);
+}
+
 size_t vt_proc_cmdline(uint32_t pid, char *buf, size_t len)
 {
 	char path[64];

@@ -29,6 +29,9 @@ char *vt_fmt_ns(char *buf, size_t len, uint64_t ns);
 void vt_snapshot_ident(const struct vt_snapshot *s, uint32_t pid, char *comm, size_t clen, char *vm,
 		       size_t vlen);
 void vt_proc_ident(uint32_t pid, char *comm, size_t clen, char *vm, size_t vlen);
+/* The same from a VT_EV_PROC record: what the process was at its first device (its leader's
+ * comm, the -name of the command line the kernel side read), even if it has exited since. */
+void vt_event_proc_ident(const struct vtr_proc *pr, char *comm, size_t clen, char *vm, size_t vlen);
 bool vt_qemu_vm_name(const char *cmdline, size_t len, char *vm, size_t vlen);
 /* /proc/<pid>/cmdline (NUL-separated) into buf, cut at len - 1 bytes and NUL-terminated: the
  * bytes read, 0 when the process is gone or unreadable. */

@@ -100,6 +100,8 @@ void vt_cb_detach_all(struct vt_tracer *t);
 /* The callbacks in module (it is gone, or back at other addresses) detached and forgotten;
  * how many links that removed. */
 int vt_cb_detach_module(struct vt_tracer *t, const char *module);
+/* Is c a function of module (its sym is "module:function")? */
+bool vt_cb_in_module(const struct vt_cb_target *c, const char *module);
 /* The callback programs attached now, to fn (vt_tracer_programs). */
 void vt_cb_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx);
 
@@ -113,7 +115,7 @@ void vt_detach_links(struct vt_tracer *t);
 void vt_prog_report(struct bpf_program *p, const char *name, vt_prog_fn fn, void *ctx);
 /* Held module loaders (bpf/vfio_trace.bpf.c rt_module_load): let one go, those held too long
  * (their record was lost), or all; the guard process continues them if we die. */
-void vt_hold_release(struct vt_tracer *t, uint32_t tgid);
+int vt_hold_release(struct vt_tracer *t, uint32_t tgid); /* 0, or our hold not removed */
 void vt_hold_release_stale(struct vt_tracer *t);
 void vt_hold_release_all(struct vt_tracer *t);
 void vt_guard_start(struct vt_tracer *t);

@@ -100,6 +100,8 @@ int vt_ksyms_add_module(struct vt_ksyms *ks, const char *module);
 /* Drop every symbol of module (unloaded: its addresses are stale; a module loaded again is
  * elsewhere, vt_ksyms_add_module reads it anew). */
 void vt_ksyms_forget_module(struct vt_ksyms *ks, const char *module);
+/* Both: module loaded again, its symbols (text, and data where kept) at their new addresses. */
+int vt_ksyms_reload_module(struct vt_ksyms *ks, const char *module);
 void vt_ksyms_free(struct vt_ksyms *ks);
 /* Whether vt_ksyms_load() keeps symbol name of module (NULL: vmlinux). */
 bool vt_ksyms_wanted(const char *name, const char *module);

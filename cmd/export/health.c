@@ -41,10 +41,8 @@ static void refresh_syms(struct export_health *h)
 	if (gen == h->gen)
 		return;
 	h->gen = gen;
-	for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) {
-		vt_ksyms_forget_module(h->ks, modules[i]);
-		vt_ksyms_add_module(h->ks, modules[i]);
-	}
+	for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++)
+		vt_ksyms_reload_module(h->ks, modules[i]);
 }
 
 /* Is module loaded and done with its init? While it is loading or going, its BTF and

@@ -50,13 +50,18 @@ static int procs_room(struct export *x, uint64_t now)
 	return 0;
 }
 
+/* The labels from a QEMU command line (NUL-separated arguments). */
+static void names_from(struct export_proc *p, const char *cmdline, size_t n)
+{
+	vt_qemu_vm_name(cmdline, n, p->vm, sizeof(p->vm));
+	vt_qemu_vm_uuid(cmdline, n, p->uuid, sizeof(p->uuid));
+}
+
 static void read_names(struct export_proc *p)
 {
 	char buf[8192];
-	size_t n = vt_proc_cmdline(p->tgid, buf, sizeof(buf));
 
-	vt_qemu_vm_name(buf, n, p->vm, sizeof(p->vm));
-	vt_qemu_vm_uuid(buf, n, p->uuid, sizeof(p->uuid));
+	names_from(p, buf, vt_proc_cmdline(p->tgid, buf, sizeof(buf)));
 }
 
 /* The process tgid as of this interval: its names, and whether it still runs. NULL for a
@@ -105,8 +110,7 @@ void export_proc_learn(struct export *x, const struct vtr_proc *pr, uint64_t now
 	p->start = pr->start;
 	p->gone_ns = 0; /* export_proc_get finds out at the next interval */
 	p->tick = x->tick;
-	vt_qemu_vm_name(pr->cmdline, pr->len, p->vm, sizeof(p->vm));
-	vt_qemu_vm_uuid(pr->cmdline, pr->len, p->uuid, sizeof(p->uuid));
+	names_from(p, pr->cmdline, pr->len);
 	vt_dbg("process %u: vm '%s' uuid '%s' (its command line at its first device)", p->tgid,
 	       p->vm, p->uuid);
 }

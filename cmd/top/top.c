@@ -67,9 +67,7 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 		id = vt_ident_find(tp->ids, pr->e.tgid);
 		if (id && id->start == pr->start)
 			return;
-		vm[0] = 0;
-		vt_qemu_vm_name(pr->cmdline, pr->len, vm, sizeof(vm));
-		snprintf(comm, sizeof(comm), "%.*s", (int)sizeof(pr->e.comm), pr->e.comm);
+		vt_event_proc_ident(pr, comm, sizeof(comm), vm, sizeof(vm));
 		vt_ident_put(tp->ids, pr->e.tgid, pr->start, comm, vm);
 	} else if (lifecycle && e->tgid) {
 		vt_ident_get(tp->ids, e->tgid, comm, sizeof(comm), vm, sizeof(vm));
