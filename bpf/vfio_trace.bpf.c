@@ -407,6 +407,16 @@ const volatile __u32 vt_hold_modules = 0;
 /* the stopped loaders: tgid -> since when (ns) */
 VT_MAP(BPF_MAP_TYPE_HASH, 256, __u32, __u64) vt_held SEC(".maps");
 
+/* Is mod vfio.ko? (its own functions are probed too, vfio_pin_pages: its loads and unloads
+ * matter when they can come and go, VT_FEAT_RELOAD) */
+static __always_inline bool module_is_vfio(struct module *mod)
+{
+	char name[8] = {};
+
+	bpf_probe_read_kernel_str(name, sizeof(name), &mod->name);
+	return name[0] == 'v' && name[1] == 'f' && name[2] == 'i' && name[3] == 'o' && !name[4];
+}
+
 /* Does mod use vfio.ko's symbols (a vfio_device driver)? Its target_list holds one module_use
  * per module it depends on. */
 static __always_inline bool module_uses_vfio(struct module *mod)
@@ -418,26 +428,12 @@ static __always_inline bool module_uses_vfio(struct module *mod)
 	for (int i = 0; i < 64 && pos && pos != head; i++) {
 		struct module_use *use = (void *)pos - off;
 		struct module *target = BPF_CORE_READ(use, target);
-		char name[8] = {};
 
-		if (target)
-			bpf_probe_read_kernel_str(name, sizeof(name), &target->name);
-		if (name[0] == 'v' && name[1] == 'f' && name[2] == 'i' && name[3] == 'o' &&
-		    !name[4])
+		if (target && module_is_vfio(target))
 			return true;
 		pos = BPF_CORE_READ(pos, next);
 	}
 	return false;
-}
-
-/* vfio.ko itself: its own functions are probed too (vfio_pin_pages), which matters only when
- * they can come and go (VT_FEAT_RELOAD). */
-static __always_inline bool module_is_vfio(struct module *mod)
-{
-	char name[8] = {};
-
-	bpf_probe_read_kernel_str(name, sizeof(name), &mod->name);
-	return name[0] == 'v' && name[1] == 'f' && name[2] == 'i' && name[3] == 'o' && !name[4];
 }
 
 static __always_inline bool module_watched(struct module *mod)
