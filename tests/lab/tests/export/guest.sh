@@ -26,10 +26,18 @@ wait_line /out/export.err tracing 90 || fail "the exporter did not start"
 ) &
 sp=$!
 (
-	n=0 bad=0
+	n=0 bad=0 seen=0
 	while [ ! -e /tmp/stop ]; do
+		# The first file comes just after the "tracing" line (the first snapshot is read
+		# then): none yet is not a partial read. Once written it is only ever replaced
+		# (rename), so from then on a missing file counts as a bad read too.
+		if [ $seen = 0 ] && [ ! -e /run/textfile/vfio_trace.prom ]; then
+			sleep 0.1
+			continue
+		fi
+		seen=1
 		# the last family written is build_info: a file without it is cut
-		tail -n 1 /run/textfile/vfio_trace.prom | grep -q '^vfio_trace_build_info' || bad=$((bad + 1))
+		tail -n 1 /run/textfile/vfio_trace.prom 2>/dev/null | grep -q '^vfio_trace_build_info' || bad=$((bad + 1))
 		n=$((n + 1))
 	done
 	echo "$bad $n" > /out/partial-reads
