@@ -207,9 +207,9 @@ static void lifecycle_alert(struct vt_timeline *t, const struct vtr_event *e)
 		json_object_object_add(a, "comm", text(e->comm, sizeof(e->comm)));
 		json_object_object_add(a, "other_comm", text(e->dev, sizeof(e->dev)));
 		vt_timeline_alert(t, e->ts, e->tgid, e->pid, "DEADLOCK", a);
-	} else if (e->op >= VT_EV_MODULE_LOAD && e->op != VT_EV_MODULE_LOAD &&
-		   e->op != VT_EV_MODULE_FREE && e->op != VT_EV_PROC) {
-		/* a newer writer's record: shown, named by what it says */
+	} else if (e->op > VT_EV_PROC) {
+		/* a newer writer's record (past the module and process records): shown, named
+		 * by what it says */
 		a = json_object_new_object();
 		json_object_object_add(a, "record_type", json_object_new_int(e->op));
 		json_object_object_add(a, "container", hex(e->container));

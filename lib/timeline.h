@@ -26,7 +26,7 @@ struct vt_timeline;
 struct vt_timeline *vt_timeline_new(const struct vt_recording *r, uint64_t from, uint64_t to);
 /* An event of the recording (a vt_rec_each_event() callback): kept when in the window. The
  * lifecycle records that are alerts (a RETRY at VT_RETRY_WARN, a DEADLOCK; a lifecycle op
- * this version does not know, named by its dev text) become alerts. */
+ * above VT_EV_PROC, which this version does not know, named by its dev text) become alerts. */
 void vt_timeline_event(void *timeline, const struct vtr_event *e, bool lifecycle);
 /* An alert at ts (CLOCK_MONOTONIC ns, kept when in the window) of process tgid, raised on
  * thread tid (0: none): an instant event named name (copied), in category "alert", with args

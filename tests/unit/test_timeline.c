@@ -73,6 +73,7 @@ static size_t make(unsigned char **buf, const char *host)
 	ev(100, 102, VT_OP_PIN, 5000, 6000, DEV, false);
 	/* UNMAP_DMA [10us, 100us]: under iommu->lock one removal, then the notify (the lock
 	 * dropped, device_list_lock held) to two devices, the first unpinning, then a removal */
+	ev(100, 101, VT_OP_LOCK_WAIT, 10500, 11000, "iommu->lock", false);
 	ev(100, 101, VT_OP_UNMAP_UNPIN, 13000, 19000, NULL, false);
 	ev(100, 101, VT_OP_REMOVE_DMA, 12000, 20000, NULL, false);
 	ev(100, 101, VT_OP_LOCK_HOLD, 11000, 40000, "iommu->lock", false);
@@ -217,8 +218,8 @@ static void test_chrome_trace(void **state)
 	int n, named = 0;
 
 	assert_true(json_object_object_get_ex(doc, "traceEvents", &evs));
-	/* 17 timed operations, 2 untimed ones and 3 alerts (not the module load) */
-	assert_int_equal(count(evs, "X", NULL), 17);
+	/* 18 timed operations, 2 untimed ones and 3 alerts (not the module load) */
+	assert_int_equal(count(evs, "X", NULL), 18);
 	assert_int_equal(count(evs, "i", NULL), 5);
 	assert_int_equal(count(evs, "i", "alert"), 3);
 	assert_int_equal(count(evs, "X", "callback"), 3);
@@ -255,14 +256,16 @@ static void test_chrome_trace(void **state)
 		else
 			assert_null(parent(s, i));
 	}
-	/* its locks, each on a track of its own: iommu->lock held, dropped for the notify and
-	 * taken by the unpin meanwhile; device_list_lock held around the notify */
+	/* its locks, each on a track of its own: iommu->lock waited for, held, dropped for the
+	 * notify and taken by the unpin meanwhile; device_list_lock held around the notify */
 	n = slices(evs, 101 + (1 << 22), s, 32);
-	assert_int_equal(n, 3);
-	assert_string_equal(s[0].name, "lock_hold iommu->lock");
-	assert_string_equal(s[1].name, "lock_drop iommu->lock");
-	assert_string_equal(s[2].name, "lock_hold iommu->lock");
-	assert_string_equal(parent(s, 2), "lock_drop");
+	assert_int_equal(n, 4);
+	assert_string_equal(s[0].name, "lock_wait iommu->lock");
+	assert_string_equal(s[1].name, "lock_hold iommu->lock");
+	assert_null(parent(s, 1));
+	assert_string_equal(s[2].name, "lock_drop iommu->lock");
+	assert_string_equal(s[3].name, "lock_hold iommu->lock");
+	assert_string_equal(parent(s, 3), "lock_drop");
 	n = slices(evs, 101 + (2 << 22), s, 32);
 	assert_int_equal(n, 1);
 	assert_true(s[0].ts == 41.0 && s[0].end == 89.0);
@@ -328,9 +331,9 @@ static void test_heatmap(void **state)
 	assert_non_null(strstr(svg, "data-op=\"lock_hold\" data-events=\"3\" data-cells=\"3\""));
 	assert_non_null(strstr(svg, "data-col=\"2\" data-row=\"13\" data-count=\"1\""));
 	assert_non_null(strstr(svg, "data-col=\"149\" data-row=\"19\" data-count=\"1\""));
-	/* 17 timed: pin 1, unmap 3, remove_dma 2, unmap_unpin 1, lock_hold 3, unpin 1,
-	 * callback 3, notify 2, lock_drop 1; every one in a bucket of its own */
-	assert_int_equal(cells, 1 + 3 + 2 + 1 + 3 + 1 + 3 + 2 + 1);
+	/* 18 timed: pin 1, unmap 3, remove_dma 2, unmap_unpin 1, lock_wait 1, lock_hold 3,
+	 * unpin 1, callback 3, notify 2, lock_drop 1; every one in a bucket of its own */
+	assert_int_equal(cells, 1 + 3 + 2 + 1 + 1 + 3 + 1 + 3 + 2 + 1);
 	assert_null(strstr(svg, "<evil"));
 	assert_non_null(strstr(svg, "&lt;evil &amp; &apos;host&apos;&gt;"));
 	assert_null(strstr(svg, "data-op=\"retry\""));
