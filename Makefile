@@ -77,12 +77,13 @@ help:
 # top (QEMU, busybox, kernel and module tooling; tests/lab/fetch installs the kernel
 # headers itself). `make deps` = both, so `make deps && make check` stays the one command.
 # libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for tests/fuzz (only recommended
-# by clang, and deps skips recommends).
+# by clang, and deps skips recommends). librsvg2-bin: rsvg-convert, which the tests render
+# report --heatmap's SVG with.
 DEB_PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libcap-dev \
 	libtracefs-dev libtraceevent-dev libncurses-dev libjson-c-dev libcmocka-dev pkg-config \
 	make gcc libc6-dev git python3 man-db groff-base bash xz-utils cppcheck \
 	libclang-rt-14-dev clang-format libmicrohttpd-dev libgnutls28-dev nettle-dev libtasn1-6-dev \
-	libidn2-dev libunistring-dev libgmp-dev binutils prometheus
+	libidn2-dev libunistring-dev libgmp-dev binutils prometheus librsvg2-bin
 DEB_PKGS_LAB := qemu-system-x86 busybox-static kmod cpio xz-utils zstd dwarves bc binutils \
 	gcc make python3 prometheus prometheus-node-exporter
 define install_missing
@@ -183,7 +184,7 @@ san-test: $(SAN_BINS)
 FUZZ       := $(BUILD)/fuzz
 FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_LIB   := lib/ksyms.c lib/report.c lib/util.c lib/model.c lib/escape.c lib/record.c \
-	lib/record_read.c
+	lib/record_read.c lib/timeline.c lib/heatmap.c
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 600
 FUZZ_CHECK_SECONDS ?= 20

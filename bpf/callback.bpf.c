@@ -82,7 +82,7 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 		if (st->notifies && st->notify_iova == iova && st->notify_size == length) {
 			st->retries++;
 			vt_account(VT_OP_RETRY, VT_KIND_CONTAINER, st->container, st->container, 0,
-				   length, 0, iova, 0, st->retries);
+				   now, length, 0, iova, 0, st->retries);
 			if (st->retries == VT_RETRY_WARN)
 				retry_warning(st->container, iova, length, st->retries);
 		} else {
@@ -118,12 +118,12 @@ static __always_inline int cb_exit(__u64 func)
 		cs = bpf_map_lookup_elem(&vt_cbs, &tid);
 		if (!cs || !cs->ts || cs->func != func)
 			return 1;
-		vt_account(VT_OP_CALLBACK, VT_KIND_DEVICE, cs->vdev, 0, now - cs->ts, cs->size, 0,
-			   cs->iova, 0, 0);
+		vt_account(VT_OP_CALLBACK, VT_KIND_DEVICE, cs->vdev, 0, now - cs->ts, now, cs->size,
+			   0, cs->iova, 0, 0);
 		cs->ts = 0;
 		return 0;
 	}
-	vt_account(VT_OP_CALLBACK, VT_KIND_DEVICE, st->cb_vdev, st->container, now - st->cb_ts,
+	vt_account(VT_OP_CALLBACK, VT_KIND_DEVICE, st->cb_vdev, st->container, now - st->cb_ts, now,
 		   st->cb_size, 0, st->cb_iova, 0, 0);
 	st->cb_ts = 0;
 	if (st->notify_ts) {
@@ -133,7 +133,7 @@ static __always_inline int cb_exit(__u64 func)
 
 		if (next == (void *)__builtin_preserve_access_index(&iommu->device_list)) {
 			vt_account(VT_OP_NOTIFY, VT_KIND_CONTAINER, st->container, st->container,
-				   now - st->notify_ts, st->notify_size, 0, st->notify_iova, 0,
+				   now - st->notify_ts, now, st->notify_size, 0, st->notify_iova, 0,
 				   st->retries);
 			st->notify_ts = 0;
 		}

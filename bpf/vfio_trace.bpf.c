@@ -140,7 +140,7 @@ static __always_inline int map_counted(void *iommu_data, unsigned long arg, long
 
 	bpf_probe_read_user(&m, sizeof(m), (void *)arg);
 	vt_account(VT_OP_MAP, VT_KIND_CONTAINER, (__u64)iommu_data, (__u64)iommu_data, VT_LAT_NONE,
-		   ret == 0 ? m.size : 0, ret, m.iova, m.size, 0);
+		   0, ret == 0 ? m.size : 0, ret, m.iova, m.size, 0);
 	return 0;
 }
 
@@ -148,7 +148,7 @@ static __always_inline int ioctl_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct vtr_unmap_state *st = vt_unmap_get(tid);
-	__u64 bytes;
+	__u64 bytes, now;
 
 	if (!st)
 		return 1; /* not MAP/UNMAP, or started mid-call */
@@ -160,13 +160,13 @@ static __always_inline int ioctl_exit(long ret)
 		bytes = 0;
 		if (ret == 0 && !bpf_probe_read_user(&u, sizeof(u), (void *)st->uarg))
 			bytes = u.size;
+		now = bpf_ktime_get_ns();
 		vt_account(VT_OP_UNMAP, VT_KIND_CONTAINER, st->container, st->container,
-			   bpf_ktime_get_ns() - st->ts, bytes, ret, st->iova, st->size,
-			   st->notifies);
+			   now - st->ts, now, bytes, ret, st->iova, st->size, st->notifies);
 	} else {
-		vt_account(VT_OP_MAP, VT_KIND_CONTAINER, st->container, st->container,
-			   bpf_ktime_get_ns() - st->ts, ret == 0 ? bytes : 0, ret, st->iova,
-			   st->size, 0);
+		now = bpf_ktime_get_ns();
+		vt_account(VT_OP_MAP, VT_KIND_CONTAINER, st->container, st->container, now - st->ts,
+			   now, ret == 0 ? bytes : 0, ret, st->iova, st->size, 0);
 	}
 	st->ts = 0;
 	return 0;
@@ -252,13 +252,14 @@ static __always_inline int dma_enter(__u32 op, void *iommu, struct vfio_dma *dma
 static __always_inline int dma_exit(__u32 op)
 {
 	struct vtr_call *c = call_get(op);
+	__u64 now = bpf_ktime_get_ns();
 
 	if (!c) {
 		vt_lose(VT_LOSS_NO_ENTRY);
 		return 0;
 	}
-	vt_account(op, VT_KIND_CONTAINER, c->container, c->container, bpf_ktime_get_ns() - c->ts,
-		   c->size, 0, c->iova, 0, 0);
+	vt_account(op, VT_KIND_CONTAINER, c->container, c->container, now - c->ts, now, c->size, 0,
+		   c->iova, 0, 0);
 	call_done(c);
 	return 0;
 }
@@ -326,7 +327,7 @@ static __always_inline int lifecycle(__u16 op, void *iommu, struct vfio_device *
 		d->container = (__u64)iommu;
 		d->registered = op == VT_OP_REGISTER;
 	}
-	vt_account(op, VT_KIND_DEVICE, (__u64)vdev, (__u64)iommu, 0, 0, 0, 0, 0, 0);
+	vt_account(op, VT_KIND_DEVICE, (__u64)vdev, (__u64)iommu, 0, 0, 0, 0, 0, 0, 0);
 	if (op == VT_OP_REGISTER)
 		proc_event();
 	if (d && op == VT_OP_UNREGISTER) {

@@ -87,7 +87,7 @@ static __noinline int lock_tracked(__u64 lock)
 	/* The unmap asks for iommu->lock back after its notify: the drop window ends. */
 	if (li->kind == VT_KIND_IOMMU_LOCK && (st = unmap_outside_callbacks(tid)) && st->drop_ts) {
 		vt_account(VT_OP_LOCK_DROP, VT_KIND_IOMMU_LOCK, li->container, li->container,
-			   h.ts - st->drop_ts, 0, 0, 0, lock, 0);
+			   h.ts - st->drop_ts, h.ts, 0, 0, 0, lock, 0);
 		st->drop_ts = 0;
 	}
 	VT_INFLIGHT_PUT(&vt_holds, &k, &h);
@@ -118,7 +118,8 @@ static __noinline __u64 unlock_tracked(__u64 lock)
 		return 0; /* taken before tracing started */
 	held = now - h->ts;
 	h->ts = 0;
-	vt_account(VT_OP_LOCK_HOLD, li->kind, li->container, li->container, held, 0, 0, 0, lock, 0);
+	vt_account(VT_OP_LOCK_HOLD, li->kind, li->container, li->container, held, now, 0, 0, 0,
+		   lock, 0);
 	return held;
 }
 
@@ -221,8 +222,8 @@ static __always_inline void check_abba(__u64 lock, struct vt_lock_info *li)
 	w = bpf_map_lookup_elem(&vt_waiting, &owner_tid);
 	if (!w || w->lock != other)
 		return;
-	vt_account(VT_OP_DEADLOCK, VT_KIND_CONTAINER, li->container, li->container, 0, 0, 0, other,
-		   lock, 0);
+	vt_account(VT_OP_DEADLOCK, VT_KIND_CONTAINER, li->container, li->container, 0, 0, 0, 0,
+		   other, lock, 0);
 	struct vtr_event *e = vt_lifecycle_event(VT_OP_DEADLOCK, li->container, li->container);
 	if (!e)
 		return;
@@ -274,8 +275,8 @@ int BPF_PROG(rt_contention_end, void *lock, int ret)
 	if (!w || w->lock != (__u64)lock)
 		return 0; /* began before tracing started */
 	now = bpf_ktime_get_ns();
-	vt_account(VT_OP_LOCK_WAIT, li->kind, li->container, li->container, now - w->ts, 0, ret, 0,
-		   (__u64)lock, 0);
+	vt_account(VT_OP_LOCK_WAIT, li->kind, li->container, li->container, now - w->ts, now, 0,
+		   ret, 0, (__u64)lock, 0);
 	w->lock = 0;
 	/* With hold times on, the hold starts when the wait ends. */
 	h = bpf_map_lookup_elem(&vt_holds, &k);

@@ -58,16 +58,16 @@ static __always_inline int inner_enter(__u32 op, void *iommu, __u64 iova, int np
 
 static __always_inline void call_account(__u32 op, struct vtr_call *c, long ret)
 {
-	__u64 pages = c->size;
+	__u64 pages = c->size, now = bpf_ktime_get_ns();
 
 	if (op == VT_OP_PIN && ret < 0)
 		pages = 0;
 	if (c->obj)
-		vt_account(op, VT_KIND_DEVICE, c->obj, c->container, bpf_ktime_get_ns() - c->ts,
-			   pages, ret, c->iova, 0, 0);
+		vt_account(op, VT_KIND_DEVICE, c->obj, c->container, now - c->ts, now, pages, ret,
+			   c->iova, 0, 0);
 	else
-		vt_account(op, VT_KIND_CONTAINER, c->container, c->container,
-			   bpf_ktime_get_ns() - c->ts, pages, ret, c->iova, 0, 0);
+		vt_account(op, VT_KIND_CONTAINER, c->container, c->container, now - c->ts, now,
+			   pages, ret, c->iova, 0, 0);
 }
 
 static __always_inline int inner_exit(__u32 op, long ret)
@@ -104,7 +104,7 @@ static __always_inline int outer_exit(__u32 op, long ret)
 static __always_inline int pin_counted(__u32 op, struct vfio_device *vdev, __u64 iova, int npage,
 				       long ret)
 {
-	vt_account(op, VT_KIND_DEVICE, (__u64)vdev, 0, VT_LAT_NONE,
+	vt_account(op, VT_KIND_DEVICE, (__u64)vdev, 0, VT_LAT_NONE, 0,
 		   op == VT_OP_PIN && ret < 0 ? 0 : npage, ret, iova, 0, 0);
 	return 0;
 }

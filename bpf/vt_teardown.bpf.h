@@ -67,9 +67,12 @@ static __always_inline int teardown_exit(void)
 		t->depth--;
 		return 0;
 	}
-	if (t->dmas)
+	if (t->dmas) {
+		__u64 now = bpf_ktime_get_ns();
+
 		vt_account(VT_OP_TEARDOWN, VT_KIND_CONTAINER, t->container, t->container,
-			   bpf_ktime_get_ns() - t->ts, t->bytes, 0, 0, t->dmas, 0);
+			   now - t->ts, now, t->bytes, 0, 0, t->dmas, 0);
+	}
 	t->ts = 0;
 	__sync_fetch_and_add(&vt_teardowns_active, -1); /* the old clang lacks xsub */
 	return 0;

@@ -79,6 +79,8 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		{ "interval", required_argument, NULL, 'I' },
 		{ "from", required_argument, NULL, 'F' },
 		{ "to", required_argument, NULL, 'U' },
+		{ "chrome-trace", required_argument, NULL, 'C' },
+		{ "heatmap", required_argument, NULL, 'G' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "textfile", required_argument, NULL, 't' },
 		{ "forget", required_argument, NULL, 'f' },
@@ -197,6 +199,12 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 			o->textfile = c == 't' ? optarg : o->textfile;
 			o->detail |= c == 'e';
 			o->pin_modules |= c == 'P';
+			break;
+		case 'C':
+		case 'G':
+			if (!(accept & VT_CLI_WINDOW))
+				goto unknown;
+			*(c == 'C' ? &o->chrome_trace : &o->heatmap) = optarg;
 			break;
 		case 'o':
 			if (!(accept & VT_CLI_RECORD))

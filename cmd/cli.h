@@ -23,7 +23,8 @@ enum {
 	VT_CLI_LOCKS = 1 << 6,	  /* --locks: lock events / columns too */
 	VT_CLI_HUNG = 1 << 7,	  /* --threshold SECS, --timeout SECS (hung) */
 	VT_CLI_RECORD = 1 << 8,	  /* -o/--output FILE, --duration S, --interval S (record) */
-	VT_CLI_WINDOW = 1 << 9,	  /* --from T, --to T; positional arguments in args (report) */
+	VT_CLI_WINDOW = 1 << 9,	  /* --from T, --to T, --chrome-trace F, --heatmap F;
+				   * positional arguments in args (report) */
 	VT_CLI_EXPORT = 1 << 10,  /* export's: --listen --textfile --interval --forget
 				   * --max-series --health --detail --pin-modules */
 };
@@ -48,6 +49,7 @@ struct vt_cli {
 	bool have_from, have_to;
 	char **args; /* report: the positional arguments */
 	int nargs;
+	const char *chrome_trace, *heatmap; /* report: the files to write */
 	/* export (--interval S sets interval) */
 	const char *listen, *textfile;
 	double forget, health; /* seconds */

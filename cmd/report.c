@@ -10,11 +10,13 @@
 #include "trace.h"
 #include "record.h"
 #include "report.h"
+#include "timeline.h"
 #include "cli.h"
 #include "cmd.h"
 
 static const char report_usage[] =
 	"usage: vfio-trace report FILE [stat|snoop|info] [-j] [--from T] [--to T]\n"
+	"                         [--chrome-trace OUT.json] [--heatmap OUT.svg]\n"
 	"  Show a recording (vfio-trace record) as stat (the default: one line per snapshot\n"
 	"  interval, then the totals) or snoop (one line per event) showed it live; info: what\n"
 	"  was recorded where, when and how.\n"
@@ -22,7 +24,11 @@ static const char report_usage[] =
 	"  --from T     only from T seconds after the recording's start (stat: the last\n"
 	"               snapshot at or before T)\n"
 	"  --to T       only up to T seconds after the start (stat: the last snapshot at or\n"
-	"               before T)\n";
+	"               before T)\n"
+	"  --chrome-trace OUT.json  write the events as a timeline (Trace Event Format: Perfetto\n"
+	"               UI, chrome://tracing): a track per thread, nested calls as slices\n"
+	"  --heatmap OUT.svg  write a latency heatmap (time x log2 latency) per operation\n"
+	"  With --chrome-trace or --heatmap, a view is printed only when named.\n";
 
 /* out = b - a (a NULL: since the start; b NULL: nothing), named by the recording. */
 static int window(const struct vt_recording *r, const struct vt_snapshot *a,
@@ -168,6 +174,14 @@ static int report_info(const struct vt_recording *r, const char *file, bool json
 	return VT_EXIT_OK;
 }
 
+static int report_fail(const char *path, const char *err)
+{
+	char shown[VT_ESC_SIZE(64)];
+
+	vt_err("%s: %s", vt_esc(shown, sizeof(shown), path, 64), err);
+	return VT_EXIT_FAIL;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct vt_cli cli = {};
@@ -216,12 +230,19 @@ int cmd_report(int argc, char **argv)
 			r.nsnaps ? (r.snaps[r.nsnaps - 1].ts - r.info.start_mono) / 1e9 : 0.0);
 	from = r.info.start_mono + (uint64_t)(cli.from * 1e9);
 	to = cli.have_to ? r.info.start_mono + (uint64_t)(cli.to * 1e9) : UINT64_MAX;
-	if (!strcmp(view, "info"))
+	if (cli.nargs == 1 && (cli.chrome_trace || cli.heatmap))
+		rc = VT_EXIT_OK; /* the files are what was asked for */
+	else if (!strcmp(view, "info"))
 		rc = report_info(&r, file, cli.json);
 	else if (!strcmp(view, "snoop"))
 		rc = report_snoop(&r, buf, len, &cli, from, to);
 	else
 		rc = report_stat(&r, &cli, from, to);
+	if (!rc && cli.chrome_trace &&
+	    vt_chrome_trace(&r, buf, len, from, to, cli.chrome_trace, err, sizeof(err)))
+		rc = report_fail(cli.chrome_trace, err);
+	if (!rc && cli.heatmap && vt_heatmap(&r, buf, len, from, to, cli.heatmap, err, sizeof(err)))
+		rc = report_fail(cli.heatmap, err);
 	vt_rec_free(&r);
 	free(buf);
 	return vt_exit_code(rc);

@@ -91,7 +91,8 @@ struct vtr_device {
 
 /* One event, for snoop (per-event ring buffer) and for device lifecycle. */
 struct vtr_event {
-	__u64 ts;  /* CLOCK_MONOTONIC ns, at completion */
+	__u64 ts;  /* CLOCK_MONOTONIC ns, at completion: the clock reading lat ends at, so
+		    * ts - lat is the start (untimed ones: when accounted) */
 	__u64 lat; /* ns */
 	__u64 obj; /* container or device, as in vt_key */
 	__u64 container;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer target: a recording as vfio-trace report reads it (lib/record_read.c), then what
- * report does with it: the snapshots at a window's edges, their difference, the JSON total.
+ * report does with it: the snapshots at a window's edges, their difference, the JSON total, the
+ * timeline and the heatmap of its events (written to /dev/null).
  * Whatever the bytes: no crash, no read out of bounds, no leak; a refused file always says why.
  */
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include "record.h"
 #include "report.h"
+#include "timeline.h"
 
 struct counts {
 	size_t all, ops;
@@ -55,6 +57,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (b)
 		vt_snapshot_free(&d);
+	/* the pictures of the whole file and of a window that begins at its start (any times
+	 * and latencies: no division by zero, no column or row out of range) */
+	if (vt_chrome_trace(&r, data, size, 0, UINT64_MAX, "/dev/null", err, sizeof(err)) ||
+	    vt_heatmap(&r, data, size, r.info.start_mono, UINT64_MAX, "/dev/null", err,
+		       sizeof(err)))
+		abort();
 	vt_rec_free(&r);
 	return 0;
 }

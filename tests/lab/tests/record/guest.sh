@@ -76,6 +76,13 @@ start dur record -o /tmp/dur.vtr --duration 2 --interval 0.5
 wl dur single
 wait "$pid_dur"; echo $? > "$LAB_OUT/dur.rc"
 cp /tmp/dur.vtr "$LAB_OUT/dur.vtr"
+
+# --locks: the holds, waits and drops of the vfio locks between the calls they cover (./check
+# nests them in report --chrome-trace).
+start locks record -o /tmp/locks.vtr --locks
+wl locks multidev --devices 2 --iterations 5
+stop locks
+cp /tmp/locks.vtr "$LAB_OUT/locks.vtr"
 cat /sys/kernel/debug/kprobes/list > /out/kprobes-after 2>/dev/null
 dmatest_unload || fail "rmmod failed"
 dmesg_clean || fail "kernel log has errors"
