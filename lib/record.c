@@ -186,7 +186,8 @@ struct vt_rec_writer *vt_rec_create(const char *path, uint64_t max_size)
 	w->max_size = max_size;
 	w->seg_limit = max_size / VT_REC_SEGMENTS;
 	w->batch = EV_BATCH;
-	/* a flight recorder's events block fits a quarter of a segment, even incompressible */
+	/* a flight recorder's events block fits a quarter of a segment, even incompressible
+	 * (but holds 64 events at least) */
 	while (max_size && w->batch > 64 &&
 	       ZSTD_compressBound(4 + w->batch * ev_size()) + BLK_HDR > w->seg_limit / 4)
 		w->batch /= 2;
@@ -332,8 +333,16 @@ int vt_rec_flush(struct vt_rec_writer *w)
 
 	if (rc || !w->nev || !w->started)
 		return rc;
-	put32(w->ev, w->nev);
-	rc = put_block(w, VT_REC_EVENTS, w->ev, 4 + w->nev * ev_size());
+	/* in blocks of at most batch events (those kept before the start can be many): each
+	 * block's count goes in the 4 bytes before its first record, the end of a record
+	 * written already */
+	for (size_t i = 0; !rc && i < w->nev; i += w->batch) {
+		size_t n = w->nev - i < w->batch ? w->nev - i : w->batch;
+		unsigned char *b = w->ev + i * ev_size();
+
+		put32(b, n);
+		rc = put_block(w, VT_REC_EVENTS, b, 4 + n * ev_size());
+	}
 	w->nev = 0;
 	return rc;
 }

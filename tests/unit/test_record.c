@@ -281,6 +281,14 @@ static void test_flight(void **state)
 	w = vt_rec_create(file, 64 << 10);
 	assert_non_null(w);
 	assert_int_equal(access(seg, F_OK), -1);
+	/* events kept while the tracer attaches, more than a segment holds in one block */
+	for (int i = 0; i < 3000; i++) {
+		struct vtr_event e = { .ts = 1000 + i,
+				       .op = VT_OP_UNMAP,
+				       .size = (uint64_t)i * 2654435761u };
+
+		assert_int_equal(vt_rec_event(w, &e, false), 0);
+	}
 	assert_int_equal(vt_rec_start(w, &in), 0);
 	for (int k = 1; k <= 40; k++) {
 		for (int i = 0; i < 300; i++) {

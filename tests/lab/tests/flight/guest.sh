@@ -2,7 +2,7 @@
 # record --locks, report top/hist/locks, and the flight recorder (record --max-size) on the
 # real kernel. A recording with --locks next to a live `locks --json` and `stat --json`;
 # then a flight recorder of 64 KiB through three storms, a SIGUSR1 snapshot between the
-# second and the third, killed with SIGKILL at the end; on 6.12, the size of a 60 s storm.
+# second and the third and one after the third, killed with SIGKILL at the end; on 6.12, the size of a 60 s storm.
 . /lab/lib.sh
 dmesg_mark
 dmatest_load ndev=4 || fail "cannot load the test module"
@@ -62,8 +62,15 @@ wl fl2 storm --iterations 300
 flushed /tmp/fl.vtr
 kill -USR1 "$pid_fl"
 wait_line "$LAB_OUT/fl.err" "snapshot of the recording in" 60 || fail "no SIGUSR1 snapshot"
-wl fl3 storm --iterations 300
+wl fl3 storm --iterations 600
 flushed /tmp/fl.vtr
+# a second one, whose oldest segment starts with a baseline
+kill -USR1 "$pid_fl"
+_i=0
+until [ "$(grep -c 'snapshot of the recording in' "$LAB_OUT/fl.err")" -ge 2 ]; do
+	_i=$((_i + 1)); [ $_i -gt 600 ] && fail "no second SIGUSR1 snapshot"
+	sleep 0.1
+done
 kill -KILL "$pid_fl"; wait "$pid_fl"
 ls -l /tmp/fl.vtr* > "$LAB_OUT/fl.ls"
 cp /tmp/fl.vtr* "$LAB_OUT/" || fail "no flight recording"
