@@ -3,6 +3,7 @@
 #include <string.h>
 #include "vt.h"
 #include "cli.h"
+#include "record.h"
 
 /* -p 1,2 and -p 1 -p 2 alike. */
 static bool parse_pids(const char *arg, struct vt_filter *f)
@@ -76,6 +77,7 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		{ "vm", required_argument, NULL, 'M' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'D' },
+		{ "max-size", required_argument, NULL, 'z' },
 		{ "interval", required_argument, NULL, 'I' },
 		{ "from", required_argument, NULL, 'F' },
 		{ "to", required_argument, NULL, 'U' },
@@ -210,6 +212,13 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 			if (!(accept & VT_CLI_RECORD))
 				goto unknown;
 			o->output = optarg;
+			break;
+		case 'z':
+			if (!(accept & VT_CLI_RECORD))
+				goto unknown;
+			if (!vt_parse_size("--max-size", optarg, VT_REC_MIN_SIZE, 1ull << 50,
+					   &o->max_size))
+				return VT_EXIT_USAGE;
 			break;
 		case ':':
 			/* a short option, maybe at the end of a cluster (-jp); getopt sets optopt for

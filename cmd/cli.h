@@ -22,7 +22,8 @@ enum {
 	VT_CLI_RINGBUF = 1 << 5,  /* --ringbuf-pages N (snoop) */
 	VT_CLI_LOCKS = 1 << 6,	  /* --locks: lock events / columns too */
 	VT_CLI_HUNG = 1 << 7,	  /* --threshold SECS, --timeout SECS (hung) */
-	VT_CLI_RECORD = 1 << 8,	  /* -o/--output FILE, --duration S, --interval S (record) */
+	VT_CLI_RECORD = 1 << 8,	  /* -o/--output FILE, --duration S, --interval S,
+				   * --max-size N (record) */
 	VT_CLI_WINDOW = 1 << 9,	  /* --from T, --to T, --chrome-trace F, --heatmap F;
 				   * positional arguments in args (report) */
 	VT_CLI_EXPORT = 1 << 10,  /* export's: --listen --textfile --interval --forget
@@ -45,6 +46,7 @@ struct vt_cli {
 	double timeout;	    /* hung: seconds the whole inspection may take */
 	const char *output; /* record: the file */
 	double duration;    /* record: seconds (0: until stopped) */
+	uint64_t max_size;  /* record: bytes the flight recorder keeps (0: everything) */
 	double from, to;    /* report: seconds after the recording's start */
 	bool have_from, have_to;
 	char **args; /* report: the positional arguments */

@@ -55,6 +55,23 @@ void vt_snoop_header(const struct vt_snoop *s);
 void vt_snoop_event(void *ctx, const struct vtr_event *e, bool lifecycle);
 void vt_snoop_summary(const struct vt_snoop *s, const uint64_t lost[VT_LOSS_MAX]);
 
+/* locks' output (cmd/locks.c), live and from a recording: the table of s (secs long), or its
+ * {"type":type} document; sym(ctx, ...) names a stack frame (vt_tracer_ksym, vt_rec_ksym). */
+typedef const char *(*vt_sym_fn)(void *ctx, uint64_t addr, char *buf, size_t len);
+void vt_locks_print(const struct vt_snapshot *s, double secs, const char *type, bool json,
+		    vt_sym_fn sym, void *ctx);
+
+/* hist's output (cmd/hist.c), live and from a recording: the histograms of s (filtered
+ * already), secs long, as text or one {"type":"hist"} document (cli->json). */
+void vt_hist_print(const struct vt_snapshot *s, const struct vt_cli *cli, double secs);
+
+/* report's views beyond stat, snoop and info (cmd/report_views.c): top, hist, locks of the
+ * recording r between from and to (CLOCK_MONOTONIC ns; have_from: from counts). An exit
+ * code, or -1 for a view it does not know. */
+struct vt_recording;
+int cmd_report_view(const char *view, const struct vt_recording *r, const struct vt_cli *cli,
+		    uint64_t from, uint64_t to);
+
 /* The tracer of a tracing command: o with what every command line may ask (--kprobe,
  * --no-hold); vt_tracer_open()'s result. */
 static inline int cmd_tracer_open(const struct vt_cli *cli, struct vt_tracer_opts *o,

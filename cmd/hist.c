@@ -74,8 +74,7 @@ static json_object *hist_json(const char *name, const char *device, const struct
 	return o;
 }
 
-/* s: already filtered (vt_snapshot_filter). */
-static void print_all(const struct vt_snapshot *s, const struct vt_cli *cli, double secs)
+void vt_hist_print(const struct vt_snapshot *s, const struct vt_cli *cli, double secs)
 {
 	int ops[VT_OP_MAX], nops = vt_ops_with(VT_OPF_HIST, ops);
 	json_object *doc = NULL, *arr = NULL;
@@ -143,7 +142,7 @@ int cmd_hist(int argc, char **argv)
 		vt_tracer_snapshot(t, &cur);
 		vt_snapshot_diff(&cur, &prev, &d);
 		vt_snapshot_filter(&d, &cli.filter);
-		print_all(&d, &cli, (cur.ts - prev.ts) / 1e9);
+		vt_hist_print(&d, &cli, (cur.ts - prev.ts) / 1e9);
 		vt_snapshot_free(&d);
 		vt_snapshot_free(&prev);
 		prev = cur;
@@ -156,7 +155,7 @@ int cmd_hist(int argc, char **argv)
 		vt_tracer_snapshot(t, &cur);
 		vt_snapshot_diff(&cur, &prev, &d);
 		vt_snapshot_filter(&d, &cli.filter);
-		print_all(&d, &cli, (cur.ts - prev.ts) / 1e9);
+		vt_hist_print(&d, &cli, (cur.ts - prev.ts) / 1e9);
 		vt_snapshot_free(&d);
 		vt_snapshot_free(&cur);
 	}

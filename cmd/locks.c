@@ -74,13 +74,13 @@ static const struct vt_lockmax *find_max(const struct vt_snapshot *s, uint64_t c
 	return NULL;
 }
 
-static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, double secs,
-			   const char *type)
+static json_object *report(const struct vt_snapshot *s, double secs, const char *type,
+			   vt_sym_fn sym, void *ctx)
 {
 	json_object *o = json_object_new_object(), *arr = json_object_new_array(), *l;
 	uint64_t *cs;
 	size_t nc = lock_containers(s, &cs);
-	char hex[32], sym[160];
+	char hex[32], name[160];
 
 	json_object_object_add(o, "type", json_object_new_string(type));
 	json_object_object_add(o, "seconds", json_object_new_double(secs));
@@ -115,8 +115,8 @@ static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, dou
 						m->m.comm, strnlen(m->m.comm, sizeof(m->m.comm))));
 				for (int f = 0; f < m->nstack; f++)
 					json_object_array_add(
-						st, json_object_new_string(vt_tracer_ksym(
-							    t, m->stack[f], sym, sizeof(sym))));
+						st, json_object_new_string(sym(
+							    ctx, m->stack[f], name, sizeof(name))));
 				json_object_object_add(lm, "stack", st);
 				json_object_object_add(x, "longest_hold", lm);
 			}
@@ -141,11 +141,11 @@ static json_object *report(struct vt_tracer *t, const struct vt_snapshot *s, dou
 	return o;
 }
 
-static void print_text(struct vt_tracer *t, const struct vt_snapshot *s, double secs)
+static void print_text(const struct vt_snapshot *s, double secs, vt_sym_fn sym, void *ctx)
 {
 	uint64_t *cs;
 	size_t nc = lock_containers(s, &cs);
-	char a[16], b[16], c[16], d[16], e[16], f[16], sym[160];
+	char a[16], b[16], c[16], d[16], e[16], f[16], name[160];
 
 	printf("\n%.1f s  %-18s %-16s %8s %9s %9s %9s %7s %9s %9s %9s\n", secs, "CONTAINER", "LOCK",
 	       "ACQ", "HOLD_P50", "HOLD_P99", "HOLD_MAX", "WAITS", "WAIT_P50", "WAIT_P99",
@@ -184,7 +184,7 @@ static void print_text(struct vt_tracer *t, const struct vt_snapshot *s, double 
 			       vt_esc(comm, sizeof(comm), m->m.comm, sizeof(m->m.comm)));
 			for (int fr = 0; fr < m->nstack && fr < 4; fr++)
 				printf("%s %s", fr ? " <-" : "",
-				       vt_tracer_ksym(t, m->stack[fr], sym, sizeof(sym)));
+				       sym(ctx, m->stack[fr], name, sizeof(name)));
 			printf("\n");
 		}
 	}
@@ -197,17 +197,28 @@ static void print_text(struct vt_tracer *t, const struct vt_snapshot *s, double 
 	vt_out_check();
 }
 
-static void emit(struct vt_tracer *t, const struct vt_cli *cli, const struct vt_snapshot *s,
-		 double secs, const char *type)
+void vt_locks_print(const struct vt_snapshot *s, double secs, const char *type, bool json,
+		    vt_sym_fn sym, void *ctx)
 {
-	if (cli->json) {
-		json_object *o = report(t, s, secs, type);
+	if (json) {
+		json_object *o = report(s, secs, type, sym, ctx);
 
 		vt_json_print(stdout, o, false);
 		json_object_put(o);
 	} else {
-		print_text(t, s, secs);
+		print_text(s, secs, sym, ctx);
 	}
+}
+
+static const char *ksym(void *t, uint64_t addr, char *buf, size_t len)
+{
+	return vt_tracer_ksym(t, addr, buf, len);
+}
+
+static void emit(struct vt_tracer *t, const struct vt_cli *cli, const struct vt_snapshot *s,
+		 double secs, const char *type)
+{
+	vt_locks_print(s, secs, type, cli->json, ksym, t);
 }
 
 int cmd_locks(int argc, char **argv)

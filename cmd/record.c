@@ -2,9 +2,12 @@
 /*
  * vfio-trace record -o FILE: the tracer of stat and snoop, written to one file for later
  * (vfio-trace report, cmd/report.c): every event snoop would print and, every interval, the
- * cumulative totals stat reads, in blocks flushed at each interval (lib/record.c).
+ * cumulative totals stat reads, in blocks flushed at each interval (lib/record.c). With
+ * --max-size, a flight recorder: only the newest data, in segment files; SIGUSR1 copies what
+ * it keeps into a new complete file.
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,15 +19,20 @@
 #include "cmd.h"
 
 static const char record_usage[] =
-	"usage: vfio-trace record -o FILE [--duration S] [--interval S] [--locks]\n"
+	"usage: vfio-trace record -o FILE [--duration S] [--interval S] [--max-size N] [--locks]\n"
 	"                         [-p PID[,PID...]] [--vm NAME] [--ringbuf-pages N] [--kprobe]\n"
 	"  Record events (what snoop shows) and totals (what stat shows) into FILE until\n"
 	"  Ctrl-C/SIGTERM or --duration; vfio-trace report FILE shows them, on any machine.\n"
+	"  SIGUSR1 copies what is recorded so far into FILE.<UTC time>, a complete recording.\n"
 	"  -o, --output FILE     the recording (created or truncated)\n"
 	"  --duration S          stop after S seconds of tracing\n"
+	"  --max-size N          a flight recorder: keep only the newest data, FILE and its\n"
+	"                        older segments FILE.1 to FILE.3 at most N bytes together\n"
+	"                        (K, M, G suffixes; at least 64K)\n"
 	"  --interval S          seconds between snapshots of the totals, each flushed to\n"
 	"                        FILE (default 1)\n"
-	"  --locks               also lock_hold, lock_wait and lock_drop events\n"
+	"  --locks               also lock_hold, lock_wait and lock_drop events and the\n"
+	"                        locks table (report FILE locks)\n"
 	"  -p, --pid PID,...     only what these processes cause (-p may repeat)\n"
 	"  --vm NAME             only what the QEMU whose -name is NAME causes\n"
 	"  --ringbuf-pages N     event ring buffer size in pages (power of two, default 1024)\n"
@@ -139,6 +147,53 @@ static int snapshot(struct rec *r, struct vt_tracer *t)
 	return rc;
 }
 
+static volatile sig_atomic_t dump_asked;
+
+static void on_usr1(int sig)
+{
+	dump_asked = 1;
+}
+
+static void catch_usr1(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+static const char *ksym(void *t, uint64_t addr, char *buf, size_t len)
+{
+	return vt_tracer_ksym(t, addr, buf, len);
+}
+
+/* SIGUSR1: the totals now, then everything kept into FILE.<UTC time> (FILE.<time>-2 ... when
+ * one exists already). */
+static int dump(struct rec *r, struct vt_tracer *t)
+{
+	char when[32], path[4200];
+	time_t now = time(NULL);
+	int rc = snapshot(r, t);
+
+	if (rc)
+		return rc; /* the recording's own write error */
+	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", gmtime(&now));
+	for (int i = 1; !rc && i < 100; i++) {
+		if (i == 1)
+			snprintf(path, sizeof(path), "%s.%s", r->cli.output, when);
+		else
+			snprintf(path, sizeof(path), "%s.%s-%d", r->cli.output, when, i);
+		rc = vt_rec_dump(r->w, path, vt_now_ns());
+		if (rc != -EEXIST)
+			break;
+	}
+	if (!rc)
+		fprintf(stderr, "%s: snapshot of the recording in %s\n", vt_prog, path);
+	else /* the recording goes on: a dump that fails is not a write error of it */
+		vt_warn("no snapshot of the recording (%s): %s", path, strerror(-rc));
+	return 0;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	struct rec r = {};
@@ -158,6 +213,7 @@ int cmd_record(int argc, char **argv)
 		return VT_EXIT_USAGE;
 	}
 	vt_install_signals();
+	catch_usr1();
 	/* A recorder is there to keep the events: a ring 16 times snoop's (4 MiB) */
 	if (!r.cli.ringbuf_pages)
 		r.cli.ringbuf_pages = 1024;
@@ -165,7 +221,7 @@ int cmd_record(int argc, char **argv)
 	/* Events that arrive while attaching wait in the writer's buffer: the file is created
 	 * (header block first) once the tracer says how it attached. */
 	start = vt_now_ns();
-	r.w = vt_rec_create(r.cli.output);
+	r.w = vt_rec_create(r.cli.output, r.cli.max_size);
 	if (!r.w) {
 		vt_err("cannot create %s: %s", r.cli.output, strerror(errno));
 		return VT_EXIT_FAIL;
@@ -175,6 +231,7 @@ int cmd_record(int argc, char **argv)
 		unlink(r.cli.output);
 		return VT_EXIT_FAIL;
 	}
+	vt_rec_set_symbolizer(r.w, ksym, t);
 	fill_info(&info, t, &r.cli, start);
 	rc = vt_rec_start(r.w, &info);
 	if (r.cli.duration) /* of tracing: attaching can take seconds on a slow machine */
@@ -182,10 +239,22 @@ int cmd_record(int argc, char **argv)
 	fprintf(stderr, "%s: recording to %s\n", vt_prog, r.cli.output);
 	while (!rc && !r.err) {
 		uint64_t next = vt_now_ns() + (uint64_t)(r.cli.interval * 1e9);
+		bool stopped = false;
 
 		if (end && next > end)
 			next = end;
-		if (!vt_tracer_wait(t, next))
+		/* in slices, to answer SIGUSR1 within 0.1 s */
+		while (!rc && !stopped && vt_now_ns() < next) {
+			uint64_t slice = vt_now_ns() + 100000000ull;
+
+			stopped = !vt_tracer_wait(t, slice < next ? slice : next);
+			if (dump_asked && !stopped) {
+				dump_asked = 0;
+				rc = dump(&r, t);
+				nsnap += !rc;
+			}
+		}
+		if (stopped)
 			break;
 		rc = snapshot(&r, t);
 		nsnap++;
@@ -207,9 +276,19 @@ int cmd_record(int argc, char **argv)
 	fprintf(stderr, "%s: %llu events, %llu snapshots, %llu bytes in %s\n", vt_prog,
 		(unsigned long long)vt_rec_events(r.w), (unsigned long long)nsnap,
 		(unsigned long long)vt_rec_bytes(r.w), r.cli.output);
+	if (r.cli.max_size)
+		fprintf(stderr, "%s: %llu bytes kept (--max-size %llu)\n", vt_prog,
+			(unsigned long long)vt_rec_kept_bytes(r.w),
+			(unsigned long long)r.cli.max_size);
 	if (vt_rec_close(r.w, vt_now_ns(), rc ? "write error" : why) && !rc)
 		rc = -EIO;
 	vt_tracer_close(t);
+	if (rc == -EFBIG) {
+		vt_err("--max-size %llu is too small: a segment (a quarter of it) cannot hold the "
+		       "names and totals of this recording",
+		       (unsigned long long)r.cli.max_size);
+		return VT_EXIT_FAIL;
+	}
 	if (rc) {
 		vt_err("writing %s: %s", r.cli.output, strerror(-rc));
 		return VT_EXIT_FAIL;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vfio-trace report FILE [stat|snoop]: what stat and snoop printed while FILE was recorded
- * (vfio-trace record), printed again by their own code (vt_stat_*, vt_snoop_*), offline: no
+ * vfio-trace report FILE [stat|snoop|top|hist|locks]: what stat and snoop printed while FILE
+ * was recorded (vfio-trace record), printed again by their own code (vt_stat_*, vt_snoop_*;
+ * top, hist and locks: cmd/report_views.c), offline: no
  * BPF, no privilege, any machine. --from/--to cut a window: stat's totals are the difference
  * of the snapshots at its edges, so adjacent windows add up to the whole.
  */
@@ -15,12 +16,13 @@
 #include "cmd.h"
 
 static const char report_usage[] =
-	"usage: vfio-trace report FILE [stat|snoop|info] [-j] [--from T] [--to T]\n"
+	"usage: vfio-trace report FILE [stat|snoop|top|hist|locks|info] [-j] [--from T] [--to T]\n"
 	"                         [--chrome-trace OUT.json] [--heatmap OUT.svg]\n"
 	"  Show a recording (vfio-trace record) as stat (the default: one line per snapshot\n"
-	"  interval, then the totals) or snoop (one line per event) showed it live; info: what\n"
-	"  was recorded where, when and how.\n"
-	"  -j, --json   the JSON lines of stat -j / snoop -j\n"
+	"  interval, then the totals), snoop (one line per event), top -b (a block per\n"
+	"  interval, then the totals), hist or locks (the window's tables; locks: recorded\n"
+	"  with --locks) showed it live; info: what was recorded where, when and how.\n"
+	"  -j, --json   the JSON of stat -j / snoop -j / top -j / hist -j / locks -j\n"
 	"  --from T     only from T seconds after the recording's start (stat: the last\n"
 	"               snapshot at or before T)\n"
 	"  --to T       only up to T seconds after the start (stat: the last snapshot at or\n"
@@ -115,6 +117,25 @@ static int report_snoop(const struct vt_recording *r, const void *buf, size_t le
 	return rc ? VT_EXIT_FAIL : VT_EXIT_OK;
 }
 
+/* A segment's baseline: its number, the counts of every op before it ("before"). */
+static void report_before(const struct vt_recording *r, bool json, json_object *o)
+{
+	json_object *b = json_object_new_object();
+	struct vtr_stat st;
+
+	for (int op = 0; op < VT_OP_MAX; op++) {
+		vt_snapshot_sum(&r->base, op, 0, 0, &st);
+		json_object_object_add(b, vt_op_name(op), json_object_new_uint64(st.count));
+		if (!json && st.count)
+			printf("%-19s %s %llu\n", "before", vt_op_name(op),
+			       (unsigned long long)st.count);
+	}
+	if (!json)
+		printf("%-19s %u\n", "segment", r->info.segment);
+	json_object_object_add(o, "segment", json_object_new_int64(r->info.segment));
+	json_object_object_add(o, "before", b);
+}
+
 /* The recording's header and what it holds: text lines "key value", or one JSON document. */
 static int report_info(const struct vt_recording *r, const char *file, bool json)
 {
@@ -168,6 +189,8 @@ static int report_info(const struct vt_recording *r, const char *file, bool json
 		else
 			json_object_object_add(o, kv[i].key, json_object_new_string(kv[i].val));
 	}
+	if (r->has_base) /* a flight recorder's segment: what its recorder counted before it */
+		report_before(r, json, o);
 	if (json)
 		vt_json_print(stdout, o, false);
 	json_object_put(o);
@@ -204,10 +227,11 @@ int cmd_report(int argc, char **argv)
 	file = cli.args[0];
 	if (cli.nargs == 2)
 		view = cli.args[1];
-	if (strcmp(view, "stat") && strcmp(view, "snoop") && strcmp(view, "info")) {
+	if (strcmp(view, "stat") && strcmp(view, "snoop") && strcmp(view, "info") &&
+	    strcmp(view, "top") && strcmp(view, "hist") && strcmp(view, "locks")) {
 		char shown[VT_ESC_SIZE(64)];
 
-		vt_err("unknown view '%s': stat, snoop or info",
+		vt_err("unknown view '%s': stat, snoop, top, hist, locks or info",
 		       vt_esc(shown, sizeof(shown), view, 64));
 		return VT_EXIT_USAGE;
 	}
@@ -236,8 +260,10 @@ int cmd_report(int argc, char **argv)
 		rc = report_info(&r, file, cli.json);
 	else if (!strcmp(view, "snoop"))
 		rc = report_snoop(&r, buf, len, &cli, from, to);
-	else
+	else if (!strcmp(view, "stat"))
 		rc = report_stat(&r, &cli, from, to);
+	else
+		rc = cmd_report_view(view, &r, &cli, from, to);
 	if (!rc && cli.chrome_trace &&
 	    vt_chrome_trace(&r, buf, len, from, to, cli.chrome_trace, err, sizeof(err)))
 		rc = report_fail(cli.chrome_trace, err);

@@ -23,6 +23,8 @@ enum vt_rec_block {
 	VT_REC_NAMES,	  /* processes named: struct vt_procname[] (each once, at its first
 			   * event or snapshot) */
 	VT_REC_END,	  /* u64 ts, then the reason in text: the recorder finished */
+	VT_REC_LOCKMAX,	  /* the longest lock holds of the snapshot before it, with their
+			   * stacks' symbols (record --locks) */
 	VT_REC_BLOCK_MAX, /* a type >= this is from a newer writer: skipped */
 };
 
@@ -39,12 +41,36 @@ struct vt_rec_info {
 	uint64_t start_mono;  /* CLOCK_MONOTONIC ns: times in the file are relative to it */
 	uint64_t start_real;  /* CLOCK_REALTIME ns at the same moment */
 	double interval;      /* seconds between snapshots */
+	/* A flight recorder's segment (--max-size): how many came before it, and whether its
+	 * first snapshot is the baseline (the totals when the segment began: the reader
+	 * subtracts it from the others, so the segment reads as a recording of its own). */
+	uint32_t segment;
+	bool baseline;
 };
+
+/* --max-size keeps the newest data in this many segment files: FILE (being written),
+ * FILE.1 (the one before), ... FILE.3 (the oldest), each at most max_size / this. */
+#define VT_REC_SEGMENTS 4
+/* The smallest --max-size: each segment holds a few blocks of events. */
+#define VT_REC_MIN_SIZE (64u << 10)
 
 /* ---- writing ------------------------------------------------------------------------------ */
 struct vt_rec_writer;
-/* Create path (truncated): NULL and errno. Nothing is written before vt_rec_start(). */
-struct vt_rec_writer *vt_rec_create(const char *path);
+/* Create path (truncated): NULL and errno. Nothing is written before vt_rec_start().
+ * max_size > 0 (at least VT_REC_MIN_SIZE): a flight recorder, path and its older segments
+ * path.1 ... together at most max_size bytes (stale segments of an earlier run are removed);
+ * a block that would not fit starts a new segment. */
+struct vt_rec_writer *vt_rec_create(const char *path, uint64_t max_size);
+/* The name of segment i (0: path itself) in buf. */
+char *vt_rec_segment_path(const char *path, int i, char *buf, size_t len);
+/* Kernel stack addresses in the LOCKMAX blocks are written with their symbols: sym(ctx,
+ * addr, buf, len) names one (e.g. vt_tracer_ksym). */
+typedef const char *(*vt_rec_sym_fn)(void *ctx, uint64_t addr, char *buf, size_t len);
+void vt_rec_set_symbolizer(struct vt_rec_writer *w, vt_rec_sym_fn sym, void *ctx);
+/* Everything the recorder keeps now (the segments, oldest first, their pending events
+ * flushed) as one complete recording in the new file path (which must not exist), ended at
+ * ts with reason "snapshot"; recording goes on. 0, or -errno. */
+int vt_rec_dump(struct vt_rec_writer *w, const char *path, uint64_t ts);
 /* The file header and the INFO block, then the events buffered so far. 0, or -errno. */
 int vt_rec_start(struct vt_rec_writer *w, const struct vt_rec_info *info);
 /* Buffered (in memory until the start); a block is written when the buffer fills or at
@@ -61,9 +87,10 @@ int vt_rec_snapshot(struct vt_rec_writer *w, const struct vt_snapshot *s, vt_rec
 int vt_rec_flush(struct vt_rec_writer *w);
 /* The end marker (ts, reason), then close. 0, or -errno; w is freed either way. */
 int vt_rec_close(struct vt_rec_writer *w, uint64_t ts, const char *reason);
-/* Bytes and events written so far. */
+/* Bytes and events written so far (over every segment); bytes in the files now. */
 uint64_t vt_rec_bytes(const struct vt_rec_writer *w);
 uint64_t vt_rec_events(const struct vt_rec_writer *w);
+uint64_t vt_rec_kept_bytes(const struct vt_rec_writer *w);
 /* One block as it is in the file (header, compressed payload), malloc'd: the writer's own,
  * exposed for the tests that build files by hand. NULL on failure. */
 void *vt_rec_block(uint32_t type, const void *raw, size_t len, size_t *outlen);
@@ -85,6 +112,19 @@ struct vt_recording {
 	char end_reason[64]; /* its reason */
 	size_t nblocks;
 	uint64_t skipped; /* blocks of a type this version does not know */
+	/* A segment's baseline (info.baseline): the totals since the recorder started when the
+	 * segment began; snaps hold the totals since then, info.start_* are its time. */
+	struct vt_snapshot base;
+	bool has_base;
+	uint64_t recorder_start_mono; /* the recorder's own start (info.start_mono before) */
+	struct vt_rec_sym *syms;      /* the symbols of the lock stacks */
+	size_t nsyms;
+};
+
+/* A kernel text address and its symbol, as the recorder resolved it. */
+struct vt_rec_sym {
+	uint64_t addr;
+	char name[120];
 };
 
 /* flags: the events are checked and counted, not kept (a storm's events take ~150 bytes
@@ -101,6 +141,8 @@ void *vt_rec_load(const char *path, size_t *len, char *err, size_t errlen);
 int vt_rec_each_event(const void *buf, size_t len,
 		      void (*fn)(void *ctx, const struct vtr_event *e, bool lifecycle), void *ctx);
 void vt_rec_free(struct vt_recording *r);
+/* The symbol the recording gives addr (ctx: the struct vt_recording), or its hex value. */
+const char *vt_rec_ksym(void *ctx, uint64_t addr, char *buf, size_t len);
 /* The last snapshot taken at most at ts (CLOCK_MONOTONIC), or NULL when none. */
 const struct vt_snapshot *vt_rec_snapshot_at(const struct vt_recording *r, uint64_t ts);
 

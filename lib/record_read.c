@@ -58,6 +58,7 @@ static bool info_line(struct vt_recording *r, const char *k, const char *v, char
 		{ "name_size", sizeof(struct vt_procname) },
 		{ "hist_slots", VT_HIST_SLOTS },
 		{ "losses", VT_LOSS_MAX },
+		{ "lockmax_size", sizeof(struct vt_lockmax) },
 	};
 	char ops[1024] = "";
 
@@ -82,6 +83,10 @@ static bool info_line(struct vt_recording *r, const char *k, const char *v, char
 		r->info.start_real = strtoull(v, NULL, 10);
 	else if (!strcmp(k, "interval_s"))
 		r->info.interval = strtod(v, NULL);
+	else if (!strcmp(k, "segment"))
+		r->info.segment = strtoul(v, NULL, 10);
+	else if (!strcmp(k, "baseline"))
+		r->info.baseline = !strcmp(v, "1");
 	else if (!strcmp(k, "ops")) {
 		size_t o = 0;
 
@@ -220,6 +225,42 @@ static int parse_names(struct vt_recording *r, const unsigned char *b, size_t le
 	return 0;
 }
 
+/* The lock maxima of the snapshot before (ignored without one) and their symbols. */
+static int parse_lockmax(struct vt_recording *r, const unsigned char *b, size_t len)
+{
+	uint32_t n = len >= 8 ? get32(b) : 0, nsyms = len >= 8 ? get32(b + 4) : 0;
+	const size_t lm = sizeof(struct vt_lockmax), sy = sizeof(struct vt_rec_sym);
+	struct vt_snapshot *s = r->nsnaps ? &r->snaps[r->nsnaps - 1] : NULL;
+	struct vt_rec_sym *syms;
+
+	if (len < 8 || n > (len - 8) / lm || nsyms > (len - 8 - n * lm) / sy ||
+	    len != 8 + n * lm + nsyms * sy)
+		return -1;
+	if (s && n && !s->lockmax) {
+		s->lockmax = malloc(n * lm);
+		if (!s->lockmax)
+			return -1;
+		memcpy(s->lockmax, b + 8, n * lm);
+		s->nlockmax = n;
+		for (uint32_t i = 0; i < n; i++) {
+			struct vt_lockmax *m = &s->lockmax[i];
+
+			if (m->nstack < 0 || m->nstack > 32)
+				m->nstack = 0;
+			m->m.comm[sizeof(m->m.comm) - 1] = 0;
+		}
+	}
+	syms = grow(r->syms, r->nsyms, nsyms, sy);
+	if (!syms)
+		return -1;
+	r->syms = syms;
+	memcpy(syms + r->nsyms, b + 8 + n * lm, nsyms * sy);
+	for (uint32_t i = 0; i < nsyms; i++)
+		syms[r->nsyms + i].name[sizeof(syms->name) - 1] = 0;
+	r->nsyms += nsyms;
+	return 0;
+}
+
 static int parse_block(struct vt_recording *r, uint32_t type, unsigned char *b, size_t len,
 		       unsigned flags, char *err, size_t errlen)
 {
@@ -228,6 +269,7 @@ static int parse_block(struct vt_recording *r, uint32_t type, unsigned char *b, 
 	case VT_REC_EVENTS: return parse_events(r, b, len, !(flags & VT_REC_READ_NO_EVENTS));
 	case VT_REC_SNAPSHOT: return parse_snapshot(r, b, len);
 	case VT_REC_NAMES: return parse_names(r, b, len);
+	case VT_REC_LOCKMAX: return parse_lockmax(r, b, len);
 	case VT_REC_END:
 		if (len < 8)
 			return -1;
@@ -282,6 +324,38 @@ static int next_block(const unsigned char *p, size_t len, size_t *off, size_t n,
 	return 0;
 }
 
+/*
+ * A flight recorder's segment begins with the totals of the segment before: every later
+ * snapshot less that baseline, and the segment's time starting at it, read as a recording of
+ * its own (windows add up inside it, and its totals are what happened in it).
+ */
+static int rebase(struct vt_recording *r)
+{
+	struct vt_snapshot *d = calloc(r->nsnaps, sizeof(*d));
+	const struct vt_snapshot *base = &r->snaps[0];
+
+	if (!d)
+		return -1;
+	for (size_t i = 1; i < r->nsnaps; i++)
+		if (vt_snapshot_diff(&r->snaps[i], base, &d[i - 1])) {
+			for (size_t j = 0; j < i; j++)
+				vt_snapshot_free(&d[j]);
+			free(d);
+			return -1;
+		}
+	if (base->ts > r->info.start_mono)
+		r->info.start_real += base->ts - r->info.start_mono;
+	r->info.start_mono = base->ts;
+	r->base = *base;
+	r->has_base = true;
+	for (size_t i = 1; i < r->nsnaps; i++)
+		vt_snapshot_free(&r->snaps[i]);
+	free(r->snaps);
+	r->snaps = d;
+	r->nsnaps--;
+	return 0;
+}
+
 static int parse(const unsigned char *p, size_t len, unsigned flags, struct vt_recording *r,
 		 char *err, size_t errlen)
 {
@@ -329,6 +403,9 @@ static int parse(const unsigned char *p, size_t len, unsigned flags, struct vt_r
 	}
 	if (!r->nblocks)
 		return bad(err, errlen, "truncated: no header block");
+	r->recorder_start_mono = r->info.start_mono;
+	if (r->info.baseline && r->nsnaps && rebase(r))
+		return bad(err, errlen, "out of memory reading its snapshots");
 	for (size_t i = 0; i < r->nsnaps; i++) {
 		r->snaps[i].procs = r->procs;
 		r->snaps[i].nprocs = r->nprocs;
@@ -422,7 +499,23 @@ void vt_rec_free(struct vt_recording *r)
 	free(r->events);
 	free(r->ev_flags);
 	free(r->procs);
+	free(r->syms);
+	if (r->has_base)
+		vt_snapshot_free(&r->base);
 	memset(r, 0, sizeof(*r));
+}
+
+const char *vt_rec_ksym(void *ctx, uint64_t addr, char *buf, size_t len)
+{
+	const struct vt_recording *r = ctx;
+
+	for (size_t i = 0; i < r->nsyms; i++)
+		if (r->syms[i].addr == addr) {
+			snprintf(buf, len, "%s", r->syms[i].name);
+			return buf;
+		}
+	snprintf(buf, len, "0x%llx", (unsigned long long)addr);
+	return buf;
 }
 
 const struct vt_snapshot *vt_rec_snapshot_at(const struct vt_recording *r, uint64_t ts)

@@ -90,6 +90,37 @@ bad:
 	return false;
 }
 
+bool vt_parse_size(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	static const char units[] = "KMG";
+	char num[32], *u, shown[VT_ESC_SIZE(64)];
+	size_t n = strlen(s);
+	int shift = 0;
+
+	snprintf(num, sizeof(num), "%s", s);
+	u = n && n < sizeof(num) && (num[n - 1] & ~0x20) ? strchr(units, num[n - 1] & ~0x20) : NULL;
+	if (u) {
+		shift = 10 * (int)(u - units + 1);
+		num[n - 1] = 0;
+	}
+	if (n < sizeof(num) && plain_number(num, false)) {
+		unsigned long long v;
+		char *end;
+
+		errno = 0;
+		v = strtoull(num, &end, 10);
+		if (!errno && !*end && v <= (max >> shift) && (v << shift) >= min) {
+			*out = v << shift;
+			return true;
+		}
+	}
+	vt_err("invalid value '%s' for %s: expected bytes (K, M, G: KiB, MiB, GiB) from %llu "
+	       "to %llu",
+	       vt_esc(shown, sizeof(shown), s, 64), opt, (unsigned long long)min,
+	       (unsigned long long)max);
+	return false;
+}
+
 bool vt_parse_secs(const char *opt, const char *s, double min, double max, double *secs)
 {
 	char *end, shown[VT_ESC_SIZE(64)];

@@ -33,6 +33,8 @@ void vt_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * in [min, max]. */
 bool vt_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Seconds in [min, max]; a bad value gets one line naming opt. */
+/* Bytes in [min, max]: a whole number, optionally with a K, M or G suffix (powers of 1024). */
+bool vt_parse_size(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out);
 bool vt_parse_secs(const char *opt, const char *s, double min, double max, double *secs);
 bool vt_parse_interval(const char *s, double *secs);
 uint64_t vt_now_ns(void); /* CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() uses */

@@ -178,26 +178,32 @@ static void print_tables(const struct vt_view *v, bool counts, double secs)
 		printf("  (no device seen)\n");
 }
 
-static void print_block(struct top *tp, bool final)
+void vt_top_print_block(const struct vt_view *v, const char *not_traced, const char *filter,
+			int sort, bool reverse, bool final, time_t when)
 {
 	char sum[5][VT_VIEW_LINE], tbuf[64];
-	time_t now = time(NULL);
 	int n;
 
-	strftime(tbuf, sizeof(tbuf), "%Y-%m-%d %H:%M:%S %z", localtime(&now));
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%d %H:%M:%S %z", localtime(&when));
 	if (final)
-		printf("\n=== %s  totals over %.1f s%s%s ===\n", tbuf, tp->view.tot_secs,
-		       tp->filter[0] ? "  " : "", tp->filter);
+		printf("\n=== %s  totals over %.1f s%s%s ===\n", tbuf, v->tot_secs,
+		       filter[0] ? "  " : "", filter);
 	else
-		printf("\n=== %s  interval %.2f s  sort %s%s%s%s ===\n", tbuf, tp->view.secs,
-		       vt_sort_name(tp->ui.sort), tp->ui.reverse ? " (ascending)" : "",
-		       tp->filter[0] ? "  " : "", tp->filter);
-	n = vt_view_summary(&tp->view, vt_tracer_missing(tp->t), sum, 5);
+		printf("\n=== %s  interval %.2f s  sort %s%s%s%s ===\n", tbuf, v->secs,
+		       vt_sort_name(sort), reverse ? " (ascending)" : "", filter[0] ? "  " : "",
+		       filter);
+	n = vt_view_summary(v, not_traced, sum, 5);
 	for (int i = 0; i < n; i++)
 		if (!final || i != 2) /* the final block: no "last interval" row */
 			printf("%s\n", sum[i]);
-	print_tables(&tp->view, final, final ? 0 : tp->view.secs);
+	print_tables(v, final, final ? 0 : v->secs);
 	vt_out_check();
+}
+
+static void print_block(struct top *tp, bool final)
+{
+	vt_top_print_block(&tp->view, vt_tracer_missing(tp->t), tp->filter, tp->ui.sort,
+			   tp->ui.reverse, final, time(NULL));
 }
 
 /* vt_report_json() names processes from /proc: one that already exited is "?" there, but
@@ -224,16 +230,20 @@ static void name_json(struct top *tp, json_object *doc)
 	}
 }
 
-static void print_json(json_object *o, const char *type)
+void vt_top_print_json(json_object *o, const char *type, time_t when)
 {
 	char tbuf[64];
-	time_t now = time(NULL);
 
-	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S%z", localtime(&when));
 	json_object_object_add(o, "type", json_object_new_string(type));
 	json_object_object_add(o, "time", json_object_new_string(tbuf));
 	vt_json_print(stdout, o, false);
 	json_object_put(o);
+}
+
+static void print_json(json_object *o, const char *type)
+{
+	vt_top_print_json(o, type, time(NULL));
 }
 
 static int run_plain(struct top *tp)

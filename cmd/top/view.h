@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <json-c/json.h>
 #include "trace.h"
 
@@ -142,6 +143,13 @@ const char *vt_reg_name(enum vt_reg_state r);
 /* The rates of interval document iv, added to vt_report_json()'s containers and devices
  * (same order: vt_containers() and iv->devs) and as a top-level "rates" object. */
 void vt_view_json_rates(json_object *doc, const struct vt_snapshot *iv, double secs);
+
+/* top -b's block (cmd/top/top.c), live and from a recording (cmd/report_views.c): the
+ * summary and both tables of v at wall time when (final: the totals); and a JSON document
+ * (type "interval" or "total", its "time" when), printed and put. */
+void vt_top_print_block(const struct vt_view *v, const char *not_traced, const char *filter,
+			int sort, bool reverse, bool final, time_t when);
+void vt_top_print_json(json_object *o, const char *type, time_t when);
 
 /* ---- the interactive screen ------------------------------------------------------------- */
 struct vt_view_ui {

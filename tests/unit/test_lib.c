@@ -189,6 +189,33 @@ static void test_parse_u64(void **state)
 	assert_false(vt_parse_u64("--pid", "99999999999999999999999", 1, UINT64_MAX, &v));
 }
 
+/* --max-size: bytes, K/M/G (either case) powers of 1024, in range after the suffix */
+static void test_parse_size(void **state)
+{
+	const uint64_t max = 1ull << 50;
+	uint64_t v;
+
+	assert_true(vt_parse_size("--max-size", "65536", 65536, max, &v));
+	assert_int_equal(v, 65536);
+	assert_true(vt_parse_size("--max-size", "64K", 65536, max, &v));
+	assert_int_equal(v, 65536);
+	assert_true(vt_parse_size("--max-size", "256m", 65536, max, &v));
+	assert_int_equal(v, 256ull << 20);
+	assert_true(vt_parse_size("--max-size", "3G", 65536, max, &v));
+	assert_int_equal(v, 3ull << 30);
+	assert_true(vt_parse_size("--max-size", "1048576G", 65536, max, &v));
+	assert_int_equal(v, max);
+	assert_false(vt_parse_size("--max-size", "1048577G", 65536, max, &v));
+	assert_false(vt_parse_size("--max-size", "17179869184G", 65536, UINT64_MAX, &v));
+	assert_false(vt_parse_size("--max-size", "63K", 65536, max, &v));
+	assert_false(vt_parse_size("--max-size", "64KB", 65536, max, &v));
+	assert_false(vt_parse_size("--max-size", "1T", 65536, max, &v));
+	assert_false(vt_parse_size("--max-size", "K", 65536, max, &v));
+	assert_false(vt_parse_size("--max-size", "", 65536, max, &v));
+	assert_false(vt_parse_size("--max-size", "-64K", 65536, max, &v));
+	assert_false(vt_parse_size("--max-size", "64 K", 65536, max, &v));
+}
+
 static int parse(const char *line, unsigned accept, struct vt_cli *o)
 {
 	static char buf[256]; /* o keeps pointers into it (--listen, --textfile) */
@@ -518,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_kallsyms_module_reload),
 		cmocka_unit_test(test_kallsyms_covers_points),
 		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_cli),
 		cmocka_unit_test(test_qemu_name),
 		cmocka_unit_test(test_cli_values),

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include "record.h"
 
@@ -63,7 +65,7 @@ static size_t make(unsigned char **buf, size_t *cut)
 	close(fd);
 	snprintf(in.kernel, sizeof(in.kernel), "6.1.0-test");
 	snprintf(in.attach, sizeof(in.attach), "fentry 3");
-	w = vt_rec_create(path);
+	w = vt_rec_create(path, 0);
 	assert_non_null(w);
 	for (int i = 0; i < NEV; i++) {
 		struct vtr_event e = { .ts = 1000 + i, .op = VT_OP_CALLBACK, .size = i };
@@ -235,13 +237,125 @@ static void test_unknown_and_malformed(void **state)
 	free(b);
 }
 
+static size_t slurp(const char *file, unsigned char **buf)
+{
+	char err[256];
+	size_t len;
+
+	*buf = vt_rec_load(file, &len, err, sizeof(err));
+	assert_non_null(*buf);
+	return len;
+}
+
+static uint64_t unmaps(const struct vt_snapshot *s)
+{
+	struct vtr_stat st;
+
+	vt_snapshot_sum(s, VT_OP_UNMAP, 0, 0, &st);
+	return st.count;
+}
+
+/* A flight recorder (--max-size 64K): 40 snapshots with events between them make it rotate;
+ * the files stay within the bound; each segment reads alone, its baseline plus its own totals
+ * are the recorder's; a dump reads as one recording of everything kept, its windows adding
+ * up; a stale segment of an earlier run is gone. */
+static void test_flight(void **state)
+{
+	struct vt_rec_info in = { .start_mono = 1000, .start_real = 5000, .interval = 1 };
+	char dir[] = "/tmp/vt-test-flight-XXXXXX", file[128], seg[160], dumpf[160];
+	struct vt_rec_writer *w;
+	struct vt_recording r, d;
+	struct vt_snapshot s;
+	unsigned char *b;
+	uint64_t total = 0, kept = 0;
+	size_t len, nsnaps = 0;
+	char err[256];
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/rec", dir);
+	vt_rec_segment_path(file, 3, seg, sizeof(seg));
+	f = fopen(seg, "w"); /* stale */
+	fclose(f);
+	assert_null(vt_rec_create(file, 1000)); /* below VT_REC_MIN_SIZE */
+	w = vt_rec_create(file, 64 << 10);
+	assert_non_null(w);
+	assert_int_equal(access(seg, F_OK), -1);
+	/* events kept while the tracer attaches, more than a segment holds in one block */
+	for (int i = 0; i < 3000; i++) {
+		struct vtr_event e = { .ts = 1000 + i,
+				       .op = VT_OP_UNMAP,
+				       .size = (uint64_t)i * 2654435761u };
+
+		assert_int_equal(vt_rec_event(w, &e, false), 0);
+	}
+	assert_int_equal(vt_rec_start(w, &in), 0);
+	for (int k = 1; k <= 40; k++) {
+		for (int i = 0; i < 300; i++) {
+			/* not too compressible: a pseudo-random size */
+			struct vtr_event e = { .ts = 1000 + k * 1000 + i,
+					       .op = VT_OP_UNMAP,
+					       .size = (uint64_t)k * 2654435761u * (i + 1) };
+
+			assert_int_equal(vt_rec_event(w, &e, false), 0);
+		}
+		fill_snap(&s, 1000 + k * 1000 + 999, k);
+		assert_int_equal(vt_rec_snapshot(w, &s, name, NULL), 0);
+		if (k == 37) {
+			snprintf(dumpf, sizeof(dumpf), "%s/dump", dir);
+			assert_int_equal(vt_rec_dump(w, dumpf, 39000), 0);
+			assert_int_equal(vt_rec_dump(w, dumpf, 39000), -EEXIST);
+		}
+	}
+	assert_int_equal(vt_rec_close(w, 50000, "signal"), 0);
+	for (int i = 0; i < VT_REC_SEGMENTS; i++) {
+		struct stat st;
+
+		vt_rec_segment_path(file, i, seg, sizeof(seg));
+		assert_int_equal(stat(seg, &st), 0); /* it rotated at least 3 times */
+		kept += st.st_size;
+		len = slurp(seg, &b);
+		assert_int_equal(vt_rec_parse(b, len, 0, &r, err, sizeof(err)), 0);
+		assert_true(r.has_base);
+		assert_true(r.info.segment >= (unsigned)(VT_REC_SEGMENTS - 1 - i));
+		assert_string_equal(r.end_reason, i ? "rotated" : "signal");
+		assert_int_equal(r.info.start_mono, r.base.ts);
+		assert_true(r.nsnaps > 0);
+		/* the baseline and the segment's own totals: the recorder's, at its last snapshot */
+		assert_int_equal(unmaps(&r.base) + unmaps(&r.snaps[r.nsnaps - 1]),
+				 10 * ((r.snaps[r.nsnaps - 1].ts - 999 - 1000) / 1000));
+		assert_string_equal(r.procs[0].comm, "qemu-42");
+		if (!i)
+			total = unmaps(&r.base) + unmaps(&r.snaps[r.nsnaps - 1]);
+		nsnaps += r.nsnaps;
+		vt_rec_free(&r);
+		free(b);
+	}
+	assert_true(kept <= 64 << 10);
+	assert_int_equal(total, 400);
+	/* the dump at k = 37: every snapshot of the four segments then, once */
+	len = slurp(dumpf, &b);
+	assert_int_equal(vt_rec_parse(b, len, 0, &d, err, sizeof(err)), 0);
+	assert_true(d.has_base && d.ended);
+	assert_string_equal(d.end_reason, "snapshot");
+	assert_int_equal(unmaps(&d.base) + unmaps(&d.snaps[d.nsnaps - 1]), 370);
+	for (size_t i = 0; i < d.nsnaps; i++) /* one snapshot a second, none twice */
+		assert_int_equal(d.snaps[i].ts, d.snaps[0].ts + i * 1000);
+	assert_true(d.nsnaps + 3 >= nsnaps - 3);
+	vt_rec_free(&d);
+	free(b);
+	unlink(dumpf);
+	for (int i = 0; i < VT_REC_SEGMENTS; i++)
+		unlink(vt_rec_segment_path(file, i, seg, sizeof(seg)));
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_cut_short),
-		cmocka_unit_test(test_bad_files),
-		cmocka_unit_test(test_unknown_and_malformed),
+		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_cut_short),
+		cmocka_unit_test(test_bad_files), cmocka_unit_test(test_unknown_and_malformed),
+		cmocka_unit_test(test_flight),
 	};
 
 	return cmocka_run_group_tests_name("record", tests, NULL, NULL);

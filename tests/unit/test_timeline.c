@@ -67,7 +67,7 @@ static size_t make(unsigned char **buf, const char *host)
 	close(fd);
 	snprintf(in.host, sizeof(in.host), "%s", host);
 	snprintf(in.kernel, sizeof(in.kernel), "6.12-test");
-	w = vt_rec_create(path);
+	w = vt_rec_create(path, 0);
 	assert_non_null(w);
 	assert_int_equal(vt_rec_start(w, &in), 0);
 	ev(100, 102, VT_OP_PIN, 5000, 6000, DEV, false);
