@@ -184,7 +184,7 @@ san-test: $(SAN_BINS)
 FUZZ       := $(BUILD)/fuzz
 FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_LIB   := lib/ksyms.c lib/report.c lib/util.c lib/model.c lib/escape.c lib/record.c \
-	lib/record_read.c lib/record_flight.c lib/timeline.c lib/heatmap.c
+	lib/record_read.c lib/record_flight.c lib/timeline.c lib/heatmap.c lib/filter.c
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 600
 FUZZ_CHECK_SECONDS ?= 20

@@ -49,7 +49,6 @@ struct vt_snoop {
 	uint64_t shown;
 	uint64_t *containers; /* display ids c1, c2, ... in first-seen order */
 	int ncontainers, capcontainers;
-	uint64_t dev_container; /* container of -d DEVICE, once known */
 };
 void vt_snoop_header(const struct vt_snoop *s);
 void vt_snoop_event(void *ctx, const struct vtr_event *e, bool lifecycle);

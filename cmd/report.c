@@ -17,6 +17,7 @@
 
 static const char report_usage[] =
 	"usage: vfio-trace report FILE [stat|snoop|top|hist|locks|info] [-j] [--from T] [--to T]\n"
+	"                         [-p PID,...] [--vm NAME] [-d DEVICE]\n"
 	"                         [--chrome-trace OUT.json] [--heatmap OUT.svg]\n"
 	"  Show a recording (vfio-trace record) as stat (the default: one line per snapshot\n"
 	"  interval, then the totals), snoop (one line per event), top -b (a block per\n"
@@ -30,6 +31,8 @@ static const char report_usage[] =
 	"  --chrome-trace OUT.json  write the events as a timeline (Trace Event Format: Perfetto\n"
 	"               UI, chrome://tracing): a track per thread, nested calls as slices\n"
 	"  --heatmap OUT.svg  write a latency heatmap (time x log2 latency) per operation\n"
+	"  -p PID,...   only these processes; --vm NAME: only the QEMU named NAME (-name), as\n"
+	"               the recording named it; -d DEVICE: only that device and its container\n"
 	"  With --chrome-trace or --heatmap, a view is printed only when named.\n";
 
 /* out = b - a (a NULL: since the start; b NULL: nothing), named by the recording. */
@@ -216,7 +219,8 @@ int cmd_report(int argc, char **argv)
 	char err[256];
 	int rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_WINDOW, report_usage, &cli);
+	rc = vt_cli_parse(argc, argv, VT_CLI_WINDOW | VT_CLI_PID | VT_CLI_DEVICE, report_usage,
+			  &cli);
 	if (rc >= 0)
 		return rc;
 	if (cli.nargs < 1 || cli.nargs > 2) {
@@ -252,6 +256,9 @@ int cmd_report(int argc, char **argv)
 		vt_warn("the recording was cut short (no end marker: the recorder was killed or "
 			"its disk filled): reporting up to its last block, %.1f s after the start",
 			r.nsnaps ? (r.snaps[r.nsnaps - 1].ts - r.info.start_mono) / 1e9 : 0.0);
+	/* -p/--vm/-d: the recording's processes and devices by its own names */
+	if (vt_filter_procs(&cli.filter) || cli.filter.device)
+		vt_rec_filter(&r, &cli.filter);
 	from = r.info.start_mono + (uint64_t)(cli.from * 1e9);
 	to = cli.have_to ? r.info.start_mono + (uint64_t)(cli.to * 1e9) : UINT64_MAX;
 	if (cli.nargs == 1 && (cli.chrome_trace || cli.heatmap))

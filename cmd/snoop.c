@@ -49,11 +49,6 @@ static int container_id(struct vt_snoop *s, uint64_t c)
 	return s->ncontainers;
 }
 
-static bool device_op(int op)
-{
-	return vt_op_flags(op) & VT_OPF_DEVICE;
-}
-
 static bool lock_op(int op)
 {
 	return vt_op_flags(op) & VT_OPF_LOCK;
@@ -65,35 +60,13 @@ static const char *event_device(const struct vtr_event *e)
 	return e->dev[0] && !lock_op(e->op) ? e->dev : NULL;
 }
 
-static bool wanted(struct vt_snoop *s, const struct vtr_event *e)
-{
-	if (!vt_filter_proc(&s->cli.filter, e->tgid))
-		return false;
-	if (!s->cli.filter.device)
-		return true;
-	if (device_op(e->op) && event_device(e) &&
-	    vt_filter_dev(&s->cli.filter, e->dev, sizeof(e->dev))) {
-		if (e->container)
-			s->dev_container = e->container;
-		return true;
-	}
-	return !device_op(e->op) && s->dev_container && e->container == s->dev_container;
-}
-
 void vt_snoop_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 {
 	struct vt_snoop *s = ctx;
 	double t = (e->ts - s->start_ns) / 1e9;
 	int cid;
 
-	if (lifecycle) {
-		/* Learn -d DEVICE's container from its register record. */
-		if (s->cli.filter.device && !lock_op(e->op) && e->container &&
-		    vt_filter_dev(&s->cli.filter, e->dev, sizeof(e->dev)))
-			s->dev_container = e->container;
-		return;
-	}
-	if (!wanted(s, e))
+	if (!vt_filter_event(&s->cli.filter, e, lifecycle))
 		return;
 	s->shown++;
 	cid = container_id(s, e->container);

@@ -32,6 +32,12 @@ bool vt_filter_proc(struct vt_filter *f, uint32_t tgid)
 		return true;
 	if (!tgid)
 		return false;
+	if (f->names) { /* a recording's: all there is to know of its processes */
+		for (size_t j = 0; j < f->nnames; j++)
+			if (f->names[j].tgid == tgid)
+				return !strcmp(f->names[j].vm, f->vm);
+		return false;
+	}
 	for (i = 0; i < f->nseen && i < sizeof(f->seen) / sizeof(f->seen[0]); i++)
 		if (f->seen[i].tgid == tgid)
 			return f->seen[i].match;
@@ -56,6 +62,38 @@ bool vt_filter_dev(const struct vt_filter *f, const char *name, size_t cap)
 		return !memcmp(name, f->device, l);
 	/* the kernel's copy keeps cap - 1 bytes of a longer name */
 	return l == cap - 1 && want > l && !memcmp(name, f->device, l);
+}
+
+/* Lock events carry the lock's name in dev, which is not a device name. */
+static bool device_event(const struct vtr_event *e)
+{
+	unsigned fl = vt_op_flags(e->op);
+
+	return (fl & VT_OPF_DEVICE) && !(fl & VT_OPF_LOCK) && e->dev[0];
+}
+
+bool vt_filter_event(struct vt_filter *f, const struct vtr_event *e, bool lifecycle)
+{
+	bool mine;
+
+	if (lifecycle) {
+		/* a register record names the device and its container */
+		if (f->device && !(vt_op_flags(e->op) & VT_OPF_LOCK) && e->container &&
+		    vt_filter_dev(f, e->dev, sizeof(e->dev)))
+			f->dev_container = e->container;
+		return false;
+	}
+	if (!vt_filter_proc(f, e->tgid))
+		return false;
+	if (!f->device)
+		return true;
+	if (vt_op_flags(e->op) & VT_OPF_DEVICE) {
+		mine = device_event(e) && vt_filter_dev(f, e->dev, sizeof(e->dev));
+		if (mine && e->container)
+			f->dev_container = e->container;
+		return mine;
+	}
+	return f->dev_container && e->container == f->dev_container;
 }
 
 char *vt_filter_desc(const struct vt_filter *f, char *buf, size_t len)

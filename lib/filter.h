@@ -25,6 +25,11 @@ struct vt_filter {
 	unsigned npids;
 	const char *vm;
 	const char *device;
+	/* -d in an event stream: the device's container, learned from its events */
+	uint64_t dev_container;
+	/* A recording's names (report): --vm matches them, never this host's /proc */
+	const struct vt_procname *names;
+	size_t nnames;
 	/* --vm: the verdict per process seen (a process's -name does not change) */
 	struct vt_filter_seen {
 		uint32_t tgid;
@@ -37,6 +42,11 @@ bool vt_filter_procs(const struct vt_filter *f); /* -p or --vm given */
 bool vt_filter_proc(struct vt_filter *f, uint32_t tgid);
 /* name: a fixed-size array of cap bytes (need not end in NUL). */
 bool vt_filter_dev(const struct vt_filter *f, const char *name, size_t cap);
+/* One event of a stream (snoop, report): its process, and with -d a device event of that
+ * device or an event of its container (lifecycle records teach the container, never shown:
+ * false). */
+struct vtr_event;
+bool vt_filter_event(struct vt_filter *f, const struct vtr_event *e, bool lifecycle);
 /* "pid 1,2  vm web  device x" for a title line (escaped), "" without a filter. */
 char *vt_filter_desc(const struct vt_filter *f, char *buf, size_t len);
 

@@ -233,13 +233,13 @@ int vt_heatmap(const struct vt_recording *r, const void *buf, size_t len, uint64
 	/* the time axis starts at the window's start: --from, or the recording's start (an
 	 * event buffered before it is not in any window, as in report's snoop) */
 	h.from = h.t0 = from > r->info.start_mono ? from : r->info.start_mono;
-	if (vt_rec_each_event(buf, len, span_event, &h)) {
+	if (vt_rec_each_event_of(r, buf, len, span_event, &h)) {
 		snprintf(err, errlen, "out of memory reading the events");
 		return -1;
 	}
 	h.col_ns = vt_heat_col_ns(h.any ? h.tmax - h.t0 : 0);
 	h.cells = calloc(VT_OP_MAX, sizeof(*h.cells));
-	if (!h.cells || (h.any && vt_rec_each_event(buf, len, count_event, &h))) {
+	if (!h.cells || (h.any && vt_rec_each_event_of(r, buf, len, count_event, &h))) {
 		snprintf(err, errlen, "out of memory reading the events");
 		free(h.cells);
 		return -1;

@@ -10,6 +10,7 @@
 #define VT_RECORD_H
 
 #include "trace.h"
+#include "filter.h"
 
 #define VT_REC_MAGIC	 "VFIOTREC" /* 8 bytes, the file's first */
 #define VT_REC_VERSION	 1
@@ -119,6 +120,8 @@ struct vt_recording {
 	uint64_t recorder_start_mono; /* the recorder's own start (info.start_mono before) */
 	struct vt_rec_sym *syms;      /* the symbols of the lock stacks */
 	size_t nsyms;
+	/* report -p/--vm/-d (vt_rec_filter): the events vt_rec_each_event_of() hands over */
+	struct vt_filter *filter;
 };
 
 /* A kernel text address and its symbol, as the recorder resolved it. */
@@ -140,6 +143,14 @@ void *vt_rec_load(const char *path, size_t *len, char *err, size_t errlen);
  * time (a storm's events need not fit): fn(ctx, event, lifecycle). 0, or -1. */
 int vt_rec_each_event(const void *buf, size_t len,
 		      void (*fn)(void *ctx, const struct vtr_event *e, bool lifecycle), void *ctx);
+/* The same, of the processes and device r->filter keeps (none set: every event). A
+ * lifecycle record is handed over when its process is kept. */
+int vt_rec_each_event_of(const struct vt_recording *r, const void *buf, size_t len,
+			 void (*fn)(void *ctx, const struct vtr_event *e, bool lifecycle),
+			 void *ctx);
+/* Keep only what f asks for (report -p/--vm/-d), matched against the recording's own names:
+ * every snapshot and the baseline filtered in place, the events by vt_rec_each_event_of(). */
+void vt_rec_filter(struct vt_recording *r, struct vt_filter *f);
 void vt_rec_free(struct vt_recording *r);
 /* The symbol the recording gives addr (ctx: the struct vt_recording), or its hex value. */
 const char *vt_rec_ksym(void *ctx, uint64_t addr, char *buf, size_t len);

@@ -526,3 +526,42 @@ const struct vt_snapshot *vt_rec_snapshot_at(const struct vt_recording *r, uint6
 		s = &r->snaps[i];
 	return s;
 }
+
+struct filtered {
+	const struct vt_recording *r;
+	void (*fn)(void *ctx, const struct vtr_event *e, bool lifecycle);
+	void *ctx;
+};
+
+static void filtered_event(void *ctx, const struct vtr_event *e, bool lifecycle)
+{
+	struct filtered *f = ctx;
+	struct vt_filter *flt = f->r->filter;
+
+	if (vt_filter_event(flt, e, lifecycle) ||
+	    (lifecycle && (!vt_filter_procs(flt) || vt_filter_proc(flt, e->tgid))))
+		f->fn(f->ctx, e, lifecycle);
+}
+
+int vt_rec_each_event_of(const struct vt_recording *r, const void *buf, size_t len,
+			 void (*fn)(void *ctx, const struct vtr_event *e, bool lifecycle),
+			 void *ctx)
+{
+	struct filtered f = { r, fn, ctx };
+
+	if (!r->filter)
+		return vt_rec_each_event(buf, len, fn, ctx);
+	r->filter->dev_container = 0; /* each pass learns it anew, in file order */
+	return vt_rec_each_event(buf, len, filtered_event, &f);
+}
+
+void vt_rec_filter(struct vt_recording *r, struct vt_filter *f)
+{
+	f->names = r->procs;
+	f->nnames = r->nprocs;
+	for (size_t i = 0; i < r->nsnaps; i++)
+		vt_snapshot_filter(&r->snaps[i], f);
+	if (r->has_base)
+		vt_snapshot_filter(&r->base, f);
+	r->filter = f;
+}

@@ -556,7 +556,7 @@ int vt_chrome_trace(const struct vt_recording *r, const void *buf, size_t len, u
 	FILE *f;
 	int rc;
 
-	if (!t || vt_rec_each_event(buf, len, vt_timeline_event, t) || t->nomem) {
+	if (!t || vt_rec_each_event_of(r, buf, len, vt_timeline_event, t) || t->nomem) {
 		snprintf(err, errlen, "out of memory reading the events");
 		vt_timeline_free(t);
 		return -1;

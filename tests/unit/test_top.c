@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <curses.h>
 #include <cmocka.h>
 #include "trace.h"
@@ -276,6 +277,43 @@ static void test_filter(void **state)
 		assert_true(vt_filter_dev(filt(0, NULL), e.dev, sizeof(e.dev)));
 		assert_true(vt_filter_proc(filt(0, NULL), 5));
 		assert_false(vt_filter_proc(filt(4, NULL), 5));
+	}
+
+	/* a recording's names (report --vm): matched there, never in this host's /proc */
+	{
+		struct vt_procname names[2] = { { .tgid = 100, .vm = "web" },
+						{ .tgid = getpid(), .vm = "" } };
+
+		f = filt(0, NULL);
+		f->vm = "web";
+		f->names = names;
+		f->nnames = 2;
+		assert_true(vt_filter_proc(f, 100));
+		assert_false(vt_filter_proc(f, getpid()));
+		assert_false(vt_filter_proc(f, 200)); /* not in the recording */
+		f->pids[f->npids++] = 200;
+		assert_false(vt_filter_proc(f, 100)); /* -p and --vm: both */
+	}
+
+	/* an event stream with -d: a register record (lifecycle) teaches the container; a
+	 * container event of it is kept, another container's is not, another device's callback
+	 * is not */
+	{
+		struct vtr_event reg = { .op = VT_OP_REGISTER, .container = C1, .tgid = 1 };
+		struct vtr_event unmap = { .op = VT_OP_UNMAP, .container = C1, .tgid = 1 };
+		struct vtr_event other = { .op = VT_OP_UNMAP, .container = C2, .tgid = 1 };
+		struct vtr_event cb = { .op = VT_OP_CALLBACK, .container = C1, .tgid = 1 };
+
+		f = filt(0, "vfio_dmatest.1");
+		assert_false(vt_filter_event(f, &unmap, false)); /* its container not known yet */
+		snprintf(reg.dev, sizeof(reg.dev), "vfio_dmatest.1");
+		assert_false(vt_filter_event(f, &reg, true)); /* learnt, never shown */
+		assert_true(vt_filter_event(f, &unmap, false));
+		assert_false(vt_filter_event(f, &other, false));
+		snprintf(cb.dev, sizeof(cb.dev), "vfio_dmatest.0");
+		assert_false(vt_filter_event(f, &cb, false));
+		snprintf(cb.dev, sizeof(cb.dev), "vfio_dmatest.1");
+		assert_true(vt_filter_event(f, &cb, false));
 	}
 }
 
