@@ -31,8 +31,9 @@ static const char report_usage[] =
 	"  --chrome-trace OUT.json  write the events as a timeline (Trace Event Format: Perfetto\n"
 	"               UI, chrome://tracing): a track per thread, nested calls as slices\n"
 	"  --heatmap OUT.svg  write a latency heatmap (time x log2 latency) per operation\n"
-	"  -p PID,...   only these processes; --vm NAME: only the QEMU named NAME (-name), as\n"
-	"               the recording named it; -d DEVICE: only that device and its container\n"
+	"  -p, --pid PID,...     only these processes\n"
+	"  --vm NAME             only the QEMU named NAME (-name), as the recording named it\n"
+	"  -d, --device DEVICE   only that device and its container\n"
 	"  With --chrome-trace or --heatmap, a view is printed only when named.\n";
 
 /* out = b - a (a NULL: since the start; b NULL: nothing), named by the recording. */
