@@ -17,7 +17,7 @@
 #include "tracer.h"
 
 /* A ring callback's return: < 0 ends this poll after the record just handled. */
-static int ring_stop(struct vt_tracer *t)
+static int ring_stop(struct vt_bpf *t)
 {
 	if (vt_stop == VT_STOP_OUTPUT || (vt_stop && !t->draining) || vt_now_ns() >= t->poll_end) {
 		t->cut = true;
@@ -33,7 +33,7 @@ static int ring_stop(struct vt_tracer *t)
  * bounded: past VT_DEVTAB_MAX the oldest unregistered ones are forgotten first. */
 #define VT_DEVTAB_MAX 16384
 
-struct vt_dev *vt_devtab_get(struct vt_tracer *t, uint64_t vdev, bool create)
+struct vt_dev *vt_devtab_get(struct vt_bpf *t, uint64_t vdev, bool create)
 {
 	for (size_t i = 0; i < t->ndevtab; i++)
 		if (t->devtab[i].vdev == vdev)
@@ -66,7 +66,7 @@ struct vt_dev *vt_devtab_get(struct vt_tracer *t, uint64_t vdev, bool create)
 }
 
 /* A device learned or unregistered, as the lifecycle ring tells it. */
-static void devtab_event(struct vt_tracer *t, const struct vtr_event *e)
+static void devtab_event(struct vt_bpf *t, const struct vtr_event *e)
 {
 	struct vt_dev *d;
 
@@ -115,7 +115,7 @@ static void deadlock_alert(const struct vtr_event *e)
 /* A driver that never unpins raises a RETRY STORM at every UNMAP_DMA, thousands a second: one
  * line a second per container, and how many more there were in one line of their own. */
 #define VT_ALERT_EVERY_NS 1000000000ULL
-#define VT_NALERTS	  (sizeof(((struct vt_tracer *)0)->retry_alerts) / sizeof(struct vt_retry_alert))
+#define VT_NALERTS	  (sizeof(((struct vt_bpf *)0)->retry_alerts) / sizeof(struct vt_retry_alert))
 
 static void retry_alert_flush(struct vt_retry_alert *a)
 {
@@ -126,7 +126,7 @@ static void retry_alert_flush(struct vt_retry_alert *a)
 	a->more = 0;
 }
 
-static bool retry_alert_due(struct vt_tracer *t, uint64_t container)
+static bool retry_alert_due(struct vt_bpf *t, uint64_t container)
 {
 	struct vt_retry_alert *a = NULL, *oldest = &t->retry_alerts[0];
 	uint64_t now = vt_now_ns();
@@ -153,7 +153,7 @@ static bool retry_alert_due(struct vt_tracer *t, uint64_t container)
 }
 
 /* The counts held back, once their second is over (or at the end). */
-static void retry_alerts_flush(struct vt_tracer *t, bool all)
+static void retry_alerts_flush(struct vt_bpf *t, bool all)
 {
 	uint64_t now = vt_now_ns();
 
@@ -165,7 +165,7 @@ static void retry_alerts_flush(struct vt_tracer *t, bool all)
 
 static int lifecycle_cb(void *ctx, void *data, size_t len)
 {
-	struct vt_tracer *t = ctx;
+	struct vt_bpf *t = ctx;
 	const struct vtr_event *e = data;
 
 	if (len < sizeof(*e))
@@ -217,14 +217,14 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 
 static int event_cb(void *ctx, void *data, size_t len)
 {
-	struct vt_tracer *t = ctx;
+	struct vt_bpf *t = ctx;
 
 	if (len >= sizeof(struct vtr_event) && t->opts.on_event)
 		t->opts.on_event(t->opts.ctx, data, false);
 	return ring_stop(t);
 }
 
-int vt_rings_open(struct vt_tracer *t)
+int vt_rings_open(struct vt_bpf *t)
 {
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.vt_lifecycle), lifecycle_cb, t, NULL);
 	if (!t->rb)
@@ -235,12 +235,12 @@ int vt_rings_open(struct vt_tracer *t)
 	return 0;
 }
 
-void vt_alerts_flush(struct vt_tracer *t)
+void vt_alerts_flush(struct vt_bpf *t)
 {
 	retry_alerts_flush(t, true);
 }
 
-int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
+int vt_bpf_poll(struct vt_bpf *t, int timeout_ms)
 {
 	/* The rings, and stdout: a reader that leaves (a pipe's POLLERR, a tty's POLLHUP) ends
 	 * the wait at once, not at its timeout (stat 1 | head -1). */
@@ -272,7 +272,7 @@ int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
 	return c > 0 ? n + c : n;
 }
 
-bool vt_tracer_wait(struct vt_tracer *t, uint64_t until)
+bool vt_bpf_wait(struct vt_bpf *t, uint64_t until)
 {
 	while (!vt_stop && !vt_out_gone()) {
 		uint64_t now = vt_now_ns(), left;
@@ -280,12 +280,12 @@ bool vt_tracer_wait(struct vt_tracer *t, uint64_t until)
 		if (now >= until)
 			return true;
 		left = (until - now) / 1000000;
-		vt_tracer_poll(t, left > 100 ? 100 : (int)left + 1);
+		vt_bpf_poll(t, left > 100 ? 100 : (int)left + 1);
 	}
 	return false;
 }
 
-void vt_tracer_drain(struct vt_tracer *t)
+void vt_bpf_drain(struct vt_bpf *t)
 {
 	uint64_t end = (vt_stop_ns ? vt_stop_ns : vt_now_ns()) + VT_DRAIN_MS * 1000000ull;
 

@@ -99,13 +99,18 @@ const char *vt_op_name(int op);
 unsigned vt_op_flags(int op);
 int vt_ops_with(unsigned flags, int out[VT_OP_MAX]);
 
-/* ---- the BPF backend --------------------------------------------------------------------- */
+/* ---- the tracer: a backend (lib/backend.h) that fills the model -------------------------- */
 struct vt_tracer;
+
+/* Which backend traces (--backend): BPF programs, or kprobe events in a tracefs instance of
+ * the tracer's own (ftrace: for hosts where bpf() is not allowed); auto: BPF, else ftrace. */
+enum vt_backend_kind { VT_BACKEND_BPF, VT_BACKEND_FTRACE, VT_BACKEND_AUTO };
 
 /* Each switch is named for its BPF feature (include/vt_shared.h VT_FEAT_*): snoop, locks on
  * when set; alert and detail on unless no_alert, no_detail. */
 struct vt_tracer_opts {
-	bool snoop;	   /* VT_FEAT_SNOOP: per-event ring buffer */
+	enum vt_backend_kind backend; /* 0: BPF */
+	bool snoop;		      /* VT_FEAT_SNOOP: per-event ring buffer */
 	bool locks;	   /* VT_FEAT_LOCKS: iommu->lock / device_list_lock hold and wait times */
 	bool no_alert;	   /* no VT_FEAT_ALERT: do not watch for the ABBA deadlock */
 	uint32_t tgid;	   /* snoop: only this process */
@@ -131,7 +136,9 @@ static inline const struct vtr_proc *vt_event_proc(const struct vtr_event *e)
 	return e->op == VT_EV_PROC ? (const struct vtr_proc *)e : NULL;
 }
 
-/* Probe, load, attach. Prints what it attached (and what it could not) on stderr. */
+/* Probe, load, attach. Prints what it attached (and what it could not) on stderr. The ftrace
+ * backend takes only what it implements of opts (snoop, locks: refused with a one-line error;
+ * lib/ftrace.c). */
 int vt_tracer_open(struct vt_tracer **t, const struct vt_tracer_opts *opts);
 /* Handle ring-buffer events (attaching new callbacks) for up to timeout_ms. */
 int vt_tracer_poll(struct vt_tracer *t, int timeout_ms);
@@ -163,5 +170,7 @@ void vt_tracer_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx);
  * Safe from any thread. */
 unsigned vt_tracer_module_generation(struct vt_tracer *t);
 void vt_tracer_close(struct vt_tracer *t);
+/* "bpf" or "ftrace": the backend that opened t. */
+const char *vt_tracer_backend(const struct vt_tracer *t);
 
 #endif
