@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * lib/trace.h's vt_tracer_*: the backend that opened the tracer does the work (lib/backend.h).
+ * --backend auto tries BPF and, when it cannot trace here, ftrace, saying why.
  */
 #include <errno.h>
 #include <string.h>
@@ -8,8 +9,22 @@
 
 int vt_tracer_open(struct vt_tracer **t, const struct vt_tracer_opts *opts)
 {
+	int err;
+
 	*t = NULL;
-	return vt_backend_bpf.open(t, opts);
+	switch (opts->backend) {
+	case VT_BACKEND_FTRACE: return vt_backend_ftrace.open(t, opts);
+	case VT_BACKEND_AUTO:
+		err = vt_backend_bpf.open(t, opts);
+		if (!err || err == -EINTR)
+			return err;
+		/* the BPF backend said why on the line above */
+		vt_warn("--backend auto: the BPF backend cannot trace here (%s): trying ftrace",
+			strerror(-err));
+		return vt_backend_ftrace.open(t, opts);
+	case VT_BACKEND_BPF:
+	default: return vt_backend_bpf.open(t, opts);
+	}
 }
 
 int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)

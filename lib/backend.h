@@ -33,6 +33,7 @@ struct vt_tracer {
 	const struct vt_backend *be;
 };
 
-extern const struct vt_backend vt_backend_bpf; /* lib/backend_bpf.c */
+extern const struct vt_backend vt_backend_bpf;	  /* lib/backend_bpf.c */
+extern const struct vt_backend vt_backend_ftrace; /* lib/ftrace.c */
 
 #endif

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The one loader (loader.c) and the aggregation model (model.c).
+ * The tracer (a backend: lib/backend.h) and the aggregation model (model.c).
  *
  * The model is plain data: a snapshot is the list of (key, summed stat) rows plus the loss
- * counters and the known devices. The BPF loader fills it; an ftrace backend or a record file
- * could fill it the same way, and every command is a view over it.
+ * counters and the known devices. The BPF backend (loader.c) and the ftrace backend
+ * (ftrace.c) fill it, a recording (record_read.c) too, and every command is a view over it.
  */
 #ifndef VT_TRACE_H
 #define VT_TRACE_H
@@ -170,6 +170,12 @@ void vt_tracer_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx);
  * Safe from any thread. */
 unsigned vt_tracer_module_generation(struct vt_tracer *t);
 void vt_tracer_close(struct vt_tracer *t);
+/* The ftrace backend's leftovers: tracefs instances and kprobe event groups named
+ * vfio_trace_<pid> whose vfio-trace is gone (all: every one but this process's) removed, each
+ * said on report (NULL: quiet); how many (lib/ftrace.c; doctor --cleanup, every start). */
+int vt_ftrace_cleanup(bool all, FILE *report);
+/* Why the ftrace backend cannot trace this host (one line), or NULL (doctor). */
+const char *vt_ftrace_blocker(void);
 /* "bpf" or "ftrace": the backend that opened t. */
 const char *vt_tracer_backend(const struct vt_tracer *t);
 
