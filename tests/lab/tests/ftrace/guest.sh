@@ -2,7 +2,7 @@
 # lab test "ftrace": stat --backend ftrace (kprobe events in a tracefs instance of its own, no
 # BPF) over the workload's scenarios: its totals must equal the workload's own counters exactly
 # (checked on the host by ./check), as stat's (BPF) do; once both backends side by side on one
-# workload; then a --backend ftrace run killed with SIGKILL: the next start must remove its
+# workload; hist and top on the ftrace backend around one workload each; then a --backend ftrace run killed with SIGKILL: the next start must remove its
 # instance and events, and doctor --cleanup those of another killed run.
 . /lab/lib.sh
 T=/sys/kernel/tracing
@@ -34,6 +34,21 @@ vfio-workload multidev --devices 2 --iterations 10 --quiet --json /out/both.wl.j
 echo $? > /out/both.wl.rc
 kill -INT $bp $fp; wait $bp; echo $? > /out/both.bpf.rc; wait $fp; echo $? > /out/both.trace.rc
 echo both >> /out/scenarios
+
+# hist and top on the ftrace backend: around one workload each (not scenarios: their own
+# documents, checked apart)
+traced_apart() { # NAME "COMMAND ARGS" WORKLOAD ARGS...
+	_n=$1 _c=$2; shift 2
+	vfio-trace $_c > /out/$_n.out 2> /out/$_n.err &
+	_p=$!
+	wait_line /out/$_n.err tracing 90 || fail "$_n: tracer did not start"
+	vfio-workload "$@" --quiet --json /out/$_n.wl.json 2> /out/$_n.wl.err
+	echo $? > /out/$_n.wl.rc
+	kill -INT $_p; wait $_p; echo $? > /out/$_n.rc
+}
+traced_apart hist "hist --backend ftrace --json" multidev --devices 2 --maps 2 --iterations 5 \
+	--delay-us 2000
+traced_apart top "top --backend ftrace --json 1" multidev --devices 3 --iterations 10
 
 # killed: SIGKILL leaves the instance and the events; the next start removes them
 leftovers() { # what of run $1 tracefs holds: instances, then kprobe events
