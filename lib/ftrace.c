@@ -425,9 +425,9 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		goto fail;
 	}
 	note_missing(f,
-		     "lock times and the ABBA alert, per-event output, RETRY STORM warnings, "
-		     "callbacks of driver modules loaded after the start, module unload and reload "
-		     "(the ftrace backend does not do them yet)");
+		     "lock times and the ABBA alert, per-event output, callbacks of driver "
+		     "modules loaded after the start, module unload and reload (the ftrace backend "
+		     "does not do them yet)");
 	fprintf(stderr, "%s: attached %d kprobe events (ftrace, instance %s), tracing\n", vt_prog,
 		f->nev, f->name);
 	vt_warn("not traced: %s", f->missing);
@@ -462,6 +462,7 @@ static void ft_close(struct vt_tracer *t)
 			tracefs_dynevent_destroy(left[i], true);
 		tracefs_dynevent_list_free(left);
 	}
+	vt_retry_alerts_flush(&f->alerts, true);
 	if (f->tep)
 		tep_free(f->tep);
 	vt_ft_read_free(f);

@@ -89,6 +89,7 @@ struct vt_ftrace {
 	struct vt_dev *devs;
 	size_t ndevs, devcap;
 	uint64_t losses[VT_LOSS_MAX];
+	struct vt_retry_alerts alerts;
 	/* records read, not yet handled: time-ordered handling waits until every CPU's buffer has
 	 * been read past them (lib/ftrace_read.c) */
 	struct ft_rec *pend;

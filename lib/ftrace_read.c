@@ -33,6 +33,7 @@
 
 struct ft_thread {
 	uint32_t tid, tgid;
+	char comm[16];
 	bool used;
 	/* its VFIO_IOMMU_{MAP,UNMAP}_DMA in flight (io_ts != 0) */
 	uint64_t io_ts, io_container, io_msize, io_removed;
@@ -60,7 +61,7 @@ static bool thread_busy(const struct ft_thread *th)
 
 /* The process of thread tid, read once from /proc when its first record is read; a thread
  * gone by then is its own process (rows keyed by it; totals unchanged). */
-static uint32_t tgid_of(uint32_t tid)
+static uint32_t tgid_of(uint32_t tid, char comm[16])
 {
 	char path[64], line[128];
 	uint32_t tgid = tid;
@@ -70,9 +71,12 @@ static uint32_t tgid_of(uint32_t tid)
 	fp = fopen(path, "r");
 	if (!fp)
 		return tid;
-	while (fgets(line, sizeof(line), fp))
+	while (fgets(line, sizeof(line), fp)) {
+		if (!strncmp(line, "Name:\t", 6))
+			snprintf(comm, 16, "%.*s", (int)strcspn(line + 6, "\n"), line + 6);
 		if (sscanf(line, "Tgid: %u", &tgid) == 1)
 			break;
+	}
 	fclose(fp);
 	return tgid;
 }
@@ -127,7 +131,7 @@ static struct ft_thread *thread_get(struct vt_ftrace *f, uint32_t tid, uint32_t 
 	memset(&f->threads[s], 0, sizeof(f->threads[s]));
 	f->threads[s].used = true;
 	f->threads[s].tid = tid;
-	f->threads[s].tgid = tgid ? tgid : tgid_of(tid);
+	f->threads[s].tgid = tgid ? tgid : tgid_of(tid, f->threads[s].comm);
 	f->nthreads++;
 	return &f->threads[s];
 }
@@ -221,6 +225,25 @@ static void teardown_exit(struct vt_ftrace *f, struct ft_thread *th, uint64_t ts
 	th->td_ts = 0;
 }
 
+/* One vfio_dma notified VT_RETRY_WARN times in one unmap (bpf/callback.bpf.c retry_warning) */
+static void retry_warning(struct vt_ftrace *f, const struct ft_thread *th, uint64_t iova,
+			  uint64_t len)
+{
+	struct vtr_event e = {
+		.container = th->io_container,
+		.obj = th->io_container,
+		.iova = iova,
+		.size = len,
+		.pid = th->tid,
+		.tgid = th->tgid,
+		.op = VT_OP_RETRY,
+		.retries = th->retries,
+	};
+
+	memcpy(e.comm, th->comm, sizeof(e.comm));
+	vt_retry_alert(&f->alerts, &e);
+}
+
 static void cb_enter(struct vt_ftrace *f, struct ft_thread *th, const struct ft_rec *r)
 {
 	uint64_t vdev = r->v[0], iova = r->v[1], len = r->v[2], unmap = r->v[3];
@@ -235,6 +258,8 @@ static void cb_enter(struct vt_ftrace *f, struct ft_thread *th, const struct ft_
 			th->retries++;
 			account(f, th, VT_OP_RETRY, VT_KIND_CONTAINER, th->io_container, 0, len, 0,
 				0);
+			if (th->retries == VT_RETRY_WARN)
+				retry_warning(f, th, iova, len);
 		} else {
 			th->retries = 0;
 		}
@@ -468,6 +493,7 @@ int vt_ft_read(struct vt_ftrace *f, bool all)
 		handle(f, &f->pend[done++]);
 	memmove(f->pend, f->pend + done, (f->npend - done) * sizeof(*f->pend));
 	f->npend -= done;
+	vt_retry_alerts_flush(&f->alerts, all);
 	return (int)done;
 }
 

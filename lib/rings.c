@@ -2,7 +2,7 @@
 /*
  * The BPF backend's ring buffers: the lifecycle ring's records (devices learned and gone, kept
  * in the device table; module loads, whose callbacks lib/callbacks.c attaches; the RETRY STORM
- * and DEADLOCK alerts, printed here) and snoop's per-event ring, handed to the command's
+ * alerts, printed by lib/retry_alert.c, and DEADLOCK's, printed here) and snoop's per-event ring, handed to the command's
  * on_event callback; and the waits between snapshots that poll them.
  */
 #include <errno.h>
@@ -112,57 +112,6 @@ static void deadlock_alert(const struct vtr_event *e)
 		vt_esc(c2, sizeof(c2), e->dev, 16), held, (vt_now_ns() - e->ts) / 1e6);
 }
 
-/* A driver that never unpins raises a RETRY STORM at every UNMAP_DMA, thousands a second: one
- * line a second per container, and how many more there were in one line of their own. */
-#define VT_ALERT_EVERY_NS 1000000000ULL
-#define VT_NALERTS	  (sizeof(((struct vt_bpf *)0)->retry_alerts) / sizeof(struct vt_retry_alert))
-
-static void retry_alert_flush(struct vt_retry_alert *a)
-{
-	if (a->more)
-		vt_warn("%llu more retry storms in container %#llx since the last line about it "
-			"(one line a second per container)",
-			(unsigned long long)a->more, (unsigned long long)a->container);
-	a->more = 0;
-}
-
-static bool retry_alert_due(struct vt_bpf *t, uint64_t container)
-{
-	struct vt_retry_alert *a = NULL, *oldest = &t->retry_alerts[0];
-	uint64_t now = vt_now_ns();
-
-	for (size_t i = 0; i < VT_NALERTS && !a; i++) {
-		if (t->retry_alerts[i].container == container)
-			a = &t->retry_alerts[i];
-		else if (t->retry_alerts[i].last_ns < oldest->last_ns)
-			oldest = &t->retry_alerts[i];
-	}
-	if (!a) { /* a container not alerting lately: the least recent slot */
-		retry_alert_flush(oldest);
-		a = oldest;
-		a->container = container;
-		a->last_ns = 0;
-	}
-	if (a->last_ns && now - a->last_ns < VT_ALERT_EVERY_NS) {
-		a->more++;
-		return false;
-	}
-	retry_alert_flush(a);
-	a->last_ns = now;
-	return true;
-}
-
-/* The counts held back, once their second is over (or at the end). */
-static void retry_alerts_flush(struct vt_bpf *t, bool all)
-{
-	uint64_t now = vt_now_ns();
-
-	for (size_t i = 0; i < VT_NALERTS; i++)
-		if (t->retry_alerts[i].more &&
-		    (all || now - t->retry_alerts[i].last_ns >= VT_ALERT_EVERY_NS))
-			retry_alert_flush(&t->retry_alerts[i]);
-}
-
 static int lifecycle_cb(void *ctx, void *data, size_t len)
 {
 	struct vt_bpf *t = ctx;
@@ -171,16 +120,7 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 	if (len < sizeof(*e))
 		return 0;
 	if (e->op == VT_OP_RETRY) {
-		char comm[VT_ESC_SIZE(16)];
-
-		if (retry_alert_due(t, e->container))
-			vt_warn("RETRY STORM in container %#llx: UNMAP_DMA by thread %u (%s) notified "
-				"the vfio_dma at iova %#llx (%llu bytes) %u times in a row: a driver's "
-				"dma_unmap callback does not unpin it, and the kernel BUG()s after 10",
-				(unsigned long long)e->container, e->pid,
-				vt_esc(comm, sizeof(comm), e->comm, sizeof(e->comm)),
-				(unsigned long long)e->iova, (unsigned long long)e->size,
-				e->retries + 1);
+		vt_retry_alert(&t->retry_alerts, e);
 		if (t->opts.on_event)
 			t->opts.on_event(t->opts.ctx, e, true);
 		return ring_stop(t);
@@ -237,7 +177,7 @@ int vt_rings_open(struct vt_bpf *t)
 
 void vt_alerts_flush(struct vt_bpf *t)
 {
-	retry_alerts_flush(t, true);
+	vt_retry_alerts_flush(&t->retry_alerts, true);
 }
 
 int vt_bpf_poll(struct vt_bpf *t, int timeout_ms)
@@ -268,7 +208,7 @@ int vt_bpf_poll(struct vt_bpf *t, int timeout_ms)
 	c = ring_buffer__consume(t->rb);
 	if (!t->opts.no_hold)
 		vt_hold_release_stale(t);
-	retry_alerts_flush(t, false);
+	vt_retry_alerts_flush(&t->retry_alerts, false);
 	return c > 0 ? n + c : n;
 }
 

@@ -99,6 +99,20 @@ const char *vt_op_name(int op);
 unsigned vt_op_flags(int op);
 int vt_ops_with(unsigned flags, int out[VT_OP_MAX]);
 
+/* RETRY STORM lines (lib/retry_alert.c), the same for every backend: one a second per
+ * container, the others counted in a "N more" line. */
+struct vt_retry_alerts {
+	struct vt_retry_alert {
+		uint64_t container;
+		uint64_t last_ns; /* when its last line was printed */
+		uint64_t more;	  /* alerts since, not printed */
+	} a[32];
+};
+/* e: a VT_OP_RETRY record (container, pid, comm, iova, size, retries) */
+void vt_retry_alert(struct vt_retry_alerts *r, const struct vtr_event *e);
+/* The counts held back, once their second is over (all: now, at the end). */
+void vt_retry_alerts_flush(struct vt_retry_alerts *r, bool all);
+
 /* ---- the tracer: a backend (lib/backend.h) that fills the model -------------------------- */
 struct vt_tracer;
 

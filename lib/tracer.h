@@ -51,12 +51,8 @@ struct vt_bpf {
 	int guardian_pipe;     /* its end: closing it (dying) is the signal */
 	struct vt_dev *devtab; /* every device seen (vt_devices forgets unregistered) */
 	size_t ndevtab, devcap;
-	struct vt_retry_alert { /* RETRY STORM lines: one a second per container */
-		uint64_t container;
-		uint64_t last_ns; /* when its last line was printed */
-		uint64_t more;	  /* alerts since, not printed */
-	} retry_alerts[32];
-	struct vt_snapshot retired; /* rows of processes that have gone, out of the maps */
+	struct vt_retry_alerts retry_alerts; /* RETRY STORM lines (lib/retry_alert.c) */
+	struct vt_snapshot retired;	     /* rows of processes that have gone, out of the maps */
 	struct vt_rowidx retired_idx;
 	uint64_t retired_at; /* when they were last looked for */
 	/* Under a steady stream libbpf's consume loop never runs dry: the ring callbacks end it
