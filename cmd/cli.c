@@ -51,6 +51,22 @@ static bool parse_name(const char *opt, const char *arg, const char **out)
 	return true;
 }
 
+/* --backend bpf|ftrace|auto (lib/trace.h enum vt_backend_kind, in the same order). */
+static bool parse_backend(const char *arg, int *out)
+{
+	static const char *const names[] = { "bpf", "ftrace", "auto" };
+	char shown[VT_ESC_SIZE(64)];
+
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(arg, names[i])) {
+			*out = i;
+			return true;
+		}
+	vt_err("invalid value '%s' for --backend: expected bpf, ftrace or auto",
+	       vt_esc(shown, sizeof(shown), arg, 64));
+	return false;
+}
+
 /* An option whose value is seconds: the spec bit that takes it, its range, its field. */
 struct secs_opt {
 	int c;
@@ -69,6 +85,7 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		{ "batch", no_argument, NULL, 'b' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "kprobe", no_argument, NULL, 'K' },
+		{ "backend", required_argument, NULL, 'B' },
 		{ "no-hold", no_argument, NULL, 'H' },
 		{ "ringbuf-pages", required_argument, NULL, 'R' },
 		{ "locks", no_argument, NULL, 'L' },
@@ -118,6 +135,13 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		switch (c) {
 		case 'j': o->json = true; break;
 		case 'K': o->kprobe = true; break;
+		case 'B':
+			/* the tracing commands' (report reads a file; hung has its own probe) */
+			if (accept & (VT_CLI_WINDOW | VT_CLI_HUNG))
+				goto unknown;
+			if (!parse_backend(optarg, &o->backend))
+				return VT_EXIT_USAGE;
+			break;
 		case 'H': o->no_hold = true; break;
 		case 'v': vt_verbose++; break;
 		case 'h': fputs(usage, stdout); return VT_EXIT_OK;

@@ -72,12 +72,13 @@ int cmd_report_view(const char *view, const struct vt_recording *r, const struct
 		    uint64_t from, uint64_t to);
 
 /* The tracer of a tracing command: o with what every command line may ask (--kprobe,
- * --no-hold); vt_tracer_open()'s result. */
+ * --no-hold, --backend); vt_tracer_open()'s result. */
 static inline int cmd_tracer_open(const struct vt_cli *cli, struct vt_tracer_opts *o,
 				  struct vt_tracer **t)
 {
 	o->force_kprobe = cli->kprobe;
 	o->no_hold = cli->no_hold;
+	o->backend = (enum vt_backend_kind)cli->backend;
 	return vt_tracer_open(t, o);
 }
 

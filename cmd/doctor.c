@@ -9,11 +9,14 @@
 
 static void doctor_usage(FILE *f)
 {
-	fprintf(f, "usage: vfio-trace doctor [-j|--json] [--kprobe]\n"
-		   "  -j, --json   one JSON document instead of text\n"
-		   "  --kprobe     do not try fentry (as the tracer with --kprobe)\n"
-		   "exit 0 when vfio-trace can trace this host, 1 when it cannot (the reason is\n"
-		   "printed), 2 on bad arguments.\n");
+	fprintf(f,
+		"usage: vfio-trace doctor [-j|--json] [--kprobe] [--cleanup]\n"
+		"  -j, --json   one JSON document instead of text\n"
+		"  --kprobe     do not try fentry (as the tracer with --kprobe)\n"
+		"  --cleanup    first remove the tracefs instances and kprobe events that a killed\n"
+		"               run of the ftrace backend left behind\n"
+		"exit 0 when vfio-trace can trace this host with one of its backends, 1 when it\n"
+		"cannot (the reason is printed), 2 on bad arguments.\n");
 }
 
 static const char *yesno(bool b)
@@ -21,7 +24,7 @@ static const char *yesno(bool b)
 	return b ? "yes" : "no";
 }
 
-static void print_text(const struct vt_env *env, const char *blocker)
+static void print_text(const struct vt_env *env, const char *blocker, const char *ft_blocker)
 {
 	printf("kernel        %s\n", env->release);
 	printf("vmlinux BTF   %s\n", yesno(env->vmlinux_btf));
@@ -55,13 +58,28 @@ static void print_text(const struct vt_env *env, const char *blocker)
 
 		printf("%-36s %-13s %s\n", p->name, vt_method_name(p->method), p->reason);
 	}
-	if (blocker)
+	printf("\nbackend bpf     %s%s\n", blocker ? "cannot trace: " : "ready",
+	       blocker ? blocker : "");
+	printf("backend ftrace  %s%s\n", ft_blocker ? "cannot trace: " : "ready",
+	       ft_blocker ? ft_blocker : "");
+	if (blocker && ft_blocker)
 		printf("\nverdict: vfio-trace cannot trace this host: %s\n", blocker);
+	else if (blocker)
+		printf("\nverdict: ready with --backend ftrace (or auto) only\n");
 	else
 		printf("\nverdict: ready\n");
 }
 
-static void print_json(const struct vt_env *env, const char *blocker)
+static json_object *backend_json(const char *blocker)
+{
+	json_object *b = json_object_new_object();
+
+	json_object_object_add(b, "ok", json_object_new_boolean(!blocker));
+	json_object_object_add(b, "reason", blocker ? json_object_new_string(blocker) : NULL);
+	return b;
+}
+
+static void print_json(const struct vt_env *env, const char *blocker, const char *ft_blocker)
 {
 	json_object *o = json_object_new_object(), *a = json_object_new_array(), *x;
 
@@ -107,8 +125,15 @@ static void print_json(const struct vt_env *env, const char *blocker)
 		json_object_array_add(a, j);
 	}
 	json_object_object_add(o, "points", a);
-	json_object_object_add(o, "ok", json_object_new_boolean(!blocker));
-	json_object_object_add(o, "verdict", json_object_new_string(blocker ? blocker : "ready"));
+	x = json_object_new_object();
+	json_object_object_add(x, "bpf", backend_json(blocker));
+	json_object_object_add(x, "ftrace", backend_json(ft_blocker));
+	json_object_object_add(o, "backends", x);
+	json_object_object_add(o, "ok", json_object_new_boolean(!blocker || !ft_blocker));
+	json_object_object_add(o, "verdict",
+			       json_object_new_string(!blocker	  ? "ready" :
+						      !ft_blocker ? "ready with --backend ftrace" :
+								    blocker));
 	vt_json_print(stdout, o, true); /* valid UTF-8 like every JSON output */
 	json_object_put(o);
 }
@@ -118,13 +143,14 @@ int cmd_doctor(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "kprobe", no_argument, NULL, 'K' },
+		{ "cleanup", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool json = false, kprobe = false;
+	bool json = false, kprobe = false, cleanup = false;
 	struct vt_ksyms *ks;
 	struct vt_env env;
-	const char *blocker;
+	const char *blocker, *ft_blocker;
 	int c;
 
 	opterr = 0;
@@ -132,6 +158,7 @@ int cmd_doctor(int argc, char **argv)
 		switch (c) {
 		case 'j': json = true; break;
 		case 'K': kprobe = true; break;
+		case 'C': cleanup = true; break;
 		case 'h': doctor_usage(stdout); return VT_EXIT_OK;
 		default:
 			vt_err("unknown option '%s' (see vfio-trace doctor --help)",
@@ -143,6 +170,11 @@ int cmd_doctor(int argc, char **argv)
 		vt_err("unexpected argument '%s'", argv[optind]);
 		return VT_EXIT_USAGE;
 	}
+	/* a killed --backend ftrace run's instance and events (said on stderr: stdout may be
+	 * the JSON document) */
+	if (cleanup)
+		fprintf(stderr, "%s: %d ftrace leftovers removed\n", vt_prog,
+			vt_ftrace_cleanup(false, stderr));
 	ks = vt_ksyms_load();
 	vt_env_probe(&env, false);
 	if (kprobe)
@@ -151,11 +183,12 @@ int cmd_doctor(int argc, char **argv)
 	vt_ksyms_free(ks);
 	vt_caps_after_attach(VT_CAPS_NONE); /* its test attaches are done */
 	blocker = vt_env_blocker(&env);
+	ft_blocker = vt_ftrace_blocker();
 	if (json)
-		print_json(&env, blocker);
+		print_json(&env, blocker, ft_blocker);
 	else
-		print_text(&env, blocker);
-	if (blocker && !json)
+		print_text(&env, blocker, ft_blocker);
+	if (blocker && ft_blocker && !json)
 		vt_err("%s", blocker);
-	return blocker ? VT_EXIT_FAIL : VT_EXIT_OK;
+	return blocker && ft_blocker ? VT_EXIT_FAIL : VT_EXIT_OK;
 }

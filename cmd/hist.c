@@ -21,6 +21,7 @@ static const char hist_usage[] =
 	"  --vm NAME          only operations caused by the QEMU whose -name is NAME\n"
 	"  -d, --device NAME  only this device's callback histogram\n"
 	"  --kprobe           use kprobes even where fentry works\n"
+	"  --backend B        bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
 	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n";
 
 /* Text: one row per power of two (the sub-buckets summed), libbpf-tools style. */

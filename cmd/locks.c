@@ -24,6 +24,7 @@ static const char locks_usage[] =
 	"  --vm NAME          only holds and waits of the QEMU whose -name is NAME\n"
 	"  -d, --device NAME  only the container of this device\n"
 	"  --kprobe           use kprobes even where fentry works\n"
+	"  --backend B        bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
 	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n";
 
 static const char *lock_name(int kind)

@@ -37,6 +37,7 @@ static const char record_usage[] =
 	"  --vm NAME             only what the QEMU whose -name is NAME causes\n"
 	"  --ringbuf-pages N     event ring buffer size in pages (power of two, default 1024)\n"
 	"  --kprobe              use kprobes even where fentry works\n"
+	"  --backend B           bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
 	"  --no-hold             never stop a driver module's loader (man vfio-trace)\n";
 
 struct rec {

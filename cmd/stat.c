@@ -21,6 +21,7 @@ static const char stat_usage[] =
 	"  --vm NAME           only operations caused by the QEMU whose -name is NAME\n"
 	"  -d, --device NAME   only this device and its container\n"
 	"  --kprobe            use kprobes even where fentry works\n"
+	"  --backend B         bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
 	"  --no-hold           never stop a driver module's loader (man vfio-trace)\n";
 
 void vt_stat_header(void)

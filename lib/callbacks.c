@@ -112,7 +112,7 @@ int vt_vfio_holders(const char *sysfs_module, char names[][VT_MODNAME_LEN], int 
 
 /* ---- attaching them --------------------------------------------------------------------- */
 
-static int reuse_maps(struct vt_tracer *t, struct callback_bpf *cb)
+static int reuse_maps(struct vt_bpf *t, struct callback_bpf *cb)
 {
 	struct {
 		struct bpf_map *dst, *src;
@@ -142,8 +142,7 @@ static int reuse_maps(struct vt_tracer *t, struct callback_bpf *cb)
 	return 0;
 }
 
-static struct callback_bpf *cb_open(struct vt_tracer *t, bool fentry, const char *func,
-				    uint64_t addr)
+static struct callback_bpf *cb_open(struct vt_bpf *t, bool fentry, const char *func, uint64_t addr)
 {
 	struct callback_bpf *cb = callback_bpf__open();
 
@@ -171,7 +170,7 @@ fail:
 }
 
 /* Attach to the function at addr named s (a candidate from BTF, or a device's callback). */
-static int attach_cb_func(struct vt_tracer *t, const struct vt_ksym *s, enum cb_origin from,
+static int attach_cb_func(struct vt_bpf *t, const struct vt_ksym *s, enum cb_origin from,
 			  const char *who)
 {
 	struct vt_cb_target *c;
@@ -242,7 +241,7 @@ done:
 }
 
 /* A device's callback at addr (one not found in BTF: a module without it, say). */
-int vt_cb_attach_device(struct vt_tracer *t, uint64_t addr, const char *devname)
+int vt_cb_attach_device(struct vt_bpf *t, uint64_t addr, const char *devname)
 {
 	const struct vt_ksym *s;
 
@@ -314,7 +313,7 @@ static int find_candidates(const char *const *modules, int nmod, struct cb_candi
 	return 0;
 }
 
-int vt_cb_attach_modules(struct vt_tracer *t, const char *const *modules, int nmod)
+int vt_cb_attach_modules(struct vt_bpf *t, const char *const *modules, int nmod)
 {
 	struct cb_candidates *cc = calloc(1, sizeof(*cc));
 	int attached = 0;
@@ -345,7 +344,7 @@ int vt_cb_attach_modules(struct vt_tracer *t, const char *const *modules, int nm
  * beside an admin's top: the first SIGCONT would otherwise let the loader go before the
  * other attached; measured in the lab as one callback missed). Found by name among the
  * kernel's maps, ours excepted by id; a dead one's map stays while its guard holds it. */
-static bool held_elsewhere(struct vt_tracer *t, uint32_t tgid)
+static bool held_elsewhere(struct vt_bpf *t, uint32_t tgid)
 {
 	struct bpf_map_info mine = {}, info;
 	__u32 len = sizeof(mine), id = 0;
@@ -370,7 +369,7 @@ static bool held_elsewhere(struct vt_tracer *t, uint32_t tgid)
 }
 
 /* A loader stopped by rt_module_load goes on, unless another vfio-trace still holds it. */
-int vt_hold_release(struct vt_tracer *t, uint32_t tgid)
+int vt_hold_release(struct vt_bpf *t, uint32_t tgid)
 {
 	int err = bpf_map_delete_elem(bpf_map__fd(t->skel->maps.vt_held), &tgid);
 
@@ -381,7 +380,7 @@ int vt_hold_release(struct vt_tracer *t, uint32_t tgid)
 
 /* A loader still held 2 s after its load: its lifecycle record was lost (counted in
  * lifecycle_ringbuf_full). Attach whatever the modules using vfio.ko now have, then let it go. */
-void vt_hold_release_stale(struct vt_tracer *t)
+void vt_hold_release_stale(struct vt_bpf *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.vt_held);
 	uint32_t k, cur, *prev = NULL;
@@ -419,7 +418,7 @@ static void continue_held(int fd)
 	}
 }
 
-void vt_hold_release_all(struct vt_tracer *t)
+void vt_hold_release_all(struct vt_bpf *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.vt_held);
 	uint32_t k;
@@ -432,7 +431,7 @@ void vt_hold_release_all(struct vt_tracer *t)
 /* A child that outlives us only to continue the loaders held at our death (kill -9 in the
  * middle of an attach): it keeps vt_held's fd and nothing else (no program stays attached
  * through it) and waits for our end of a pipe to close. */
-void vt_guard_start(struct vt_tracer *t)
+void vt_guard_start(struct vt_bpf *t)
 {
 	int p[2], held = bpf_map__fd(t->skel->maps.vt_held);
 	pid_t pid;
@@ -473,7 +472,7 @@ void vt_guard_start(struct vt_tracer *t)
 	t->guardian_pipe = p[1];
 }
 
-void vt_guard_stop(struct vt_tracer *t)
+void vt_guard_stop(struct vt_bpf *t)
 {
 	if (!t->guardian)
 		return;
@@ -482,7 +481,7 @@ void vt_guard_stop(struct vt_tracer *t)
 	t->guardian = 0;
 }
 
-void vt_cb_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx)
+void vt_cb_programs(struct vt_bpf *t, vt_prog_fn fn, void *ctx)
 {
 	bool kprobe_cb = false;
 	char name[200];
@@ -517,7 +516,7 @@ bool vt_cb_in_module(const struct vt_cb_target *c, const char *module)
 	return !strncmp(c->sym, module, len) && c->sym[len] == ':';
 }
 
-int vt_cb_detach_module(struct vt_tracer *t, const char *module)
+int vt_cb_detach_module(struct vt_bpf *t, const char *module)
 {
 	int kept = 0, links = 0;
 
@@ -535,7 +534,7 @@ int vt_cb_detach_module(struct vt_tracer *t, const char *module)
 	return links;
 }
 
-void vt_cb_detach_all(struct vt_tracer *t)
+void vt_cb_detach_all(struct vt_bpf *t)
 {
 	for (int i = 0; i < t->ncbs; i++)
 		cb_detach(&t->cbs[i]);

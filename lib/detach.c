@@ -14,7 +14,7 @@
  * 0.3 s, but under emulation the kernel's text patching slows the whole guest: the drain
  * then ran out of its 0.3 s with events of a finished workload still in the ring (the
  * events lab test, 6.1). So the commands drain and print first, then this runs
- * (vt_tracer_close). -v: the total and the slowest link; -v -v: each link.
+ * (vt_bpf_close). -v: the total and the slowest link; -v -v: each link.
  */
 #include <stdlib.h>
 #include <bpf/libbpf.h>
@@ -36,7 +36,7 @@ static int take(struct link_time *l, int n, int max, struct bpf_link **link, con
 	return n + 1;
 }
 
-void vt_detach_links(struct vt_tracer *t)
+void vt_detach_links(struct vt_bpf *t)
 {
 	const struct bpf_object_skeleton *s = t->skel ? t->skel->skeleton : NULL;
 	int max = 2 * t->ncbs + t->nextra + (s ? s->prog_cnt : 0), n = 0, slow = 0, hold;
@@ -45,7 +45,7 @@ void vt_detach_links(struct vt_tracer *t)
 
 	if (!l) /* out of memory: the owners' destroy functions detach them */
 		return;
-	/* The module-load hold first: a loader it stopped after vt_tracer_close() let the held
+	/* The module-load hold first: a loader it stopped after vt_bpf_close() let the held
 	 * ones go would stay stopped (the seconds below are a wide window). Then the callbacks:
 	 * under a storm they are the hottest. */
 	if (t->skel)

@@ -32,7 +32,7 @@ static bool point_usable(const char *name)
 	return p && (p->method == VT_M_FENTRY || p->method == VT_M_KPROBE);
 }
 
-void vt_tracer_op_masks(const struct vt_tracer *t, uint32_t *untraced, uint32_t *untimed)
+void vt_bpf_op_masks(const struct vt_bpf *t, uint32_t *untraced, uint32_t *untimed)
 {
 	const struct vt_point *pin = vt_point_find("vfio_pin_pages");
 	const struct vt_point *ioctl = vt_point_find("vfio_iommu_type1_ioctl");
@@ -49,7 +49,7 @@ void vt_tracer_op_masks(const struct vt_tracer *t, uint32_t *untraced, uint32_t 
 		*untraced |= 1u << VT_OP_LOCK_HOLD | 1u << VT_OP_LOCK_DROP;
 }
 
-static bool point_wanted(const struct vt_tracer *t, const struct vt_point *p)
+static bool point_wanted(const struct vt_bpf *t, const struct vt_point *p)
 {
 	return !p->feature || (features(&t->opts) & p->feature);
 }
@@ -90,7 +90,7 @@ int vt_point_progs(const struct vfio_trace_bpf *s, struct point_progs *out)
  * fallback for the vfio.ko pair; without VT_FEAT_DETAIL the vfio.ko pair's fentry half is
  * not needed (its fexit sees arguments and result; a kretprobe does not), nor
  * vfio_remove_dma's exit (its entry counts the vfio_dma of a teardown). */
-static bool prog_needed(const struct vt_tracer *t, const struct point_progs *b,
+static bool prog_needed(const struct vt_bpf *t, const struct point_progs *b,
 			const struct bpf_program *prog)
 {
 	const struct vfio_trace_bpf *s = t->skel;
@@ -107,7 +107,7 @@ static bool prog_needed(const struct vt_tracer *t, const struct point_progs *b,
 
 /* Load what each wanted point's method needs and nothing else. A point of a feature not asked
  * for loads nothing. */
-static void set_autoload(struct vt_tracer *t)
+static void set_autoload(struct vt_bpf *t)
 {
 	struct point_progs b[VT_MAX_POINT_PROGS];
 	struct bpf_program *prog;
@@ -165,7 +165,7 @@ static void set_autoload(struct vt_tracer *t)
 }
 
 /* kprobes set_autoload() left to attach by hand, on the symbol doctor found. */
-static int attach_retargeted(struct vt_tracer *t)
+static int attach_retargeted(struct vt_bpf *t)
 {
 	for (int i = 0; i < t->nretarget; i++) {
 		const struct vt_point *p = t->retarget[i].p;
@@ -181,7 +181,7 @@ static int attach_retargeted(struct vt_tracer *t)
 	return 0;
 }
 
-static void note_missing(struct vt_tracer *t)
+static void note_missing(struct vt_bpf *t)
 {
 	size_t len = 0;
 
@@ -228,7 +228,7 @@ static unsigned rowc_slots(int ncpus)
 
 /* Devices already open (VMs running before vfio-trace): one pass of the task_file iterator
  * learns them, and the lifecycle ring attaches their callbacks before tracing begins. */
-static void find_open_devices(struct vt_tracer *t)
+static void find_open_devices(struct vt_bpf *t)
 {
 	struct bpf_link *l = t->skel->links.it_devices;
 	char buf[64];
@@ -252,7 +252,7 @@ static void find_open_devices(struct vt_tracer *t)
 		;
 }
 
-static int open_and_load(struct vt_tracer *t, const struct vt_tracer_opts *opts)
+static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 {
 	const struct vt_ksym *fops = vt_ksyms_data(t->ks, "vfio_device_fops", "vfio");
 	__u32 ring, slots;
@@ -288,7 +288,7 @@ static int open_and_load(struct vt_tracer *t, const struct vt_tracer_opts *opts)
 		t->skel->maps.vt_events,
 		(opts->snoop ? (opts->ringbuf_pages ? opts->ringbuf_pages : 64) : 1) *
 			getpagesize());
-	/* Readers poll every 100 ms at most (vt_tracer_wait); the records that find the ring a
+	/* Readers poll every 100 ms at most (vt_bpf_wait); the records that find the ring a
 	 * quarter full, up to a band of 1/16 of it but at least ~15 records, wake them
 	 * (bpf/vt_core.bpf.h). */
 	ring = bpf_map__max_entries(t->skel->maps.vt_events);
@@ -313,7 +313,7 @@ static double vmhwm_mib(void)
 }
 
 /* Undo a load (and attach) that is to be retried with kprobes. */
-static void unload(struct vt_tracer *t)
+static void unload(struct vt_bpf *t)
 {
 	if (t->skel)
 		vt_hold_release_all(t);
@@ -327,12 +327,12 @@ static void unload(struct vt_tracer *t)
 
 #define VT_MAX_HOLDERS 64
 
-int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
+int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 {
 	char holders[VT_MAX_HOLDERS][VT_MODNAME_LEN];
 	const char *holder_names[VT_MAX_HOLDERS + 1];
 	int nholders;
-	struct vt_tracer *t = calloc(1, sizeof(*t));
+	struct vt_bpf *t = calloc(1, sizeof(*t));
 	const char *blocker, *step;
 	int err, nprog = 0;
 	struct bpf_program *prog;
@@ -422,11 +422,11 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	*out = t;
 	return 0;
 fail:
-	vt_tracer_close(t);
+	vt_bpf_close(t);
 	return err;
 }
 
-struct vt_ksyms *vt_tracer_ksyms(struct vt_tracer *t)
+struct vt_ksyms *vt_bpf_ksyms(struct vt_bpf *t)
 {
 	return t->ks;
 }
@@ -447,7 +447,7 @@ void vt_prog_report(struct bpf_program *p, const char *name, vt_prog_fn fn, void
 	fn(ctx, name, method, info.run_time_ns, info.run_cnt);
 }
 
-void vt_tracer_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx)
+void vt_bpf_programs(struct vt_bpf *t, vt_prog_fn fn, void *ctx)
 {
 	const struct bpf_object_skeleton *s = t->skel->skeleton;
 
@@ -460,12 +460,12 @@ void vt_tracer_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx)
 	vt_cb_programs(t, fn, ctx);
 }
 
-const char *vt_tracer_missing(struct vt_tracer *t)
+const char *vt_bpf_missing(struct vt_bpf *t)
 {
 	return t->missing;
 }
 
-const char *vt_tracer_ksym(struct vt_tracer *t, uint64_t addr, char *buf, size_t len)
+const char *vt_bpf_ksym(struct vt_bpf *t, uint64_t addr, char *buf, size_t len)
 {
 	const struct vt_ksym *k = vt_ksyms_by_addr(t->ks, addr);
 
@@ -477,7 +477,7 @@ const char *vt_tracer_ksym(struct vt_tracer *t, uint64_t addr, char *buf, size_t
 	return buf;
 }
 
-void vt_tracer_close(struct vt_tracer *t)
+void vt_bpf_close(struct vt_bpf *t)
 {
 	if (!t)
 		return;

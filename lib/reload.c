@@ -20,7 +20,7 @@
 #include "tracer.h"
 
 /* Where the skeleton keeps prog's link (NULL: not a skeleton program). */
-static struct bpf_link **link_slot(struct vt_tracer *t, const struct bpf_program *prog)
+static struct bpf_link **link_slot(struct vt_bpf *t, const struct bpf_program *prog)
 {
 	const struct bpf_object_skeleton *s = t->skel->skeleton;
 
@@ -33,7 +33,7 @@ static struct bpf_link **link_slot(struct vt_tracer *t, const struct bpf_program
 /* The kprobes of module's fixed points (lib/points.c) removed and, when attach, made again;
  * how many links were removed (attach: how many are attached now). An fentry point is left
  * alone: its trampoline kept the module from going. */
-static int module_points(struct vt_tracer *t, const char *module, bool attach)
+static int module_points(struct vt_bpf *t, const char *module, bool attach)
 {
 	struct point_progs b[VT_MAX_POINT_PROGS];
 	int n = vt_point_progs(t->skel, b), links = 0;
@@ -67,7 +67,7 @@ static int module_points(struct vt_tracer *t, const char *module, bool attach)
  * devices are unregistered before it can go): out of the kernel side's device map, so that
  * nothing tries to attach their callbacks again, and a new device at a reused address is not
  * taken for one of them before it registers. */
-static void forget_devices(struct vt_tracer *t, const char *module)
+static void forget_devices(struct vt_bpf *t, const char *module)
 {
 	int fd = bpf_map__fd(t->skel->maps.vt_devices);
 	uint64_t key, next, *prev = NULL;
@@ -89,7 +89,7 @@ static void forget_devices(struct vt_tracer *t, const char *module)
 	}
 }
 
-static void module_free(struct vt_tracer *t, const char *module)
+static void module_free(struct vt_bpf *t, const char *module)
 {
 	int links;
 
@@ -102,7 +102,7 @@ static void module_free(struct vt_tracer *t, const char *module)
 		vt_prog, module, links);
 }
 
-static void module_load(struct vt_tracer *t, const struct vtr_event *e, const char *module)
+static void module_load(struct vt_bpf *t, const struct vtr_event *e, const char *module)
 {
 	/* Left from an unload whose record was lost, or a module that was loaded before: their
 	 * addresses are not this module's. */
@@ -118,7 +118,7 @@ static void module_load(struct vt_tracer *t, const struct vtr_event *e, const ch
 		vt_hold_release(t, e->tgid);
 }
 
-void vt_module_event(struct vt_tracer *t, const struct vtr_event *e)
+void vt_module_event(struct vt_bpf *t, const struct vtr_event *e)
 {
 	char module[VT_MODNAME_LEN];
 
@@ -131,7 +131,7 @@ void vt_module_event(struct vt_tracer *t, const struct vtr_event *e)
 	__atomic_add_fetch(&t->module_gen, 1, __ATOMIC_RELEASE);
 }
 
-unsigned vt_tracer_module_generation(struct vt_tracer *t)
+unsigned vt_bpf_module_generation(struct vt_bpf *t)
 {
 	return __atomic_load_n(&t->module_gen, __ATOMIC_ACQUIRE);
 }

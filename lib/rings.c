@@ -2,7 +2,7 @@
 /*
  * The BPF backend's ring buffers: the lifecycle ring's records (devices learned and gone, kept
  * in the device table; module loads, whose callbacks lib/callbacks.c attaches; the RETRY STORM
- * and DEADLOCK alerts, printed here) and snoop's per-event ring, handed to the command's
+ * alerts, printed by lib/retry_alert.c, and DEADLOCK's, printed here) and snoop's per-event ring, handed to the command's
  * on_event callback; and the waits between snapshots that poll them.
  */
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include "tracer.h"
 
 /* A ring callback's return: < 0 ends this poll after the record just handled. */
-static int ring_stop(struct vt_tracer *t)
+static int ring_stop(struct vt_bpf *t)
 {
 	if (vt_stop == VT_STOP_OUTPUT || (vt_stop && !t->draining) || vt_now_ns() >= t->poll_end) {
 		t->cut = true;
@@ -33,7 +33,7 @@ static int ring_stop(struct vt_tracer *t)
  * bounded: past VT_DEVTAB_MAX the oldest unregistered ones are forgotten first. */
 #define VT_DEVTAB_MAX 16384
 
-struct vt_dev *vt_devtab_get(struct vt_tracer *t, uint64_t vdev, bool create)
+struct vt_dev *vt_devtab_get(struct vt_bpf *t, uint64_t vdev, bool create)
 {
 	for (size_t i = 0; i < t->ndevtab; i++)
 		if (t->devtab[i].vdev == vdev)
@@ -66,7 +66,7 @@ struct vt_dev *vt_devtab_get(struct vt_tracer *t, uint64_t vdev, bool create)
 }
 
 /* A device learned or unregistered, as the lifecycle ring tells it. */
-static void devtab_event(struct vt_tracer *t, const struct vtr_event *e)
+static void devtab_event(struct vt_bpf *t, const struct vtr_event *e)
 {
 	struct vt_dev *d;
 
@@ -112,75 +112,15 @@ static void deadlock_alert(const struct vtr_event *e)
 		vt_esc(c2, sizeof(c2), e->dev, 16), held, (vt_now_ns() - e->ts) / 1e6);
 }
 
-/* A driver that never unpins raises a RETRY STORM at every UNMAP_DMA, thousands a second: one
- * line a second per container, and how many more there were in one line of their own. */
-#define VT_ALERT_EVERY_NS 1000000000ULL
-#define VT_NALERTS	  (sizeof(((struct vt_tracer *)0)->retry_alerts) / sizeof(struct vt_retry_alert))
-
-static void retry_alert_flush(struct vt_retry_alert *a)
-{
-	if (a->more)
-		vt_warn("%llu more retry storms in container %#llx since the last line about it "
-			"(one line a second per container)",
-			(unsigned long long)a->more, (unsigned long long)a->container);
-	a->more = 0;
-}
-
-static bool retry_alert_due(struct vt_tracer *t, uint64_t container)
-{
-	struct vt_retry_alert *a = NULL, *oldest = &t->retry_alerts[0];
-	uint64_t now = vt_now_ns();
-
-	for (size_t i = 0; i < VT_NALERTS && !a; i++) {
-		if (t->retry_alerts[i].container == container)
-			a = &t->retry_alerts[i];
-		else if (t->retry_alerts[i].last_ns < oldest->last_ns)
-			oldest = &t->retry_alerts[i];
-	}
-	if (!a) { /* a container not alerting lately: the least recent slot */
-		retry_alert_flush(oldest);
-		a = oldest;
-		a->container = container;
-		a->last_ns = 0;
-	}
-	if (a->last_ns && now - a->last_ns < VT_ALERT_EVERY_NS) {
-		a->more++;
-		return false;
-	}
-	retry_alert_flush(a);
-	a->last_ns = now;
-	return true;
-}
-
-/* The counts held back, once their second is over (or at the end). */
-static void retry_alerts_flush(struct vt_tracer *t, bool all)
-{
-	uint64_t now = vt_now_ns();
-
-	for (size_t i = 0; i < VT_NALERTS; i++)
-		if (t->retry_alerts[i].more &&
-		    (all || now - t->retry_alerts[i].last_ns >= VT_ALERT_EVERY_NS))
-			retry_alert_flush(&t->retry_alerts[i]);
-}
-
 static int lifecycle_cb(void *ctx, void *data, size_t len)
 {
-	struct vt_tracer *t = ctx;
+	struct vt_bpf *t = ctx;
 	const struct vtr_event *e = data;
 
 	if (len < sizeof(*e))
 		return 0;
 	if (e->op == VT_OP_RETRY) {
-		char comm[VT_ESC_SIZE(16)];
-
-		if (retry_alert_due(t, e->container))
-			vt_warn("RETRY STORM in container %#llx: UNMAP_DMA by thread %u (%s) notified "
-				"the vfio_dma at iova %#llx (%llu bytes) %u times in a row: a driver's "
-				"dma_unmap callback does not unpin it, and the kernel BUG()s after 10",
-				(unsigned long long)e->container, e->pid,
-				vt_esc(comm, sizeof(comm), e->comm, sizeof(e->comm)),
-				(unsigned long long)e->iova, (unsigned long long)e->size,
-				e->retries + 1);
+		vt_retry_alert(&t->retry_alerts, e);
 		if (t->opts.on_event)
 			t->opts.on_event(t->opts.ctx, e, true);
 		return ring_stop(t);
@@ -217,14 +157,14 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 
 static int event_cb(void *ctx, void *data, size_t len)
 {
-	struct vt_tracer *t = ctx;
+	struct vt_bpf *t = ctx;
 
 	if (len >= sizeof(struct vtr_event) && t->opts.on_event)
 		t->opts.on_event(t->opts.ctx, data, false);
 	return ring_stop(t);
 }
 
-int vt_rings_open(struct vt_tracer *t)
+int vt_rings_open(struct vt_bpf *t)
 {
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.vt_lifecycle), lifecycle_cb, t, NULL);
 	if (!t->rb)
@@ -235,12 +175,12 @@ int vt_rings_open(struct vt_tracer *t)
 	return 0;
 }
 
-void vt_alerts_flush(struct vt_tracer *t)
+void vt_alerts_flush(struct vt_bpf *t)
 {
-	retry_alerts_flush(t, true);
+	vt_retry_alerts_flush(&t->retry_alerts, true);
 }
 
-int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
+int vt_bpf_poll(struct vt_bpf *t, int timeout_ms)
 {
 	/* The rings, and stdout: a reader that leaves (a pipe's POLLERR, a tty's POLLHUP) ends
 	 * the wait at once, not at its timeout (stat 1 | head -1). */
@@ -268,11 +208,11 @@ int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
 	c = ring_buffer__consume(t->rb);
 	if (!t->opts.no_hold)
 		vt_hold_release_stale(t);
-	retry_alerts_flush(t, false);
+	vt_retry_alerts_flush(&t->retry_alerts, false);
 	return c > 0 ? n + c : n;
 }
 
-bool vt_tracer_wait(struct vt_tracer *t, uint64_t until)
+bool vt_bpf_wait(struct vt_bpf *t, uint64_t until)
 {
 	while (!vt_stop && !vt_out_gone()) {
 		uint64_t now = vt_now_ns(), left;
@@ -280,12 +220,12 @@ bool vt_tracer_wait(struct vt_tracer *t, uint64_t until)
 		if (now >= until)
 			return true;
 		left = (until - now) / 1000000;
-		vt_tracer_poll(t, left > 100 ? 100 : (int)left + 1);
+		vt_bpf_poll(t, left > 100 ? 100 : (int)left + 1);
 	}
 	return false;
 }
 
-void vt_tracer_drain(struct vt_tracer *t)
+void vt_bpf_drain(struct vt_bpf *t)
 {
 	uint64_t end = (vt_stop_ns ? vt_stop_ns : vt_now_ns()) + VT_DRAIN_MS * 1000000ull;
 

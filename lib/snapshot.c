@@ -108,7 +108,7 @@ static bool process_gone(uint32_t tgid)
 	return tgid && kill(tgid, 0) < 0 && errno == ESRCH;
 }
 
-static int retire_map(struct vt_tracer *t, int fd, bool percpu)
+static int retire_map(struct vt_bpf *t, int fd, bool percpu)
 {
 	struct vtr_key key, next, *prev = NULL, *gone = NULL;
 	struct vtr_stat *vals = calloc(percpu ? t->ncpus : 1, sizeof(*vals));
@@ -146,7 +146,7 @@ static int retire_map(struct vt_tracer *t, int fd, bool percpu)
 	return err;
 }
 
-static void retire_gone(struct vt_tracer *t)
+static void retire_gone(struct vt_bpf *t)
 {
 	const char *e = getenv("VFIO_TRACE_RETIRE_S");
 	uint64_t every = (e ? strtoull(e, NULL, 10) : 5) * 1000000000ULL, now = vt_now_ns();
@@ -160,7 +160,7 @@ static void retire_gone(struct vt_tracer *t)
 			strerror(ENOMEM));
 }
 
-static int read_lockmax(struct vt_tracer *t, struct vt_snapshot *s)
+static int read_lockmax(struct vt_bpf *t, struct vt_snapshot *s)
 {
 	int fd = bpf_map__fd(t->skel->maps.vt_lock_max);
 	int sfd = bpf_map__fd(t->skel->maps.vt_stacks);
@@ -206,7 +206,7 @@ static int read_lockmax(struct vt_tracer *t, struct vt_snapshot *s)
 	return 0;
 }
 
-int vt_tracer_losses(struct vt_tracer *t, uint64_t losses[VT_LOSS_MAX])
+int vt_bpf_losses(struct vt_bpf *t, uint64_t losses[VT_LOSS_MAX])
 {
 	int fd = bpf_map__fd(t->skel->maps.vt_losses);
 	uint64_t *lv = calloc(t->ncpus, sizeof(*lv));
@@ -224,7 +224,7 @@ int vt_tracer_losses(struct vt_tracer *t, uint64_t losses[VT_LOSS_MAX])
 	return 0;
 }
 
-int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
+int vt_bpf_snapshot(struct vt_bpf *t, struct vt_snapshot *s)
 {
 	int fd;
 	struct vtr_device dev;
@@ -234,7 +234,7 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 
 	memset(s, 0, sizeof(*s));
 	s->ts = vt_now_ns();
-	vt_tracer_op_masks(t, &s->untraced_ops, &s->untimed_ops);
+	vt_bpf_op_masks(t, &s->untraced_ops, &s->untimed_ops);
 	err = read_stats(bpf_map__fd(t->skel->maps.vt_stats), true, t->ncpus, s, &idx);
 	if (!err)
 		err = read_stats(bpf_map__fd(t->skel->maps.vt_stats_spill), false, 1, s, &idx);
@@ -249,10 +249,10 @@ int vt_tracer_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
 		retire_gone(t);
 	if (err)
 		goto oom;
-	if (vt_tracer_losses(t, s->losses))
+	if (vt_bpf_losses(t, s->losses))
 		goto oom;
 	/* Devices the kernel side knows now, into the table of every device seen. */
-	vt_tracer_poll(t, 0);
+	vt_bpf_poll(t, 0);
 	fd = bpf_map__fd(t->skel->maps.vt_devices);
 	while (!bpf_map_get_next_key(fd, pv, &vdev)) {
 		struct vt_dev *d;

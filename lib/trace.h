@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The one loader (loader.c) and the aggregation model (model.c).
+ * The tracer (a backend: lib/backend.h) and the aggregation model (model.c).
  *
  * The model is plain data: a snapshot is the list of (key, summed stat) rows plus the loss
- * counters and the known devices. The BPF loader fills it; an ftrace backend or a record file
- * could fill it the same way, and every command is a view over it.
+ * counters and the known devices. The BPF backend (loader.c) and the ftrace backend
+ * (ftrace.c) fill it, a recording (record_read.c) too, and every command is a view over it.
  */
 #ifndef VT_TRACE_H
 #define VT_TRACE_H
@@ -99,13 +99,32 @@ const char *vt_op_name(int op);
 unsigned vt_op_flags(int op);
 int vt_ops_with(unsigned flags, int out[VT_OP_MAX]);
 
-/* ---- the BPF backend --------------------------------------------------------------------- */
+/* RETRY STORM lines (lib/retry_alert.c), the same for every backend: one a second per
+ * container, the others counted in a "N more" line. */
+struct vt_retry_alerts {
+	struct vt_retry_alert {
+		uint64_t container;
+		uint64_t last_ns; /* when its last line was printed */
+		uint64_t more;	  /* alerts since, not printed */
+	} a[32];
+};
+/* e: a VT_OP_RETRY record (container, pid, comm, iova, size, retries) */
+void vt_retry_alert(struct vt_retry_alerts *r, const struct vtr_event *e);
+/* The counts held back, once their second is over (all: now, at the end). */
+void vt_retry_alerts_flush(struct vt_retry_alerts *r, bool all);
+
+/* ---- the tracer: a backend (lib/backend.h) that fills the model -------------------------- */
 struct vt_tracer;
+
+/* Which backend traces (--backend): BPF programs, or kprobe events in a tracefs instance of
+ * the tracer's own (ftrace: for hosts where bpf() is not allowed); auto: BPF, else ftrace. */
+enum vt_backend_kind { VT_BACKEND_BPF, VT_BACKEND_FTRACE, VT_BACKEND_AUTO };
 
 /* Each switch is named for its BPF feature (include/vt_shared.h VT_FEAT_*): snoop, locks on
  * when set; alert and detail on unless no_alert, no_detail. */
 struct vt_tracer_opts {
-	bool snoop;	   /* VT_FEAT_SNOOP: per-event ring buffer */
+	enum vt_backend_kind backend; /* 0: BPF */
+	bool snoop;		      /* VT_FEAT_SNOOP: per-event ring buffer */
 	bool locks;	   /* VT_FEAT_LOCKS: iommu->lock / device_list_lock hold and wait times */
 	bool no_alert;	   /* no VT_FEAT_ALERT: do not watch for the ABBA deadlock */
 	uint32_t tgid;	   /* snoop: only this process */
@@ -131,7 +150,9 @@ static inline const struct vtr_proc *vt_event_proc(const struct vtr_event *e)
 	return e->op == VT_EV_PROC ? (const struct vtr_proc *)e : NULL;
 }
 
-/* Probe, load, attach. Prints what it attached (and what it could not) on stderr. */
+/* Probe, load, attach. Prints what it attached (and what it could not) on stderr. The ftrace
+ * backend takes only what it implements of opts (snoop, locks: refused with a one-line error;
+ * lib/ftrace.c). */
 int vt_tracer_open(struct vt_tracer **t, const struct vt_tracer_opts *opts);
 /* Handle ring-buffer events (attaching new callbacks) for up to timeout_ms. */
 int vt_tracer_poll(struct vt_tracer *t, int timeout_ms);
@@ -163,5 +184,13 @@ void vt_tracer_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx);
  * Safe from any thread. */
 unsigned vt_tracer_module_generation(struct vt_tracer *t);
 void vt_tracer_close(struct vt_tracer *t);
+/* The ftrace backend's leftovers: tracefs instances and kprobe event groups named
+ * vfio_trace_<pid> whose vfio-trace is gone (all: every one but this process's) removed, each
+ * said on report (NULL: quiet); how many (lib/ftrace.c; doctor --cleanup, every start). */
+int vt_ftrace_cleanup(bool all, FILE *report);
+/* Why the ftrace backend cannot trace this host (one line), or NULL (doctor). */
+const char *vt_ftrace_blocker(void);
+/* "bpf" or "ftrace": the backend that opened t. */
+const char *vt_tracer_backend(const struct vt_tracer *t);
 
 #endif

@@ -4,13 +4,13 @@
  * lib/rings.c (the ring buffers' records, alerts, the device table), lib/snapshot.c (the maps
  * read into a snapshot) and lib/callbacks.c (the drivers' dma_unmap callbacks: where they are,
  * attaching them, holding a module's loader meanwhile). Private to lib/: the commands see
- * struct vt_tracer through lib/trace.h.
+ * it through lib/trace.h's vt_tracer_*, which lib/backend_bpf.c hands to the vt_bpf_* below.
  */
 #ifndef VT_TRACER_H
 #define VT_TRACER_H
 
 #include <sys/types.h>
-#include "trace.h"
+#include "backend.h"
 #include "vfio_trace.skel.h"
 
 #define VT_MAX_CB    64
@@ -27,7 +27,8 @@ struct vt_cb_target {
 /* Where a callback was found: said on the "attached" line. */
 enum cb_origin { CB_FROM_BTF, CB_FROM_DEVICE };
 
-struct vt_tracer {
+struct vt_bpf {
+	struct vt_tracer base; /* first: the backend table (lib/backend.h) */
 	struct vt_tracer_opts opts;
 	struct vt_env env;
 	struct vt_ksyms *ks;
@@ -50,12 +51,8 @@ struct vt_tracer {
 	int guardian_pipe;     /* its end: closing it (dying) is the signal */
 	struct vt_dev *devtab; /* every device seen (vt_devices forgets unregistered) */
 	size_t ndevtab, devcap;
-	struct vt_retry_alert { /* RETRY STORM lines: one a second per container */
-		uint64_t container;
-		uint64_t last_ns; /* when its last line was printed */
-		uint64_t more;	  /* alerts since, not printed */
-	} retry_alerts[32];
-	struct vt_snapshot retired; /* rows of processes that have gone, out of the maps */
+	struct vt_retry_alerts retry_alerts; /* RETRY STORM lines (lib/retry_alert.c) */
+	struct vt_snapshot retired;	     /* rows of processes that have gone, out of the maps */
 	struct vt_rowidx retired_idx;
 	uint64_t retired_at; /* when they were last looked for */
 	/* Under a steady stream libbpf's consume loop never runs dry: the ring callbacks end it
@@ -63,7 +60,7 @@ struct vt_tracer {
 	uint64_t poll_end;
 	bool draining, cut;
 	unsigned module_gen; /* module loads and unloads handled (atomic: other threads read) */
-	bool stdout_closed;  /* fd 1 not open: not polled (vt_tracer_poll) */
+	bool stdout_closed;  /* fd 1 not open: not polled (vt_bpf_poll) */
 };
 
 /* Which skeleton programs implement each attach point (lib/points.c's vt_points): the
@@ -79,46 +76,61 @@ struct point_progs {
 /* lib/loader.c: every point's programs (out holds VT_MAX_POINT_PROGS); how many. */
 int vt_point_progs(const struct vfio_trace_bpf *s, struct point_progs *out);
 
+/* The BPF backend's implementation of lib/trace.h's vt_tracer_* (same meaning, lib/trace.h),
+ * entered through the backend table (lib/backend_bpf.c). */
+int vt_bpf_open(struct vt_bpf **t, const struct vt_tracer_opts *opts);
+int vt_bpf_poll(struct vt_bpf *t, int timeout_ms);
+bool vt_bpf_wait(struct vt_bpf *t, uint64_t until);
+void vt_bpf_drain(struct vt_bpf *t);
+int vt_bpf_snapshot(struct vt_bpf *t, struct vt_snapshot *s);
+int vt_bpf_losses(struct vt_bpf *t, uint64_t losses[VT_LOSS_MAX]);
+const char *vt_bpf_missing(struct vt_bpf *t);
+const char *vt_bpf_ksym(struct vt_bpf *t, uint64_t addr, char *buf, size_t len);
+struct vt_ksyms *vt_bpf_ksyms(struct vt_bpf *t);
+void vt_bpf_programs(struct vt_bpf *t, vt_prog_fn fn, void *ctx);
+unsigned vt_bpf_module_generation(struct vt_bpf *t);
+void vt_bpf_close(struct vt_bpf *t);
+
 /* lib/loader.c: what a snapshot of this tracer cannot contain (struct vt_snapshot). */
-void vt_tracer_op_masks(const struct vt_tracer *t, uint32_t *untraced, uint32_t *untimed);
+void vt_bpf_op_masks(const struct vt_bpf *t, uint32_t *untraced, uint32_t *untimed);
 
 /* lib/rings.c */
 /* The lifecycle ring, and snoop's event ring when asked for, in t->rb; 0, or -1 (errno). */
-int vt_rings_open(struct vt_tracer *t);
+int vt_rings_open(struct vt_bpf *t);
 /* The device table's entry of vdev (created when create); NULL when out of memory. */
-struct vt_dev *vt_devtab_get(struct vt_tracer *t, uint64_t vdev, bool create);
+struct vt_dev *vt_devtab_get(struct vt_bpf *t, uint64_t vdev, bool create);
 /* The RETRY STORM counts still held back, printed (at the end). */
-void vt_alerts_flush(struct vt_tracer *t);
+void vt_alerts_flush(struct vt_bpf *t);
 
 /* lib/callbacks.c */
 /* A device's callback at addr (one not found in BTF): attached unless it is already. */
-int vt_cb_attach_device(struct vt_tracer *t, uint64_t addr, const char *devname);
+int vt_cb_attach_device(struct vt_bpf *t, uint64_t addr, const char *devname);
 /* Every function of these modules whose BTF prototype is dma_unmap's; how many were
  * attached, -1 without the kernel's BTF. */
-int vt_cb_attach_modules(struct vt_tracer *t, const char *const *modules, int nmod);
-void vt_cb_detach_all(struct vt_tracer *t);
+int vt_cb_attach_modules(struct vt_bpf *t, const char *const *modules, int nmod);
+void vt_cb_detach_all(struct vt_bpf *t);
 /* The callbacks in module (it is gone, or back at other addresses) detached and forgotten;
  * how many links that removed. */
-int vt_cb_detach_module(struct vt_tracer *t, const char *module);
+int vt_cb_detach_module(struct vt_bpf *t, const char *module);
 /* Is c a function of module (its sym is "module:function")? */
 bool vt_cb_in_module(const struct vt_cb_target *c, const char *module);
-/* The callback programs attached now, to fn (vt_tracer_programs). */
-void vt_cb_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx);
+/* The callback programs attached now, to fn (vt_bpf_programs). */
+void vt_cb_programs(struct vt_bpf *t, vt_prog_fn fn, void *ctx);
 
 /* lib/reload.c: a module load or unload record (VT_EV_MODULE_LOAD/FREE): its probes removed,
  * attached again, its loader let go. */
-void vt_module_event(struct vt_tracer *t, const struct vtr_event *e);
-/* lib/detach.c: every link detached, each one timed (vt_tracer_close). */
-void vt_detach_links(struct vt_tracer *t);
+void vt_module_event(struct vt_bpf *t, const struct vtr_event *e);
+/* lib/detach.c: every link detached, each one timed (vt_bpf_close). */
+void vt_detach_links(struct vt_bpf *t);
 
 /* lib/loader.c: one loaded program to fn, the kind of attach its section's first word. */
 void vt_prog_report(struct bpf_program *p, const char *name, vt_prog_fn fn, void *ctx);
 /* Held module loaders (bpf/vfio_trace.bpf.c rt_module_load): let one go, those held too long
  * (their record was lost), or all; the guard process continues them if we die. */
-int vt_hold_release(struct vt_tracer *t, uint32_t tgid); /* 0, or our hold not removed */
-void vt_hold_release_stale(struct vt_tracer *t);
-void vt_hold_release_all(struct vt_tracer *t);
-void vt_guard_start(struct vt_tracer *t);
-void vt_guard_stop(struct vt_tracer *t);
+int vt_hold_release(struct vt_bpf *t, uint32_t tgid); /* 0, or our hold not removed */
+void vt_hold_release_stale(struct vt_bpf *t);
+void vt_hold_release_all(struct vt_bpf *t);
+void vt_guard_start(struct vt_bpf *t);
+void vt_guard_stop(struct vt_bpf *t);
 
 #endif

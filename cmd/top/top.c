@@ -33,6 +33,7 @@ static const char top_usage[] =
 	"  -d, --device NAME  only this device (dev_name: PCI address, mdev UUID) and its container\n"
 	"  -s, --sort KEY     unmaps (default), bytes, notifies, callbacks, p99, pins, errors\n"
 	"  --kprobe           use kprobes even where fentry works\n"
+	"  --backend B        bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
 	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n"
 	"  keys: q quit, p pause, r reset, s/S sort key/reverse, z hide idle rows,\n"
 	"        1-9 or +/- interval, h help\n";

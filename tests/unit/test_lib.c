@@ -247,6 +247,19 @@ static void test_cli(void **state)
 	assert_int_equal(parse("stat --kprobe -d vfio_dmatest.0", all, &o), -1);
 	assert_true(o.kprobe);
 	assert_string_equal(o.filter.device, "vfio_dmatest.0");
+	/* --backend: the backend enum (lib/trace.h) by name; not for report or hung */
+	assert_int_equal(parse("stat --backend ftrace", all, &o), -1);
+	assert_int_equal(o.backend, VT_BACKEND_FTRACE);
+	assert_int_equal(parse("top --backend=auto", all, &o), -1);
+	assert_int_equal(o.backend, VT_BACKEND_AUTO);
+	assert_int_equal(parse("stat --backend bpf", all, &o), -1);
+	assert_int_equal(o.backend, VT_BACKEND_BPF);
+	assert_int_equal(parse("stat", all, &o), -1);
+	assert_int_equal(o.backend, VT_BACKEND_BPF);
+	assert_int_equal(parse("stat --backend dtrace", all, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("stat --backend", all, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("report --backend ftrace", VT_CLI_WINDOW, &o), VT_EXIT_USAGE);
+	assert_int_equal(parse("hung --backend ftrace", VT_CLI_HUNG, &o), VT_EXIT_USAGE);
 	assert_int_equal(parse("stat -p", all, &o), VT_EXIT_USAGE);
 	assert_int_equal(parse("stat -p x", all, &o), VT_EXIT_USAGE);
 	assert_int_equal(parse("stat --bogus", all, &o), VT_EXIT_USAGE);

@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ftrace backend: the same rows as the BPF backend, without bpf(). Kprobe and kretprobe
+ * dynamic events on the attach points of bpf/vfio_trace.bpf.c (and the drivers' dma_unmap
+ * callbacks, found as lib/callbacks.c finds them), created with libtracefs in an event group
+ * of this run's own (vfio_trace_<pid>) and enabled only in a tracefs instance of the same name:
+ * nothing global is touched, and everything goes at exit. A run killed before it could remove
+ * them leaves both behind: the next start (and doctor --cleanup) removes those whose process
+ * is gone (lib/ftrace_cleanup.c).
+ *
+ * Kernel struct fields are fetched at offsets computed here from the running kernel's BTF
+ * (vmlinux and module BTF, libbpf), never hard-coded; the UNMAP/MAP_DMA user struct at the
+ * offsets of the uapi header. Reading and accounting: lib/ftrace_read.c.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <event-parse.h>
+#include <tracefs.h>
+#include "ftrace.h"
+
+/* ---- BTF offsets ------------------------------------------------------------------------- */
+
+/* The byte offset of member name in struct/union type id (anonymous members searched too);
+ * *type_id: the member's type. -1 when not there. */
+static long member_off(const struct btf *btf, __u32 id, const char *name, __u32 *type_id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, id);
+	const struct btf_member *m;
+
+	if (!t || !(btf_is_struct(t) || btf_is_union(t)))
+		return -1;
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const char *mn = btf__name_by_offset(btf, m->name_off);
+		long off = btf_member_bit_offset(t, i) / 8, sub;
+
+		if (mn && !strcmp(mn, name)) {
+			*type_id = m->type;
+			return off;
+		}
+		if ((!mn || !mn[0]) && (sub = member_off(btf, m->type, name, type_id)) >= 0)
+			return off + sub;
+	}
+	return -1;
+}
+
+/* The offset of path ("kobj.name") in struct sname; -1 (said on stderr) when not found. */
+static long field_off(const struct btf *btf, const char *sname, const char *path)
+{
+	char part[64];
+	const char *p = path;
+	long total = 0;
+	__s32 id = btf__find_by_name_kind(btf, sname, BTF_KIND_STRUCT);
+	__u32 tid;
+
+	if (id < 0) {
+		vt_err("ftrace: struct %s not in the kernel's BTF", sname);
+		return -1;
+	}
+	while (*p) {
+		size_t l = strcspn(p, ".");
+		long off;
+
+		snprintf(part, sizeof(part), "%.*s", (int)l, p);
+		off = member_off(btf, id, part, &tid);
+		if (off < 0) {
+			vt_err("ftrace: no %s in struct %s in the kernel's BTF", path, sname);
+			return -1;
+		}
+		total += off;
+		id = btf__resolve_type(btf, tid);
+		p += l + !!p[l];
+	}
+	return total;
+}
+
+/* The offsets the fetch arguments need, from vmlinux, vfio and vfio_iommu_type1 BTF. */
+struct ft_offsets {
+	long dma_iova, dma_size;	     /* struct vfio_dma */
+	long iommu_devlist;		     /* struct vfio_iommu.device_list */
+	long vdev_ops, vdev_dev, vdev_entry; /* struct vfio_device */
+	long ops_unmap, ops_name;	     /* struct vfio_device_ops */
+	long dev_name;			     /* struct device: kobj.name */
+	long list_prev;			     /* struct list_head */
+};
+
+static int btf_offsets(struct ft_offsets *o)
+{
+	struct btf *base = btf__load_vmlinux_btf(), *vfio = NULL, *type1 = NULL;
+	int err = -1;
+
+	if (!base) {
+		vt_err("ftrace: cannot read the kernel's BTF (%s): the fetch arguments' offsets come "
+		       "from it",
+		       strerror(errno));
+		return -1;
+	}
+	vfio = btf__load_module_btf("vfio", base);
+	type1 = btf__load_module_btf("vfio_iommu_type1", base);
+	if (!type1) {
+		vt_err("ftrace: vfio_iommu_type1 has no module BTF (%s)", strerror(errno));
+		goto out;
+	}
+	/* struct vfio_device is vfio.ko's, or the kernel's when vfio is built in */
+	const struct btf *vb = vfio ? vfio : base;
+
+	o->dma_iova = field_off(type1, "vfio_dma", "iova");
+	o->dma_size = field_off(type1, "vfio_dma", "size");
+	o->iommu_devlist = field_off(type1, "vfio_iommu", "device_list");
+	o->vdev_ops = field_off(vb, "vfio_device", "ops");
+	o->vdev_dev = field_off(vb, "vfio_device", "dev");
+	o->vdev_entry = field_off(vb, "vfio_device", "iommu_entry");
+	o->ops_unmap = field_off(vb, "vfio_device_ops", "dma_unmap");
+	o->ops_name = field_off(vb, "vfio_device_ops", "name");
+	o->dev_name = field_off(base, "device", "kobj.name");
+	o->list_prev = field_off(base, "list_head", "prev");
+	err = 0;
+	for (long *v = &o->dma_iova; v <= &o->list_prev; v++)
+		if (*v < 0)
+			err = -1;
+out:
+	btf__free(type1);
+	btf__free(vfio);
+	btf__free(base);
+	return err;
+}
+
+/* ---- the events -------------------------------------------------------------------------- */
+
+/* The field names of each kind's fetch arguments, in the order lib/ftrace_read.c reads them
+ * (ft_rec.v[]); "name"/"drv" strings are looked up apart. */
+static const char *const ft_fields[][VT_FT_NFIELDS] = {
+	[FT_IOCTL] = { "iommu", "cmd", "uarg", "miova", "msize" },
+	[FT_REMOVE] = { "iommu", "iova", "size" },
+	[FT_UNMAP_UNPIN] = { "iommu", "iova", "size" },
+	[FT_DETACH] = { "iommu" },
+	[FT_RELEASE] = { "iommu" },
+	[FT_REGISTER] = { "iommu", "vdev", "unmap" },
+	[FT_UNREGISTER] = { "iommu", "vdev", "unmap" },
+	[FT_PIN] = { "vdev", "iova", "npage" },
+	[FT_UNPIN] = { "vdev", "iova", "npage" },
+	[FT_CB] = { "vdev", "iova", "len", "unmap", "next", "prev" },
+	[FT_IOCTL_RET] = { "ret" },
+	[FT_PIN_RET] = { "ret" },
+};
+
+int vt_ft_bind_fields(struct vt_ftrace *f)
+{
+	for (int i = 0; i < f->nev; i++) {
+		struct ft_event *e = &f->ev[i];
+		struct tep_event *te = tep_find_event_by_name(f->tep, f->name, e->name);
+
+		if (!te)
+			return -1;
+		e->id = te->id;
+		for (int j = 0; j < VT_FT_NFIELDS && ft_fields[e->kind][j]; j++) {
+			e->f[j] = tep_find_field(te, ft_fields[e->kind][j]);
+			if (!e->f[j])
+				return -1;
+		}
+		e->name_f = tep_find_field(te, "name");
+		e->drv_f = tep_find_field(te, "drv");
+	}
+	return 0;
+}
+
+/* A kretprobe's instances: calls in flight at once on that function before one is missed. */
+#define FT_MAXACTIVE 256
+
+/* Create one event (retprobe: a kretprobe) in our group; false (missing noted) if it cannot
+ * be. */
+static bool add_event(struct vt_ftrace *f, const char *name, enum ft_kind kind, int cb,
+		      const char *addr, const char *fmt, bool retprobe)
+{
+	struct ft_event *e;
+	struct tracefs_dynevent *d;
+
+	if (f->nev == VT_FT_MAX_EVENTS)
+		return false;
+	if (retprobe) {
+		/* libtracefs 1.6.4's kretprobe with a maxactive writes "r256::group/event", which
+		 * the kernel refuses: the same line written right, through libtracefs */
+		char line[1024];
+
+		snprintf(line, sizeof(line), "r%d:%s/%s %s%s%s", FT_MAXACTIVE, f->name, name, addr,
+			 fmt[0] ? " " : "", fmt);
+		d = tracefs_instance_file_append(NULL, "dynamic_events", line) < 0 ?
+			    NULL :
+			    tracefs_dynevent_get(TRACEFS_DYNEVENT_KRETPROBE, f->name, name);
+	} else {
+		d = tracefs_kprobe_alloc(f->name, name, addr, fmt);
+		if (d && tracefs_dynevent_create(d)) {
+			tracefs_dynevent_free(d);
+			d = NULL;
+		}
+	}
+	if (!d) {
+		vt_dbg("ftrace: cannot create %s %s/%s at %s (%s): %s",
+		       retprobe ? "kretprobe" : "kprobe", f->name, name, addr, fmt,
+		       strerror(errno));
+		return false;
+	}
+	e = &f->ev[f->nev++];
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->kind = kind;
+	e->cb = cb;
+	e->retprobe = retprobe;
+	e->dyn = d;
+	e->id = -1;
+	return true;
+}
+
+/* An entry kprobe and its kretprobe ("<name>_ret"); false when either cannot be created. */
+static bool add_pair(struct vt_ftrace *f, const char *name, enum ft_kind kind, int cb,
+		     const char *addr, const char *fmt)
+{
+	char rname[24];
+
+	snprintf(rname, sizeof(rname), "%s_ret", name);
+	/* only the ioctl's and vfio_pin_pages' results are read (the kernel refuses $retval of
+	 * a void function); vfio_pin_pages returns an int: the register's upper half is not its */
+	return add_event(f, name, kind, cb, addr, fmt, false) &&
+	       add_event(f, rname, kind + 1, cb, addr,
+			 kind == FT_PIN	  ? "ret=$retval:s32" :
+			 kind == FT_IOCTL ? "ret=$retval:s64" :
+					    "",
+			 true);
+}
+
+static void note_missing(struct vt_ftrace *f, const char *what)
+{
+	size_t l = strlen(f->missing);
+
+	snprintf(f->missing + l, sizeof(f->missing) - l, "%s%s", l ? ", " : "", what);
+}
+
+struct cb_found {
+	struct vt_ftrace *f;
+	const char *module;
+};
+
+static void cb_found(void *ctx, const char *func)
+{
+	struct cb_found *c = ctx;
+	struct vt_ftrace *f = c->f;
+	const struct vt_ksym *s = vt_ksyms_by_name(f->ks, func, c->module);
+
+	if (!s && !vt_ksyms_add_module(f->ks, c->module))
+		s = vt_ksyms_by_name(f->ks, func, c->module);
+	if (!s || f->ncbs == VT_FT_MAX_CB)
+		return;
+	snprintf(f->cbs[f->ncbs].sym, sizeof(f->cbs[0].sym), "%s:%s", c->module, func);
+	f->cbs[f->ncbs++].addr = s->addr;
+}
+
+/* Every function with dma_unmap's BTF prototype in the modules using vfio.ko. */
+static void find_callbacks(struct vt_ftrace *f, const char *const *modules, int nmod)
+{
+	struct btf *base = btf__load_vmlinux_btf();
+
+	for (int i = 0; base && i < nmod; i++) {
+		struct btf *btf = btf__load_module_btf(modules[i], base);
+		struct cb_found c = { f, modules[i] };
+
+		if (btf)
+			vt_btf_dma_unmap_funcs(btf, btf__type_cnt(base), cb_found, &c);
+		btf__free(btf);
+	}
+	btf__free(base);
+}
+
+static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
+{
+	char fmt[512], name[160], drv[160], n[24];
+
+	/* the device's name (dev_name(vdev->dev)) and its driver's (vdev->ops->name) of a
+	 * struct vfio_device * in argument a */
+#define DEVNAME(a) \
+	snprintf(name, sizeof(name), "name=+0(+%ld(+%ld(%s))):string", o->dev_name, o->vdev_dev, a)
+	snprintf(fmt, sizeof(fmt),
+		 "iommu=$arg1:x64 cmd=$arg2:u32 uarg=$arg3:x64 miova=+u%zu($arg3):u64 "
+		 "msize=+u%zu($arg3):u64",
+		 offsetof(struct vfio_iommu_type1_dma_map, iova),
+		 offsetof(struct vfio_iommu_type1_dma_map, size));
+	if (!add_pair(f, "ioctl", FT_IOCTL, 0, "vfio_iommu_type1_ioctl", fmt)) {
+		vt_err("ftrace: cannot create a kprobe event on vfio_iommu_type1_ioctl (%s)",
+		       strerror(errno));
+		return -1;
+	}
+	/* only MAP_DMA and UNMAP_DMA are recorded */
+	snprintf(fmt, sizeof(fmt), "cmd == %d || cmd == %d", VT_VFIO_IOMMU_MAP_DMA,
+		 VT_VFIO_IOMMU_UNMAP_DMA);
+	if (tracefs_event_file_write(f->inst, f->name, "ioctl", "filter", fmt) < 0)
+		vt_warn("ftrace: cannot filter the ioctl event (%s): every ioctl is recorded",
+			strerror(errno));
+	snprintf(fmt, sizeof(fmt), "iommu=$arg1:x64 iova=+%ld($arg2):u64 size=+%ld($arg2):u64",
+		 o->dma_iova, o->dma_size);
+	if (!add_pair(f, "remove", FT_REMOVE, 0, "vfio_remove_dma", fmt))
+		note_missing(f, "remove_dma (unmap bytes and teardowns need it too)");
+	if (!add_pair(f, "unmap_unpin", FT_UNMAP_UNPIN, 0, "vfio_unmap_unpin", fmt))
+		note_missing(f, "unmap_unpin");
+	if (!add_pair(f, "detach", FT_DETACH, 0, "vfio_iommu_type1_detach_group",
+		      "iommu=$arg1:x64") ||
+	    !add_pair(f, "release", FT_RELEASE, 0, "vfio_iommu_type1_release", "iommu=$arg1:x64"))
+		note_missing(f, "teardown");
+	DEVNAME("$arg2");
+	snprintf(drv, sizeof(drv), "drv=+0(+%ld(+%ld($arg2))):string", o->ops_name, o->vdev_ops);
+	snprintf(fmt, sizeof(fmt),
+		 "iommu=$arg1:x64 vdev=$arg2:x64 unmap=+%ld(+%ld($arg2)):x64 %s %s", o->ops_unmap,
+		 o->vdev_ops, name, drv);
+	if (!add_event(f, "register", FT_REGISTER, 0, "vfio_iommu_type1_register_device", fmt,
+		       false))
+		note_missing(f, "register");
+	if (!add_event(f, "unregister", FT_UNREGISTER, 0, "vfio_iommu_type1_unregister_device", fmt,
+		       false))
+		note_missing(f, "unregister");
+	DEVNAME("$arg1");
+	snprintf(fmt, sizeof(fmt), "vdev=$arg1:x64 iova=$arg2:x64 npage=$arg3:s32 %s", name);
+	if (!add_pair(f, "pin", FT_PIN, 0, "vfio_pin_pages", fmt))
+		note_missing(f, "pin");
+	if (!add_pair(f, "unpin", FT_UNPIN, 0, "vfio_unpin_pages", fmt))
+		note_missing(f, "unpin");
+	/* a callback: the device's own ops->dma_unmap, and where the device is on its
+	 * container's device_list (first: its prev is the list head; last: its next is) */
+	snprintf(fmt, sizeof(fmt),
+		 "vdev=$arg1:x64 iova=$arg2:x64 len=$arg3:u64 unmap=+%ld(+%ld($arg1)):x64 "
+		 "next=+%ld($arg1):x64 prev=+%ld($arg1):x64 %s",
+		 o->ops_unmap, o->vdev_ops, o->vdev_entry, o->vdev_entry + o->list_prev, name);
+	for (int i = 0; i < f->ncbs; i++) {
+		snprintf(n, sizeof(n), "cb%d", i);
+		if (!add_pair(f, n, FT_CB, i, f->cbs[i].sym, fmt))
+			vt_warn("ftrace: cannot probe dma_unmap callback %s: not traced",
+				f->cbs[i].sym);
+		else if (vt_verbose)
+			vt_dbg("attached dma_unmap callback %s", f->cbs[i].sym);
+	}
+#undef DEVNAME
+	return 0;
+}
+
+/* ---- open, close ------------------------------------------------------------------------ */
+
+static void ft_close(struct vt_tracer *t);
+
+#define FT_BUFFER_KB 4096 /* per CPU */
+
+static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
+{
+	char holders[VT_FT_MAX_CB][VT_MODNAME_LEN];
+	const char *holder_names[VT_FT_MAX_CB + 1];
+	struct vt_ftrace *f;
+	struct ft_offsets o;
+	const char *systems[2];
+	int nholders, err = -ENOTSUP;
+	const char *blocker;
+
+	if (opts->snoop || opts->locks) {
+		vt_err("--backend ftrace: %s is not implemented by the ftrace backend yet "
+		       "(use --backend bpf)",
+		       opts->snoop ? "per-event output (snoop, record)" :
+				     "lock tracking (--locks)");
+		return -ENOTSUP;
+	}
+	blocker = vt_ftrace_blocker();
+	if (blocker) {
+		vt_err("--backend ftrace: %s", blocker);
+		return -ENOTSUP;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->base.be = &vt_backend_ftrace;
+	f->opts = *opts;
+	f->ncpus = libbpf_num_possible_cpus();
+	snprintf(f->name, sizeof(f->name), VT_FT_PREFIX "%d", (int)getpid());
+	vt_ftrace_cleanup(false, NULL);
+	nholders = vt_vfio_holders("/sys/module", holders, VT_FT_MAX_CB);
+	for (int i = 0; i < nholders; i++)
+		holder_names[i] = holders[i];
+	holder_names[nholders > 0 ? nholders : 0] = NULL;
+	f->ks = vt_ksyms_load_with(holder_names);
+	if (!f->ks || vt_ksyms_hidden(f->ks)) {
+		vt_err("--backend ftrace: cannot read kernel addresses from /proc/kallsyms (%s)",
+		       f->ks ? vt_ksyms_hidden(f->ks) : strerror(errno));
+		goto fail;
+	}
+	if (btf_offsets(&o))
+		goto fail;
+	f->devlist_off = o.iommu_devlist;
+	f->inst = tracefs_instance_create(f->name);
+	if (!f->inst) {
+		vt_err("--backend ftrace: cannot create tracefs instance %s (%s)", f->name,
+		       strerror(errno));
+		goto fail;
+	}
+	/* CLOCK_MONOTONIC: latencies in ns, and vt_now_ns() tells which records are complete */
+	if (tracefs_instance_file_write(f->inst, "trace_clock", "mono") < 0) {
+		vt_err("--backend ftrace: cannot set the instance's trace_clock to mono (%s)",
+		       strerror(errno));
+		goto fail;
+	}
+	tracefs_instance_set_buffer_size(f->inst, FT_BUFFER_KB, -1);
+	if (nholders > 0)
+		find_callbacks(f, holder_names, nholders);
+	if (create_events(f, &o))
+		goto fail;
+	systems[0] = f->name;
+	systems[1] = NULL;
+	f->tep = tracefs_local_events_system(NULL, systems);
+	if (!f->tep || vt_ft_bind_fields(f)) {
+		vt_err("--backend ftrace: cannot read the formats of the events of %s (%s)",
+		       f->name, strerror(errno));
+		goto fail;
+	}
+	if (tracefs_event_enable(f->inst, f->name, NULL)) {
+		vt_err("--backend ftrace: cannot enable the events of %s in its instance (%s)",
+		       f->name, strerror(errno));
+		goto fail;
+	}
+	note_missing(f,
+		     "lock times and the ABBA alert, per-event output, callbacks of driver "
+		     "modules loaded after the start, module unload and reload (the ftrace backend "
+		     "does not do them yet)");
+	fprintf(stderr, "%s: attached %d kprobe events (ftrace, instance %s), tracing\n", vt_prog,
+		f->nev, f->name);
+	vt_warn("not traced: %s", f->missing);
+	*out = &f->base;
+	return 0;
+fail:
+	ft_close(&f->base);
+	return err;
+}
+
+static void ft_close(struct vt_tracer *t)
+{
+	struct vt_ftrace *f = (struct vt_ftrace *)t;
+
+	/* the instance first: its events are enabled there, and an enabled event stays */
+	if (f->inst) {
+		tracefs_instance_destroy(f->inst);
+		tracefs_instance_free(f->inst);
+	}
+	for (int i = 0; i < f->nev; i++) {
+		if (tracefs_dynevent_destroy(f->ev[i].dyn, true))
+			vt_warn("ftrace: cannot remove event %s/%s (%s)", f->name, f->ev[i].name,
+				strerror(errno));
+		tracefs_dynevent_free(f->ev[i].dyn);
+	}
+	/* and any event of the group not in that list (created, then not found again) */
+	if (f->name[0]) {
+		struct tracefs_dynevent **left = tracefs_dynevent_get_all(
+			TRACEFS_DYNEVENT_KPROBE | TRACEFS_DYNEVENT_KRETPROBE, f->name);
+
+		for (int i = 0; left && left[i]; i++)
+			tracefs_dynevent_destroy(left[i], true);
+		tracefs_dynevent_list_free(left);
+	}
+	vt_retry_alerts_flush(&f->alerts, true);
+	if (f->tep)
+		tep_free(f->tep);
+	vt_ft_read_free(f);
+	vt_ksyms_free(f->ks);
+	free(f);
+}
+
+/* ---- the rest of the table ---------------------------------------------------------------- */
+
+static int ft_poll(struct vt_tracer *t, int timeout_ms)
+{
+	struct vt_ftrace *f = (struct vt_ftrace *)t;
+	struct pollfd p = { .fd = f->stdout_closed ? -1 : STDOUT_FILENO };
+
+	if (vt_stop == VT_STOP_OUTPUT)
+		return 0;
+	/* the buffers are read every poll: no wake-up to wait for but stdout's end */
+	if (poll(&p, 1, timeout_ms) > 0) {
+		f->stdout_closed |= !!(p.revents & POLLNVAL);
+		if ((p.revents & (POLLERR | POLLHUP)) && vt_out_gone())
+			return 0;
+	}
+	return vt_ft_read(f, false);
+}
+
+static bool ft_wait(struct vt_tracer *t, uint64_t until)
+{
+	while (!vt_stop && !vt_out_gone()) {
+		uint64_t now = vt_now_ns(), left;
+
+		if (now >= until)
+			return true;
+		left = (until - now) / 1000000;
+		ft_poll(t, left > 100 ? 100 : (int)left + 1);
+	}
+	return false;
+}
+
+static void ft_drain(struct vt_tracer *t)
+{
+	if (vt_stop != VT_STOP_OUTPUT)
+		vt_ft_read((struct vt_ftrace *)t, true);
+}
+
+static int ft_snapshot(struct vt_tracer *t, struct vt_snapshot *s)
+{
+	return vt_ft_snapshot((struct vt_ftrace *)t, s);
+}
+
+static int ft_losses(struct vt_tracer *t, uint64_t losses[VT_LOSS_MAX])
+{
+	return vt_ft_losses((struct vt_ftrace *)t, losses);
+}
+
+static const char *ft_missing(struct vt_tracer *t)
+{
+	return ((struct vt_ftrace *)t)->missing;
+}
+
+static const char *ft_ksym(struct vt_tracer *t, uint64_t addr, char *buf, size_t len)
+{
+	const struct vt_ksym *k = vt_ksyms_by_addr(((struct vt_ftrace *)t)->ks, addr);
+
+	if (!k)
+		snprintf(buf, len, "%#llx", (unsigned long long)addr);
+	else
+		snprintf(buf, len, "%s+%#llx%s%s%s", k->name, (unsigned long long)(addr - k->addr),
+			 k->module ? " [" : "", k->module ? k->module : "", k->module ? "]" : "");
+	return buf;
+}
+
+static struct vt_ksyms *ft_ksyms(struct vt_tracer *t)
+{
+	return ((struct vt_ftrace *)t)->ks;
+}
+
+static void ft_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx)
+{
+	struct vt_ftrace *f = (struct vt_ftrace *)t;
+
+	for (int i = 0; i < f->nev; i++)
+		fn(ctx, f->ev[i].name, strstr(f->ev[i].name, "_ret") ? "kretprobe" : "kprobe", 0,
+		   0);
+}
+
+static unsigned ft_module_generation(struct vt_tracer *t)
+{
+	return 0; /* modules loaded or unloaded later are not followed */
+}
+
+const struct vt_backend vt_backend_ftrace = {
+	.name = "ftrace",
+	.open = ft_open,
+	.poll = ft_poll,
+	.wait = ft_wait,
+	.drain = ft_drain,
+	.snapshot = ft_snapshot,
+	.losses = ft_losses,
+	.missing = ft_missing,
+	.ksym = ft_ksym,
+	.ksyms = ft_ksyms,
+	.programs = ft_programs,
+	.module_generation = ft_module_generation,
+	.close = ft_close,
+};

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The ftrace backend's state, shared by lib/ftrace.c (the tracefs instance, the kprobe events,
+ * their fetch arguments from BTF), lib/ftrace_cleanup.c (what killed runs left, whether this
+ * host can be traced) and lib/ftrace_read.c (the raw buffer read through
+ * libtraceevent, per-thread state, the model's rows). No BPF: kprobe/kretprobe dynamic events
+ * in an event group and a tracefs instance named vfio_trace_<pid>, created with libtracefs.
+ */
+#ifndef VT_FTRACE_H
+#define VT_FTRACE_H
+
+#include "backend.h"
+
+#define VT_FT_PREFIX	 "vfio_trace_" /* + pid: the instance and the event group */
+#define VT_FT_MAX_EVENTS 96
+#define VT_FT_MAX_CB	 32 /* dma_unmap callback candidates probed */
+#define VT_FT_NFIELDS	 7
+
+/* What an event is (each kprobe and its kretprobe). */
+enum ft_kind {
+	FT_IOCTL,
+	FT_IOCTL_RET,
+	FT_REMOVE,
+	FT_REMOVE_RET,
+	FT_UNMAP_UNPIN,
+	FT_UNMAP_UNPIN_RET,
+	FT_DETACH,
+	FT_DETACH_RET,
+	FT_RELEASE,
+	FT_RELEASE_RET,
+	FT_REGISTER,
+	FT_UNREGISTER,
+	FT_PIN,
+	FT_PIN_RET,
+	FT_UNPIN,
+	FT_UNPIN_RET,
+	FT_CB,
+	FT_CB_RET,
+};
+
+struct tep_handle;
+struct tep_format_field;
+struct tracefs_instance;
+struct tracefs_dynevent;
+
+struct ft_event {
+	char name[24]; /* in the group: "ioctl", "cb3_ret" */
+	enum ft_kind kind;
+	int cb;			      /* FT_CB*: index in cbs */
+	bool retprobe;		      /* a kretprobe */
+	struct tracefs_dynevent *dyn; /* created (NULL: not) */
+	int id;			      /* libtraceevent's id, once loaded */
+	struct tep_format_field *f[VT_FT_NFIELDS], *name_f, *drv_f;
+};
+
+/* One record copied out of the ring buffer: the fields of its event, in their order. */
+struct ft_rec {
+	uint64_t ts;
+	uint64_t seq; /* read order: the order of records with the same time */
+	uint32_t tid, tgid;
+	uint16_t ev;
+	uint64_t v[VT_FT_NFIELDS];
+	char name[48], drv[32];
+};
+
+struct ft_cb {
+	char sym[VT_MODNAME_LEN + 64]; /* "module:function" */
+	uint64_t addr;
+};
+
+struct ft_thread; /* lib/ftrace_read.c */
+
+struct vt_ftrace {
+	struct vt_tracer base; /* first: the backend table */
+	struct vt_tracer_opts opts;
+	char name[32]; /* vfio_trace_<pid>: the instance and the event group */
+	struct tracefs_instance *inst;
+	struct tep_handle *tep;
+	struct vt_ksyms *ks;
+	struct ft_event ev[VT_FT_MAX_EVENTS];
+	int nev;
+	struct ft_cb cbs[VT_FT_MAX_CB];
+	int ncbs;
+	int ncpus;
+	char missing[512];
+	/* the model: every row so far (acc.rows, acc.n) indexed by key; the devices seen */
+	struct vt_snapshot acc;
+	struct vt_rowidx idx;
+	struct vt_dev *devs;
+	size_t ndevs, devcap;
+	uint64_t losses[VT_LOSS_MAX];
+	struct vt_retry_alerts alerts;
+	/* records read, not yet handled: time-ordered handling waits until every CPU's buffer has
+	 * been read past them (lib/ftrace_read.c) */
+	struct ft_rec *pend;
+	size_t npend, cappend;
+	struct ft_thread *threads;
+	size_t nthreads, capthreads;
+	uint64_t seq;
+	long devlist_off; /* of struct vfio_iommu.device_list (BTF) */
+	bool stdout_closed;
+};
+
+/* lib/ftrace_read.c */
+int vt_ft_read(struct vt_ftrace *f, bool all); /* read the buffers, handle (all: every record) */
+int vt_ft_snapshot(struct vt_ftrace *f, struct vt_snapshot *s);
+int vt_ft_losses(struct vt_ftrace *f, uint64_t losses[VT_LOSS_MAX]);
+void vt_ft_read_free(struct vt_ftrace *f);
+/* lib/ftrace.c: the fields of every event looked up (after the tep handle is loaded) */
+int vt_ft_bind_fields(struct vt_ftrace *f);
+
+#endif

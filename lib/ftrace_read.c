@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ftrace backend's reading side: the instance's raw buffer (trace_pipe_raw of every CPU,
+ * tracefs_iterate_raw_events, each record parsed by libtraceevent) into the model's rows.
+ *
+ * The BPF side's per-thread state (bpf/vt_core.bpf.h, vfio_trace.bpf.c, callback.bpf.c,
+ * vt_pins.bpf.h, vt_teardown.bpf.h) lives here, in user space, keyed by the recording thread
+ * (common_pid), and each completed operation is accounted as vt_account() does it: the same
+ * key (object, kind, process, op) and the same update (vt_stat_record()). Records are handled
+ * in time order (trace_clock mono): a thread that enters on one CPU and returns on another has
+ * its two records in two CPUs' buffers, so a record is handled only once every buffer has been
+ * read past it (FT_SETTLE_NS), never before its entry.
+ *
+ * The unmapped size an UNMAP_DMA returns (which the BPF side reads back from the user's struct)
+ * is the sum of the vfio_dma it removed: vfio_dma_do_unmap adds each one's size just before
+ * vfio_remove_dma, and reports that sum. The notify windows are reconstructed as
+ * bpf/callback.bpf.c does it: a callback to the first device on the container's device_list
+ * opens one, the callback to the last closes it (first: the device's list entry's prev is the
+ * list head; last: its next is).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event-parse.h>
+#include <tracefs.h>
+#include "ftrace.h"
+#include "../bpf/vt_stat.bpf.h"
+
+/* A record is handled once every CPU's buffer has been read this long past it: an event is
+ * stamped when its slot is reserved and readable when committed, microseconds later. */
+#define FT_SETTLE_NS (20 * 1000000ull)
+
+struct ft_thread {
+	uint32_t tid, tgid;
+	char comm[16];
+	bool used;
+	/* its VFIO_IOMMU_{MAP,UNMAP}_DMA in flight (io_ts != 0) */
+	uint64_t io_ts, io_container, io_msize, io_removed;
+	uint32_t io_cmd, notifies, retries;
+	uint64_t notify_ts, notify_iova, notify_size;
+	/* its dma_unmap callback in flight (cb_ts != 0), cb_func: which (index + 1) */
+	uint64_t cb_ts, cb_vdev, cb_size, cb_next;
+	int cb_func;
+	/* vfio_remove_dma, vfio_unmap_unpin; vfio_pin_pages, vfio_unpin_pages */
+	struct {
+		uint64_t ts, obj, size;
+	} call[4];
+	/* a teardown (detach_group / release) in flight, nested depth */
+	uint64_t td_ts, td_container, td_dmas, td_bytes;
+	uint32_t td_depth;
+};
+
+enum { CALL_REMOVE, CALL_UNMAP_UNPIN, CALL_PIN, CALL_UNPIN };
+
+static bool thread_busy(const struct ft_thread *th)
+{
+	return th->io_ts || th->cb_ts || th->td_ts || th->call[0].ts || th->call[1].ts ||
+	       th->call[2].ts || th->call[3].ts;
+}
+
+/* The process of thread tid, read once from /proc when its first record is read; a thread
+ * gone by then is its own process (rows keyed by it; totals unchanged). */
+static uint32_t tgid_of(uint32_t tid, char comm[16])
+{
+	char path[64], line[128];
+	uint32_t tgid = tid;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", tid);
+	fp = fopen(path, "r");
+	if (!fp)
+		return tid;
+	while (fgets(line, sizeof(line), fp)) {
+		if (!strncmp(line, "Name:\t", 6))
+			snprintf(comm, 16, "%.*s", (int)strcspn(line + 6, "\n"), line + 6);
+		if (sscanf(line, "Tgid: %u", &tgid) == 1)
+			break;
+	}
+	fclose(fp);
+	return tgid;
+}
+
+static size_t tid_slot(uint32_t tid, size_t mask)
+{
+	return (tid * 0x9E3779B1u) & mask;
+}
+
+/* Grow the thread table (open addressing), keeping only the threads with something in flight:
+ * those idle are found again (and named from /proc) at their next record. */
+static int threads_rehash(struct vt_ftrace *f)
+{
+	size_t busy = 0, cap;
+	struct ft_thread *nt;
+
+	for (size_t i = 0; i < f->capthreads; i++)
+		busy += f->threads[i].used && thread_busy(&f->threads[i]);
+	for (cap = 256; cap < busy * 4; cap *= 2)
+		;
+	nt = calloc(cap, sizeof(*nt));
+	if (!nt)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->capthreads; i++) {
+		struct ft_thread *o = &f->threads[i];
+		size_t s;
+
+		if (!o->used || !thread_busy(o))
+			continue;
+		for (s = tid_slot(o->tid, cap - 1); nt[s].used; s = (s + 1) & (cap - 1))
+			;
+		nt[s] = *o;
+	}
+	free(f->threads);
+	f->threads = nt;
+	f->capthreads = cap;
+	f->nthreads = busy;
+	return 0;
+}
+
+/* tid's entry, created when new (its process: tgid, or read from /proc when 0) */
+static struct ft_thread *thread_get(struct vt_ftrace *f, uint32_t tid, uint32_t tgid)
+{
+	size_t s;
+
+	if ((f->nthreads + 1) * 2 > f->capthreads && threads_rehash(f))
+		return NULL;
+	for (s = tid_slot(tid, f->capthreads - 1); f->threads[s].used;
+	     s = (s + 1) & (f->capthreads - 1))
+		if (f->threads[s].tid == tid)
+			return &f->threads[s];
+	memset(&f->threads[s], 0, sizeof(f->threads[s]));
+	f->threads[s].used = true;
+	f->threads[s].tid = tid;
+	f->threads[s].tgid = tgid ? tgid : tgid_of(tid, f->threads[s].comm);
+	f->nthreads++;
+	return &f->threads[s];
+}
+
+/* ---- the model -------------------------------------------------------------------------- */
+
+/* vt_account()'s aggregation (bpf/vt_core.bpf.h): the row of (obj, kind, tgid, op) */
+static void account(struct vt_ftrace *f, const struct ft_thread *th, uint16_t op, uint16_t kind,
+		    uint64_t obj, uint64_t lat, uint64_t bytes, int64_t ret, uint64_t items)
+{
+	struct vtr_key key = { .obj = obj, .tgid = th->tgid, .op = op, .kind = kind };
+	struct vt_row *r = vt_rowidx_find(&f->idx, f->acc.rows, &key);
+
+	if (!r) {
+		if (f->acc.n == f->acc.cap) {
+			size_t cap = f->acc.cap ? f->acc.cap * 2 : 64;
+			struct vt_row *nr = realloc(f->acc.rows, cap * sizeof(*nr));
+
+			if (!nr) {
+				f->losses[VT_LOSS_STATS_FULL]++;
+				return;
+			}
+			f->acc.rows = nr;
+			f->acc.cap = cap;
+		}
+		r = &f->acc.rows[f->acc.n];
+		memset(r, 0, sizeof(*r));
+		r->key = key;
+		if (vt_rowidx_add(&f->idx, f->acc.rows, f->acc.n)) {
+			f->losses[VT_LOSS_STATS_FULL]++;
+			return;
+		}
+		f->acc.n++;
+	}
+	vt_stat_record(&r->st, lat, bytes, ret);
+	if (op == VT_OP_TEARDOWN)
+		r->st.items += items;
+}
+
+/* The device table's entry of vdev (created when create), as vt_learn_device() keeps it. */
+static struct vtr_device *device(struct vt_ftrace *f, uint64_t vdev, bool create)
+{
+	for (size_t i = 0; i < f->ndevs; i++)
+		if (f->devs[i].vdev == vdev)
+			return &f->devs[i].d;
+	if (!create)
+		return NULL;
+	if (f->ndevs == f->devcap) {
+		size_t cap = f->devcap ? f->devcap * 2 : 16;
+		struct vt_dev *nd = realloc(f->devs, cap * sizeof(*nd));
+
+		if (!nd) {
+			f->losses[VT_LOSS_DEVICES_FULL]++;
+			return NULL;
+		}
+		f->devs = nd;
+		f->devcap = cap;
+	}
+	memset(&f->devs[f->ndevs], 0, sizeof(f->devs[0]));
+	f->devs[f->ndevs].vdev = vdev;
+	return &f->devs[f->ndevs++].d;
+}
+
+/* A device seen at a pin, unpin or callback: named the first time. */
+static void learn(struct vt_ftrace *f, const struct ft_thread *th, uint64_t vdev,
+		  const struct ft_rec *r)
+{
+	struct vtr_device *d = device(f, vdev, false);
+
+	if (d || !(d = device(f, vdev, true)))
+		return;
+	d->tgid = th->tgid;
+	memcpy(d->name, r->name, sizeof(d->name));
+}
+
+/* ---- one record ------------------------------------------------------------------------- */
+
+static void teardown_exit(struct vt_ftrace *f, struct ft_thread *th, uint64_t ts)
+{
+	if (!th->td_ts) {
+		f->losses[VT_LOSS_NO_ENTRY]++;
+		return;
+	}
+	if (th->td_depth) {
+		th->td_depth--;
+		return;
+	}
+	if (th->td_dmas)
+		account(f, th, VT_OP_TEARDOWN, VT_KIND_CONTAINER, th->td_container, ts - th->td_ts,
+			th->td_bytes, 0, th->td_dmas);
+	th->td_ts = 0;
+}
+
+/* One vfio_dma notified VT_RETRY_WARN times in one unmap (bpf/callback.bpf.c retry_warning) */
+static void retry_warning(struct vt_ftrace *f, const struct ft_thread *th, uint64_t iova,
+			  uint64_t len)
+{
+	struct vtr_event e = {
+		.container = th->io_container,
+		.obj = th->io_container,
+		.iova = iova,
+		.size = len,
+		.pid = th->tid,
+		.tgid = th->tgid,
+		.op = VT_OP_RETRY,
+		.retries = th->retries,
+	};
+
+	memcpy(e.comm, th->comm, sizeof(e.comm));
+	vt_retry_alert(&f->alerts, &e);
+}
+
+static void cb_enter(struct vt_ftrace *f, struct ft_thread *th, const struct ft_rec *r)
+{
+	uint64_t vdev = r->v[0], iova = r->v[1], len = r->v[2], unmap = r->v[3];
+	int func = f->ev[r->ev].cb;
+
+	/* only the device's own ops->dma_unmap is a callback */
+	if (unmap != f->cbs[func].addr)
+		return;
+	learn(f, th, vdev, r);
+	if (th->io_ts && r->v[5] == th->io_container + f->devlist_off) { /* first on the list */
+		if (th->notifies && th->notify_iova == iova && th->notify_size == len) {
+			th->retries++;
+			account(f, th, VT_OP_RETRY, VT_KIND_CONTAINER, th->io_container, 0, len, 0,
+				0);
+			if (th->retries == VT_RETRY_WARN)
+				retry_warning(f, th, iova, len);
+		} else {
+			th->retries = 0;
+		}
+		th->notify_ts = r->ts;
+		th->notify_iova = iova;
+		th->notify_size = len;
+		th->notifies++;
+	}
+	th->cb_func = func + 1;
+	th->cb_vdev = vdev;
+	th->cb_size = len;
+	th->cb_next = r->v[4];
+	th->cb_ts = r->ts;
+}
+
+static void cb_exit(struct vt_ftrace *f, struct ft_thread *th, const struct ft_rec *r)
+{
+	/* a kretprobe has no arguments: an exit without its entry (a helper with the same
+	 * prototype, or begun before the start) is not a loss, as on the BPF side */
+	if (!th->cb_ts || th->cb_func != f->ev[r->ev].cb + 1)
+		return;
+	account(f, th, VT_OP_CALLBACK, VT_KIND_DEVICE, th->cb_vdev, r->ts - th->cb_ts, th->cb_size,
+		0, 0);
+	th->cb_ts = 0;
+	if (th->io_ts && th->notify_ts && th->cb_next == th->io_container + f->devlist_off) {
+		account(f, th, VT_OP_NOTIFY, VT_KIND_CONTAINER, th->io_container,
+			r->ts - th->notify_ts, th->notify_size, 0, 0);
+		th->notify_ts = 0;
+	}
+}
+
+static void call_enter(struct ft_thread *th, int c, uint64_t ts, uint64_t obj, uint64_t size)
+{
+	th->call[c].ts = ts;
+	th->call[c].obj = obj;
+	th->call[c].size = size;
+}
+
+static void call_exit(struct vt_ftrace *f, struct ft_thread *th, int c, uint64_t ts, int64_t ret)
+{
+	static const uint16_t op[] = { VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN, VT_OP_PIN,
+				       VT_OP_UNPIN };
+	uint64_t size = th->call[c].size;
+
+	if (!th->call[c].ts) {
+		f->losses[VT_LOSS_NO_ENTRY]++;
+		return;
+	}
+	if (c == CALL_PIN && ret < 0)
+		size = 0;
+	account(f, th, op[c], c >= CALL_PIN ? VT_KIND_DEVICE : VT_KIND_CONTAINER, th->call[c].obj,
+		ts - th->call[c].ts, size, c == CALL_PIN ? ret : 0, 0);
+	th->call[c].ts = 0;
+}
+
+static void handle(struct vt_ftrace *f, const struct ft_rec *r)
+{
+	struct ft_thread *th = thread_get(f, r->tid, r->tgid);
+	const struct ft_event *e = &f->ev[r->ev];
+	int64_t ret = (int64_t)r->v[0];
+	struct vtr_device *d;
+
+	if (!th) {
+		f->losses[VT_LOSS_TASK_FULL]++;
+		return;
+	}
+	switch (e->kind) {
+	case FT_IOCTL:
+		if (r->v[1] != VT_VFIO_IOMMU_UNMAP_DMA && r->v[1] != VT_VFIO_IOMMU_MAP_DMA)
+			return;
+		th->io_ts = r->ts;
+		th->io_container = r->v[0];
+		th->io_cmd = r->v[1];
+		th->io_msize = r->v[4];
+		th->io_removed = 0;
+		th->notify_ts = 0;
+		th->cb_ts = 0;
+		th->notifies = th->retries = 0;
+		break;
+	case FT_IOCTL_RET:
+		if (!th->io_ts) /* not MAP/UNMAP, or begun before the start */
+			return;
+		if (th->io_cmd == VT_VFIO_IOMMU_UNMAP_DMA)
+			account(f, th, VT_OP_UNMAP, VT_KIND_CONTAINER, th->io_container,
+				r->ts - th->io_ts, ret == 0 ? th->io_removed : 0, ret, 0);
+		else
+			account(f, th, VT_OP_MAP, VT_KIND_CONTAINER, th->io_container,
+				r->ts - th->io_ts, ret == 0 ? th->io_msize : 0, ret, 0);
+		th->io_ts = 0;
+		break;
+	case FT_REMOVE:
+		if (th->td_ts) {
+			th->td_dmas++;
+			th->td_bytes += r->v[2];
+		}
+		if (th->io_ts && th->io_cmd == VT_VFIO_IOMMU_UNMAP_DMA)
+			th->io_removed += r->v[2];
+		call_enter(th, CALL_REMOVE, r->ts, r->v[0], r->v[2]);
+		break;
+	case FT_UNMAP_UNPIN: call_enter(th, CALL_UNMAP_UNPIN, r->ts, r->v[0], r->v[2]); break;
+	case FT_REMOVE_RET: call_exit(f, th, CALL_REMOVE, r->ts, 0); break;
+	case FT_UNMAP_UNPIN_RET: call_exit(f, th, CALL_UNMAP_UNPIN, r->ts, 0); break;
+	case FT_DETACH:
+	case FT_RELEASE:
+		if (th->td_ts) {
+			th->td_depth++;
+			break;
+		}
+		th->td_ts = r->ts;
+		th->td_container = r->v[0];
+		th->td_dmas = th->td_bytes = th->td_depth = 0;
+		break;
+	case FT_DETACH_RET:
+	case FT_RELEASE_RET: teardown_exit(f, th, r->ts); break;
+	case FT_REGISTER:
+	case FT_UNREGISTER:
+		/* type1 returns at once for a device without dma_unmap: it never joins the list */
+		if (!r->v[2])
+			return;
+		d = device(f, r->v[1], true);
+		if (d) {
+			d->container = r->v[0];
+			d->dma_unmap = r->v[2];
+			d->tgid = th->tgid;
+			d->registered = e->kind == FT_REGISTER;
+			memcpy(d->name, r->name, sizeof(d->name));
+			memcpy(d->driver, r->drv, sizeof(d->driver));
+		}
+		account(f, th, e->kind == FT_REGISTER ? VT_OP_REGISTER : VT_OP_UNREGISTER,
+			VT_KIND_DEVICE, r->v[1], 0, 0, 0, 0);
+		break;
+	case FT_PIN:
+	case FT_UNPIN:
+		learn(f, th, r->v[0], r);
+		/* npage is an int: a negative one counts as the BPF side's (u64)npage */
+		call_enter(th, e->kind == FT_PIN ? CALL_PIN : CALL_UNPIN, r->ts, r->v[0],
+			   (uint64_t)(int64_t)(int32_t)r->v[2]);
+		break;
+	case FT_PIN_RET: call_exit(f, th, CALL_PIN, r->ts, (int32_t)r->v[0]); break;
+	case FT_UNPIN_RET: call_exit(f, th, CALL_UNPIN, r->ts, 0); break;
+	case FT_CB: cb_enter(f, th, r); break;
+	case FT_CB_RET: cb_exit(f, th, r); break;
+	}
+}
+
+/* ---- the buffers ------------------------------------------------------------------------ */
+
+static int ev_index(struct vt_ftrace *f, int id)
+{
+	for (int i = 0; i < f->nev; i++)
+		if (f->ev[i].id == id)
+			return i;
+	return -1;
+}
+
+static void copy_string(struct tep_event *te, struct tep_record *rec, const char *field, char *out,
+			size_t size)
+{
+	int len = 0;
+	const char *p = tep_get_field_raw(NULL, te, field, rec, &len, 0);
+
+	memset(out, 0, size);
+	if (p && len > 0)
+		memcpy(out, p, (size_t)len < size - 1 ? (size_t)len : size - 1);
+}
+
+static int on_record(struct tep_event *te, struct tep_record *rec, int cpu, void *ctx)
+{
+	struct vt_ftrace *f = ctx;
+	int i = ev_index(f, te->id);
+	const struct ft_event *e;
+	struct ft_thread *th;
+	struct ft_rec *r;
+
+	if (i < 0)
+		return 0;
+	e = &f->ev[i];
+	if (f->npend == f->cappend) {
+		size_t cap = f->cappend ? f->cappend * 2 : 1024;
+		struct ft_rec *np = realloc(f->pend, cap * sizeof(*np));
+
+		if (!np) {
+			f->losses[VT_LOSS_RINGBUF]++;
+			return 0;
+		}
+		f->pend = np;
+		f->cappend = cap;
+	}
+	r = &f->pend[f->npend++];
+	memset(r, 0, sizeof(*r));
+	r->ts = rec->ts;
+	r->seq = f->seq++;
+	r->tid = tep_data_pid(f->tep, rec);
+	/* the process now, at the read, not once the record is handled: a short-lived one may
+	 * be gone by then */
+	th = thread_get(f, r->tid, 0);
+	r->tgid = th ? th->tgid : 0;
+	r->ev = i;
+	for (int j = 0; j < VT_FT_NFIELDS && e->f[j]; j++) {
+		unsigned long long v = 0;
+
+		tep_read_number_field(e->f[j], rec->data, &v);
+		r->v[j] = v;
+	}
+	if (e->name_f)
+		copy_string(te, rec, "name", r->name, sizeof(r->name));
+	if (e->drv_f)
+		copy_string(te, rec, "drv", r->drv, sizeof(r->drv));
+	return 0;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct ft_rec *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int vt_ft_read(struct vt_ftrace *f, bool all)
+{
+	uint64_t cut = vt_now_ns() - FT_SETTLE_NS;
+	size_t before = f->npend, done = 0;
+
+	if (tracefs_iterate_raw_events(f->tep, f->inst, NULL, 0, on_record, f) < 0)
+		return -1;
+	if (f->npend > before)
+		qsort(f->pend, f->npend, sizeof(*f->pend), rec_cmp);
+	while (done < f->npend && (all || f->pend[done].ts <= cut))
+		handle(f, &f->pend[done++]);
+	memmove(f->pend, f->pend + done, (f->npend - done) * sizeof(*f->pend));
+	f->npend -= done;
+	vt_retry_alerts_flush(&f->alerts, all);
+	return (int)done;
+}
+
+/* Events the instance's buffer lost: overwritten before they were read, or dropped (its
+ * per-CPU stats, read through libtracefs). */
+static uint64_t buffer_losses(struct vt_ftrace *f)
+{
+	uint64_t lost = 0;
+	char file[64];
+
+	for (int c = 0; c < f->ncpus; c++) {
+		char *text, *p;
+		unsigned long long v;
+
+		snprintf(file, sizeof(file), "per_cpu/cpu%d/stats", c);
+		text = tracefs_instance_file_read(f->inst, file, NULL);
+		if (!text)
+			continue;
+		if ((p = strstr(text, "overrun:")) && sscanf(p, "overrun: %llu", &v) == 1)
+			lost += v;
+		if ((p = strstr(text, "dropped events:")) &&
+		    sscanf(p, "dropped events: %llu", &v) == 1)
+			lost += v;
+		free(text);
+	}
+	return lost;
+}
+
+/* Returns our kretprobes missed (more calls of one function in flight than its instances):
+ * the kernel's kprobe_profile, "event hits misses" a line, read through libtracefs. The file
+ * names events without their group: one of another group with the same name would count too
+ * (a loss too many, never one too few). */
+static uint64_t kretprobe_misses(struct vt_ftrace *f)
+{
+	char *text = tracefs_instance_file_read(NULL, "kprobe_profile", NULL), *line, *save = NULL;
+	uint64_t missed = 0;
+
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char name[64];
+		unsigned long long hits, miss;
+
+		if (sscanf(line, "%63s %llu %llu", name, &hits, &miss) != 3)
+			continue;
+		for (int i = 0; i < f->nev; i++)
+			if (f->ev[i].retprobe && !strcmp(f->ev[i].name, name)) {
+				missed += miss;
+				break;
+			}
+	}
+	free(text);
+	return missed;
+}
+
+int vt_ft_losses(struct vt_ftrace *f, uint64_t losses[VT_LOSS_MAX])
+{
+	memcpy(losses, f->losses, sizeof(f->losses));
+	losses[VT_LOSS_RINGBUF] += buffer_losses(f);
+	losses[VT_LOSS_TASK_FULL] += kretprobe_misses(f);
+	return 0;
+}
+
+int vt_ft_snapshot(struct vt_ftrace *f, struct vt_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	vt_ft_read(f, false);
+	s->ts = vt_now_ns();
+	/* lock times are the BPF backend's alone */
+	s->untraced_ops = 1u << VT_OP_LOCK_HOLD | 1u << VT_OP_LOCK_WAIT | 1u << VT_OP_LOCK_DROP |
+			  1u << VT_OP_DEADLOCK;
+	s->rows = malloc((f->acc.n ? f->acc.n : 1) * sizeof(*s->rows));
+	s->devs = malloc((f->ndevs ? f->ndevs : 1) * sizeof(*s->devs));
+	if (!s->rows || !s->devs) {
+		vt_snapshot_free(s);
+		return -ENOMEM;
+	}
+	memcpy(s->rows, f->acc.rows, f->acc.n * sizeof(*s->rows));
+	s->n = s->cap = f->acc.n;
+	memcpy(s->devs, f->devs, f->ndevs * sizeof(*s->devs));
+	s->ndevs = f->ndevs;
+	return vt_ft_losses(f, s->losses);
+}
+
+void vt_ft_read_free(struct vt_ftrace *f)
+{
+	free(f->acc.rows);
+	vt_rowidx_free(&f->idx);
+	free(f->devs);
+	free(f->pend);
+	free(f->threads);
+}

@@ -1,0 +1,82 @@
+#!/bin/sh
+# lab test "ftrace": stat --backend ftrace (kprobe events in a tracefs instance of its own, no
+# BPF) over the workload's scenarios: its totals must equal the workload's own counters exactly
+# (checked on the host by ./check), as stat's (BPF) do; once both backends side by side on one
+# workload; hist and top on the ftrace backend around one workload each; then a --backend ftrace run killed with SIGKILL: the next start must remove its
+# instance and events, and doctor --cleanup those of another killed run.
+. /lab/lib.sh
+T=/sys/kernel/tracing
+dmesg_mark
+dmatest_load ndev=6 ndev_nocb=1 || fail "cannot load the test module"
+S="stat --backend ftrace --json 1"
+vt_traced single "$S" single
+vt_traced storm "$S" storm --iterations 200
+vt_traced small "$S" small --maps 64 --iterations 2
+vt_traced large "$S" large --iterations 2 --map-size 4M --pin-pages 16
+vt_traced multidev "$S" multidev --devices 3 --iterations 10
+vt_traced multicontainer "$S" multicontainer --containers 2 --devices 1 --iterations 10
+vt_traced threads "$S" threads --threads 3 --iterations 10
+vt_traced nopin "$S" nopin --iterations 20
+vt_traced retry "$S" retry --fault-k 3 --iterations 5
+vt_traced retry-storm "$S" retry --fault-k 6 --iterations 2
+vt_traced nocb "$S" nocb-pin --iterations 5
+vt_traced lifecycle "$S" lifecycle --iterations 5
+vt_traced teardown "$S" multicontainer --containers 2 --devices 1 --iterations 3 --leave-mapped 2
+
+# both backends at once on one workload
+vfio-trace stat --json 1 > /out/both.bpf 2> /out/both.bpf.err &
+bp=$!
+vfio-trace stat --backend ftrace --json 1 > /out/both.trace 2> /out/both.trace.err &
+fp=$!
+wait_line /out/both.bpf.err tracing 90 || fail "both: BPF tracer did not start"
+wait_line /out/both.trace.err tracing 90 || fail "both: ftrace tracer did not start"
+vfio-workload multidev --devices 2 --iterations 10 --quiet --json /out/both.wl.json 2> /out/both.wl.err
+echo $? > /out/both.wl.rc
+kill -INT $bp $fp; wait $bp; echo $? > /out/both.bpf.rc; wait $fp; echo $? > /out/both.trace.rc
+echo both >> /out/scenarios
+
+# hist and top on the ftrace backend: around one workload each (not scenarios: their own
+# documents, checked apart)
+traced_apart() { # NAME "COMMAND ARGS" WORKLOAD ARGS...
+	_n=$1 _c=$2; shift 2
+	vfio-trace $_c > /out/$_n.out 2> /out/$_n.err &
+	_p=$!
+	wait_line /out/$_n.err tracing 90 || fail "$_n: tracer did not start"
+	vfio-workload "$@" --quiet --json /out/$_n.wl.json 2> /out/$_n.wl.err
+	echo $? > /out/$_n.wl.rc
+	kill -INT $_p; wait $_p; echo $? > /out/$_n.rc
+}
+traced_apart hist "hist --backend ftrace --json" multidev --devices 2 --maps 2 --iterations 5 \
+	--delay-us 2000
+traced_apart top "top --backend ftrace --json 1" multidev --devices 3 --iterations 10
+
+# killed: SIGKILL leaves the instance and the events; the next start removes them
+leftovers() { # what of run $1 tracefs holds: instances, then kprobe events
+	ls $T/instances 2>/dev/null | grep -c "^vfio_trace_$1\$"
+	grep -c "vfio_trace_$1/" $T/kprobe_events
+}
+vfio-trace stat --backend ftrace 1 > /out/killed.trace 2> /out/killed.trace.err &
+kp=$!
+wait_line /out/killed.trace.err tracing 90 || fail "killed: tracer did not start"
+note killed_before "$(leftovers $kp | tr '\n' ' ')"
+kill -KILL $kp; wait $kp 2>/dev/null
+note killed_after_kill "$(leftovers $kp | tr '\n' ' ')"
+vfio-trace stat --backend ftrace 1 > /out/next.trace 2> /out/next.trace.err &
+np=$!
+wait_line /out/next.trace.err tracing 90 || fail "next: tracer did not start"
+note killed_after_next_start "$(leftovers $kp | tr '\n' ' ')"
+kill -INT $np; wait $np; note next_rc $?
+note next_after_exit "$(leftovers $np | tr '\n' ' ')"
+# doctor --cleanup removes a killed run's leftovers too
+vfio-trace stat --backend ftrace 1 > /out/killed2.trace 2> /out/killed2.trace.err &
+kp=$!
+wait_line /out/killed2.trace.err tracing 90 || fail "killed2: tracer did not start"
+kill -KILL $kp; wait $kp 2>/dev/null
+note killed2_after_kill "$(leftovers $kp | tr '\n' ' ')"
+vfio-trace doctor --cleanup > /out/doctor.out 2> /out/doctor.err
+note killed2_after_doctor "$(leftovers $kp | tr '\n' ' ')"
+# nothing of any run left
+note all_left "$(ls $T/instances | grep -c vfio_trace_) $(grep -c vfio_trace_ $T/kprobe_events)"
+dmatest_unload || fail "rmmod failed"
+dmesg_clean || fail "kernel log has errors"
+exit 0
