@@ -79,7 +79,9 @@ help:
 # Debian bookworm packages, installed idempotently. deps-build: what building vfio-trace,
 # its unit and host tests (man pages, completion, packages) need; deps-lab: the QEMU lab on
 # top (QEMU, busybox, kernel and module tooling; tests/lab/fetch installs the kernel
-# headers itself). `make deps` = both, so `make deps && make check` stays the one command.
+# headers itself, tests/lab/build-kernel linux-source-6.12; bison, flex, libssl-dev, libelf-dev
+# and patch are what building that kernel needs beyond the rest). `make deps` = both, so
+# `make deps && make check` stays the one command.
 # libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for tests/fuzz (only recommended
 # by clang, and deps skips recommends). librsvg2-bin: rsvg-convert, which the tests render
 # report --heatmap's SVG with.
@@ -89,7 +91,7 @@ DEB_PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-de
 	libclang-rt-14-dev clang-format libmicrohttpd-dev libgnutls28-dev nettle-dev libtasn1-6-dev \
 	libidn2-dev libunistring-dev libgmp-dev binutils prometheus librsvg2-bin
 DEB_PKGS_LAB := qemu-system-x86 busybox-static kmod cpio xz-utils zstd dwarves bc binutils \
-	gcc make python3 prometheus prometheus-node-exporter
+	gcc make python3 prometheus prometheus-node-exporter bison flex libssl-dev libelf-dev patch
 define install_missing
 	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \

@@ -19,6 +19,17 @@ need_kernel() {
 	[ -f "$d/.fetched" ] || die "kernel $1 not fetched (run tests/lab/fetch; known: $(tr '\n' ' ' 2>/dev/null < "$KERNELS_RESOLVED"))"
 }
 
+# own_kernel KVER: true for a kernel tests/lab/build-kernel made (kver <version>-vt-<flavour>)
+own_kernel() { case $1 in *-vt-*) return 0 ;; esac; return 1; }
+
+# newest_debian_kernel: the last resolved kernel that is Debian's own (demo, README samples)
+newest_debian_kernel() {
+	local k last=""
+	for k in $(resolved_kernels); do own_kernel "$k" || last=$k; done
+	[ -n "$last" ] || die "no Debian kernel in $KERNELS_RESOLVED"
+	echo "$last"
+}
+
 # resolved_kernels: print the resolved kernel versions (from the fetch cache).
 resolved_kernels() {
 	[ -s "$KERNELS_RESOLVED" ] || die "no $KERNELS_RESOLVED yet (run tests/lab/fetch)"

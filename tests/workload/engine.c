@@ -17,6 +17,8 @@
  *    DMATEST_UNPIN, the callback or close_device (last close).
  * UNMAP_DMA is serialized per container (unmap_lock): two concurrent UNMAP_DMA on one container
  * with pinned pages deadlock the kernel. Registration changes take the same lock.
+ * --iommufd runs the same operations through a device cdev and an IOAS (iommufd.c): the same
+ * model holds there.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -124,9 +126,15 @@ int dev_open(struct wcontainer *c, unsigned k)
 		return -1;
 	}
 	pthread_mutex_lock(&c->unmap_lock);
-	fd = ioctl(d->group_fd, VFIO_GROUP_GET_DEVICE_FD, d->name);
+	if (c->opt->iommufd)
+		fd = d->nfds ? -1 : iommufd_dev_open(c, k); /* a cdev opens once at a time */
+	else
+		fd = ioctl(d->group_fd, VFIO_GROUP_GET_DEVICE_FD, d->name);
 	if (fd < 0) {
-		wc_fail(c, "VFIO_GROUP_GET_DEVICE_FD(%s): %s", d->name, strerror(errno));
+		if (!c->opt->iommufd)
+			wc_fail(c, "VFIO_GROUP_GET_DEVICE_FD(%s): %s", d->name, strerror(errno));
+		else if (d->nfds)
+			wc_fail(c, "internal: a second fd of cdev %s", d->name);
 		ret = -1;
 	} else {
 		if (d->nfds == 0) {
@@ -168,6 +176,18 @@ void dev_close_one(struct wcontainer *c, unsigned k)
 			DADD(d, unregister_calls_expected, 1);
 			if (d->cb)
 				DADD(d, unregister_expected, 1);
+			/* iommufd: unbind destroys the device's access, which first calls its
+			 * unmap(0, ULONG_MAX) (iommufd_access_change_ioas), after close_device
+			 * gave every pin back */
+			if (c->opt->iommufd && d->cb) {
+				DADD(d, detach_unmaps_expected, 1);
+				DADD(d, dma_unmap_calls_expected, 1);
+				DADD(d, dma_unmap_bytes_expected, UINT64_MAX);
+				if (d->fault_left) {
+					d->fault_left--;
+					DADD(d, faults_expected, 1);
+				}
+			}
 		}
 	}
 	pthread_mutex_unlock(&c->unmap_lock);
@@ -206,9 +226,11 @@ int do_map(struct wcontainer *c, struct dmarec *r)
 		.size = o->map_size,
 	};
 
-	if (ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &m)) {
+	if (o->iommufd ? iommufd_map(c, r->iova, o->map_size) :
+			 ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &m)) {
 		CADD(c, map_dma_err, 1);
-		wc_fail(c, "VFIO_IOMMU_MAP_DMA(iova=0x%llx, size=0x%llx): %s",
+		wc_fail(c, "%s(iova=0x%llx, size=0x%llx): %s",
+			o->iommufd ? "IOMMU_IOAS_MAP" : "VFIO_IOMMU_MAP_DMA",
 			(unsigned long long)r->iova, (unsigned long long)o->map_size,
 			strerror(errno));
 		return -1;
@@ -389,9 +411,11 @@ int unmap_locked(struct wcontainer *c, struct dmarec *recs, unsigned n, bool arm
 	    set_knobs(c, 0, o->delay_us, o->fault_k))
 		return -1;
 	CADD(c, unmap_bytes_requested, u.size);
-	if (ioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &u)) {
+	if (o->iommufd ? iommufd_unmap(c, u.iova, &u.size) :
+			 ioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &u)) {
 		CADD(c, unmap_dma_err, 1);
-		wc_fail(c, "VFIO_IOMMU_UNMAP_DMA(iova=0x%llx, size=0x%llx): %s",
+		wc_fail(c, "%s(iova=0x%llx, size=0x%llx): %s",
+			o->iommufd ? "IOMMU_IOAS_UNMAP" : "VFIO_IOMMU_UNMAP_DMA",
 			(unsigned long long)recs[0].iova, (unsigned long long)n * o->map_size,
 			strerror(errno));
 		return -1;
@@ -400,8 +424,8 @@ int unmap_locked(struct wcontainer *c, struct dmarec *recs, unsigned n, bool arm
 	CADD(c, unmap_bytes_unmapped, u.size);
 	want = model_unmap(c, recs, n);
 	if (u.size != want) {
-		wc_fail(c,
-			"VFIO_IOMMU_UNMAP_DMA(iova=0x%llx) unmapped 0x%llx bytes, expected 0x%llx",
+		wc_fail(c, "%s(iova=0x%llx) unmapped 0x%llx bytes, expected 0x%llx",
+			o->iommufd ? "IOMMU_IOAS_UNMAP" : "VFIO_IOMMU_UNMAP_DMA",
 			(unsigned long long)recs[0].iova, (unsigned long long)u.size,
 			(unsigned long long)want);
 		return -1;

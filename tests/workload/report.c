@@ -53,6 +53,7 @@ json_object *wc_to_json(struct wcontainer *c)
 
 		json_object_object_add(dj, "name", json_object_new_string(d->name));
 		json_object_object_add(dj, "group", json_object_new_int(d->group_no));
+		json_object_object_add(dj, "cdev", json_object_new_int(d->cdev_no));
 		json_object_object_add(dj, "dma_unmap", json_object_new_boolean(d->cb));
 		for (unsigned i = 0; i < DC__N; i++)
 			json_object_object_add(dc, dc_names[i], u64j(cget(&d->c[i])));

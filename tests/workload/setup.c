@@ -22,52 +22,10 @@
 #include "../kmod/vfio_dmatest.h"
 #include "wl.h"
 
-int wc_setup(struct wcontainer *c, const struct options *o, unsigned index)
+/* The type1 container: /dev/vfio/vfio, every device's group set to it, TYPE1v2. */
+static int type1_setup(struct wcontainer *c)
 {
-	const char *base = o->nocb ? "vfio_dmatest_nocb" : o->driver;
-	char path[512], link[512];
-
-	memset(c, 0, sizeof(*c));
-	c->opt = o;
-	c->index = index;
-	c->pid = getpid();
-	c->fd = -1;
-	c->ndev = o->devices;
-	pthread_mutex_init(&c->unmap_lock, NULL);
-	pthread_mutex_init(&c->err_lock, NULL);
-	for (unsigned k = 0; k < c->ndev; k++) {
-		struct wdev *d = &c->dev[k];
-		uint64_t fk;
-		ssize_t n;
-
-		d->group_fd = -1;
-		d->group_no = -1;
-		for (unsigned f = 0; f < WL_MAX_FDS; f++)
-			d->fds[f] = -1;
-		d->cb = !o->nocb;
-		snprintf(d->name, sizeof(d->name), "%s.%u", base,
-			 o->first_dev + index * o->devices + k);
-		snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s/iommu_group", d->name);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n < 0) {
-			wc_fail(c, "%s: %s (is vfio_dmatest loaded with %s >= %u?)", path,
-				strerror(errno), o->nocb ? "ndev_nocb" : "ndev",
-				o->first_dev + o->containers * o->devices);
-			return -1;
-		}
-		link[n] = 0;
-		d->group_no = atoi(basename(link));
-		/* the model starts from fault_k = 0: clear a knob left armed by an earlier run */
-		snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s/fault_k", d->name);
-		if (!sysfs_read_u64(path, &fk) && fk) {
-			fprintf(stderr, "vfio-workload: note: %s had fault_k=%llu, clearing it\n",
-				d->name, (unsigned long long)fk);
-			if (sysfs_write(path, "0")) {
-				wc_fail(c, "cannot clear %s: %s", path, strerror(errno));
-				return -1;
-			}
-		}
-	}
+	char path[512];
 
 	c->fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	if (c->fd < 0) {
@@ -109,6 +67,63 @@ int wc_setup(struct wcontainer *c, const struct options *o, unsigned index)
 			wc_fail(c, "VFIO_SET_IOMMU(VFIO_TYPE1v2_IOMMU): %s", strerror(errno));
 			return -1;
 		}
+	}
+	return 0;
+}
+
+int wc_setup(struct wcontainer *c, const struct options *o, unsigned index)
+{
+	const char *base = o->nocb ? "vfio_dmatest_nocb" : o->driver;
+	char path[512], link[512];
+
+	memset(c, 0, sizeof(*c));
+	c->opt = o;
+	c->index = index;
+	c->pid = getpid();
+	c->fd = -1;
+	c->ndev = o->devices;
+	pthread_mutex_init(&c->unmap_lock, NULL);
+	pthread_mutex_init(&c->err_lock, NULL);
+	for (unsigned k = 0; k < c->ndev; k++) {
+		struct wdev *d = &c->dev[k];
+		uint64_t fk;
+		ssize_t n;
+
+		d->group_fd = -1;
+		d->group_no = -1;
+		d->cdev_no = -1;
+		for (unsigned f = 0; f < WL_MAX_FDS; f++)
+			d->fds[f] = -1;
+		d->cb = !o->nocb;
+		snprintf(d->name, sizeof(d->name), "%s.%u", base,
+			 o->first_dev + index * o->devices + k);
+		snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s/iommu_group", d->name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0) {
+			wc_fail(c, "%s: %s (is vfio_dmatest loaded with %s >= %u?)", path,
+				strerror(errno), o->nocb ? "ndev_nocb" : "ndev",
+				o->first_dev + o->containers * o->devices);
+			return -1;
+		}
+		link[n] = 0;
+		d->group_no = atoi(basename(link));
+		/* the model starts from fault_k = 0: clear a knob left armed by an earlier run */
+		snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s/fault_k", d->name);
+		if (!sysfs_read_u64(path, &fk) && fk) {
+			fprintf(stderr, "vfio-workload: note: %s had fault_k=%llu, clearing it\n",
+				d->name, (unsigned long long)fk);
+			if (sysfs_write(path, "0")) {
+				wc_fail(c, "cannot clear %s: %s", path, strerror(errno));
+				return -1;
+			}
+		}
+	}
+
+	if (o->iommufd) {
+		if (iommufd_setup(c))
+			return -1;
+	} else if (type1_setup(c)) {
+		return -1;
 	}
 
 	/* one pre-faulted buffer backs every vfio_dma of the container (vaddr may repeat) */

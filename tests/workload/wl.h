@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
+#include <linux/types.h>
 
 #define WL_MAX_DEVICES	  64
 #define WL_MAX_CONTAINERS 64
@@ -57,6 +58,7 @@ struct options {
 	unsigned delay_us;   /* module knob */
 	unsigned fault_k;    /* module knob, armed before each unmap */
 	bool nocb;	     /* use vfio_dmatest_nocb.* devices */
+	bool iommufd;	     /* device cdev + /dev/iommu IOAS instead of a type1 container */
 	bool verify;	     /* pin with the marker flag and check it */
 	bool unpin;	     /* DMATEST_UNPIN every pin before the unmap */
 	enum unmap_mode unmap_mode;
@@ -122,7 +124,8 @@ void parse_args(int argc, char **argv, struct options *o);
 	X(dma_unmap_bytes_expected)  /* sum of their length argument */                           \
 	X(unpinned_in_cb_expected)   /* pages the callbacks must unpin */                         \
 	X(faults_expected)	     /* callbacks that keep their pins (fault_k) */               \
-	X(knob_sets)		     /* DMATEST_SET_KNOBS ioctls on this device */
+	X(knob_sets)		     /* DMATEST_SET_KNOBS ioctls on this device */                \
+	X(detach_unmaps_expected) /* --iommufd: dma_unmap(0, ULONG_MAX) at unbind (in the above) */
 
 #define X_ENUM(n) CT_##n,
 enum { CT_COUNTERS(X_ENUM) CT__N };
@@ -155,7 +158,8 @@ struct wdev {
 	char name[64];
 	int group_no; /* /dev/vfio/N */
 	int group_fd;
-	bool cb; /* device has .dma_unmap (vfio_dmatest.*, not _nocb) */
+	int cdev_no; /* --iommufd: /dev/vfio/devices/vfioN */
+	bool cb;     /* device has .dma_unmap (vfio_dmatest.*, not _nocb) */
 	int fds[WL_MAX_FDS];
 	unsigned nfds;	     /* open device fds */
 	bool knobs_dirty;    /* knobs were set through the fd: reset them at teardown */
@@ -176,7 +180,8 @@ struct wcontainer {
 	const struct options *opt;
 	unsigned index;
 	int pid;
-	int fd; /* /dev/vfio/vfio */
+	int fd;		  /* /dev/vfio/vfio, or /dev/iommu with --iommufd */
+	unsigned ioas_id; /* --iommufd: the container's IOAS */
 	unsigned ndev;
 	struct wdev dev[WL_MAX_DEVICES];
 	pthread_mutex_t unmap_lock; /* serializes UNMAP_DMA (and registration changes) */
@@ -206,6 +211,12 @@ void dev_close_one(struct wcontainer *c, unsigned k);
 int set_knobs(struct wcontainer *c, unsigned k, unsigned delay_us, unsigned fault_k);
 int do_map(struct wcontainer *c, struct dmarec *r);
 int unmap_locked(struct wcontainer *c, struct dmarec *recs, unsigned n, bool arm);
+
+/* iommufd.c: --iommufd's setup, device open, map and unmap (see there) */
+int iommufd_setup(struct wcontainer *c);
+int iommufd_dev_open(struct wcontainer *c, unsigned k);
+int iommufd_map(struct wcontainer *c, uint64_t iova, uint64_t size);
+int iommufd_unmap(struct wcontainer *c, uint64_t iova, __u64 *size);
 
 /* hang.c: the deadlock and slow-notify scenarios (for vfio-trace hung) */
 int hang_main(const struct options *o);
