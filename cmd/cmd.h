@@ -55,13 +55,24 @@ void vt_snoop_header(const struct vt_snoop *s);
 void vt_snoop_event(void *ctx, const struct vtr_event *e, bool lifecycle);
 void vt_snoop_summary(const struct vt_snoop *s, const uint64_t lost[VT_LOSS_MAX]);
 
+/* The alerts of a tracing command (lib/storm.h): the storm settings and filter of its
+ * options, the JSON records in its -j stream, syslog with --syslog. */
+static inline void cmd_alert_opts(struct vt_cli *cli, struct vt_tracer_opts *o)
+{
+	o->storm = cli->storm;
+	o->storm_filter = &cli->filter;
+	o->alert_out.json_stdout = cli->json;
+	o->alert_out.syslog = cli->syslog;
+}
+
 /* The tracer of a tracing command: o with what every command line may ask (--kprobe,
- * --no-hold); vt_tracer_open()'s result. */
-static inline int cmd_tracer_open(const struct vt_cli *cli, struct vt_tracer_opts *o,
+ * --no-hold, the alerts'); vt_tracer_open()'s result. */
+static inline int cmd_tracer_open(struct vt_cli *cli, struct vt_tracer_opts *o,
 				  struct vt_tracer **t)
 {
 	o->force_kprobe = cli->kprobe;
 	o->no_hold = cli->no_hold;
+	cmd_alert_opts(cli, o);
 	return vt_tracer_open(t, o);
 }
 

@@ -22,7 +22,12 @@ static const char report_usage[] =
 	"  --from T     only from T seconds after the recording's start (stat: the last\n"
 	"               snapshot at or before T)\n"
 	"  --to T       only up to T seconds after the start (stat: the last snapshot at or\n"
-	"               before T)\n";
+	"               before T)\n"
+	"  --storm-rate N   find the unmap storms in the snapshots at N UNMAP_DMA/s instead\n"
+	"               of showing the STORM alerts recorded (man vfio-trace-report)\n"
+	"  --storm-bytes N  ... at N bytes unmapped/s (suffix K M G)\n"
+	"  --storm-p99 US   ... at an unmap p99 of US microseconds\n"
+	"  --no-storm   no STORM alerts\n";
 
 /* out = b - a (a NULL: since the start; b NULL: nothing), named by the recording. */
 static int window(const struct vt_recording *r, const struct vt_snapshot *a,
@@ -179,7 +184,7 @@ int cmd_report(int argc, char **argv)
 	char err[256];
 	int rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_WINDOW, report_usage, &cli);
+	rc = vt_cli_parse(argc, argv, VT_CLI_WINDOW | VT_CLI_STORM, report_usage, &cli);
 	if (rc >= 0)
 		return rc;
 	if (cli.nargs < 1 || cli.nargs > 2) {
@@ -216,6 +221,9 @@ int cmd_report(int argc, char **argv)
 			r.nsnaps ? (r.snaps[r.nsnaps - 1].ts - r.info.start_mono) / 1e9 : 0.0);
 	from = r.info.start_mono + (uint64_t)(cli.from * 1e9);
 	to = cli.have_to ? r.info.start_mono + (uint64_t)(cli.to * 1e9) : UINT64_MAX;
+	if (strcmp(view, "info") &&
+	    vt_rec_alerts_print(&r, buf, len, &cli.storm, cli.storm_given, from, to, cli.json))
+		vt_err("out of memory reading the alerts");
 	if (!strcmp(view, "info"))
 		rc = report_info(&r, file, cli.json);
 	else if (!strcmp(view, "snoop"))

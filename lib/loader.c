@@ -413,6 +413,12 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	       "%.2f s, peak RSS (VmHWM) %.1f MiB",
 	       (t1 - t0) / 1e9, vt_ksyms_count(t->ks), (t2 - t1) / 1e9, (t3 - t2) / 1e9,
 	       (vt_now_ns() - t3) / 1e9, vmhwm_mib());
+	/* the storm detector's baseline: counted from here on */
+	if (vt_storm_live_open(t)) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	vt_storm_live_tick(t);
 	fprintf(stderr, "%s: attached %d programs (%s), tracing\n", vt_prog, nprog,
 		vt_method_name(vt_point_find("vfio_iommu_type1_ioctl")->method));
 	if (t->missing[0])
@@ -485,6 +491,7 @@ void vt_tracer_close(struct vt_tracer *t)
 		vt_hold_release_all(t);
 	vt_guard_stop(t);
 	vt_alerts_flush(t);
+	vt_storm_live_close(t);
 	vt_detach_links(t);
 	ring_buffer__free(t->rb);
 	vt_cb_detach_all(t);

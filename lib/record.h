@@ -23,6 +23,7 @@ enum vt_rec_block {
 	VT_REC_NAMES,	  /* processes named: struct vt_procname[] (each once, at its first
 			   * event or snapshot) */
 	VT_REC_END,	  /* u64 ts, then the reason in text: the recorder finished */
+	VT_REC_ALERTS,	  /* alert records (lib/storm.h), one JSON object a line */
 	VT_REC_BLOCK_MAX, /* a type >= this is from a newer writer: skipped */
 };
 
@@ -39,6 +40,8 @@ struct vt_rec_info {
 	uint64_t start_mono;  /* CLOCK_MONOTONIC ns: times in the file are relative to it */
 	uint64_t start_real;  /* CLOCK_REALTIME ns at the same moment */
 	double interval;      /* seconds between snapshots */
+	char storm[128];      /* the storm detector's settings while recording ("" before
+			       * there was one, "off" with --no-storm) */
 };
 
 /* ---- writing ------------------------------------------------------------------------------ */
@@ -61,6 +64,9 @@ int vt_rec_snapshot(struct vt_rec_writer *w, const struct vt_snapshot *s, vt_rec
 int vt_rec_flush(struct vt_rec_writer *w);
 /* The end marker (ts, reason), then close. 0, or -errno; w is freed either way. */
 int vt_rec_close(struct vt_rec_writer *w, uint64_t ts, const char *reason);
+/* One alert (a JSON object as text, no newline) as its own ALERTS block at once (kept until
+ * the start before it). 0, or -errno. */
+int vt_rec_alert(struct vt_rec_writer *w, const char *json);
 /* Bytes and events written so far. */
 uint64_t vt_rec_bytes(const struct vt_rec_writer *w);
 uint64_t vt_rec_events(const struct vt_rec_writer *w);
@@ -85,6 +91,8 @@ struct vt_recording {
 	char end_reason[64]; /* its reason */
 	size_t nblocks;
 	uint64_t skipped; /* blocks of a type this version does not know */
+	char **alerts;	  /* the ALERTS blocks' lines (JSON text, unchecked), in file order */
+	size_t nalerts;
 };
 
 /* flags: the events are checked and counted, not kept (a storm's events take ~150 bytes
@@ -101,6 +109,14 @@ void *vt_rec_load(const char *path, size_t *len, char *err, size_t errlen);
 int vt_rec_each_event(const void *buf, size_t len,
 		      void (*fn)(void *ctx, const struct vtr_event *e, bool lifecycle), void *ctx);
 void vt_rec_free(struct vt_recording *r);
+/* report's alerts (lib/alert_report.c): those recorded and, where the recorder did not look
+ * for storms or anew is set (report's --storm-* options), the storms cfg finds in the recorded
+ * snapshots; those with from <= ts < to in time order, as JSON records (with t_s, seconds
+ * after the start) or "ALERT at T s: ..." lines on stdout. buf, len: the file (its events
+ * name a storm's threads). 0, or -1 (out of memory). */
+int vt_rec_alerts_print(const struct vt_recording *r, const void *buf, size_t len,
+			const struct vt_storm_cfg *cfg, bool anew, uint64_t from, uint64_t to,
+			bool json);
 /* The last snapshot taken at most at ts (CLOCK_MONOTONIC), or NULL when none. */
 const struct vt_snapshot *vt_rec_snapshot_at(const struct vt_recording *r, uint64_t ts);
 

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "trace.h"
 #include "report.h"
+#include "storm.h"
 #include "tracer.h"
 
 /* A ring callback's return: < 0 ends this poll after the record just handled. */
@@ -95,21 +96,32 @@ static void devtab_event(struct vt_tracer *t, const struct vtr_event *e)
 }
 
 /* The ABBA cycle just closed in the kernel: say so at once, whatever the command shows. */
-static void deadlock_alert(const struct vtr_event *e)
+static void deadlock_alert(struct vt_tracer *t, const struct vtr_event *e)
 {
 	const char *held = e->size == VT_KIND_IOMMU_LOCK ? "device_list_lock" : "iommu->lock";
 	const char *wanted = e->size == VT_KIND_IOMMU_LOCK ? "iommu->lock" : "device_list_lock";
-	char comm[32], vm[128], evm[VT_ESC_SIZE(128)], c1[VT_ESC_SIZE(16)], c2[VT_ESC_SIZE(16)];
+	char comm[32], vm[128], hex[24];
+	json_object *a = vt_alert_new("DEADLOCK", e->ts);
 
 	vt_proc_ident(e->tgid, comm, sizeof(comm), vm, sizeof(vm));
-	fprintf(stderr,
-		"%s: DEADLOCK in container %#llx%s%s: thread %u (%s) holds %s and waits "
-		"for %s, held by thread %lld (%s), which waits for %s (alerted %.0f ms after the "
-		"cycle closed)\n",
-		vt_prog, (unsigned long long)e->container, vm[0] ? " of VM " : "",
-		vt_esc(evm, sizeof(evm), vm, sizeof(vm)), e->pid,
-		vt_esc(c1, sizeof(c1), e->comm, sizeof(e->comm)), held, wanted, (long long)e->ret,
-		vt_esc(c2, sizeof(c2), e->dev, 16), held, (vt_now_ns() - e->ts) / 1e6);
+	snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)e->container);
+	json_object_object_add(a, "container", json_object_new_string(hex));
+	json_object_object_add(a, "pid", json_object_new_int64(e->tgid));
+	json_object_object_add(a, "comm", json_object_new_string(comm));
+	json_object_object_add(a, "vm", json_object_new_string(vm));
+	json_object_object_add(a, "tid", json_object_new_int64(e->pid));
+	json_object_object_add(
+		a, "thread_comm",
+		json_object_new_string_len(e->comm, strnlen(e->comm, sizeof(e->comm))));
+	json_object_object_add(a, "holds", json_object_new_string(held));
+	json_object_object_add(a, "waits_for", json_object_new_string(wanted));
+	json_object_object_add(a, "other_tid", json_object_new_int64(e->ret));
+	json_object_object_add(a, "other_comm",
+			       json_object_new_string_len(e->dev, strnlen(e->dev, 16)));
+	json_object_object_add(a, "alerted_ms",
+			       json_object_new_int64((int64_t)((vt_now_ns() - e->ts) / 1e6 + 0.5)));
+	vt_tracer_alert(t, a);
+	json_object_put(a);
 }
 
 /* A driver that never unpins raises a RETRY STORM at every UNMAP_DMA, thousands a second: one
@@ -117,13 +129,42 @@ static void deadlock_alert(const struct vtr_event *e)
 #define VT_ALERT_EVERY_NS 1000000000ULL
 #define VT_NALERTS	  (sizeof(((struct vt_tracer *)0)->retry_alerts) / sizeof(struct vt_retry_alert))
 
-static void retry_alert_flush(struct vt_retry_alert *a)
+static void retry_alert_flush(struct vt_tracer *t, struct vt_retry_alert *a)
 {
-	if (a->more)
-		vt_warn("%llu more retry storms in container %#llx since the last line about it "
-			"(one line a second per container)",
-			(unsigned long long)a->more, (unsigned long long)a->container);
+	if (a->more) {
+		json_object *j = vt_alert_new("RETRY_STORM", vt_now_ns());
+		char hex[24];
+
+		snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)a->container);
+		json_object_object_add(j, "container", json_object_new_string(hex));
+		json_object_object_add(j, "more", json_object_new_uint64(a->more));
+		vt_tracer_alert(t, j);
+		json_object_put(j);
+	}
 	a->more = 0;
+}
+
+static void retry_alert(struct vt_tracer *t, const struct vtr_event *e)
+{
+	char comm[32], vm[128], hex[24];
+	json_object *a = vt_alert_new("RETRY_STORM", e->ts);
+
+	vt_proc_ident(e->tgid, comm, sizeof(comm), vm, sizeof(vm));
+	snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)e->container);
+	json_object_object_add(a, "container", json_object_new_string(hex));
+	json_object_object_add(a, "pid", json_object_new_int64(e->tgid));
+	json_object_object_add(a, "comm", json_object_new_string(comm));
+	json_object_object_add(a, "vm", json_object_new_string(vm));
+	json_object_object_add(a, "tid", json_object_new_int64(e->pid));
+	json_object_object_add(
+		a, "thread_comm",
+		json_object_new_string_len(e->comm, strnlen(e->comm, sizeof(e->comm))));
+	snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)e->iova);
+	json_object_object_add(a, "iova", json_object_new_string(hex));
+	json_object_object_add(a, "size", json_object_new_uint64(e->size));
+	json_object_object_add(a, "notifies", json_object_new_int64(e->retries + 1));
+	vt_tracer_alert(t, a);
+	json_object_put(a);
 }
 
 static bool retry_alert_due(struct vt_tracer *t, uint64_t container)
@@ -138,7 +179,7 @@ static bool retry_alert_due(struct vt_tracer *t, uint64_t container)
 			oldest = &t->retry_alerts[i];
 	}
 	if (!a) { /* a container not alerting lately: the least recent slot */
-		retry_alert_flush(oldest);
+		retry_alert_flush(t, oldest);
 		a = oldest;
 		a->container = container;
 		a->last_ns = 0;
@@ -147,7 +188,7 @@ static bool retry_alert_due(struct vt_tracer *t, uint64_t container)
 		a->more++;
 		return false;
 	}
-	retry_alert_flush(a);
+	retry_alert_flush(t, a);
 	a->last_ns = now;
 	return true;
 }
@@ -160,7 +201,7 @@ static void retry_alerts_flush(struct vt_tracer *t, bool all)
 	for (size_t i = 0; i < VT_NALERTS; i++)
 		if (t->retry_alerts[i].more &&
 		    (all || now - t->retry_alerts[i].last_ns >= VT_ALERT_EVERY_NS))
-			retry_alert_flush(&t->retry_alerts[i]);
+			retry_alert_flush(t, &t->retry_alerts[i]);
 }
 
 static int lifecycle_cb(void *ctx, void *data, size_t len)
@@ -171,22 +212,14 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 	if (len < sizeof(*e))
 		return 0;
 	if (e->op == VT_OP_RETRY) {
-		char comm[VT_ESC_SIZE(16)];
-
 		if (retry_alert_due(t, e->container))
-			vt_warn("RETRY STORM in container %#llx: UNMAP_DMA by thread %u (%s) notified "
-				"the vfio_dma at iova %#llx (%llu bytes) %u times in a row: a driver's "
-				"dma_unmap callback does not unpin it, and the kernel BUG()s after 10",
-				(unsigned long long)e->container, e->pid,
-				vt_esc(comm, sizeof(comm), e->comm, sizeof(e->comm)),
-				(unsigned long long)e->iova, (unsigned long long)e->size,
-				e->retries + 1);
+			retry_alert(t, e);
 		if (t->opts.on_event)
 			t->opts.on_event(t->opts.ctx, e, true);
 		return ring_stop(t);
 	}
 	if (e->op == VT_OP_DEADLOCK) {
-		deadlock_alert(e);
+		deadlock_alert(t, e);
 		if (t->opts.on_event)
 			t->opts.on_event(t->opts.ctx, e, true);
 		return ring_stop(t);
@@ -269,6 +302,7 @@ int vt_tracer_poll(struct vt_tracer *t, int timeout_ms)
 	if (!t->opts.no_hold)
 		vt_hold_release_stale(t);
 	retry_alerts_flush(t, false);
+	vt_storm_live_tick(t);
 	return c > 0 ? n + c : n;
 }
 

@@ -62,8 +62,10 @@ struct vt_tracer {
 	 * (ring_stop()) at poll_end, or at once on a stop unless draining. */
 	uint64_t poll_end;
 	bool draining, cut;
-	unsigned module_gen; /* module loads and unloads handled (atomic: other threads read) */
-	bool stdout_closed;  /* fd 1 not open: not polled (vt_tracer_poll) */
+	unsigned module_gen;	/* module loads and unloads handled (atomic: other threads read) */
+	bool stdout_closed;	/* fd 1 not open: not polled (vt_tracer_poll) */
+	struct vt_storm *storm; /* the unmap-storm detector (NULL: --no-storm) */
+	uint64_t storm_next;	/* when it gets its next snapshot */
 };
 
 /* Which skeleton programs implement each attach point (lib/points.c's vt_points): the
@@ -90,6 +92,13 @@ struct vt_dev *vt_devtab_get(struct vt_tracer *t, uint64_t vdev, bool create);
 /* The RETRY STORM counts still held back, printed (at the end). */
 void vt_alerts_flush(struct vt_tracer *t);
 
+/* lib/storm_live.c: every alert out (stderr, the -j stream, syslog, on_alert); the storm
+ * detector made (vt_tracer_open), fed a snapshot once its window has passed (vt_tracer_poll),
+ * freed. */
+void vt_tracer_alert(struct vt_tracer *t, struct json_object *a);
+int vt_storm_live_open(struct vt_tracer *t);
+void vt_storm_live_tick(struct vt_tracer *t);
+void vt_storm_live_close(struct vt_tracer *t);
 /* lib/callbacks.c */
 /* A device's callback at addr (one not found in BTF): attached unless it is already. */
 int vt_cb_attach_device(struct vt_tracer *t, uint64_t addr, const char *devname);
