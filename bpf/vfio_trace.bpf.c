@@ -520,3 +520,27 @@ int it_devices(struct bpf_iter__task_file *ctx)
 	}
 	return 0;
 }
+
+/* ---- a storm's threads: their kernel stacks (lib/stacks.c) --------------------------------
+ * A task iterator, loaded with the rest but attached only for an alert, with vt_stack_tgid
+ * (.bss: user space sets it then) the process it wants. bpf_get_task_stack() needs no ptrace
+ * access to the threads, which /proc/<tid>/stack does (the tracers keep CAP_SYS_ADMIN, not
+ * CAP_SYS_PTRACE: lib/caps.c). */
+__u32 vt_stack_tgid = 0;
+
+SEC("iter/task")
+int it_task_stacks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct vtr_task_stack r = {};
+	long n;
+
+	if (!task || !vt_stack_tgid || BPF_CORE_READ(task, tgid) != vt_stack_tgid)
+		return 0;
+	r.tid = BPF_CORE_READ(task, pid);
+	BPF_CORE_READ_STR_INTO(&r.comm, task, comm);
+	n = bpf_get_task_stack(task, r.stack, sizeof(r.stack), 0);
+	r.nstack = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}

@@ -233,15 +233,15 @@ char *vt_alert_text(json_object *a, char *buf, size_t len)
 		snprintf(
 			buf, len,
 			"DEADLOCK in container %s%s%s: thread %llu (%s) holds %s and waits for %s, "
-			"held by thread %llu (%s), which waits for %s (alerted %llu ms after the "
+			"held by thread %lld (%s), which waits for %s (alerted %lld ms after the "
 			"cycle closed)",
 			jstr(a, "container"), *jstr(a, "vm") ? " of VM " : "",
 			vt_esc(vm, sizeof(vm), jstr(a, "vm"), 128),
 			(unsigned long long)jnum(a, "tid"),
 			vt_esc(c1, sizeof(c1), jstr(a, "thread_comm"), 32), jstr(a, "holds"),
-			jstr(a, "waits_for"), (unsigned long long)jnum(a, "other_tid"),
+			jstr(a, "waits_for"), (long long)jnum(a, "other_tid"),
 			vt_esc(c2, sizeof(c2), jstr(a, "other_comm"), 32), jstr(a, "holds"),
-			(unsigned long long)jnum(a, "alerted_ms"));
+			(long long)jnum(a, "alerted_ms"));
 	} else {
 		snprintf(buf, len, "%s alert", kind);
 	}

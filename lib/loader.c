@@ -126,8 +126,11 @@ static void set_autoload(struct vt_tracer *t)
 			vt_warn("internal: no BPF programs bound to %s: not traced",
 				vt_points[i].name);
 	}
-	/* the open-device iterator */
+	/* the open-device iterator; the storm alert's stack iterator, attached only for an
+	 * alert (lib/stacks.c) */
 	bpf_program__set_autoload(t->skel->progs.it_devices, t->skel->rodata->vt_device_fops != 0);
+	bpf_program__set_autoload(t->skel->progs.it_task_stacks, !t->opts.storm.off);
+	bpf_program__set_autoattach(t->skel->progs.it_task_stacks, false);
 	t->nretarget = 0;
 	for (int i = 0; i < n; i++) {
 		const struct vt_point *p = vt_point_find(b[i].point);
@@ -408,7 +411,7 @@ int vt_tracer_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	find_open_devices(t);
 	note_missing(t);
 	bpf_object__for_each_program(prog, t->skel->obj)
-		nprog += bpf_program__autoload(prog);
+		nprog += bpf_program__autoload(prog) && prog != t->skel->progs.it_task_stacks;
 	vt_dbg("start-up: kallsyms %.2f s (%zu symbols kept), probe %.2f s, load %.2f s, attach "
 	       "%.2f s, peak RSS (VmHWM) %.1f MiB",
 	       (t1 - t0) / 1e9, vt_ksyms_count(t->ks), (t2 - t1) / 1e9, (t3 - t2) / 1e9,

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The kernel stacks of one process's threads at one moment (the STORM alert): the task
- * iterator of bpf/stacks.bpf.c, loaded for the call and closed after, its frames named by the
- * tracer's kallsyms. bpf_get_task_stack() wants CAP_SYS_ADMIN, which the tracers keep;
- * /proc/<tid>/stack would want ptrace access too (CAP_SYS_PTRACE over a root QEMU).
+ * iterator it_task_stacks (bpf/vfio_trace.bpf.c), loaded with the tracer and attached for the
+ * call only, its frames named by the tracer's kallsyms. bpf_get_task_stack() wants
+ * CAP_SYS_ADMIN, which the tracers keep; /proc/<tid>/stack would want ptrace access too
+ * (CAP_SYS_PTRACE over a root QEMU: EPERM in the lab).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "stacks.h"
-#include "stacks.skel.h"
+#include "tracer.h"
 
 /* One frame per line: "function+0xoff [module]", or the address when no symbol has it. */
 static void name_frames(const struct vtr_task_stack *r, struct vt_ksyms *ks, char *buf, size_t len)
@@ -32,37 +33,34 @@ static void name_frames(const struct vtr_task_stack *r, struct vt_ksyms *ks, cha
 	}
 }
 
-int vt_task_stacks(uint32_t tgid, struct vt_ksyms *ks, unsigned max, vt_task_stack_fn fn, void *ctx)
+int vt_task_stacks(struct vt_tracer *t, uint32_t tgid, unsigned max, vt_task_stack_fn fn, void *ctx)
 {
-	struct stacks_bpf *skel = stacks_bpf__open();
+	struct bpf_program *prog = t->skel->progs.it_task_stacks;
 	struct vtr_task_stack r;
-	struct bpf_link *link = NULL;
+	struct bpf_link *link;
 	char text[VT_TASK_STACK_DEPTH * 96];
 	unsigned n = 0;
-	int fd = -1, err;
+	int fd, err = 0;
 
-	if (!skel)
+	if (bpf_program__fd(prog) < 0 || !t->skel->bss)
+		return -ENOENT; /* not loaded (--no-storm) */
+	t->skel->bss->vt_stack_tgid = tgid;
+	link = bpf_program__attach_iter(prog, NULL);
+	if (!link)
 		return -errno;
-	skel->rodata->vt_stack_tgid = tgid;
-	err = stacks_bpf__load(skel);
-	if (!err) {
-		link = bpf_program__attach_iter(skel->progs.it_task_stacks, NULL);
-		err = link ? 0 : -errno;
-	}
-	if (!err) {
-		fd = bpf_iter_create(bpf_link__fd(link));
-		err = fd < 0 ? -errno : 0;
-	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0)
+		err = -errno;
 	while (!err && read(fd, &r, sizeof(r)) == sizeof(r)) {
 		if (n++ >= max)
 			continue;
 		r.comm[sizeof(r.comm) - 1] = 0;
-		name_frames(&r, ks, text, sizeof(text));
+		name_frames(&r, t->ks, text, sizeof(text));
 		fn(ctx, r.tid, r.comm, r.nstack < 0 ? NULL : text, r.nstack < 0 ? r.nstack : 0);
 	}
 	if (fd >= 0)
 		close(fd);
 	bpf_link__destroy(link);
-	stacks_bpf__destroy(skel);
+	t->skel->bss->vt_stack_tgid = 0;
 	return err ? err : (int)n;
 }

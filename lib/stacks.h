@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The kernel stacks of a process's threads (lib/stacks.c, bpf/stacks.bpf.c). */
+/* The kernel stacks of a process's threads (lib/stacks.c; it_task_stacks in
+ * bpf/vfio_trace.bpf.c). */
 #ifndef VT_STACKS_H
 #define VT_STACKS_H
 
-#include "vt.h"
+#include "trace.h"
 
 /* One thread: its tid, comm, and its frames ("function+0xoff [module]" a line; NULL with the
  * helper's error in err). */
 typedef void (*vt_task_stack_fn)(void *ctx, uint32_t tid, const char *comm, const char *stack,
 				 int err);
-/* Every thread of process tgid (the first max to fn), frames named by ks (NULL: addresses).
- * How many threads it has, or -errno (the iterator could not be loaded or run). */
-int vt_task_stacks(uint32_t tgid, struct vt_ksyms *ks, unsigned max, vt_task_stack_fn fn,
+/* Every thread of process tgid (the first max to fn), frames named by the tracer's kallsyms.
+ * How many threads it has, or -errno (the iterator is not loaded, or could not run). */
+int vt_task_stacks(struct vt_tracer *t, uint32_t tgid, unsigned max, vt_task_stack_fn fn,
 		   void *ctx);
 
 #endif

@@ -180,7 +180,9 @@ int vt_storm_feed(struct vt_storm *st, const struct vt_snapshot *cum, vt_storm_f
 
 	if (st->cfg.off)
 		return 0;
-	if (!baseline && cum->ts < st->last_ts + (uint64_t)(st->cfg.window * 1e9))
+	/* 5 % early is still a window: a recording's snapshots every second may come a little
+	 * early, and waiting for the next one would judge two seconds at once */
+	if (!baseline && cum->ts < st->last_ts + (uint64_t)(st->cfg.window * 0.95e9))
 		return 0;
 	for (size_t i = 0; i < st->n; i++) {
 		st->procs[i].seen = false;

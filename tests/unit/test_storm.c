@@ -259,6 +259,48 @@ static void test_alert_text(void **state)
 	json_object_put(a);
 }
 
+/* RETRY_STORM and DEADLOCK: the text lines they always had, now made from the record. */
+static void test_alert_kinds(void **state)
+{
+	json_object *a = vt_alert_new("DEADLOCK", 5);
+	char text[1024];
+
+	(void)state;
+	json_object_object_add(a, "container", json_object_new_string("0xffff8881"));
+	json_object_object_add(a, "vm", json_object_new_string("db\x7f"));
+	json_object_object_add(a, "tid", json_object_new_int64(11));
+	json_object_object_add(a, "thread_comm", json_object_new_string("un\ta"));
+	json_object_object_add(a, "holds", json_object_new_string("iommu->lock"));
+	json_object_object_add(a, "waits_for", json_object_new_string("device_list_lock"));
+	json_object_object_add(a, "other_tid", json_object_new_int64(-1));
+	json_object_object_add(a, "other_comm", json_object_new_string("unb"));
+	json_object_object_add(a, "alerted_ms", json_object_new_int64(3));
+	assert_string_equal(
+		vt_alert_text(a, text, sizeof(text)),
+		"DEADLOCK in container 0xffff8881 of VM db\\x7f: thread 11 (un\\x09a) holds "
+		"iommu->lock and waits for device_list_lock, held by thread -1 (unb), "
+		"which waits for iommu->lock (alerted 3 ms after the cycle closed)");
+	json_object_put(a);
+	a = vt_alert_new("RETRY_STORM", 5);
+	json_object_object_add(a, "container", json_object_new_string("0x10"));
+	json_object_object_add(a, "tid", json_object_new_int64(7));
+	json_object_object_add(a, "thread_comm", json_object_new_string("q"));
+	json_object_object_add(a, "iova", json_object_new_string("0x100000000"));
+	json_object_object_add(a, "size", json_object_new_int64(65536));
+	json_object_object_add(a, "notifies", json_object_new_int64(5));
+	assert_string_equal(
+		vt_alert_text(a, text, sizeof(text)),
+		"RETRY STORM in container 0x10: UNMAP_DMA by thread 7 (q) notified the "
+		"vfio_dma at iova 0x100000000 (65536 bytes) 5 times in a row: a driver's "
+		"dma_unmap callback does not unpin it, and the kernel BUG()s after 10");
+	json_object_object_add(a, "more", json_object_new_int64(9));
+	assert_string_equal(
+		vt_alert_text(a, text, sizeof(text)),
+		"9 more retry storms in container 0x10 since the last line about it (one "
+		"line a second per container)");
+	json_object_put(a);
+}
+
 /* An alert raised before the recording's start and one after read back in order; the INFO
  * block keeps the detector's settings. */
 static void test_record_alerts(void **state)
@@ -297,10 +339,11 @@ static void test_record_alerts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_one_alert_per_storm),
-		cmocka_unit_test(test_hysteresis), cmocka_unit_test(test_window),
-		cmocka_unit_test(test_criteria),   cmocka_unit_test(test_new_process),
-		cmocka_unit_test(test_alert_text), cmocka_unit_test(test_record_alerts),
+		cmocka_unit_test(test_defaults),      cmocka_unit_test(test_one_alert_per_storm),
+		cmocka_unit_test(test_hysteresis),    cmocka_unit_test(test_window),
+		cmocka_unit_test(test_criteria),      cmocka_unit_test(test_new_process),
+		cmocka_unit_test(test_alert_text),    cmocka_unit_test(test_alert_kinds),
+		cmocka_unit_test(test_record_alerts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
