@@ -134,6 +134,7 @@ static int report_info(const struct vt_recording *r, const char *file, bool json
 		{ "attach", in->attach },
 		{ "not_traced", in->not_traced },
 		{ "options", in->options },
+		{ "storm", in->storm },
 		{ "started", when },
 		{ "interval_s", num[1], true },
 		{ "seconds", num[2], true },

@@ -323,11 +323,16 @@ void vt_tracer_drain(struct vt_tracer *t)
 {
 	uint64_t end = (vt_stop_ns ? vt_stop_ns : vt_now_ns()) + VT_DRAIN_MS * 1000000ull;
 
-	if (vt_stop == VT_STOP_OUTPUT || vt_now_ns() >= end)
+	if (vt_stop == VT_STOP_OUTPUT)
 		return;
-	t->draining = true;
-	t->poll_end = end;
-	t->cut = false;
-	ring_buffer__consume(t->rb);
-	t->draining = false;
+	if (vt_now_ns() < end) {
+		t->draining = true;
+		t->poll_end = end;
+		t->cut = false;
+		ring_buffer__consume(t->rb);
+		t->draining = false;
+	}
+	/* the retry storms held back, before the command's last document (-j: the total stays
+	 * the stream's last line) */
+	retry_alerts_flush(t, true);
 }
