@@ -2,44 +2,47 @@
 /*
  * The kernel stacks of one process's threads at one moment (the STORM alert): the task
  * iterator it_task_stacks (bpf/vfio_trace.bpf.c), loaded with the tracer and attached for the
- * call only, its frames named by the tracer's kallsyms. bpf_get_task_stack() wants
- * CAP_SYS_ADMIN, which the tracers keep; /proc/<tid>/stack would want ptrace access too
- * (CAP_SYS_PTRACE over a root QEMU: EPERM in the lab).
+ * call only, which names the frames itself ("%pS"). bpf_get_task_stack() wants CAP_SYS_ADMIN,
+ * which the tracers keep; /proc/<tid>/stack would want ptrace access too (CAP_SYS_PTRACE over
+ * a root QEMU: EPERM in the lab).
  */
 #include <errno.h>
-#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "stacks.h"
 #include "tracer.h"
 
-/* One frame per line: "function+0xoff [module]", or the address when no symbol has it. */
-static void name_frames(const struct vtr_task_stack *r, struct vt_ksyms *ks, char *buf, size_t len)
+/* The iterator's whole output (malloc'd, *len bytes), or NULL with errno. */
+static char *read_all(int fd, size_t *len)
 {
-	size_t o = 0;
+	size_t cap = 64 << 10, n = 0;
+	char *buf = malloc(cap), *nb;
+	ssize_t r;
 
-	buf[0] = 0;
-	for (int i = 0; i < r->nstack && i < VT_TASK_STACK_DEPTH && o < len; i++) {
-		const struct vt_ksym *k = ks ? vt_ksyms_by_addr(ks, r->stack[i]) : NULL;
-
-		if (k)
-			o += snprintf(buf + o, len - o, "%s+%#llx%s%s%s\n", k->name,
-				      (unsigned long long)(r->stack[i] - k->addr),
-				      k->module ? " [" : "", k->module ? k->module : "",
-				      k->module ? "]" : "");
-		else
-			o += snprintf(buf + o, len - o, "%#llx\n", (unsigned long long)r->stack[i]);
+	while (buf && (r = read(fd, buf + n, cap - n)) > 0) {
+		n += r;
+		if (n == cap) {
+			nb = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
+			if (!nb)
+				break; /* enough: the threads read so far */
+			buf = nb;
+			cap *= 2;
+		}
 	}
+	*len = n;
+	return buf;
 }
 
 int vt_task_stacks(struct vt_tracer *t, uint32_t tgid, unsigned max, vt_task_stack_fn fn, void *ctx)
 {
 	struct bpf_program *prog = t->skel->progs.it_task_stacks;
-	struct vtr_task_stack r;
 	struct bpf_link *link;
-	char text[VT_TASK_STACK_DEPTH * 96];
 	unsigned n = 0;
+	size_t len = 0, o = 0;
+	char *out = NULL;
 	int fd, err = 0;
 
 	if (bpf_program__fd(prog) < 0 || !t->skel->bss)
@@ -51,13 +54,27 @@ int vt_task_stacks(struct vt_tracer *t, uint32_t tgid, unsigned max, vt_task_sta
 	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0)
 		err = -errno;
-	while (!err && read(fd, &r, sizeof(r)) == sizeof(r)) {
+	else if (!(out = read_all(fd, &len)))
+		err = -ENOMEM;
+	/* each thread: the record, its frames a line each, an empty line */
+	while (!err && len - o >= sizeof(struct vtr_task_stack)) {
+		struct vtr_task_stack r;
+		char *frames = out + o + sizeof(r), *end;
+
+		memcpy(&r, out + o, sizeof(r));
+		end = memmem(frames, len - o - sizeof(r), "\n\n", 2);
+		if (frames < out + len && *frames == '\n')
+			end = frames - 1; /* no frame: the empty line at once */
+		if (!end)
+			break; /* cut short */
+		end[1] = 0;
+		o = end + 2 - out;
 		if (n++ >= max)
 			continue;
 		r.comm[sizeof(r.comm) - 1] = 0;
-		name_frames(&r, t->ks, text, sizeof(text));
-		fn(ctx, r.tid, r.comm, r.nstack < 0 ? NULL : text, r.nstack < 0 ? r.nstack : 0);
+		fn(ctx, r.tid, r.comm, r.nstack < 0 ? NULL : frames, r.nstack < 0 ? r.nstack : 0);
 	}
+	free(out);
 	if (fd >= 0)
 		close(fd);
 	bpf_link__destroy(link);

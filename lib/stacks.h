@@ -6,12 +6,12 @@
 
 #include "trace.h"
 
-/* One thread: its tid, comm, and its frames ("function+0xoff [module]" a line; NULL with the
- * helper's error in err). */
+/* One thread: its tid, comm, and its frames as the kernel names them ("function+0xoff/0xsize
+ * [module]" a line, as /proc/<tid>/stack; NULL with the helper's error in err). */
 typedef void (*vt_task_stack_fn)(void *ctx, uint32_t tid, const char *comm, const char *stack,
 				 int err);
-/* Every thread of process tgid (the first max to fn), frames named by the tracer's kallsyms.
- * How many threads it has, or -errno (the iterator is not loaded, or could not run). */
+/* Every thread of process tgid (the first max to fn). How many threads it has, or -errno (the
+ * iterator is not loaded, or could not run). */
 int vt_task_stacks(struct vt_tracer *t, uint32_t tgid, unsigned max, vt_task_stack_fn fn,
 		   void *ctx);
 

@@ -54,8 +54,7 @@ static void storm_hit(void *ctx, const struct vt_storm_hit *h)
 		vt_dbg("storm: the stack iterator failed (%s): /proc instead", strerror(-n));
 		vt_alert_add_proc_threads(a, h->tgid, VT_STORM_MAX_THREADS);
 	}
-	/* what naming the frames cost (the first alert reads every kernel symbol): the
-	 * tracer handles nothing else meanwhile */
+	/* what reading the stacks cost: the tracer handles nothing else meanwhile */
 	json_object_object_add(a, "stacks_ms", json_object_new_double((vt_now_ns() - t0) / 1e6));
 	vt_tracer_alert(t, a);
 	json_object_put(a);
