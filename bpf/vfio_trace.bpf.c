@@ -521,3 +521,34 @@ int it_devices(struct bpf_iter__task_file *ctx)
 	}
 	return 0;
 }
+
+/* ---- a storm's threads: their kernel stacks (lib/stacks.c) --------------------------------
+ * A task iterator, loaded with the rest but attached only for an alert, with vt_stack_tgid
+ * (.bss: user space sets it then) the process it wants. Per thread: struct vtr_task_stack,
+ * then each frame named by the kernel ("%pS": "function+0xoff/0xsize [module]", what
+ * /proc/<tid>/stack shows) a line, then an empty line. bpf_get_task_stack() needs no ptrace
+ * access to the threads, which /proc/<tid>/stack does (the tracers keep CAP_SYS_ADMIN, not
+ * CAP_SYS_PTRACE: lib/caps.c); naming the frames here spares user space a pass over every
+ * kernel symbol (2 to 6 s in the lab guest, per tracer). */
+__u32 vt_stack_tgid = 0;
+
+SEC("iter/task")
+int it_task_stacks(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct vtr_task_stack r = {};
+	long n;
+
+	if (!task || !vt_stack_tgid || BPF_CORE_READ(task, tgid) != vt_stack_tgid)
+		return 0;
+	r.tid = BPF_CORE_READ(task, pid);
+	BPF_CORE_READ_STR_INTO(&r.comm, task, comm);
+	n = bpf_get_task_stack(task, r.stack, sizeof(r.stack), 0);
+	r.nstack = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
+	bpf_seq_write(seq, &r, sizeof(r));
+	for (int i = 0; i < VT_TASK_STACK_DEPTH && i < r.nstack; i++)
+		BPF_SEQ_PRINTF(seq, "%pS\n", r.stack[i]);
+	bpf_seq_write(seq, "\n", 1);
+	return 0;
+}

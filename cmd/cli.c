@@ -4,6 +4,7 @@
 #include "vt.h"
 #include "cli.h"
 #include "record.h"
+#include "storm.h"
 
 /* -p 1,2 and -p 1 -p 2 alike. */
 static bool parse_pids(const char *arg, struct vt_filter *f)
@@ -67,6 +68,9 @@ static bool parse_backend(const char *arg, int *out)
 	return false;
 }
 
+/* Long options without a short one. */
+enum { OPT_STORM_RATE = 256, OPT_STORM_BYTES, OPT_STORM_P99, OPT_NO_STORM, OPT_SYSLOG };
+
 /* An option whose value is seconds: the spec bit that takes it, its range, its field. */
 struct secs_opt {
 	int c;
@@ -109,6 +113,11 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		{ "pin-modules", no_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "storm-rate", required_argument, NULL, OPT_STORM_RATE },
+		{ "storm-bytes", required_argument, NULL, OPT_STORM_BYTES },
+		{ "storm-p99", required_argument, NULL, OPT_STORM_P99 },
+		{ "no-storm", no_argument, NULL, OPT_NO_STORM },
+		{ "syslog", no_argument, NULL, OPT_SYSLOG },
 		{ 0 },
 	};
 	const struct secs_opt secs_opts[] = {
@@ -129,6 +138,8 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 
 	if (!o->interval)
 		o->interval = 1.0;
+	if (!o->storm.window)
+		vt_storm_cfg_default(&o->storm);
 	optind = 0; /* glibc: a full restart, even after a parse that stopped mid-cluster */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":jp:d:bs:hvo:", all, NULL)) != -1) {
@@ -231,6 +242,33 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 			if (!(accept & VT_CLI_WINDOW))
 				goto unknown;
 			*(c == 'C' ? &o->chrome_trace : &o->heatmap) = optarg;
+			break;
+		case OPT_STORM_RATE:
+		case OPT_STORM_BYTES:
+		case OPT_STORM_P99:
+		case OPT_NO_STORM:
+			if (!(accept & VT_CLI_STORM))
+				goto unknown;
+			if (c == OPT_STORM_RATE &&
+			    !vt_parse_u64("--storm-rate", optarg, 0, 1000000000, &v))
+				return VT_EXIT_USAGE;
+			if (c == OPT_STORM_RATE)
+				o->storm.rate = v;
+			if (c == OPT_STORM_BYTES &&
+			    !vt_parse_size("--storm-bytes", optarg, 0, 1ull << 50, &o->storm.bytes))
+				return VT_EXIT_USAGE;
+			if (c == OPT_STORM_P99 &&
+			    !vt_parse_u64("--storm-p99", optarg, 0, 1000000000, &v))
+				return VT_EXIT_USAGE;
+			if (c == OPT_STORM_P99)
+				o->storm.p99_ns = v * 1000;
+			o->storm.off |= c == OPT_NO_STORM;
+			o->storm_given |= c != OPT_NO_STORM;
+			break;
+		case OPT_SYSLOG:
+			if (!(accept & VT_CLI_SYSLOG))
+				goto unknown;
+			o->syslog = true;
 			break;
 		case 'o':
 			if (!(accept & VT_CLI_RECORD))

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "filter.h"
+#include "trace.h"
 
 enum {
 	VT_CLI_PID = 1 << 0, /* -p/--pid and --vm */
@@ -29,6 +30,8 @@ enum {
 				   * positional arguments in args (report) */
 	VT_CLI_EXPORT = 1 << 10,  /* export's: --listen --textfile --interval --forget
 				   * --max-series --health --detail --pin-modules */
+	VT_CLI_STORM = 1 << 11,	  /* --storm-rate N --storm-bytes N --storm-p99 US --no-storm */
+	VT_CLI_SYSLOG = 1 << 12,  /* --syslog: alerts to syslog(3) too */
 };
 
 struct vt_cli {
@@ -59,6 +62,10 @@ struct vt_cli {
 	double forget, health; /* seconds */
 	uint64_t max_series;
 	bool detail, pin_modules;
+	/* unmap storms (lib/storm.h; the defaults there) */
+	struct vt_storm_cfg storm;
+	bool storm_given; /* a --storm-* option was given (report: detect anew) */
+	bool syslog;
 };
 
 /* -1 to go on, or an exit code (help printed: 0; bad arguments: 2, one line on stderr). */

@@ -71,14 +71,25 @@ struct vt_recording;
 int cmd_report_view(const char *view, const struct vt_recording *r, const struct vt_cli *cli,
 		    uint64_t from, uint64_t to);
 
+/* The alerts of a tracing command (lib/storm.h): the storm settings and filter of its
+ * options, the JSON records in its -j stream, syslog with --syslog. */
+static inline void cmd_alert_opts(struct vt_cli *cli, struct vt_tracer_opts *o)
+{
+	o->storm = cli->storm;
+	o->storm_filter = &cli->filter;
+	o->alert_out.json_stdout = cli->json;
+	o->alert_out.syslog = cli->syslog;
+}
+
 /* The tracer of a tracing command: o with what every command line may ask (--kprobe,
- * --no-hold, --backend); vt_tracer_open()'s result. */
-static inline int cmd_tracer_open(const struct vt_cli *cli, struct vt_tracer_opts *o,
+ * --no-hold, --backend, the alerts'); vt_tracer_open()'s result. */
+static inline int cmd_tracer_open(struct vt_cli *cli, struct vt_tracer_opts *o,
 				  struct vt_tracer **t)
 {
 	o->force_kprobe = cli->kprobe;
 	o->no_hold = cli->no_hold;
 	o->backend = (enum vt_backend_kind)cli->backend;
+	cmd_alert_opts(cli, o);
 	return vt_tracer_open(t, o);
 }
 

@@ -25,7 +25,12 @@ static const char locks_usage[] =
 	"  -d, --device NAME  only the container of this device\n"
 	"  --kprobe           use kprobes even where fentry works\n"
 	"  --backend B        bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
-	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n";
+	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n"
+	"  --storm-rate N        unmap-storm alert at N UNMAP_DMA/s of a process (default 2000)\n"
+	"  --storm-bytes N       ... at N bytes unmapped/s (suffix K M G; default 0: off)\n"
+	"  --storm-p99 US        ... at an unmap p99 of US microseconds (default 0: off)\n"
+	"  --no-storm            no unmap-storm alerts (man vfio-trace, UNMAP STORM ALERT)\n"
+	"  --syslog              alerts to syslog(3) too (man vfio-trace, ALERTS)\n";
 
 static const char *lock_name(int kind)
 {
@@ -231,8 +236,10 @@ int cmd_locks(int argc, char **argv)
 	uint64_t n = 0;
 	int rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL, locks_usage,
-			  &cli);
+	rc = vt_cli_parse(argc, argv,
+			  VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL | VT_CLI_STORM |
+				  VT_CLI_SYSLOG,
+			  locks_usage, &cli);
 	if (rc >= 0)
 		return rc;
 	vt_install_signals();

@@ -15,6 +15,7 @@
 #include "trace.h"
 #include "record.h"
 #include "report.h"
+#include "storm.h"
 #include "cli.h"
 #include "cmd.h"
 
@@ -38,7 +39,12 @@ static const char record_usage[] =
 	"  --ringbuf-pages N     event ring buffer size in pages (power of two, default 1024)\n"
 	"  --kprobe              use kprobes even where fentry works\n"
 	"  --backend B           bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
-	"  --no-hold             never stop a driver module's loader (man vfio-trace)\n";
+	"  --no-hold             never stop a driver module's loader (man vfio-trace)\n"
+	"  --storm-rate N        unmap-storm alert at N UNMAP_DMA/s of a process (default 2000)\n"
+	"  --storm-bytes N       ... at N bytes unmapped/s (suffix K M G; default 0: off)\n"
+	"  --storm-p99 US        ... at an unmap p99 of US microseconds (default 0: off)\n"
+	"  --no-storm            no unmap-storm alerts (man vfio-trace, UNMAP STORM ALERT)\n"
+	"  --syslog              alerts to syslog(3) too (man vfio-trace, ALERTS)\n";
 
 struct rec {
 	struct vt_cli cli;
@@ -83,6 +89,21 @@ static void on_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 	rc = vt_rec_event(r->w, e, lifecycle);
 	if (!rc && !lifecycle)
 		rc = vt_rec_name(r->w, e->tgid, name_proc, (void *)e);
+	if (rc)
+		r->err = rc;
+}
+
+/* Every alert into the file, as its JSON record (an ALERTS block, written at once). */
+static void on_alert(void *ctx, json_object *a)
+{
+	struct rec *r = ctx;
+	int rc;
+
+	if (r->err)
+		return;
+	rc = vt_rec_alert(r->w,
+			  json_object_to_json_string_ext(
+				  a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	if (rc)
 		r->err = rc;
 }
@@ -133,6 +154,7 @@ static void fill_info(struct vt_rec_info *in, struct vt_tracer *t, const struct 
 	in->start_real = (uint64_t)rt.tv_sec * 1000000000ull + rt.tv_nsec - (vt_now_ns() - start);
 	in->start_mono = start;
 	in->interval = cli->interval;
+	vt_storm_desc(&cli->storm, in->storm, sizeof(in->storm));
 }
 
 static int snapshot(struct rec *r, struct vt_tracer *t)
@@ -205,7 +227,9 @@ int cmd_record(int argc, char **argv)
 	const char *why = "stopped";
 	int rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_RINGBUF | VT_CLI_LOCKS | VT_CLI_RECORD,
+	rc = vt_cli_parse(argc, argv,
+			  VT_CLI_PID | VT_CLI_RINGBUF | VT_CLI_LOCKS | VT_CLI_RECORD |
+				  VT_CLI_STORM | VT_CLI_SYSLOG,
 			  record_usage, &r.cli);
 	if (rc >= 0)
 		return rc;
@@ -219,6 +243,7 @@ int cmd_record(int argc, char **argv)
 	if (!r.cli.ringbuf_pages)
 		r.cli.ringbuf_pages = 1024;
 	cmd_events_opts(&r.cli, &topts, on_event, &r);
+	topts.on_alert = on_alert;
 	/* Events that arrive while attaching wait in the writer's buffer: the file is created
 	 * (header block first) once the tracer says how it attached. */
 	start = vt_now_ns();

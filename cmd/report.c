@@ -34,6 +34,11 @@ static const char report_usage[] =
 	"  -p, --pid PID,...     only these processes\n"
 	"  --vm NAME             only the QEMU named NAME (-name), as the recording named it\n"
 	"  -d, --device DEVICE   only that device and its container\n"
+	"  --storm-rate N   find the unmap storms in the snapshots at N UNMAP_DMA/s instead\n"
+	"               of showing the STORM alerts recorded (man vfio-trace-report)\n"
+	"  --storm-bytes N  ... at N bytes unmapped/s (suffix K M G)\n"
+	"  --storm-p99 US   ... at an unmap p99 of US microseconds\n"
+	"  --no-storm   no STORM alerts\n"
 	"  With --chrome-trace or --heatmap, a view is printed only when named.\n";
 
 /* out = b - a (a NULL: since the start; b NULL: nothing), named by the recording. */
@@ -160,6 +165,7 @@ static int report_info(const struct vt_recording *r, const char *file, bool json
 		{ "attach", in->attach },
 		{ "not_traced", in->not_traced },
 		{ "options", in->options },
+		{ "storm", in->storm },
 		{ "started", when },
 		{ "interval_s", num[1], true },
 		{ "seconds", num[2], true },
@@ -220,8 +226,8 @@ int cmd_report(int argc, char **argv)
 	char err[256];
 	int rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_WINDOW | VT_CLI_PID | VT_CLI_DEVICE, report_usage,
-			  &cli);
+	rc = vt_cli_parse(argc, argv, VT_CLI_WINDOW | VT_CLI_STORM | VT_CLI_PID | VT_CLI_DEVICE,
+			  report_usage, &cli);
 	if (rc >= 0)
 		return rc;
 	if (cli.nargs < 1 || cli.nargs > 2) {
@@ -262,6 +268,9 @@ int cmd_report(int argc, char **argv)
 		vt_rec_filter(&r, &cli.filter);
 	from = r.info.start_mono + (uint64_t)(cli.from * 1e9);
 	to = cli.have_to ? r.info.start_mono + (uint64_t)(cli.to * 1e9) : UINT64_MAX;
+	if (strcmp(view, "info") && !(cli.nargs == 1 && (cli.chrome_trace || cli.heatmap)) &&
+	    vt_rec_alerts_print(&r, buf, len, &cli.storm, cli.storm_given, from, to, cli.json))
+		vt_err("out of memory reading the alerts");
 	if (cli.nargs == 1 && (cli.chrome_trace || cli.heatmap))
 		rc = VT_EXIT_OK; /* the files are what was asked for */
 	else if (!strcmp(view, "info"))

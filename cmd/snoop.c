@@ -26,7 +26,12 @@ static const char snoop_usage[] =
 	"  --ringbuf-pages N     ring buffer size in pages (power of two, default 64)\n"
 	"  --kprobe              use kprobes even where fentry works\n"
 	"  --backend B           bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
-	"  --no-hold             never stop a driver module's loader (man vfio-trace)\n";
+	"  --no-hold             never stop a driver module's loader (man vfio-trace)\n"
+	"  --storm-rate N        unmap-storm alert at N UNMAP_DMA/s of a process (default 2000)\n"
+	"  --storm-bytes N       ... at N bytes unmapped/s (suffix K M G; default 0: off)\n"
+	"  --storm-p99 US        ... at an unmap p99 of US microseconds (default 0: off)\n"
+	"  --no-storm            no unmap-storm alerts (man vfio-trace, UNMAP STORM ALERT)\n"
+	"  --syslog              alerts to syslog(3) too (man vfio-trace, ALERTS)\n";
 
 static int container_id(struct vt_snoop *s, uint64_t c)
 {
@@ -168,7 +173,9 @@ int cmd_snoop(int argc, char **argv)
 	uint64_t dropped_seen = 0;
 	int rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_RINGBUF | VT_CLI_LOCKS,
+	rc = vt_cli_parse(argc, argv,
+			  VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_RINGBUF | VT_CLI_LOCKS |
+				  VT_CLI_STORM | VT_CLI_SYSLOG,
 			  snoop_usage, &s.cli);
 	if (rc >= 0)
 		return rc;

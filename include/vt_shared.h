@@ -129,6 +129,15 @@ struct vtr_proc {
 	char cmdline[VT_CMDLINE_MAX]; /* NUL-separated arguments, as /proc/<pid>/cmdline */
 };
 
+/* One thread's kernel stack, as bpf/stacks.bpf.c's iterator writes it (the STORM alert). */
+#define VT_TASK_STACK_DEPTH 24
+struct vtr_task_stack {
+	__u32 tid;
+	__s32 nstack; /* frames in stack (< 0: bpf_get_task_stack's error) */
+	char comm[16];
+	__u64 stack[VT_TASK_STACK_DEPTH];
+};
+
 /* vtr_key.kind: what obj is. */
 #define VT_KIND_CONTAINER  0
 #define VT_KIND_DEVICE	   1

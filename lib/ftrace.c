@@ -378,6 +378,7 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		return -ENOMEM;
 	f->base.be = &vt_backend_ftrace;
 	f->opts = *opts;
+	f->alerts.opts = &f->opts;
 	f->ncpus = libbpf_num_possible_cpus();
 	snprintf(f->name, sizeof(f->name), VT_FT_PREFIX "%d", (int)getpid());
 	vt_ftrace_cleanup(false, NULL);

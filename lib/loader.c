@@ -126,8 +126,11 @@ static void set_autoload(struct vt_bpf *t)
 			vt_warn("internal: no BPF programs bound to %s: not traced",
 				vt_points[i].name);
 	}
-	/* the open-device iterator */
+	/* the open-device iterator; the storm alert's stack iterator, attached only for an
+	 * alert (lib/stacks.c) */
 	bpf_program__set_autoload(t->skel->progs.it_devices, t->skel->rodata->vt_device_fops != 0);
+	bpf_program__set_autoload(t->skel->progs.it_task_stacks, !t->opts.storm.off);
+	bpf_program__set_autoattach(t->skel->progs.it_task_stacks, false);
 	t->nretarget = 0;
 	for (int i = 0; i < n; i++) {
 		const struct vt_point *p = vt_point_find(b[i].point);
@@ -341,6 +344,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	if (!t)
 		return -ENOMEM;
 	t->opts = *opts;
+	t->retry_alerts.opts = &t->opts;
 	/* Only the symbols of the modules using vfio.ko and a few vmlinux names. */
 	nholders = vt_vfio_holders("/sys/module", holders, VT_MAX_HOLDERS);
 	for (int i = 0; i < nholders; i++)
@@ -408,11 +412,17 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	find_open_devices(t);
 	note_missing(t);
 	bpf_object__for_each_program(prog, t->skel->obj)
-		nprog += bpf_program__autoload(prog);
+		nprog += bpf_program__autoload(prog) && prog != t->skel->progs.it_task_stacks;
 	vt_dbg("start-up: kallsyms %.2f s (%zu symbols kept), probe %.2f s, load %.2f s, attach "
 	       "%.2f s, peak RSS (VmHWM) %.1f MiB",
 	       (t1 - t0) / 1e9, vt_ksyms_count(t->ks), (t2 - t1) / 1e9, (t3 - t2) / 1e9,
 	       (vt_now_ns() - t3) / 1e9, vmhwm_mib());
+	/* the storm detector's baseline: counted from here on */
+	if (vt_storm_live_open(t)) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	vt_storm_live_tick(t);
 	fprintf(stderr, "%s: attached %d programs (%s), tracing\n", vt_prog, nprog,
 		vt_method_name(vt_point_find("vfio_iommu_type1_ioctl")->method));
 	if (t->missing[0])
@@ -485,6 +495,7 @@ void vt_bpf_close(struct vt_bpf *t)
 		vt_hold_release_all(t);
 	vt_guard_stop(t);
 	vt_alerts_flush(t);
+	vt_storm_live_close(t);
 	vt_detach_links(t);
 	ring_buffer__free(t->rb);
 	vt_cb_detach_all(t);

@@ -128,6 +128,8 @@ static int info_block(struct vt_rec_writer *w, const struct vt_rec_info *in)
 		return -ENOMEM;
 	fprintf(f, "vfio_trace_version=%s\nkernel=%s\nhost=%s\nattach=%s\nnot_traced=%s\n",
 		in->vt_version, in->kernel, in->host, in->attach, in->not_traced);
+	if (in->storm[0])
+		fprintf(f, "storm=%s\n", in->storm);
 	fprintf(f, "options=%s\nstart_monotonic_ns=%llu\nstart_realtime_ns=%llu\ninterval_s=%.9g\n",
 		in->options, (unsigned long long)in->start_mono, (unsigned long long)in->start_real,
 		in->interval);
@@ -163,6 +165,7 @@ char *vt_rec_segment_path(const char *path, int i, char *buf, size_t len)
 
 static void free_writer(struct vt_rec_writer *w)
 {
+	free(w->alerts);
 	free(w->ev);
 	free(w->names);
 	free(w->snap);
@@ -327,9 +330,53 @@ static int rotate(struct vt_rec_writer *w)
 	return rc;
 }
 
+/* The alerts raised before the start, as one block. */
+static int put_alerts(struct vt_rec_writer *w)
+{
+	int rc;
+
+	if (!w->alerts_len || !w->started)
+		return 0;
+	rc = put_block(w, VT_REC_ALERTS, w->alerts, w->alerts_len);
+	free(w->alerts);
+	w->alerts = NULL;
+	w->alerts_len = 0;
+	return rc;
+}
+
+int vt_rec_alert(struct vt_rec_writer *w, const char *json)
+{
+	size_t l = strlen(json);
+	char *a;
+
+	if (w->started && !w->alerts_len) {
+		int rc;
+
+		a = malloc(l + 1);
+		if (!a)
+			return -ENOMEM;
+		memcpy(a, json, l);
+		a[l] = '\n';
+		rc = put_block(w, VT_REC_ALERTS, a, l + 1);
+		free(a);
+		return rc;
+	}
+	a = realloc(w->alerts, w->alerts_len + l + 1);
+	if (!a)
+		return -ENOMEM;
+	memcpy(a + w->alerts_len, json, l);
+	a[w->alerts_len + l] = '\n';
+	w->alerts = a;
+	w->alerts_len += l + 1;
+	return put_alerts(w);
+}
+
 int vt_rec_flush(struct vt_rec_writer *w)
 {
-	int rc = put_names(w);
+	int rc = put_alerts(w);
+
+	if (!rc)
+		rc = put_names(w);
 
 	if (rc || !w->nev || !w->started)
 		return rc;

@@ -26,6 +26,7 @@ enum vt_rec_block {
 	VT_REC_END,	  /* u64 ts, then the reason in text: the recorder finished */
 	VT_REC_LOCKMAX,	  /* the longest lock holds of the snapshot before it, with their
 			   * stacks' symbols (record --locks) */
+	VT_REC_ALERTS,	  /* alert records (lib/storm.h), one JSON object a line */
 	VT_REC_BLOCK_MAX, /* a type >= this is from a newer writer: skipped */
 };
 
@@ -47,6 +48,8 @@ struct vt_rec_info {
 	 * subtracts it from the others, so the segment reads as a recording of its own). */
 	uint32_t segment;
 	bool baseline;
+	char storm[128]; /* the storm detector's settings while recording ("" before
+			       * there was one, "off" with --no-storm) */
 };
 
 /* --max-size keeps the newest data in this many segment files: FILE (being written),
@@ -88,6 +91,9 @@ int vt_rec_snapshot(struct vt_rec_writer *w, const struct vt_snapshot *s, vt_rec
 int vt_rec_flush(struct vt_rec_writer *w);
 /* The end marker (ts, reason), then close. 0, or -errno; w is freed either way. */
 int vt_rec_close(struct vt_rec_writer *w, uint64_t ts, const char *reason);
+/* One alert (a JSON object as text, no newline) as its own ALERTS block at once (kept until
+ * the start before it). 0, or -errno. */
+int vt_rec_alert(struct vt_rec_writer *w, const char *json);
 /* Bytes and events written so far (over every segment); bytes in the files now. */
 uint64_t vt_rec_bytes(const struct vt_rec_writer *w);
 uint64_t vt_rec_events(const struct vt_rec_writer *w);
@@ -122,6 +128,8 @@ struct vt_recording {
 	size_t nsyms;
 	/* report -p/--vm/-d (vt_rec_filter): the events vt_rec_each_event_of() hands over */
 	struct vt_filter *filter;
+	char **alerts; /* the ALERTS blocks' lines (JSON text, unchecked), in file order */
+	size_t nalerts;
 };
 
 /* A kernel text address and its symbol, as the recorder resolved it. */
@@ -154,6 +162,14 @@ void vt_rec_filter(struct vt_recording *r, struct vt_filter *f);
 void vt_rec_free(struct vt_recording *r);
 /* The symbol the recording gives addr (ctx: the struct vt_recording), or its hex value. */
 const char *vt_rec_ksym(void *ctx, uint64_t addr, char *buf, size_t len);
+/* report's alerts (lib/alert_report.c): those recorded and, where the recorder did not look
+ * for storms or anew is set (report's --storm-* options), the storms cfg finds in the recorded
+ * snapshots; those with from <= ts < to in time order, as JSON records (with t_s, seconds
+ * after the start) or "ALERT at T s: ..." lines on stdout. buf, len: the file (its events
+ * name a storm's threads). 0, or -1 (out of memory). */
+int vt_rec_alerts_print(const struct vt_recording *r, const void *buf, size_t len,
+			const struct vt_storm_cfg *cfg, bool anew, uint64_t from, uint64_t to,
+			bool json);
 /* The last snapshot taken at most at ts (CLOCK_MONOTONIC), or NULL when none. */
 const struct vt_snapshot *vt_rec_snapshot_at(const struct vt_recording *r, uint64_t ts);
 

@@ -46,6 +46,7 @@ static bool info_line(struct vt_recording *r, const char *k, const char *v, char
 		T("attach", attach),
 		T("not_traced", not_traced),
 		T("options", options),
+		T("storm", storm),
 #undef T
 	};
 	const struct {
@@ -261,6 +262,36 @@ static int parse_lockmax(struct vt_recording *r, const unsigned char *b, size_t 
 	return 0;
 }
 
+/* The alert lines, kept as text: report parses them (a line that is not JSON is skipped
+ * there). */
+static int parse_alerts(struct vt_recording *r, const unsigned char *b, size_t len)
+{
+	const unsigned char *p = b, *end = b + len;
+
+	while (p < end) {
+		const unsigned char *nl = memchr(p, '\n', end - p);
+		size_t l = (nl ? nl : end) - p;
+		char **a, *line;
+
+		if (l && !(r->nalerts & (r->nalerts - 1))) { /* full at 0, 1, 2, 4, ... */
+			a = grow(r->alerts, r->nalerts, r->nalerts ? r->nalerts : 1, sizeof(*a));
+			if (!a)
+				return -1;
+			r->alerts = a;
+		}
+		if (l) {
+			line = malloc(l + 1);
+			if (!line)
+				return -1;
+			memcpy(line, p, l);
+			line[l] = 0;
+			r->alerts[r->nalerts++] = line;
+		}
+		p += l + 1;
+	}
+	return 0;
+}
+
 static int parse_block(struct vt_recording *r, uint32_t type, unsigned char *b, size_t len,
 		       unsigned flags, char *err, size_t errlen)
 {
@@ -270,6 +301,7 @@ static int parse_block(struct vt_recording *r, uint32_t type, unsigned char *b, 
 	case VT_REC_SNAPSHOT: return parse_snapshot(r, b, len);
 	case VT_REC_NAMES: return parse_names(r, b, len);
 	case VT_REC_LOCKMAX: return parse_lockmax(r, b, len);
+	case VT_REC_ALERTS: return parse_alerts(r, b, len);
 	case VT_REC_END:
 		if (len < 8)
 			return -1;
@@ -502,6 +534,9 @@ void vt_rec_free(struct vt_recording *r)
 	free(r->syms);
 	if (r->has_base)
 		vt_snapshot_free(&r->base);
+	for (size_t i = 0; i < r->nalerts; i++)
+		free(r->alerts[i]);
+	free(r->alerts);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -30,6 +30,8 @@ struct vt_rec_writer {
 	size_t snaplen;	     /* baseline */
 	bool has_base[VT_REC_SEGMENTS]; /* segment i (0: the current) starts with one */
 	bool rotating;
+	char *alerts; /* alerts before the start, one a line */
+	size_t alerts_len;
 };
 
 int vt_rec_write_fd(int fd, const void *buf, size_t len);

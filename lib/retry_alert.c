@@ -3,20 +3,28 @@
  * The RETRY STORM warning, for every backend: one UNMAP_DMA notified the same vfio_dma
  * VT_RETRY_WARN times in a row (a driver's dma_unmap callback does not unpin it; the kernel
  * BUG()s after 10). A driver that never unpins raises one at every UNMAP_DMA, thousands a
- * second: one line a second per container, and how many more there were in one line of its
- * own.
+ * second: one alert a second per container, and how many more there were in one of its own
+ * (vt_tracer_alert: stderr's line, the -j stream's record, syslog, a recording).
  */
-#include "trace.h"
+#include <string.h>
+#include "storm.h"
+#include "report.h"
 
 #define VT_ALERT_EVERY_NS 1000000000ULL
 #define VT_NALERTS	  (sizeof(((struct vt_retry_alerts *)0)->a) / sizeof(struct vt_retry_alert))
 
-static void retry_alert_flush(struct vt_retry_alert *a)
+static void retry_alert_flush(struct vt_retry_alerts *r, struct vt_retry_alert *a)
 {
-	if (a->more)
-		vt_warn("%llu more retry storms in container %#llx since the last line about it "
-			"(one line a second per container)",
-			(unsigned long long)a->more, (unsigned long long)a->container);
+	if (a->more) {
+		json_object *j = vt_alert_new("RETRY_STORM", vt_now_ns());
+		char hex[24];
+
+		snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)a->container);
+		json_object_object_add(j, "container", json_object_new_string(hex));
+		json_object_object_add(j, "more", json_object_new_uint64(a->more));
+		vt_tracer_alert(r->opts, j);
+		json_object_put(j);
+	}
 	a->more = 0;
 }
 
@@ -32,7 +40,7 @@ static bool retry_alert_due(struct vt_retry_alerts *r, uint64_t container)
 			oldest = &r->a[i];
 	}
 	if (!a) { /* a container not alerting lately: the least recent slot */
-		retry_alert_flush(oldest);
+		retry_alert_flush(r, oldest);
 		a = oldest;
 		a->container = container;
 		a->last_ns = 0;
@@ -41,22 +49,35 @@ static bool retry_alert_due(struct vt_retry_alerts *r, uint64_t container)
 		a->more++;
 		return false;
 	}
-	retry_alert_flush(a);
+	retry_alert_flush(r, a);
 	a->last_ns = now;
 	return true;
 }
 
 void vt_retry_alert(struct vt_retry_alerts *r, const struct vtr_event *e)
 {
-	char comm[VT_ESC_SIZE(16)];
+	char comm[32], vm[128], hex[24];
+	json_object *a;
 
-	if (retry_alert_due(r, e->container))
-		vt_warn("RETRY STORM in container %#llx: UNMAP_DMA by thread %u (%s) notified "
-			"the vfio_dma at iova %#llx (%llu bytes) %u times in a row: a driver's "
-			"dma_unmap callback does not unpin it, and the kernel BUG()s after 10",
-			(unsigned long long)e->container, e->pid,
-			vt_esc(comm, sizeof(comm), e->comm, sizeof(e->comm)),
-			(unsigned long long)e->iova, (unsigned long long)e->size, e->retries + 1);
+	if (!retry_alert_due(r, e->container))
+		return;
+	a = vt_alert_new("RETRY_STORM", e->ts);
+	vt_proc_ident(e->tgid, comm, sizeof(comm), vm, sizeof(vm));
+	snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)e->container);
+	json_object_object_add(a, "container", json_object_new_string(hex));
+	json_object_object_add(a, "pid", json_object_new_int64(e->tgid));
+	json_object_object_add(a, "comm", json_object_new_string(comm));
+	json_object_object_add(a, "vm", json_object_new_string(vm));
+	json_object_object_add(a, "tid", json_object_new_int64(e->pid));
+	json_object_object_add(
+		a, "thread_comm",
+		json_object_new_string_len(e->comm, strnlen(e->comm, sizeof(e->comm))));
+	snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)e->iova);
+	json_object_object_add(a, "iova", json_object_new_string(hex));
+	json_object_object_add(a, "size", json_object_new_uint64(e->size));
+	json_object_object_add(a, "notifies", json_object_new_int64(e->retries + 1));
+	vt_tracer_alert(r->opts, a);
+	json_object_put(a);
 }
 
 void vt_retry_alerts_flush(struct vt_retry_alerts *r, bool all)
@@ -65,5 +86,5 @@ void vt_retry_alerts_flush(struct vt_retry_alerts *r, bool all)
 
 	for (size_t i = 0; i < VT_NALERTS; i++)
 		if (r->a[i].more && (all || now - r->a[i].last_ns >= VT_ALERT_EVERY_NS))
-			retry_alert_flush(&r->a[i]);
+			retry_alert_flush(r, &r->a[i]);
 }

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "trace.h"
 #include "report.h"
+#include "storm.h"
 #include "tracer.h"
 
 /* A ring callback's return: < 0 ends this poll after the record just handled. */
@@ -95,21 +96,32 @@ static void devtab_event(struct vt_bpf *t, const struct vtr_event *e)
 }
 
 /* The ABBA cycle just closed in the kernel: say so at once, whatever the command shows. */
-static void deadlock_alert(const struct vtr_event *e)
+static void deadlock_alert(struct vt_bpf *t, const struct vtr_event *e)
 {
 	const char *held = e->size == VT_KIND_IOMMU_LOCK ? "device_list_lock" : "iommu->lock";
 	const char *wanted = e->size == VT_KIND_IOMMU_LOCK ? "iommu->lock" : "device_list_lock";
-	char comm[32], vm[128], evm[VT_ESC_SIZE(128)], c1[VT_ESC_SIZE(16)], c2[VT_ESC_SIZE(16)];
+	char comm[32], vm[128], hex[24];
+	json_object *a = vt_alert_new("DEADLOCK", e->ts);
 
 	vt_proc_ident(e->tgid, comm, sizeof(comm), vm, sizeof(vm));
-	fprintf(stderr,
-		"%s: DEADLOCK in container %#llx%s%s: thread %u (%s) holds %s and waits "
-		"for %s, held by thread %lld (%s), which waits for %s (alerted %.0f ms after the "
-		"cycle closed)\n",
-		vt_prog, (unsigned long long)e->container, vm[0] ? " of VM " : "",
-		vt_esc(evm, sizeof(evm), vm, sizeof(vm)), e->pid,
-		vt_esc(c1, sizeof(c1), e->comm, sizeof(e->comm)), held, wanted, (long long)e->ret,
-		vt_esc(c2, sizeof(c2), e->dev, 16), held, (vt_now_ns() - e->ts) / 1e6);
+	snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)e->container);
+	json_object_object_add(a, "container", json_object_new_string(hex));
+	json_object_object_add(a, "pid", json_object_new_int64(e->tgid));
+	json_object_object_add(a, "comm", json_object_new_string(comm));
+	json_object_object_add(a, "vm", json_object_new_string(vm));
+	json_object_object_add(a, "tid", json_object_new_int64(e->pid));
+	json_object_object_add(
+		a, "thread_comm",
+		json_object_new_string_len(e->comm, strnlen(e->comm, sizeof(e->comm))));
+	json_object_object_add(a, "holds", json_object_new_string(held));
+	json_object_object_add(a, "waits_for", json_object_new_string(wanted));
+	json_object_object_add(a, "other_tid", json_object_new_int64(e->ret));
+	json_object_object_add(a, "other_comm",
+			       json_object_new_string_len(e->dev, strnlen(e->dev, 16)));
+	json_object_object_add(a, "alerted_ms",
+			       json_object_new_int64((int64_t)((vt_now_ns() - e->ts) / 1e6 + 0.5)));
+	vt_tracer_alert(&t->opts, a);
+	json_object_put(a);
 }
 
 static int lifecycle_cb(void *ctx, void *data, size_t len)
@@ -126,7 +138,7 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 		return ring_stop(t);
 	}
 	if (e->op == VT_OP_DEADLOCK) {
-		deadlock_alert(e);
+		deadlock_alert(t, e);
 		if (t->opts.on_event)
 			t->opts.on_event(t->opts.ctx, e, true);
 		return ring_stop(t);
@@ -209,6 +221,7 @@ int vt_bpf_poll(struct vt_bpf *t, int timeout_ms)
 	if (!t->opts.no_hold)
 		vt_hold_release_stale(t);
 	vt_retry_alerts_flush(&t->retry_alerts, false);
+	vt_storm_live_tick(t);
 	return c > 0 ? n + c : n;
 }
 
@@ -229,11 +242,16 @@ void vt_bpf_drain(struct vt_bpf *t)
 {
 	uint64_t end = (vt_stop_ns ? vt_stop_ns : vt_now_ns()) + VT_DRAIN_MS * 1000000ull;
 
-	if (vt_stop == VT_STOP_OUTPUT || vt_now_ns() >= end)
+	if (vt_stop == VT_STOP_OUTPUT)
 		return;
-	t->draining = true;
-	t->poll_end = end;
-	t->cut = false;
-	ring_buffer__consume(t->rb);
-	t->draining = false;
+	if (vt_now_ns() < end) {
+		t->draining = true;
+		t->poll_end = end;
+		t->cut = false;
+		ring_buffer__consume(t->rb);
+		t->draining = false;
+	}
+	/* the retry storms held back, before the command's last document (-j: the total stays
+	 * the stream's last line) */
+	vt_retry_alerts_flush(&t->retry_alerts, true);
 }

@@ -512,7 +512,8 @@ int vt_timeline_write(struct vt_timeline *t, FILE *f)
 		json_object_put(o);
 		return -ENOMEM;
 	}
-	qsort(t->it, t->n, sizeof(t->it[0]), item_cmp);
+	if (t->n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(t->it, t->n, sizeof(t->it[0]), item_cmp);
 	errno = 0; /* a write's error, if any, is the one to report */
 	if (fprintf(f, "{\"displayTimeUnit\":\"ns\",\"otherData\":%s,\"traceEvents\":[\n", u) < 0)
 		rc = -(errno ? errno : EIO);
@@ -549,6 +550,33 @@ void vt_timeline_free(struct vt_timeline *t)
 	free(t);
 }
 
+/* The STORM alerts the recorder raised (its ALERTS blocks): instants across their process.
+ * RETRY_STORM and DEADLOCK are there too, but the lifecycle records they came from are the
+ * timeline's already (lifecycle_alert). A line that is not an alert object is skipped. */
+static int storm_alerts(struct vt_timeline *t, const struct vt_recording *r)
+{
+	for (size_t i = 0; i < r->nalerts; i++) {
+		json_object *a = json_tokener_parse(r->alerts[i]), *v;
+		uint64_t ts;
+		int64_t pid;
+
+		if (!a || !json_object_is_type(a, json_type_object) ||
+		    !json_object_object_get_ex(a, "alert", &v) ||
+		    strcmp(json_object_get_string(v), "STORM") ||
+		    !json_object_object_get_ex(a, "ts_ns", &v)) {
+			json_object_put(a);
+			continue;
+		}
+		ts = (uint64_t)json_object_get_int64(v);
+		pid = json_object_object_get_ex(a, "pid", &v) ? json_object_get_int64(v) : 0;
+		if (pid < 0 || pid > UINT32_MAX)
+			pid = 0;
+		if (vt_timeline_alert(t, ts, (uint32_t)pid, 0, "STORM", a)) /* owns a */
+			return -1;
+	}
+	return 0;
+}
+
 int vt_chrome_trace(const struct vt_recording *r, const void *buf, size_t len, uint64_t from,
 		    uint64_t to, const char *path, char *err, size_t errlen)
 {
@@ -556,7 +584,8 @@ int vt_chrome_trace(const struct vt_recording *r, const void *buf, size_t len, u
 	FILE *f;
 	int rc;
 
-	if (!t || vt_rec_each_event_of(r, buf, len, vt_timeline_event, t) || t->nomem) {
+	if (!t || vt_rec_each_event_of(r, buf, len, vt_timeline_event, t) || storm_alerts(t, r) ||
+	    t->nomem) {
 		snprintf(err, errlen, "out of memory reading the events");
 		vt_timeline_free(t);
 		return -1;

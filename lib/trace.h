@@ -12,6 +12,9 @@
 #include "vt.h"
 #include "vt_hist.h"
 
+struct json_object;
+struct vt_filter;
+
 struct vt_row {
 	struct vtr_key key;
 	struct vtr_stat st; /* summed over CPUs */
@@ -99,9 +102,28 @@ const char *vt_op_name(int op);
 unsigned vt_op_flags(int op);
 int vt_ops_with(unsigned flags, int out[VT_OP_MAX]);
 
-/* RETRY STORM lines (lib/retry_alert.c), the same for every backend: one a second per
- * container, the others counted in a "N more" line. */
+/* Unmap-storm detection's settings (lib/storm.h: the detector, its defaults). */
+struct vt_storm_cfg {
+	bool off;	 /* --no-storm */
+	double rate;	 /* UNMAP_DMA/s; 0: not a criterion */
+	uint64_t bytes;	 /* bytes/s; 0: not a criterion */
+	uint64_t p99_ns; /* 0: not a criterion */
+	double window;	 /* seconds of one decision */
+	double quiet;	 /* seconds below half of every threshold before another alert */
+};
+
+/* Where an alert goes besides the caller's own handling. */
+struct vt_alert_out {
+	bool json_stdout; /* one JSON line on stdout (the -j streams) */
+	bool text_stderr; /* the text line on stderr, as "vfio-trace CMD: warning: ..." */
+	bool syslog;	  /* --syslog: one line to syslog(3), LOG_WARNING, ident vfio-trace */
+};
+
+/* RETRY STORM alerts (lib/retry_alert.c), the same for every backend: one a second per
+ * container, the others counted in a "more" alert; each goes out by vt_tracer_alert(opts). */
+struct vt_tracer_opts;
 struct vt_retry_alerts {
+	const struct vt_tracer_opts *opts; /* set by the backend at open */
 	struct vt_retry_alert {
 		uint64_t container;
 		uint64_t last_ns; /* when its last line was printed */
@@ -142,6 +164,14 @@ struct vt_tracer_opts {
 	 * VT_EV_PROC (a device's process, named from its command line: vt_event_proc()). */
 	void (*on_event)(void *ctx, const struct vtr_event *e, bool lifecycle);
 	void *ctx;
+	/* Alerts (STORM, RETRY_STORM, DEADLOCK; lib/storm.h): their text on stderr always, and
+	 * where alert_out says; each JSON object to on_alert(ctx) too (record keeps them). */
+	struct vt_alert_out alert_out;
+	void (*on_alert)(void *ctx, struct json_object *alert);
+	/* Unmap storms: the tracer takes a snapshot every storm.window seconds, filtered by
+	 * storm_filter (the command's -p/--vm/-d, or NULL), and alerts on each storm's start. */
+	struct vt_storm_cfg storm;
+	struct vt_filter *storm_filter;
 };
 
 /* The process record behind a lifecycle event of op VT_EV_PROC (NULL for any other). */

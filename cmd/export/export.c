@@ -41,7 +41,12 @@ static const char export_usage[] =
 	"  --pin-modules     fentry on the VFIO modules' functions (cheaper per event, but\n"
 	"                    they cannot be unloaded while export runs; by default they are\n"
 	"                    probed by kprobe, and attached again when they are reloaded)\n"
-	"  --no-hold         never stop a driver module's loader (man vfio-trace)\n";
+	"  --no-hold         never stop a driver module's loader (man vfio-trace)\n"
+	"  --storm-rate N        unmap-storm alert at N UNMAP_DMA/s of a process (default 2000)\n"
+	"  --storm-bytes N       ... at N bytes unmapped/s (suffix K M G; default 0: off)\n"
+	"  --storm-p99 US        ... at an unmap p99 of US microseconds (default 0: off)\n"
+	"  --no-storm            no unmap-storm alerts (man vfio-trace, UNMAP STORM ALERT)\n"
+	"  --syslog              alerts to syslog(3) too (man vfio-trace, ALERTS)\n";
 
 /* ---- the interval ----------------------------------------------------------------------- */
 
@@ -172,7 +177,8 @@ int cmd_export(int argc, char **argv)
 	struct utsname u;
 	int fd = -1, rc;
 
-	rc = vt_cli_parse(argc, argv, VT_CLI_EXPORT | VT_CLI_LOCKS, export_usage, &o);
+	rc = vt_cli_parse(argc, argv, VT_CLI_EXPORT | VT_CLI_LOCKS | VT_CLI_STORM | VT_CLI_SYSLOG,
+			  export_usage, &o);
 	if (rc >= 0)
 		return rc;
 	rc = VT_EXIT_OK;
@@ -218,6 +224,7 @@ int cmd_export(int argc, char **argv)
 		rc = VT_EXIT_FAIL;
 		goto out;
 	}
+	cmd_alert_opts(&o, &topts);
 	if (vt_tracer_open(&t, &topts)) {
 		rc = VT_EXIT_FAIL;
 		goto out;

@@ -36,7 +36,12 @@ static const char top_usage[] =
 	"  --backend B        bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
 	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n"
 	"  keys: q quit, p pause, r reset, s/S sort key/reverse, z hide idle rows,\n"
-	"        1-9 or +/- interval, h help\n";
+	"        1-9 or +/- interval, h help\n"
+	"  --storm-rate N        unmap-storm alert at N UNMAP_DMA/s of a process (default 2000)\n"
+	"  --storm-bytes N       ... at N bytes unmapped/s (suffix K M G; default 0: off)\n"
+	"  --storm-p99 US        ... at an unmap p99 of US microseconds (default 0: off)\n"
+	"  --no-storm            no unmap-storm alerts (man vfio-trace, UNMAP STORM ALERT)\n"
+	"  --syslog              alerts to syslog(3) too (man vfio-trace, ALERTS)\n";
 
 struct top {
 	struct vt_cli cli;
@@ -507,7 +512,8 @@ int cmd_top(int argc, char **argv)
 	int rc;
 
 	rc = vt_cli_parse(argc, argv,
-			  VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL | VT_CLI_BATCH | VT_CLI_SORT,
+			  VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL | VT_CLI_BATCH |
+				  VT_CLI_SORT | VT_CLI_STORM | VT_CLI_SYSLOG,
 			  top_usage, &tp.cli);
 	if (rc >= 0)
 		return rc;
