@@ -425,10 +425,9 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		       f->name, strerror(errno));
 		goto fail;
 	}
-	note_missing(f,
-		     "lock times and the ABBA alert, per-event output, callbacks of driver "
-		     "modules loaded after the start, module unload and reload (the ftrace backend "
-		     "does not do them yet)");
+	note_missing(f, "lock times and the ABBA alert, the unmap-storm alert, per-event output, "
+			"callbacks of driver modules loaded after the start, module unload and "
+			"reload (the ftrace backend does not do them yet)");
 	fprintf(stderr, "%s: attached %d kprobe events (ftrace, instance %s), tracing\n", vt_prog,
 		f->nev, f->name);
 	vt_warn("not traced: %s", f->missing);
