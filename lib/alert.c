@@ -79,6 +79,22 @@ json_object *vt_alert_storm(const struct vt_storm_hit *h, const struct vt_storm_
 	return a;
 }
 
+void vt_alert_add_event(json_object *a, const struct vtr_event *e)
+{
+	char comm[32], vm[128], hex[24];
+
+	vt_proc_ident(e->tgid, comm, sizeof(comm), vm, sizeof(vm));
+	snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)e->container);
+	json_object_object_add(a, "container", json_object_new_string(hex));
+	json_object_object_add(a, "pid", json_object_new_int64(e->tgid));
+	json_object_object_add(a, "comm", json_object_new_string(comm));
+	json_object_object_add(a, "vm", json_object_new_string(vm));
+	json_object_object_add(a, "tid", json_object_new_int64(e->pid));
+	json_object_object_add(
+		a, "thread_comm",
+		json_object_new_string_len(e->comm, strnlen(e->comm, sizeof(e->comm))));
+}
+
 void vt_alert_add_thread(json_object *a, uint32_t tid, const char *comm, const char *stack)
 {
 	json_object *threads, *t = json_object_new_object();

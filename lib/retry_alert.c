@@ -56,22 +56,13 @@ static bool retry_alert_due(struct vt_retry_alerts *r, uint64_t container)
 
 void vt_retry_alert(struct vt_retry_alerts *r, const struct vtr_event *e)
 {
-	char comm[32], vm[128], hex[24];
+	char hex[24];
 	json_object *a;
 
 	if (!retry_alert_due(r, e->container))
 		return;
 	a = vt_alert_new("RETRY_STORM", e->ts);
-	vt_proc_ident(e->tgid, comm, sizeof(comm), vm, sizeof(vm));
-	snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)e->container);
-	json_object_object_add(a, "container", json_object_new_string(hex));
-	json_object_object_add(a, "pid", json_object_new_int64(e->tgid));
-	json_object_object_add(a, "comm", json_object_new_string(comm));
-	json_object_object_add(a, "vm", json_object_new_string(vm));
-	json_object_object_add(a, "tid", json_object_new_int64(e->pid));
-	json_object_object_add(
-		a, "thread_comm",
-		json_object_new_string_len(e->comm, strnlen(e->comm, sizeof(e->comm))));
+	vt_alert_add_event(a, e);
 	snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)e->iova);
 	json_object_object_add(a, "iova", json_object_new_string(hex));
 	json_object_object_add(a, "size", json_object_new_uint64(e->size));

@@ -100,19 +100,9 @@ static void deadlock_alert(struct vt_bpf *t, const struct vtr_event *e)
 {
 	const char *held = e->size == VT_KIND_IOMMU_LOCK ? "device_list_lock" : "iommu->lock";
 	const char *wanted = e->size == VT_KIND_IOMMU_LOCK ? "iommu->lock" : "device_list_lock";
-	char comm[32], vm[128], hex[24];
 	json_object *a = vt_alert_new("DEADLOCK", e->ts);
 
-	vt_proc_ident(e->tgid, comm, sizeof(comm), vm, sizeof(vm));
-	snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)e->container);
-	json_object_object_add(a, "container", json_object_new_string(hex));
-	json_object_object_add(a, "pid", json_object_new_int64(e->tgid));
-	json_object_object_add(a, "comm", json_object_new_string(comm));
-	json_object_object_add(a, "vm", json_object_new_string(vm));
-	json_object_object_add(a, "tid", json_object_new_int64(e->pid));
-	json_object_object_add(
-		a, "thread_comm",
-		json_object_new_string_len(e->comm, strnlen(e->comm, sizeof(e->comm))));
+	vt_alert_add_event(a, e);
 	json_object_object_add(a, "holds", json_object_new_string(held));
 	json_object_object_add(a, "waits_for", json_object_new_string(wanted));
 	json_object_object_add(a, "other_tid", json_object_new_int64(e->ret));

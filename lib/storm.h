@@ -78,6 +78,9 @@ json_object *vt_alert_new(const char *kind, uint64_t ts);
  * recording's names offline). The threads are added by the caller (vt_alert_add_thread). */
 json_object *vt_alert_storm(const struct vt_storm_hit *h, const struct vt_storm_cfg *cfg,
 			    const char *comm, const char *vm);
+/* The container, process (pid, comm, QEMU -name, from /proc now) and thread of the kernel
+ * record an alert is about (RETRY_STORM, DEADLOCK). */
+void vt_alert_add_event(json_object *a, const struct vtr_event *e);
 /* One thread of the alert's process: tid, its comm, and its kernel stack (lines of
  * /proc/<tid>/stack as they are, NULL: not read). */
 void vt_alert_add_thread(json_object *a, uint32_t tid, const char *comm, const char *stack);
