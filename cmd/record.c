@@ -59,16 +59,24 @@ static void name_proc(void *ctx, uint32_t tgid, struct vt_procname *p)
 {
 	const struct vtr_event *e = ctx;
 
+	char cmdline[4096];
+	size_t n;
+
 	vt_proc_ident(tgid, p->comm, sizeof(p->comm), p->vm, sizeof(p->vm));
 	if (e && !strcmp(p->comm, "?"))
 		snprintf(p->comm, sizeof(p->comm), "%.*s", (int)sizeof(e->comm), e->comm);
+	n = vt_proc_cmdline(tgid, cmdline, sizeof(cmdline));
+	vt_qemu_vm_uuid(cmdline, n, p->uuid, sizeof(p->uuid));
 }
 
 /* A process named from the command line the kernel side read at its first device
  * (VT_EV_PROC): what it was then, even if it has exited since. */
 static void name_from_cmdline(void *ctx, uint32_t tgid, struct vt_procname *p)
 {
-	vt_event_proc_ident(ctx, p->comm, sizeof(p->comm), p->vm, sizeof(p->vm));
+	const struct vtr_proc *pr = ctx;
+
+	vt_event_proc_ident(pr, p->comm, sizeof(p->comm), p->vm, sizeof(p->vm));
+	vt_qemu_vm_uuid(pr->cmdline, pr->len, p->uuid, sizeof(p->uuid));
 }
 
 /* Every event, and the name of its process at its first (a VM may be gone by the next

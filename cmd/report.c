@@ -146,6 +146,32 @@ static void report_before(const struct vt_recording *r, bool json, json_object *
 }
 
 /* The recording's header and what it holds: text lines "key value", or one JSON document. */
+/* The processes the recording named: pid, comm, and a VM's name and UUID (QEMU -name,
+ * -uuid; none in a recording made before UUIDs were kept). */
+static void report_procs(const struct vt_recording *r, bool json, json_object *o)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct vt_procname *p = &r->procs[i];
+		char c[VT_ESC_SIZE(32)], v[VT_ESC_SIZE(128)], u[VT_ESC_SIZE(40)];
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "pid", json_object_new_int64(p->tgid));
+		json_object_object_add(j, "comm", json_object_new_string(p->comm));
+		json_object_object_add(j, "vm", json_object_new_string(p->vm));
+		json_object_object_add(j, "uuid", json_object_new_string(p->uuid));
+		json_object_array_add(a, j);
+		if (!json)
+			printf("%-19s %u %s%s%s%s%s\n", "process", p->tgid,
+			       vt_esc(c, sizeof(c), p->comm, sizeof(p->comm)),
+			       p->vm[0] ? " vm=" : "", vt_esc(v, sizeof(v), p->vm, sizeof(p->vm)),
+			       p->uuid[0] ? " uuid=" : "",
+			       vt_esc(u, sizeof(u), p->uuid, sizeof(p->uuid)));
+	}
+	json_object_object_add(o, "process_list", a);
+}
+
 static int report_info(const struct vt_recording *r, const char *file, bool json)
 {
 	const struct vt_rec_info *in = &r->info;
@@ -201,6 +227,7 @@ static int report_info(const struct vt_recording *r, const char *file, bool json
 	}
 	if (r->has_base) /* a flight recorder's segment: what its recorder counted before it */
 		report_before(r, json, o);
+	report_procs(r, json, o);
 	if (json)
 		vt_json_print(stdout, o, false);
 	json_object_put(o);

@@ -114,6 +114,7 @@ struct vt_recording {
 	uint64_t nops; /* the events in the file that are operations (not lifecycle records) */
 	struct vt_procname *procs;
 	size_t nprocs;
+	size_t name_size;    /* the file's: sizeof(struct vt_procname), or VT_PROCNAME_V1_SIZE */
 	bool ended;	     /* the end marker was read */
 	uint64_t end_ts;     /* its ts */
 	char end_reason[64]; /* its reason */

@@ -56,7 +56,7 @@ static bool info_line(struct vt_recording *r, const char *k, const char *v, char
 		{ "event_size", sizeof(struct vtr_event) },
 		{ "row_size", sizeof(struct vt_row) },
 		{ "device_size", sizeof(struct vt_dev) },
-		{ "name_size", sizeof(struct vt_procname) },
+
 		{ "hist_slots", VT_HIST_SLOTS },
 		{ "losses", VT_LOSS_MAX },
 		{ "lockmax_size", sizeof(struct vt_lockmax) },
@@ -78,6 +78,17 @@ static bool info_line(struct vt_recording *r, const char *k, const char *v, char
 			    k, v, sizes[i].want);
 			return false;
 		}
+	if (!strcmp(k, "name_size")) { /* the names with or without their uuid */
+		r->name_size = strtoull(v, NULL, 10);
+		if (r->name_size == sizeof(struct vt_procname) ||
+		    r->name_size == VT_PROCNAME_V1_SIZE)
+			return true;
+		bad(err, errlen,
+		    "its records have another layout (name_size %.20s, this vfio-trace %zu): "
+		    "recorded by an incompatible vfio-trace",
+		    v, sizeof(struct vt_procname));
+		return false;
+	}
 	if (!strcmp(k, "start_monotonic_ns"))
 		r->info.start_mono = strtoull(v, NULL, 10);
 	else if (!strcmp(k, "start_realtime_ns"))
@@ -210,18 +221,27 @@ static int parse_snapshot(struct vt_recording *r, const unsigned char *b, size_t
 	return 0;
 }
 
+/* Each name as the file lays it out (name_size: with its uuid, or from before uuid was). */
 static int parse_names(struct vt_recording *r, const unsigned char *b, size_t len)
 {
-	size_t n = len / sizeof(struct vt_procname);
+	size_t sz = r->name_size ? r->name_size : sizeof(struct vt_procname), n = len / sz;
 	struct vt_procname *p;
 
-	if (len % sizeof(struct vt_procname))
+	if (len % sz)
 		return -1;
 	p = grow(r->procs, r->nprocs, n, sizeof(*p));
 	if (!p)
 		return -1;
 	r->procs = p;
-	memcpy(p + r->nprocs, b, len);
+	for (size_t i = 0; i < n; i++) {
+		struct vt_procname *q = &p[r->nprocs + i];
+
+		memset(q, 0, sizeof(*q));
+		memcpy(q, b + i * sz, sz);
+		q->comm[sizeof(q->comm) - 1] = 0;
+		q->vm[sizeof(q->vm) - 1] = 0;
+		q->uuid[sizeof(q->uuid) - 1] = 0;
+	}
 	r->nprocs += n;
 	return 0;
 }

@@ -33,12 +33,16 @@ struct vt_lockmax {
 	int nstack;
 };
 
-/* A process as a recording names it: comm, and the VM name when it is QEMU. */
+/* A process as a recording names it: comm, and the VM's name and UUID (QEMU -name, -uuid)
+ * when it is QEMU. */
 struct vt_procname {
 	uint32_t tgid;
 	char comm[32];
 	char vm[128];
+	char uuid[40]; /* recordings made before it have no uuid (name_size 164) */
 };
+/* The layout of a recording's names before uuid was added: read all the same. */
+#define VT_PROCNAME_V1_SIZE offsetof(struct vt_procname, uuid)
 
 struct vt_snapshot {
 	uint64_t ts; /* vt_now_ns() when taken */

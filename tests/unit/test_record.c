@@ -23,6 +23,7 @@ static void name(void *ctx, uint32_t tgid, struct vt_procname *p)
 {
 	snprintf(p->comm, sizeof(p->comm), "qemu-%u", tgid);
 	snprintf(p->vm, sizeof(p->vm), "vm%u", tgid);
+	snprintf(p->uuid, sizeof(p->uuid), "00000000-0000-0000-0000-%012u", tgid);
 }
 
 static void fill_snap(struct vt_snapshot *s, uint64_t ts, uint64_t k)
@@ -136,6 +137,7 @@ static void test_roundtrip(void **state)
 	assert_string_equal(r.procs[0].vm, "vm77");
 	assert_string_equal(r.procs[1].vm, "vm42");
 	assert_string_equal(r.procs[2].comm, "qemu-43");
+	assert_string_equal(r.procs[1].uuid, "00000000-0000-0000-0000-000000000042");
 	assert_true(r.ended);
 	assert_string_equal(r.end_reason, "signal");
 	assert_int_equal(r.end_ts, 3500);
@@ -350,12 +352,59 @@ static void test_flight(void **state)
 	rmdir(dir);
 }
 
+/* A recording made before names had a UUID (name_size 164) reads, its uuids empty; another
+ * name size is refused. */
+static void test_names_before_uuid(void **state)
+{
+	char info[512];
+	struct {
+		uint32_t tgid;
+		char comm[32], vm[128];
+	} old = { 42, "qemu", "web" };
+	size_t o = 0, n, l;
+	unsigned char file[4096];
+	void *b;
+	struct vt_recording r;
+	char err[160];
+	const uint32_t version = 1, flags = 0;
+
+	assert_int_equal(sizeof(old), VT_PROCNAME_V1_SIZE);
+	for (int bad = 0; bad < 2; bad++) {
+		o = 0;
+		memcpy(file, "VFIOTREC", 8);
+		memcpy(file + 8, &version, 4);
+		memcpy(file + 12, &flags, 4);
+		o = 16;
+		l = snprintf(info, sizeof(info), "name_size=%zu\nstart_monotonic_ns=1\n",
+			     bad ? (size_t)VT_PROCNAME_V1_SIZE + 1 : (size_t)VT_PROCNAME_V1_SIZE);
+		b = vt_rec_block(VT_REC_INFO, info, l, &n);
+		memcpy(file + o, b, n);
+		o += n;
+		free(b);
+		b = vt_rec_block(VT_REC_NAMES, &old, sizeof(old), &n);
+		memcpy(file + o, b, n);
+		o += n;
+		free(b);
+		if (bad) {
+			assert_int_not_equal(vt_rec_parse(file, o, 0, &r, err, sizeof(err)), 0);
+			assert_non_null(strstr(err, "name_size"));
+			continue;
+		}
+		assert_int_equal(vt_rec_parse(file, o, 0, &r, err, sizeof(err)), 0);
+		assert_int_equal(r.nprocs, 1);
+		assert_int_equal(r.procs[0].tgid, 42);
+		assert_string_equal(r.procs[0].vm, "web");
+		assert_string_equal(r.procs[0].uuid, "");
+		vt_rec_free(&r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_cut_short),
 		cmocka_unit_test(test_bad_files), cmocka_unit_test(test_unknown_and_malformed),
-		cmocka_unit_test(test_flight),
+		cmocka_unit_test(test_flight),	  cmocka_unit_test(test_names_before_uuid),
 	};
 
 	return cmocka_run_group_tests_name("record", tests, NULL, NULL);

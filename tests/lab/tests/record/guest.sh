@@ -41,7 +41,7 @@ flushed() {
 
 start live stat --json 1
 start rec record -o /tmp/rec.vtr --interval 0.1
-wl single single
+wl single single --name guest=rec-vm,debug-threads=on --uuid 5A2B3C4D-1111-2222-3333-444455556666
 wl storm storm --iterations 200
 # a snapshot between two scenarios, however fast the guest: ./check splits windows there
 flushed /tmp/rec.vtr
