@@ -184,6 +184,10 @@ int cmd_doctor(int argc, char **argv)
 	vt_caps_after_attach(VT_CAPS_NONE); /* its test attaches are done */
 	blocker = vt_env_blocker(&env);
 	ft_blocker = vt_ftrace_blocker();
+	/* the ftrace backend reads kallsyms too (the drivers' callbacks, stacks): hidden
+	 * addresses stop it as they stop BPF */
+	if (!ft_blocker && env.ksyms_hidden[0])
+		ft_blocker = env.ksyms_hidden;
 	if (json)
 		print_json(&env, blocker, ft_blocker);
 	else
