@@ -209,7 +209,7 @@ static int dump(struct rec *r, struct vt_tracer *t)
 	if (rc)
 		return rc; /* the recording's own write error */
 	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", gmtime(&now));
-	for (int i = 1; !rc && i < 100; i++) {
+	for (int i = 1; i < 100; i++) { /* a second SIGUSR1 within the second: FILE.<time>-2 */
 		if (i == 1)
 			snprintf(path, sizeof(path), "%s.%s", r->cli.output, when);
 		else
