@@ -13,6 +13,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "filter.h"
+
+/* The alert options' lines of every tracing command's usage (the last lines). */
+#define VT_CLI_ALERT_USAGE                                                                         \
+	"  --storm-rate N        unmap-storm alert at N UNMAP_DMA/s of a process (default 2000)\n" \
+	"  --storm-bytes N       ... at N bytes unmapped/s (suffix K M G default 0: off)\n"        \
+	"  --storm-p99 US        ... at an unmap p99 of US microseconds (default 0: off)\n"        \
+	"  --no-storm            no unmap-storm alerts (man vfio-trace, UNMAP STORM ALERT)\n"      \
+	"  --syslog              alerts to syslog(3) too (man vfio-trace, ALERTS)\n"
 #include "trace.h"
 
 enum {

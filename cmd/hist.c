@@ -22,12 +22,7 @@ static const char hist_usage[] =
 	"  -d, --device NAME  only this device's callback histogram\n"
 	"  --kprobe           use kprobes even where fentry works\n"
 	"  --backend B        bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
-	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n"
-	"  --storm-rate N        unmap-storm alert at N UNMAP_DMA/s of a process (default 2000)\n"
-	"  --storm-bytes N       ... at N bytes unmapped/s (suffix K M G; default 0: off)\n"
-	"  --storm-p99 US        ... at an unmap p99 of US microseconds (default 0: off)\n"
-	"  --no-storm            no unmap-storm alerts (man vfio-trace, UNMAP STORM ALERT)\n"
-	"  --syslog              alerts to syslog(3) too (man vfio-trace, ALERTS)\n";
+	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n" VT_CLI_ALERT_USAGE;
 
 /* Text: one row per power of two (the sub-buckets summed), libbpf-tools style. */
 static void print_text(const char *title, const struct vtr_stat *st)

@@ -41,12 +41,7 @@ static const char export_usage[] =
 	"  --pin-modules     fentry on the VFIO modules' functions (cheaper per event, but\n"
 	"                    they cannot be unloaded while export runs; by default they are\n"
 	"                    probed by kprobe, and attached again when they are reloaded)\n"
-	"  --no-hold         never stop a driver module's loader (man vfio-trace)\n"
-	"  --storm-rate N        unmap-storm alert at N UNMAP_DMA/s of a process (default 2000)\n"
-	"  --storm-bytes N       ... at N bytes unmapped/s (suffix K M G; default 0: off)\n"
-	"  --storm-p99 US        ... at an unmap p99 of US microseconds (default 0: off)\n"
-	"  --no-storm            no unmap-storm alerts (man vfio-trace, UNMAP STORM ALERT)\n"
-	"  --syslog              alerts to syslog(3) too (man vfio-trace, ALERTS)\n";
+	"  --no-hold         never stop a driver module's loader (man vfio-trace)\n" VT_CLI_ALERT_USAGE;
 
 /* ---- the interval ----------------------------------------------------------------------- */
 
