@@ -21,7 +21,7 @@ in_deb which vfio-trace > /out/which.txt 2>&1
 in_deb vfio-trace doctor > /out/doctor.txt 2>&1; echo $? > /out/doctor.rc
 in_deb vfio-trace doctor --json > /out/doctor.json 2> /out/doctor-json.err; echo $? > /out/doctor-json.rc
 in_deb bash -c '. /usr/share/bash-completion/completions/vfio-trace && complete -p vfio-trace &&
-	COMP_WORDS=(vfio-trace top --s); COMP_CWORD=2; _vfio_trace vfio-trace --s top; echo "${COMPREPLY[*]}"' \
+	COMP_WORDS=(vfio-trace top --so); COMP_CWORD=2; _vfio_trace vfio-trace --so top; echo "${COMPREPLY[*]}"' \
 	> /out/complete.txt 2>&1
 in_deb dpkg -r vfio-trace > /out/dpkg-r.log 2>&1; echo $? > /out/dpkg-r.rc
 [ -e $R/usr/sbin/vfio-trace ] && echo present > /out/after-remove.txt || echo gone > /out/after-remove.txt
