@@ -34,15 +34,16 @@ VT_MAP(BPF_MAP_TYPE_LRU_HASH, 8192, struct vt_hold_key, struct vt_hold) vt_holds
 
 /* Kept after the container goes (locks reports its longest holder at the next interval); the
  * LRU forgets the longest-unused once 1024 containers have come and gone. */
-VT_MAP(BPF_MAP_TYPE_LRU_HASH, 2048, struct vtr_lock_key, struct vtr_lock_max)
+VT_MAP(BPF_MAP_TYPE_LRU_HASH, 2048, struct vtr_lock_key, struct vt_lock_max_rec)
 vt_lock_max SEC(".maps");
 
+/* Where note_longest builds a new record: 288 bytes do not fit its BPF stack. */
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 1024);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__uint(value_size, 32 * sizeof(__u64));
-} vt_stacks SEC(".maps");
+	__type(value, struct vt_lock_max_rec);
+} vt_lock_max_scratch SEC(".maps");
 
 /* The tracked-lock test alone: one load for an untracked lock. */
 static __always_inline bool vt_lock_maybe_tracked(__u64 lock)
@@ -130,29 +131,44 @@ static __noinline int note_longest(void *ctx, __u64 lock, __u64 held)
 {
 	struct vt_lock_info *li = bpf_map_lookup_elem(&vt_locks, &lock);
 	struct vtr_lock_key mk = {};
-	struct vtr_lock_max *m, nm = {};
+	struct vt_lock_max_rec *m, *nm;
+	__u32 zero = 0;
+	long len;
 
 	if (!li)
 		return 0;
 	mk.container = li->container;
 	mk.kind = li->kind;
 	m = bpf_map_lookup_elem(&vt_lock_max, &mk);
-	if (!m || held > m->ns) {
-		__u64 pt = bpf_get_current_pid_tgid();
+	if (m && held <= m->m.ns)
+		return 0;
+	nm = bpf_map_lookup_elem(&vt_lock_max_scratch, &zero);
+	if (!nm)
+		return 0;
+	__u64 pt = bpf_get_current_pid_tgid();
 
-		nm.ns = held;
-		nm.pid = (__u32)pt;
-		nm.tgid = pt >> 32;
-		/* The stack of the release that ended the longest hold: walked only for a new
-		 * maximum, not at every acquisition (iommu->lock and device_list_lock are
-		 * released in the function that took them, but the drop for a notify). */
-		nm.stack_id = bpf_get_stackid(ctx, &vt_stacks, 0);
-		if (nm.stack_id < 0)
-			vt_lose(VT_LOSS_STACK);
-		bpf_get_current_comm(nm.comm, sizeof(nm.comm));
-		if (bpf_map_update_elem(&vt_lock_max, &mk, &nm, BPF_ANY))
-			vt_lose(VT_LOSS_LOCKS_FULL);
+	nm->m.ns = held;
+	nm->m.pid = (__u32)pt;
+	nm->m.tgid = pt >> 32;
+	/* The stack of the release that ended the longest hold: walked only for a new maximum,
+	 * not at every acquisition (iommu->lock and device_list_lock are released in the
+	 * function that took them, but the drop for a notify). Copied into the record: a stack
+	 * map's hash can collide and drop it. */
+	len = bpf_get_stack(ctx, nm->stack, sizeof(nm->stack), 0);
+	if (len < 0) {
+		nm->m.stack_id = len;
+		len = 0;
+		vt_lose(VT_LOSS_STACK);
+	} else {
+		nm->m.stack_id = 0;
 	}
+	/* Frames after the walked ones: zero, so readers stop there. */
+	for (int i = 0; i < VT_LOCK_STACK_DEPTH; i++)
+		if (i * 8 >= len)
+			nm->stack[i] = 0;
+	bpf_get_current_comm(nm->m.comm, sizeof(nm->m.comm));
+	if (bpf_map_update_elem(&vt_lock_max, &mk, nm, BPF_ANY))
+		vt_lose(VT_LOSS_LOCKS_FULL);
 	return 0;
 }
 

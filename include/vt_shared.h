@@ -131,6 +131,7 @@ struct vtr_proc {
 
 /* One thread's kernel stack, as bpf/stacks.bpf.c's iterator writes it (the STORM alert). */
 #define VT_TASK_STACK_DEPTH 24
+#define VT_LOCK_STACK_DEPTH 32
 struct vtr_task_stack {
 	__u32 tid;
 	__s32 nstack; /* frames in stack (< 0: bpf_get_task_stack's error) */
@@ -149,9 +150,18 @@ struct vtr_lock_max {
 	__u64 ns;
 	__u32 pid;
 	__u32 tgid;
-	__s32 stack_id; /* in vt_stacks, where it was released; < 0: not captured */
+	__s32 stack_id; /* 0: vt_lock_max_rec.stack holds where it was released; < 0: not captured
+			 * (bpf_get_stack's error). Named for the old stack-map id, kept
+			 * so recordings keep their layout. */
 	__u32 pad;
 	char comm[16];
+};
+
+/* vt_lock_max's value: the record and the release's stack in place (a stack map's id could
+ * collide in its hash and lose the stack, -EEXIST). */
+struct vt_lock_max_rec {
+	struct vtr_lock_max m;
+	__u64 stack[VT_LOCK_STACK_DEPTH]; /* ends at the first 0 */
 };
 
 struct vtr_lock_key {

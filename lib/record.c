@@ -459,7 +459,7 @@ static void *lockmax_raw(struct vt_rec_writer *w, const struct vt_snapshot *s, s
 	if (!syms)
 		return NULL;
 	for (size_t i = 0; i < s->nlockmax; i++)
-		for (int f = 0; f < s->lockmax[i].nstack && f < 32; f++) {
+		for (int f = 0; f < s->lockmax[i].nstack && f < VT_LOCK_STACK_DEPTH; f++) {
 			uint64_t a = s->lockmax[i].stack[f];
 			size_t j = 0;
 

@@ -163,11 +163,11 @@ static void retire_gone(struct vt_bpf *t)
 static int read_lockmax(struct vt_bpf *t, struct vt_snapshot *s)
 {
 	int fd = bpf_map__fd(t->skel->maps.vt_lock_max);
-	int sfd = bpf_map__fd(t->skel->maps.vt_stacks);
 	struct vtr_lock_key k, cur, *prev = NULL;
 
 	while (!bpf_map_get_next_key(fd, prev, &k)) {
 		struct vt_lockmax *lm, *arr;
+		struct vt_lock_max_rec rec;
 
 		cur = k;
 		prev = &cur;
@@ -178,12 +178,14 @@ static int read_lockmax(struct vt_bpf *t, struct vt_snapshot *s)
 		lm = &arr[s->nlockmax];
 		memset(lm, 0, sizeof(*lm));
 		lm->key = cur;
-		if (bpf_map_lookup_elem(fd, &cur, &lm->m))
+		if (bpf_map_lookup_elem(fd, &cur, &rec))
 			continue;
-		if (lm->m.stack_id >= 0 && !bpf_map_lookup_elem(sfd, &lm->m.stack_id, lm->stack)) {
+		lm->m = rec.m;
+		memcpy(lm->stack, rec.stack, sizeof(lm->stack));
+		if (lm->m.stack_id >= 0) {
 			int first = 0;
 
-			while (lm->nstack < 32 && lm->stack[lm->nstack])
+			while (lm->nstack < VT_LOCK_STACK_DEPTH && lm->stack[lm->nstack])
 				lm->nstack++;
 			/* The top frames are the BPF program, its subprogram and trampoline (not in
 			 * our kallsyms copy; how many depends on the kernel): start the stack at

@@ -29,7 +29,7 @@ struct vt_dev {
 struct vt_lockmax {
 	struct vtr_lock_key key;
 	struct vtr_lock_max m;
-	uint64_t stack[32];
+	uint64_t stack[VT_LOCK_STACK_DEPTH]; /* 32: a recording's layout */
 	int nstack;
 };
 
