@@ -39,9 +39,10 @@ HDRS      := $(wildcard include/*.h) $(wildcard lib/*.h) $(wildcard cmd/*.h) $(w
 SKEL_SRCS := $(shell grep -l -E '^\#include "([a-z_]+\.skel|tracer)\.h"' $(LIB_SRCS) $(CMD_SRCS))
 # What the unit tests link: the library without its BPF backend, cmd/cli.c and top's view
 # (cmd/top/ but its loop, top.c).
-# The backend table (lib/backend.c) names the BPF backend, and the ftrace backend
-# (lib/ftrace*.c) its callback finder (lib/callbacks.c): they stay out too.
-UNIT_SRCS_LINKED := $(filter-out $(SKEL_SRCS) lib/backend.c $(wildcard lib/ftrace*.c),$(LIB_SRCS)) cmd/cli.c \
+# The backend table (lib/backend.c) names the BPF backend, the ftrace backend (lib/ftrace*.c)
+# its callback finder (lib/callbacks.c), and the live storm detector (lib/storm_live.c) reads
+# a tracer through the table: they stay out too.
+UNIT_SRCS_LINKED := $(filter-out $(SKEL_SRCS) lib/backend.c lib/storm_live.c $(wildcard lib/ftrace*.c),$(LIB_SRCS)) cmd/cli.c \
 	$(filter-out cmd/top/top.c,$(wildcard cmd/top/*.c))
 UNIT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRCS_LINKED))
 

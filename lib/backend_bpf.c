@@ -19,8 +19,7 @@ static int bpf_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 
 	if (err)
 		return err;
-	b->base.be = &vt_backend_bpf;
-	*out = &b->base;
+	*out = &b->base; /* vt_bpf_open set base.be */
 	return 0;
 }
 
@@ -79,6 +78,12 @@ static void bpf_close(struct vt_tracer *t)
 	vt_bpf_close(bpf_of(t));
 }
 
+static int bpf_task_stacks(struct vt_tracer *t, uint32_t tgid, unsigned max, vt_task_stack_fn fn,
+			   void *ctx)
+{
+	return vt_task_stacks(bpf_of(t), tgid, max, fn, ctx);
+}
+
 const struct vt_backend vt_backend_bpf = {
 	.name = "bpf",
 	.open = bpf_open,
@@ -93,4 +98,5 @@ const struct vt_backend vt_backend_bpf = {
 	.programs = bpf_programs,
 	.module_generation = bpf_module_generation,
 	.close = bpf_close,
+	.task_stacks = bpf_task_stacks,
 };

@@ -137,7 +137,7 @@ out:
 /* The field names of each kind's fetch arguments, in the order lib/ftrace_read.c reads them
  * (ft_rec.v[]); "name"/"drv" strings are looked up apart. */
 static const char *const ft_fields[][VT_FT_NFIELDS] = {
-	[FT_IOCTL] = { "iommu", "cmd", "uarg", "miova", "msize" },
+	[FT_IOCTL] = { "iommu", "cmd", "uarg", "miova", "msize", "uiova", "usize" },
 	[FT_REMOVE] = { "iommu", "iova", "size" },
 	[FT_UNMAP_UNPIN] = { "iommu", "iova", "size" },
 	[FT_DETACH] = { "iommu" },
@@ -286,9 +286,11 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	snprintf(name, sizeof(name), "name=+0(+%ld(+%ld(%s))):string", o->dev_name, o->vdev_dev, a)
 	snprintf(fmt, sizeof(fmt),
 		 "iommu=$arg1:x64 cmd=$arg2:u32 uarg=$arg3:x64 miova=+u%zu($arg3):u64 "
-		 "msize=+u%zu($arg3):u64",
+		 "msize=+u%zu($arg3):u64 uiova=+u%zu($arg3):u64 usize=+u%zu($arg3):u64",
 		 offsetof(struct vfio_iommu_type1_dma_map, iova),
-		 offsetof(struct vfio_iommu_type1_dma_map, size));
+		 offsetof(struct vfio_iommu_type1_dma_map, size),
+		 offsetof(struct vfio_iommu_type1_dma_unmap, iova),
+		 offsetof(struct vfio_iommu_type1_dma_unmap, size));
 	if (!add_pair(f, "ioctl", FT_IOCTL, 0, "vfio_iommu_type1_ioctl", fmt)) {
 		vt_err("ftrace: cannot create a kprobe event on vfio_iommu_type1_ioctl (%s)",
 		       strerror(errno));
@@ -361,11 +363,9 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	int nholders, err = -ENOTSUP;
 	const char *blocker;
 
-	if (opts->snoop || opts->locks) {
-		vt_err("--backend ftrace: %s is not implemented by the ftrace backend yet "
-		       "(use --backend bpf)",
-		       opts->snoop ? "per-event output (snoop, record)" :
-				     "lock tracking (--locks)");
+	if (opts->locks) {
+		vt_err("--backend ftrace: lock tracking (--locks) is not implemented by the ftrace "
+		       "backend yet (use --backend bpf)");
 		return -ENOTSUP;
 	}
 	blocker = vt_ftrace_blocker();
@@ -425,7 +425,13 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		       f->name, strerror(errno));
 		goto fail;
 	}
-	note_missing(f, "lock times and the ABBA alert, the unmap-storm alert, per-event output, "
+	/* the storm detector's baseline: counted from here on */
+	if (vt_storm_live_open(&f->storm, &f->base, &f->opts)) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	vt_storm_live_tick(&f->storm);
+	note_missing(f, "lock times and the ABBA alert, "
 			"callbacks of driver modules loaded after the start, module unload and "
 			"reload (the ftrace backend does not do them yet)");
 	fprintf(stderr, "%s: attached %d kprobe events (ftrace, instance %s), tracing\n", vt_prog,
@@ -463,6 +469,7 @@ static void ft_close(struct vt_tracer *t)
 		tracefs_dynevent_list_free(left);
 	}
 	vt_retry_alerts_flush(&f->alerts, true);
+	vt_storm_live_close(&f->storm);
 	if (f->tep)
 		tep_free(f->tep);
 	vt_ft_read_free(f);
@@ -476,6 +483,7 @@ static int ft_poll(struct vt_tracer *t, int timeout_ms)
 {
 	struct vt_ftrace *f = (struct vt_ftrace *)t;
 	struct pollfd p = { .fd = f->stdout_closed ? -1 : STDOUT_FILENO };
+	int n;
 
 	if (vt_stop == VT_STOP_OUTPUT)
 		return 0;
@@ -485,7 +493,9 @@ static int ft_poll(struct vt_tracer *t, int timeout_ms)
 		if ((p.revents & (POLLERR | POLLHUP)) && vt_out_gone())
 			return 0;
 	}
-	return vt_ft_read(f, false);
+	n = vt_ft_read(f, false);
+	vt_storm_live_tick(&f->storm);
+	return n;
 }
 
 static bool ft_wait(struct vt_tracer *t, uint64_t until)

@@ -90,6 +90,7 @@ struct vt_ftrace {
 	size_t ndevs, devcap;
 	uint64_t losses[VT_LOSS_MAX];
 	struct vt_retry_alerts alerts;
+	struct vt_storm_live storm; /* unmap-storm alerts (lib/storm_live.c) */
 	/* records read, not yet handled: time-ordered handling waits until every CPU's buffer has
 	 * been read past them (lib/ftrace_read.c) */
 	struct ft_rec *pend;

@@ -36,15 +36,15 @@ struct ft_thread {
 	char comm[16];
 	bool used;
 	/* its VFIO_IOMMU_{MAP,UNMAP}_DMA in flight (io_ts != 0) */
-	uint64_t io_ts, io_container, io_msize, io_removed;
+	uint64_t io_ts, io_container, io_iova, io_size, io_removed;
 	uint32_t io_cmd, notifies, retries;
 	uint64_t notify_ts, notify_iova, notify_size;
 	/* its dma_unmap callback in flight (cb_ts != 0), cb_func: which (index + 1) */
-	uint64_t cb_ts, cb_vdev, cb_size, cb_next;
+	uint64_t cb_ts, cb_vdev, cb_size, cb_iova, cb_next;
 	int cb_func;
 	/* vfio_remove_dma, vfio_unmap_unpin; vfio_pin_pages, vfio_unpin_pages */
 	struct {
-		uint64_t ts, obj, size;
+		uint64_t ts, obj, size, iova;
 	} call[4];
 	/* a teardown (detach_group / release) in flight, nested depth */
 	uint64_t td_ts, td_container, td_dmas, td_bytes;
@@ -138,11 +138,16 @@ static struct ft_thread *thread_get(struct vt_ftrace *f, uint32_t tid, uint32_t 
 
 /* ---- the model -------------------------------------------------------------------------- */
 
-/* vt_account()'s aggregation (bpf/vt_core.bpf.h): the row of (obj, kind, tgid, op) */
-static void account(struct vt_ftrace *f, const struct ft_thread *th, uint16_t op, uint16_t kind,
-		    uint64_t obj, uint64_t lat, uint64_t bytes, int64_t ret, uint64_t items)
+static struct vtr_device *device(struct vt_ftrace *f, uint64_t vdev, bool create);
+
+/* vt_account() (bpf/vt_core.bpf.h) for one completed operation e (its op, obj, container, ts
+ * at its end, lat, size, ret, iova, aux, retries): the row of (obj, kind, tgid, op) updated
+ * and, for snoop and record, e completed with the thread and device and handed to on_event,
+ * the fields filled as the BPF side fills them. */
+static void account(struct vt_ftrace *f, const struct ft_thread *th, uint16_t kind,
+		    struct vtr_event *e)
 {
-	struct vtr_key key = { .obj = obj, .tgid = th->tgid, .op = op, .kind = kind };
+	struct vtr_key key = { .obj = e->obj, .tgid = th->tgid, .op = e->op, .kind = kind };
 	struct vt_row *r = vt_rowidx_find(&f->idx, f->acc.rows, &key);
 
 	if (!r) {
@@ -152,7 +157,7 @@ static void account(struct vt_ftrace *f, const struct ft_thread *th, uint16_t op
 
 			if (!nr) {
 				f->losses[VT_LOSS_STATS_FULL]++;
-				return;
+				goto event;
 			}
 			f->acc.rows = nr;
 			f->acc.cap = cap;
@@ -162,13 +167,26 @@ static void account(struct vt_ftrace *f, const struct ft_thread *th, uint16_t op
 		r->key = key;
 		if (vt_rowidx_add(&f->idx, f->acc.rows, f->acc.n)) {
 			f->losses[VT_LOSS_STATS_FULL]++;
-			return;
+			goto event;
 		}
 		f->acc.n++;
 	}
-	vt_stat_record(&r->st, lat, bytes, ret);
-	if (op == VT_OP_TEARDOWN)
-		r->st.items += items;
+	vt_stat_record(&r->st, e->lat, e->size, e->ret);
+	if (e->op == VT_OP_TEARDOWN)
+		r->st.items += e->aux;
+event:
+	if (!f->opts.snoop || !f->opts.on_event || (f->opts.tgid && f->opts.tgid != th->tgid))
+		return;
+	e->pid = th->tid;
+	e->tgid = th->tgid;
+	memcpy(e->comm, th->comm, sizeof(e->comm));
+	if (kind == VT_KIND_DEVICE) {
+		const struct vtr_device *d = device(f, e->obj, false);
+
+		if (d)
+			memcpy(e->dev, d->name, sizeof(e->dev));
+	}
+	f->opts.on_event(f->opts.ctx, e, false);
 }
 
 /* The device table's entry of vdev (created when create), as vt_learn_device() keeps it. */
@@ -220,8 +238,14 @@ static void teardown_exit(struct vt_ftrace *f, struct ft_thread *th, uint64_t ts
 		return;
 	}
 	if (th->td_dmas)
-		account(f, th, VT_OP_TEARDOWN, VT_KIND_CONTAINER, th->td_container, ts - th->td_ts,
-			th->td_bytes, 0, th->td_dmas);
+		account(f, th, VT_KIND_CONTAINER,
+			&(struct vtr_event){ .op = VT_OP_TEARDOWN,
+					     .obj = th->td_container,
+					     .container = th->td_container,
+					     .ts = ts,
+					     .lat = ts - th->td_ts,
+					     .size = th->td_bytes,
+					     .aux = th->td_dmas });
 	th->td_ts = 0;
 }
 
@@ -256,8 +280,14 @@ static void cb_enter(struct vt_ftrace *f, struct ft_thread *th, const struct ft_
 	if (th->io_ts && r->v[5] == th->io_container + f->devlist_off) { /* first on the list */
 		if (th->notifies && th->notify_iova == iova && th->notify_size == len) {
 			th->retries++;
-			account(f, th, VT_OP_RETRY, VT_KIND_CONTAINER, th->io_container, 0, len, 0,
-				0);
+			account(f, th, VT_KIND_CONTAINER,
+				&(struct vtr_event){ .op = VT_OP_RETRY,
+						     .obj = th->io_container,
+						     .container = th->io_container,
+						     .ts = r->ts,
+						     .size = len,
+						     .iova = iova,
+						     .retries = th->retries });
 			if (th->retries == VT_RETRY_WARN)
 				retry_warning(f, th, iova, len);
 		} else {
@@ -271,6 +301,7 @@ static void cb_enter(struct vt_ftrace *f, struct ft_thread *th, const struct ft_
 	th->cb_func = func + 1;
 	th->cb_vdev = vdev;
 	th->cb_size = len;
+	th->cb_iova = iova;
 	th->cb_next = r->v[4];
 	th->cb_ts = r->ts;
 }
@@ -281,20 +312,35 @@ static void cb_exit(struct vt_ftrace *f, struct ft_thread *th, const struct ft_r
 	 * prototype, or begun before the start) is not a loss, as on the BPF side */
 	if (!th->cb_ts || th->cb_func != f->ev[r->ev].cb + 1)
 		return;
-	account(f, th, VT_OP_CALLBACK, VT_KIND_DEVICE, th->cb_vdev, r->ts - th->cb_ts, th->cb_size,
-		0, 0);
+	account(f, th, VT_KIND_DEVICE,
+		&(struct vtr_event){ .op = VT_OP_CALLBACK,
+				     .obj = th->cb_vdev,
+				     .container = th->io_ts ? th->io_container : 0,
+				     .ts = r->ts,
+				     .lat = r->ts - th->cb_ts,
+				     .size = th->cb_size,
+				     .iova = th->cb_iova });
 	th->cb_ts = 0;
 	if (th->io_ts && th->notify_ts && th->cb_next == th->io_container + f->devlist_off) {
-		account(f, th, VT_OP_NOTIFY, VT_KIND_CONTAINER, th->io_container,
-			r->ts - th->notify_ts, th->notify_size, 0, 0);
+		account(f, th, VT_KIND_CONTAINER,
+			&(struct vtr_event){ .op = VT_OP_NOTIFY,
+					     .obj = th->io_container,
+					     .container = th->io_container,
+					     .ts = r->ts,
+					     .lat = r->ts - th->notify_ts,
+					     .size = th->notify_size,
+					     .iova = th->notify_iova,
+					     .retries = th->retries });
 		th->notify_ts = 0;
 	}
 }
 
-static void call_enter(struct ft_thread *th, int c, uint64_t ts, uint64_t obj, uint64_t size)
+static void call_enter(struct ft_thread *th, int c, uint64_t ts, uint64_t obj, uint64_t iova,
+		       uint64_t size)
 {
 	th->call[c].ts = ts;
 	th->call[c].obj = obj;
+	th->call[c].iova = iova;
 	th->call[c].size = size;
 }
 
@@ -302,7 +348,7 @@ static void call_exit(struct vt_ftrace *f, struct ft_thread *th, int c, uint64_t
 {
 	static const uint16_t op[] = { VT_OP_REMOVE_DMA, VT_OP_UNMAP_UNPIN, VT_OP_PIN,
 				       VT_OP_UNPIN };
-	uint64_t size = th->call[c].size;
+	uint64_t size = th->call[c].size, container;
 
 	if (!th->call[c].ts) {
 		f->losses[VT_LOSS_NO_ENTRY]++;
@@ -310,8 +356,22 @@ static void call_exit(struct vt_ftrace *f, struct ft_thread *th, int c, uint64_t
 	}
 	if (c == CALL_PIN && ret < 0)
 		size = 0;
-	account(f, th, op[c], c >= CALL_PIN ? VT_KIND_DEVICE : VT_KIND_CONTAINER, th->call[c].obj,
-		ts - th->call[c].ts, size, c == CALL_PIN ? ret : 0, 0);
+	if (c >= CALL_PIN) {
+		const struct vtr_device *d = device(f, th->call[c].obj, false);
+
+		container = d ? d->container : 0;
+	} else {
+		container = th->call[c].obj;
+	}
+	account(f, th, c >= CALL_PIN ? VT_KIND_DEVICE : VT_KIND_CONTAINER,
+		&(struct vtr_event){ .op = op[c],
+				     .obj = th->call[c].obj,
+				     .container = container,
+				     .ts = ts,
+				     .lat = ts - th->call[c].ts,
+				     .size = size,
+				     .ret = c == CALL_PIN ? ret : 0,
+				     .iova = th->call[c].iova });
 	th->call[c].ts = 0;
 }
 
@@ -333,7 +393,10 @@ static void handle(struct vt_ftrace *f, const struct ft_rec *r)
 		th->io_ts = r->ts;
 		th->io_container = r->v[0];
 		th->io_cmd = r->v[1];
-		th->io_msize = r->v[4];
+		/* the caller's struct: vfio_iommu_type1_dma_map's iova and size, or
+		 * vfio_iommu_type1_dma_unmap's (other offsets) */
+		th->io_iova = r->v[1] == VT_VFIO_IOMMU_UNMAP_DMA ? r->v[5] : r->v[3];
+		th->io_size = r->v[1] == VT_VFIO_IOMMU_UNMAP_DMA ? r->v[6] : r->v[4];
 		th->io_removed = 0;
 		th->notify_ts = 0;
 		th->cb_ts = 0;
@@ -342,12 +405,30 @@ static void handle(struct vt_ftrace *f, const struct ft_rec *r)
 	case FT_IOCTL_RET:
 		if (!th->io_ts) /* not MAP/UNMAP, or begun before the start */
 			return;
+		/* as the BPF side: iova and aux the caller's request, retries its notifies */
 		if (th->io_cmd == VT_VFIO_IOMMU_UNMAP_DMA)
-			account(f, th, VT_OP_UNMAP, VT_KIND_CONTAINER, th->io_container,
-				r->ts - th->io_ts, ret == 0 ? th->io_removed : 0, ret, 0);
+			account(f, th, VT_KIND_CONTAINER,
+				&(struct vtr_event){ .op = VT_OP_UNMAP,
+						     .obj = th->io_container,
+						     .container = th->io_container,
+						     .ts = r->ts,
+						     .lat = r->ts - th->io_ts,
+						     .size = ret == 0 ? th->io_removed : 0,
+						     .ret = ret,
+						     .iova = th->io_iova,
+						     .aux = th->io_size,
+						     .retries = th->notifies });
 		else
-			account(f, th, VT_OP_MAP, VT_KIND_CONTAINER, th->io_container,
-				r->ts - th->io_ts, ret == 0 ? th->io_msize : 0, ret, 0);
+			account(f, th, VT_KIND_CONTAINER,
+				&(struct vtr_event){ .op = VT_OP_MAP,
+						     .obj = th->io_container,
+						     .container = th->io_container,
+						     .ts = r->ts,
+						     .lat = r->ts - th->io_ts,
+						     .size = ret == 0 ? th->io_size : 0,
+						     .ret = ret,
+						     .iova = th->io_iova,
+						     .aux = th->io_size });
 		th->io_ts = 0;
 		break;
 	case FT_REMOVE:
@@ -357,9 +438,11 @@ static void handle(struct vt_ftrace *f, const struct ft_rec *r)
 		}
 		if (th->io_ts && th->io_cmd == VT_VFIO_IOMMU_UNMAP_DMA)
 			th->io_removed += r->v[2];
-		call_enter(th, CALL_REMOVE, r->ts, r->v[0], r->v[2]);
+		call_enter(th, CALL_REMOVE, r->ts, r->v[0], r->v[1], r->v[2]);
 		break;
-	case FT_UNMAP_UNPIN: call_enter(th, CALL_UNMAP_UNPIN, r->ts, r->v[0], r->v[2]); break;
+	case FT_UNMAP_UNPIN:
+		call_enter(th, CALL_UNMAP_UNPIN, r->ts, r->v[0], r->v[1], r->v[2]);
+		break;
 	case FT_REMOVE_RET: call_exit(f, th, CALL_REMOVE, r->ts, 0); break;
 	case FT_UNMAP_UNPIN_RET: call_exit(f, th, CALL_UNMAP_UNPIN, r->ts, 0); break;
 	case FT_DETACH:
@@ -388,14 +471,18 @@ static void handle(struct vt_ftrace *f, const struct ft_rec *r)
 			memcpy(d->name, r->name, sizeof(d->name));
 			memcpy(d->driver, r->drv, sizeof(d->driver));
 		}
-		account(f, th, e->kind == FT_REGISTER ? VT_OP_REGISTER : VT_OP_UNREGISTER,
-			VT_KIND_DEVICE, r->v[1], 0, 0, 0, 0);
+		account(f, th, VT_KIND_DEVICE,
+			&(struct vtr_event){ .op = e->kind == FT_REGISTER ? VT_OP_REGISTER :
+									    VT_OP_UNREGISTER,
+					     .obj = r->v[1],
+					     .container = r->v[0],
+					     .ts = r->ts });
 		break;
 	case FT_PIN:
 	case FT_UNPIN:
 		learn(f, th, r->v[0], r);
 		/* npage is an int: a negative one counts as the BPF side's (u64)npage */
-		call_enter(th, e->kind == FT_PIN ? CALL_PIN : CALL_UNPIN, r->ts, r->v[0],
+		call_enter(th, e->kind == FT_PIN ? CALL_PIN : CALL_UNPIN, r->ts, r->v[0], r->v[1],
 			   (uint64_t)(int64_t)(int32_t)r->v[2]);
 		break;
 	case FT_PIN_RET: call_exit(f, th, CALL_PIN, r->ts, (int32_t)r->v[0]); break;

@@ -343,6 +343,8 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 
 	if (!t)
 		return -ENOMEM;
+	/* before anything calls vt_tracer_* on it (the storm detector's baseline, below) */
+	t->base.be = &vt_backend_bpf;
 	t->opts = *opts;
 	t->retry_alerts.opts = &t->opts;
 	/* Only the symbols of the modules using vfio.ko and a few vmlinux names. */
@@ -418,11 +420,11 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	       (t1 - t0) / 1e9, vt_ksyms_count(t->ks), (t2 - t1) / 1e9, (t3 - t2) / 1e9,
 	       (vt_now_ns() - t3) / 1e9, vmhwm_mib());
 	/* the storm detector's baseline: counted from here on */
-	if (vt_storm_live_open(t)) {
+	if (vt_storm_live_open(&t->storm, &t->base, &t->opts)) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	vt_storm_live_tick(t);
+	vt_storm_live_tick(&t->storm);
 	fprintf(stderr, "%s: attached %d programs (%s), tracing\n", vt_prog, nprog,
 		vt_method_name(vt_point_find("vfio_iommu_type1_ioctl")->method));
 	if (t->missing[0])
@@ -495,7 +497,7 @@ void vt_bpf_close(struct vt_bpf *t)
 		vt_hold_release_all(t);
 	vt_guard_stop(t);
 	vt_alerts_flush(t);
-	vt_storm_live_close(t);
+	vt_storm_live_close(&t->storm);
 	vt_detach_links(t);
 	ring_buffer__free(t->rb);
 	vt_cb_detach_all(t);

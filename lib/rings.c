@@ -211,7 +211,7 @@ int vt_bpf_poll(struct vt_bpf *t, int timeout_ms)
 	if (!t->opts.no_hold)
 		vt_hold_release_stale(t);
 	vt_retry_alerts_flush(&t->retry_alerts, false);
-	vt_storm_live_tick(t);
+	vt_storm_live_tick(&t->storm);
 	return c > 0 ? n + c : n;
 }
 

@@ -59,10 +59,9 @@ struct vt_bpf {
 	 * (ring_stop()) at poll_end, or at once on a stop unless draining. */
 	uint64_t poll_end;
 	bool draining, cut;
-	unsigned module_gen;	/* module loads and unloads handled (atomic: other threads read) */
-	bool stdout_closed;	/* fd 1 not open: not polled (vt_bpf_poll) */
-	struct vt_storm *storm; /* the unmap-storm detector (NULL: --no-storm) */
-	uint64_t storm_next;	/* when it gets its next snapshot */
+	unsigned module_gen; /* module loads and unloads handled (atomic: other threads read) */
+	bool stdout_closed;  /* fd 1 not open: not polled (vt_bpf_poll) */
+	struct vt_storm_live storm; /* the unmap-storm detector */
 };
 
 /* Which skeleton programs implement each attach point (lib/points.c's vt_points): the
@@ -103,12 +102,6 @@ int vt_rings_open(struct vt_bpf *t);
 struct vt_dev *vt_devtab_get(struct vt_bpf *t, uint64_t vdev, bool create);
 /* The RETRY STORM counts still held back, printed (at the end). */
 void vt_alerts_flush(struct vt_bpf *t);
-
-/* lib/storm_live.c: the storm detector made (vt_bpf_open), fed a snapshot once its window
- * has passed (vt_bpf_poll), freed. */
-int vt_storm_live_open(struct vt_bpf *t);
-void vt_storm_live_tick(struct vt_bpf *t);
-void vt_storm_live_close(struct vt_bpf *t);
 
 /* lib/callbacks.c */
 /* A device's callback at addr (one not found in BTF): attached unless it is already. */

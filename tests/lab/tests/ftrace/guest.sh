@@ -2,7 +2,7 @@
 # lab test "ftrace": stat --backend ftrace (kprobe events in a tracefs instance of its own, no
 # BPF) over the workload's scenarios: its totals must equal the workload's own counters exactly
 # (checked on the host by ./check), as stat's (BPF) do; once both backends side by side on one
-# workload; hist and top on the ftrace backend around one workload each; then a --backend ftrace run killed with SIGKILL: the next start must remove its
+# workload; a STORM alert; hist, top, snoop and record on the ftrace backend around one workload each; then a --backend ftrace run killed with SIGKILL: the next start must remove its
 # instance and events, and doctor --cleanup those of another killed run.
 . /lab/lib.sh
 T=/sys/kernel/tracing
@@ -11,6 +11,9 @@ dmatest_load ndev=6 ndev_nocb=1 || fail "cannot load the test module"
 S="stat --backend ftrace --json 1"
 vt_traced single "$S" single
 vt_traced storm "$S" storm --iterations 200
+# the unmap-storm alert: 50 UNMAP_DMA/s for 3 s (longer than a storm window, 1 s) against a
+# threshold of 10/s; paced, so the buffer never overflows
+vt_traced storm-alert "stat --backend ftrace --json --storm-rate 10 1" rate --rate 50 --iterations 150
 vt_traced small "$S" small --maps 64 --iterations 2
 vt_traced large "$S" large --iterations 2 --map-size 4M --pin-pages 16
 vt_traced multidev "$S" multidev --devices 3 --iterations 10
@@ -49,6 +52,10 @@ traced_apart() { # NAME "COMMAND ARGS" WORKLOAD ARGS...
 traced_apart hist "hist --backend ftrace --json" multidev --devices 2 --maps 2 --iterations 5 \
 	--delay-us 2000
 traced_apart top "top --backend ftrace --json 1" multidev --devices 3 --iterations 10
+# per-event output on the ftrace backend: snoop's events, and a recording
+traced_apart snoop-multidev "snoop --backend ftrace --json" multidev --devices 2 --iterations 10
+traced_apart snoop-retry "snoop --backend ftrace --json" retry --fault-k 3 --iterations 3
+traced_apart record "record --backend ftrace -o /out/ftrace.vtr" multidev --devices 2 --iterations 5
 
 # killed: SIGKILL leaves the instance and the events; the next start removes them
 leftovers() { # what of run $1 tracefs holds: instances, then kprobe events
