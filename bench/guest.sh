@@ -39,6 +39,9 @@ MODES="untraced empty empty-lean top snoop"
 # --textfile: no port needed
 if $VT export --help >/dev/null 2>&1; then MODES="$MODES export"; mkdir -p /tmp/vt-textfile; fi
 if $VT export --help 2>/dev/null | grep -q pin-modules; then MODES="$MODES export-pinned"; fi
+# the ftrace backend (kprobe events in a tracefs instance, read in user space) on stat's points,
+# next to snoop (BPF, the same points); no BPF, so not in the bpf_stats pass
+if $VT stat --help 2>/dev/null | grep -q -- "--backend"; then MODES="$MODES ftrace"; fi
 if $VT locks --help >/dev/null 2>&1; then
 	MODES="$MODES empty-locks locks"; note locks available
 else
@@ -76,6 +79,7 @@ start_tracer() { # MODE TAG
 	snoop) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT snoop >/dev/null & ;;
 	export) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT export --textfile /tmp/vt-textfile >/dev/null & ;;
 	export-pinned) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT export --pin-modules --textfile /tmp/vt-textfile >/dev/null & ;;
+	ftrace) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT stat --backend ftrace 3600 >/dev/null & ;;
 	locks) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT locks >/dev/null & ;;
 	bpftrace) vtexec --scan-stdout --match "Attaching" --log $TLOG --ready /tmp/ready --result $TRES -- chroot /bt /usr/bin/bpftrace /tmp/vfio.bt & ;;
 	esac
@@ -146,7 +150,7 @@ done
 # over the windows: one vCPU stall on the host inflates a window's mean)
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
 for m in $MODES; do
-	[ $m = untraced ] && continue
+	case $m in untraced | ftrace) continue ;; esac
 	progstats > $R/stats-$m-pre.tsv
 	start_tracer $m stats || continue
 	warmup
