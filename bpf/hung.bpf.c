@@ -15,6 +15,7 @@
 #include "vfio_types.h"
 #include "vt_map.bpf.h"
 #include "vt_hung.h"
+#include "vt_task_stack.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -167,7 +168,7 @@ int vth_tasks_stack(struct bpf_iter__task *ctx)
 	r = task_rec(task);
 	if (!r)
 		return 0;
-	n = bpf_get_task_stack(task, r->stack, sizeof(r->stack), 0);
+	n = vt_get_task_stack(task, r->stack, sizeof(r->stack));
 	r->nstack = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
 	bpf_seq_write(ctx->meta->seq, r, sizeof(*r));
 	return 0;

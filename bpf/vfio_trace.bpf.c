@@ -15,6 +15,7 @@
  * vt_teardown.bpf.h (VM teardown), vt_pins.bpf.h (pins), vt_locks.bpf.h (lock times, ABBA).
  */
 #include "vt_core.bpf.h"
+#include "vt_task_stack.bpf.h"
 
 /* fentry/fexit hand struct pointers over as BTF pointers, on which the verifier forbids the
  * hashes of vt_account's hot rows and of the lock slot table: read such an argument as a plain
@@ -544,7 +545,7 @@ int it_task_stacks(struct bpf_iter__task *ctx)
 		return 0;
 	r.tid = BPF_CORE_READ(task, pid);
 	BPF_CORE_READ_STR_INTO(&r.comm, task, comm);
-	n = bpf_get_task_stack(task, r.stack, sizeof(r.stack), 0);
+	n = vt_get_task_stack(task, r.stack, sizeof(r.stack));
 	r.nstack = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
 	bpf_seq_write(seq, &r, sizeof(r));
 	for (int i = 0; i < VT_TASK_STACK_DEPTH && i < r.nstack; i++)

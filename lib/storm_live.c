@@ -20,7 +20,14 @@
 
 static void add_thread(void *ctx, uint32_t tid, const char *comm, const char *stack, int err)
 {
+	json_object *threads;
+
 	vt_alert_add_thread(ctx, tid, comm, stack);
+	/* a thread on a CPU at that moment: its stack is not walked (bpf/vt_task_stack.bpf.h) */
+	if (!stack && err == -EBUSY && json_object_object_get_ex(ctx, "threads", &threads))
+		json_object_object_add(
+			json_object_array_get_idx(threads, json_object_array_length(threads) - 1),
+			"running", json_object_new_boolean(1));
 }
 
 static void storm_hit(void *ctx, const struct vt_storm_hit *h)
