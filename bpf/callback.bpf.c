@@ -15,6 +15,10 @@
  * a notify and the exit of the callback to its last device closes it; a notify on the same
  * vfio_dma as the one before it in the same ioctl is a retry (the kernel's `goto again`).
  * The window lacks the device_list_lock acquire and iommu->lock re-acquire around the loop.
+ * Where vfio_notify_dma_unmap is a symbol that attaches, it is measured there instead
+ * (vt_notify_direct, vfio_trace.bpf.c) unless VFIO_TRACE_RECONSTRUCT_NOTIFY=1; the callback
+ * loop is still marked (notify_ts): lock tracking tells the lock drop from the callbacks' own
+ * iommu->lock holds by it (vt_locks.bpf.h).
  */
 #include "vt_core.bpf.h"
 
@@ -30,20 +34,6 @@ struct vtr_cb_state {
  * type1) it lives in the thread's vt_unmaps slot: one map lookup less per entry and exit.
  * An LRU: updated in place, never deleted (see vt_unmaps). */
 VT_MAP(BPF_MAP_TYPE_LRU_HASH, 8192, __u32, struct vtr_cb_state) vt_cbs SEC(".maps");
-
-/* One vfio_dma notified VT_RETRY_WARN times in one unmap: its pins are not going away, and
- * the kernel BUG()s at 10. Tell user space now, through the lifecycle ring. */
-static __always_inline void retry_warning(__u64 container, __u64 iova, __u64 size, __u32 n)
-{
-	struct vtr_event *e = vt_lifecycle_event(VT_OP_RETRY, container, container);
-
-	if (!e)
-		return;
-	e->iova = iova;
-	e->size = size;
-	e->retries = n;
-	bpf_ringbuf_submit(e, 0);
-}
 
 /* fentry instances: the address of the function this instance is attached to. */
 const volatile __u64 vt_cb_func = 0;
@@ -79,19 +69,9 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 	void *first = BPF_CORE_READ(iommu, device_list.next);
 
 	if (first == (void *)__builtin_preserve_access_index(&vdev->iommu_entry)) {
-		if (st->notifies && st->notify_iova == iova && st->notify_size == length) {
-			st->retries++;
-			vt_account(VT_OP_RETRY, VT_KIND_CONTAINER, st->container, st->container, 0,
-				   now, length, 0, iova, 0, st->retries);
-			if (st->retries == VT_RETRY_WARN)
-				retry_warning(st->container, iova, length, st->retries);
-		} else {
-			st->retries = 0;
-		}
+		if (!vt_notify_direct)
+			vt_notify_open(st, iova, length, now);
 		st->notify_ts = now;
-		st->notify_iova = iova;
-		st->notify_size = length;
-		st->notifies++;
 	}
 	/* inside an UNMAP_DMA (every type1 notify): the callback's state lives in its slot */
 	st->cb_func = func;
@@ -132,9 +112,8 @@ static __always_inline int cb_exit(__u64 func)
 		void *next = BPF_CORE_READ(vdev, iommu_entry.next);
 
 		if (next == (void *)__builtin_preserve_access_index(&iommu->device_list)) {
-			vt_account(VT_OP_NOTIFY, VT_KIND_CONTAINER, st->container, st->container,
-				   now - st->notify_ts, now, st->notify_size, 0, st->notify_iova, 0,
-				   st->retries);
+			if (!vt_notify_direct)
+				vt_notify_close(st, st->notify_ts, now);
 			st->notify_ts = 0;
 		}
 	}

@@ -6,6 +6,8 @@
  * vfio_iommu_type1_ioctl, so an unmap is measured at the ioctl, filtered on
  * VFIO_IOMMU_UNMAP_DMA (this is correct where they are symbols too: the ioctl wraps them),
  * and each notify is reconstructed from the drivers' dma_unmap callbacks (callback.bpf.c).
+ * Where vfio_notify_dma_unmap is a real function (the lab's 6.12.117-vt-iommufd) its own
+ * programs below measure each notify instead, into the same rows.
  *
  * Each point has an fentry/fexit program and a kprobe/kretprobe twin; the loader autoloads
  * the variant the running kernel takes (lib/probe.c).
@@ -125,6 +127,7 @@ static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsig
 	slot->iova = iova;
 	slot->size = size;
 	slot->notify_ts = 0;
+	slot->direct_ts = 0;
 	slot->drop_ts = 0;
 	slot->cb_ts = 0;
 	slot->cmd = cmd;
@@ -203,6 +206,40 @@ int BPF_KRETPROBE(kr_ioctl, long ret)
 	ioctl_exit(ret);
 	return 0;
 }
+
+/* ---- vfio_notify_dma_unmap(iommu, dma), where it is a symbol ----------------------------
+ * Called by vfio_dma_do_unmap (so inside the UNMAP_DMA ioctl, whose slot holds the unmap's
+ * notify count and retry state) for a vfio_dma with pinned pages; it takes device_list_lock,
+ * drops iommu->lock, calls every device's dma_unmap, and takes iommu->lock back. Its row is the
+ * reconstruction's (vt_notify_open/close), its window the whole call: the reconstructed one
+ * (first callback's entry to last callback's exit) lies within it. A notify with an empty
+ * device_list (the kernel returns at once) is counted here; the reconstruction cannot see it. */
+static __always_inline int notify_enter(__u64 iommu, struct vfio_dma *dma)
+{
+	struct vtr_unmap_state *st = vt_unmap_get((__u32)bpf_get_current_pid_tgid());
+	__u64 now = bpf_ktime_get_ns();
+
+	/* its ioctl began before the start: not counted (nor is the ioctl) */
+	if (!st || st->cmd != VT_VFIO_IOMMU_UNMAP_DMA || st->container != iommu)
+		return 0;
+	vt_notify_open(st, BPF_CORE_READ(dma, iova), BPF_CORE_READ(dma, size), now);
+	st->direct_ts = now;
+	return 0;
+}
+
+static __always_inline int notify_exit(void)
+{
+	struct vtr_unmap_state *st = vt_unmap_get((__u32)bpf_get_current_pid_tgid());
+
+	if (!st || !st->direct_ts)
+		return 0;
+	vt_notify_close(st, st->direct_ts, bpf_ktime_get_ns());
+	st->direct_ts = 0;
+	return 0;
+}
+
+VT_ENTRY_EXIT_PROGS(vfio_notify_dma_unmap, notify, VT_FE_TWO_TYPED, notify_enter(a0, (void *)a1),
+		    notify_exit())
 
 /* ---- generic in-flight call helpers ---------------------------------------------------- */
 

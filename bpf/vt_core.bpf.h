@@ -35,6 +35,10 @@ const volatile __u32 vt_targ_tgid = 0;
  * (not set): never forced, the reader's poll alone. */
 const volatile __u64 vt_events_wake = 0;
 const volatile __u64 vt_events_band = 0;
+/* vfio_notify_dma_unmap is a real function here and its own programs measure each notify
+ * (vfio_trace.bpf.c): the callbacks then only mark the callback loop (notify_ts, for the lock
+ * drop window) and no longer reconstruct notifies and retries from it (callback.bpf.c). */
+const volatile __u32 vt_notify_direct = 0;
 
 /* Cumulative per-(object, process, op) statistics. Per-CPU: no shared cache line between CPUs
  * on the hot path. Never deleted from: user space diffs snapshots. Preallocated, because a
@@ -70,15 +74,16 @@ VT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, VT_LOSS_MAX, __u32, __u64) vt_losses SEC(".map
  * gone leave behind. User space keeps its own copy of every device it has seen. */
 VT_MAP(BPF_MAP_TYPE_LRU_HASH, 4096, __u64, struct vtr_device) vt_devices SEC(".maps");
 
-/* One in-flight VFIO_IOMMU_{UNMAP,MAP}_DMA per thread, with the state that reconstructs the
- * (inlined) vfio_notify_dma_unmap windows from the callbacks that run inside it. */
+/* One in-flight VFIO_IOMMU_{UNMAP,MAP}_DMA per thread, with the state of its notifies: measured
+ * at vfio_notify_dma_unmap where it is a symbol (vt_notify_direct), else reconstructed from the
+ * callbacks that run inside it. */
 struct vtr_unmap_state {
 	__u64 ts;
 	__u64 container;
 	__u64 uarg;
 	__u64 iova;
 	__u64 size;
-	__u64 notify_ts;   /* first callback of the notify now open (0: none open) */
+	__u64 notify_ts;   /* first callback of the notify's loop now open (0: none open) */
 	__u64 notify_iova; /* vfio_dma of the last notify: same dma again is a retry */
 	__u64 notify_size;
 	__u64 drop_ts; /* iommu->lock released for a notify (lock tracking) */
@@ -86,7 +91,8 @@ struct vtr_unmap_state {
 	__u64 cb_vdev;
 	__u64 cb_iova;
 	__u64 cb_size;
-	__u64 cb_func; /* the function it entered: only its own exit closes it */
+	__u64 cb_func;	 /* the function it entered: only its own exit closes it */
+	__u64 direct_ts; /* vfio_notify_dma_unmap entered (vt_notify_direct; 0: not in one) */
 	__u32 cmd;
 	__u32 notifies;
 	__u32 retries; /* consecutive re-loops on the current vfio_dma */
@@ -404,6 +410,49 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
 		bpf_ringbuf_submit(e, 0);
 	}
 	return nd;
+}
+
+/* One vfio_dma notified VT_RETRY_WARN times in one unmap: its pins are not going away, and
+ * the kernel BUG()s at 10. Tell user space now, through the lifecycle ring. */
+static __always_inline void vt_retry_warning(__u64 container, __u64 iova, __u64 size, __u32 n)
+{
+	struct vtr_event *e = vt_lifecycle_event(VT_OP_RETRY, container, container);
+
+	if (!e)
+		return;
+	e->iova = iova;
+	e->size = size;
+	e->retries = n;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* A notify of the unmap st begins, on the vfio_dma (iova, size): counted for the unmap, and a
+ * retry when it is the same vfio_dma as the notify before it in the same unmap (the kernel's
+ * `goto again`, which BUG()s after 10). The one place both ways of measuring a notify count
+ * it: at vfio_notify_dma_unmap's entry (vfio_trace.bpf.c) or at its first callback's
+ * (callback.bpf.c). */
+static __always_inline void vt_notify_open(struct vtr_unmap_state *st, __u64 iova, __u64 size,
+					   __u64 now)
+{
+	if (st->notifies && st->notify_iova == iova && st->notify_size == size) {
+		st->retries++;
+		vt_account(VT_OP_RETRY, VT_KIND_CONTAINER, st->container, st->container, 0, now,
+			   size, 0, iova, 0, st->retries);
+		if (st->retries == VT_RETRY_WARN)
+			vt_retry_warning(st->container, iova, size, st->retries);
+	} else {
+		st->retries = 0;
+	}
+	st->notify_iova = iova;
+	st->notify_size = size;
+	st->notifies++;
+}
+
+/* The notify opened at begin ends now: its row (the same in both ways of measuring it). */
+static __always_inline void vt_notify_close(struct vtr_unmap_state *st, __u64 begin, __u64 now)
+{
+	vt_account(VT_OP_NOTIFY, VT_KIND_CONTAINER, st->container, st->container, now - begin, now,
+		   st->notify_size, 0, st->notify_iova, 0, st->retries);
 }
 
 /* ---- tracked locks ----------------------------------------------------------------------

@@ -150,6 +150,7 @@ static struct callback_bpf *cb_open(struct vt_bpf *t, bool fentry, const char *f
 		return NULL;
 	cb->rodata->vt_cb_func = addr;
 	cb->rodata->vt_features = t->skel->rodata->vt_features;
+	cb->rodata->vt_notify_direct = t->skel->rodata->vt_notify_direct;
 	cb->rodata->vt_targ_tgid = t->skel->rodata->vt_targ_tgid;
 	cb->rodata->vt_events_wake = t->skel->rodata->vt_events_wake;
 	cb->rodata->vt_rowc_mask = t->skel->rodata->vt_rowc_mask;

@@ -62,6 +62,7 @@ int vt_point_progs(const struct vfio_trace_bpf *s, struct point_progs *out)
 	}
 	const struct point_progs all[] = {
 		PAIRS("vfio_iommu_type1_ioctl", ioctl),
+		PAIRS("vfio_notify_dma_unmap", notify),
 		PAIRS("vfio_remove_dma", remove_dma),
 		PAIRS("vfio_unmap_unpin", unmap_unpin),
 		PAIRS("vfio_pin_pages", vfio_pin),
@@ -192,8 +193,10 @@ static void note_missing(struct vt_bpf *t)
 	for (int i = 0; i < vt_npoints; i++) {
 		const struct vt_point *p = &vt_points[i];
 
+		/* reconstructed (vfio_notify_dma_unmap) is measured, from the callbacks */
 		if (!p->progs || p->method == VT_M_FENTRY || p->method == VT_M_KPROBE ||
-		    p->method == VT_M_TRACEPOINT || !point_wanted(t, p))
+		    p->method == VT_M_TRACEPOINT || p->method == VT_M_INLINED ||
+		    !point_wanted(t, p))
 			continue;
 		len += snprintf(t->missing + len, sizeof(t->missing) - len, "%s%s (%s)",
 				len ? "; " : "", p->name, p->reason);
@@ -269,6 +272,8 @@ static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 	t->skel->rodata->vt_targ_tgid = opts->tgid;
 	t->skel->rodata->vt_hold_modules = !opts->no_hold;
 	t->skel->rodata->vt_device_fops = fops ? fops->addr : 0;
+	/* vfio_notify_dma_unmap attaches: the callbacks stop reconstructing the notifies */
+	t->skel->rodata->vt_notify_direct = point_usable("vfio_notify_dma_unmap");
 	set_autoload(t);
 	/* The per-CPU stats are preallocated: about 32 MiB whatever the CPU count, 128..4096 keys
 	 * (the spill map takes the rest). VFIO_TRACE_STATS_ENTRIES=N shrinks both to N keys, so

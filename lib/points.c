@@ -14,7 +14,7 @@ struct vt_point vt_points[] = {
 	  "UNMAP_DMA/MAP_DMA calls: latency, bytes, errors per container", true },
 	{ "vfio_dma_do_unmap", T1, VT_PK_INLINED_FUNC, NULL,
 	  "the unmap itself: measured at vfio_iommu_type1_ioctl filtered on UNMAP_DMA", false },
-	{ "vfio_notify_dma_unmap", T1, VT_PK_INLINED_FUNC, NULL,
+	{ "vfio_notify_dma_unmap", T1, VT_PK_INLINED_FUNC, "notify",
 	  "notify windows: reconstructed from the drivers' dma_unmap callbacks", false },
 	{ "vfio_remove_dma", T1, VT_PK_FUNC, "remove_dma",
 	  "per-vfio_dma removal (top: only those of a teardown, counted at entry)", false },

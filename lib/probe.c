@@ -361,6 +361,7 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 {
 	const struct vt_ksym *s, *clone;
 	const char *owner = p->module ? p->module : "vmlinux";
+	size_t n;
 
 	p->method = VT_M_NONE;
 	p->symbol[0] = 0;
@@ -422,12 +423,20 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 	}
 	snprintf(p->symbol, sizeof(p->symbol), "%s", s->name);
 	p->method = try_func(env, s->name, p->module, p->reason, sizeof(p->reason));
-	if (p->kind == VT_PK_INLINED_FUNC && p->method != VT_M_NONE) {
-		size_t n = strlen(p->reason);
-
+	if (p->kind != VT_PK_INLINED_FUNC || p->method == VT_M_NONE)
+		return;
+	n = strlen(p->reason);
+	if (!p->progs) /* vfio_dma_do_unmap: the ioctl that wraps it measures the unmap */
 		snprintf(p->reason + n, sizeof(p->reason) - n,
-			 "; a symbol here, but vfio-trace keeps measuring it the inlined way");
-	}
+			 "; a symbol here, but the unmap is measured at vfio_iommu_type1_ioctl, "
+			 "which wraps it");
+	else if (env->reconstruct_notify) {
+		p->method = VT_M_INLINED;
+		snprintf(p->reason + n, sizeof(p->reason) - n,
+			 "; a symbol here, but VFIO_TRACE_RECONSTRUCT_NOTIFY=1: %s", p->use);
+	} else
+		snprintf(p->reason + n, sizeof(p->reason) - n,
+			 "; a symbol here: each notify measured at its own entry and exit");
 }
 
 int vt_env_probe(struct vt_env *env, bool quick)
@@ -447,6 +456,8 @@ int vt_env_probe(struct vt_env *env, bool quick)
 	env->mod_vfio_avail = env->mod_type1 || module_available(u.release, T1);
 	env->force_kprobe =
 		getenv("VFIO_TRACE_NO_FENTRY") && *getenv("VFIO_TRACE_NO_FENTRY") == '1';
+	env->reconstruct_notify = getenv("VFIO_TRACE_RECONSTRUCT_NOTIFY") &&
+				  *getenv("VFIO_TRACE_RECONSTRUCT_NOTIFY") == '1';
 	probe_caps(env);
 	probe_tracefs(env);
 	libbpf_set_print(libbpf_quiet);

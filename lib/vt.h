@@ -196,13 +196,15 @@ struct vt_env {
 	char ksyms_hidden[256]; /* vt_ksyms_hidden()'s sentence, "" when readable */
 	bool privileged;	/* enough to load and attach */
 	char missing_caps[160];
-	char tracefs[64];    /* mount point, "" when not mounted */
-	bool fentry_works;   /* the kernel attached a test fentry program (quick:
+	char tracefs[64];	 /* mount point, "" when not mounted */
+	bool fentry_works;	 /* the kernel attached a test fentry program (quick:
 					 * assumed until the skeleton fails to load or attach) */
-	bool kprobes;	     /* the kernel has kprobes (quick: the kprobe PMU is there) */
-	bool force_kprobe;   /* VFIO_TRACE_NO_FENTRY=1 / --kprobe: skip fentry */
-	bool module_kprobes; /* module functions by kprobe: the modules stay unloadable */
-	bool quick;	     /* the tracers: no test attach at all (each is a trampoline,
+	bool kprobes;		 /* the kernel has kprobes (quick: the kprobe PMU is there) */
+	bool force_kprobe;	 /* VFIO_TRACE_NO_FENTRY=1 / --kprobe: skip fentry */
+	bool reconstruct_notify; /* VFIO_TRACE_RECONSTRUCT_NOTIFY=1: vfio_notify_dma_unmap
+				  * reconstructed from the callbacks even where it attaches */
+	bool module_kprobes;	 /* module functions by kprobe: the modules stay unloadable */
+	bool quick;		 /* the tracers: no test attach at all (each is a trampoline,
 					 * kprobe or tracepoint install, up to a second under
 					 * emulation): the method follows the symbol, fentry unless
 					 * --kprobe, and a failed load or attach falls back to kprobes */

@@ -1,6 +1,6 @@
 """Shared host-side checks for lab tests of vfio-trace: what the workload's own counters say
 the tracer must have seen, and an exact comparison with a tracer's total document."""
-import json, os, sys
+import json, lzma, os, subprocess, sys, tempfile
 
 
 class Out:
@@ -162,3 +162,24 @@ def finish(problems):
         more = f" (+{len(problems) - 6} more)" if len(problems) > 6 else ""
         fail("; ".join(problems[:6]) + more)
     sys.exit(0)
+
+
+def type1_functions(out, kver):
+    """Function symbols of the kernel's vfio_iommu_type1.ko (build/lab/k/<kver>/lib/modules),
+    out: the run's output directory (build/lab/out/<kver>/<test>)."""
+    mdir = os.path.join(out, "..", "..", "..", "k", kver, "lib", "modules", kver)
+    for root, _, files in os.walk(mdir):
+        for f in files:
+            if f.startswith("vfio_iommu_type1.ko"):
+                path = os.path.join(root, f)
+                if f.endswith(".xz"):
+                    with lzma.open(path) as z, tempfile.NamedTemporaryFile(suffix=".ko") as t:
+                        t.write(z.read())
+                        t.flush()
+                        syms = subprocess.run(["nm", t.name], capture_output=True, text=True).stdout
+                elif f.endswith(".ko"):
+                    syms = subprocess.run(["nm", path], capture_output=True, text=True).stdout
+                else:
+                    fail(f"cannot read {path} (only .ko and .ko.xz)")
+                return {l.split()[2] for l in syms.splitlines() if len(l.split()) == 3 and l.split()[1] in "tT"}
+    fail(f"no vfio_iommu_type1.ko under {mdir}")
