@@ -29,8 +29,18 @@ struct io_pagetable {
 	int vt_unused;
 } __attribute__((preserve_access_index));
 
+struct iommufd_object {
+	int vt_unused;
+} __attribute__((preserve_access_index));
+
 struct iommufd_ioas {
+	struct iommufd_object obj;
 	struct io_pagetable iopt;
+} __attribute__((preserve_access_index));
+
+/* node: the area's IOVA range [start, last] (struct interval_tree_node, vmlinux) */
+struct iopt_area {
+	struct interval_tree_node node;
 } __attribute__((preserve_access_index));
 
 struct iommufd_ucmd {
@@ -320,6 +330,47 @@ SEC("kretprobe/iommufd_access_notify_unmap")
 int BPF_KRETPROBE(kr_ioas_notify)
 {
 	return notify_exit();
+}
+
+/* ---- an IOAS destroyed with areas left: a teardown ----------------------------------------
+ * iommufd_ioas_destroy (the IOAS object's last reference, e.g. /dev/iommu closed by a VM that
+ * exits) removes what is still mapped with iopt_unmap_all, no IOMMU_IOAS_UNMAP: counted as a
+ * type1 container's release is (vt_teardown.bpf.h), an area for a vfio_dma, each seen at
+ * iopt_area_unfill_domains inside it. */
+static __always_inline int teardown_area(struct iopt_area *area)
+{
+	__u32 tid;
+	struct vtr_teardown *t;
+
+	if (!vt_teardowns_active)
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	t = bpf_map_lookup_elem(&vt_teardowns, &tid);
+	if (!t || !t->ts)
+		return 0;
+	t->dmas++;
+	t->bytes += BPF_CORE_READ(area, node.last) - BPF_CORE_READ(area, node.start) + 1;
+	return 0;
+}
+
+static __always_inline __u64 ioas_of_obj(__u64 obj)
+{
+	return obj ? obj - bpf_core_field_offset(struct iommufd_ioas, obj) : 0;
+}
+
+VT_ENTRY_EXIT_PROGS(iommufd_ioas_destroy, ioas_destroy, VT_FE_ONE_NUMBER,
+		    teardown_enter((void *)ioas_of_obj(a0)), teardown_exit())
+
+SEC("fentry/iopt_area_unfill_domains")
+int BPF_PROG(fe_area_unfill)
+{
+	return teardown_area((void *)fentry_arg(ctx, 0));
+}
+
+SEC("kprobe/iopt_area_unfill_domains")
+int BPF_KPROBE(kp_area_unfill, void *area)
+{
+	return teardown_area(area);
 }
 
 /* ---- iommufd_access_{pin,unpin}_pages: the inner half of vfio_{pin,unpin}_pages -----------

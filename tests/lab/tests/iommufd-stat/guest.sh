@@ -32,6 +32,8 @@ vt_traced nopin "$S" nopin --iommufd --maps 2 --iterations 10
 vt_traced retry "$S" retry --iommufd --fault-k 3 --maps 2 --iterations 5
 vt_traced nocb "$S" nocb-pin --iommufd --iterations 5
 vt_traced lifecycle "$S" lifecycle --iommufd --iterations 5
+# 5 areas left mapped: the IOAS's destruction at close is one teardown of 5 areas
+vt_traced leave-mapped "$S" multidev --iommufd --devices 2 --maps 2 --iterations 3 --leave-mapped 5
 VT_ENV=VFIO_TRACE_NO_FENTRY=1 vt_traced storm-kprobe "$S" storm --iommufd --iterations 100
 vt_traced top-multidev "top -j 1" multidev --iommufd --devices 2 --maps 2 --iterations 10
 if dmesg_clean; then note dmesg_clean yes; else note dmesg_clean no; fi
