@@ -119,6 +119,10 @@ struct vtr_event {
 /* After a process's first REGISTER: who it is, read in its own context (struct vtr_proc), so
  * that a VM gone before user space could read /proc is named all the same. */
 #define VT_EV_PROC	  0x102
+/* An IOMMU_IOAS_UNMAP that ended in iommufd's retry limit (-EDEADLOCK after 100 notifies without
+ * a gap between areas, with a WARN): obj/container = the IOAS, iova/size = the last notified
+ * area, aux = the length asked, retries = the notifies it made (bpf/vt_iommufd.bpf.h). */
+#define VT_EV_RETRY_LIMIT 0x103
 
 #define VT_CMDLINE_MAX 1024
 struct vtr_proc {

@@ -245,6 +245,17 @@ char *vt_alert_text(json_object *a, char *buf, size_t len)
 			vt_esc(c1, sizeof(c1), jstr(a, "thread_comm"), 32), jstr(a, "iova"),
 			(unsigned long long)jnum(a, "size"),
 			(unsigned long long)jnum(a, "notifies"));
+	} else if (!strcmp(kind, "RETRY_LIMIT")) {
+		snprintf(
+			buf, len,
+			"RETRY LIMIT in IOAS %s: IOMMU_IOAS_UNMAP by thread %llu (%s) gave up after "
+			"%llu notifies without a gap between areas (the last: iova %s, %llu bytes) "
+			"and failed with -EDEADLOCK (a kernel WARN); the areas not reached stay "
+			"mapped and pinned",
+			jstr(a, "ioas"), (unsigned long long)jnum(a, "tid"),
+			vt_esc(c1, sizeof(c1), jstr(a, "thread_comm"), 32),
+			(unsigned long long)jnum(a, "notifies"), jstr(a, "iova"),
+			(unsigned long long)jnum(a, "size"));
 	} else if (!strcmp(kind, "DEADLOCK")) {
 		snprintf(
 			buf, len,

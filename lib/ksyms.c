@@ -17,7 +17,7 @@
 
 /* What vfio-trace looks up by name (lib/points.c's vt_points; a unit test keeps them in step):
  * every symbol, text and data, of these modules ... */
-static const char *const want_modules[] = { "vfio", "vfio_iommu_type1", NULL };
+static const char *const want_modules[] = { "vfio", "vfio_iommu_type1", "iommufd", NULL };
 /* ... and these vmlinux functions and their compiler clones (CONFIG_DEBUG_LOCK_ALLOC turns
  * mutex_lock into mutex_lock_nested). */
 static const char *const want_vmlinux[] = { "mutex_lock", "mutex_lock_nested", "mutex_unlock",

@@ -71,6 +71,17 @@ int vt_point_progs(const struct vfio_trace_bpf *s, struct point_progs *out)
 		PAIRS("vfio_iommu_type1_unpin_pages", t1_unpin),
 		PAIRS("vfio_iommu_type1_detach_group", detach_group),
 		PAIRS("vfio_iommu_type1_release", release),
+		PAIRS("iommufd_ioas_unmap", ioas_unmap),
+		PAIRS("iommufd_ioas_map", ioas_map),
+		PAIRS("iommufd_access_notify_unmap", ioas_notify),
+		PAIRS("iommufd_access_pin_pages", ioas_pin),
+		PAIRS("iommufd_access_unpin_pages", ioas_unpin),
+		PAIRS("iommufd_ioas_destroy", ioas_destroy),
+		{ "iopt_area_unfill_domains", s->progs.fe_area_unfill, NULL,
+		  s->progs.kp_area_unfill },
+		{ "iopt_unmap_iova", s->progs.fe_iopt_unmap, NULL, s->progs.kp_iopt_unmap },
+		{ "iopt_unmap_all", s->progs.fe_iopt_unmap_all, NULL, s->progs.kp_iopt_unmap_all },
+		{ "iopt_map_user_pages", s->progs.fe_iopt_map, NULL, s->progs.kp_iopt_map },
 		{ "vfio_iommu_type1_register_device", s->progs.fe_register, NULL,
 		  s->progs.kp_register },
 		{ "vfio_iommu_type1_unregister_device", s->progs.fe_unregister, NULL,
@@ -87,8 +98,8 @@ int vt_point_progs(const struct vfio_trace_bpf *s, struct point_progs *out)
 	return sizeof(all) / sizeof(all[0]);
 }
 
-/* Programs a point's method alone does not decide: the type1 pin/unpin pair is only a
- * fallback for the vfio.ko pair; without VT_FEAT_DETAIL the vfio.ko pair's fentry half is
+/* Programs a point's method alone does not decide: the type1 and iommufd pin/unpin pairs are
+ * only a fallback for the vfio.ko pair; without VT_FEAT_DETAIL the vfio.ko pair's fentry half is
  * not needed (its fexit sees arguments and result; a kretprobe does not), nor
  * vfio_remove_dma's exit (its entry counts the vfio_dma of a teardown). */
 static bool prog_needed(const struct vt_bpf *t, const struct point_progs *b,
@@ -99,6 +110,10 @@ static bool prog_needed(const struct vt_bpf *t, const struct point_progs *b,
 	if (!strcmp(b->point, "vfio_iommu_type1_pin_pages"))
 		return !point_usable("vfio_pin_pages");
 	if (!strcmp(b->point, "vfio_iommu_type1_unpin_pages"))
+		return !point_usable("vfio_unpin_pages");
+	if (!strcmp(b->point, "iommufd_access_pin_pages"))
+		return !point_usable("vfio_pin_pages");
+	if (!strcmp(b->point, "iommufd_access_unpin_pages"))
 		return !point_usable("vfio_unpin_pages");
 	if (prog == s->progs.fe_vfio_pin || prog == s->progs.fe_vfio_unpin ||
 	    prog == s->progs.fx_remove_dma || prog == s->progs.kr_remove_dma)

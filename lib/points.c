@@ -7,7 +7,8 @@
 #include <string.h>
 #include "vt.h"
 
-#define T1 "vfio_iommu_type1"
+#define T1	"vfio_iommu_type1"
+#define IOMMUFD "iommufd"
 
 struct vt_point vt_points[] = {
 	{ "vfio_iommu_type1_ioctl", T1, VT_PK_FUNC, "ioctl",
@@ -57,6 +58,30 @@ struct vt_point vt_points[] = {
 	{ "lock:contention_end", NULL, VT_PK_TRACEPOINT, "contention_end",
 	  "lock wait times (locks); the live ABBA deadlock alert (every tracing command)", false,
 	  VT_FEAT_LOCKS | VT_FEAT_ALERT },
+	/* The iommufd path (device cdev + /dev/iommu, kernels with CONFIG_IOMMUFD): an IOAS is
+	 * the container (bpf/vt_iommufd.bpf.h). */
+	{ "iommufd_ioas_unmap", IOMMUFD, VT_PK_FUNC, "ioas_unmap",
+	  "IOMMU_IOAS_UNMAP calls: latency, bytes, errors per IOAS; -EDEADLOCK: the RETRY LIMIT "
+	  "alert",
+	  false },
+	{ "iopt_unmap_iova", IOMMUFD, VT_PK_FUNC, "iopt_unmap",
+	  "the IOAS an IOMMU_IOAS_UNMAP unmaps", false },
+	{ "iopt_unmap_all", IOMMUFD, VT_PK_FUNC, "iopt_unmap_all",
+	  "the IOAS an IOMMU_IOAS_UNMAP of everything unmaps", false },
+	{ "iommufd_ioas_map", IOMMUFD, VT_PK_FUNC, "ioas_map",
+	  "IOMMU_IOAS_MAP calls: latency, bytes, errors per IOAS", false },
+	{ "iopt_map_user_pages", IOMMUFD, VT_PK_FUNC, "iopt_map",
+	  "the IOAS an IOMMU_IOAS_MAP maps into", false },
+	{ "iommufd_access_notify_unmap", IOMMUFD, VT_PK_FUNC, "ioas_notify",
+	  "notifies per IOAS (one per pinned area and try): latency, bytes, retries", false },
+	{ "iommufd_ioas_destroy", IOMMUFD, VT_PK_FUNC, "ioas_destroy",
+	  "VM teardown: an IOAS goes away with its remaining areas (no IOMMU_IOAS_UNMAP)", false },
+	{ "iopt_area_unfill_domains", IOMMUFD, VT_PK_FUNC, "area_unfill",
+	  "the areas and bytes of an IOAS teardown", false },
+	{ "iommufd_access_pin_pages", IOMMUFD, VT_PK_FUNC, "ioas_pin",
+	  "pins per IOAS where vfio_pin_pages cannot be traced", false },
+	{ "iommufd_access_unpin_pages", IOMMUFD, VT_PK_FUNC, "ioas_unpin",
+	  "unpins per IOAS where vfio_unpin_pages cannot be traced", false },
 	{ "iommu:map", NULL, VT_PK_TRACEPOINT, NULL, "IOMMU domain maps (not with emulated IOMMUs)",
 	  false },
 	{ "iommu:unmap", NULL, VT_PK_TRACEPOINT, NULL, "IOMMU domain unmaps", false },

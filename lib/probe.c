@@ -388,7 +388,12 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 	default: break;
 	}
 	if (p->module && !module_loaded(p->module)) {
-		snprintf(p->reason, sizeof(p->reason), "module %s not loaded", p->module);
+		/* e.g. iommufd on Debian's kernels (no CONFIG_IOMMUFD) */
+		if (!module_available(env->release, p->module))
+			snprintf(p->reason, sizeof(p->reason),
+				 "not present: no module %s in this kernel", p->module);
+		else
+			snprintf(p->reason, sizeof(p->reason), "module %s not loaded", p->module);
 		return;
 	}
 	s = vt_ksyms_by_name(ks, p->name, p->module);

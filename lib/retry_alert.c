@@ -5,6 +5,10 @@
  * BUG()s after 10). A driver that never unpins raises one at every UNMAP_DMA, thousands a
  * second: one alert a second per container, and how many more there were in one of its own
  * (vt_tracer_alert: stderr's line, the -j stream's record, syslog, a recording).
+ *
+ * Its iommufd counterpart, RETRY LIMIT: an IOMMU_IOAS_UNMAP failed with -EDEADLOCK, iommufd's
+ * own limit (iopt_unmap_iova_range: WARN_ON(tries > 100), tries reset only at a gap between
+ * areas). One alert per such unmap: each costs the kernel 101 notifies and a WARN.
  */
 #include <string.h>
 #include "storm.h"
@@ -78,4 +82,23 @@ void vt_retry_alerts_flush(struct vt_retry_alerts *r, bool all)
 	for (size_t i = 0; i < VT_NALERTS; i++)
 		if (r->a[i].more && (all || now - r->a[i].last_ns >= VT_ALERT_EVERY_NS))
 			retry_alert_flush(r, &r->a[i]);
+}
+
+void vt_retry_limit_alert(struct vt_retry_alerts *r, const struct vtr_event *e)
+{
+	json_object *a = vt_alert_new("RETRY_LIMIT", e->ts);
+	char hex[24];
+
+	vt_alert_add_event(a, e);
+	json_object_object_add(a, "ioas",
+			       json_object_new_string(json_object_get_string(
+				       json_object_object_get(a, "container"))));
+	snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)e->iova);
+	json_object_object_add(a, "iova", json_object_new_string(hex));
+	json_object_object_add(a, "size", json_object_new_uint64(e->size));
+	json_object_object_add(a, "requested", json_object_new_uint64(e->aux));
+	json_object_object_add(a, "notifies", json_object_new_int64(e->retries));
+	json_object_object_add(a, "ret", json_object_new_int64(e->ret));
+	vt_tracer_alert(r->opts, a);
+	json_object_put(a);
 }

@@ -127,6 +127,10 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 			t->opts.on_event(t->opts.ctx, e, true);
 		return ring_stop(t);
 	}
+	if (e->op == VT_EV_RETRY_LIMIT) {
+		vt_retry_limit_alert(&t->retry_alerts, e);
+		return ring_stop(t);
+	}
 	if (e->op == VT_OP_DEADLOCK) {
 		deadlock_alert(t, e);
 		if (t->opts.on_event)

@@ -8,7 +8,7 @@
  * or above a threshold. A process raises one alert when its storm starts; it can raise another
  * only after it has stayed below half of every threshold for `quiet` seconds (hysteresis).
  *
- * An alert is one JSON object, {"type":"alert","alert":"STORM"|"RETRY_STORM"|"DEADLOCK",...}:
+ * An alert is one JSON object, {"type":"alert","alert":"STORM"|"RETRY_STORM"|"RETRY_LIMIT"|"DEADLOCK",...}:
  * the -j streams print it as it is, recordings keep it (an ALERTS block, docs/RECORDING.md),
  * and its text line (stderr live, stdout in report) and syslog line are made from it.
  */

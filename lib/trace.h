@@ -136,6 +136,8 @@ struct vt_retry_alerts {
 };
 /* e: a VT_OP_RETRY record (container, pid, comm, iova, size, retries) */
 void vt_retry_alert(struct vt_retry_alerts *r, const struct vtr_event *e);
+/* e: a VT_EV_RETRY_LIMIT record (an IOMMU_IOAS_UNMAP's -EDEADLOCK): one RETRY_LIMIT alert */
+void vt_retry_limit_alert(struct vt_retry_alerts *r, const struct vtr_event *e);
 /* The counts held back, once their second is over (all: now, at the end). */
 void vt_retry_alerts_flush(struct vt_retry_alerts *r, bool all);
 

@@ -259,7 +259,8 @@ static void test_alert_text(void **state)
 	json_object_put(a);
 }
 
-/* RETRY_STORM and DEADLOCK: the text lines they always had, now made from the record. */
+/* RETRY_STORM and DEADLOCK: the text lines they always had, now made from the record; and
+ * RETRY_LIMIT. */
 static void test_alert_kinds(void **state)
 {
 	json_object *a = vt_alert_new("DEADLOCK", 5);
@@ -298,6 +299,21 @@ static void test_alert_kinds(void **state)
 		vt_alert_text(a, text, sizeof(text)),
 		"9 more retry storms in container 0x10 since the last line about it (one "
 		"line a second per container)");
+	json_object_put(a);
+	/* iommufd's retry limit: the thread's comm escaped like the others */
+	a = vt_alert_new("RETRY_LIMIT", 5);
+	json_object_object_add(a, "ioas", json_object_new_string("0x20"));
+	json_object_object_add(a, "tid", json_object_new_int64(8));
+	json_object_object_add(a, "thread_comm", json_object_new_string("w\n"));
+	json_object_object_add(a, "iova", json_object_new_string("0x100064000"));
+	json_object_object_add(a, "size", json_object_new_int64(4096));
+	json_object_object_add(a, "notifies", json_object_new_int64(101));
+	assert_string_equal(
+		vt_alert_text(a, text, sizeof(text)),
+		"RETRY LIMIT in IOAS 0x20: IOMMU_IOAS_UNMAP by thread 8 (w\\x0a) gave up after 101 "
+		"notifies without a gap between areas (the last: iova 0x100064000, 4096 bytes) and "
+		"failed with -EDEADLOCK (a kernel WARN); the areas not reached stay mapped and "
+		"pinned");
 	json_object_put(a);
 }
 

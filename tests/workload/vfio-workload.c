@@ -223,6 +223,7 @@ static json_object *params_json(const struct options *o)
 	json_object_object_add(p, "fault_k", json_object_new_int(o->fault_k));
 	json_object_object_add(p, "nocb", json_object_new_boolean(o->nocb));
 	json_object_object_add(p, "iommufd", json_object_new_boolean(o->iommufd));
+	json_object_object_add(p, "past_limit", json_object_new_boolean(o->past_limit));
 	json_object_object_add(p, "fds", json_object_new_int(o->fds));
 	json_object_object_add(p, "verify", json_object_new_boolean(o->verify));
 	json_object_object_add(p, "hold_s", json_object_new_double(o->hold));

@@ -59,6 +59,7 @@ struct options {
 	unsigned fault_k;    /* module knob, armed before each unmap */
 	bool nocb;	     /* use vfio_dmatest_nocb.* devices */
 	bool iommufd;	     /* device cdev + /dev/iommu IOAS instead of a type1 container */
+	bool past_limit;     /* --iommufd range unmaps over > 100 pinned areas (-EDEADLOCK) */
 	bool verify;	     /* pin with the marker flag and check it */
 	bool unpin;	     /* DMATEST_UNPIN every pin before the unmap */
 	enum unmap_mode unmap_mode;
@@ -91,6 +92,7 @@ void parse_args(int argc, char **argv, struct options *o);
 	X(bytes_mapped)		    /* sum of sizes successfully mapped */                         \
 	X(unmap_dma_ok)		    /* VFIO_IOMMU_UNMAP_DMA ioctls that succeeded */               \
 	X(unmap_dma_err)	    /* ... that failed */                                          \
+	X(unmap_edeadlock)	    /* ... of which with EDEADLOCK (--past-limit) */               \
 	X(unmap_bytes_requested)    /* sum of the size argument */                                 \
 	X(unmap_bytes_unmapped)	    /* sum of the size the kernel returned */                      \
 	X(vfio_dma_removed)	    /* vfio_dma removed by UNMAP_DMA (= vfio_remove_dma calls) */  \
