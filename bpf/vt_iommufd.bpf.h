@@ -260,7 +260,7 @@ int BPF_KPROBE(kp_iopt_map, void *ictx, void *iopt)
 /* ---- iommufd_access_notify_unmap(iopt, iova, length) -------------------------------------
  * One call per area with accesses, per try; the same area notified again in one IOAS_UNMAP
  * is a retry (an access kept its pins), as on type1. */
-static __always_inline int notify_enter(__u64 iopt, __u64 iova, __u64 length)
+static __always_inline int ioas_notify_enter(__u64 iopt, __u64 iova, __u64 length)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct vtr_ioas_call *c = ioas_call();
@@ -293,7 +293,7 @@ static __always_inline int notify_enter(__u64 iopt, __u64 iova, __u64 length)
 	return 0;
 }
 
-static __always_inline int notify_exit(void)
+static __always_inline int ioas_notify_exit(void)
 {
 	struct vtr_ioas_call *c = ioas_call();
 	__u64 now = bpf_ktime_get_ns();
@@ -311,25 +311,25 @@ static __always_inline int notify_exit(void)
 SEC("fentry/iommufd_access_notify_unmap")
 int BPF_PROG(fe_ioas_notify, void *iopt, unsigned long iova, unsigned long length)
 {
-	return notify_enter(fentry_arg(ctx, 0), iova, length);
+	return ioas_notify_enter(fentry_arg(ctx, 0), iova, length);
 }
 
 SEC("fexit/iommufd_access_notify_unmap")
 int BPF_PROG(fx_ioas_notify)
 {
-	return notify_exit();
+	return ioas_notify_exit();
 }
 
 SEC("kprobe/iommufd_access_notify_unmap")
 int BPF_KPROBE(kp_ioas_notify, void *iopt, unsigned long iova, unsigned long length)
 {
-	return notify_enter((__u64)iopt, iova, length);
+	return ioas_notify_enter((__u64)iopt, iova, length);
 }
 
 SEC("kretprobe/iommufd_access_notify_unmap")
 int BPF_KRETPROBE(kr_ioas_notify)
 {
-	return notify_exit();
+	return ioas_notify_exit();
 }
 
 /* ---- an IOAS destroyed with areas left: a teardown ----------------------------------------
