@@ -55,6 +55,30 @@ net_up() {
 	ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
 }
 
+# vfio_pci_bind [BDF]: bind a PCI device (default: run-vm --iommu's e1000e, the one 8086:10d3)
+# to vfio-pci (its modules from /lab/vfio-pci.deps first) through driver_override and
+# drivers_probe; prints "BDF GROUP" once /dev/vfio/GROUP exists. Status 1 on failure.
+vfio_pci_bind() {
+	_b=${1:-}
+	if [ -z "$_b" ]; then
+		for _p in /sys/bus/pci/devices/*; do
+			[ "$(cat "$_p/vendor"):$(cat "$_p/device")" = 0x8086:0x10d3 ] && _b=$(basename "$_p")
+		done
+	fi
+	[ -n "$_b" ] && [ -d "/sys/bus/pci/devices/$_b" ] || { echo "vfio_pci_bind: no device ${_b:-8086:10d3} (run-vm --iommu?)" >&2; return 1; }
+	[ -e "/sys/bus/pci/devices/$_b/iommu_group" ] || { echo "vfio_pci_bind: $_b has no IOMMU group (intel_iommu=on?)" >&2; return 1; }
+	while read -r _d; do
+		[ -n "$_d" ] || continue
+		module_loaded "$(basename "$_d" .ko)" || insmod "$_d" || return 1
+	done < /lab/vfio-pci.deps
+	[ -e "/sys/bus/pci/devices/$_b/driver" ] && echo "$_b" > "/sys/bus/pci/devices/$_b/driver/unbind"
+	echo vfio-pci > "/sys/bus/pci/devices/$_b/driver_override" || return 1
+	echo "$_b" > /sys/bus/pci/drivers_probe || return 1
+	_g=$(basename "$(readlink "/sys/bus/pci/devices/$_b/iommu_group")")
+	wait_file "/dev/vfio/$_g" 10 || { echo "vfio_pci_bind: no /dev/vfio/$_g" >&2; return 1; }
+	echo "$_b $_g"
+}
+
 # dmatest_unload: rmmod the test module. Returns rmmod's status.
 dmatest_unload() { rmmod vfio_dmatest; }
 

@@ -34,6 +34,7 @@ const char *const scenario_names[SC__N] = {
 	[SC_LIFECYCLE] = "lifecycle",
 	[SC_DEADLOCK] = "deadlock",
 	[SC_SLOW_NOTIFY] = "slow-notify",
+	[SC_PCI] = "pci",
 };
 
 static const char usage_text[] =
@@ -80,6 +81,15 @@ static const char usage_text[] =
 	"                  (default 2000000; devices 0 and 2, device 0 faults once), a device open\n"
 	"                  (register) waiting for device_list_lock and a pin waiting for iommu->lock\n"
 	"                  behind it; all finish. Needs ndev >= 3. --json: tids, then status ok\n"
+	"  pci             a vfio-pci device with a REAL IOMMU domain (lab: run-vm --iommu), no test\n"
+	"                  module: its group in a TYPE1v2 container; per cycle MAP_DMA --maps vfio_dma\n"
+	"                  of --map-size backed by anonymous 4 KiB pages (MADV_NOHUGEPAGE) at\n"
+	"                  0x100000000 and --huge-maps of --huge-size backed by 2 MiB hugetlbfs pages\n"
+	"                  (MAP_HUGETLB; reserve vm.nr_hugepages) at 0x200000000, then one UNMAP_DMA\n"
+	"                  each; --leave-mapped N maps N more of each kind and exits with them\n"
+	"                  mapped (the kernel removes them at close, as at a VM's exit). No pins, no\n"
+	"                  notifies; JSON adds backing {anon, hugetlb} with per-kind counts\n"
+	"                  [maps 4, map-size 64K, huge-maps 2, huge-size 4M, iterations 10]\n"
 	"\n"
 	"A cycle (all but lifecycle): MAP_DMA --maps vfio_dma of --map-size at consecutive IOVAs\n"
 	"(thread t, map j: iova 0x100000000 + (t*maps + j) * map-size, all backed by one pre-faulted\n"
@@ -125,6 +135,9 @@ static const char usage_text[] =
 	"                    Each cycle's IOMMU_IOAS_UNMAP fails with EDEADLOCK after 100 areas\n"
 	"                    (and a kernel WARN; counted: unmap_dma_err, unmap_edeadlock), a second\n"
 	"                    one unmaps the rest (it must report (maps - 100) * map-size bytes)\n"
+	"  --pci BDF         pci: the device (default: the one device bound to vfio-pci)\n"
+	"  --huge-maps N     pci: hugetlbfs-backed vfio_dma per cycle (0..4096)\n"
+	"  --huge-size BYTES pci: size of each, a multiple of 2M; suffixes K M G\n"
 	"  --fds N           device fds opened per device per lifecycle cycle (1..16)\n"
 	"  --verify          pin with the marker flag and check the marker in memory (1 thread)\n"
 	"  --hold SECS       sleep after setup (before --go-file) and after the cycles (before\n"
@@ -268,12 +281,15 @@ enum {
 	O_UUID,
 	O_IOMMUFD,
 	O_PAST_LIMIT,
+	O_PCI,
+	O_HUGE_MAPS,
+	O_HUGE_SIZE,
 };
 
 /* which options were given explicitly: scenario defaults fill in the others */
 struct given {
 	bool devices, containers, iterations, maps, map_size, pin_pages, threads, rate, fault_k,
-		unmap_mode, fds, nocb, verify;
+		unmap_mode, fds, nocb, verify, huge_maps, huge_size;
 };
 
 void parse_args(int argc, char **argv, struct options *o)
@@ -293,6 +309,9 @@ void parse_args(int argc, char **argv, struct options *o)
 		{ "nocb", no_argument, NULL, O_NOCB },
 		{ "iommufd", no_argument, NULL, O_IOMMUFD },
 		{ "past-limit", no_argument, NULL, O_PAST_LIMIT },
+		{ "pci", required_argument, NULL, O_PCI },
+		{ "huge-maps", required_argument, NULL, O_HUGE_MAPS },
+		{ "huge-size", required_argument, NULL, O_HUGE_SIZE },
 		{ "json", required_argument, NULL, O_JSON },
 		{ "hold", required_argument, NULL, O_HOLD },
 		{ "ready-file", required_argument, NULL, O_READY },
@@ -369,6 +388,15 @@ void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case O_IOMMUFD: o->iommufd = true; break;
 		case O_PAST_LIMIT: o->past_limit = true; break;
+		case O_PCI: o->pci = optarg; break;
+		case O_HUGE_MAPS:
+			o->huge_maps = parse_u64("--huge-maps", optarg, false, 4096);
+			g.huge_maps = true;
+			break;
+		case O_HUGE_SIZE:
+			o->huge_size = parse_u64("--huge-size", optarg, true, 1ULL << 40);
+			g.huge_size = true;
+			break;
 		case O_JSON: o->json_path = optarg; break;
 		case O_HOLD: o->hold = parse_secs("--hold", optarg, 86400); break;
 		case O_READY: o->ready_file = optarg; break;
@@ -420,7 +448,7 @@ void parse_args(int argc, char **argv, struct options *o)
 	if (optind >= argc)
 		usage_error(
 			"missing SCENARIO (one of single rate storm small large multidev "
-			"multicontainer threads nopin retry nocb-pin lifecycle deadlock slow-notify)");
+			"multicontainer threads nopin retry nocb-pin lifecycle deadlock slow-notify pci)");
 	if (argc - optind > 1)
 		usage_error("unexpected argument '%s'", argv[optind + 1]);
 	scen = argv[optind];
@@ -431,7 +459,7 @@ void parse_args(int argc, char **argv, struct options *o)
 	if (o->scenario == SC__N)
 		usage_error(
 			"unknown scenario '%s' (single rate storm small large multidev "
-			"multicontainer threads nopin retry nocb-pin lifecycle deadlock slow-notify)",
+			"multicontainer threads nopin retry nocb-pin lifecycle deadlock slow-notify pci)",
 			scen);
 
 		/* scenario defaults for what was not given */
@@ -507,6 +535,13 @@ void parse_args(int argc, char **argv, struct options *o)
 		if (!o->delay_us)
 			o->delay_us = o->scenario == SC_DEADLOCK ? 200000 : 2000000;
 		break;
+	case SC_PCI:
+		DEF(pin_pages, 0);
+		DEF(maps, 4);
+		DEF(huge_maps, 2);
+		DEF(huge_size, 4 << 20);
+		DEF(iterations, o->duration > 0 ? 0 : 10);
+		break;
 	default: break;
 	}
 #undef DEF
@@ -577,6 +612,25 @@ void parse_args(int argc, char **argv, struct options *o)
 		usage_error(
 			"--iommufd --unmap range: --maps + --fault-k must be <= 100 with pins "
 			"(iommufd gives up after 100 notifies in one IOMMU_IOAS_UNMAP: -EDEADLOCK)");
+	if (o->scenario != SC_PCI && (o->pci || g.huge_maps || g.huge_size))
+		usage_error("--pci, --huge-maps and --huge-size are for the pci scenario only");
+	if (o->scenario == SC_PCI &&
+	    (o->devices != 1 || o->containers != 1 || o->threads != 1 || o->pin_pages ||
+	     o->iommufd || o->nocb || o->fault_k || o->delay_us || o->unmap_mode != UNMAP_EACH ||
+	     o->unpin || o->verify || o->duration > 0 || o->rate > 0 || o->hold > 0 || o->go_file ||
+	     o->ready_file || o->done_file))
+		usage_error("pci takes only --pci, --maps, --map-size, --huge-maps, --huge-size, "
+			    "--iterations, --leave-mapped, --json and --quiet");
+	if (o->scenario == SC_PCI && (!o->huge_size || o->huge_size % (2 << 20)))
+		usage_error("--huge-size must be a positive multiple of 2M");
+	if (o->scenario == SC_PCI &&
+	    (uint64_t)(o->maps + o->leave_mapped) * o->map_size > (1ULL << 32))
+		usage_error(
+			"pci: (--maps + --leave-mapped) * --map-size must be <= 4G (its IOVA window)");
+	if (o->scenario == SC_PCI &&
+	    (uint64_t)(o->huge_maps + (o->huge_maps ? o->leave_mapped : 0)) * o->huge_size >
+		    (1ULL << 32))
+		usage_error("pci: (--huge-maps + --leave-mapped) * --huge-size must be <= 4G");
 	if (o->first_dev + (uint64_t)o->containers * o->devices > 1024)
 		usage_error("device numbers beyond 1024");
 }

@@ -291,6 +291,10 @@ int main(int argc, char **argv)
 		install(on_signal_child);
 		return hang_main(&o);
 	}
+	if (o.scenario == SC_PCI) {
+		install(on_signal_child);
+		return pci_main(&o);
+	}
 	t0 = now_s();
 	errors = json_object_new_array();
 	setvbuf(stderr, NULL, _IOLBF, 0);

@@ -39,6 +39,7 @@ enum scenario {
 	SC_LIFECYCLE,
 	SC_DEADLOCK,
 	SC_SLOW_NOTIFY,
+	SC_PCI,
 	SC__N
 };
 
@@ -75,7 +76,10 @@ struct options {
 	const char *ready_file;
 	const char *go_file;
 	const char *done_file;
-	bool module_stats; /* read sysfs dmatest_stats before/after */
+	const char *pci;    /* pci: the vfio-pci device's BDF (NULL: the one bound to vfio-pci) */
+	unsigned huge_maps; /* pci: hugetlbfs-backed vfio_dma per cycle */
+	uint64_t huge_size; /* pci: bytes per hugetlbfs-backed vfio_dma (2 MiB multiple) */
+	bool module_stats;  /* read sysfs dmatest_stats before/after */
 	bool quiet;
 };
 
@@ -219,6 +223,9 @@ int iommufd_setup(struct wcontainer *c);
 int iommufd_dev_open(struct wcontainer *c, unsigned k);
 int iommufd_map(struct wcontainer *c, uint64_t iova, uint64_t size);
 int iommufd_unmap(struct wcontainer *c, uint64_t iova, __u64 *size);
+
+/* pci.c: the pci scenario, a vfio-pci device with a real IOMMU domain (see there) */
+int pci_main(const struct options *o);
 
 /* hang.c: the deadlock and slow-notify scenarios (for vfio-trace hung) */
 int hang_main(const struct options *o);
