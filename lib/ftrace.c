@@ -136,7 +136,7 @@ out:
 
 /* The field names of each kind's fetch arguments, in the order lib/ftrace_read.c reads them
  * (ft_rec.v[]); "name"/"drv" strings are looked up apart. */
-static const char *const ft_fields[][VT_FT_NFIELDS] = {
+static const char *const ft_fields[FT_NKINDS][VT_FT_NFIELDS] = {
 	[FT_IOCTL] = { "iommu", "cmd", "uarg", "miova", "msize", "uiova", "usize" },
 	[FT_REMOVE] = { "iommu", "iova", "size" },
 	[FT_UNMAP_UNPIN] = { "iommu", "iova", "size" },
@@ -155,7 +155,8 @@ int vt_ft_bind_fields(struct vt_ftrace *f)
 {
 	for (int i = 0; i < f->nev; i++) {
 		struct ft_event *e = &f->ev[i];
-		struct tep_event *te = tep_find_event_by_name(f->tep, f->name, e->name);
+		struct tep_event *te =
+			tep_find_event_by_name(f->tep, e->system ? e->system : f->name, e->name);
 
 		if (!te)
 			return -1;
@@ -291,7 +292,7 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 		 offsetof(struct vfio_iommu_type1_dma_map, size),
 		 offsetof(struct vfio_iommu_type1_dma_unmap, iova),
 		 offsetof(struct vfio_iommu_type1_dma_unmap, size));
-	if (!add_pair(f, "ioctl", FT_IOCTL, 0, "vfio_iommu_type1_ioctl", fmt)) {
+	if (!add_pair(f, "ioctl", FT_IOCTL, 0, "vfio_iommu_type1:vfio_iommu_type1_ioctl", fmt)) {
 		vt_err("ftrace: cannot create a kprobe event on vfio_iommu_type1_ioctl (%s)",
 		       strerror(errno));
 		return -1;
@@ -304,30 +305,32 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 			strerror(errno));
 	snprintf(fmt, sizeof(fmt), "iommu=$arg1:x64 iova=+%ld($arg2):u64 size=+%ld($arg2):u64",
 		 o->dma_iova, o->dma_size);
-	if (!add_pair(f, "remove", FT_REMOVE, 0, "vfio_remove_dma", fmt))
+	if (!add_pair(f, "remove", FT_REMOVE, 0, "vfio_iommu_type1:vfio_remove_dma", fmt))
 		note_missing(f, "remove_dma (unmap bytes and teardowns need it too)");
-	if (!add_pair(f, "unmap_unpin", FT_UNMAP_UNPIN, 0, "vfio_unmap_unpin", fmt))
+	if (!add_pair(f, "unmap_unpin", FT_UNMAP_UNPIN, 0, "vfio_iommu_type1:vfio_unmap_unpin",
+		      fmt))
 		note_missing(f, "unmap_unpin");
-	if (!add_pair(f, "detach", FT_DETACH, 0, "vfio_iommu_type1_detach_group",
+	if (!add_pair(f, "detach", FT_DETACH, 0, "vfio_iommu_type1:vfio_iommu_type1_detach_group",
 		      "iommu=$arg1:x64") ||
-	    !add_pair(f, "release", FT_RELEASE, 0, "vfio_iommu_type1_release", "iommu=$arg1:x64"))
+	    !add_pair(f, "release", FT_RELEASE, 0, "vfio_iommu_type1:vfio_iommu_type1_release",
+		      "iommu=$arg1:x64"))
 		note_missing(f, "teardown");
 	DEVNAME("$arg2");
 	snprintf(drv, sizeof(drv), "drv=+0(+%ld(+%ld($arg2))):string", o->ops_name, o->vdev_ops);
 	snprintf(fmt, sizeof(fmt),
 		 "iommu=$arg1:x64 vdev=$arg2:x64 unmap=+%ld(+%ld($arg2)):x64 %s %s", o->ops_unmap,
 		 o->vdev_ops, name, drv);
-	if (!add_event(f, "register", FT_REGISTER, 0, "vfio_iommu_type1_register_device", fmt,
-		       false))
+	if (!add_event(f, "register", FT_REGISTER, 0,
+		       "vfio_iommu_type1:vfio_iommu_type1_register_device", fmt, false))
 		note_missing(f, "register");
-	if (!add_event(f, "unregister", FT_UNREGISTER, 0, "vfio_iommu_type1_unregister_device", fmt,
-		       false))
+	if (!add_event(f, "unregister", FT_UNREGISTER, 0,
+		       "vfio_iommu_type1:vfio_iommu_type1_unregister_device", fmt, false))
 		note_missing(f, "unregister");
 	DEVNAME("$arg1");
 	snprintf(fmt, sizeof(fmt), "vdev=$arg1:x64 iova=$arg2:x64 npage=$arg3:s32 %s", name);
-	if (!add_pair(f, "pin", FT_PIN, 0, "vfio_pin_pages", fmt))
+	if (!add_pair(f, "pin", FT_PIN, 0, "vfio:vfio_pin_pages", fmt))
 		note_missing(f, "pin");
-	if (!add_pair(f, "unpin", FT_UNPIN, 0, "vfio_unpin_pages", fmt))
+	if (!add_pair(f, "unpin", FT_UNPIN, 0, "vfio:vfio_unpin_pages", fmt))
 		note_missing(f, "unpin");
 	/* a callback: the device's own ops->dma_unmap, and where the device is on its
 	 * container's device_list (first: its prev is the list head; last: its next is) */
@@ -344,6 +347,23 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 			vt_dbg("attached dma_unmap callback %s", f->cbs[i].sym);
 	}
 #undef DEVNAME
+	/* module loads and unloads: the events above name their functions as MODULE:FUNCTION,
+	 * so the kernel keeps them across an unload and arms them again at the next load (before
+	 * the module's init runs); these say when, for the callbacks' new addresses */
+	for (int i = 0; i < 2 && f->nev < VT_FT_MAX_EVENTS; i++) {
+		struct ft_event *e = &f->ev[f->nev];
+
+		memset(e, 0, sizeof(*e));
+		snprintf(e->name, sizeof(e->name), "%s", i ? "module_free" : "module_load");
+		e->kind = i ? FT_MODULE_FREE : FT_MODULE_LOAD;
+		e->system = "module";
+		e->id = -1;
+		if (tracefs_event_enable(f->inst, "module", e->name)) {
+			note_missing(f, "module unload and reload (no module events)");
+			break;
+		}
+		f->nev++;
+	}
 	return 0;
 }
 
@@ -359,8 +379,8 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	const char *holder_names[VT_FT_MAX_CB + 1];
 	struct vt_ftrace *f;
 	struct ft_offsets o;
-	const char *systems[2];
-	int nholders, err = -ENOTSUP;
+	const char *systems[3];
+	int nholders, nkprobes = 0, err = -ENOTSUP;
 	const char *blocker;
 
 	if (opts->locks) {
@@ -413,7 +433,8 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	if (create_events(f, &o))
 		goto fail;
 	systems[0] = f->name;
-	systems[1] = NULL;
+	systems[1] = "module";
+	systems[2] = NULL;
 	f->tep = tracefs_local_events_system(NULL, systems);
 	if (!f->tep || vt_ft_bind_fields(f)) {
 		vt_err("--backend ftrace: cannot read the formats of the events of %s (%s)",
@@ -431,11 +452,12 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		goto fail;
 	}
 	vt_storm_live_tick(&f->storm);
-	note_missing(f, "lock times and the ABBA alert, "
-			"callbacks of driver modules loaded after the start, module unload and "
-			"reload (the ftrace backend does not do them yet)");
+	note_missing(f, "lock times and the ABBA alert, callbacks of driver modules first "
+			"loaded after the start (the ftrace backend does not do them yet)");
+	for (int i = 0; i < f->nev; i++)
+		nkprobes += !!f->ev[i].dyn;
 	fprintf(stderr, "%s: attached %d kprobe events (ftrace, instance %s), tracing\n", vt_prog,
-		f->nev, f->name);
+		nkprobes, f->name);
 	vt_warn("not traced: %s", f->missing);
 	*out = &f->base;
 	return 0;
@@ -454,6 +476,8 @@ static void ft_close(struct vt_tracer *t)
 		tracefs_instance_free(f->inst);
 	}
 	for (int i = 0; i < f->nev; i++) {
+		if (!f->ev[i].dyn)
+			continue;
 		if (tracefs_dynevent_destroy(f->ev[i].dyn, true))
 			vt_warn("ftrace: cannot remove event %s/%s (%s)", f->name, f->ev[i].name,
 				strerror(errno));
@@ -554,8 +578,11 @@ static void ft_programs(struct vt_tracer *t, vt_prog_fn fn, void *ctx)
 	struct vt_ftrace *f = (struct vt_ftrace *)t;
 
 	for (int i = 0; i < f->nev; i++)
-		fn(ctx, f->ev[i].name, strstr(f->ev[i].name, "_ret") ? "kretprobe" : "kprobe", 0,
-		   0);
+		fn(ctx, f->ev[i].name,
+		   f->ev[i].system		 ? "tracepoint" :
+		   strstr(f->ev[i].name, "_ret") ? "kretprobe" :
+						   "kprobe",
+		   0, 0);
 }
 
 static unsigned ft_module_generation(struct vt_tracer *t)

@@ -36,6 +36,9 @@ enum ft_kind {
 	FT_UNPIN_RET,
 	FT_CB,
 	FT_CB_RET,
+	FT_MODULE_LOAD, /* module:module_load, module:module_free (tracepoints): a VFIO */
+	FT_MODULE_FREE, /* module or a driver's unloaded and loaded again under us */
+	FT_NKINDS,
 };
 
 struct tep_handle;
@@ -48,7 +51,8 @@ struct ft_event {
 	enum ft_kind kind;
 	int cb;			      /* FT_CB*: index in cbs */
 	bool retprobe;		      /* a kretprobe */
-	struct tracefs_dynevent *dyn; /* created (NULL: not) */
+	struct tracefs_dynevent *dyn; /* created (NULL: not, or a tracepoint) */
+	const char *system;	      /* a tracepoint's (NULL: our own group) */
 	int id;			      /* libtraceevent's id, once loaded */
 	struct tep_format_field *f[VT_FT_NFIELDS], *name_f, *drv_f;
 };
@@ -88,6 +92,12 @@ struct vt_ftrace {
 	struct vt_rowidx idx;
 	struct vt_dev *devs;
 	size_t ndevs, devcap;
+	/* devices at an address another device had before: their ids (lib/ftrace_read.c) */
+	struct {
+		uint64_t addr, id;
+	} * devmap;
+	size_t ndevmap;
+	uint64_t ndevids;
 	uint64_t losses[VT_LOSS_MAX];
 	struct vt_retry_alerts alerts;
 	struct vt_storm_live storm; /* unmap-storm alerts (lib/storm_live.c) */

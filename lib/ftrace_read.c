@@ -225,6 +225,44 @@ static void learn(struct vt_ftrace *f, const struct ft_thread *th, uint64_t vdev
 	memcpy(d->name, r->name, sizeof(d->name));
 }
 
+/* A device's id in the rows and the device table: its address, unless another device had that
+ * address before (a module reload gave an old vfio_dmatest.1's address to the new .0 in the
+ * lab): then an id of its own (never a kernel address), so each keeps its name and counts. */
+#define FT_DEV_ID_BASE 0x1000000ull
+
+static uint64_t dev_id(const struct vt_ftrace *f, uint64_t addr)
+{
+	for (size_t i = 0; i < f->ndevmap; i++)
+		if (f->devmap[i].addr == addr)
+			return f->devmap[i].id;
+	return addr;
+}
+
+/* At a register: the id of the device now at addr, named name. */
+static uint64_t dev_id_at_register(struct vt_ftrace *f, uint64_t addr, const char *name)
+{
+	uint64_t id = dev_id(f, addr);
+	const struct vtr_device *old = device(f, id, false);
+	size_t i;
+
+	if (!old || !old->name[0] || !strncmp(old->name, name, sizeof(old->name)))
+		return id;
+	for (i = 0; i < f->ndevmap && f->devmap[i].addr != addr; i++)
+		;
+	if (i == f->ndevmap) {
+		void *n = realloc(f->devmap, (f->ndevmap + 1) * sizeof(*f->devmap));
+
+		if (!n) {
+			f->losses[VT_LOSS_DEVICES_FULL]++;
+			return id;
+		}
+		f->devmap = n;
+		f->devmap[f->ndevmap++].addr = addr;
+	}
+	f->devmap[i].id = FT_DEV_ID_BASE + ++f->ndevids;
+	return f->devmap[i].id;
+}
+
 /* ---- one record ------------------------------------------------------------------------- */
 
 static void teardown_exit(struct vt_ftrace *f, struct ft_thread *th, uint64_t ts)
@@ -270,7 +308,7 @@ static void retry_warning(struct vt_ftrace *f, const struct ft_thread *th, uint6
 
 static void cb_enter(struct vt_ftrace *f, struct ft_thread *th, const struct ft_rec *r)
 {
-	uint64_t vdev = r->v[0], iova = r->v[1], len = r->v[2], unmap = r->v[3];
+	uint64_t vdev = dev_id(f, r->v[0]), iova = r->v[1], len = r->v[2], unmap = r->v[3];
 	int func = f->ev[r->ev].cb;
 
 	/* only the device's own ops->dma_unmap is a callback */
@@ -375,12 +413,48 @@ static void call_exit(struct vt_ftrace *f, struct ft_thread *th, int c, uint64_t
 	th->call[c].ts = 0;
 }
 
+/* A module we trace went (its events stay, disarmed) or came back (the kernel armed them
+ * again before its init ran): said on stderr; a driver's callbacks are at new addresses. */
+static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
+{
+	size_t l = strlen(r->name);
+	int ncb = 0;
+	bool ours = !strcmp(r->name, "vfio") || !strcmp(r->name, "vfio_iommu_type1");
+
+	for (int i = 0; i < f->ncbs; i++)
+		if (!strncmp(f->cbs[i].sym, r->name, l) && f->cbs[i].sym[l] == ':') {
+			ours = true;
+			ncb++;
+		}
+	if (!ours)
+		return;
+	if (!load) {
+		fprintf(stderr, "%s: module %s unloaded: its kprobe events wait for it\n", vt_prog,
+			r->name);
+		return;
+	}
+	if (ncb && vt_ksyms_reload_module(f->ks, r->name))
+		vt_warn("ftrace: cannot read the symbols of %s again: its callbacks are not traced",
+			r->name);
+	for (int i = 0; ncb && i < f->ncbs; i++) {
+		const struct vt_ksym *k;
+
+		if (strncmp(f->cbs[i].sym, r->name, l) || f->cbs[i].sym[l] != ':')
+			continue;
+		k = vt_ksyms_by_name(f->ks, f->cbs[i].sym + l + 1, r->name);
+		f->cbs[i].addr = k ? k->addr : 0;
+	}
+	fprintf(stderr, "%s: module %s loaded: its kprobe events armed again%s\n", vt_prog, r->name,
+		ncb ? ", its dma_unmap callbacks looked up anew" : "");
+}
+
 static void handle(struct vt_ftrace *f, const struct ft_rec *r)
 {
 	struct ft_thread *th = thread_get(f, r->tid, r->tgid);
 	const struct ft_event *e = &f->ev[r->ev];
 	int64_t ret = (int64_t)r->v[0];
 	struct vtr_device *d;
+	uint64_t vdev;
 
 	if (!th) {
 		f->losses[VT_LOSS_TASK_FULL]++;
@@ -462,7 +536,9 @@ static void handle(struct vt_ftrace *f, const struct ft_rec *r)
 		/* type1 returns at once for a device without dma_unmap: it never joins the list */
 		if (!r->v[2])
 			return;
-		d = device(f, r->v[1], true);
+		vdev = e->kind == FT_REGISTER ? dev_id_at_register(f, r->v[1], r->name) :
+						dev_id(f, r->v[1]);
+		d = device(f, vdev, true);
 		if (d) {
 			d->container = r->v[0];
 			d->dma_unmap = r->v[2];
@@ -474,21 +550,25 @@ static void handle(struct vt_ftrace *f, const struct ft_rec *r)
 		account(f, th, VT_KIND_DEVICE,
 			&(struct vtr_event){ .op = e->kind == FT_REGISTER ? VT_OP_REGISTER :
 									    VT_OP_UNREGISTER,
-					     .obj = r->v[1],
+					     .obj = vdev,
 					     .container = r->v[0],
 					     .ts = r->ts });
 		break;
 	case FT_PIN:
 	case FT_UNPIN:
-		learn(f, th, r->v[0], r);
+		vdev = dev_id(f, r->v[0]);
+		learn(f, th, vdev, r);
 		/* npage is an int: a negative one counts as the BPF side's (u64)npage */
-		call_enter(th, e->kind == FT_PIN ? CALL_PIN : CALL_UNPIN, r->ts, r->v[0], r->v[1],
+		call_enter(th, e->kind == FT_PIN ? CALL_PIN : CALL_UNPIN, r->ts, vdev, r->v[1],
 			   (uint64_t)(int64_t)(int32_t)r->v[2]);
 		break;
 	case FT_PIN_RET: call_exit(f, th, CALL_PIN, r->ts, (int32_t)r->v[0]); break;
 	case FT_UNPIN_RET: call_exit(f, th, CALL_UNPIN, r->ts, 0); break;
 	case FT_CB: cb_enter(f, th, r); break;
 	case FT_CB_RET: cb_exit(f, th, r); break;
+	case FT_MODULE_LOAD:
+	case FT_MODULE_FREE: module_event(f, r, e->kind == FT_MODULE_LOAD); break;
+	case FT_NKINDS: break;
 	}
 }
 
@@ -669,6 +749,7 @@ void vt_ft_read_free(struct vt_ftrace *f)
 	free(f->acc.rows);
 	vt_rowidx_free(&f->idx);
 	free(f->devs);
+	free(f->devmap);
 	free(f->pend);
 	free(f->threads);
 }
