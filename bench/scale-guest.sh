@@ -1,15 +1,16 @@
 #!/bin/sh
 # bench/scale-guest.sh: the scale benchmark, run in the lab guest as /test.sh by bench/scale
-# (busybox sh). scale.conf sets ROUNDS, STORM_SECS, NS (container counts), NDEV (vfio_dmatest
-# ndev: >= the largest containers x devices), WIDE ("N:D", one point with D devices per
-# container, or empty).
+# (busybox sh). scale.conf sets ROUNDS, STORM_SECS, STATS_WINDOWS, STATS_SECS, NS (container
+# counts), NDEV (vfio_dmatest ndev: >= the largest containers x devices), WIDE ("N:D", one point
+# with D devices per container, or empty).
 # Files from the host under /lab/bench/: scale.conf, vfio-trace, empty-load, progstats, vtexec.
 # Writes raw results under /out/raw/ (bench/scale-report.py turns them into numbers):
 #   storm-<mode>-<point>-<round>.json  vfio-workload multicontainer JSON of one timed storm
 #   tracer-<mode>-<point>-<round>.res  vtexec: attach_s, maxrss_kb (peak RSS), status
-#   cpu-top-<point>-<round>.txt        top's utime+stime ticks before/after the storm, wall s, CLK_TCK
+#   cpu-top-<point>-<round>.txt        top's utime+stime (ticks) and uptime (s) before/after the storm
 #   top-<point>-<round>.out           top -b 1's output (its rows)
-#   stats-<mode>-<point>-{pre,before,after}.tsv + storm-stats-<mode>-<point>.json: bpf_stats
+#   stats-<mode>-<point>-pre.tsv, stats-<mode>-<point>-w<W>-{before,after}.tsv +
+#   storm-stats-<mode>-<point>-w<W>.json: bpf_stats windows
 # <point> is N (N containers, one device each) or NxD (D devices each).
 . /lab/lib.sh
 . /lab/bench/scale.conf
@@ -118,17 +119,23 @@ while [ $r -le $ROUNDS ]; do
 	r=$((r + 1))
 done
 
-# ---- 2. BPF ns per storm cycle under bpf_stats, per point: one storm under each tracer
+# ---- 2. BPF ns per storm cycle under bpf_stats, per point: STATS_WINDOWS storms of STATS_SECS
+# under one start of each tracer, a progstats snapshot around each (the report takes the median
+# over the windows: one vCPU stall on the host inflates a window)
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
 for p in $POINTS; do
 	for m in empty-lean top; do
 		progstats > $R/stats-$m-$p-pre.tsv
 		start_tracer $m stats-$p || continue
 		warmup $p
-		progstats > $R/stats-$m-$p-before.tsv
-		vfio-workload multicontainer $(point_args $p) --duration $STORM_SECS -q --no-module-stats \
-			--json $R/storm-stats-$m-$p.json || echo "bench: stats storm under $m at $p failed"
-		progstats > $R/stats-$m-$p-after.tsv
+		w=1
+		while [ $w -le ${STATS_WINDOWS:-3} ]; do
+			progstats > $R/stats-$m-$p-w$w-before.tsv
+			vfio-workload multicontainer $(point_args $p) --duration ${STATS_SECS:-2} -q --no-module-stats \
+				--json $R/storm-stats-$m-$p-w$w.json || echo "bench: stats storm under $m at $p failed"
+			progstats > $R/stats-$m-$p-w$w-after.tsv
+			w=$((w + 1))
+		done
 		stop_tracer
 	done
 done
