@@ -291,7 +291,7 @@ BENCH_LIBS  := -lbpf -lelf -lz -lzstd
 # the vfio-trace binary measured (another build: make bench VFIO_TRACE=...)
 VFIO_TRACE  ?= $(BUILD)/vfio-trace
 
-.PHONY: bench bench-quick bench-tools
+.PHONY: bench bench-quick bench-scale bench-tools
 bench-tools: $(BENCH_TOOLS)
 
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c bpf/vmlinux.h $(wildcard include/*.h) $(wildcard bpf/*.h)
@@ -340,3 +340,8 @@ bench: $(VFIO_TRACE) $(WORKLOAD) $(BENCH_TOOLS)
 # table, commits nothing (bench/run --quick --kernel KVER for another kernel).
 bench-quick: $(VFIO_TRACE) $(WORKLOAD) $(BENCH_TOOLS)
 	VFIO_TRACE=$(VFIO_TRACE) bench/run --quick
+
+# Scale (bench/scale): storms over 1, 16, 64 containers in one VM boot (newest kernel; another:
+# bench/scale --kernel KVER); bench/results/scale-<kver>.json and docs/bench-scale.svg.
+bench-scale: $(VFIO_TRACE) $(WORKLOAD) $(BENCH_TOOLS)
+	VFIO_TRACE=$(VFIO_TRACE) bench/scale
