@@ -14,7 +14,7 @@
  *
  * Here: the ioctl (MAP/UNMAP_DMA), the per-vfio_dma steps, the device lifecycle, the
  * container's release and module loads. Included into this one object, in this order:
- * vt_teardown.bpf.h (VM teardown), vt_pins.bpf.h (pins), vt_iommufd.bpf.h (the iommufd path:
+ * vt_teardown.bpf.h (VM teardown), vt_phases.bpf.h (inside vfio_unmap_unpin), vt_pins.bpf.h (pins), vt_iommufd.bpf.h (the iommufd path:
  * IOAS maps, unmaps, notifies, pins), vt_locks.bpf.h (lock times, ABBA).
  */
 #include "vt_core.bpf.h"
@@ -309,6 +309,7 @@ VT_ENTRY_EXIT_PROGS(vfio_unmap_unpin, unmap_unpin, VT_FE_TWO_TYPED,
 		    dma_enter(VT_OP_UNMAP_UNPIN, (void *)a0, (void *)a1),
 		    dma_exit(VT_OP_UNMAP_UNPIN))
 
+#include "vt_phases.bpf.h"
 #include "vt_pins.bpf.h"
 #include "vt_iommufd.bpf.h"
 

@@ -39,7 +39,8 @@ void vt_bpf_op_masks(const struct vt_bpf *t, uint32_t *untraced, uint32_t *untim
 
 	*untraced = *untimed = 0;
 	if (!(features(&t->opts) & VT_FEAT_DETAIL)) {
-		*untraced |= 1u << VT_OP_REMOVE_DMA | 1u << VT_OP_UNMAP_UNPIN;
+		*untraced |= 1u << VT_OP_REMOVE_DMA | 1u << VT_OP_UNMAP_UNPIN |
+			     1u << VT_OP_IOMMU_UNMAP | 1u << VT_OP_UNPIN_REMOTE;
 		if (pin && pin->method == VT_M_FENTRY)
 			*untimed |= 1u << VT_OP_PIN | 1u << VT_OP_UNPIN;
 		if (ioctl && ioctl->method == VT_M_FENTRY)
@@ -65,6 +66,9 @@ int vt_point_progs(const struct vfio_trace_bpf *s, struct point_progs *out)
 		PAIRS("vfio_notify_dma_unmap", notify),
 		PAIRS("vfio_remove_dma", remove_dma),
 		PAIRS("vfio_unmap_unpin", unmap_unpin),
+		PAIRS("iommu_unmap_fast", iommu_unmap_fast),
+		PAIRS("iommu_unmap", iommu_unmap),
+		PAIRS("vfio_unpin_pages_remote", unpin_remote),
 		PAIRS("vfio_pin_pages", vfio_pin),
 		PAIRS("vfio_unpin_pages", vfio_unpin),
 		PAIRS("vfio_iommu_type1_pin_pages", t1_pin),

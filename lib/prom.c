@@ -83,6 +83,15 @@ static const struct prom_op {
 			     "teardowns",
 			     NULL, NULL, "teardown_mappings", "vfio_dma removed at teardowns",
 			     "teardown_duration_seconds" },
+	[VT_OP_IOMMU_UNMAP] = { "iommu_unmaps",
+				"IOMMU unmaps inside vfio_unmap_unpin (iommu_unmap_fast, "
+				"iommu_unmap)",
+				"iommu_unmapped_bytes", "Bytes those IOMMU unmaps unmapped", NULL,
+				NULL, NULL, NULL, "iommu_unmap_duration_seconds" },
+	[VT_OP_UNPIN_REMOTE] = { "unpin_remotes",
+				 "vfio_unpin_pages_remote calls inside vfio_unmap_unpin",
+				 "unpin_remote_pages", "Pages vfio_unmap_unpin unpinned", NULL,
+				 NULL, NULL, NULL, "unpin_remote_duration_seconds" },
 };
 
 const char *vt_prom_op_family(int op)

@@ -285,12 +285,12 @@ size_t vt_timeline_count(const struct vt_timeline *t)
 static int depth(const struct item *it)
 {
 	static const int rank[VT_OP_MAX] = {
-		[VT_OP_UNMAP] = 0,	[VT_OP_MAP] = 0,       [VT_OP_TEARDOWN] = 0,
-		[VT_OP_LOCK_WAIT] = 1,	[VT_OP_LOCK_DROP] = 1, [VT_OP_LOCK_HOLD] = 2,
-		[VT_OP_REMOVE_DMA] = 3, [VT_OP_NOTIFY] = 3,    [VT_OP_UNMAP_UNPIN] = 4,
-		[VT_OP_CALLBACK] = 4,	[VT_OP_PIN] = 5,       [VT_OP_UNPIN] = 5,
-		[VT_OP_RETRY] = 6,	[VT_OP_REGISTER] = 6,  [VT_OP_UNREGISTER] = 6,
-		[VT_OP_DEADLOCK] = 6,
+		[VT_OP_UNMAP] = 0,	[VT_OP_MAP] = 0,	 [VT_OP_TEARDOWN] = 0,
+		[VT_OP_LOCK_WAIT] = 1,	[VT_OP_LOCK_DROP] = 1,	 [VT_OP_LOCK_HOLD] = 2,
+		[VT_OP_REMOVE_DMA] = 3, [VT_OP_NOTIFY] = 3,	 [VT_OP_UNMAP_UNPIN] = 4,
+		[VT_OP_CALLBACK] = 4,	[VT_OP_PIN] = 5,	 [VT_OP_UNPIN] = 5,
+		[VT_OP_RETRY] = 6,	[VT_OP_REGISTER] = 6,	 [VT_OP_UNREGISTER] = 6,
+		[VT_OP_DEADLOCK] = 6,	[VT_OP_IOMMU_UNMAP] = 5, [VT_OP_UNPIN_REMOTE] = 5,
 	};
 
 	return it->kind == ITEM_ALERT ? -1 : rank[it->op];

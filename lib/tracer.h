@@ -73,7 +73,7 @@ struct point_progs {
 	struct bpf_program *fe, *fx, *kp, *kr, *rt;
 };
 
-#define VT_MAX_POINT_PROGS 32
+#define VT_MAX_POINT_PROGS 40
 /* lib/loader.c: every point's programs (out holds VT_MAX_POINT_PROGS); how many. */
 int vt_point_progs(const struct vfio_trace_bpf *s, struct point_progs *out);
 

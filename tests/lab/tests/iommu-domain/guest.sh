@@ -6,7 +6,8 @@
 # container and exits with some vfio_dma left mapped. The kernel's own iommu:map/iommu:unmap
 # tracepoints are recorded in a tracefs instance of this test, with kprobes on the VT-d
 # driver's map_pages/unmap_pages (the page size the IOMMU really used); ./check compares all
-# of it with the workload's counters.
+# of it with the workload's counters, and the phases of vfio_unmap_unpin (iommu_unmap,
+# unpin_remote) with both; a second run under snoop splits the phases by memory kind.
 . /lab/lib.sh
 T=$TRACEFS
 I=$T/instances/iommu_domain	# this test's own ring buffer
@@ -64,6 +65,13 @@ echo 0 > $I/tracing_on
 cat $I/trace > /out/iommu.trace
 note overrun "$(cat $I/per_cpu/cpu*/stats | awk '/^overrun:/ { s += $2 } END { print s + 0 }')"
 cleanup
+# the same again under snoop: per event the IOVA of each phase of vfio_unmap_unpin, which
+# ./check splits by the workload's windows (4 KiB anonymous vs 2 MiB hugetlbfs memory)
+vt_traced pcisnoop "snoop --json" pci --maps 4 --map-size 64K --huge-maps 2 --huge-size 4M \
+	--iterations 5 --leave-mapped 1
+# and once with the kprobe twins (the fallback where fentry is refused): the same counts
+VT_ENV=VFIO_TRACE_NO_FENTRY=1 vt_traced pcikprobe "stat --json 1" pci --maps 4 --map-size 64K \
+	--huge-maps 2 --huge-size 4M --iterations 5 --leave-mapped 1
 note kprobe_events_left "$(grep -c . $T/kprobe_events)"
 if dmesg_clean; then note dmesg_clean yes; else note dmesg_clean no; fi
 exit 0
