@@ -364,6 +364,7 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 	size_t n;
 
 	p->method = VT_M_NONE;
+	p->absent = false;
 	p->symbol[0] = 0;
 	switch (p->kind) {
 	case VT_PK_TRACEPOINT:
@@ -389,7 +390,8 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 	}
 	if (p->module && !module_loaded(p->module)) {
 		/* e.g. iommufd on Debian's kernels (no CONFIG_IOMMUFD) */
-		if (!module_available(env->release, p->module))
+		p->absent = !module_available(env->release, p->module);
+		if (p->absent)
 			snprintf(p->reason, sizeof(p->reason),
 				 "not present: no module %s in this kernel", p->module);
 		else

@@ -182,6 +182,8 @@ struct vt_point {
 	unsigned feature;  /* VT_FEAT_* that loads it (0: always) */
 	/* decided at run time */
 	enum vt_method method;
+	bool absent;	  /* its module is not in this kernel at all (iommufd on Debian's):
+			   * nothing to warn about while tracing, doctor still lists it */
 	char symbol[128]; /* the symbol actually probed (may be a clone) */
 	char reason[256];
 };

@@ -82,6 +82,34 @@ vfio_pci_bind() {
 # dmatest_unload: rmmod the test module. Returns rmmod's status.
 dmatest_unload() { rmmod vfio_dmatest; }
 
+# vfio_modules_reload ARGS: an operator's module update under running tracers. Unloads the
+# test module, then what it used, in the reverse of the order they were loaded (/init loaded
+# /lab/modules.load: vfio, vfio_iommu_type1 and their dependencies; dmatest_load the rest of
+# /lab/dmatest.deps; modules nothing else needs may stay), each one unloaded named in
+# $LAB_OUT/unloaded, vfio_dmatest/vfio_iommu_type1/vfio still there in $LAB_OUT/not-unloaded
+# with rmmod's words; then loads them again and dmatest_load ARGS. Nothing waits for a tracer.
+vfio_modules_reload() {
+	grep -q . /lab/modules.load || fail "no /lab/modules.load"
+	{
+		echo vfio_dmatest
+		cat /lab/modules.load /lab/dmatest.deps | tac | while read -r _d; do basename "$_d" .ko; done
+	} > /tmp/unload
+	# (one pass may meet a module before the last one using it: three passes)
+	for _pass in 1 2 3; do
+		while read -r _m; do
+			module_loaded "$_m" || continue
+			rmmod "$_m" 2> /tmp/rmmod-$_m.err && echo "$_m" >> "$LAB_OUT/unloaded"
+		done < /tmp/unload
+	done
+	for _m in vfio_dmatest vfio_iommu_type1 vfio; do
+		module_loaded $_m && echo "$_m: $(cat /tmp/rmmod-$_m.err)" >> "$LAB_OUT/not-unloaded"
+	done
+	while read -r _ko; do
+		module_loaded "$(basename "$_ko" .ko)" || insmod "$_ko" || fail "cannot load $_ko again"
+	done < /lab/modules.load
+	dmatest_load "$@" || fail "cannot load the test module again"
+}
+
 # dmesg_mark: later dmesg_clean / dmesg_new only look at messages after this point
 dmesg_mark() { dmesg | wc -l > /tmp/.dmesg_mark; }
 

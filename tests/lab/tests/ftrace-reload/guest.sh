@@ -13,28 +13,7 @@ W=vfio-workload
 wl() { _n=$1; shift; "$W" "$@" --quiet --json /out/$_n.wl.json 2> /out/$_n.wl.err; echo $? > /out/$_n.wl.rc; echo "$_n" >> /out/scenarios; }
 wl before-storm storm --iterations 300 --name before
 wl before-teardown multidev --devices 2 --iterations 20 --leave-mapped 2
-# Unload: the driver, then what it used, in the reverse of the order they were loaded (the
-# lab's /init loaded /lab/modules.load: vfio, vfio_iommu_type1 and their dependencies;
-# dmatest_load the rest of /lab/dmatest.deps). Modules nothing else needs may stay.
-grep -q . /lab/modules.load || fail "no /lab/modules.load"
-{
-	echo vfio_dmatest
-	cat /lab/modules.load /lab/dmatest.deps | tac | while read -r _d; do basename "$_d" .ko; done
-} > /tmp/unload
-# (one pass may meet a module before the last one using it: three passes)
-for _pass in 1 2 3; do
-	while read -r m; do
-		module_loaded "$m" || continue
-		rmmod "$m" 2> /tmp/rmmod-$m.err && echo "$m" >> /out/unloaded
-	done < /tmp/unload
-done
-for m in vfio_dmatest vfio_iommu_type1 vfio; do
-	module_loaded $m && echo "$m: $(cat /tmp/rmmod-$m.err)" >> /out/not-unloaded
-done
-while read -r _ko; do
-	module_loaded "$(basename "$_ko" .ko)" || insmod "$_ko" || fail "cannot load $_ko again"
-done < /lab/modules.load
-dmatest_load ndev=4 ndev_nocb=1 || fail "cannot load the test module again"
+vfio_modules_reload ndev=4 ndev_nocb=1
 wl after-storm storm --iterations 300 --name after
 wl after-retry retry --fault-k 3 --iterations 5
 wl after-teardown multidev --devices 3 --iterations 10 --leave-mapped 3
