@@ -142,11 +142,39 @@ static json_object *report(const struct vt_snapshot *s, double secs, const char 
 	return o;
 }
 
+/* The first max frames of a longest hold's stack, " <- " between them, without what an fentry
+ * program adds (a function traced by fentry, vfio_notify_dma_unmap on kernels that do not
+ * inline it, shows as "f+0x72 <- bpf_trampoline_N [bpf] <- f+0x5": the trampoline and the
+ * call into it at f's entry are not the kernel's call chain). */
+static void print_frames(const struct vt_lockmax *m, vt_sym_fn sym, void *ctx, int max)
+{
+	char name[160], prev[160] = "";
+	bool after_trampoline = false;
+	int shown = 0;
+
+	for (int fr = 0; fr < m->nstack && shown < max; fr++) {
+		const char *f = sym(ctx, m->stack[fr], name, sizeof(name));
+		size_t fl = strcspn(f, "+ ");
+
+		if (!strncmp(f, "bpf_trampoline_", 15) || strstr(f, " [bpf]")) {
+			after_trampoline = true;
+			continue;
+		}
+		if (after_trampoline && fl == strlen(prev) && !strncmp(f, prev, fl)) {
+			after_trampoline = false;
+			continue; /* the traced function's entry, where it called the trampoline */
+		}
+		after_trampoline = false;
+		snprintf(prev, sizeof(prev), "%.*s", (int)fl, f);
+		printf("%s %s", shown++ ? " <-" : "", f);
+	}
+}
+
 static void print_text(const struct vt_snapshot *s, double secs, vt_sym_fn sym, void *ctx)
 {
 	uint64_t *cs;
 	size_t nc = lock_containers(s, &cs);
-	char a[16], b[16], c[16], d[16], e[16], f[16], name[160];
+	char a[16], b[16], c[16], d[16], e[16], f[16];
 
 	printf("\n%.1f s  %-18s %-16s %8s %9s %9s %9s %7s %9s %9s %9s\n", secs, "CONTAINER", "LOCK",
 	       "ACQ", "HOLD_P50", "HOLD_P99", "HOLD_MAX", "WAITS", "WAIT_P50", "WAIT_P99",
@@ -183,9 +211,7 @@ static void print_text(const struct vt_snapshot *s, double secs, vt_sym_fn sym, 
 			printf("       longest %s hold: %s by %u %s, taken at", lock_name(kind),
 			       vt_fmt_ns(a, sizeof(a), m->m.ns), m->m.pid,
 			       vt_esc(comm, sizeof(comm), m->m.comm, sizeof(m->m.comm)));
-			for (int fr = 0; fr < m->nstack && fr < 4; fr++)
-				printf("%s %s", fr ? " <-" : "",
-				       sym(ctx, m->stack[fr], name, sizeof(name)));
+			print_frames(m, sym, ctx, 4);
 			printf("\n");
 		}
 	}
