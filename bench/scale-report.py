@@ -6,16 +6,15 @@
 Prints a markdown table. Ratios within the run (TCG: absolute times mean little); medians over
 rounds. Points: N (N containers, one process and one device each) or NxD (D devices each).
 """
-import argparse, glob, json, os, re, statistics, subprocess, sys, tempfile
+import argparse, glob, json, os, re, subprocess, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report import med, progs, read_res  # bench/report.py's readers of the same raw files
 
 # issue #20's targets
 COST_TARGET = 1.1      # BPF ns per storm cycle under top at 256 containers / at 1
 CPU_TARGET = 0.02      # top's user+system CPU at 1 s intervals with 1,000 rows, share of a core
 ROWS_TARGET = 1000
-
-
-def med(xs):
-    return statistics.median(xs) if xs else None
 
 
 def ratio(a, b):
@@ -34,25 +33,6 @@ def storm(path):
     cyc = sum(c["counters"]["cycles"] for c in cs)
     el = max(c["elapsed_s"] for c in cs)
     return cyc / el, cyc
-
-
-def progs(path):
-    out = {}
-    if os.path.exists(path):
-        for line in open(path):
-            f = line.rstrip("\n").split("\t")
-            if len(f) == 5:
-                out[int(f[0])] = {"name": f[1], "attach": f[2], "run_cnt": int(f[3]), "run_time_ns": int(f[4])}
-    return out
-
-
-def read_res(path):
-    d = {}
-    if os.path.exists(path):
-        for w in open(path).read().split():
-            k, v = w.split("=", 1)
-            d[k] = float(v)
-    return d
 
 
 def top_rows(path):
