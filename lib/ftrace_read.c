@@ -230,12 +230,21 @@ static void learn(struct vt_ftrace *f, const struct ft_thread *th, uint64_t vdev
  * lab): then an id of its own (never a kernel address), so each keeps its name and counts. */
 #define FT_DEV_ID_BASE 0x1000000ull
 
+/* Where addr is in devmap (ndevmap: not there). */
+static size_t devmap_slot(const struct vt_ftrace *f, uint64_t addr)
+{
+	size_t i = 0;
+
+	while (i < f->ndevmap && f->devmap[i].addr != addr)
+		i++;
+	return i;
+}
+
 static uint64_t dev_id(const struct vt_ftrace *f, uint64_t addr)
 {
-	for (size_t i = 0; i < f->ndevmap; i++)
-		if (f->devmap[i].addr == addr)
-			return f->devmap[i].id;
-	return addr;
+	size_t i = devmap_slot(f, addr);
+
+	return i < f->ndevmap ? f->devmap[i].id : addr;
 }
 
 /* At a register: the id of the device now at addr, named name. */
@@ -243,12 +252,10 @@ static uint64_t dev_id_at_register(struct vt_ftrace *f, uint64_t addr, const cha
 {
 	uint64_t id = dev_id(f, addr);
 	const struct vtr_device *old = device(f, id, false);
-	size_t i;
+	size_t i = devmap_slot(f, addr);
 
 	if (!old || !old->name[0] || !strncmp(old->name, name, sizeof(old->name)))
 		return id;
-	for (i = 0; i < f->ndevmap && f->devmap[i].addr != addr; i++)
-		;
 	if (i == f->ndevmap) {
 		void *n = realloc(f->devmap, (f->ndevmap + 1) * sizeof(*f->devmap));
 
@@ -413,20 +420,23 @@ static void call_exit(struct vt_ftrace *f, struct ft_thread *th, int c, uint64_t
 	th->call[c].ts = 0;
 }
 
+/* The function of callback cb ("module:function") when it is in module, else NULL. */
+static const char *cb_in_module(const struct ft_cb *cb, const char *module)
+{
+	size_t l = strlen(module);
+
+	return !strncmp(cb->sym, module, l) && cb->sym[l] == ':' ? cb->sym + l + 1 : NULL;
+}
+
 /* A module we trace went (its events stay, disarmed) or came back (the kernel armed them
  * again before its init ran): said on stderr; a driver's callbacks are at new addresses. */
 static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 {
-	size_t l = strlen(r->name);
 	int ncb = 0;
-	bool ours = !strcmp(r->name, "vfio") || !strcmp(r->name, "vfio_iommu_type1");
 
 	for (int i = 0; i < f->ncbs; i++)
-		if (!strncmp(f->cbs[i].sym, r->name, l) && f->cbs[i].sym[l] == ':') {
-			ours = true;
-			ncb++;
-		}
-	if (!ours)
+		ncb += cb_in_module(&f->cbs[i], r->name) != NULL;
+	if (!ncb && strcmp(r->name, "vfio") && strcmp(r->name, "vfio_iommu_type1"))
 		return;
 	if (!load) {
 		fprintf(stderr, "%s: module %s unloaded: its kprobe events wait for it\n", vt_prog,
@@ -437,12 +447,11 @@ static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 		vt_warn("ftrace: cannot read the symbols of %s again: its callbacks are not traced",
 			r->name);
 	for (int i = 0; ncb && i < f->ncbs; i++) {
-		const struct vt_ksym *k;
+		const char *func = cb_in_module(&f->cbs[i], r->name);
+		const struct vt_ksym *k = func ? vt_ksyms_by_name(f->ks, func, r->name) : NULL;
 
-		if (strncmp(f->cbs[i].sym, r->name, l) || f->cbs[i].sym[l] != ':')
-			continue;
-		k = vt_ksyms_by_name(f->ks, f->cbs[i].sym + l + 1, r->name);
-		f->cbs[i].addr = k ? k->addr : 0;
+		if (func)
+			f->cbs[i].addr = k ? k->addr : 0;
 	}
 	fprintf(stderr, "%s: module %s loaded: its kprobe events armed again%s\n", vt_prog, r->name,
 		ncb ? ", its dma_unmap callbacks looked up anew" : "");
