@@ -155,6 +155,72 @@ tracefs_reset() {
 	echo > $TRACEFS/trace 2>/dev/null
 }
 
+# wl NAME SCENARIO OPTIONS...: one vfio-workload run, its counters in /out/NAME.wl.json, its exit
+# status in NAME.wl.rc; NAME appended to /out/scenarios.
+wl() {
+	_n=$1; shift
+	vfio-workload "$@" --quiet --json "$LAB_OUT/$_n.wl.json" 2> "$LAB_OUT/$_n.wl.err"
+	echo $? > "$LAB_OUT/$_n.wl.rc"
+	echo "$_n" >> "$LAB_OUT/scenarios"
+}
+
+# tracer_start NAME ARGS...: vfio-trace ARGS in the background (stdout /out/NAME.out, stderr
+# /out/NAME.err), once it says "tracing"; tracer_stop NAME: SIGINT, exit status in NAME.rc.
+tracer_start() {
+	_n=$1; shift
+	vfio-trace "$@" > "$LAB_OUT/$_n.out" 2> "$LAB_OUT/$_n.err" &
+	eval "pid_$_n=$!"
+	wait_line "$LAB_OUT/$_n.err" "tracing" 90 || fail "$_n: tracer did not start"
+}
+tracer_stop() { eval "_p=\$pid_$1"; kill -INT "$_p"; wait "$_p"; echo $? > "$LAB_OUT/$1.rc"; }
+
+# The kprobe witness of tests "scenarios" and "iommufd": tracefs kprobe events in group
+# WITNESS_GROUP, one per name of WITNESS_EVENTS, counting what the kernel did independently of
+# vfio-trace, the workload and the module.
+# witness_remove: remove the group's events (also the trap: no probe is left behind).
+witness_remove() {
+	echo 0 > $TRACEFS/tracing_on 2>/dev/null
+	[ -d $TRACEFS/events/$WITNESS_GROUP ] && echo 0 > $TRACEFS/events/$WITNESS_GROUP/enable 2>/dev/null
+	for _e in $WITNESS_EVENTS; do echo "-:$WITNESS_GROUP/$_e" >> $TRACEFS/kprobe_events 2>/dev/null; done
+	echo > $TRACEFS/trace 2>/dev/null
+}
+
+# witness_add: add the kprobe_events lines read from stdin ("p:GROUP/NAME FUNC [FETCHARGS]").
+witness_add() {
+	while read -r _p; do
+		echo "$_p" >> $TRACEFS/kprobe_events || fail "cannot add kprobe '$_p'"
+	done
+	echo 8192 > $TRACEFS/buffer_size_kb
+	echo 0 > $TRACEFS/tracing_on
+}
+
+# witness_runs RUNS: each "id scenario options" line of RUNS run by vfio-workload with the
+# witness on. Writes /out/runs.list and per run /out/ID.json (the workload's), ID.rc, ID.err and
+# ID.counts: NAME=hits per witness event, the ring buffer's overrun (must be 0, else counts
+# would be short) and secs.
+witness_runs() {
+	echo "$1" > /out/runs.list
+	echo "$1" | while read -r _name _scen _args; do
+		echo "== $_name: $_scen $_args"
+		echo > $TRACEFS/trace
+		echo 1 > $TRACEFS/events/$WITNESS_GROUP/enable
+		echo 1 > $TRACEFS/tracing_on
+		_t0=$(cut -d' ' -f1 /proc/uptime)
+		# shellcheck disable=SC2086
+		with_timeout 120 vfio-workload $_scen $_args --json /out/$_name.json 2> /out/$_name.err
+		echo $? > /out/$_name.rc
+		_t1=$(cut -d' ' -f1 /proc/uptime)
+		echo 0 > $TRACEFS/tracing_on
+		echo 0 > $TRACEFS/events/$WITNESS_GROUP/enable
+		{
+			for _e in $WITNESS_EVENTS; do echo "$_e=$(grep -c " $_e: " $TRACEFS/trace)"; done
+			echo "overrun=$(cat $TRACEFS/per_cpu/cpu*/stats | awk '/^overrun:/ { s += $2 } END { print s + 0 }')"
+			echo "secs=$(awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.2f", b - a }')"
+		} > /out/$_name.counts
+		echo "rc=$(cat /out/$_name.rc) $(tr '\n' ' ' < /out/$_name.counts)"
+	done
+}
+
 # wait_file PATH SECS / wait_line FILE REGEX SECS: poll (0.1 s) until PATH exists / FILE has a
 # line matching REGEX; status 1 on timeout.
 wait_file() { _i=0; while [ ! -e "$1" ]; do _i=$((_i + 1)); [ $_i -gt $(($2 * 10)) ] && return 1; sleep 0.1; done; }

@@ -55,7 +55,6 @@ printf 'POST /metrics HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc' | nc 127.0.0.1 9
 printf 'GET /nope HTTP/1.0\r\n\r\n' | nc 127.0.0.1 9826 > /out/nope.http 2>&1
 head -c 4096 /dev/urandom | nc 127.0.0.1 9826 > /dev/null 2>&1
 W=vfio-workload
-wl() { _n=$1; shift; "$W" "$@" --quiet --json /out/$_n.wl.json 2> /out/$_n.wl.err; echo $? > /out/$_n.wl.rc; echo "$_n" >> /out/scenarios; }
 wl web01 storm --iterations 2000 --name guest=web01,debug-threads=on \
 	--uuid 1B4E28BA-2FA1-11D2-883F-0016D3CCA427
 wl db7 multidev --devices 3 --iterations 40 --leave-mapped 2 --name db7 &

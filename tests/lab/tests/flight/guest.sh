@@ -7,20 +7,6 @@
 dmesg_mark
 dmatest_load ndev=4 || fail "cannot load the test module"
 
-# start NAME ARGS...: a tracer in the background, stdout /out/NAME.out, stderr /out/NAME.err
-start() {
-	_n=$1; shift
-	vfio-trace "$@" > "$LAB_OUT/$_n.out" 2> "$LAB_OUT/$_n.err" &
-	eval "pid_$_n=$!"
-	wait_line "$LAB_OUT/$_n.err" "tracing" 90 || fail "$_n: tracer did not start"
-}
-stop() { eval "_p=\$pid_$1"; kill -INT "$_p"; wait "$_p"; echo $? > "$LAB_OUT/$1.rc"; }
-wl() {
-	_n=$1; shift
-	vfio-workload "$@" --quiet --json "$LAB_OUT/$_n.wl.json" 2> "$LAB_OUT/$_n.wl.err"
-	echo $? > "$LAB_OUT/$_n.wl.rc"
-	echo "$_n" >> "$LAB_OUT/scenarios"
-}
 # where FILE: "SEGMENT SNAPSHOTS" of the flight recorder's newest segment now (a read that
 # meets a block being written, or the moment of a rotation, fails: read again)
 where() {
@@ -44,18 +30,18 @@ flushed() {
 }
 
 # --locks: the recording's locks table against a live locks and stat
-start livelocks locks --json
-start livestat stat --json 1
-start rec record --locks -o /tmp/locks.vtr --interval 0.2
+tracer_start livelocks locks --json
+tracer_start livestat stat --json 1
+tracer_start rec record --locks -o /tmp/locks.vtr --interval 0.2
 wl multidev multidev --devices 2 --maps 2 --iterations 5 --delay-us 2000
 wl threads threads --threads 3 --iterations 10 --delay-us 1000
-stop rec
-stop livelocks
-stop livestat
+tracer_stop rec
+tracer_stop livelocks
+tracer_stop livestat
 cp /tmp/locks.vtr "$LAB_OUT/locks.vtr" || fail "no recording"
 
 # the flight recorder
-start fl record -o /tmp/fl.vtr --max-size 64K --interval 0.2
+tracer_start fl record -o /tmp/fl.vtr --max-size 64K --interval 0.2
 wl fl1 storm --iterations 300
 flushed /tmp/fl.vtr
 wl fl2 storm --iterations 300
@@ -77,9 +63,9 @@ cp /tmp/fl.vtr* "$LAB_OUT/" || fail "no flight recording"
 
 # the size of a 60 s storm (one kernel: it takes minutes under TCG)
 if [ "$(uname -r)" = 6.12.117+deb12-amd64 ]; then
-	start storm60 record -o /tmp/storm60.vtr --ringbuf-pages 4096
+	tracer_start storm60 record -o /tmp/storm60.vtr --ringbuf-pages 4096
 	wl storm60 storm --duration 60 --devices 2
-	stop storm60
+	tracer_stop storm60
 	stat -c %s /tmp/storm60.vtr > "$LAB_OUT/storm60.size"
 	vfio-trace report /tmp/storm60.vtr info --json > "$LAB_OUT/storm60.info.json"
 	vfio-trace report /tmp/storm60.vtr --json > "$LAB_OUT/storm60.report.json"

@@ -9,8 +9,6 @@ dmatest_load ndev=4 ndev_nocb=1 || fail "cannot load the test module"
 vfio-trace stat --backend ftrace --json 1 > /out/stat.json 2> /out/stat.err &
 sp=$!
 wait_line /out/stat.err tracing 90 || fail "stat did not start"
-W=vfio-workload
-wl() { _n=$1; shift; "$W" "$@" --quiet --json /out/$_n.wl.json 2> /out/$_n.wl.err; echo $? > /out/$_n.wl.rc; echo "$_n" >> /out/scenarios; }
 wl before-storm storm --iterations 300 --name before
 wl before-teardown multidev --devices 2 --iterations 20 --leave-mapped 2
 vfio_modules_reload ndev=4 ndev_nocb=1

@@ -13,8 +13,9 @@
 # runs nothing; tests/lab/tests/iommufd/check knows from the kernel's config which to expect.
 . /lab/lib.sh
 T=$TRACEFS
-G=wli	# kprobe event group of this test
-EVENTS="reg unreg pin unpin cb notify unmap map rmdma type1"
+WITNESS_GROUP=wli	# kprobe event group of this test (guest-lib.sh witness_*)
+G=$WITNESS_GROUP
+WITNESS_EVENTS="reg unreg pin unpin cb notify unmap map rmdma type1"
 
 # Every scenario but the two type1-only hang scenarios; lifecycle with one fd (a cdev opens once).
 RUNS='single single --iommufd
@@ -40,61 +41,29 @@ if [ ! -c /dev/iommu ] || [ ! -d /sys/class/vfio-dev ]; then
 fi
 note iommufd present
 
-cleanup() {
-	echo 0 > $T/tracing_on 2>/dev/null
-	[ -d $T/events/$G ] && echo 0 > $T/events/$G/enable 2>/dev/null
-	for e in $EVENTS; do echo "-:$G/$e" >> $T/kprobe_events 2>/dev/null; done
-	echo > $T/trace 2>/dev/null
-}
-
-trap cleanup EXIT
+trap witness_remove EXIT
 dmesg_mark
 dmatest_load ndev=4 ndev_nocb=1 || fail "cannot load vfio_dmatest"
 note dmatest_load ok
 note cdevs "$(ls /dev/vfio/devices | tr '\n' ' ')"
 
-cleanup
-{
-	echo "p:$G/reg vfio_iommufd_emulated_bind"
-	echo "p:$G/unreg vfio_iommufd_emulated_unbind"
-	echo "p:$G/pin iommufd_access_pin_pages"
-	echo "p:$G/unpin iommufd_access_unpin_pages"
-	echo "p:$G/cb vfio_dmatest:dt_dma_unmap"
-	echo "p:$G/notify iommufd_access_notify_unmap"
-	echo "p:$G/unmap iommufd_ioas_unmap"
-	echo "p:$G/map iommufd_ioas_map"
-	echo "p:$G/rmdma iopt_area_unfill_domains"
-	echo "p:$G/type1 vfio_iommu_type1_ioctl"
-} > /tmp/probes
-while read -r p; do
-	echo "$p" >> $T/kprobe_events || fail "cannot add kprobe '$p'"
-done < /tmp/probes
-echo 8192 > $T/buffer_size_kb
-echo 0 > $T/tracing_on
+witness_remove
+witness_add <<EOP
+p:$G/reg vfio_iommufd_emulated_bind
+p:$G/unreg vfio_iommufd_emulated_unbind
+p:$G/pin iommufd_access_pin_pages
+p:$G/unpin iommufd_access_unpin_pages
+p:$G/cb vfio_dmatest:dt_dma_unmap
+p:$G/notify iommufd_access_notify_unmap
+p:$G/unmap iommufd_ioas_unmap
+p:$G/map iommufd_ioas_map
+p:$G/rmdma iopt_area_unfill_domains
+p:$G/type1 vfio_iommu_type1_ioctl
+EOP
 note probes ok
 
-echo "$RUNS" > /out/runs.list
-echo "$RUNS" | while read -r name scen args; do
-	echo "== $name: $scen $args"
-	echo > $T/trace
-	echo 1 > $T/events/$G/enable
-	echo 1 > $T/tracing_on
-	t0=$(cut -d' ' -f1 /proc/uptime)
-	# shellcheck disable=SC2086
-	with_timeout 120 vfio-workload $scen $args --json /out/$name.json 2> /out/$name.err
-	echo $? > /out/$name.rc
-	t1=$(cut -d' ' -f1 /proc/uptime)
-	echo 0 > $T/tracing_on
-	echo 0 > $T/events/$G/enable
-	{
-		for e in $EVENTS; do echo "$e=$(grep -c " $e: " $T/trace)"; done
-		echo "overrun=$(cat $T/per_cpu/cpu*/stats | awk '/^overrun:/ { s += $2 } END { print s + 0 }')"
-		echo "secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
-	} > /out/$name.counts
-	echo "rc=$(cat /out/$name.rc) $(tr '\n' ' ' < /out/$name.counts)"
-done
-
-cleanup
+witness_runs "$RUNS"
+witness_remove
 note kprobe_events_left "$(grep -c . $T/kprobe_events)"
 if dmatest_unload; then note dmatest_unload ok; else note dmatest_unload failed; fi
 if dmesg_clean; then note dmesg_clean yes; else note dmesg_clean no; fi

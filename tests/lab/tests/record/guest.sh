@@ -7,22 +7,6 @@
 dmesg_mark
 dmatest_load ndev=6 ndev_nocb=1 || fail "cannot load the test module"
 
-# start NAME ARGS...: a tracer in the background, stdout /out/NAME.out, stderr /out/NAME.err
-start() {
-	_n=$1; shift
-	vfio-trace "$@" > "$LAB_OUT/$_n.out" 2> "$LAB_OUT/$_n.err" &
-	eval "pid_$_n=$!"
-	wait_line "$LAB_OUT/$_n.err" "tracing" 90 || fail "$_n: tracer did not start"
-}
-# stop NAME: SIGINT, and its exit status into /out/NAME.rc
-stop() { eval "_p=\$pid_$1"; kill -INT "$_p"; wait "$_p"; echo $? > "$LAB_OUT/$1.rc"; }
-# wl NAME SCENARIO OPTIONS...: one workload run, its counters in /out/NAME.wl.json
-wl() {
-	_n=$1; shift
-	vfio-workload "$@" --quiet --json "$LAB_OUT/$_n.wl.json" 2> "$LAB_OUT/$_n.wl.err"
-	echo $? > "$LAB_OUT/$_n.wl.rc"
-	echo "$_n" >> "$LAB_OUT/scenarios"
-}
 
 # snaps FILE: the interval documents report finds in FILE now (a read that meets a block
 # being written fails: read again)
@@ -39,8 +23,8 @@ flushed() {
 	done
 }
 
-start live stat --json 1
-start rec record -o /tmp/rec.vtr --interval 0.1
+tracer_start live stat --json 1
+tracer_start rec record -o /tmp/rec.vtr --interval 0.1
 wl single single --name guest=rec-vm,debug-threads=on --uuid 5A2B3C4D-1111-2222-3333-444455556666
 wl storm storm --iterations 200
 # a snapshot between two scenarios, however fast the guest: ./check splits windows there
@@ -50,15 +34,15 @@ wl multicontainer multicontainer --containers 2 --devices 1 --iterations 10
 wl retry retry --fault-k 3 --iterations 5
 wl nocb nocb-pin --iterations 5
 wl lifecycle lifecycle --iterations 5
-stop rec
-stop live
+tracer_stop rec
+tracer_stop live
 cp /tmp/rec.vtr "$LAB_OUT/rec.vtr" || fail "no recording"
 vfio-trace report /tmp/rec.vtr --json > "$LAB_OUT/guest-report.json" 2> "$LAB_OUT/guest-report.err"
 echo $? > "$LAB_OUT/guest-report.rc"
 
 # Killed: SIGKILL once a snapshot taken after the workload ended is in the file; report must
 # read the file, exit 0 and say it was cut short.
-start kill record -o /tmp/kill.vtr --interval 0.5
+tracer_start kill record -o /tmp/kill.vtr --interval 0.5
 wl killed multidev --devices 2 --iterations 5
 flushed /tmp/kill.vtr
 kill -KILL "$pid_kill"; wait "$pid_kill"
@@ -66,22 +50,22 @@ cp /tmp/kill.vtr "$LAB_OUT/kill.vtr"
 vfio-trace report /tmp/kill.vtr --json > "$LAB_OUT/kill-report.json" 2> "$LAB_OUT/kill-report.err"
 echo $? > "$LAB_OUT/kill-report.rc"
 # -p 1: nothing of the workload's, neither events (filtered in the kernel) nor totals.
-start p1 record -o /tmp/p1.vtr -p 1
+tracer_start p1 record -o /tmp/p1.vtr -p 1
 wl p1 single
-stop p1
+tracer_stop p1
 cp /tmp/p1.vtr "$LAB_OUT/p1.vtr"
 
 # --duration: the recorder ends by itself, the file complete (an end marker).
-start dur record -o /tmp/dur.vtr --duration 2 --interval 0.5
+tracer_start dur record -o /tmp/dur.vtr --duration 2 --interval 0.5
 wl dur single
 wait "$pid_dur"; echo $? > "$LAB_OUT/dur.rc"
 cp /tmp/dur.vtr "$LAB_OUT/dur.vtr"
 
 # --locks: the holds, waits and drops of the vfio locks between the calls they cover (./check
 # nests them in report --chrome-trace).
-start locks record -o /tmp/locks.vtr --locks
+tracer_start locks record -o /tmp/locks.vtr --locks
 wl locks multidev --devices 2 --iterations 5
-stop locks
+tracer_stop locks
 cp /tmp/locks.vtr "$LAB_OUT/locks.vtr"
 cat /sys/kernel/debug/kprobes/list > /out/kprobes-after 2>/dev/null
 dmatest_unload || fail "rmmod failed"

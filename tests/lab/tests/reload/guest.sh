@@ -17,8 +17,6 @@ wait_line /out/export.err tracing 90 || fail "the exporter did not start"
 vfio-trace stat --kprobe --json 1 > /out/stat.json 2> /out/stat.err &
 sp=$!
 wait_line /out/stat.err tracing 90 || fail "stat did not start"
-W=vfio-workload
-wl() { _n=$1; shift; "$W" "$@" --quiet --json /out/$_n.wl.json 2> /out/$_n.wl.err; echo $? > /out/$_n.wl.rc; echo "$_n" >> /out/scenarios; }
 wl before-storm storm --iterations 300 --name before
 wl before-teardown multidev --devices 2 --iterations 20 --leave-mapped 2
 # Unload and load again (tests/lab/guest-lib.sh). The exporter sees the unloads on its own

@@ -11,7 +11,9 @@
 # tests/lab/tests/scenarios/check compares workload == module == tracefs exactly.
 . /lab/lib.sh
 T=$TRACEFS
-G=wlc	# kprobe event group of this test
+WITNESS_GROUP=wlc	# kprobe event group of this test (guest-lib.sh witness_*)
+WITNESS_EVENTS="reg unreg pin unpin cb unmap map rmdma"
+G=$WITNESS_GROUP
 
 # One run per line: an id (output file names), the scenario, its options. Every scenario of
 # tests/workload appears at least once; a few variants cover more paths (range unmaps with
@@ -35,65 +37,29 @@ nocb-pin nocb-pin --iterations 10
 lifecycle lifecycle --iterations 15 --fds 2
 lifecycle-nocb lifecycle --nocb --iterations 5'
 
-cleanup() {
-	echo 0 > $T/tracing_on 2>/dev/null
-	[ -d $T/events/$G ] && echo 0 > $T/events/$G/enable 2>/dev/null
-	for e in reg unreg pin unpin cb unmap map rmdma; do
-		echo "-:$G/$e" >> $T/kprobe_events 2>/dev/null
-	done
-	echo > $T/trace 2>/dev/null
-}
-
-trap cleanup EXIT	# no probe left behind, whatever happens
+trap witness_remove EXIT	# no probe left behind, whatever happens
 dmesg_mark
 dmatest_load ndev=4 ndev_nocb=1 || fail "cannot load vfio_dmatest"
 note dmatest_load ok
 
 # The module's dma_unmap callback is a static function of vfio_dmatest.
-cleanup
-{
-	echo "p:$G/reg vfio_iommu_type1_register_device"
-	echo "p:$G/unreg vfio_iommu_type1_unregister_device"
-	echo "p:$G/pin vfio_iommu_type1_pin_pages"
-	echo "p:$G/unpin vfio_iommu_type1_unpin_pages"
-	echo "p:$G/cb vfio_dmatest:dt_dma_unmap"
-	echo "p:$G/unmap vfio_iommu_type1_ioctl cmd=%si:u32"
-	echo "p:$G/map vfio_iommu_type1_ioctl cmd=%si:u32"
-	echo "p:$G/rmdma vfio_remove_dma"
-} > /tmp/probes
-while read -r p; do
-	echo "$p" >> $T/kprobe_events || fail "cannot add kprobe '$p'"
-done < /tmp/probes
+witness_remove
+witness_add <<EOP
+p:$G/reg vfio_iommu_type1_register_device
+p:$G/unreg vfio_iommu_type1_unregister_device
+p:$G/pin vfio_iommu_type1_pin_pages
+p:$G/unpin vfio_iommu_type1_unpin_pages
+p:$G/cb vfio_dmatest:dt_dma_unmap
+p:$G/unmap vfio_iommu_type1_ioctl cmd=%si:u32
+p:$G/map vfio_iommu_type1_ioctl cmd=%si:u32
+p:$G/rmdma vfio_remove_dma
+EOP
 echo 'cmd == 15218' > $T/events/$G/unmap/filter || fail "cannot set the UNMAP_DMA filter"	# 0x3b72
 echo 'cmd == 15217' > $T/events/$G/map/filter || fail "cannot set the MAP_DMA filter"	# 0x3b71
-echo 8192 > $T/buffer_size_kb
-echo 0 > $T/tracing_on
 note probes ok
 
-echo "$RUNS" > /out/runs.list
-echo "$RUNS" | while read -r name scen args; do
-	echo "== $name: $scen $args"
-	echo > $T/trace
-	echo 1 > $T/events/$G/enable
-	echo 1 > $T/tracing_on
-	t0=$(cut -d' ' -f1 /proc/uptime)
-	# shellcheck disable=SC2086
-	with_timeout 120 vfio-workload $scen $args --json /out/$name.json 2> /out/$name.err
-	echo $? > /out/$name.rc
-	t1=$(cut -d' ' -f1 /proc/uptime)
-	echo 0 > $T/tracing_on
-	echo 0 > $T/events/$G/enable
-	{
-		for e in reg unreg pin unpin cb unmap map rmdma; do
-			echo "$e=$(grep -c " $e: " $T/trace)"
-		done
-		echo "overrun=$(cat $T/per_cpu/cpu*/stats | awk '/^overrun:/ { s += $2 } END { print s + 0 }')"
-		echo "secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
-	} > /out/$name.counts
-	echo "rc=$(cat /out/$name.rc) $(tr '\n' ' ' < /out/$name.counts)"
-done
-
-cleanup
+witness_runs "$RUNS"
+witness_remove
 note kprobe_events_left "$(grep -c . $T/kprobe_events)"
 if dmatest_unload; then note dmatest_unload ok; else note dmatest_unload failed; fi
 if dmesg_clean; then note dmesg_clean yes; else note dmesg_clean no; fi
