@@ -10,6 +10,7 @@
 #   stats-<mode>-pre.tsv, stats-<mode>-w<N>-{before,after}.tsv + storm-stats-<mode>-w<N>.json: bpf_stats
 #   mutex-<mode>-<round>.txt     mutexloop under <mode>; stats-mutex-*.tsv likewise
 . /lab/lib.sh
+. /lab/bench/guest-lib.sh
 . /lab/bench/bench.conf
 B=/lab/bench
 VT=$B/vfio-trace
@@ -65,7 +66,6 @@ fi
 note modes "$MODES"
 
 # ---- tracer control: start MODE TAG (background, waits for "attached"), stop
-TPID=""
 start_tracer() { # MODE TAG
 	rm -f /tmp/ready
 	TLOG=$R/tracer-$1-$2.log TRES=$R/tracer-$1-$2.res
@@ -84,34 +84,7 @@ start_tracer() { # MODE TAG
 	bpftrace) vtexec --scan-stdout --match "Attaching" --log $TLOG --ready /tmp/ready --result $TRES -- chroot /bt /usr/bin/bpftrace /tmp/vfio.bt & ;;
 	esac
 	TPID=$!
-	_i=0
-	while [ ! -f /tmp/ready ]; do
-		kill -0 $TPID 2>/dev/null || { echo "bench: $1 exited before attaching:"; tail -5 $TLOG; return 1; }
-		_i=$((_i + 1)); [ $_i -lt 1200 ] || { echo "bench: $1 did not attach in 120 s"; stop_tracer; return 1; }
-		sleep 0.1
-	done
-	return 0
-}
-stop_tracer() {
-	[ -n "$TPID" ] || return 0
-	kill -INT $TPID 2>/dev/null
-	_i=0
-	# 180 s: detaching 20-odd fentry programs waits for RCU-tasks grace periods, slow under TCG
-	# (bpftrace once needed more than 60 s)
-	while kill -0 $TPID 2>/dev/null; do
-		_i=$((_i + 1))
-		if [ $_i -ge 1800 ]; then
-			echo "bench: tracer $TPID did not stop in 180 s: KILL (and its children)"
-			note "warn_kill_$TPID" "a tracer did not stop in 180 s"
-			for _p in /proc/[0-9]*; do
-				[ "$(cut -d' ' -f4 $_p/stat 2>/dev/null)" = "$TPID" ] && kill -KILL ${_p#/proc/} 2>/dev/null
-			done
-			kill -KILL $TPID; break
-		fi
-		sleep 0.1
-	done
-	wait $TPID 2>/dev/null
-	TPID=""
+	await_tracer $1
 }
 # a few cycles so vfio-trace learns the device and attaches its dma_unmap callback program
 # before the timed storm (it does so at the first pin); done under every mode alike

@@ -13,6 +13,7 @@
 #   storm-stats-<mode>-<point>-w<W>.json: bpf_stats windows
 # <point> is N (N containers, one device each) or NxD (D devices each).
 . /lab/lib.sh
+. /lab/bench/guest-lib.sh
 . /lab/bench/scale.conf
 B=/lab/bench
 VT=$B/vfio-trace
@@ -34,7 +35,6 @@ MODES="untraced empty-lean top"
 note points "$POINTS"
 note modes "$MODES"
 
-TPID=""
 start_tracer() { # MODE TAG
 	rm -f /tmp/ready
 	TLOG=$R/tracer-$1-$2.log TRES=$R/tracer-$1-$2.res
@@ -44,32 +44,7 @@ start_tracer() { # MODE TAG
 	top) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b 1 >$R/top-$2.out & ;;
 	esac
 	TPID=$!
-	_i=0
-	while [ ! -f /tmp/ready ]; do
-		kill -0 $TPID 2>/dev/null || { echo "bench: $1 exited before attaching:"; tail -5 $TLOG; return 1; }
-		_i=$((_i + 1)); [ $_i -lt 1200 ] || { echo "bench: $1 did not attach in 120 s"; stop_tracer; return 1; }
-		sleep 0.1
-	done
-	return 0
-}
-stop_tracer() {
-	[ -n "$TPID" ] || return 0
-	kill -INT $TPID 2>/dev/null
-	_i=0
-	while kill -0 $TPID 2>/dev/null; do
-		_i=$((_i + 1))
-		[ $_i -lt 1800 ] || { echo "bench: tracer $TPID did not stop in 180 s: KILL"; kill -KILL $TPID; break; }
-		sleep 0.1
-	done
-	wait $TPID 2>/dev/null
-	TPID=""
-}
-# the tracer vtexec runs: vtexec's child
-tracer_pid() {
-	for _p in /proc/[0-9]*; do
-		[ "$(cut -d' ' -f4 $_p/stat 2>/dev/null)" = "$TPID" ] && { echo ${_p#/proc/}; return 0; }
-	done
-	return 1
+	await_tracer $1
 }
 point_args() { # POINT -> workload options
 	case $1 in
