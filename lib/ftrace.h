@@ -105,6 +105,10 @@ struct vt_ftrace {
 	 * been read past them (lib/ftrace_read.c) */
 	struct ft_rec *pend;
 	size_t npend, cappend;
+	uint64_t read_cut;    /* this read's settle time: pending records up to it may be handled */
+	bool read_all;	      /* this read is the final one: every record may be handled */
+	size_t read_done;     /* records this read handled */
+	size_t pend_flush_at; /* handle pending records during the read once this many wait */
 	struct ft_thread *threads;
 	size_t nthreads, capthreads;
 	uint64_t seq;
