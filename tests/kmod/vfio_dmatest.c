@@ -3,9 +3,9 @@
  * vfio_dmatest - emulated-IOMMU VFIO test devices for the type1 DMA-unmap path.
  *
  * The module registers a platform driver "vfio_dmatest" and creates
- *   ndev      (default 1, 0..64) platform devices vfio_dmatest.0 .. : their vfio ops have
+ *   ndev      (default 1, 0..256) platform devices vfio_dmatest.0 .. : their vfio ops have
  *             .dma_unmap, so opening one joins the container's device_list;
- *   ndev_nocb (default 0, 0..64) platform devices vfio_dmatest_nocb.0 .. : their ops have NO
+ *   ndev_nocb (default 0, 0..256) platform devices vfio_dmatest_nocb.0 .. : their ops have NO
  *             .dma_unmap, they never join the device_list and must never hold pins.
  * Each device is probed into its own vfio_device (vfio_alloc_device +
  * vfio_register_emulated_iommu_dev): each gets its own fake IOMMU group /dev/vfio/N, usable from
@@ -75,18 +75,19 @@
 #define DT_NOCB_NAME "vfio_dmatest_nocb"
 #define DT_OPS_NAME  "vfio-dmatest"
 #endif
-#define DT_MAX_DEV	64
+#define DT_MAX_DEV	256
 #define DT_DELAY_MAX_US 5000000U
 #define DT_PIN_MAX	512 /* VFIO_PIN_PAGES_MAX_ENTRIES on 4K pages */
 #define DT_PIN_F_MARKER 0x1U
 
 static unsigned int ndev = 1;
 module_param(ndev, uint, 0444);
-MODULE_PARM_DESC(ndev, "devices with a dma_unmap callback, vfio_dmatest.0.. (default 1, max 64)");
+MODULE_PARM_DESC(ndev, "devices with a dma_unmap callback, vfio_dmatest.0.. (default 1, max 256)");
 
 static unsigned int ndev_nocb;
 module_param(ndev_nocb, uint, 0444);
-MODULE_PARM_DESC(ndev_nocb, "devices without dma_unmap, vfio_dmatest_nocb.0.. (default 0, max 64)");
+MODULE_PARM_DESC(ndev_nocb,
+		 "devices without dma_unmap, vfio_dmatest_nocb.0.. (default 0, max 256)");
 
 /* The counters of struct dmatest_stats, in ABI order (delay_us and fault_k are knobs). */
 #define DT_COUNTERS(X)        \

@@ -106,7 +106,7 @@ static const char usage_text[] =
 	"                    driver, another dma_unmap function): devices NAME.N\n"
 	"  --leave-mapped N  after the cycles map N more vfio_dma (no pins) and never unmap them: the\n"
 	"                    kernel removes them when the container goes, as at a VM's exit\n"
-	"  --containers N    containers, each in its own forked process (1..64)\n"
+	"  --containers N    containers, each in its own forked process (1..256)\n"
 	"  --threads N       cycle threads per container (1..64)\n"
 	"  --iterations N    cycles per thread (0 = until --duration)\n"
 	"  --duration SECS   run cycles for SECS (iterations then 0 unless also given: a cap)\n"

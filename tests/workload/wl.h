@@ -17,7 +17,7 @@
 #include <linux/types.h>
 
 #define WL_MAX_DEVICES	  64
-#define WL_MAX_CONTAINERS 64
+#define WL_MAX_CONTAINERS 256
 #define WL_MAX_THREADS	  64
 #define WL_MAX_FDS	  16  /* device fds per device (lifecycle --fds) */
 #define WL_PIN_CHUNK	  512 /* pages per DMATEST_PIN ioctl (module limit) */
