@@ -15,67 +15,6 @@
 #include "report.h"
 #include "tracer.h"
 
-/* Add one stats value into the snapshot's row of its key (a new row when there is none),
- * found through idx (lib/model.c): O(1), so a snapshot of n rows costs O(n). */
-static int add_row(struct vt_snapshot *s, struct vt_rowidx *idx, const struct vtr_key *key,
-		   const struct vtr_stat *v)
-{
-	struct vt_row *row = vt_rowidx_find(idx, s->rows, key);
-
-	if (!row) {
-		if (s->n == s->cap) {
-			size_t cap = s->cap ? s->cap * 2 : 64;
-			struct vt_row *r = realloc(s->rows, cap * sizeof(*r));
-
-			if (!r)
-				return -ENOMEM;
-			s->rows = r;
-			s->cap = cap;
-		}
-		row = &s->rows[s->n];
-		memset(row, 0, sizeof(*row));
-		row->key = *key;
-		if (vt_rowidx_add(idx, s->rows, s->n))
-			return -ENOMEM;
-		s->n++;
-	}
-	vt_stat_add(&row->st, v);
-	return 0;
-}
-
-/* One key's stats, summed over the CPUs into vals[0] (vals: room for ncpus); 0, or -errno. */
-static int stat_read(int fd, const struct vtr_key *key, bool percpu, int ncpus,
-		     struct vtr_stat *vals)
-{
-	if (bpf_map_lookup_elem(fd, key, vals))
-		return -errno;
-	for (int c = 1; c < (percpu ? ncpus : 1); c++)
-		vt_stat_add(&vals[0], &vals[c]);
-	return 0;
-}
-/* Add every row of a stats map (per-CPU values summed when percpu) into s. */
-
-static int read_stats(int fd, bool percpu, int ncpus, struct vt_snapshot *s, struct vt_rowidx *idx)
-{
-	struct vtr_stat *vals = calloc(percpu ? ncpus : 1, sizeof(*vals));
-	struct vtr_key key, next, *prev = NULL;
-	int err = 0;
-
-	if (!vals)
-		return -ENOMEM;
-	/* Never deleted from, so walking the keys cannot lose an update: counters only grow. */
-	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (stat_read(fd, &key, percpu, ncpus, vals))
-			continue;
-		/* The spill map's and the hot rows' keys may repeat the per-CPU map's. */
-		err = add_row(s, idx, &key, &vals[0]);
-	}
-	free(vals);
-	return err;
-}
-
 /* Add the hot rows (vt_rowc: per CPU, each slot owned by one key or free) into s. */
 static int read_rowc(int fd, unsigned slots, int ncpus, struct vt_snapshot *s,
 		     struct vt_rowidx *idx)
@@ -90,7 +29,7 @@ static int read_rowc(int fd, unsigned slots, int ncpus, struct vt_snapshot *s,
 			continue;
 		for (int c = 0; !err && c < ncpus; c++)
 			if (vals[c].key.obj > VT_ROWC_CLAIMING)
-				err = add_row(s, idx, &vals[c].key, &vals[c].st);
+				err = vt_snapshot_add_row(s, idx, &vals[c].key, &vals[c].st);
 	}
 	free(vals);
 	return err;
@@ -135,9 +74,9 @@ static int retire_map(struct vt_bpf *t, int fd, bool percpu)
 	}
 	/* deleted after the walk: get_next_key from a deleted key starts over */
 	for (size_t i = 0; !err && i < n; i++) {
-		if (stat_read(fd, &gone[i], percpu, t->ncpus, vals))
+		if (vt_stats_map_lookup(fd, &gone[i], percpu, t->ncpus, vals))
 			continue;
-		err = add_row(&t->retired, &t->retired_idx, &gone[i], &vals[0]);
+		err = vt_snapshot_add_row(&t->retired, &t->retired_idx, &gone[i], &vals[0]);
 		if (!err)
 			bpf_map_delete_elem(fd, &gone[i]);
 	}
@@ -237,14 +176,15 @@ int vt_bpf_snapshot(struct vt_bpf *t, struct vt_snapshot *s)
 	memset(s, 0, sizeof(*s));
 	s->ts = vt_now_ns();
 	vt_bpf_op_masks(t, &s->untraced_ops, &s->untimed_ops);
-	err = read_stats(bpf_map__fd(t->skel->maps.vt_stats), true, t->ncpus, s, &idx);
+	err = vt_stats_map_read(bpf_map__fd(t->skel->maps.vt_stats), true, t->ncpus, s, &idx);
 	if (!err)
-		err = read_stats(bpf_map__fd(t->skel->maps.vt_stats_spill), false, 1, s, &idx);
+		err = vt_stats_map_read(bpf_map__fd(t->skel->maps.vt_stats_spill), false, 1, s,
+					&idx);
 	if (!err)
 		err = read_rowc(bpf_map__fd(t->skel->maps.vt_rowc),
 				t->skel->rodata->vt_rowc_mask + 1, t->ncpus, s, &idx);
 	for (size_t i = 0; !err && i < t->retired.n; i++)
-		err = add_row(s, &idx, &t->retired.rows[i].key, &t->retired.rows[i].st);
+		err = vt_snapshot_add_row(s, &idx, &t->retired.rows[i].key, &t->retired.rows[i].st);
 	vt_rowidx_free(&idx);
 	/* after the read: what was just read stays in the maps or moves, never both */
 	if (!err)

@@ -82,6 +82,20 @@ void vt_rowidx_free(struct vt_rowidx *x);
 /* Slots examined by every find/add so far: the unit tests count operations, not time. */
 extern uint64_t vt_rowidx_probes;
 
+/* lib/stats_map.c: add v into s's row of key (a new row when there is none), found through idx;
+ * 0 or -ENOMEM. */
+int vt_snapshot_add_row(struct vt_snapshot *s, struct vt_rowidx *idx, const struct vtr_key *key,
+			const struct vtr_stat *v);
+/* One key of a stats map, summed over the CPUs (percpu) into vals[0] (room for ncpus); 0 or
+ * -errno. */
+int vt_stats_map_lookup(int fd, const struct vtr_key *key, bool percpu, int ncpus,
+			struct vtr_stat *vals);
+/* Every row of a stats map (per-CPU values summed when percpu) added into s: batch lookups
+ * where the kernel takes them, else key by key (also with VFIO_TRACE_NO_BATCH set). 0 or
+ * -errno. */
+int vt_stats_map_read(int fd, bool percpu, int ncpus, struct vt_snapshot *s, struct vt_rowidx *idx);
+/* bpf() calls those made so far (the unit tests count calls, not time). */
+extern uint64_t vt_stats_map_syscalls;
 void vt_snapshot_free(struct vt_snapshot *s);
 /* A deep copy of rows and devices (a baseline that outlives the snapshot it came from);
  * the lock maxima are not copied. */
