@@ -327,6 +327,15 @@ $(BUILD)/bench/prom-scrape: bench/prom-scrape.c $(LIB_OBJS)
 bench-scrape: $(BUILD)/bench/prom-scrape
 	$< 1000 200
 
+# top -b's user-space CPU per interval at 256 containers, on the host: real BPF maps, live
+# processes, top's view and text code (make bench-top-interval; root)
+$(BUILD)/bench/top-interval: bench/top-interval.c $(LIB_OBJS) $(filter-out %/top.o,$(filter $(BUILD)/obj/cmd/top/%,$(CMD_OBJS)))
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Icmd $(CFLAGS) -Wall -Wextra -o $@ $< $(filter %.o,$^) $(STATIC_LIBS)
+.PHONY: bench-top-interval
+bench-top-interval: $(BUILD)/bench/top-interval
+	$< 16 100 && $< 64 100 && $< 256 100 && $< 500 60 && $< 1024 30
+
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wall -Wextra -static -o $@ $<

