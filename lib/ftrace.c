@@ -137,7 +137,9 @@ out:
 /* The field names of each kind's fetch arguments, in the order lib/ftrace_read.c reads them
  * (ft_rec.v[]); "name"/"drv" strings are looked up apart. */
 static const char *const ft_fields[FT_NKINDS][VT_FT_NFIELDS] = {
-	[FT_IOCTL] = { "iommu", "cmd", "uarg", "miova", "msize", "uiova", "usize" },
+	/* the caller's struct, each offset fetched once: 8 unmap iova, 16 map iova and unmap
+	 * size (the same word), 24 map size */
+	[FT_IOCTL] = { "iommu", "cmd", "uarg", "uiova", "miova_usize", "msize" },
 	[FT_REMOVE] = { "iommu", "iova", "size" },
 	[FT_UNMAP_UNPIN] = { "iommu", "iova", "size" },
 	[FT_DETACH] = { "iommu" },
@@ -285,13 +287,15 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	 * struct vfio_device * in argument a */
 #define DEVNAME(a) \
 	snprintf(name, sizeof(name), "name=+0(+%ld(+%ld(%s))):string", o->dev_name, o->vdev_dev, a)
+	_Static_assert(offsetof(struct vfio_iommu_type1_dma_map, iova) ==
+			       offsetof(struct vfio_iommu_type1_dma_unmap, size),
+		       "the ioctl event fetches map iova and unmap size as one word");
 	snprintf(fmt, sizeof(fmt),
-		 "iommu=$arg1:x64 cmd=$arg2:u32 uarg=$arg3:x64 miova=+u%zu($arg3):u64 "
-		 "msize=+u%zu($arg3):u64 uiova=+u%zu($arg3):u64 usize=+u%zu($arg3):u64",
-		 offsetof(struct vfio_iommu_type1_dma_map, iova),
-		 offsetof(struct vfio_iommu_type1_dma_map, size),
+		 "iommu=$arg1:x64 cmd=$arg2:u32 uarg=$arg3:x64 uiova=+u%zu($arg3):u64 "
+		 "miova_usize=+u%zu($arg3):u64 msize=+u%zu($arg3):u64",
 		 offsetof(struct vfio_iommu_type1_dma_unmap, iova),
-		 offsetof(struct vfio_iommu_type1_dma_unmap, size));
+		 offsetof(struct vfio_iommu_type1_dma_map, iova),
+		 offsetof(struct vfio_iommu_type1_dma_map, size));
 	if (!add_pair(f, "ioctl", FT_IOCTL, 0, "vfio_iommu_type1:vfio_iommu_type1_ioctl", fmt)) {
 		vt_err("ftrace: cannot create a kprobe event on vfio_iommu_type1_ioctl (%s)",
 		       strerror(errno));
