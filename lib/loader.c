@@ -283,7 +283,11 @@ static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 	const struct vt_ksym *fops = vt_ksyms_data(t->ks, "vfio_device_fops", "vfio");
 	__u32 ring, slots;
 
-	t->skel = vfio_trace_bpf__open();
+	/* --btf: the file is CO-RE's target instead of the kernel's BTF (libbpf then looks in no
+	 * module BTF: the VFIO modules' types are in the file, lib/btf_file.c) */
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = opts->btf_path);
+
+	t->skel = vfio_trace_bpf__open_opts(&oo);
 	if (!t->skel) {
 		vt_err("cannot open the BPF object: %s", strerror(errno));
 		return -errno;
@@ -381,7 +385,9 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	t1 = vt_now_ns();
 	/* No test attaches: the skeleton's own load and attach are the test. */
 	vt_env_probe(&t->env, true);
-	if (opts->force_kprobe)
+	t->env.btf_file = opts->btf_path;
+	/* fentry needs the kernel's own BTF, --btf's file or not */
+	if (opts->force_kprobe || !t->env.vmlinux_btf)
 		t->env.force_kprobe = true;
 	/* The module functions by kprobe (asked for, or no fentry): the modules can then go and
 	 * come back under the tracer, which must follow (lib/reload.c). */
