@@ -147,9 +147,12 @@ static void set_autoload(struct vt_bpf *t)
 				vt_points[i].name);
 	}
 	/* the open-device iterator; the storm alert's stack iterator, attached only for an
-	 * alert (lib/stacks.c) */
-	bpf_program__set_autoload(t->skel->progs.it_devices, t->skel->rodata->vt_device_fops != 0);
-	bpf_program__set_autoload(t->skel->progs.it_task_stacks, !t->opts.storm.off);
+	 * alert (lib/stacks.c). Iterators need the kernel's own BTF: --btf's file cannot stand
+	 * in for it. */
+	bpf_program__set_autoload(t->skel->progs.it_devices,
+				  t->env.vmlinux_btf && t->skel->rodata->vt_device_fops != 0);
+	bpf_program__set_autoload(t->skel->progs.it_task_stacks,
+				  t->env.vmlinux_btf && !t->opts.storm.off);
 	bpf_program__set_autoattach(t->skel->progs.it_task_stacks, false);
 	t->nretarget = 0;
 	for (int i = 0; i < n; i++) {
@@ -261,8 +264,10 @@ static void find_open_devices(struct vt_bpf *t)
 	int fd, n = 0;
 
 	if (!l) {
-		vt_warn("cannot list the VFIO devices open before start (no vfio_device_fops in "
-			"kallsyms): their callbacks are attached at their next pin or unpin");
+		vt_warn("cannot list the VFIO devices open before start (%s): their callbacks are "
+			"attached at their next pin or unpin",
+			t->env.vmlinux_btf ? "no vfio_device_fops in kallsyms" :
+					     "no kernel BTF for the BPF iterator");
 		return;
 	}
 	fd = bpf_iter_create(bpf_link__fd(l));

@@ -4,6 +4,7 @@
 # backend, stat over the same workload without and with --btf /lab/vfio.btf: ./check wants
 # every total equal to the workload's own counters and the two runs equal. doctor --btf says
 # it uses the file; bad files (missing, not BTF, vmlinux's types only) are one-line errors.
+# Then the same with /sys/kernel/btf hidden (a kernel without BTF, as user space sees it).
 . /lab/lib.sh
 B=/lab/vfio.btf
 if [ ! -f $B ]; then
@@ -17,6 +18,19 @@ for be in bpf ftrace; do
 	vt_traced $be "stat --backend $be --json 1" $W
 	vt_traced $be-btf "stat --backend $be --btf $B --json 1" $W
 done
+# a kernel without BTF, as user space sees it: /sys/kernel/btf hidden under an empty tmpfs
+# (the kernel keeps its BTF; fentry would still work, but nothing reads the types there).
+# Without --btf each backend refuses in one line; with it each counts the workload.
+if mount -t tmpfs none /sys/kernel/btf; then
+	for be in bpf ftrace; do
+		vfio-trace stat --backend $be 1 1 > /out/nobtf-$be.out 2> /out/nobtf-$be.err
+		echo $? > /out/nobtf-$be.rc
+		vt_traced $be-hidden "stat --backend $be --btf $B --json 1" $W
+	done
+	umount /sys/kernel/btf
+else
+	note hide_failed 1
+fi
 vfio-trace doctor --btf $B --json > /out/doctor.json 2> /out/doctor.err
 echo $? > /out/doctor.rc
 # bad files: the exit code and stderr of stat --btf FILE for each
