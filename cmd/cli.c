@@ -90,6 +90,7 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		{ "sort", required_argument, NULL, 's' },
 		{ "kprobe", no_argument, NULL, 'K' },
 		{ "backend", required_argument, NULL, 'B' },
+		{ "btf", required_argument, NULL, 'Y' },
 		{ "no-hold", no_argument, NULL, 'H' },
 		{ "ringbuf-pages", required_argument, NULL, 'R' },
 		{ "locks", no_argument, NULL, 'L' },
@@ -152,6 +153,14 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 				goto unknown;
 			if (!parse_backend(optarg, &o->backend))
 				return VT_EXIT_USAGE;
+			break;
+		case 'Y':
+			if (accept & (VT_CLI_WINDOW | VT_CLI_HUNG))
+				goto unknown;
+			/* read now: a bad file is a usage error before anything attaches */
+			if (vt_btf_file_check(optarg))
+				return VT_EXIT_USAGE;
+			o->btf_path = optarg;
 			break;
 		case 'H': o->no_hold = true; break;
 		case 'v': vt_verbose++; break;

@@ -2,7 +2,7 @@
 /*
  * The option convention every tracing command shares:
  *   -j/--json  -p/--pid PID[,PID...]  --vm NAME  -d/--device NAME  --kprobe  --no-hold
- *   --backend bpf|ftrace|auto
+ *   --backend bpf|ftrace|auto  --btf FILE
  *   -v/--verbose  -h/--help  [interval [count]]
  * plus a few per-command flags declared in the spec. Fields not given keep what the caller
  * set before the call (its defaults).
@@ -45,8 +45,9 @@ enum {
 struct vt_cli {
 	bool json;
 	bool kprobe;
-	int backend;  /* --backend: enum vt_backend_kind (lib/trace.h), 0: bpf */
-	bool no_hold; /* --no-hold: never stop a module's loader (lib/trace.h) */
+	int backend;	      /* --backend: enum vt_backend_kind (lib/trace.h), 0: bpf */
+	const char *btf_path; /* --btf FILE (lib/btf_file.c), NULL: the kernel's BTF */
+	bool no_hold;	      /* --no-hold: never stop a module's loader (lib/trace.h) */
 	bool batch;
 	struct vt_filter filter; /* -p, --vm, -d */
 	const char *sort;

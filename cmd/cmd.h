@@ -89,6 +89,7 @@ static inline int cmd_tracer_open(struct vt_cli *cli, struct vt_tracer_opts *o,
 	o->force_kprobe = cli->kprobe;
 	o->no_hold = cli->no_hold;
 	o->backend = (enum vt_backend_kind)cli->backend;
+	o->btf_path = cli->btf_path;
 	cmd_alert_opts(cli, o);
 	return vt_tracer_open(t, o);
 }

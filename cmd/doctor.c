@@ -10,9 +10,10 @@
 static void doctor_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vfio-trace doctor [-j|--json] [--kprobe] [--cleanup]\n"
+		"usage: vfio-trace doctor [-j|--json] [--kprobe] [--btf FILE] [--cleanup]\n"
 		"  -j, --json   one JSON document instead of text\n"
 		"  --kprobe     do not try fentry (as the tracer with --kprobe)\n"
+		"  --btf FILE   the kernel's types from FILE (as the tracer with --btf FILE)\n"
 		"  --cleanup    first remove the tracefs instances and kprobe events that a killed\n"
 		"               run of the ftrace backend left behind\n"
 		"exit 0 when vfio-trace can trace this host with one of its backends, 1 when it\n"
@@ -28,6 +29,11 @@ static void print_text(const struct vt_env *env, const char *blocker, const char
 {
 	printf("kernel        %s\n", env->release);
 	printf("vmlinux BTF   %s\n", yesno(env->vmlinux_btf));
+	if (env->btf_file)
+		printf("--btf         %s: vmlinux, vfio and vfio_iommu_type1 types; both backends "
+		       "take them from it%s\n",
+		       env->btf_file,
+		       env->vmlinux_btf ? "" : " (no fentry without the kernel's BTF)");
 	printf("module BTF    vfio: %s, vfio_iommu_type1: %s\n", yesno(env->btf_vfio),
 	       yesno(env->btf_type1));
 	printf("modules       vfio: %s, vfio_iommu_type1: %s\n",
@@ -88,6 +94,8 @@ static void print_json(const struct vt_env *env, const char *blocker, const char
 	json_object_object_add(x, "vmlinux", json_object_new_boolean(env->vmlinux_btf));
 	json_object_object_add(x, "vfio", json_object_new_boolean(env->btf_vfio));
 	json_object_object_add(x, "vfio_iommu_type1", json_object_new_boolean(env->btf_type1));
+	json_object_object_add(x, "file",
+			       env->btf_file ? json_object_new_string(env->btf_file) : NULL);
 	json_object_object_add(o, "btf", x);
 	x = json_object_new_object();
 	json_object_object_add(x, "vfio", json_object_new_boolean(env->mod_vfio));
@@ -141,13 +149,12 @@ static void print_json(const struct vt_env *env, const char *blocker, const char
 int cmd_doctor(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "kprobe", no_argument, NULL, 'K' },
-		{ "cleanup", no_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{ "json", no_argument, NULL, 'j' },	 { "kprobe", no_argument, NULL, 'K' },
+		{ "btf", required_argument, NULL, 'Y' }, { "cleanup", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },	 { 0 },
 	};
 	bool json = false, kprobe = false, cleanup = false;
+	const char *btf_path = NULL;
 	struct vt_ksyms *ks;
 	struct vt_env env;
 	const char *blocker, *ft_blocker;
@@ -159,6 +166,11 @@ int cmd_doctor(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'K': kprobe = true; break;
 		case 'C': cleanup = true; break;
+		case 'Y':
+			if (vt_btf_file_check(optarg))
+				return VT_EXIT_USAGE;
+			btf_path = optarg;
+			break;
 		case 'h': doctor_usage(stdout); return VT_EXIT_OK;
 		default:
 			vt_err("unknown option '%s' (see vfio-trace doctor --help)",
@@ -177,13 +189,14 @@ int cmd_doctor(int argc, char **argv)
 			vt_ftrace_cleanup(false, stderr));
 	ks = vt_ksyms_load();
 	vt_env_probe(&env, false);
-	if (kprobe)
+	env.btf_file = btf_path;
+	if (kprobe || (btf_path && !env.vmlinux_btf))
 		env.force_kprobe = true;
 	vt_points_probe(&env, ks);
 	vt_ksyms_free(ks);
 	vt_caps_after_attach(VT_CAPS_NONE); /* its test attaches are done */
 	blocker = vt_env_blocker(&env);
-	ft_blocker = vt_ftrace_blocker();
+	ft_blocker = vt_ftrace_blocker(btf_path);
 	/* the ftrace backend reads kallsyms too (the drivers' callbacks, stacks): hidden
 	 * addresses stop it as they stop BPF */
 	if (!ft_blocker && env.ksyms_hidden[0])

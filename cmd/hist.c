@@ -22,6 +22,7 @@ static const char hist_usage[] =
 	"  -d, --device NAME  only this device's callback histogram\n"
 	"  --kprobe           use kprobes even where fentry works\n"
 	"  --backend B        bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
+	"  --btf FILE         kernel types from FILE (vfio-trace(8) BACKENDS)\n"
 	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n" VT_CLI_ALERT_USAGE;
 
 /* Text: one row per power of two (the sub-buckets summed), libbpf-tools style. */

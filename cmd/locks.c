@@ -25,6 +25,7 @@ static const char locks_usage[] =
 	"  -d, --device NAME  only the container of this device\n"
 	"  --kprobe           use kprobes even where fentry works\n"
 	"  --backend B        bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
+	"  --btf FILE         kernel types from FILE (vfio-trace(8) BACKENDS)\n"
 	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n" VT_CLI_ALERT_USAGE;
 
 static const char *lock_name(int kind)

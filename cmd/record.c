@@ -39,6 +39,7 @@ static const char record_usage[] =
 	"  --ringbuf-pages N     event ring buffer size in pages (power of two, default 1024)\n"
 	"  --kprobe              use kprobes even where fentry works\n"
 	"  --backend B           bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
+	"  --btf FILE            kernel types from FILE (vfio-trace(8) BACKENDS)\n"
 	"  --no-hold             never stop a driver module's loader (man vfio-trace)\n" VT_CLI_ALERT_USAGE;
 
 struct rec {

@@ -26,6 +26,7 @@ static const char snoop_usage[] =
 	"  --ringbuf-pages N     ring buffer size in pages (power of two, default 64)\n"
 	"  --kprobe              use kprobes even where fentry works\n"
 	"  --backend B           bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
+	"  --btf FILE            kernel types from FILE (vfio-trace(8) BACKENDS)\n"
 	"  --no-hold             never stop a driver module's loader (man vfio-trace)\n" VT_CLI_ALERT_USAGE;
 
 static int container_id(struct vt_snoop *s, uint64_t c)

@@ -22,6 +22,7 @@ static const char stat_usage[] =
 	"  -d, --device NAME   only this device and its container\n"
 	"  --kprobe            use kprobes even where fentry works\n"
 	"  --backend B         bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
+	"  --btf FILE          kernel types from FILE (vfio-trace(8) BACKENDS)\n"
 	"  --no-hold           never stop a driver module's loader (man vfio-trace)\n" VT_CLI_ALERT_USAGE;
 
 void vt_stat_header(void)

@@ -144,7 +144,9 @@ static int reuse_maps(struct vt_bpf *t, struct callback_bpf *cb)
 
 static struct callback_bpf *cb_open(struct vt_bpf *t, bool fentry, const char *func, uint64_t addr)
 {
-	struct callback_bpf *cb = callback_bpf__open();
+	/* --btf: CO-RE against the file, as the main object (lib/loader.c) */
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = t->opts.btf_path);
+	struct callback_bpf *cb = callback_bpf__open_opts(&oo);
 
 	if (!cb)
 		return NULL;
@@ -284,6 +286,23 @@ static void cb_found(void *ctx, const char *func)
 	cc->n++;
 }
 
+/* --btf: the file's functions with dma_unmap's prototype, each a candidate of every module
+ * (the file names none; a module without that symbol is skipped at attach) */
+static int find_candidates_in_file(const char *path, const char *const *modules, int nmod,
+				   struct cb_candidates *cc)
+{
+	struct btf *btf = vt_btf_file_load(path);
+
+	if (!btf)
+		return -1;
+	for (int i = 0; i < nmod; i++) {
+		cc->module = modules[i];
+		vt_btf_dma_unmap_funcs(btf, 1, cb_found, cc);
+	}
+	btf__free(btf);
+	return 0;
+}
+
 /* The functions with dma_unmap's prototype in these modules' BTF. The kernel's BTF (their base,
  * ~10 MiB parsed) is freed before anything is attached: each callback object's load parses it
  * again inside libbpf, and both at once would double the peak memory. */
@@ -319,7 +338,9 @@ int vt_cb_attach_modules(struct vt_bpf *t, const char *const *modules, int nmod)
 	struct cb_candidates *cc = calloc(1, sizeof(*cc));
 	int attached = 0;
 
-	if (!cc || find_candidates(modules, nmod, cc)) {
+	if (!cc ||
+	    (t->opts.btf_path ? find_candidates_in_file(t->opts.btf_path, modules, nmod, cc) :
+				find_candidates(modules, nmod, cc))) {
 		free(cc);
 		return -1;
 	}

@@ -8,9 +8,10 @@
  * them leaves both behind: the next start (and doctor --cleanup) removes those whose process
  * is gone (lib/ftrace_cleanup.c).
  *
- * Kernel struct fields are fetched at offsets computed here from the running kernel's BTF
- * (vmlinux and module BTF, libbpf), never hard-coded; the UNMAP/MAP_DMA user struct at the
- * offsets of the uapi header. Reading and accounting: lib/ftrace_read.c.
+ * Kernel struct fields are fetched at offsets computed from the running kernel's BTF (vmlinux
+ * and module BTF, libbpf) or --btf's file (lib/ftrace_btf.c), never hard-coded; the
+ * UNMAP/MAP_DMA user struct at the offsets of the uapi header. Reading and accounting:
+ * lib/ftrace_read.c.
  */
 #include <errno.h>
 #include <poll.h>
@@ -25,119 +26,14 @@
 #include <tracefs.h>
 #include "ftrace.h"
 
-/* ---- BTF offsets ------------------------------------------------------------------------- */
-
-/* The byte offset of member name in struct/union type id (anonymous members searched too);
- * *type_id: the member's type. -1 when not there. */
-static long member_off(const struct btf *btf, __u32 id, const char *name, __u32 *type_id)
-{
-	const struct btf_type *t = btf__type_by_id(btf, id);
-	const struct btf_member *m;
-
-	if (!t || !(btf_is_struct(t) || btf_is_union(t)))
-		return -1;
-	m = btf_members(t);
-	for (int i = 0; i < btf_vlen(t); i++, m++) {
-		const char *mn = btf__name_by_offset(btf, m->name_off);
-		long off = btf_member_bit_offset(t, i) / 8, sub;
-
-		if (mn && !strcmp(mn, name)) {
-			*type_id = m->type;
-			return off;
-		}
-		if ((!mn || !mn[0]) && (sub = member_off(btf, m->type, name, type_id)) >= 0)
-			return off + sub;
-	}
-	return -1;
-}
-
-/* The offset of path ("kobj.name") in struct sname; -1 (said on stderr) when not found. */
-static long field_off(const struct btf *btf, const char *sname, const char *path)
-{
-	char part[64];
-	const char *p = path;
-	long total = 0;
-	__s32 id = btf__find_by_name_kind(btf, sname, BTF_KIND_STRUCT);
-	__u32 tid;
-
-	if (id < 0) {
-		vt_err("ftrace: struct %s not in the kernel's BTF", sname);
-		return -1;
-	}
-	while (*p) {
-		size_t l = strcspn(p, ".");
-		long off;
-
-		snprintf(part, sizeof(part), "%.*s", (int)l, p);
-		off = member_off(btf, id, part, &tid);
-		if (off < 0) {
-			vt_err("ftrace: no %s in struct %s in the kernel's BTF", path, sname);
-			return -1;
-		}
-		total += off;
-		id = btf__resolve_type(btf, tid);
-		p += l + !!p[l];
-	}
-	return total;
-}
-
-/* The offsets the fetch arguments need, from vmlinux, vfio and vfio_iommu_type1 BTF. */
-struct ft_offsets {
-	long dma_iova, dma_size;	     /* struct vfio_dma */
-	long iommu_devlist;		     /* struct vfio_iommu.device_list */
-	long vdev_ops, vdev_dev, vdev_entry; /* struct vfio_device */
-	long ops_unmap, ops_name;	     /* struct vfio_device_ops */
-	long dev_name;			     /* struct device: kobj.name */
-	long list_prev;			     /* struct list_head */
-};
-
-static int btf_offsets(struct ft_offsets *o)
-{
-	struct btf *base = btf__load_vmlinux_btf(), *vfio = NULL, *type1 = NULL;
-	int err = -1;
-
-	if (!base) {
-		vt_err("ftrace: cannot read the kernel's BTF (%s): the fetch arguments' offsets come "
-		       "from it",
-		       strerror(errno));
-		return -1;
-	}
-	vfio = btf__load_module_btf("vfio", base);
-	type1 = btf__load_module_btf("vfio_iommu_type1", base);
-	if (!type1) {
-		vt_err("ftrace: vfio_iommu_type1 has no module BTF (%s)", strerror(errno));
-		goto out;
-	}
-	/* struct vfio_device is vfio.ko's, or the kernel's when vfio is built in */
-	const struct btf *vb = vfio ? vfio : base;
-
-	o->dma_iova = field_off(type1, "vfio_dma", "iova");
-	o->dma_size = field_off(type1, "vfio_dma", "size");
-	o->iommu_devlist = field_off(type1, "vfio_iommu", "device_list");
-	o->vdev_ops = field_off(vb, "vfio_device", "ops");
-	o->vdev_dev = field_off(vb, "vfio_device", "dev");
-	o->vdev_entry = field_off(vb, "vfio_device", "iommu_entry");
-	o->ops_unmap = field_off(vb, "vfio_device_ops", "dma_unmap");
-	o->ops_name = field_off(vb, "vfio_device_ops", "name");
-	o->dev_name = field_off(base, "device", "kobj.name");
-	o->list_prev = field_off(base, "list_head", "prev");
-	err = 0;
-	for (long *v = &o->dma_iova; v <= &o->list_prev; v++)
-		if (*v < 0)
-			err = -1;
-out:
-	btf__free(type1);
-	btf__free(vfio);
-	btf__free(base);
-	return err;
-}
-
 /* ---- the events -------------------------------------------------------------------------- */
 
 /* The field names of each kind's fetch arguments, in the order lib/ftrace_read.c reads them
  * (ft_rec.v[]); "name"/"drv" strings are looked up apart. */
 static const char *const ft_fields[FT_NKINDS][VT_FT_NFIELDS] = {
-	[FT_IOCTL] = { "iommu", "cmd", "uarg", "miova", "msize", "uiova", "usize" },
+	/* the caller's struct, each offset fetched once: 8 unmap iova, 16 map iova and unmap
+	 * size (the same word), 24 map size */
+	[FT_IOCTL] = { "iommu", "cmd", "uarg", "uiova", "miova_usize", "msize" },
 	[FT_REMOVE] = { "iommu", "iova", "size" },
 	[FT_UNMAP_UNPIN] = { "iommu", "iova", "size" },
 	[FT_DETACH] = { "iommu" },
@@ -242,41 +138,6 @@ static void note_missing(struct vt_ftrace *f, const char *what)
 	snprintf(f->missing + l, sizeof(f->missing) - l, "%s%s", l ? ", " : "", what);
 }
 
-struct cb_found {
-	struct vt_ftrace *f;
-	const char *module;
-};
-
-static void cb_found(void *ctx, const char *func)
-{
-	struct cb_found *c = ctx;
-	struct vt_ftrace *f = c->f;
-	const struct vt_ksym *s = vt_ksyms_by_name(f->ks, func, c->module);
-
-	if (!s && !vt_ksyms_add_module(f->ks, c->module))
-		s = vt_ksyms_by_name(f->ks, func, c->module);
-	if (!s || f->ncbs == VT_FT_MAX_CB)
-		return;
-	snprintf(f->cbs[f->ncbs].sym, sizeof(f->cbs[0].sym), "%s:%s", c->module, func);
-	f->cbs[f->ncbs++].addr = s->addr;
-}
-
-/* Every function with dma_unmap's BTF prototype in the modules using vfio.ko. */
-static void find_callbacks(struct vt_ftrace *f, const char *const *modules, int nmod)
-{
-	struct btf *base = btf__load_vmlinux_btf();
-
-	for (int i = 0; base && i < nmod; i++) {
-		struct btf *btf = btf__load_module_btf(modules[i], base);
-		struct cb_found c = { f, modules[i] };
-
-		if (btf)
-			vt_btf_dma_unmap_funcs(btf, btf__type_cnt(base), cb_found, &c);
-		btf__free(btf);
-	}
-	btf__free(base);
-}
-
 static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 {
 	char fmt[512], name[160], drv[160], n[24];
@@ -285,13 +146,15 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	 * struct vfio_device * in argument a */
 #define DEVNAME(a) \
 	snprintf(name, sizeof(name), "name=+0(+%ld(+%ld(%s))):string", o->dev_name, o->vdev_dev, a)
+	_Static_assert(offsetof(struct vfio_iommu_type1_dma_map, iova) ==
+			       offsetof(struct vfio_iommu_type1_dma_unmap, size),
+		       "the ioctl event fetches map iova and unmap size as one word");
 	snprintf(fmt, sizeof(fmt),
-		 "iommu=$arg1:x64 cmd=$arg2:u32 uarg=$arg3:x64 miova=+u%zu($arg3):u64 "
-		 "msize=+u%zu($arg3):u64 uiova=+u%zu($arg3):u64 usize=+u%zu($arg3):u64",
-		 offsetof(struct vfio_iommu_type1_dma_map, iova),
-		 offsetof(struct vfio_iommu_type1_dma_map, size),
+		 "iommu=$arg1:x64 cmd=$arg2:u32 uarg=$arg3:x64 uiova=+u%zu($arg3):u64 "
+		 "miova_usize=+u%zu($arg3):u64 msize=+u%zu($arg3):u64",
 		 offsetof(struct vfio_iommu_type1_dma_unmap, iova),
-		 offsetof(struct vfio_iommu_type1_dma_unmap, size));
+		 offsetof(struct vfio_iommu_type1_dma_map, iova),
+		 offsetof(struct vfio_iommu_type1_dma_map, size));
 	if (!add_pair(f, "ioctl", FT_IOCTL, 0, "vfio_iommu_type1:vfio_iommu_type1_ioctl", fmt)) {
 		vt_err("ftrace: cannot create a kprobe event on vfio_iommu_type1_ioctl (%s)",
 		       strerror(errno));
@@ -388,7 +251,7 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		       "backend yet (use --backend bpf)");
 		return -ENOTSUP;
 	}
-	blocker = vt_ftrace_blocker();
+	blocker = vt_ftrace_blocker(opts->btf_path);
 	if (blocker) {
 		vt_err("--backend ftrace: %s", blocker);
 		return -ENOTSUP;
@@ -412,7 +275,7 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		       f->ks ? vt_ksyms_hidden(f->ks) : strerror(errno));
 		goto fail;
 	}
-	if (btf_offsets(&o))
+	if (vt_ft_btf_offsets(&o, opts->btf_path))
 		goto fail;
 	f->devlist_off = o.iommu_devlist;
 	f->inst = tracefs_instance_create(f->name);
@@ -429,7 +292,7 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	}
 	tracefs_instance_set_buffer_size(f->inst, FT_BUFFER_KB, -1);
 	if (nholders > 0)
-		find_callbacks(f, holder_names, nholders);
+		vt_ft_find_callbacks(f, holder_names, nholders);
 	if (create_events(f, &o))
 		goto fail;
 	systems[0] = f->name;

@@ -116,6 +116,21 @@ struct vt_ftrace {
 	bool stdout_closed;
 };
 
+/* The offsets the fetch arguments need, from vmlinux, vfio and vfio_iommu_type1 BTF. */
+struct ft_offsets {
+	long dma_iova, dma_size;	     /* struct vfio_dma */
+	long iommu_devlist;		     /* struct vfio_iommu.device_list */
+	long vdev_ops, vdev_dev, vdev_entry; /* struct vfio_device */
+	long ops_unmap, ops_name;	     /* struct vfio_device_ops */
+	long dev_name;			     /* struct device: kobj.name */
+	long list_prev;			     /* struct list_head */
+};
+
+/* lib/ftrace_btf.c: o from the kernel's BTF or btf_path's file (0), or -1 said on stderr */
+int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path);
+/* lib/ftrace_btf.c: f->cbs[] filled with the dma_unmap callbacks of these modules */
+void vt_ft_find_callbacks(struct vt_ftrace *f, const char *const *modules, int nmod);
+
 /* lib/ftrace_read.c */
 int vt_ft_read(struct vt_ftrace *f, bool all); /* read the buffers, handle (all: every record) */
 int vt_ft_snapshot(struct vt_ftrace *f, struct vt_snapshot *s);

@@ -92,7 +92,7 @@ int vt_ftrace_cleanup(bool all, FILE *report)
 	return removed;
 }
 
-const char *vt_ftrace_blocker(void)
+const char *vt_ftrace_blocker(const char *btf_path)
 {
 	if (!tracefs_tracing_dir() || access(tracefs_tracing_dir(), W_OK))
 		return "tracefs is not mounted or not writable (run as root)";
@@ -101,8 +101,8 @@ const char *vt_ftrace_blocker(void)
 	if (access("/sys/module/vfio_iommu_type1", F_OK))
 		return "vfio_iommu_type1 is not loaded: no VFIO container is in use on this host "
 		       "(modprobe vfio_iommu_type1)";
-	if (access("/sys/kernel/btf/vfio_iommu_type1", R_OK))
+	if (!btf_path && access("/sys/kernel/btf/vfio_iommu_type1", R_OK))
 		return "vfio_iommu_type1 has no module BTF (/sys/kernel/btf/vfio_iommu_type1): the "
-		       "kprobe events' offsets come from it";
+		       "kprobe events' offsets come from it (or give --btf FILE)";
 	return NULL;
 }

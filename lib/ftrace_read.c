@@ -483,10 +483,10 @@ static void handle(struct vt_ftrace *f, const struct ft_rec *r)
 		th->io_ts = r->ts;
 		th->io_container = r->v[0];
 		th->io_cmd = r->v[1];
-		/* the caller's struct: vfio_iommu_type1_dma_map's iova and size, or
-		 * vfio_iommu_type1_dma_unmap's (other offsets) */
-		th->io_iova = r->v[1] == VT_VFIO_IOMMU_UNMAP_DMA ? r->v[5] : r->v[3];
-		th->io_size = r->v[1] == VT_VFIO_IOMMU_UNMAP_DMA ? r->v[6] : r->v[4];
+		/* the caller's struct (lib/ftrace.c's ioctl event): v[3] unmap iova, v[4] map
+		 * iova or unmap size (one word), v[5] map size */
+		th->io_iova = r->v[1] == VT_VFIO_IOMMU_UNMAP_DMA ? r->v[3] : r->v[4];
+		th->io_size = r->v[1] == VT_VFIO_IOMMU_UNMAP_DMA ? r->v[4] : r->v[5];
 		th->io_removed = 0;
 		th->notify_ts = 0;
 		th->cb_ts = 0;

@@ -147,9 +147,12 @@ static void set_autoload(struct vt_bpf *t)
 				vt_points[i].name);
 	}
 	/* the open-device iterator; the storm alert's stack iterator, attached only for an
-	 * alert (lib/stacks.c) */
-	bpf_program__set_autoload(t->skel->progs.it_devices, t->skel->rodata->vt_device_fops != 0);
-	bpf_program__set_autoload(t->skel->progs.it_task_stacks, !t->opts.storm.off);
+	 * alert (lib/stacks.c). Iterators need the kernel's own BTF: --btf's file cannot stand
+	 * in for it. */
+	bpf_program__set_autoload(t->skel->progs.it_devices,
+				  t->env.vmlinux_btf && t->skel->rodata->vt_device_fops != 0);
+	bpf_program__set_autoload(t->skel->progs.it_task_stacks,
+				  t->env.vmlinux_btf && !t->opts.storm.off);
 	bpf_program__set_autoattach(t->skel->progs.it_task_stacks, false);
 	t->nretarget = 0;
 	for (int i = 0; i < n; i++) {
@@ -261,8 +264,10 @@ static void find_open_devices(struct vt_bpf *t)
 	int fd, n = 0;
 
 	if (!l) {
-		vt_warn("cannot list the VFIO devices open before start (no vfio_device_fops in "
-			"kallsyms): their callbacks are attached at their next pin or unpin");
+		vt_warn("cannot list the VFIO devices open before start (%s): their callbacks are "
+			"attached at their next pin or unpin",
+			t->env.vmlinux_btf ? "no vfio_device_fops in kallsyms" :
+					     "no kernel BTF for the BPF iterator");
 		return;
 	}
 	fd = bpf_iter_create(bpf_link__fd(l));
@@ -283,7 +288,11 @@ static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 	const struct vt_ksym *fops = vt_ksyms_data(t->ks, "vfio_device_fops", "vfio");
 	__u32 ring, slots;
 
-	t->skel = vfio_trace_bpf__open();
+	/* --btf: the file is CO-RE's target instead of the kernel's BTF (libbpf then looks in no
+	 * module BTF: the VFIO modules' types are in the file, lib/btf_file.c) */
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = opts->btf_path);
+
+	t->skel = vfio_trace_bpf__open_opts(&oo);
 	if (!t->skel) {
 		vt_err("cannot open the BPF object: %s", strerror(errno));
 		return -errno;
@@ -381,7 +390,9 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	t1 = vt_now_ns();
 	/* No test attaches: the skeleton's own load and attach are the test. */
 	vt_env_probe(&t->env, true);
-	if (opts->force_kprobe)
+	t->env.btf_file = opts->btf_path;
+	/* fentry needs the kernel's own BTF, --btf's file or not */
+	if (opts->force_kprobe || !t->env.vmlinux_btf)
 		t->env.force_kprobe = true;
 	/* The module functions by kprobe (asked for, or no fentry): the modules can then go and
 	 * come back under the tracer, which must follow (lib/reload.c). */

@@ -530,10 +530,10 @@ const char *vt_env_blocker(const struct vt_env *env)
 	if (!env->mod_type1)
 		return "vfio_iommu_type1 is not loaded: no VFIO container is in use on this host "
 		       "(modprobe vfio_iommu_type1)";
-	if (!env->vmlinux_btf)
+	if (!env->vmlinux_btf && !env->btf_file)
 		return "this kernel has no BTF (/sys/kernel/btf/vmlinux): vfio-trace needs "
 		       "CONFIG_DEBUG_INFO_BTF";
-	if (!env->btf_type1)
+	if (!env->btf_type1 && !env->btf_file)
 		return "vfio_iommu_type1 has no module BTF (/sys/kernel/btf/vfio_iommu_type1): "
 		       "vfio-trace needs CONFIG_DEBUG_INFO_BTF_MODULES";
 	for (int i = 0; i < vt_npoints; i++) {

@@ -171,7 +171,9 @@ struct vt_tracer_opts {
 	bool no_alert;	   /* no VT_FEAT_ALERT: do not watch for the ABBA deadlock */
 	uint32_t tgid;	   /* snoop: only this process */
 	bool force_kprobe; /* never fentry */
-	bool no_detail;	   /* no VT_FEAT_DETAIL: pins counted, not timed; no per-vfio_dma
+	const char *btf_path;	/* --btf FILE: kernel types from it (lib/btf_file.c), not from
+			       * /sys/kernel/btf; NULL: the kernel's own */
+	bool no_detail;		/* no VT_FEAT_DETAIL: pins counted, not timed; no per-vfio_dma
 				 * remove_dma/unmap_unpin (fewer and cheaper probes; top) */
 	uint32_t ringbuf_pages; /* snoop ring buffer size (power of two; 0: default 64) */
 	bool no_hold;		/* do not stop the loader of a module using vfio until its
@@ -238,8 +240,9 @@ void vt_tracer_close(struct vt_tracer *t);
  * vfio_trace_<pid> whose vfio-trace is gone (all: every one but this process's) removed, each
  * said on report (NULL: quiet); how many (lib/ftrace.c; doctor --cleanup, every start). */
 int vt_ftrace_cleanup(bool all, FILE *report);
-/* Why the ftrace backend cannot trace this host (one line), or NULL (doctor). */
-const char *vt_ftrace_blocker(void);
+/* Why the ftrace backend cannot trace this host (one line), or NULL (doctor); btf_path:
+ * --btf's file, where the offsets come from instead of the kernel's module BTF. */
+const char *vt_ftrace_blocker(const char *btf_path);
 /* "bpf" or "ftrace": the backend that opened t. */
 const char *vt_tracer_backend(const struct vt_tracer *t);
 

@@ -194,6 +194,7 @@ struct vt_env {
 	char release[128];
 	bool vmlinux_btf;
 	bool btf_vfio, btf_type1;
+	const char *btf_file;	  /* --btf FILE: the types from it (checked), not /sys/kernel/btf */
 	bool mod_vfio, mod_type1; /* loaded */
 	bool mod_vfio_avail;	  /* present in /lib/modules or built in */
 	bool cap_bpf, cap_perfmon, cap_sys_admin, cap_syslog;
@@ -226,5 +227,11 @@ struct vt_point *vt_point_find(const char *name);
 const char *vt_method_name(enum vt_method m);
 /* NULL when the tracer can work; else one sentence saying why not. */
 const char *vt_env_blocker(const struct vt_env *env);
+
+/* --btf FILE (lib/btf_file.c): its BTF, once it is known to hold vmlinux's and the VFIO
+ * modules' structs; else NULL, said on stderr in one line. */
+struct btf *vt_btf_file_load(const char *path);
+/* 0 when path is such a file, else -EINVAL (said on stderr). */
+int vt_btf_file_check(const char *path);
 
 #endif

@@ -38,6 +38,7 @@ static const char export_usage[] =
 	"  --locks           container lock hold and wait times (costlier, as vfio-trace locks)\n"
 	"  --kprobe          use kprobes even where fentry works\n"
 	"  --backend B       bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
+	"  --btf FILE        kernel types from FILE (vfio-trace(8) BACKENDS)\n"
 	"  --pin-modules     fentry on the VFIO modules' functions (cheaper per event, but\n"
 	"                    they cannot be unloaded while export runs; by default they are\n"
 	"                    probed by kprobe, and attached again when they are reloaded)\n"
@@ -182,6 +183,7 @@ int cmd_export(int argc, char **argv)
 	topts.force_kprobe = o.kprobe;
 	topts.no_hold = o.no_hold;
 	topts.backend = (enum vt_backend_kind)o.backend;
+	topts.btf_path = o.btf_path;
 	/* A fleet's exporter runs for months: modules get updated under it. */
 	topts.module_reload = !o.pin_modules;
 	listen_spec = o.listen;

@@ -34,6 +34,7 @@ static const char top_usage[] =
 	"  -s, --sort KEY     unmaps (default), bytes, notifies, callbacks, p99, pins, errors\n"
 	"  --kprobe           use kprobes even where fentry works\n"
 	"  --backend B        bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
+	"  --btf FILE         kernel types from FILE (vfio-trace(8) BACKENDS)\n"
 	"  --no-hold          never stop a driver module's loader (man vfio-trace)\n"
 	"  keys: q quit, p pause, r reset, s/S sort key/reverse, z hide idle rows,\n"
 	"        1-9 or +/- interval, h help\n" VT_CLI_ALERT_USAGE;

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ftrace backend's use of BTF: the offsets of the kernel struct fields its kprobe events
+ * fetch, and the drivers' dma_unmap callbacks (functions of that prototype), from the running
+ * kernel's vmlinux and module BTF (libbpf), or from --btf's file (lib/btf_file.c) for kernels
+ * built without BTF. Never hard-coded.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "ftrace.h"
+
+/* The byte offset of member name in struct/union type id (anonymous members searched too);
+ * *type_id: the member's type. -1 when not there. */
+static long member_off(const struct btf *btf, __u32 id, const char *name, __u32 *type_id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, id);
+	const struct btf_member *m;
+
+	if (!t || !(btf_is_struct(t) || btf_is_union(t)))
+		return -1;
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const char *mn = btf__name_by_offset(btf, m->name_off);
+		long off = btf_member_bit_offset(t, i) / 8, sub;
+
+		if (mn && !strcmp(mn, name)) {
+			*type_id = m->type;
+			return off;
+		}
+		if ((!mn || !mn[0]) && (sub = member_off(btf, m->type, name, type_id)) >= 0)
+			return off + sub;
+	}
+	return -1;
+}
+
+/* The offset of path ("kobj.name") in struct sname; -1 (said on stderr) when not found. */
+static long field_off(const struct btf *btf, const char *sname, const char *path)
+{
+	char part[64];
+	const char *p = path;
+	long total = 0;
+	__s32 id = btf__find_by_name_kind(btf, sname, BTF_KIND_STRUCT);
+	__u32 tid;
+
+	if (id < 0) {
+		vt_err("ftrace: struct %s not in the BTF", sname);
+		return -1;
+	}
+	while (*p) {
+		size_t l = strcspn(p, ".");
+		long off;
+
+		snprintf(part, sizeof(part), "%.*s", (int)l, p);
+		off = member_off(btf, id, part, &tid);
+		if (off < 0) {
+			vt_err("ftrace: no %s in struct %s in the BTF", path, sname);
+			return -1;
+		}
+		total += off;
+		id = btf__resolve_type(btf, tid);
+		p += l + !!p[l];
+	}
+	return total;
+}
+
+int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path)
+{
+	struct btf *base, *vfio = NULL, *type1 = NULL;
+	int err = -1;
+
+	/* --btf: every struct from the one file (vt_btf_file_load checked they are there) */
+	base = btf_path ? vt_btf_file_load(btf_path) : btf__load_vmlinux_btf();
+	if (!base) {
+		if (!btf_path)
+			vt_err("ftrace: cannot read the kernel's BTF (%s): the fetch arguments' "
+			       "offsets come from it (or give --btf FILE)",
+			       strerror(errno));
+		return -1;
+	}
+	if (!btf_path) {
+		vfio = btf__load_module_btf("vfio", base);
+		type1 = btf__load_module_btf("vfio_iommu_type1", base);
+		if (!type1) {
+			vt_err("ftrace: vfio_iommu_type1 has no module BTF (%s)", strerror(errno));
+			goto out;
+		}
+	}
+	/* struct vfio_device is vfio.ko's, or the kernel's when vfio is built in */
+	const struct btf *vb = vfio ? vfio : base, *tb = type1 ? type1 : base;
+
+	o->dma_iova = field_off(tb, "vfio_dma", "iova");
+	o->dma_size = field_off(tb, "vfio_dma", "size");
+	o->iommu_devlist = field_off(tb, "vfio_iommu", "device_list");
+	o->vdev_ops = field_off(vb, "vfio_device", "ops");
+	o->vdev_dev = field_off(vb, "vfio_device", "dev");
+	o->vdev_entry = field_off(vb, "vfio_device", "iommu_entry");
+	o->ops_unmap = field_off(vb, "vfio_device_ops", "dma_unmap");
+	o->ops_name = field_off(vb, "vfio_device_ops", "name");
+	o->dev_name = field_off(base, "device", "kobj.name");
+	o->list_prev = field_off(base, "list_head", "prev");
+	err = 0;
+	for (long *v = &o->dma_iova; v <= &o->list_prev; v++)
+		if (*v < 0)
+			err = -1;
+out:
+	btf__free(type1);
+	btf__free(vfio);
+	btf__free(base);
+	return err;
+}
+
+struct cb_found {
+	struct vt_ftrace *f;
+	const char *module;
+};
+
+static void cb_found(void *ctx, const char *func)
+{
+	struct cb_found *c = ctx;
+	struct vt_ftrace *f = c->f;
+	const struct vt_ksym *s = vt_ksyms_by_name(f->ks, func, c->module);
+
+	if (!s && !vt_ksyms_add_module(f->ks, c->module))
+		s = vt_ksyms_by_name(f->ks, func, c->module);
+	if (!s || f->ncbs == VT_FT_MAX_CB)
+		return;
+	snprintf(f->cbs[f->ncbs].sym, sizeof(f->cbs[0].sym), "%s:%s", c->module, func);
+	f->cbs[f->ncbs++].addr = s->addr;
+}
+
+/* --btf: a function of the file with dma_unmap's prototype is a callback of each module
+ * using vfio.ko that has a symbol of that name (the file has no module names). */
+struct cb_in_file {
+	struct vt_ftrace *f;
+	const char *const *modules;
+	int nmod;
+};
+
+static void cb_found_in_file(void *ctx, const char *func)
+{
+	struct cb_in_file *c = ctx;
+
+	for (int i = 0; i < c->nmod; i++) {
+		struct cb_found one = { c->f, c->modules[i] };
+		char sym[sizeof(c->f->cbs[0].sym)];
+		int j;
+
+		/* a name twice in the file (two modules' static functions): probed once a module */
+		snprintf(sym, sizeof(sym), "%s:%s", c->modules[i], func);
+		for (j = 0; j < c->f->ncbs && strcmp(c->f->cbs[j].sym, sym); j++)
+			;
+		if (j == c->f->ncbs)
+			cb_found(&one, func);
+	}
+}
+
+/* Every function with dma_unmap's BTF prototype in the modules using vfio.ko (--btf: in the
+ * file, whose drivers' types are there only if pahole was given their .ko). */
+void vt_ft_find_callbacks(struct vt_ftrace *f, const char *const *modules, int nmod)
+{
+	struct btf *base;
+
+	if (f->opts.btf_path) {
+		struct cb_in_file c = { f, modules, nmod };
+
+		base = vt_btf_file_load(f->opts.btf_path);
+		if (base)
+			vt_btf_dma_unmap_funcs(base, 1, cb_found_in_file, &c);
+		btf__free(base);
+		return;
+	}
+	base = btf__load_vmlinux_btf();
+
+	for (int i = 0; base && i < nmod; i++) {
+		struct btf *btf = btf__load_module_btf(modules[i], base);
+		struct cb_found c = { f, modules[i] };
+
+		if (btf)
+			vt_btf_dma_unmap_funcs(btf, btf__type_cnt(base), cb_found, &c);
+		btf__free(btf);
+	}
+	btf__free(base);
+}
