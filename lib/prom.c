@@ -92,6 +92,14 @@ static const struct prom_op {
 				 "vfio_unpin_pages_remote calls inside vfio_unmap_unpin",
 				 "unpin_remote_pages", "Pages vfio_unmap_unpin unpinned", NULL,
 				 NULL, NULL, NULL, "unpin_remote_duration_seconds" },
+	[VT_OP_IOTLB_SYNC] = { "iotlb_syncs",
+			       "IOTLB flushes inside vfio_unmap_unpin (the driver's iotlb_sync)",
+			       "iotlb_synced_bytes", "Bytes of IOVA range those flushes covered",
+			       NULL, NULL, NULL, NULL, "iotlb_sync_duration_seconds" },
+	[VT_OP_IOVA_WALK] = { "iova_walks",
+			      "vfio_unmap_unpin IOVA-to-phys walks (one per vfio_unmap_unpin)",
+			      "iova_walk_lookups", "iommu_iova_to_phys lookups of those walks",
+			      NULL, NULL, NULL, NULL, "iova_walk_duration_seconds" },
 };
 
 const char *vt_prom_op_family(int op)
