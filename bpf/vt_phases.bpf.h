@@ -50,7 +50,9 @@ static __always_inline int phase_enter(__u32 op, __u64 iova, __u64 size)
 
 /* amount: the bytes unmapped (iommu_unmap*) or pages unpinned (vfio_unpin_pages_remote);
  * iotlb_sync's bytes were taken at entry. A flush inside an iommu_unmap adds its time to the
- * unmap's obj (the flush time nested in it), which the unmap's exit takes off its own. */
+ * unmap's obj (the flush time nested in it), which the unmap's exit takes off its own; the
+ * driver's unmap_pages inside it add the bytes they unmap in 4 KiB pages to its size, which
+ * its row sums as items (vt_op_items). */
 static __always_inline int phase_exit(__u32 op, __u64 amount)
 {
 	struct vtr_call *c = call_get(op);
@@ -70,7 +72,7 @@ static __always_inline int phase_exit(__u32 op, __u64 amount)
 		lat = c->obj < lat ? lat - c->obj : 0;
 	}
 	vt_account(op, VT_KIND_CONTAINER, c->container, c->container, lat, now, amount, 0, c->iova,
-		   0, 0);
+		   op == VT_OP_IOMMU_UNMAP ? c->size : 0, 0);
 	call_done(c);
 	return 0;
 }
@@ -139,6 +141,32 @@ static __always_inline int sync_enter(struct iommu_iotlb_gather *gather)
 
 VT_SYNC_PROGS(intel_iommu_tlb_sync, intel_sync)
 VT_SYNC_PROGS(amd_iommu_iotlb_sync, amd_sync)
+
+/* The page size the IOMMU unmaps with: the driver's unmap_pages(domain, iova, pgsize,
+ * pgcount, gather), called by iommu_unmap{,_fast} once per run of equal pages. Entry only. */
+static __always_inline int unmap_pages(__u64 pgsize, __u64 pgcount)
+{
+	struct vtr_call *unmap = call_get(VT_OP_IOMMU_UNMAP);
+
+	if (unmap && pgsize == 4096)
+		unmap->size += pgsize * pgcount;
+	return 0;
+}
+
+#define VT_UNMAP_PAGES_PROGS(func, x)                                       \
+	SEC("fentry/" #func)                                                \
+	int BPF_PROG(fe_##x)                                                \
+	{                                                                   \
+		return unmap_pages(fentry_arg(ctx, 2), fentry_arg(ctx, 3)); \
+	}                                                                   \
+	SEC("kprobe/" #func)                                                \
+	int BPF_KPROBE(kp_##x)                                              \
+	{                                                                   \
+		return unmap_pages(PT_REGS_PARM3(ctx), PT_REGS_PARM4(ctx)); \
+	}
+
+VT_UNMAP_PAGES_PROGS(intel_iommu_unmap_pages, intel_unmap_pages)
+VT_UNMAP_PAGES_PROGS(amd_iommu_unmap_pages, amd_unmap_pages)
 
 /* ---- the iommu_iova_to_phys walk: summed per vfio_unmap_unpin ---------------------------- */
 
