@@ -78,6 +78,9 @@ vt_traced pcitop "top -j --phases 1" pci --maps 4 --map-size 64K --huge-maps 2 -
 	--iterations 5 --leave-mapped 1
 vt_traced pcitopb "top -b --phases 1" pci --maps 4 --map-size 64K --huge-maps 2 --huge-size 4M \
 	--iterations 5 --leave-mapped 1
+# snoop's text: each unmap and teardown line ends with its phase split
+vt_traced pcisnoopt "snoop" pci --maps 4 --map-size 64K --huge-maps 2 --huge-size 4M \
+	--iterations 5 --leave-mapped 1
 note kprobe_events_left "$(grep -c . $T/kprobe_events)"
 if dmesg_clean; then note dmesg_clean yes; else note dmesg_clean no; fi
 exit 0
