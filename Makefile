@@ -264,7 +264,7 @@ install: $(BUILD)/vfio-trace
 # build/pkg/. Install with `dpkg -i build/pkg/vfio-trace_*.deb`, or unpack the tarball and
 # copy sbin/ and share/ under /usr/local.
 PKG_INPUTS := $(BUILD)/vfio-trace packaging/mkpkg packaging/copyright $(wildcard man/*.8) \
-	contrib/bash-completion/vfio-trace README.md docs/BENCHMARKS.md $(wildcard docs/samples/*.txt) \
+	contrib/bash-completion/vfio-trace README.md docs/BENCHMARKS.md docs/TEARDOWN.md $(wildcard docs/samples/*.txt) \
 	contrib/vfio-trace-export.service $(wildcard docs/prometheus/*)
 deb: $(PKG_INPUTS)
 	@rm -f $(BUILD)/pkg/vfio-trace_*.deb

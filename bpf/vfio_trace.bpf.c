@@ -266,6 +266,7 @@ static __always_inline void call_done(struct vtr_call *c)
 }
 
 #include "vt_teardown.bpf.h"
+#include "vt_phases.bpf.h"
 
 /* ---- per vfio_dma: vfio_remove_dma, vfio_unmap_unpin ----------------------------------- */
 
@@ -297,6 +298,8 @@ static __always_inline int dma_exit(__u32 op)
 		vt_lose(VT_LOSS_NO_ENTRY);
 		return 0;
 	}
+	if (op == VT_OP_UNMAP_UNPIN)
+		walk_close(c, now);
 	vt_account(op, VT_KIND_CONTAINER, c->container, c->container, now - c->ts, now, c->size, 0,
 		   c->iova, 0, 0);
 	call_done(c);
@@ -309,7 +312,6 @@ VT_ENTRY_EXIT_PROGS(vfio_unmap_unpin, unmap_unpin, VT_FE_TWO_TYPED,
 		    dma_enter(VT_OP_UNMAP_UNPIN, (void *)a0, (void *)a1),
 		    dma_exit(VT_OP_UNMAP_UNPIN))
 
-#include "vt_phases.bpf.h"
 #include "vt_pins.bpf.h"
 #include "vt_iommufd.bpf.h"
 

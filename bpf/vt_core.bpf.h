@@ -173,6 +173,13 @@ static __always_inline void vt_read_devname(struct vfio_device *vdev, char *name
 		bpf_probe_read_kernel_str(name, len, p);
 }
 
+/* The ops whose aux is also summed into items: teardown (the vfio_dma it removed) and
+ * iommu_unmap (the bytes the IOMMU driver unmapped in 4 KiB pages). */
+static __always_inline bool vt_op_items(__u16 op)
+{
+	return op == VT_OP_TEARDOWN || op == VT_OP_IOMMU_UNMAP;
+}
+
 /* vt_stats is full: count in the shared overflow map, atomically. */
 static __always_inline void vt_spill(struct vtr_key *key, __u64 lat, __u64 bytes, __s64 ret,
 				     __u64 items)
@@ -270,12 +277,12 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 				bpf_map_update_elem(&vt_stats, &key, z, BPF_NOEXIST);
 			s = bpf_map_lookup_elem(&vt_stats, &key);
 			if (!s)
-				vt_spill(&key, lat, bytes, ret, op == VT_OP_TEARDOWN ? aux : 0);
+				vt_spill(&key, lat, bytes, ret, vt_op_items(op) ? aux : 0);
 		}
 	}
 	if (s) {
 		vt_stat_record(s, lat, bytes, ret);
-		if (op == VT_OP_TEARDOWN) /* a constant at every call site: pruned */
+		if (vt_op_items(op)) /* a constant at every call site: pruned */
 			s->items += aux;
 	}
 

@@ -69,7 +69,7 @@ static bool parse_backend(const char *arg, int *out)
 }
 
 /* Long options without a short one. */
-enum { OPT_STORM_RATE = 256, OPT_STORM_BYTES, OPT_STORM_P99, OPT_NO_STORM, OPT_SYSLOG };
+enum { OPT_STORM_RATE = 256, OPT_STORM_BYTES, OPT_STORM_P99, OPT_NO_STORM, OPT_SYSLOG, OPT_PHASES };
 
 /* An option whose value is seconds: the spec bit that takes it, its range, its field. */
 struct secs_opt {
@@ -119,6 +119,7 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 		{ "storm-p99", required_argument, NULL, OPT_STORM_P99 },
 		{ "no-storm", no_argument, NULL, OPT_NO_STORM },
 		{ "syslog", no_argument, NULL, OPT_SYSLOG },
+		{ "phases", no_argument, NULL, OPT_PHASES },
 		{ 0 },
 	};
 	const struct secs_opt secs_opts[] = {
@@ -278,6 +279,11 @@ int vt_cli_parse(int argc, char **argv, unsigned accept, const char *usage, stru
 			if (!(accept & VT_CLI_SYSLOG))
 				goto unknown;
 			o->syslog = true;
+			break;
+		case OPT_PHASES:
+			if (!(accept & VT_CLI_PHASES))
+				goto unknown;
+			o->phases = true;
 			break;
 		case 'o':
 			if (!(accept & VT_CLI_RECORD))

@@ -40,6 +40,7 @@ enum {
 				   * --max-series --health --detail --pin-modules */
 	VT_CLI_STORM = 1 << 11,	  /* --storm-rate N --storm-bytes N --storm-p99 US --no-storm */
 	VT_CLI_SYSLOG = 1 << 12,  /* --syslog: alerts to syslog(3) too */
+	VT_CLI_PHASES = 1 << 13,  /* --phases: top's phases of vfio_unmap_unpin */
 };
 
 struct vt_cli {
@@ -75,6 +76,7 @@ struct vt_cli {
 	struct vt_storm_cfg storm;
 	bool storm_given; /* a --storm-* option was given (report: detect anew) */
 	bool syslog;
+	bool phases; /* top --phases */
 };
 
 /* -1 to go on, or an exit code (help printed: 0; bad arguments: 2, one line on stderr). */

@@ -79,6 +79,7 @@ static int report_top(const struct vt_recording *r, const struct vt_cli *cli,
 			json_object *o = vt_report_json(&iv, secs, r->info.not_traced);
 
 			vt_view_json_rates(o, &iv, secs);
+			vt_view_json_phases(o, &iv);
 			vt_top_print_json(o, "interval", wall(r, s->ts));
 		} else if (!(rc = top_view(&v, &iv, secs, &tot, (s->ts - t0) / 1e9, s))) {
 			vt_top_print_block(&v, r->info.not_traced, "", VT_SORT_UNMAPS, false, false,
@@ -92,8 +93,10 @@ static int report_top(const struct vt_recording *r, const struct vt_cli *cli,
 	if (rc || vt_stop == VT_STOP_OUTPUT || window(r, a, b, &tot))
 		return VT_EXIT_FAIL;
 	if (cli->json) {
-		vt_top_print_json(vt_report_json(&tot, (tot.ts - t0) / 1e9, r->info.not_traced),
-				  "total", wall(r, tot.ts));
+		json_object *o = vt_report_json(&tot, (tot.ts - t0) / 1e9, r->info.not_traced);
+
+		vt_view_json_phases(o, &tot);
+		vt_top_print_json(o, "total", wall(r, tot.ts));
 	} else if (!(rc = top_view(&v, &tot, (tot.ts - (prev ? prev->ts : t0)) / 1e9, &tot,
 				   (tot.ts - t0) / 1e9, b ? b : &tot))) {
 		vt_top_print_block(&v, r->info.not_traced, "", VT_SORT_UNMAPS, false, true,

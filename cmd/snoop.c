@@ -2,7 +2,8 @@
 /*
  * vfio-trace snoop: one line per event (unmap, map, vfio_dma removal, notify, retry, callback,
  * pin, unpin, register, unregister) from the per-event ring buffer, with an exact count of
- * the events the ring dropped.
+ * the events the ring dropped. Where the phases of vfio_unmap_unpin are traced, each unmap
+ * and teardown line also says where its vfio_unmap_unpin time went.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -51,6 +52,102 @@ static int container_id(struct vt_snoop *s, uint64_t c)
 	return s->ncontainers;
 }
 
+/* vfio_unmap_unpin first, then its phases (which never overlap: bpf/vt_phases.bpf.h) */
+static const int phase_ops[VT_SNOOP_PHASES] = { VT_OP_UNMAP_UNPIN, VT_OP_IOMMU_UNMAP,
+						VT_OP_IOTLB_SYNC, VT_OP_IOVA_WALK,
+						VT_OP_UNPIN_REMOTE };
+
+static int phase_index(int op)
+{
+	for (int i = 0; i < VT_SNOOP_PHASES; i++)
+		if (phase_ops[i] == op)
+			return i;
+	return -1;
+}
+
+/* tid's slot; with create, a new one (the least recently used) when it has none */
+static struct vt_snoop_thread *phase_thread(struct vt_snoop *s, uint32_t tid, bool create)
+{
+	struct vt_snoop_thread *oldest = &s->threads[0];
+
+	for (int i = 0; i < VT_SNOOP_THREADS; i++) {
+		struct vt_snoop_thread *th = &s->threads[i];
+
+		if (th->used && th->tid == tid)
+			return th;
+		if (th->used < oldest->used)
+			oldest = th;
+	}
+	if (!create)
+		return NULL;
+	memset(oldest, 0, sizeof(*oldest));
+	oldest->tid = tid;
+	return oldest;
+}
+
+/* Add a phase event to its thread's sums: every one, shown or not, so that a filter on a
+ * device keeps its container's unmap lines whole. */
+static void phase_add(struct vt_snoop *s, const struct vtr_event *e)
+{
+	int i = phase_index(e->op);
+	struct vt_snoop_thread *th;
+
+	if (i < 0 || !(th = phase_thread(s, e->pid, true)))
+		return;
+	th->used = ++s->seq;
+	th->ns[i] += e->lat;
+	th->unmap_unpins += e->op == VT_OP_UNMAP_UNPIN;
+}
+
+/* The sums of the thread whose unmap or teardown e ends (then forgotten), or NULL when that
+ * unmap went through no vfio_unmap_unpin (or its phases are not traced). */
+static struct vt_snoop_thread *phase_take(struct vt_snoop *s, const struct vtr_event *e,
+					  struct vt_snoop_thread *out)
+{
+	struct vt_snoop_thread *th;
+
+	if (e->op != VT_OP_UNMAP && e->op != VT_OP_TEARDOWN)
+		return NULL;
+	th = phase_thread(s, e->pid, false);
+	if (!th)
+		return NULL;
+	*out = *th;
+	memset(th, 0, sizeof(*th));
+	return out->unmap_unpins ? out : NULL;
+}
+
+static uint64_t phase_rest(const struct vt_snoop_thread *p)
+{
+	uint64_t in = 0;
+
+	for (int i = 1; i < VT_SNOOP_PHASES; i++)
+		in += p->ns[i];
+	return p->ns[0] > in ? p->ns[0] - in : 0;
+}
+
+static void phase_json(json_object *o, const struct vt_snoop_thread *p)
+{
+	json_object *ph = json_object_new_object();
+
+	for (int i = 0; i < VT_SNOOP_PHASES; i++)
+		json_object_object_add(ph, vt_op_name(phase_ops[i]),
+				       json_object_new_uint64(p->ns[i]));
+	json_object_object_add(ph, "rest", json_object_new_uint64(phase_rest(p)));
+	json_object_object_add(o, "phases_ns", ph);
+}
+
+static void phase_text(const struct vt_snoop_thread *p)
+{
+	static const char *const label[VT_SNOOP_PHASES] = { "unmap_unpin", "iommu", "flush", "walk",
+							    "unpin" };
+	char v[16];
+
+	printf("  <- %s %s:", label[0], vt_fmt_ns(v, sizeof(v), p->ns[0]));
+	for (int i = 1; i < VT_SNOOP_PHASES; i++)
+		printf(" %s %s", label[i], vt_fmt_ns(v, sizeof(v), p->ns[i]));
+	printf(" rest %s", vt_fmt_ns(v, sizeof(v), phase_rest(p)));
+}
+
 static bool lock_op(int op)
 {
 	return vt_op_flags(op) & VT_OPF_LOCK;
@@ -66,8 +163,12 @@ void vt_snoop_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 {
 	struct vt_snoop *s = ctx;
 	double t = (e->ts - s->start_ns) / 1e9;
+	struct vt_snoop_thread taken, *phases;
 	int cid;
 
+	if (!lifecycle)
+		phase_add(s, e);
+	phases = lifecycle ? NULL : phase_take(s, e, &taken);
 	if (!vt_filter_event(&s->cli.filter, e, lifecycle))
 		return;
 	s->shown++;
@@ -109,6 +210,8 @@ void vt_snoop_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 			json_object_object_add(o, "requested", json_object_new_uint64(e->aux));
 		if (e->op == VT_OP_TEARDOWN)
 			json_object_object_add(o, "mappings", json_object_new_uint64(e->aux));
+		if (phases)
+			phase_json(o, phases);
 		vt_json_print(stdout, o, false);
 		json_object_put(o);
 		return;
@@ -129,6 +232,8 @@ void vt_snoop_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 		       "");
 	if (e->op == VT_OP_TEARDOWN)
 		printf("  <- %" PRIu64 " vfio_dma removed at teardown", (uint64_t)e->aux);
+	if (phases)
+		phase_text(phases);
 	putchar('\n');
 	if (ferror(stdout)) /* the reader left (EPIPE) or the disk is full: stop */
 		vt_out_check();

@@ -58,7 +58,13 @@
 	X(IOMMU_UNMAP, "iommu_unmap", VT_OPF_CONTAINER | VT_OPF_HIST)                     \
 	/* inside a vfio_unmap_unpin, after the IOTLB flush: vfio_unpin_pages_remote;	\
 	 * pages = those it unpinned (its return value) */   \
-	X(UNPIN_REMOTE, "unpin_remote", VT_OPF_CONTAINER | VT_OPF_PAGES | VT_OPF_HIST)
+	X(UNPIN_REMOTE, "unpin_remote", VT_OPF_CONTAINER | VT_OPF_PAGES | VT_OPF_HIST)    \
+	/* inside a vfio_unmap_unpin: the IOMMU driver's IOTLB flush (its iotlb_sync:	\
+	 * intel_iommu_tlb_sync, amd_iommu_iotlb_sync); bytes = the IOVA range flushed */   \
+	X(IOTLB_SYNC, "iotlb_sync", VT_OPF_CONTAINER | VT_OPF_HIST)                       \
+	/* one per vfio_unmap_unpin: its iommu_iova_to_phys walk, the time of all its	\
+	 * lookups; pages = the lookups (one per page, plus one per chunk but the last) */   \
+	X(IOVA_WALK, "iova_walk", VT_OPF_CONTAINER | VT_OPF_PAGES | VT_OPF_HIST)
 
 #define VT_OP_ENUM_(e, name, flags) VT_OP_##e,
 

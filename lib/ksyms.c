@@ -20,8 +20,17 @@
 static const char *const want_modules[] = { "vfio", "vfio_iommu_type1", "iommufd", NULL };
 /* ... and these vmlinux functions and their compiler clones (CONFIG_DEBUG_LOCK_ALLOC turns
  * mutex_lock into mutex_lock_nested). */
-static const char *const want_vmlinux[] = { "mutex_lock",  "mutex_lock_nested", "mutex_unlock",
-					    "iommu_unmap", "iommu_unmap_fast",	NULL };
+static const char *const want_vmlinux[] = { "mutex_lock",
+					    "mutex_lock_nested",
+					    "mutex_unlock",
+					    "iommu_unmap",
+					    "iommu_unmap_fast",
+					    "iommu_iova_to_phys",
+					    "intel_iommu_tlb_sync",
+					    "amd_iommu_iotlb_sync",
+					    "intel_iommu_unmap_pages",
+					    "amd_iommu_unmap_pages",
+					    NULL };
 
 struct vt_ksyms {
 	char path[64];

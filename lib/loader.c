@@ -40,7 +40,8 @@ void vt_bpf_op_masks(const struct vt_bpf *t, uint32_t *untraced, uint32_t *untim
 	*untraced = *untimed = 0;
 	if (!(features(&t->opts) & VT_FEAT_DETAIL)) {
 		*untraced |= 1u << VT_OP_REMOVE_DMA | 1u << VT_OP_UNMAP_UNPIN |
-			     1u << VT_OP_IOMMU_UNMAP | 1u << VT_OP_UNPIN_REMOTE;
+			     1u << VT_OP_IOMMU_UNMAP | 1u << VT_OP_UNPIN_REMOTE |
+			     1u << VT_OP_IOTLB_SYNC | 1u << VT_OP_IOVA_WALK;
 		if (pin && pin->method == VT_M_FENTRY)
 			*untimed |= 1u << VT_OP_PIN | 1u << VT_OP_UNPIN;
 		if (ioctl && ioctl->method == VT_M_FENTRY)
@@ -69,6 +70,13 @@ int vt_point_progs(const struct vfio_trace_bpf *s, struct point_progs *out)
 		PAIRS("iommu_unmap_fast", iommu_unmap_fast),
 		PAIRS("iommu_unmap", iommu_unmap),
 		PAIRS("vfio_unpin_pages_remote", unpin_remote),
+		PAIRS("intel_iommu_tlb_sync", intel_sync),
+		PAIRS("amd_iommu_iotlb_sync", amd_sync),
+		PAIRS("iommu_iova_to_phys", iova_to_phys),
+		{ "intel_iommu_unmap_pages", s->progs.fe_intel_unmap_pages, NULL,
+		  s->progs.kp_intel_unmap_pages },
+		{ "amd_iommu_unmap_pages", s->progs.fe_amd_unmap_pages, NULL,
+		  s->progs.kp_amd_unmap_pages },
 		PAIRS("vfio_pin_pages", vfio_pin),
 		PAIRS("vfio_unpin_pages", vfio_unpin),
 		PAIRS("vfio_iommu_type1_pin_pages", t1_pin),

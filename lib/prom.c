@@ -87,11 +87,22 @@ static const struct prom_op {
 				"IOMMU unmaps inside vfio_unmap_unpin (iommu_unmap_fast, "
 				"iommu_unmap)",
 				"iommu_unmapped_bytes", "Bytes those IOMMU unmaps unmapped", NULL,
-				NULL, NULL, NULL, "iommu_unmap_duration_seconds" },
+				NULL, "iommu_unmapped_4k_bytes",
+				"Bytes of those the IOMMU driver unmapped in 4 KiB pages",
+				"iommu_unmap_duration_seconds" },
 	[VT_OP_UNPIN_REMOTE] = { "unpin_remotes",
 				 "vfio_unpin_pages_remote calls inside vfio_unmap_unpin",
 				 "unpin_remote_pages", "Pages vfio_unmap_unpin unpinned", NULL,
 				 NULL, NULL, NULL, "unpin_remote_duration_seconds" },
+	[VT_OP_IOTLB_SYNC] = { "iotlb_syncs",
+			       "IOTLB flushes inside vfio_unmap_unpin (the driver's iotlb_sync)",
+			       "iotlb_synced_bytes", "Bytes of IOVA range those flushes covered",
+			       NULL, NULL, NULL, NULL, "iotlb_sync_duration_seconds" },
+	[VT_OP_IOVA_WALK] = { "iova_walks",
+			      "vfio_unmap_unpin IOVA-to-phys walks (one per vfio_unmap_unpin)",
+			      "iova_walk_lookup_pages",
+			      "Pages those walks looked up (iommu_iova_to_phys calls)", NULL, NULL,
+			      NULL, NULL, "iova_walk_duration_seconds" },
 };
 
 const char *vt_prom_op_family(int op)

@@ -23,6 +23,8 @@ json_object *vt_json_stat(const struct vtr_stat *s, int op)
 			       json_object_new_uint64(s->bytes));
 	if (op == VT_OP_TEARDOWN)
 		json_object_object_add(o, "mappings", json_object_new_uint64(s->items));
+	if (op == VT_OP_IOMMU_UNMAP) /* what the IOMMU driver unmapped in 4 KiB pages */
+		json_object_object_add(o, "bytes_4k", json_object_new_uint64(s->items));
 	if (vt_op_flags(op) & VT_OPF_UNTIMED)
 		return o;
 	json_object_object_add(o, "latency_ns", vt_json_latency(s, false));

@@ -291,6 +291,8 @@ static int depth(const struct item *it)
 		[VT_OP_CALLBACK] = 4,	[VT_OP_PIN] = 5,	 [VT_OP_UNPIN] = 5,
 		[VT_OP_RETRY] = 6,	[VT_OP_REGISTER] = 6,	 [VT_OP_UNREGISTER] = 6,
 		[VT_OP_DEADLOCK] = 6,	[VT_OP_IOMMU_UNMAP] = 5, [VT_OP_UNPIN_REMOTE] = 5,
+		[VT_OP_IOVA_WALK] = 5,	/* a sum over the walk: drawn as one slice at its end */
+		[VT_OP_IOTLB_SYNC] = 6, /* also inside an iommu_unmap */
 	};
 
 	return it->kind == ITEM_ALERT ? -1 : rank[it->op];

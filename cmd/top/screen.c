@@ -242,9 +242,26 @@ void vt_view_draw(const struct vt_view *v, const struct vt_view_ui *ui, const ch
 		vt_view_dev_line(line, sizeof(line), d, &d->iv, v->secs, &w);
 		put(y++, line);
 	}
-	if (!nd) {
-		put(y, v->ndevs ? "  (all idle)" : "  (no device seen yet)");
-	} else if (nd > sd && !ui->msg[0]) {
+	if (!nd)
+		put(y++, v->ndevs ? "  (all idle)" : "  (no device seen yet)");
+	/* top --phases: below the devices, in whatever lines are left */
+	if (vt_view_has_phases(v) && y + 2 < LINES - 1) {
+		vt_view_phase_header(line, sizeof(line), &w);
+		attron(A_REVERSE);
+		put(++y, line);
+		attroff(A_REVERSE);
+		for (size_t i = 0; i < np && ++y < LINES - 1; i++) {
+			const struct vt_view_proc *p = &v->procs[pv[i]];
+
+			if (!vt_view_proc_has_phases(&p->tot)) {
+				y--;
+				continue;
+			}
+			vt_view_phase_line(line, sizeof(line), p, &p->iv, &w);
+			put(y, line);
+		}
+	}
+	if (nd > sd && !ui->msg[0]) {
 		snprintf(line, sizeof(line), "  ... %zu more devices", nd - sd);
 		put(LINES - 1, line);
 	}

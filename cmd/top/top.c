@@ -21,7 +21,7 @@
 
 static const char top_usage[] =
 	"usage: vfio-trace top [-b] [-j] [-p PID[,PID...]] [--vm NAME] [-d DEVICE] [-s KEY] [--kprobe]\n"
-	"                      [interval [count]]\n"
+	"                      [--phases] [interval [count]]\n"
 	"  Live view of the VFIO DMA-unmap path per container+process and per device, refreshed\n"
 	"  every interval (default 1 s); after count refreshes it exits.\n"
 	"  -b, --batch        plain text, one block per interval (the default when stdout is not\n"
@@ -32,6 +32,8 @@ static const char top_usage[] =
 	"  --vm NAME          only operations caused by the QEMU whose -name is NAME\n"
 	"  -d, --device NAME  only this device (dev_name: PCI address, mdev UUID) and its container\n"
 	"  -s, --sort KEY     unmaps (default), bytes, notifies, callbacks, p99, pins, errors\n"
+	"  --phases           also where vfio_unmap_unpin's time goes per process: GiB/s, %% in\n"
+	"                     IOMMU unmap, IOTLB flush, IOVA walk, unpinning, rest (stat's probes)\n"
 	"  --kprobe           use kprobes even where fentry works\n"
 	"  --backend B        bpf (default), ftrace or auto (vfio-trace(8) BACKENDS)\n"
 	"  --btf FILE         kernel types from FILE (vfio-trace(8) BACKENDS)\n"
@@ -178,6 +180,18 @@ static void print_tables(const struct vt_view *v, bool counts, double secs)
 	}
 	if (!v->ndevs)
 		printf("  (no device seen)\n");
+	if (!vt_view_has_phases(v))
+		return; /* no --phases, or no vfio_unmap_unpin yet */
+	vt_view_phase_header(line, sizeof(line), &w);
+	printf("\n%s\n", line);
+	for (size_t i = 0; i < v->nprocs; i++) {
+		const struct vt_view_proc *p = &v->procs[i];
+
+		if (!vt_view_proc_has_phases(&p->tot))
+			continue;
+		vt_view_phase_line(line, sizeof(line), p, counts ? &p->tot : &p->iv, &w);
+		printf("%s\n", line);
+	}
 }
 
 void vt_top_print_block(const struct vt_view *v, const char *not_traced, const char *filter,
@@ -269,6 +283,7 @@ static int run_plain(struct top *tp)
 			json_object *o = vt_report_json(&iv, secs, vt_tracer_missing(tp->t));
 
 			vt_view_json_rates(o, &iv, secs);
+			vt_view_json_phases(o, &iv);
 			name_json(tp, o);
 			print_json(o, "interval");
 			vt_snapshot_free(&iv);
@@ -292,6 +307,7 @@ static int run_plain(struct top *tp)
 		json_object *o = vt_report_json(&tot, (cur.ts - tp->base.ts) / 1e9,
 						vt_tracer_missing(tp->t));
 
+		vt_view_json_phases(o, &tot);
 		name_json(tp, o);
 		print_json(o, "total");
 	} else {
@@ -509,7 +525,7 @@ int cmd_top(int argc, char **argv)
 
 	rc = vt_cli_parse(argc, argv,
 			  VT_CLI_PID | VT_CLI_DEVICE | VT_CLI_INTERVAL | VT_CLI_BATCH |
-				  VT_CLI_SORT | VT_CLI_STORM | VT_CLI_SYSLOG,
+				  VT_CLI_SORT | VT_CLI_STORM | VT_CLI_SYSLOG | VT_CLI_PHASES,
 			  top_usage, &tp.cli);
 	if (rc >= 0)
 		return rc;
@@ -529,8 +545,9 @@ int cmd_top(int argc, char **argv)
 		return VT_EXIT_FAIL;
 	}
 	vt_install_signals();
-	topts.no_detail =
-		true; /* what the view shows: pins counted, not timed; no per-vfio_dma probes */
+	/* what the view shows: pins counted, not timed; no per-vfio_dma probes unless the phases
+	 * are asked for (stat's programs: vfio_unmap_unpin and its phases) */
+	topts.no_detail = !tp.cli.phases;
 	topts.on_event = on_event; /* device events only: snoop stays off */
 	topts.ctx = &tp;
 	if (cmd_tracer_open(&tp.cli, &topts, &tp.t)) {

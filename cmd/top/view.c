@@ -127,6 +127,22 @@ static int proc_counts(struct vt_view *v, const struct keyset *procs, const stru
 				vt_stat_add(&un[p], &r->st);
 				break;
 			case VT_OP_MAP: c->errors += r->st.errors; break;
+			case VT_OP_UNMAP_UNPIN: /* its time is phase_ns[0] */
+			case VT_OP_IOMMU_UNMAP:
+			case VT_OP_IOTLB_SYNC:
+			case VT_OP_IOVA_WALK:
+			case VT_OP_UNPIN_REMOTE:
+				for (int k = 0; k < VT_VIEW_PHASES; k++)
+					if (vt_view_phase_ops[k] == (int)r->key.op)
+						c->phase_ns[k] += r->st.lat_sum;
+				if (r->key.op == VT_OP_UNMAP_UNPIN) {
+					c->uu_count += r->st.count;
+					c->uu_bytes += r->st.bytes;
+				} else if (r->key.op == VT_OP_IOMMU_UNMAP) {
+					c->iommu_bytes += r->st.bytes;
+					c->iommu_4k += r->st.items;
+				}
+				break;
 			case VT_OP_NOTIFY: c->notifies += r->st.count; break;
 			case VT_OP_RETRY: c->retries += r->st.count; break;
 			case VT_OP_TEARDOWN:

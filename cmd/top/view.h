@@ -36,6 +36,10 @@ const char *vt_sort_name(int key);
 /* "unmaps, bytes, ..." for error messages and help. */
 const char *vt_sort_names(void);
 
+/* unmap_unpin, then its four phases (never overlapping: bpf/vt_phases.bpf.h) */
+#define VT_VIEW_PHASES 5
+extern const int vt_view_phase_ops[VT_VIEW_PHASES];
+
 /* The counts of one row over one stretch of time (an interval, or since the baseline). */
 struct vt_proc_counts {
 	uint64_t unmaps, unmap_bytes; /* VT_OP_UNMAP: UNMAP_DMA ioctls, bytes the kernel unmapped */
@@ -51,6 +55,11 @@ struct vt_proc_counts {
 	uint64_t teardown_dmas; /* VT_OP_TEARDOWN: vfio_dma removed when the process let
 					 * the container go (no UNMAP_DMA) */
 	uint64_t teardown_max;	/* ns, the longest such teardown */
+	/* top --phases: VT_OP_UNMAP_UNPIN calls, bytes and time, then the time of each phase
+	 * inside it (vt_view_phase_ops: iommu_unmap, iotlb_sync, iova_walk, unpin_remote) */
+	uint64_t uu_count, uu_bytes;
+	uint64_t phase_ns[VT_VIEW_PHASES];
+	uint64_t iommu_bytes, iommu_4k; /* VT_OP_IOMMU_UNMAP bytes, of which in 4 KiB pages */
 };
 
 /* One row of the process table: a (container, process) pair. */
@@ -150,6 +159,17 @@ void vt_view_json_rates(json_object *doc, const struct vt_snapshot *iv, double s
 void vt_top_print_block(const struct vt_view *v, const char *not_traced, const char *filter,
 			int sort, bool reverse, bool final, time_t when);
 void vt_top_print_json(json_object *o, const char *type, time_t when);
+
+/* ---- top --phases (phases.c): where unmap_unpin's time went, per process ----------------- */
+/* Some process of v ran vfio_unmap_unpin (since the baseline): the phases table is shown. */
+bool vt_view_has_phases(const struct vt_view *v);
+bool vt_view_proc_has_phases(const struct vt_proc_counts *c);
+void vt_view_phase_header(char *buf, size_t len, const struct vt_view_widths *w);
+void vt_view_phase_line(char *buf, size_t len, const struct vt_view_proc *p,
+			const struct vt_proc_counts *c, const struct vt_view_widths *w);
+/* Each container of doc (vt_report_json() of s) that ran vfio_unmap_unpin gets "phases":
+ * {unmap_unpin_ns, bytes, gib_per_s, and per phase its ns and share, rest}. */
+void vt_view_json_phases(json_object *doc, const struct vt_snapshot *s);
 
 /* ---- the interactive screen ------------------------------------------------------------- */
 struct vt_view_ui {

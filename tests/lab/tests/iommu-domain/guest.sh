@@ -72,6 +72,15 @@ vt_traced pcisnoop "snoop --json" pci --maps 4 --map-size 64K --huge-maps 2 --hu
 # and once with the kprobe twins (the fallback where fentry is refused): the same counts
 VT_ENV=VFIO_TRACE_NO_FENTRY=1 vt_traced pcikprobe "stat --json 1" pci --maps 4 --map-size 64K \
 	--huge-maps 2 --huge-size 4M --iterations 5 --leave-mapped 1
+# and under top --phases (its JSON: per container the split of unmap_unpin's time; its text:
+# the phases table)
+vt_traced pcitop "top -j --phases 1" pci --maps 4 --map-size 64K --huge-maps 2 --huge-size 4M \
+	--iterations 5 --leave-mapped 1
+vt_traced pcitopb "top -b --phases 1" pci --maps 4 --map-size 64K --huge-maps 2 --huge-size 4M \
+	--iterations 5 --leave-mapped 1
+# snoop's text: each unmap and teardown line ends with its phase split
+vt_traced pcisnoopt "snoop" pci --maps 4 --map-size 64K --huge-maps 2 --huge-size 4M \
+	--iterations 5 --leave-mapped 1
 note kprobe_events_left "$(grep -c . $T/kprobe_events)"
 if dmesg_clean; then note dmesg_clean yes; else note dmesg_clean no; fi
 exit 0
