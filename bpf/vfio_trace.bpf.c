@@ -6,8 +6,9 @@
  * vfio_iommu_type1_ioctl, so an unmap is measured at the ioctl, filtered on
  * VFIO_IOMMU_UNMAP_DMA (this is correct where they are symbols too: the ioctl wraps them),
  * and each notify is reconstructed from the drivers' dma_unmap callbacks (callback.bpf.c).
- * Where vfio_notify_dma_unmap is a real function (the lab's 6.12.117-vt-iommufd) its own
- * programs below measure each notify instead, into the same rows.
+ * Where vfio_dma_do_unmap and vfio_notify_dma_unmap are real functions (the lab's
+ * 6.12.117-vt-iommufd) their own programs below measure each unmap and notify instead, into the
+ * same rows; the ioctl's programs still hold the thread's unmap state for everything inside.
  *
  * Each point has an fentry/fexit program and a kprobe/kretprobe twin; the loader autoloads
  * the variant the running kernel takes (lib/probe.c).
@@ -129,6 +130,8 @@ static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsig
 	slot->size = size;
 	slot->notify_ts = 0;
 	slot->direct_ts = 0;
+	slot->unmap_ts = 0;
+	slot->unmap_done = 0;
 	slot->drop_ts = 0;
 	slot->cb_ts = 0;
 	slot->cmd = cmd;
@@ -158,7 +161,11 @@ static __always_inline int ioctl_exit(long ret)
 	if (!st)
 		return 1; /* not MAP/UNMAP, or started mid-call */
 	bytes = st->size;
-	if (st->cmd == VT_VFIO_IOMMU_UNMAP_DMA) {
+	if (st->cmd == VT_VFIO_IOMMU_UNMAP_DMA && st->unmap_done) {
+		/* measured at vfio_dma_do_unmap (vt_unmap_direct) */
+	} else if (st->cmd == VT_VFIO_IOMMU_UNMAP_DMA) {
+		/* Here too with vt_unmap_direct when the ioctl refused the call before
+		 * vfio_dma_do_unmap (argsz, flags, bitmap checks): both ways count every call. */
 		struct vt_uapi_dma_unmap u = {};
 
 		/* On success the kernel wrote the unmapped size back into the user's struct. */
@@ -206,6 +213,69 @@ int BPF_KRETPROBE(kr_ioctl, long ret)
 {
 	ioctl_exit(ret);
 	return 0;
+}
+
+/* ---- vfio_dma_do_unmap(iommu, unmap, bitmap), where it is a symbol ----------------------
+ * Called only by the UNMAP_DMA ioctl (whose slot it finds) after the ioctl's own argument
+ * checks; it takes iommu->lock, notifies, removes the vfio_dma and writes the unmapped size
+ * into the kernel's copy of the request (unmap->size) before it returns. Its row is the
+ * ioctl's (VT_OP_UNMAP: count, bytes, errors, latency, notifies), its window the call alone:
+ * within the ioctl's, which adds copying the request in and out. The ioctl exit then skips the
+ * call (unmap_done); a call refused before reaching here is still counted there. */
+static __always_inline int do_unmap_enter(__u64 iommu, __u64 unmap)
+{
+	struct vtr_unmap_state *st = vt_unmap_get((__u32)bpf_get_current_pid_tgid());
+
+	if (!vt_unmap_direct || !st || st->cmd != VT_VFIO_IOMMU_UNMAP_DMA || st->container != iommu)
+		return 0;
+	st->unmap_arg = unmap;
+	st->unmap_ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline int do_unmap_exit(int ret)
+{
+	struct vtr_unmap_state *st = vt_unmap_get((__u32)bpf_get_current_pid_tgid());
+	struct vfio_iommu_type1_dma_unmap *unmap;
+	__u64 bytes = 0, now = bpf_ktime_get_ns();
+
+	if (!st || !st->unmap_ts)
+		return 0;
+	/* as at the ioctl: the unmapped size only counts when the call succeeded (the ioctl
+	 * copies it back to user space then alone) */
+	unmap = (void *)st->unmap_arg;
+	if (ret == 0)
+		bytes = BPF_CORE_READ(unmap, size);
+	vt_account(VT_OP_UNMAP, VT_KIND_CONTAINER, st->container, st->container, now - st->unmap_ts,
+		   now, bytes, ret, st->iova, st->size, st->notifies);
+	st->unmap_ts = 0;
+	st->unmap_done = 1;
+	return 0;
+}
+
+/* Written out: the exit needs the return value (VT_ENTRY_EXIT_PROGS's exits take none). */
+SEC("fentry/vfio_dma_do_unmap")
+int BPF_PROG(fe_do_unmap)
+{
+	return do_unmap_enter(fentry_arg(ctx, 0), fentry_arg(ctx, 1));
+}
+
+SEC("fexit/vfio_dma_do_unmap")
+int BPF_PROG(fx_do_unmap, void *iommu, void *unmap, void *bitmap, int ret)
+{
+	return do_unmap_exit(ret);
+}
+
+SEC("kprobe/vfio_dma_do_unmap")
+int BPF_KPROBE(kp_do_unmap)
+{
+	return do_unmap_enter(PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
+}
+
+SEC("kretprobe/vfio_dma_do_unmap")
+int BPF_KRETPROBE(kr_do_unmap, long ret)
+{
+	return do_unmap_exit((int)ret);
 }
 
 /* ---- vfio_notify_dma_unmap(iommu, dma), where it is a symbol ----------------------------

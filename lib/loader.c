@@ -63,6 +63,7 @@ int vt_point_progs(const struct vfio_trace_bpf *s, struct point_progs *out)
 	}
 	const struct point_progs all[] = {
 		PAIRS("vfio_iommu_type1_ioctl", ioctl),
+		PAIRS("vfio_dma_do_unmap", do_unmap),
 		PAIRS("vfio_notify_dma_unmap", notify),
 		PAIRS("vfio_remove_dma", remove_dma),
 		PAIRS("vfio_unmap_unpin", unmap_unpin),
@@ -294,6 +295,8 @@ static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 	t->skel->rodata->vt_device_fops = fops ? fops->addr : 0;
 	/* vfio_notify_dma_unmap attaches: the callbacks stop reconstructing the notifies */
 	t->skel->rodata->vt_notify_direct = point_usable("vfio_notify_dma_unmap");
+	/* vfio_dma_do_unmap attaches: the unmap is measured there, not at the ioctl */
+	t->skel->rodata->vt_unmap_direct = point_usable("vfio_dma_do_unmap");
 	set_autoload(t);
 	/* The per-CPU stats are preallocated: about 32 MiB whatever the CPU count, 128..4096 keys
 	 * (the spill map takes the rest). VFIO_TRACE_STATS_ENTRIES=N shrinks both to N keys, so

@@ -361,6 +361,7 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 {
 	const struct vt_ksym *s, *clone;
 	const char *owner = p->module ? p->module : "vmlinux";
+	bool unmap;
 	size_t n;
 
 	p->method = VT_M_NONE;
@@ -433,17 +434,23 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 	if (p->kind != VT_PK_INLINED_FUNC || p->method == VT_M_NONE)
 		return;
 	n = strlen(p->reason);
-	if (!p->progs) /* vfio_dma_do_unmap: the ioctl that wraps it measures the unmap */
-		snprintf(p->reason + n, sizeof(p->reason) - n,
-			 "; a symbol here, but the unmap is measured at vfio_iommu_type1_ioctl, "
-			 "which wraps it");
-	else if (env->reconstruct_notify) {
+	unmap = !strcmp(p->name, "vfio_dma_do_unmap");
+	if (unmap ? env->reconstruct_unmap : env->reconstruct_notify) {
 		p->method = VT_M_INLINED;
-		snprintf(p->reason + n, sizeof(p->reason) - n,
-			 "; a symbol here, but VFIO_TRACE_RECONSTRUCT_NOTIFY=1: %s", p->use);
+		snprintf(p->reason + n, sizeof(p->reason) - n, "; a symbol here, but %s=1: %s",
+			 unmap ? "VFIO_TRACE_RECONSTRUCT_UNMAP" : "VFIO_TRACE_RECONSTRUCT_NOTIFY",
+			 p->use);
 	} else
 		snprintf(p->reason + n, sizeof(p->reason) - n,
-			 "; a symbol here: each notify measured at its own entry and exit");
+			 "; a symbol here: each %s measured at its own entry and exit",
+			 unmap ? "unmap" : "notify");
+}
+
+static bool env_is_1(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, "1");
 }
 
 int vt_env_probe(struct vt_env *env, bool quick)
@@ -463,8 +470,8 @@ int vt_env_probe(struct vt_env *env, bool quick)
 	env->mod_vfio_avail = env->mod_type1 || module_available(u.release, T1);
 	env->force_kprobe =
 		getenv("VFIO_TRACE_NO_FENTRY") && *getenv("VFIO_TRACE_NO_FENTRY") == '1';
-	env->reconstruct_notify = getenv("VFIO_TRACE_RECONSTRUCT_NOTIFY") &&
-				  *getenv("VFIO_TRACE_RECONSTRUCT_NOTIFY") == '1';
+	env->reconstruct_notify = env_is_1("VFIO_TRACE_RECONSTRUCT_NOTIFY");
+	env->reconstruct_unmap = env_is_1("VFIO_TRACE_RECONSTRUCT_UNMAP");
 	probe_caps(env);
 	probe_tracefs(env);
 	libbpf_set_print(libbpf_quiet);
