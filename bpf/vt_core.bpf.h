@@ -507,7 +507,10 @@ static __always_inline void vt_track_container(void *iommu)
 	struct vfio_iommu *io = iommu;
 	__u64 lock;
 
-	if (!(vt_features & (VT_FEAT_LOCKS | VT_FEAT_ALERT)) || !iommu)
+	/* no vfio_iommu_type1 BTF (an iommufd-only host): no container, and dead code here
+	 * rather than an unresolvable offset */
+	if (!(vt_features & (VT_FEAT_LOCKS | VT_FEAT_ALERT)) || !iommu ||
+	    !bpf_core_type_exists(struct vfio_iommu))
 		return;
 	lock = (__u64)__builtin_preserve_access_index(&io->lock);
 	if (vt_lock_slot[vt_slot_of(lock)] == lock)

@@ -375,8 +375,10 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 		}
 		return;
 	case VT_PK_CALLBACK:
-		if (!env->mod_type1) {
-			snprintf(p->reason, sizeof(p->reason), "vfio_iommu_type1 not loaded");
+		/* type1's notify and iommufd's vfio_emulated_unmap both call them */
+		if (!env->mod_type1 && !env->mod_iommufd) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "neither vfio_iommu_type1 nor iommufd loaded");
 			return;
 		}
 		p->method = VT_M_DYNAMIC;
@@ -467,6 +469,7 @@ int vt_env_probe(struct vt_env *env, bool quick)
 	env->btf_type1 = path_exists("/sys/kernel/btf/vfio_iommu_type1");
 	env->mod_vfio = module_loaded("vfio");
 	env->mod_type1 = module_loaded(T1);
+	env->mod_iommufd = module_loaded("iommufd") && path_exists("/sys/kernel/btf/iommufd");
 	env->mod_vfio_avail = env->mod_type1 || module_available(u.release, T1);
 	env->force_kprobe =
 		getenv("VFIO_TRACE_NO_FENTRY") && *getenv("VFIO_TRACE_NO_FENTRY") == '1';
@@ -532,21 +535,23 @@ const char *vt_env_blocker(const struct vt_env *env)
 	}
 	if (env->ksyms_hidden[0])
 		return env->ksyms_hidden;
-	if (!env->mod_type1 && !env->mod_vfio_avail)
+	/* An iommufd-only host (VMs on /dev/iommu + VFIO cdev) may never load type1: the
+	 * iommufd points are then enough, and type1's show as its module not loaded. */
+	if (!env->mod_type1 && !env->mod_iommufd && !env->mod_vfio_avail)
 		return "VFIO is not available in this kernel (no vfio_iommu_type1 module)";
-	if (!env->mod_type1)
-		return "vfio_iommu_type1 is not loaded: no VFIO container is in use on this host "
-		       "(modprobe vfio_iommu_type1)";
+	if (!env->mod_type1 && !env->mod_iommufd)
+		return "neither vfio_iommu_type1 nor iommufd is loaded: no VFIO container or IOAS "
+		       "is in use on this host (modprobe vfio_iommu_type1)";
 	if (!env->vmlinux_btf)
 		return "this kernel has no BTF (/sys/kernel/btf/vmlinux): vfio-trace needs "
 		       "CONFIG_DEBUG_INFO_BTF";
-	if (!env->btf_type1)
+	if (env->mod_type1 && !env->btf_type1)
 		return "vfio_iommu_type1 has no module BTF (/sys/kernel/btf/vfio_iommu_type1): "
 		       "vfio-trace needs CONFIG_DEBUG_INFO_BTF_MODULES";
 	for (int i = 0; i < vt_npoints; i++) {
 		const struct vt_point *p = &vt_points[i];
 
-		if (p->required && p->method == VT_M_NONE) {
+		if (p->required && p->method == VT_M_NONE && env->mod_type1) {
 			snprintf(msg, sizeof(msg), "cannot attach to %s: %s", p->name, p->reason);
 			return msg;
 		}

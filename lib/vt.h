@@ -193,6 +193,7 @@ struct vt_env {
 	bool vmlinux_btf;
 	bool btf_vfio, btf_type1;
 	bool mod_vfio, mod_type1; /* loaded */
+	bool mod_iommufd;	  /* loaded: VFIO cdev devices can be traced without type1 */
 	bool mod_vfio_avail;	  /* present in /lib/modules or built in */
 	bool cap_bpf, cap_perfmon, cap_sys_admin, cap_syslog;
 	char ksyms_hidden[256]; /* vt_ksyms_hidden()'s sentence, "" when readable */
