@@ -42,6 +42,8 @@ if kallsyms_has vfio_notify_dma_unmap vfio_iommu_type1; then
 	both_traced storm storm --devices 2 --threads 2 --iterations 300
 	# retries: device 0 faults 3 times before each unmap's first vfio_dma lets go
 	both_traced retry retry --devices 2 --fault-k 3 --maps 3 --iterations 20
+	# refused unmaps: one inside vfio_dma_do_unmap, one before it, per cycle
+	both_traced errors multidev --devices 2 --maps 2 --iterations 10 --bad-unmaps
 	# the kprobe twins of the direct programs
 	VFIO_TRACE_NO_FENTRY=1 vfio-trace stat --json 1 > "$LAB_OUT/kprobe.trace" \
 		2> "$LAB_OUT/kprobe.trace.err" &
