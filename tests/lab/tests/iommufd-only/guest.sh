@@ -2,8 +2,8 @@
 # lab test "iommufd-only": a host whose VMs use only /dev/iommu + VFIO cdev, where
 # vfio_iommu_type1 is never loaded. The test module's dependencies are loaded, then
 # vfio_iommu_type1 unloaded if it came with them; doctor must find the BPF backend usable
-# (type1's points: module not loaded; iommufd's attached), and stat, top, snoop, hist and
-# locks must run over cdev + iommufd scenarios, stat's totals equal to the workload's counters
+# (type1's points: module not loaded; iommufd's attached), and stat, top, snoop, hist, locks,
+# record and export must run over cdev + iommufd scenarios, stat's totals equal to the workload's counters
 # (./check). On a kernel without iommufd (Debian's) only the note is written.
 . /lab/lib.sh
 if ! grep -q iommufd "$LAB_MODDIR/modules.dep" 2>/dev/null; then
@@ -29,6 +29,10 @@ vt_traced top "top -j 1" multidev --iommufd --devices 2 --maps 2 --iterations 10
 vt_traced snoop "snoop" single --iommufd
 vt_traced hist "hist" single --iommufd
 vt_traced locks "locks" single --iommufd
+vt_traced record "record -o /tmp/io.vtr --interval 0.1" single --iommufd
+vfio-trace report /tmp/io.vtr --json > "$LAB_OUT/record.report" 2> "$LAB_OUT/record.report.err"
+echo $? > "$LAB_OUT/record.report.rc"
+vt_traced export "export --listen 127.0.0.1:9828 --interval 1" single --iommufd
 module_loaded vfio_iommu_type1 && fail "something loaded vfio_iommu_type1"
 # type1 loaded under a running tracer: it says its containers are not traced
 vfio-trace stat 1 > "$LAB_OUT/late.trace" 2> "$LAB_OUT/late.trace.err" &
