@@ -16,7 +16,7 @@
  * vfio_dma as the one before it in the same ioctl is a retry (the kernel's `goto again`).
  * The window lacks the device_list_lock acquire and iommu->lock re-acquire around the loop.
  * Where vfio_notify_dma_unmap is a symbol that attaches, it is measured there instead
- * (vt_notify_direct, vfio_trace.bpf.c) unless VFIO_TRACE_RECONSTRUCT_NOTIFY=1; the callback
+ * (vt_notify_direct, vt_direct.bpf.h) unless VFIO_TRACE_RECONSTRUCT_NOTIFY=1; the callback
  * loop is still marked (notify_ts): lock tracking tells the lock drop from the callbacks' own
  * iommu->lock holds by it (vt_locks.bpf.h).
  */

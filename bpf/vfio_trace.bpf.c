@@ -4,17 +4,17 @@
  *
  * On Debian's 6.1 and 6.12 vfio_dma_do_unmap and vfio_notify_dma_unmap are inlined into
  * vfio_iommu_type1_ioctl, so an unmap is measured at the ioctl, filtered on
- * VFIO_IOMMU_UNMAP_DMA (this is correct where they are symbols too: the ioctl wraps them),
- * and each notify is reconstructed from the drivers' dma_unmap callbacks (callback.bpf.c).
+ * VFIO_IOMMU_UNMAP_DMA, and each notify is reconstructed from the drivers' dma_unmap callbacks (callback.bpf.c).
  * Where vfio_dma_do_unmap and vfio_notify_dma_unmap are real functions (the lab's
- * 6.12.117-vt-iommufd) their own programs below measure each unmap and notify instead, into the
- * same rows; the ioctl's programs still hold the thread's unmap state for everything inside.
+ * 6.12.117-vt-iommufd) their own programs (vt_direct.bpf.h) measure each unmap and notify
+ * instead, into the same rows; the ioctl's programs still hold the thread's unmap state for everything inside.
  *
  * Each point has an fentry/fexit program and a kprobe/kretprobe twin; the loader autoloads
  * the variant the running kernel takes (lib/probe.c).
  *
  * Here: the ioctl (MAP/UNMAP_DMA), the per-vfio_dma steps, the device lifecycle, the
  * container's release and module loads. Included into this one object, in this order:
+ * vt_direct.bpf.h (vfio_dma_do_unmap and vfio_notify_dma_unmap where they are functions),
  * vt_teardown.bpf.h (VM teardown), vt_phases.bpf.h (inside vfio_unmap_unpin), vt_pins.bpf.h (pins), vt_iommufd.bpf.h (the iommufd path:
  * IOAS maps, unmaps, notifies, pins), vt_locks.bpf.h (lock times, ABBA).
  */
@@ -215,102 +215,7 @@ int BPF_KRETPROBE(kr_ioctl, long ret)
 	return 0;
 }
 
-/* ---- vfio_dma_do_unmap(iommu, unmap, bitmap), where it is a symbol ----------------------
- * Called only by the UNMAP_DMA ioctl (whose slot it finds) after the ioctl's own argument
- * checks; it takes iommu->lock, notifies, removes the vfio_dma and writes the unmapped size
- * into the kernel's copy of the request (unmap->size) before it returns. Its row is the
- * ioctl's (VT_OP_UNMAP: count, bytes, errors, latency, notifies), its window the call alone:
- * within the ioctl's, which adds copying the request in and out. The ioctl exit then skips the
- * call (unmap_done); a call refused before reaching here is still counted there. */
-static __always_inline int do_unmap_enter(__u64 iommu, __u64 unmap)
-{
-	struct vtr_unmap_state *st = vt_unmap_get((__u32)bpf_get_current_pid_tgid());
-
-	if (!vt_unmap_direct || !st || st->cmd != VT_VFIO_IOMMU_UNMAP_DMA || st->container != iommu)
-		return 0;
-	st->unmap_arg = unmap;
-	st->unmap_ts = bpf_ktime_get_ns();
-	return 0;
-}
-
-static __always_inline int do_unmap_exit(int ret)
-{
-	struct vtr_unmap_state *st = vt_unmap_get((__u32)bpf_get_current_pid_tgid());
-	struct vfio_iommu_type1_dma_unmap *unmap;
-	__u64 bytes = 0, now = bpf_ktime_get_ns();
-
-	if (!st || !st->unmap_ts)
-		return 0;
-	/* as at the ioctl: the unmapped size only counts when the call succeeded (the ioctl
-	 * copies it back to user space then alone) */
-	unmap = (void *)st->unmap_arg;
-	if (ret == 0)
-		bytes = BPF_CORE_READ(unmap, size);
-	vt_account(VT_OP_UNMAP, VT_KIND_CONTAINER, st->container, st->container, now - st->unmap_ts,
-		   now, bytes, ret, st->iova, st->size, st->notifies);
-	st->unmap_ts = 0;
-	st->unmap_done = 1;
-	return 0;
-}
-
-/* Written out: the exit needs the return value (VT_ENTRY_EXIT_PROGS's exits take none). */
-SEC("fentry/vfio_dma_do_unmap")
-int BPF_PROG(fe_do_unmap)
-{
-	return do_unmap_enter(fentry_arg(ctx, 0), fentry_arg(ctx, 1));
-}
-
-SEC("fexit/vfio_dma_do_unmap")
-int BPF_PROG(fx_do_unmap, void *iommu, void *unmap, void *bitmap, int ret)
-{
-	return do_unmap_exit(ret);
-}
-
-SEC("kprobe/vfio_dma_do_unmap")
-int BPF_KPROBE(kp_do_unmap)
-{
-	return do_unmap_enter(PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
-}
-
-SEC("kretprobe/vfio_dma_do_unmap")
-int BPF_KRETPROBE(kr_do_unmap, long ret)
-{
-	return do_unmap_exit((int)ret);
-}
-
-/* ---- vfio_notify_dma_unmap(iommu, dma), where it is a symbol ----------------------------
- * Called by vfio_dma_do_unmap (so inside the UNMAP_DMA ioctl, whose slot holds the unmap's
- * notify count and retry state) for a vfio_dma with pinned pages; it takes device_list_lock,
- * drops iommu->lock, calls every device's dma_unmap, and takes iommu->lock back. Its row is the
- * reconstruction's (vt_notify_open/close), its window the whole call: the reconstructed one
- * (first callback's entry to last callback's exit) lies within it. A notify with an empty
- * device_list (the kernel returns at once) is counted here; the reconstruction cannot see it. */
-static __always_inline int notify_enter(__u64 iommu, struct vfio_dma *dma)
-{
-	struct vtr_unmap_state *st = vt_unmap_get((__u32)bpf_get_current_pid_tgid());
-	__u64 now = bpf_ktime_get_ns();
-
-	/* its ioctl began before the start: not counted (nor is the ioctl) */
-	if (!st || st->cmd != VT_VFIO_IOMMU_UNMAP_DMA || st->container != iommu)
-		return 0;
-	vt_notify_open(st, BPF_CORE_READ(dma, iova), BPF_CORE_READ(dma, size), now);
-	st->direct_ts = now;
-	return 0;
-}
-
-static __always_inline int notify_exit(void)
-{
-	struct vtr_unmap_state *st = vt_unmap_get((__u32)bpf_get_current_pid_tgid());
-
-	if (!st || !st->direct_ts)
-		return 0;
-	vt_notify_close(st, st->direct_ts, bpf_ktime_get_ns());
-	st->direct_ts = 0;
-	return 0;
-}
-
-VT_ENTRY_EXIT_PROGS(vfio_notify_dma_unmap, notify, VT_FE_TWO_TYPED, notify_enter(a0, (void *)a1),
-		    notify_exit())
+#include "vt_direct.bpf.h"
 
 /* ---- generic in-flight call helpers ---------------------------------------------------- */
 

@@ -36,11 +36,11 @@ const volatile __u32 vt_targ_tgid = 0;
 const volatile __u64 vt_events_wake = 0;
 const volatile __u64 vt_events_band = 0;
 /* vfio_notify_dma_unmap is a real function here and its own programs measure each notify
- * (vfio_trace.bpf.c): the callbacks then only mark the callback loop (notify_ts, for the lock
+ * (vt_direct.bpf.h): the callbacks then only mark the callback loop (notify_ts, for the lock
  * drop window) and no longer reconstruct notifies and retries from it (callback.bpf.c). */
 const volatile __u32 vt_notify_direct = 0;
 /* vfio_dma_do_unmap is a real function here and its own programs measure each unmap
- * (vfio_trace.bpf.c); the ioctl then only counts an UNMAP_DMA that never reached it. */
+ * (vt_direct.bpf.h); the ioctl then only counts an UNMAP_DMA that never reached it. */
 const volatile __u32 vt_unmap_direct = 0;
 
 /* Cumulative per-(object, process, op) statistics. Per-CPU: no shared cache line between CPUs
@@ -435,7 +435,7 @@ static __always_inline void vt_retry_warning(__u64 container, __u64 iova, __u64 
 /* A notify of the unmap st begins, on the vfio_dma (iova, size): counted for the unmap, and a
  * retry when it is the same vfio_dma as the notify before it in the same unmap (the kernel's
  * `goto again`, which BUG()s after 10). The one place both ways of measuring a notify count
- * it: at vfio_notify_dma_unmap's entry (vfio_trace.bpf.c) or at its first callback's
+ * it: at vfio_notify_dma_unmap's entry (vt_direct.bpf.h) or at its first callback's
  * (callback.bpf.c). */
 static __always_inline void vt_notify_open(struct vtr_unmap_state *st, __u64 iova, __u64 size,
 					   __u64 now)
