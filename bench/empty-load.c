@@ -4,7 +4,9 @@
  * groups (vfio: the 18 fentry/fexit points of vfio-trace's detailed commands (stat, hist,
  * snoop), including the test module's dt_dma_unmap; lean: the 9 of `top` and `locks` that
  * a storm runs (ioctl, dt_dma_unmap, fexit of vfio_{pin,unpin}_pages, register, unregister,
- * fentry of vfio_remove_dma, which counts a teardown's vfio_dma); mutex:
+ * fentry of vfio_remove_dma, which counts a teardown's vfio_dma); both groups also get
+ * fentry+fexit on vfio_dma_do_unmap and vfio_notify_dma_unmap where the kernel has them as
+ * functions, as vfio-trace attaches them there (elsewhere they are inlined); mutex:
  * fentry on mutex_lock and mutex_unlock), print
  * "empty-load: attached N programs (GROUPS), tracing" on stderr, stay attached until
  * SIGINT/SIGTERM, detach, exit 0. Exit 1 when a program cannot be loaded or attached.
@@ -24,6 +26,22 @@ static void on_sig(int s)
 	stop = 1;
 }
 
+/* name is a function of vfio_iommu_type1 in /proc/kallsyms (not inlined on this kernel). */
+static int type1_has(const char *name)
+{
+	char line[256], sym[128], mod[64];
+	FILE *f = fopen("/proc/kallsyms", "r");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %127s [%63[^]]]", sym, mod) == 2 &&
+			!strcmp(sym, name) && !strcmp(mod, "vfio_iommu_type1");
+	fclose(f);
+	return found;
+}
+
 static int libbpf_quiet(enum libbpf_print_level l, const char *f, va_list ap)
 {
 	return l == LIBBPF_WARN ? vfprintf(stderr, f, ap) : 0;
@@ -31,7 +49,7 @@ static int libbpf_quiet(enum libbpf_print_level l, const char *f, va_list ap)
 
 int main(int argc, char **argv)
 {
-	int want_vfio = 0, want_lean = 0, want_mutex = 0, n = 0;
+	int want_vfio = 0, want_lean = 0, want_mutex = 0, n = 0, has_do_unmap, has_notify;
 	struct empty_bpf *s;
 	struct bpf_program *p;
 
@@ -57,17 +75,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "empty-load: open: %s\n", strerror(errno));
 		return 1;
 	}
+	has_do_unmap = type1_has("vfio_dma_do_unmap");
+	has_notify = type1_has("vfio_notify_dma_unmap");
 	bpf_object__for_each_program(p, s->obj) {
-		static const char *const lean[] = { "e_fe_ioctl",     "e_fx_ioctl",
-						    "e_fx_vfio_pin",  "e_fx_vfio_unpin",
-						    "e_fe_register",  "e_fe_unregister",
-						    "e_fe_callback",  "e_fx_callback",
-						    "e_fe_remove_dma" };
+		static const char *const lean[] = {
+			"e_fe_ioctl",	   "e_fx_ioctl",      "e_fx_vfio_pin", "e_fx_vfio_unpin",
+			"e_fe_register",   "e_fe_unregister", "e_fe_callback", "e_fx_callback",
+			"e_fe_remove_dma", "e_fe_do_unmap",   "e_fx_do_unmap", "e_fe_notify",
+			"e_fx_notify"
+		};
 		const char *name = bpf_program__name(p);
 		int mutex = strstr(name, "mutex") != NULL, in_lean = 0;
 
 		for (size_t i = 0; i < sizeof(lean) / sizeof(lean[0]); i++)
 			in_lean |= !strcmp(name, lean[i]);
+		if ((strstr(name, "_do_unmap") && !has_do_unmap) ||
+		    (strstr(name, "_notify") && !has_notify)) {
+			bpf_program__set_autoload(p, 0);
+			continue;
+		}
 		bpf_program__set_autoload(p,
 					  mutex ? want_mutex : want_vfio || (want_lean && in_lean));
 	}

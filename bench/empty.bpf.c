@@ -31,6 +31,12 @@ EMPTY("fentry/vfio_unpin_pages", e_fe_vfio_unpin)
 EMPTY("fexit/vfio_unpin_pages", e_fx_vfio_unpin)
 EMPTY("fentry/vfio_iommu_type1_register_device", e_fe_register)
 EMPTY("fentry/vfio_iommu_type1_unregister_device", e_fe_unregister)
+/* where vfio_dma_do_unmap and vfio_notify_dma_unmap are functions (the lab's
+ * 6.12.117-vt-iommufd) vfio-trace attaches them; empty-load loads these only there */
+EMPTY("fentry/vfio_dma_do_unmap", e_fe_do_unmap)
+EMPTY("fexit/vfio_dma_do_unmap", e_fx_do_unmap)
+EMPTY("fentry/vfio_notify_dma_unmap", e_fe_notify)
+EMPTY("fexit/vfio_notify_dma_unmap", e_fx_notify)
 /* the test module's dma_unmap callback (needs vfio_dmatest loaded, with module BTF) */
 EMPTY("fentry/dt_dma_unmap", e_fe_callback)
 EMPTY("fexit/dt_dma_unmap", e_fx_callback)

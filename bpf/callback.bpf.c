@@ -16,7 +16,7 @@
  * vfio_dma as the one before it in the same ioctl is a retry (the kernel's `goto again`).
  * The window lacks the device_list_lock acquire and iommu->lock re-acquire around the loop.
  * Where vfio_notify_dma_unmap is a symbol that attaches, it is measured there instead
- * (vt_notify_direct, vfio_trace.bpf.c) unless VFIO_TRACE_RECONSTRUCT_NOTIFY=1; the callback
+ * (vt_notify_direct, vt_direct.bpf.h) unless VFIO_TRACE_RECONSTRUCT_NOTIFY=1; the callback
  * loop is still marked (notify_ts): lock tracking tells the lock drop from the callbacks' own
  * iommu->lock holds by it (vt_locks.bpf.h).
  */
@@ -52,8 +52,13 @@ static __always_inline int cb_enter(struct vfio_device *vdev, __u64 iova, __u64 
 		return 0;
 	st = vt_unmap_get(tid);
 
-	/* The device is learned at its first callback's account (vt_account). */
-	if (!st) { /* outside an UNMAP_DMA (not type1's notify): its own slot */
+	/* The device is learned at its first callback's account (vt_account). Without
+	 * vfio_iommu_type1's BTF (an iommufd-only host) there is no UNMAP_DMA slot, and the
+	 * type1 branch below is dead code, not a load failure. */
+	if (!st ||
+	    !bpf_core_type_exists(
+		    struct
+		    vfio_iommu)) { /* outside an UNMAP_DMA (not type1's notify): its own slot */
 		struct vtr_cb_state cs = {
 			.ts = now,
 			.vdev = (__u64)vdev,
@@ -93,7 +98,7 @@ static __always_inline int cb_exit(__u64 func)
 
 	st = vt_unmap_get(tid);
 
-	if (!st || !st->cb_ts || st->cb_func != func) {
+	if (!st || !st->cb_ts || st->cb_func != func || !bpf_core_type_exists(struct vfio_iommu)) {
 		/* A callback outside UNMAP_DMA (not type1's notify): its own slot. */
 		cs = bpf_map_lookup_elem(&vt_cbs, &tid);
 		if (!cs || !cs->ts || cs->func != func)

@@ -4,16 +4,17 @@
  *
  * On Debian's 6.1 and 6.12 vfio_dma_do_unmap and vfio_notify_dma_unmap are inlined into
  * vfio_iommu_type1_ioctl, so an unmap is measured at the ioctl, filtered on
- * VFIO_IOMMU_UNMAP_DMA (this is correct where they are symbols too: the ioctl wraps them),
- * and each notify is reconstructed from the drivers' dma_unmap callbacks (callback.bpf.c).
- * Where vfio_notify_dma_unmap is a real function (the lab's 6.12.117-vt-iommufd) its own
- * programs below measure each notify instead, into the same rows.
+ * VFIO_IOMMU_UNMAP_DMA, and each notify is reconstructed from the drivers' dma_unmap callbacks (callback.bpf.c).
+ * Where vfio_dma_do_unmap and vfio_notify_dma_unmap are real functions (the lab's
+ * 6.12.117-vt-iommufd) their own programs (vt_direct.bpf.h) measure each unmap and notify
+ * instead, into the same rows; the ioctl's programs still hold the thread's unmap state for everything inside.
  *
  * Each point has an fentry/fexit program and a kprobe/kretprobe twin; the loader autoloads
  * the variant the running kernel takes (lib/probe.c).
  *
  * Here: the ioctl (MAP/UNMAP_DMA), the per-vfio_dma steps, the device lifecycle, the
  * container's release and module loads. Included into this one object, in this order:
+ * vt_direct.bpf.h (vfio_dma_do_unmap and vfio_notify_dma_unmap where they are functions),
  * vt_teardown.bpf.h (VM teardown), vt_phases.bpf.h (inside vfio_unmap_unpin), vt_pins.bpf.h (pins), vt_iommufd.bpf.h (the iommufd path:
  * IOAS maps, unmaps, notifies, pins), vt_locks.bpf.h (lock times, ABBA).
  */
@@ -129,6 +130,8 @@ static __always_inline int ioctl_enter(void *iommu_data, unsigned int cmd, unsig
 	slot->size = size;
 	slot->notify_ts = 0;
 	slot->direct_ts = 0;
+	slot->unmap_ts = 0;
+	slot->unmap_done = 0;
 	slot->drop_ts = 0;
 	slot->cb_ts = 0;
 	slot->cmd = cmd;
@@ -158,7 +161,11 @@ static __always_inline int ioctl_exit(long ret)
 	if (!st)
 		return 1; /* not MAP/UNMAP, or started mid-call */
 	bytes = st->size;
-	if (st->cmd == VT_VFIO_IOMMU_UNMAP_DMA) {
+	if (st->cmd == VT_VFIO_IOMMU_UNMAP_DMA && st->unmap_done) {
+		/* measured at vfio_dma_do_unmap (vt_unmap_direct) */
+	} else if (st->cmd == VT_VFIO_IOMMU_UNMAP_DMA) {
+		/* Here too with vt_unmap_direct when the ioctl refused the call before
+		 * vfio_dma_do_unmap (argsz, flags, bitmap checks): both ways count every call. */
 		struct vt_uapi_dma_unmap u = {};
 
 		/* On success the kernel wrote the unmapped size back into the user's struct. */
@@ -208,39 +215,7 @@ int BPF_KRETPROBE(kr_ioctl, long ret)
 	return 0;
 }
 
-/* ---- vfio_notify_dma_unmap(iommu, dma), where it is a symbol ----------------------------
- * Called by vfio_dma_do_unmap (so inside the UNMAP_DMA ioctl, whose slot holds the unmap's
- * notify count and retry state) for a vfio_dma with pinned pages; it takes device_list_lock,
- * drops iommu->lock, calls every device's dma_unmap, and takes iommu->lock back. Its row is the
- * reconstruction's (vt_notify_open/close), its window the whole call: the reconstructed one
- * (first callback's entry to last callback's exit) lies within it. A notify with an empty
- * device_list (the kernel returns at once) is counted here; the reconstruction cannot see it. */
-static __always_inline int notify_enter(__u64 iommu, struct vfio_dma *dma)
-{
-	struct vtr_unmap_state *st = vt_unmap_get((__u32)bpf_get_current_pid_tgid());
-	__u64 now = bpf_ktime_get_ns();
-
-	/* its ioctl began before the start: not counted (nor is the ioctl) */
-	if (!st || st->cmd != VT_VFIO_IOMMU_UNMAP_DMA || st->container != iommu)
-		return 0;
-	vt_notify_open(st, BPF_CORE_READ(dma, iova), BPF_CORE_READ(dma, size), now);
-	st->direct_ts = now;
-	return 0;
-}
-
-static __always_inline int notify_exit(void)
-{
-	struct vtr_unmap_state *st = vt_unmap_get((__u32)bpf_get_current_pid_tgid());
-
-	if (!st || !st->direct_ts)
-		return 0;
-	vt_notify_close(st, st->direct_ts, bpf_ktime_get_ns());
-	st->direct_ts = 0;
-	return 0;
-}
-
-VT_ENTRY_EXIT_PROGS(vfio_notify_dma_unmap, notify, VT_FE_TWO_TYPED, notify_enter(a0, (void *)a1),
-		    notify_exit())
+#include "vt_direct.bpf.h"
 
 /* ---- generic in-flight call helpers ---------------------------------------------------- */
 

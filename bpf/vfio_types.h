@@ -56,6 +56,12 @@ struct vfio_iommu {
 	struct mutex device_list_lock;
 } __attribute__((preserve_access_index));
 
+/* include/uapi/linux/vfio.h, as vfio_dma_do_unmap sees it: the ioctl's kernel copy, into which
+ * it writes the bytes it unmapped (resolved against vfio_iommu_type1's BTF, like the rest). */
+struct vfio_iommu_type1_dma_unmap {
+	__u64 size;
+} __attribute__((preserve_access_index));
+
 struct vfio_dma {
 	dma_addr_t iova;
 	size_t size;

@@ -36,9 +36,12 @@ const volatile __u32 vt_targ_tgid = 0;
 const volatile __u64 vt_events_wake = 0;
 const volatile __u64 vt_events_band = 0;
 /* vfio_notify_dma_unmap is a real function here and its own programs measure each notify
- * (vfio_trace.bpf.c): the callbacks then only mark the callback loop (notify_ts, for the lock
+ * (vt_direct.bpf.h): the callbacks then only mark the callback loop (notify_ts, for the lock
  * drop window) and no longer reconstruct notifies and retries from it (callback.bpf.c). */
 const volatile __u32 vt_notify_direct = 0;
+/* vfio_dma_do_unmap is a real function here and its own programs measure each unmap
+ * (vt_direct.bpf.h); the ioctl then only counts an UNMAP_DMA that never reached it. */
+const volatile __u32 vt_unmap_direct = 0;
 
 /* Cumulative per-(object, process, op) statistics. Per-CPU: no shared cache line between CPUs
  * on the hot path. Never deleted from: user space diffs snapshots. Preallocated, because a
@@ -76,7 +79,8 @@ VT_MAP(BPF_MAP_TYPE_LRU_HASH, 4096, __u64, struct vtr_device) vt_devices SEC(".m
 
 /* One in-flight VFIO_IOMMU_{UNMAP,MAP}_DMA per thread, with the state of its notifies: measured
  * at vfio_notify_dma_unmap where it is a symbol (vt_notify_direct), else reconstructed from the
- * callbacks that run inside it. */
+ * callbacks that run inside it. The slot exists whichever way the unmap itself is measured (at
+ * vfio_dma_do_unmap or at the ioctl): the notify, callback, lock and phase programs use it. */
 struct vtr_unmap_state {
 	__u64 ts;
 	__u64 container;
@@ -93,10 +97,12 @@ struct vtr_unmap_state {
 	__u64 cb_size;
 	__u64 cb_func;	 /* the function it entered: only its own exit closes it */
 	__u64 direct_ts; /* vfio_notify_dma_unmap entered (vt_notify_direct; 0: not in one) */
+	__u64 unmap_ts;	 /* vfio_dma_do_unmap entered (vt_unmap_direct; 0: not in one) */
+	__u64 unmap_arg; /* its struct vfio_iommu_type1_dma_unmap (the kernel's copy) */
 	__u32 cmd;
 	__u32 notifies;
-	__u32 retries; /* consecutive re-loops on the current vfio_dma */
-	__u32 pad;
+	__u32 retries;	  /* consecutive re-loops on the current vfio_dma */
+	__u32 unmap_done; /* vfio_dma_do_unmap's exit accounted this UNMAP_DMA */
 };
 
 /* In-flight state (this map, vt_calls, callback.bpf.c's vt_cbs) lives in LRU hashes that are
@@ -436,7 +442,7 @@ static __always_inline void vt_retry_warning(__u64 container, __u64 iova, __u64 
 /* A notify of the unmap st begins, on the vfio_dma (iova, size): counted for the unmap, and a
  * retry when it is the same vfio_dma as the notify before it in the same unmap (the kernel's
  * `goto again`, which BUG()s after 10). The one place both ways of measuring a notify count
- * it: at vfio_notify_dma_unmap's entry (vfio_trace.bpf.c) or at its first callback's
+ * it: at vfio_notify_dma_unmap's entry (vt_direct.bpf.h) or at its first callback's
  * (callback.bpf.c). */
 static __always_inline void vt_notify_open(struct vtr_unmap_state *st, __u64 iova, __u64 size,
 					   __u64 now)
@@ -508,7 +514,10 @@ static __always_inline void vt_track_container(void *iommu)
 	struct vfio_iommu *io = iommu;
 	__u64 lock;
 
-	if (!(vt_features & (VT_FEAT_LOCKS | VT_FEAT_ALERT)) || !iommu)
+	/* no vfio_iommu_type1 BTF (an iommufd-only host): no container, and dead code here
+	 * rather than an unresolvable offset */
+	if (!(vt_features & (VT_FEAT_LOCKS | VT_FEAT_ALERT)) || !iommu ||
+	    !bpf_core_type_exists(struct vfio_iommu))
 		return;
 	lock = (__u64)__builtin_preserve_access_index(&io->lock);
 	if (vt_lock_slot[vt_slot_of(lock)] == lock)

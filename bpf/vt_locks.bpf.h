@@ -225,13 +225,19 @@ static __always_inline struct task_struct *mutex_owner(__u64 lock)
 static __always_inline void check_abba(__u64 lock, struct vt_lock_info *li)
 {
 	struct vfio_iommu *io = (void *)li->container;
-	__u64 other = li->kind == VT_KIND_IOMMU_LOCK ?
-			      (__u64)__builtin_preserve_access_index(&io->device_list_lock) :
-			      (__u64)__builtin_preserve_access_index(&io->lock);
-	struct task_struct *owner = mutex_owner(lock);
+	__u64 other;
+	struct task_struct *owner;
 	struct vt_wait *w;
 	__u32 owner_tid;
 
+	/* vfio_iommu_type1 not loaded (an iommufd-only host): no container lock is tracked, and
+	 * the offsets below have no BTF to resolve against (dead code, not a load failure) */
+	if (!bpf_core_type_exists(struct vfio_iommu))
+		return;
+	other = li->kind == VT_KIND_IOMMU_LOCK ?
+			(__u64)__builtin_preserve_access_index(&io->device_list_lock) :
+			(__u64)__builtin_preserve_access_index(&io->lock);
+	owner = mutex_owner(lock);
 	if (!owner || (__u64)mutex_owner(other) != bpf_get_current_task())
 		return;
 	owner_tid = BPF_CORE_READ(owner, pid);

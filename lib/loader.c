@@ -64,6 +64,7 @@ int vt_point_progs(const struct vfio_trace_bpf *s, struct point_progs *out)
 	}
 	const struct point_progs all[] = {
 		PAIRS("vfio_iommu_type1_ioctl", ioctl),
+		PAIRS("vfio_dma_do_unmap", do_unmap),
 		PAIRS("vfio_notify_dma_unmap", notify),
 		PAIRS("vfio_remove_dma", remove_dma),
 		PAIRS("vfio_unmap_unpin", unmap_unpin),
@@ -220,6 +221,11 @@ static void note_missing(struct vt_bpf *t)
 	size_t len = 0;
 
 	t->missing[0] = 0;
+	/* an iommufd-only host: one line for type1's points, not one each */
+	if (!t->env.mod_type1)
+		len = snprintf(t->missing, sizeof(t->missing),
+			       "the type1 container path (vfio_iommu_type1 not loaded; its "
+			       "containers are traced by a vfio-trace started after it loads)");
 	for (int i = 0; i < vt_npoints; i++) {
 		const struct vt_point *p = &vt_points[i];
 
@@ -227,7 +233,8 @@ static void note_missing(struct vt_bpf *t)
 		 * this kernel does not have (iommufd on Debian's) is not a loss */
 		if (!p->progs || p->method == VT_M_FENTRY || p->method == VT_M_KPROBE ||
 		    p->method == VT_M_TRACEPOINT || p->method == VT_M_INLINED || p->absent ||
-		    !point_wanted(t, p))
+		    !point_wanted(t, p) ||
+		    (!t->env.mod_type1 && p->module && !strcmp(p->module, "vfio_iommu_type1")))
 			continue;
 		len += snprintf(t->missing + len, sizeof(t->missing) - len, "%s%s (%s)",
 				len ? "; " : "", p->name, p->reason);
@@ -311,6 +318,8 @@ static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 	t->skel->rodata->vt_device_fops = fops ? fops->addr : 0;
 	/* vfio_notify_dma_unmap attaches: the callbacks stop reconstructing the notifies */
 	t->skel->rodata->vt_notify_direct = point_usable("vfio_notify_dma_unmap");
+	/* vfio_dma_do_unmap attaches: the unmap is measured there, not at the ioctl */
+	t->skel->rodata->vt_unmap_direct = point_usable("vfio_dma_do_unmap");
 	set_autoload(t);
 	/* The per-CPU stats are preallocated: about 32 MiB whatever the CPU count, 128..4096 keys
 	 * (the spill map takes the rest). VFIO_TRACE_STATS_ENTRIES=N shrinks both to N keys, so
@@ -470,7 +479,9 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	}
 	vt_storm_live_tick(&t->storm);
 	fprintf(stderr, "%s: attached %d programs (%s), tracing\n", vt_prog, nprog,
-		vt_method_name(vt_point_find("vfio_iommu_type1_ioctl")->method));
+		vt_method_name(vt_point_find(t->env.mod_type1 ? "vfio_iommu_type1_ioctl" :
+								"iommufd_ioas_unmap")
+				       ->method));
 	if (t->missing[0])
 		vt_warn("not traced on this kernel: %s", t->missing);
 	/* What attaching callbacks later still takes, nothing more (lib/caps.c). */

@@ -13,7 +13,7 @@
 struct vt_point vt_points[] = {
 	{ "vfio_iommu_type1_ioctl", T1, VT_PK_FUNC, "ioctl",
 	  "UNMAP_DMA/MAP_DMA calls: latency, bytes, errors per container", true },
-	{ "vfio_dma_do_unmap", T1, VT_PK_INLINED_FUNC, NULL,
+	{ "vfio_dma_do_unmap", T1, VT_PK_INLINED_FUNC, "do_unmap",
 	  "the unmap itself: measured at vfio_iommu_type1_ioctl filtered on UNMAP_DMA", false },
 	{ "vfio_notify_dma_unmap", T1, VT_PK_INLINED_FUNC, "notify",
 	  "notify windows: reconstructed from the drivers' dma_unmap callbacks", false },

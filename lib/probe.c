@@ -361,6 +361,7 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 {
 	const struct vt_ksym *s, *clone;
 	const char *owner = p->module ? p->module : "vmlinux";
+	bool unmap;
 	size_t n;
 
 	p->method = VT_M_NONE;
@@ -374,8 +375,10 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 		}
 		return;
 	case VT_PK_CALLBACK:
-		if (!env->mod_type1) {
-			snprintf(p->reason, sizeof(p->reason), "vfio_iommu_type1 not loaded");
+		/* type1's notify and iommufd's vfio_emulated_unmap both call them */
+		if (!env->mod_type1 && !env->mod_iommufd) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "neither vfio_iommu_type1 nor iommufd loaded");
 			return;
 		}
 		p->method = VT_M_DYNAMIC;
@@ -433,17 +436,23 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 	if (p->kind != VT_PK_INLINED_FUNC || p->method == VT_M_NONE)
 		return;
 	n = strlen(p->reason);
-	if (!p->progs) /* vfio_dma_do_unmap: the ioctl that wraps it measures the unmap */
-		snprintf(p->reason + n, sizeof(p->reason) - n,
-			 "; a symbol here, but the unmap is measured at vfio_iommu_type1_ioctl, "
-			 "which wraps it");
-	else if (env->reconstruct_notify) {
+	unmap = !strcmp(p->name, "vfio_dma_do_unmap");
+	if (unmap ? env->reconstruct_unmap : env->reconstruct_notify) {
 		p->method = VT_M_INLINED;
-		snprintf(p->reason + n, sizeof(p->reason) - n,
-			 "; a symbol here, but VFIO_TRACE_RECONSTRUCT_NOTIFY=1: %s", p->use);
+		snprintf(p->reason + n, sizeof(p->reason) - n, "; a symbol here, but %s=1: %s",
+			 unmap ? "VFIO_TRACE_RECONSTRUCT_UNMAP" : "VFIO_TRACE_RECONSTRUCT_NOTIFY",
+			 p->use);
 	} else
 		snprintf(p->reason + n, sizeof(p->reason) - n,
-			 "; a symbol here: each notify measured at its own entry and exit");
+			 "; a symbol here: each %s measured at its own entry and exit",
+			 unmap ? "unmap" : "notify");
+}
+
+static bool env_is_1(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, "1");
 }
 
 int vt_env_probe(struct vt_env *env, bool quick)
@@ -460,11 +469,12 @@ int vt_env_probe(struct vt_env *env, bool quick)
 	env->btf_type1 = path_exists("/sys/kernel/btf/vfio_iommu_type1");
 	env->mod_vfio = module_loaded("vfio");
 	env->mod_type1 = module_loaded(T1);
+	env->mod_iommufd = module_loaded("iommufd") && path_exists("/sys/kernel/btf/iommufd");
 	env->mod_vfio_avail = env->mod_type1 || module_available(u.release, T1);
 	env->force_kprobe =
 		getenv("VFIO_TRACE_NO_FENTRY") && *getenv("VFIO_TRACE_NO_FENTRY") == '1';
-	env->reconstruct_notify = getenv("VFIO_TRACE_RECONSTRUCT_NOTIFY") &&
-				  *getenv("VFIO_TRACE_RECONSTRUCT_NOTIFY") == '1';
+	env->reconstruct_notify = env_is_1("VFIO_TRACE_RECONSTRUCT_NOTIFY");
+	env->reconstruct_unmap = env_is_1("VFIO_TRACE_RECONSTRUCT_UNMAP");
 	probe_caps(env);
 	probe_tracefs(env);
 	libbpf_set_print(libbpf_quiet);
@@ -525,21 +535,23 @@ const char *vt_env_blocker(const struct vt_env *env)
 	}
 	if (env->ksyms_hidden[0])
 		return env->ksyms_hidden;
-	if (!env->mod_type1 && !env->mod_vfio_avail)
+	/* An iommufd-only host (VMs on /dev/iommu + VFIO cdev) may never load type1: the
+	 * iommufd points are then enough, and type1's show as its module not loaded. */
+	if (!env->mod_type1 && !env->mod_iommufd && !env->mod_vfio_avail)
 		return "VFIO is not available in this kernel (no vfio_iommu_type1 module)";
-	if (!env->mod_type1)
-		return "vfio_iommu_type1 is not loaded: no VFIO container is in use on this host "
-		       "(modprobe vfio_iommu_type1)";
+	if (!env->mod_type1 && !env->mod_iommufd)
+		return "neither vfio_iommu_type1 nor iommufd is loaded: no VFIO container or IOAS "
+		       "is in use on this host (modprobe vfio_iommu_type1)";
 	if (!env->vmlinux_btf && !env->btf_file)
 		return "this kernel has no BTF (/sys/kernel/btf/vmlinux): vfio-trace needs "
 		       "CONFIG_DEBUG_INFO_BTF";
-	if (!env->btf_type1 && !env->btf_file)
+	if (env->mod_type1 && !env->btf_type1 && !env->btf_file)
 		return "vfio_iommu_type1 has no module BTF (/sys/kernel/btf/vfio_iommu_type1): "
 		       "vfio-trace needs CONFIG_DEBUG_INFO_BTF_MODULES";
 	for (int i = 0; i < vt_npoints; i++) {
 		const struct vt_point *p = &vt_points[i];
 
-		if (p->required && p->method == VT_M_NONE) {
+		if (p->required && p->method == VT_M_NONE && env->mod_type1) {
 			snprintf(msg, sizeof(msg), "cannot attach to %s: %s", p->name, p->reason);
 			return msg;
 		}

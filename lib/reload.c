@@ -108,6 +108,11 @@ static void module_load(struct vt_bpf *t, const struct vtr_event *e, const char 
 	 * addresses are not this module's. */
 	int stale = module_points(t, module, false) + vt_cb_detach_module(t, module), fixed;
 
+	/* an iommufd-only start (lib/probe.c): type1's programs were never loaded, and
+	 * cannot be now (their CO-RE needed its BTF at load) */
+	if (!strcmp(module, "vfio_iommu_type1") && !t->env.mod_type1)
+		vt_warn("vfio_iommu_type1 loaded after the start: its containers are not traced "
+			"until vfio-trace is started again");
 	vt_ksyms_reload_module(t->ks, module);
 	fixed = module_points(t, module, true);
 	if (fixed || stale)

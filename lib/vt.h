@@ -196,6 +196,7 @@ struct vt_env {
 	bool btf_vfio, btf_type1;
 	const char *btf_file;	  /* --btf FILE: the types from it (checked), not /sys/kernel/btf */
 	bool mod_vfio, mod_type1; /* loaded */
+	bool mod_iommufd;	  /* loaded: VFIO cdev devices can be traced without type1 */
 	bool mod_vfio_avail;	  /* present in /lib/modules or built in */
 	bool cap_bpf, cap_perfmon, cap_sys_admin, cap_syslog;
 	char ksyms_hidden[256]; /* vt_ksyms_hidden()'s sentence, "" when readable */
@@ -208,6 +209,8 @@ struct vt_env {
 	bool force_kprobe;	 /* VFIO_TRACE_NO_FENTRY=1 / --kprobe: skip fentry */
 	bool reconstruct_notify; /* VFIO_TRACE_RECONSTRUCT_NOTIFY=1: vfio_notify_dma_unmap
 				  * reconstructed from the callbacks even where it attaches */
+	bool reconstruct_unmap;	 /* VFIO_TRACE_RECONSTRUCT_UNMAP=1: the unmap measured at
+				  * vfio_iommu_type1_ioctl even where vfio_dma_do_unmap attaches */
 	bool module_kprobes;	 /* module functions by kprobe: the modules stay unloadable */
 	bool quick;		 /* the tracers: no test attach at all (each is a trampoline,
 					 * kprobe or tracepoint install, up to a second under

@@ -396,6 +396,32 @@ static uint64_t model_unmap(struct wcontainer *c, struct dmarec *recs, unsigned 
 	return bytes;
 }
 
+/* --bad-unmaps: two UNMAP_DMA over (iova, size) that type1 refuses with EINVAL, one inside
+ * vfio_dma_do_unmap (an iova off the IOMMU page size) and one in the ioctl's own check before
+ * it (an unknown flag), so a tracer that measures the unmap at vfio_dma_do_unmap must still
+ * count the second at the ioctl. Each counted in unmap_dma_err; anything else is a failure. */
+static int refused_unmaps(struct wcontainer *c, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_unmap bad[2] = {
+		{ .argsz = sizeof(bad[0]), .iova = iova + 1, .size = size },
+		{ .argsz = sizeof(bad[0]), .flags = 1u << 31, .iova = iova, .size = size },
+	};
+
+	for (int i = 0; i < 2; i++) {
+		int r = ioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &bad[i]);
+
+		if (r == 0 || errno != EINVAL) {
+			wc_fail(c,
+				"VFIO_IOMMU_UNMAP_DMA(iova=0x%llx, flags=0x%x): %s, expected EINVAL",
+				(unsigned long long)bad[i].iova, bad[i].flags,
+				r == 0 ? "succeeded" : strerror(errno));
+			return -1;
+		}
+		CADD(c, unmap_dma_err, 1);
+	}
+	return 0;
+}
+
 /* One VFIO_IOMMU_UNMAP_DMA covering recs[0..n) (contiguous iova). unmap_lock held. */
 int unmap_locked(struct wcontainer *c, struct dmarec *recs, unsigned n, bool arm)
 {
@@ -411,6 +437,8 @@ int unmap_locked(struct wcontainer *c, struct dmarec *recs, unsigned n, bool arm
 	    set_knobs(c, 0, o->delay_us, o->fault_k))
 		return -1;
 	CADD(c, unmap_bytes_requested, u.size);
+	if (o->bad_unmaps && refused_unmaps(c, u.iova, u.size))
+		return -1;
 	/* --past-limit: iommufd gave up after 100 contiguous pinned areas (unmapped, the 101st
 	 * notified but left mapped): count the failure, unmap the rest with a second call */
 	if (o->past_limit && iommufd_unmap(c, u.iova, &u.size) == 0) {

@@ -116,6 +116,9 @@ static const char usage_text[] =
 	"  --pin-pages N     pages pinned per vfio_dma (0 = no pins; <= map-size/page)\n"
 	"  --unmap each|range  one UNMAP_DMA per vfio_dma, or one over the cycle's whole range\n"
 	"  --unpin           DMATEST_UNPIN every pin before the UNMAP_DMA (no notify)\n"
+	"  --bad-unmaps      type1: before each UNMAP_DMA two the kernel refuses with EINVAL, one\n"
+	"                    inside vfio_dma_do_unmap (iova + 1: off the IOMMU page size), one in\n"
+	"                    the ioctl's own check before it (an unknown flag); counted: unmap_dma_err\n"
 	"  --delay-us N      module knob: sleep N us in every dma_unmap callback (<= 5000000)\n"
 	"  --fault-k K       module knob (<= 9): armed on the first device before each UNMAP_DMA; its\n"
 	"                    next K callbacks keep their pins, so type1 notifies again (retries)\n"
@@ -271,6 +274,7 @@ enum {
 	O_DONE,
 	O_UNMAP,
 	O_UNPIN,
+	O_BAD_UNMAPS,
 	O_FDS,
 	O_VERIFY,
 	O_FIRST_DEV,
@@ -320,6 +324,7 @@ void parse_args(int argc, char **argv, struct options *o)
 		{ "done-file", required_argument, NULL, O_DONE },
 		{ "unmap", required_argument, NULL, O_UNMAP },
 		{ "unpin", no_argument, NULL, O_UNPIN },
+		{ "bad-unmaps", no_argument, NULL, O_BAD_UNMAPS },
 		{ "fds", required_argument, NULL, O_FDS },
 		{ "verify", no_argument, NULL, O_VERIFY },
 		{ "first-dev", required_argument, NULL, O_FIRST_DEV },
@@ -413,6 +418,7 @@ void parse_args(int argc, char **argv, struct options *o)
 			g.unmap_mode = true;
 			break;
 		case O_UNPIN: o->unpin = true; break;
+		case O_BAD_UNMAPS: o->bad_unmaps = true; break;
 		case O_FDS:
 			o->fds = parse_u64("--fds", optarg, false, WL_MAX_FDS);
 			g.fds = true;
@@ -612,6 +618,8 @@ void parse_args(int argc, char **argv, struct options *o)
 		usage_error(
 			"--iommufd --unmap range: --maps + --fault-k must be <= 100 with pins "
 			"(iommufd gives up after 100 notifies in one IOMMU_IOAS_UNMAP: -EDEADLOCK)");
+	if (o->bad_unmaps && (o->iommufd || o->scenario == SC_PCI))
+		usage_error("--bad-unmaps is for type1 containers of the test module only");
 	if (o->scenario != SC_PCI && (o->pci || g.huge_maps || g.huge_size))
 		usage_error("--pci, --huge-maps and --huge-size are for the pci scenario only");
 	if (o->scenario == SC_PCI &&

@@ -219,6 +219,7 @@ static json_object *params_json(const struct options *o)
 		p, "unmap",
 		json_object_new_string(o->unmap_mode == UNMAP_RANGE ? "range" : "each"));
 	json_object_object_add(p, "unpin", json_object_new_boolean(o->unpin));
+	json_object_object_add(p, "bad_unmaps", json_object_new_boolean(o->bad_unmaps));
 	json_object_object_add(p, "delay_us", json_object_new_int(o->delay_us));
 	json_object_object_add(p, "fault_k", json_object_new_int(o->fault_k));
 	json_object_object_add(p, "nocb", json_object_new_boolean(o->nocb));

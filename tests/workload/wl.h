@@ -63,6 +63,7 @@ struct options {
 	bool past_limit;     /* --iommufd range unmaps over > 100 pinned areas (-EDEADLOCK) */
 	bool verify;	     /* pin with the marker flag and check it */
 	bool unpin;	     /* DMATEST_UNPIN every pin before the unmap */
+	bool bad_unmaps;     /* two refused UNMAP_DMA before each unmap (type1) */
 	enum unmap_mode unmap_mode;
 	unsigned fds;	       /* device fds opened per device per lifecycle cycle */
 	unsigned first_dev;    /* device number offset (default 0) */
