@@ -248,6 +248,7 @@ void vt_timeline_event(void *timeline, const struct vtr_event *e, bool lifecycle
 {
 	struct vt_timeline *t = timeline;
 	struct item *it;
+	bool summed;
 
 	if (lifecycle) {
 		lifecycle_alert(t, e);
@@ -255,13 +256,17 @@ void vt_timeline_event(void *timeline, const struct vtr_event *e, bool lifecycle
 	}
 	if (e->op >= VT_OP_MAX || !in_window(t, e->ts) || !(it = add(t)))
 		return;
-	it->kind = timed(e) ? ITEM_SLICE : ITEM_INSTANT;
+	/* The walk's time is a sum of lookups made between the IOMMU unmaps and the unpins: no one
+	 * interval holds it, so it is an instant at its end carrying the sum (walk_ns), not a
+	 * slice that would overlap theirs. */
+	summed = e->op == VT_OP_IOVA_WALK;
+	it->kind = timed(e) && !summed ? ITEM_SLICE : ITEM_INSTANT;
 	it->start = it->kind == ITEM_SLICE ? e->ts - e->lat : e->ts;
 	it->end = e->ts;
 	it->container = e->container;
 	it->iova = e->iova;
 	it->size = e->size;
-	it->aux = e->aux;
+	it->aux = summed && timed(e) ? e->lat : e->aux;
 	it->ret = e->ret;
 	it->pid = it->track = e->pid;
 	it->tgid = e->tgid;
@@ -291,7 +296,7 @@ static int depth(const struct item *it)
 		[VT_OP_CALLBACK] = 4,	[VT_OP_PIN] = 5,	 [VT_OP_UNPIN] = 5,
 		[VT_OP_RETRY] = 6,	[VT_OP_REGISTER] = 6,	 [VT_OP_UNREGISTER] = 6,
 		[VT_OP_DEADLOCK] = 6,	[VT_OP_IOMMU_UNMAP] = 5, [VT_OP_UNPIN_REMOTE] = 5,
-		[VT_OP_IOVA_WALK] = 5,	/* a sum over the walk: drawn as one slice at its end */
+		[VT_OP_IOVA_WALK] = 5,	/* a sum over the walk: an instant at its end */
 		[VT_OP_IOTLB_SYNC] = 6, /* also inside an iommu_unmap */
 	};
 
@@ -438,6 +443,8 @@ static json_object *item_args(const struct vt_timeline *t, const struct item *it
 		json_object_object_add(a, "retries", json_object_new_int(it->retries));
 	} else if (it->op == VT_OP_TEARDOWN) {
 		json_object_object_add(a, "mappings", json_object_new_uint64(it->aux));
+	} else if (it->op == VT_OP_IOVA_WALK) {
+		json_object_object_add(a, "walk_ns", json_object_new_uint64(it->aux));
 	}
 	return a;
 }

@@ -22,7 +22,10 @@ from decimal import Decimal
 
 # What each operation's slice must lie inside (one of), when the outer one is in the file.
 PARENTS = {"remove_dma": {"unmap", "teardown"}, "unmap_unpin": {"remove_dma"},
-           "notify": {"unmap"}}
+           "notify": {"unmap"},
+           # the phases of vfio_unmap_unpin (a flush also inside the IOMMU unmap that made it)
+           "iommu_unmap": {"unmap_unpin"}, "unpin_remote": {"unmap_unpin"},
+           "iova_walk": {"unmap_unpin"}, "iotlb_sync": {"unmap_unpin", "iommu_unmap"}}
 UNTIMED = {"retry", "register", "unregister", "deadlock"}
 LAT_NONE = 2**64 - 1
 

@@ -1,6 +1,6 @@
 """Shared host-side checks for lab tests of vfio-trace: what the workload's own counters say
 the tracer must have seen, and an exact comparison with a tracer's total document."""
-import json, lzma, os, subprocess, sys, tempfile
+import json, lzma, os, shutil, subprocess, sys, tempfile
 
 
 class Out:
@@ -36,6 +36,41 @@ class Out:
 def fail(msg):
     print(msg)
     sys.exit(1)
+
+
+# The host's own build: what reads a recording the guest wrote.
+VT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "vfio-trace")
+
+
+def report(path, *args, rc=0, as_nobody=None):
+    """build/vfio-trace report PATH --json ARGS: its JSON lines and its stderr (fail() on another
+    exit status than rc). as_nobody (a scratch directory): run as user nobody when we are root,
+    the binary and the file copied where nobody can read them, whatever the checkout's modes."""
+    cmd = [VT, "report", path, "--json", *args]
+    if as_nobody and os.geteuid() == 0 and shutil.which("setpriv"):
+        os.chmod(as_nobody, 0o755)
+        for f in (VT, path):
+            shutil.copy(f, as_nobody)
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+               os.path.join(as_nobody, "vfio-trace"), "report",
+               os.path.join(as_nobody, os.path.basename(path)), "--json", *args]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != rc:
+        fail(f"report {os.path.basename(path)} {' '.join(args)}: exit {p.returncode}: "
+             f"{p.stderr.strip()[:300]}")
+    return [json.loads(l) for l in p.stdout.splitlines() if l.strip()], p.stderr
+
+
+def merged_workloads(out, names):
+    """One workload document for several runs: counters summed, containers concatenated."""
+    m = {"totals": {}, "containers": []}
+    for n in names:
+        w = json.loads(out.read(f"{n}.wl.json"))
+        for k, v in w["totals"].items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                m["totals"][k] = m["totals"].get(k, 0) + v
+        m["containers"] += w["containers"]
+    return m
 
 
 def expected_ops(wl):

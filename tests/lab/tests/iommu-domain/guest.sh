@@ -7,7 +7,8 @@
 # tracepoints are recorded in a tracefs instance of this test, with kprobes on the VT-d
 # driver's map_pages/unmap_pages (the page size the IOMMU really used); ./check compares all
 # of it with the workload's counters, and the phases of vfio_unmap_unpin (iommu_unmap,
-# unpin_remote) with both; a second run under snoop splits the phases by memory kind.
+# unpin_remote) with both; a second run under snoop splits the phases by memory kind; a
+# recording's timeline nests the phases.
 . /lab/lib.sh
 T=$TRACEFS
 I=$T/instances/iommu_domain	# this test's own ring buffer
@@ -81,6 +82,10 @@ vt_traced pcitopb "top -b --phases 1" pci --maps 4 --map-size 64K --huge-maps 2 
 # snoop's text: each unmap and teardown line ends with its phase split
 vt_traced pcisnoopt "snoop" pci --maps 4 --map-size 64K --huge-maps 2 --huge-size 4M \
 	--iterations 5 --leave-mapped 1
+# and recorded: ./check reads the file back with report (its totals, its events, its timeline,
+# where every phase must lie inside its vfio_unmap_unpin)
+vt_traced pcirec "record -o /out/pci.vtr" pci --maps 4 --map-size 64K --huge-maps 2 \
+	--huge-size 4M --iterations 5 --leave-mapped 1
 note kprobe_events_left "$(grep -c . $T/kprobe_events)"
 if dmesg_clean; then note dmesg_clean yes; else note dmesg_clean no; fi
 exit 0
