@@ -95,11 +95,13 @@ static inline void cmd_alert_opts(struct vt_cli *cli, struct vt_tracer_opts *o)
 }
 
 /* The tracer of a tracing command: o with what every command line may ask (--kprobe,
- * --no-hold, --backend, the alerts'); vt_tracer_open()'s result. */
+ * --no-hold, --backend, the alerts'; no count and no --duration: until_stopped);
+ * vt_tracer_open()'s result. */
 static inline int cmd_tracer_open(struct vt_cli *cli, struct vt_tracer_opts *o,
 				  struct vt_tracer **t)
 {
 	o->force_kprobe = cli->kprobe;
+	o->until_stopped = !cli->count && !cli->duration;
 	o->no_hold = cli->no_hold;
 	o->backend = (enum vt_backend_kind)cli->backend;
 	o->btf_path = cli->btf_path;

@@ -332,7 +332,8 @@ static enum vt_method try_func(struct vt_env *env, const char *sym, const char *
 		}
 		if (env->kprobes) {
 			snprintf(reason, rlen, "kprobe (symbol present; %s%s)",
-				 env->force_kprobe ? "fentry disabled by --kprobe or refused" :
+				 env->force_kprobe ? "fentry not used (--kprobe, or a command "
+						     "without a count) or refused" :
 				 no_fentry ? "not fentry, so that this module can be unloaded: " :
 					     "the kernel refuses fentry",
 				 !env->force_kprobe && no_fentry ? module : "");

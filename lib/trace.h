@@ -167,10 +167,13 @@ enum vt_backend_kind { VT_BACKEND_BPF, VT_BACKEND_FTRACE, VT_BACKEND_AUTO };
 struct vt_tracer_opts {
 	enum vt_backend_kind backend; /* 0: BPF */
 	bool snoop;		      /* VT_FEAT_SNOOP: per-event ring buffer */
-	bool locks;	   /* VT_FEAT_LOCKS: iommu->lock / device_list_lock hold and wait times */
-	bool no_alert;	   /* no VT_FEAT_ALERT: do not watch for the ABBA deadlock */
-	uint32_t tgid;	   /* snoop: only this process */
-	bool force_kprobe; /* never fentry */
+	bool locks;	    /* VT_FEAT_LOCKS: iommu->lock / device_list_lock hold and wait times */
+	bool no_alert;	    /* no VT_FEAT_ALERT: do not watch for the ABBA deadlock */
+	uint32_t tgid;	    /* snoop: only this process */
+	bool force_kprobe;  /* never fentry */
+	bool until_stopped; /* runs until a signal or a closed reader stops it (no count, no
+			     * --duration): never fentry either, whose detach takes ~0.2 s per
+			     * function, one at a time; kprobes close in parallel (lib/detach.c) */
 	const char *btf_path;	/* --btf FILE: kernel types from it (lib/btf_file.c), not from
 			       * /sys/kernel/btf; NULL: the kernel's own */
 	bool no_detail;		/* no VT_FEAT_DETAIL: pins counted, not timed; no per-vfio_dma

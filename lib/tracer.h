@@ -62,6 +62,7 @@ struct vt_bpf {
 	unsigned module_gen; /* module loads and unloads handled (atomic: other threads read) */
 	bool stdout_closed;  /* fd 1 not open: not polled (vt_bpf_poll) */
 	struct vt_storm_live storm; /* the unmap-storm detector */
+	struct vt_detach *detach;   /* the links being detached since the stop (lib/detach.c) */
 };
 
 /* Which skeleton programs implement each attach point (lib/points.c's vt_points): the
@@ -121,7 +122,13 @@ void vt_cb_programs(struct vt_bpf *t, vt_prog_fn fn, void *ctx);
 /* lib/reload.c: a module load or unload record (VT_EV_MODULE_LOAD/FREE): its probes removed,
  * attached again, its loader let go. */
 void vt_module_event(struct vt_bpf *t, const struct vtr_event *e);
-/* lib/detach.c: every link detached, each one timed (vt_bpf_close). */
+/* lib/detach.c: every link taken from its owner, the module-load hold removed and its loaders
+ * let go, the kprobes' detach started on a pool of threads (once: at the stop, vt_bpf_drain) */
+void vt_detach_begin(struct vt_bpf *t);
+/* Wait until the pool's kprobes are all detached or until (vt_now_ns); false when no pool
+ * was running. */
+bool vt_detach_wait_kprobes(struct vt_bpf *t, uint64_t until);
+/* Every link detached, each one timed (vt_bpf_close). */
 void vt_detach_links(struct vt_bpf *t);
 
 /* lib/loader.c: one loaded program to fn, the kind of attach its section's first word. */

@@ -18,8 +18,9 @@ dmesg_mark
 dmatest_load ndev=8 || fail "cannot load the test module"
 D2=$LAB_MODDIR/extra/vfio_dmatest2.ko
 for mode in fentry kprobe; do
-	E=; [ $mode = kprobe ] && E=VFIO_TRACE_NO_FENTRY=1
-	env $E vfio-trace stat --json 1 > /out/$mode.trace 2> /out/$mode.trace.err &
+	# a count keeps fentry (a command without one uses kprobes: lib/loader.c)
+	E=; C=3600; [ $mode = kprobe ] && E=VFIO_TRACE_NO_FENTRY=1 C=
+	env $E vfio-trace stat --json 1 $C > /out/$mode.trace 2> /out/$mode.trace.err &
 	tp=$!
 	wait_line /out/$mode.trace.err tracing 90 || fail "$mode: tracer did not start"
 	i=0 rc=0

@@ -9,9 +9,9 @@
 #  then hung (text and -j) during a slow-notify of the same binary (its waits name the
 #  tasks). ./check: no raw control byte in any text output, every -j line strict UTF-8 JSON,
 #  the names shown escaped / as U+FFFD.
-#  Stopping: stat 1 | head -1 ends (EPIPE) and leaves no vfio-trace process; snoop prints
-#  its summary within 1 s of SIGINT under the storm and exits once the kernel detached its
-#  probes; a second SIGINT kills it at once.
+#  Stopping: stat 1 | head -1 ends (EPIPE) and leaves no vfio-trace process 2 s later;
+#  snoop prints its summary and exits within 1 s of SIGINT under the storm (no count: its
+#  probes are kprobes, detached in parallel); a second SIGINT kills it at once.
 # One vCPU (run-vm.args): here tracers attach while the workloads run, and with two vCPUs
 # multi-threaded TCG's code patching hit the int3 Oops (vm-lab NOTES) in 2 of 2 runs on 6.12.
 # Outputs can be large under the storm: they stay in /tmp; /out gets their first and last

@@ -48,7 +48,7 @@ runA() {
 	sleep 2.5	# one more interval: the interval documents cover the whole run
 	stop_top $_t
 }
-runA json --json 1
+runA json --json 1 3600	# a count keeps fentry (without one top uses kprobes)
 runA jsonk --json --kprobe 1
 runA batch -b -s bytes 1
 runA plain 1	# stdout is a file: plain text without -b
