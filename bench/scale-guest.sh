@@ -41,7 +41,7 @@ start_tracer() { # MODE TAG
 	case $1 in
 	untraced) TPID=""; return 0 ;;
 	empty-lean) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load lean & ;;
-	top) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b 1 >$R/top-$2.out & ;;
+	top) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b 1 1000000 >$R/top-$2.out & ;;
 	esac
 	TPID=$!
 	await_tracer $1
