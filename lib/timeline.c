@@ -256,10 +256,11 @@ void vt_timeline_event(void *timeline, const struct vtr_event *e, bool lifecycle
 	}
 	if (e->op >= VT_OP_MAX || !in_window(t, e->ts) || !(it = add(t)))
 		return;
-	/* The walk's time is a sum of lookups made between the IOMMU unmaps and the unpins: no one
-	 * interval holds it, so it is an instant at its end carrying the sum (walk_ns), not a
-	 * slice that would overlap theirs. */
-	summed = e->op == VT_OP_IOVA_WALK;
+	/* Two phases' times are not intervals: the walk's is a sum of lookups made between the
+	 * IOMMU unmaps and the unpins, and an IOMMU unmap's has the flushes made inside it taken
+	 * off (bpf/vt_phases.bpf.h: phases never overlap in the sums). Each is an instant at its
+	 * end carrying that time (walk_ns, unmap_ns), not a slice that would overlap the others. */
+	summed = e->op == VT_OP_IOVA_WALK || e->op == VT_OP_IOMMU_UNMAP;
 	it->kind = timed(e) && !summed ? ITEM_SLICE : ITEM_INSTANT;
 	it->start = it->kind == ITEM_SLICE ? e->ts - e->lat : e->ts;
 	it->end = e->ts;
@@ -445,6 +446,8 @@ static json_object *item_args(const struct vt_timeline *t, const struct item *it
 		json_object_object_add(a, "mappings", json_object_new_uint64(it->aux));
 	} else if (it->op == VT_OP_IOVA_WALK) {
 		json_object_object_add(a, "walk_ns", json_object_new_uint64(it->aux));
+	} else if (it->op == VT_OP_IOMMU_UNMAP) {
+		json_object_object_add(a, "unmap_ns", json_object_new_uint64(it->aux));
 	}
 	return a;
 }
