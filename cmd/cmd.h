@@ -44,13 +44,12 @@ void vt_stat_total(const struct vt_snapshot *s, double secs, const char *not_tra
 /* snoop's output (cmd/snoop.c), live and from a recording: vt_snoop_event() is the tracer's
  * on_event (ctx: struct vt_snoop); the summary says how many were shown and dropped. */
 /* The vfio_unmap_unpin time of one thread since its last unmap or teardown line, and its
- * phases (vt_snoop_phase_ops): what snoop appends to that line. */
-#define VT_SNOOP_PHASES	 5
+ * phases (vt_phase_ops): what snoop appends to that line. */
 #define VT_SNOOP_THREADS 64
 struct vt_snoop_thread {
 	uint32_t tid;
 	uint64_t used; /* when last added to (a sequence number): the oldest is reused */
-	uint64_t ns[VT_SNOOP_PHASES];
+	uint64_t ns[VT_PHASE_OPS];
 	uint64_t unmap_unpins;
 };
 

@@ -52,19 +52,6 @@ static int container_id(struct vt_snoop *s, uint64_t c)
 	return s->ncontainers;
 }
 
-/* vfio_unmap_unpin first, then its phases (which never overlap: bpf/vt_phases.bpf.h) */
-static const int phase_ops[VT_SNOOP_PHASES] = { VT_OP_UNMAP_UNPIN, VT_OP_IOMMU_UNMAP,
-						VT_OP_IOTLB_SYNC, VT_OP_IOVA_WALK,
-						VT_OP_UNPIN_REMOTE };
-
-static int phase_index(int op)
-{
-	for (int i = 0; i < VT_SNOOP_PHASES; i++)
-		if (phase_ops[i] == op)
-			return i;
-	return -1;
-}
-
 /* tid's slot; with create, a new one (the least recently used) when it has none */
 static struct vt_snoop_thread *phase_thread(struct vt_snoop *s, uint32_t tid, bool create)
 {
@@ -89,7 +76,7 @@ static struct vt_snoop_thread *phase_thread(struct vt_snoop *s, uint32_t tid, bo
  * device keeps its container's unmap lines whole. */
 static void phase_add(struct vt_snoop *s, const struct vtr_event *e)
 {
-	int i = phase_index(e->op);
+	int i = vt_phase_index(e->op);
 	struct vt_snoop_thread *th;
 
 	if (i < 0 || !(th = phase_thread(s, e->pid, true)))
@@ -120,7 +107,7 @@ static uint64_t phase_rest(const struct vt_snoop_thread *p)
 {
 	uint64_t in = 0;
 
-	for (int i = 1; i < VT_SNOOP_PHASES; i++)
+	for (int i = 1; i < VT_PHASE_OPS; i++)
 		in += p->ns[i];
 	return p->ns[0] > in ? p->ns[0] - in : 0;
 }
@@ -129,8 +116,8 @@ static void phase_json(json_object *o, const struct vt_snoop_thread *p)
 {
 	json_object *ph = json_object_new_object();
 
-	for (int i = 0; i < VT_SNOOP_PHASES; i++)
-		json_object_object_add(ph, vt_op_name(phase_ops[i]),
+	for (int i = 0; i < VT_PHASE_OPS; i++)
+		json_object_object_add(ph, vt_op_name(vt_phase_ops[i]),
 				       json_object_new_uint64(p->ns[i]));
 	json_object_object_add(ph, "rest", json_object_new_uint64(phase_rest(p)));
 	json_object_object_add(o, "phases_ns", ph);
@@ -138,12 +125,12 @@ static void phase_json(json_object *o, const struct vt_snoop_thread *p)
 
 static void phase_text(const struct vt_snoop_thread *p)
 {
-	static const char *const label[VT_SNOOP_PHASES] = { "unmap_unpin", "iommu", "flush", "walk",
-							    "unpin" };
+	static const char *const label[VT_PHASE_OPS] = { "unmap_unpin", "iommu", "flush", "walk",
+							 "unpin" };
 	char v[16];
 
 	printf("  <- %s %s:", label[0], vt_fmt_ns(v, sizeof(v), p->ns[0]));
-	for (int i = 1; i < VT_SNOOP_PHASES; i++)
+	for (int i = 1; i < VT_PHASE_OPS; i++)
 		printf(" %s %s", label[i], vt_fmt_ns(v, sizeof(v), p->ns[i]));
 	printf(" rest %s", vt_fmt_ns(v, sizeof(v), phase_rest(p)));
 }

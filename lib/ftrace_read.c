@@ -762,8 +762,7 @@ int vt_ft_snapshot(struct vt_ftrace *f, struct vt_snapshot *s)
 	s->ts = vt_now_ns();
 	/* lock times and the phases of vfio_unmap_unpin are the BPF backend's alone */
 	s->untraced_ops = 1u << VT_OP_LOCK_HOLD | 1u << VT_OP_LOCK_WAIT | 1u << VT_OP_LOCK_DROP |
-			  1u << VT_OP_DEADLOCK | 1u << VT_OP_IOMMU_UNMAP |
-			  1u << VT_OP_UNPIN_REMOTE | 1u << VT_OP_IOTLB_SYNC | 1u << VT_OP_IOVA_WALK;
+			  1u << VT_OP_DEADLOCK | vt_phase_mask();
 	s->rows = malloc((f->acc.n ? f->acc.n : 1) * sizeof(*s->rows));
 	s->devs = malloc((f->ndevs ? f->ndevs : 1) * sizeof(*s->devs));
 	if (!s->rows || !s->devs) {

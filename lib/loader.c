@@ -39,9 +39,7 @@ void vt_bpf_op_masks(const struct vt_bpf *t, uint32_t *untraced, uint32_t *untim
 
 	*untraced = *untimed = 0;
 	if (!(features(&t->opts) & VT_FEAT_DETAIL)) {
-		*untraced |= 1u << VT_OP_REMOVE_DMA | 1u << VT_OP_UNMAP_UNPIN |
-			     1u << VT_OP_IOMMU_UNMAP | 1u << VT_OP_UNPIN_REMOTE |
-			     1u << VT_OP_IOTLB_SYNC | 1u << VT_OP_IOVA_WALK;
+		*untraced |= 1u << VT_OP_REMOVE_DMA | 1u << VT_OP_UNMAP_UNPIN | vt_phase_mask();
 		if (pin && pin->method == VT_M_FENTRY)
 			*untimed |= 1u << VT_OP_PIN | 1u << VT_OP_UNPIN;
 		if (ioctl && ioctl->method == VT_M_FENTRY)

@@ -31,6 +31,26 @@ int vt_ops_with(unsigned flags, int out[VT_OP_MAX])
 	return n;
 }
 
+const int vt_phase_ops[VT_PHASE_OPS] = { VT_OP_UNMAP_UNPIN, VT_OP_IOMMU_UNMAP, VT_OP_IOTLB_SYNC,
+					 VT_OP_IOVA_WALK, VT_OP_UNPIN_REMOTE };
+
+int vt_phase_index(int op)
+{
+	for (int i = 0; i < VT_PHASE_OPS; i++)
+		if (vt_phase_ops[i] == op)
+			return i;
+	return -1;
+}
+
+uint32_t vt_phase_mask(void)
+{
+	uint32_t m = 0;
+
+	for (int i = 1; i < VT_PHASE_OPS; i++)
+		m |= 1u << vt_phase_ops[i];
+	return m;
+}
+
 void vt_snapshot_free(struct vt_snapshot *s)
 {
 	free(s->rows);

@@ -119,6 +119,13 @@ uint64_t vt_hist_percentile(const __u64 *hist, double p);
 const char *vt_op_name(int op);
 unsigned vt_op_flags(int op);
 int vt_ops_with(unsigned flags, int out[VT_OP_MAX]);
+/* vfio_unmap_unpin, then its four phases (never overlapping: bpf/vt_phases.bpf.h), in the
+ * order snoop and top show them; an op's place in it (-1: none); 1u << op of the four
+ * phases, vfio_unmap_unpin not included. */
+#define VT_PHASE_OPS 5
+extern const int vt_phase_ops[VT_PHASE_OPS];
+int vt_phase_index(int op);
+uint32_t vt_phase_mask(void);
 
 /* Unmap-storm detection's settings (lib/storm.h: the detector, its defaults). */
 struct vt_storm_cfg {

@@ -13,10 +13,6 @@
 #include "report.h"
 #include "view.h"
 
-const int vt_view_phase_ops[VT_VIEW_PHASES] = { VT_OP_UNMAP_UNPIN, VT_OP_IOMMU_UNMAP,
-						VT_OP_IOTLB_SYNC, VT_OP_IOVA_WALK,
-						VT_OP_UNPIN_REMOTE };
-
 bool vt_view_proc_has_phases(const struct vt_proc_counts *c)
 {
 	return c->uu_count && c->phase_ns[0];
@@ -30,11 +26,11 @@ bool vt_view_has_phases(const struct vt_view *v)
 	return false;
 }
 
-static uint64_t rest_ns(const uint64_t ns[VT_VIEW_PHASES])
+static uint64_t rest_ns(const uint64_t ns[VT_PHASE_OPS])
 {
 	uint64_t in = 0;
 
-	for (int i = 1; i < VT_VIEW_PHASES; i++)
+	for (int i = 1; i < VT_PHASE_OPS; i++)
 		in += ns[i];
 	return ns[0] > in ? ns[0] - in : 0;
 }
@@ -64,7 +60,7 @@ void vt_view_phase_header(char *buf, size_t len, const struct vt_view_widths *w)
 void vt_view_phase_line(char *buf, size_t len, const struct vt_view_proc *p,
 			const struct vt_proc_counts *c, const struct vt_view_widths *w)
 {
-	char id[VT_ESC_SIZE(sizeof(p->vm))], t[24], g[24], s[VT_VIEW_PHASES][16], k4[16];
+	char id[VT_ESC_SIZE(sizeof(p->vm))], t[24], g[24], s[VT_PHASE_OPS][16], k4[16];
 	const uint64_t *ns = c->phase_ns;
 
 	/* a VM name or comm is someone else's choice: escaped, cut to the column */
@@ -74,7 +70,7 @@ void vt_view_phase_line(char *buf, size_t len, const struct vt_view_proc *p,
 			 "-", "-", "-", "-", "-", "-", "-");
 		return;
 	}
-	for (int i = 1; i < VT_VIEW_PHASES; i++)
+	for (int i = 1; i < VT_PHASE_OPS; i++)
 		fmt_share(s[i], sizeof(s[i]), ns[i], ns[0]);
 	fmt_share(s[0], sizeof(s[0]), rest_ns(ns), ns[0]);
 	snprintf(g, sizeof(g), "%.2f", gib_per_s(c->uu_bytes, ns[0]));
@@ -89,18 +85,18 @@ void vt_view_phase_line(char *buf, size_t len, const struct vt_view_proc *p,
 static json_object *phases_obj(const struct vt_snapshot *s, uint64_t obj, uint32_t tgid)
 {
 	struct vtr_stat *st = malloc(sizeof(*st));
-	uint64_t ns[VT_VIEW_PHASES], bytes = 0, count = 0, iommu = 0, iommu_4k = 0;
+	uint64_t ns[VT_PHASE_OPS], bytes = 0, count = 0, iommu = 0, iommu_4k = 0;
 	json_object *o;
 
 	if (!st)
 		return NULL;
-	for (int i = 0; i < VT_VIEW_PHASES; i++) {
-		vt_snapshot_sum(s, vt_view_phase_ops[i], obj, tgid, st);
+	for (int i = 0; i < VT_PHASE_OPS; i++) {
+		vt_snapshot_sum(s, vt_phase_ops[i], obj, tgid, st);
 		ns[i] = st->lat_sum;
 		if (!i) {
 			bytes = st->bytes;
 			count = st->count;
-		} else if (vt_view_phase_ops[i] == VT_OP_IOMMU_UNMAP) {
+		} else if (vt_phase_ops[i] == VT_OP_IOMMU_UNMAP) {
 			iommu = st->bytes;
 			iommu_4k = st->items;
 		}
@@ -116,14 +112,14 @@ static json_object *phases_obj(const struct vt_snapshot *s, uint64_t obj, uint32
 	/* the share of the IOMMU unmap's bytes in 4 KiB pages (null: no page size seen) */
 	json_object_object_add(o, "share_4k",
 			       iommu ? json_object_new_double((double)iommu_4k / iommu) : NULL);
-	for (int i = 1; i <= VT_VIEW_PHASES; i++) {
+	for (int i = 1; i <= VT_PHASE_OPS; i++) {
 		json_object *ph = json_object_new_object();
-		uint64_t v = i < VT_VIEW_PHASES ? ns[i] : rest_ns(ns);
+		uint64_t v = i < VT_PHASE_OPS ? ns[i] : rest_ns(ns);
 
 		json_object_object_add(ph, "ns", json_object_new_uint64(v));
 		json_object_object_add(ph, "share", json_object_new_double((double)v / ns[0]));
-		json_object_object_add(
-			o, i < VT_VIEW_PHASES ? vt_op_name(vt_view_phase_ops[i]) : "rest", ph);
+		json_object_object_add(o, i < VT_PHASE_OPS ? vt_op_name(vt_phase_ops[i]) : "rest",
+				       ph);
 	}
 	return o;
 }

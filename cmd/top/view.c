@@ -132,9 +132,7 @@ static int proc_counts(struct vt_view *v, const struct keyset *procs, const stru
 			case VT_OP_IOTLB_SYNC:
 			case VT_OP_IOVA_WALK:
 			case VT_OP_UNPIN_REMOTE:
-				for (int k = 0; k < VT_VIEW_PHASES; k++)
-					if (vt_view_phase_ops[k] == (int)r->key.op)
-						c->phase_ns[k] += r->st.lat_sum;
+				c->phase_ns[vt_phase_index(r->key.op)] += r->st.lat_sum;
 				if (r->key.op == VT_OP_UNMAP_UNPIN) {
 					c->uu_count += r->st.count;
 					c->uu_bytes += r->st.bytes;

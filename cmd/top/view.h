@@ -36,10 +36,6 @@ const char *vt_sort_name(int key);
 /* "unmaps, bytes, ..." for error messages and help. */
 const char *vt_sort_names(void);
 
-/* unmap_unpin, then its four phases (never overlapping: bpf/vt_phases.bpf.h) */
-#define VT_VIEW_PHASES 5
-extern const int vt_view_phase_ops[VT_VIEW_PHASES];
-
 /* The counts of one row over one stretch of time (an interval, or since the baseline). */
 struct vt_proc_counts {
 	uint64_t unmaps, unmap_bytes; /* VT_OP_UNMAP: UNMAP_DMA ioctls, bytes the kernel unmapped */
@@ -56,9 +52,9 @@ struct vt_proc_counts {
 					 * the container go (no UNMAP_DMA) */
 	uint64_t teardown_max;	/* ns, the longest such teardown */
 	/* top --phases: VT_OP_UNMAP_UNPIN calls, bytes and time, then the time of each phase
-	 * inside it (vt_view_phase_ops: iommu_unmap, iotlb_sync, iova_walk, unpin_remote) */
+	 * inside it (vt_phase_ops: iommu_unmap, iotlb_sync, iova_walk, unpin_remote) */
 	uint64_t uu_count, uu_bytes;
-	uint64_t phase_ns[VT_VIEW_PHASES];
+	uint64_t phase_ns[VT_PHASE_OPS];
 	uint64_t iommu_bytes, iommu_4k; /* VT_OP_IOMMU_UNMAP bytes, of which in 4 KiB pages */
 };
 
