@@ -113,7 +113,7 @@ static int pool_threads(int nperf)
 void vt_detach_begin(struct vt_bpf *t)
 {
 	const struct bpf_object_skeleton *s = t->skel ? t->skel->skeleton : NULL;
-	int max = 2 * t->ncbs + t->nextra + (s ? s->prog_cnt : 0), n = 0;
+	int max = 2 * t->ncbs + t->nextra + (s ? s->prog_cnt : 0), n = 0, want;
 	struct vt_detach *d;
 	pthread_attr_t attr;
 
@@ -157,9 +157,10 @@ void vt_detach_begin(struct vt_bpf *t)
 			d->l[i] = x;
 			d->nperf++;
 		}
-	if (pool_threads(d->nperf) && !pthread_attr_init(&attr)) {
+	want = pool_threads(d->nperf);
+	if (want && !pthread_attr_init(&attr)) {
 		pthread_attr_setstacksize(&attr, 256 << 10);
-		while (d->nthreads < pool_threads(d->nperf) &&
+		while (d->nthreads < want &&
 		       !pthread_create(&d->tid[d->nthreads], &attr, detach_worker, d))
 			d->nthreads++;
 		pthread_attr_destroy(&attr);
