@@ -70,8 +70,16 @@ int main(int argc, char **argv)
 			static char prog[64];
 
 			snprintf(prog, sizeof(prog), "vfio-trace %s", commands[c].name);
+			int rc;
+
 			vt_prog = prog;
-			return commands[c].fn(argc - i, argv + i);
+			rc = commands[c].fn(argc - i, argv + i);
+			/* what is left after the command's own end: exit(3)'s flushes, then the
+			 * kernel's release of every fd the process still holds */
+			if (vt_stop_ns)
+				vt_dbg("exiting: %.3f s after the stop",
+				       (vt_now_ns() - vt_stop_ns) / 1e9);
+			return rc;
 		}
 	}
 	vt_err("unknown command '%s' (see vfio-trace --help)", argv[i]);

@@ -40,7 +40,7 @@
 struct link_time {
 	struct bpf_link *link;
 	const char *name;
-	uint64_t ns;
+	uint64_t ns, end; /* how long its close took; when it ended (vt_now_ns) */
 };
 
 /* The links taken from their owners at the stop, and the pool closing the perf ones (the
@@ -68,7 +68,8 @@ static void destroy_timed(struct link_time *l)
 	uint64_t t0 = vt_now_ns();
 
 	bpf_link__destroy(l->link);
-	l->ns = vt_now_ns() - t0;
+	l->end = vt_now_ns();
+	l->ns = l->end - t0;
 }
 
 static void *detach_worker(void *arg)
@@ -189,6 +190,7 @@ static void join_pool(struct vt_detach *d)
 void vt_detach_links(struct vt_bpf *t)
 {
 	struct vt_detach *d;
+	uint64_t stop, last = 0, pool_last = 0;
 	int slow = 0;
 
 	vt_detach_begin(t);
@@ -199,17 +201,29 @@ void vt_detach_links(struct vt_bpf *t)
 	for (int i = d->hold + (d->started ? d->nperf : 0); i < d->n; i++)
 		destroy_timed(&d->l[i]);
 	join_pool(d);
+	/* the stop's own clock, as the commands' "N s after the stop" lines */
+	stop = vt_stop_ns ? vt_stop_ns : d->start;
 	for (int i = 0; i < d->n; i++) {
 		if (d->l[i].ns > d->l[slow].ns)
 			slow = i;
+		if (d->l[i].end > last)
+			last = d->l[i].end;
+		if (i >= d->hold && i < d->hold + d->nperf && d->l[i].end > pool_last)
+			pool_last = d->l[i].end;
 		if (vt_verbose > 1)
-			vt_dbg("detach: %-32s %6.1f ms", d->l[i].name, d->l[i].ns / 1e6);
+			vt_dbg("detach: %-32s %6.1f ms, closed %.3f s after the stop", d->l[i].name,
+			       d->l[i].ns / 1e6, (d->l[i].end - stop) / 1e9);
 	}
 	if (d->n)
 		vt_dbg("detach: %d links (%d kprobes) in %.2f s, from the stop, with %d threads "
 		       "(kernel time; the slowest %s %.2f s)",
 		       d->n, d->nperf, (vt_now_ns() - d->start) / 1e9, d->started + 1,
 		       d->l[slow].name, d->l[slow].ns / 1e9);
+	if (d->n)
+		vt_dbg("last link closed: %.3f s after the stop (the last kprobe %.3f s, the pool "
+		       "started %.3f s)",
+		       (last - stop) / 1e9, pool_last ? (pool_last - stop) / 1e9 : 0.0,
+		       (d->start - stop) / 1e9);
 	free(d->l);
 	free(d);
 	t->detach = NULL;
