@@ -286,7 +286,7 @@ clean:
 
 # --- benchmarks (bench/README.md, docs/BENCHMARKS.md); not part of check -------------------
 BENCH_TOOLS := $(BUILD)/bench/empty-load $(BUILD)/bench/progstats $(BUILD)/bench/vtexec $(BUILD)/bench/mutexloop \
-	$(BUILD)/bench/ksymsload $(BUILD)/bench/opcost
+	$(BUILD)/bench/ksymsload $(BUILD)/bench/opcost $(BUILD)/bench/detach-cost
 BENCH_LIBS  := -lbpf -lelf -lz -lzstd
 # the vfio-trace binary measured (another build: make bench VFIO_TRACE=...)
 VFIO_TRACE  ?= $(BUILD)/vfio-trace
@@ -309,6 +309,10 @@ $(BUILD)/bench/empty-load: bench/empty-load.c $(BUILD)/bench/empty.skel.h
 # what one BPF building block costs (bpf_stats, every program on one fentry point)
 $(BUILD)/bench/opcost: bench/opcost.c $(BUILD)/bench/opcost.skel.h
 	$(CC) $(CFLAGS) -Wall -Wextra -I$(BUILD)/bench -static -o $@ $< $(BENCH_LIBS)
+
+# what taking probes off costs, by attach method (bench/detach-cost-guest.sh; issue #12)
+$(BUILD)/bench/detach-cost: bench/detach-cost.c $(BUILD)/bench/detach_cost.skel.h
+	$(CC) $(CFLAGS) -Wall -Wextra -I$(BUILD)/bench -static -o $@ $< $(BENCH_LIBS) -lpthread
 
 $(BUILD)/bench/progstats: bench/progstats.c
 	@mkdir -p $(dir $@)
