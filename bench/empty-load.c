@@ -7,7 +7,8 @@
  * fentry of vfio_remove_dma, which counts a teardown's vfio_dma); both groups also get
  * fentry+fexit on vfio_dma_do_unmap and vfio_notify_dma_unmap where the kernel has them as
  * functions, as vfio-trace attaches them there (elsewhere they are inlined); mutex:
- * fentry on mutex_lock and mutex_unlock), print
+ * fentry on mutex_lock and mutex_unlock; phases: the phases of vfio_unmap_unpin, which
+ * `top --phases` adds to the vfio group's points, each where the kernel has the function), print
  * "empty-load: attached N programs (GROUPS), tracing" on stderr, stay attached until
  * SIGINT/SIGTERM, detach, exit 0. Exit 1 when a program cannot be loaded or attached.
  */
@@ -26,20 +27,29 @@ static void on_sig(int s)
 	stop = 1;
 }
 
-/* name is a function of vfio_iommu_type1 in /proc/kallsyms (not inlined on this kernel). */
-static int type1_has(const char *name)
+/* name is a text symbol in /proc/kallsyms: of module mod (NULL: of any, or of vmlinux), i.e.
+ * a function of its own on this kernel, not inlined. */
+static int ksym_has(const char *name, const char *mod)
 {
-	char line[256], sym[128], mod[64];
+	char line[256], type, sym[128], m[64];
 	FILE *f = fopen("/proc/kallsyms", "r");
-	int found = 0;
+	int found = 0, n;
 
 	if (!f)
 		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "%*s %*s %127s [%63[^]]]", sym, mod) == 2 &&
-			!strcmp(sym, name) && !strcmp(mod, "vfio_iommu_type1");
+	while (!found && fgets(line, sizeof(line), f)) {
+		m[0] = 0;
+		n = sscanf(line, "%*s %c %127s [%63[^]]]", &type, sym, m);
+		found = n >= 2 && (type == 't' || type == 'T') && !strcmp(sym, name) &&
+			(!mod || !strcmp(m, mod));
+	}
 	fclose(f);
 	return found;
+}
+
+static int type1_has(const char *name)
+{
+	return ksym_has(name, "vfio_iommu_type1");
 }
 
 static int libbpf_quiet(enum libbpf_print_level l, const char *f, va_list ap)
@@ -49,7 +59,8 @@ static int libbpf_quiet(enum libbpf_print_level l, const char *f, va_list ap)
 
 int main(int argc, char **argv)
 {
-	int want_vfio = 0, want_lean = 0, want_mutex = 0, n = 0, has_do_unmap, has_notify;
+	int want_vfio = 0, want_lean = 0, want_mutex = 0, want_phases = 0, n = 0, has_do_unmap,
+	    has_notify;
 	struct empty_bpf *s;
 	struct bpf_program *p;
 
@@ -60,13 +71,15 @@ int main(int argc, char **argv)
 			want_lean = 1;
 		else if (!strcmp(argv[i], "mutex"))
 			want_mutex = 1;
+		else if (!strcmp(argv[i], "phases"))
+			want_phases = 1;
 		else {
-			fprintf(stderr, "usage: empty-load vfio|lean|mutex...\n");
+			fprintf(stderr, "usage: empty-load vfio|lean|mutex|phases...\n");
 			return 2;
 		}
 	}
-	if (!want_vfio && !want_lean && !want_mutex) {
-		fprintf(stderr, "usage: empty-load vfio|lean|mutex...\n");
+	if (!want_vfio && !want_lean && !want_mutex && !want_phases) {
+		fprintf(stderr, "usage: empty-load vfio|lean|mutex|phases...\n");
 		return 2;
 	}
 	libbpf_set_print(libbpf_quiet);
@@ -86,6 +99,13 @@ int main(int argc, char **argv)
 		};
 		const char *name = bpf_program__name(p);
 		int mutex = strstr(name, "mutex") != NULL, in_lean = 0;
+
+		if (!strncmp(name, "e_ph_", 5)) { /* a phase point: where the function is one */
+			const char *fn = strchr(bpf_program__section_name(p), '/');
+
+			bpf_program__set_autoload(p, want_phases && fn && ksym_has(fn + 1, NULL));
+			continue;
+		}
 
 		for (size_t i = 0; i < sizeof(lean) / sizeof(lean[0]); i++)
 			in_lean |= !strcmp(name, lean[i]);
@@ -114,11 +134,13 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_sig);
 	signal(SIGTERM, on_sig);
-	fprintf(stderr, "empty-load: attached %d programs (%s%s%s), tracing\n", n,
+	fprintf(stderr, "empty-load: attached %d programs (%s%s%s%s%s), tracing\n", n,
 		want_vfio ? "vfio" :
 		want_lean ? "lean" :
 			    "",
-		(want_vfio || want_lean) && want_mutex ? "," : "", want_mutex ? "mutex" : "");
+		(want_vfio || want_lean) && want_mutex ? "," : "", want_mutex ? "mutex" : "",
+		(want_vfio || want_lean || want_mutex) && want_phases ? "," : "",
+		want_phases ? "phases" : "");
 	while (!stop)
 		pause();
 	empty_bpf__destroy(s);

@@ -4,7 +4,8 @@
  * and on mutex_lock/mutex_unlock (the floor for lock timing). Loaded by bench/empty-load.c.
  * Same program types as vfio-trace's fentry variant: fentry+fexit where vfio-trace has both,
  * fentry only on register/unregister. Group vfio is what stat/hist/snoop attach, group lean
- * (a subset, chosen in empty-load.c) what top and locks attach.
+ * (a subset, chosen in empty-load.c) what top and locks attach; vfio + phases what
+ * `top --phases` attaches.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -40,6 +41,25 @@ EMPTY("fexit/vfio_notify_dma_unmap", e_fx_notify)
 /* the test module's dma_unmap callback (needs vfio_dmatest loaded, with module BTF) */
 EMPTY("fentry/dt_dma_unmap", e_fe_callback)
 EMPTY("fexit/dt_dma_unmap", e_fx_callback)
+
+/* group "phases": the points of `top --phases` (stat's) that the vfio group lacks, the phases
+ * of vfio_unmap_unpin (bpf/vt_phases.bpf.h), each loaded where the kernel has the function
+ * (empty-load: amd_* have no callers on a VT-d guest). They fire in a storm on a real IOMMU
+ * domain only (bench/phases-guest.sh), never on vfio_dmatest's emulated one. */
+EMPTY("fentry/iommu_unmap_fast", e_ph_fe_unmap_fast)
+EMPTY("fexit/iommu_unmap_fast", e_ph_fx_unmap_fast)
+EMPTY("fentry/iommu_unmap", e_ph_fe_iommu_unmap)
+EMPTY("fexit/iommu_unmap", e_ph_fx_iommu_unmap)
+EMPTY("fentry/vfio_unpin_pages_remote", e_ph_fe_unpin_remote)
+EMPTY("fexit/vfio_unpin_pages_remote", e_ph_fx_unpin_remote)
+EMPTY("fentry/intel_iommu_tlb_sync", e_ph_fe_intel_sync)
+EMPTY("fexit/intel_iommu_tlb_sync", e_ph_fx_intel_sync)
+EMPTY("fentry/amd_iommu_iotlb_sync", e_ph_fe_amd_sync)
+EMPTY("fexit/amd_iommu_iotlb_sync", e_ph_fx_amd_sync)
+EMPTY("fentry/intel_iommu_unmap_pages", e_ph_fe_intel_unmap_pages)
+EMPTY("fentry/amd_iommu_unmap_pages", e_ph_fe_amd_unmap_pages)
+EMPTY("fentry/iommu_iova_to_phys", e_ph_fe_iova_to_phys)
+EMPTY("fexit/iommu_iova_to_phys", e_ph_fx_iova_to_phys)
 
 /* group "mutex" */
 EMPTY("fentry/mutex_lock", e_fe_mutex_lock)

@@ -11,6 +11,12 @@ The limit of a tracer is empty programs on the attach points *it* uses: `top` ru
 per storm cycle (mode empty-lean), `locks` the same plus mutex_lock/mutex_unlock
 (empty-locks), snoop (like stat and hist) 14 (empty); the bpftrace peer is compared with
 empty. `vs_limit` uses the tracer's own limit, `vs_full_limit` the 14-program one.
+
+The phases pass (bench/phases-guest.sh, a second guest with a real IOMMU domain, results in
+phases-<kver>[-quick].json, `collect ... --pass phases`) has its own untraced, empty-lean and top
+rows on a storm of MAP/UNMAP_DMA through VT-d, plus top-phases (`top --phases`) and its limit
+empty-phases (stat's points and the phases'); the tables show them as "pci:" rows in the kernel's
+column, their ratios within that pass.
 """
 import glob, json, os, re, statistics, subprocess, sys, time
 
@@ -32,6 +38,8 @@ def limit_mode(m, table):
     """The empty-program mode on the same attach points as mode m."""
     if m.startswith("empty") and m in table:
         return m
+    if m == "top-phases" and "empty-phases" in table:  # the phases pass (bench/phases-guest.sh)
+        return "empty-phases"
     if m in ("top", "export", "export-pinned") and "empty-lean" in table:
         return "empty-lean"
     if m == "locks" and "empty-locks" in table:
@@ -104,7 +112,7 @@ def collect(args):
     raw = f"{outdir}/raw"
     notes = read_kv(f"{outdir}/notes")
     modes = notes.get("modes", "").split()
-    res = {"kernel": opt["--kernel"], "mode": opt["--mode"], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    res = {"kernel": opt["--kernel"], "mode": opt["--mode"], "pass": opt.get("--pass", "main"), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "commit": subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip(),
            "vfio_trace_version": subprocess.run([opt.get("--vfio-trace", "build/vfio-trace"), "--version"],
                                                 capture_output=True, text=True).stdout.strip(),
@@ -184,7 +192,7 @@ def collect(args):
                                and p["run_cnt"] >= cc.get("cycles", 0) / 2)
         mine, theirs = fx(c), fx(res["bpf_cost"].get(lm, {}))
         c["points_match_limit"] = mine == theirs
-        if mine != theirs and m in ("top", "snoop", "locks", "export-pinned"):  # export: kprobes
+        if mine != theirs and m in ("top", "snoop", "locks", "export-pinned", "top-phases"):  # export: kprobes
             res["failures"][f"limit_points_{m}"] = f"{m} runs on {mine}, its limit {lm} on {theirs}"
     # 3. unrelated mutexes
     for path in sorted(glob.glob(f"{raw}/mutex-*-[0-9]*.txt")):
@@ -223,6 +231,20 @@ def collect(args):
     t["startup_vs_bpftrace"] = ratio(g(su, "top", "attach_s_median"), g(su, "bpftrace", "attach_s_median"))
     t["rss_vs_bpftrace"] = ratio(g(su, "top", "maxrss_kb_median"), g(su, "bpftrace", "maxrss_kb_median"))
     res["targets"] = {}
+    if res["pass"] == "phases":
+        # what --phases adds to top on this storm: throughput and BPF ns per cycle, against
+        # top and against the empty programs on the points each one runs
+        res["phases_cost"] = {
+            "storm_top_phases_vs_top": ratio(g(st, "top-phases", "median"), g(st, "top", "median")),
+            "storm_top_phases_vs_limit": ratio(g(st, "top-phases", "median"), g(st, "empty-phases", "median")),
+            "bpf_ns_per_cycle_added": (g(bc, "top-phases", "ns_per_cycle") - g(bc, "top", "ns_per_cycle"))
+            if g(bc, "top-phases", "ns_per_cycle") is not None and g(bc, "top", "ns_per_cycle") is not None else None,
+            "per_event_top_phases_vs_limit": ratio(g(bc, "top-phases", "ns_per_cycle"), g(bc, "empty-phases", "ns_per_cycle")),
+        }
+        os.makedirs(os.path.dirname(opt["--out"]) or ".", exist_ok=True)
+        json.dump(res, open(opt["--out"], "w"), indent=1)
+        print(f"bench: wrote {opt['--out']}")
+        return
     for key, label, op, limit in TARGETS:
         v = t[key]
         met = None if v is None else (v <= limit if op == "<=" else v >= limit)
@@ -251,8 +273,28 @@ def fmt(v, nd=2):
     return f"{v:.{nd}f}" if isinstance(v, float) else str(v)
 
 
+def split_passes(loaded):
+    """The main runs, one per kernel column, with each kernel's phases pass (if any) in
+    r["_phases"]; a kernel with only a phases pass gets an empty main run."""
+    main = [r for r in loaded if r.get("pass", "main") == "main"]
+    for p in [r for r in loaded if r.get("pass") == "phases"]:
+        r = next((m for m in main if m["kernel"] == p["kernel"]), None)
+        if r is None:
+            r = {"kernel": p["kernel"], "storm": {}, "bpf_cost": {}, "mutex": {}, "startup": {}, "targets": {},
+                 "failures": {}, "_no_main": True}
+            main.append(r)
+        r["_phases"] = p
+    return main
+
+
+def pci_rows(r, key):
+    """A kernel's phases pass rows of table key (storm or bpf_cost), named "pci: MODE"."""
+    p = r.get("_phases")
+    return {f"pci: {m}": v for m, v in p[key].items()} if p else {}
+
+
 def table(files):
-    res = [json.load(open(f)) for f in files if os.path.exists(f)]
+    res = split_passes([json.load(open(f)) for f in files if os.path.exists(f)])
     if not res:
         return "(no results)\n"
     ks = [r["kernel"] for r in res]
@@ -272,20 +314,23 @@ def table(files):
     modes = []
     for r in res:
         modes += [m for m in r["storm"] if m not in modes]
-    for m in modes:
+    pci = []
+    for r in res:
+        pci += [m for m in pci_rows(r, "storm") if m not in pci]
+    for m in modes + pci:
         cells = []
         for r in res:
-            s = r["storm"].get(m)
+            s = {**r["storm"], **pci_rows(r, "storm")}.get(m)
             cells.append("n/a" if not s or s["median"] is None else
                          f"{s['median']:,} ({fmt(s['vs_untraced'])} / {fmt(s['vs_limit'])}), n={len(s['cycles_per_s'])}")
         o.append(f"| {m} | " + " | ".join(cells) + " |")
     o.append("\n### Per-event BPF cost during a storm (bpf_stats: ns of BPF per storm cycle, median of the windows; runs per cycle; ns per run; ratio to the empty programs on the same points)\n")
     o.append("| programs | " + " | ".join(ks) + " |")
     o.append("|---|" + "---|" * len(ks))
-    for m in [m for m in modes if m != "untraced"]:
+    for m in [m for m in modes + pci if not m.endswith("untraced")]:
         cells = []
         for r in res:
-            c = r["bpf_cost"].get(m)
+            c = {**r["bpf_cost"], **pci_rows(r, "bpf_cost")}.get(m)
             cells.append("n/a" if not c else f"{fmt(c['ns_per_cycle'], 0)} ns, {fmt(c['runs_per_cycle'], 1)} runs, {fmt(c['ns_per_run'], 0)} ns/run ({fmt(c['vs_limit'])})")
         o.append(f"| {m} | " + " | ".join(cells) + " |")
     o.append("\n### Unrelated mutexes: pipe write+read loop (iterations/s, median; ratio to untraced; added ns per iteration)\n")
@@ -317,11 +362,26 @@ def table(files):
             cells.append("n/a" if not s or s["attach_s_median"] is None else
                          f"{s['attach_s_median']:.2f} s, {s['maxrss_kb_median'] / 1024:.1f} MiB")
         o.append(f"| {m} | " + " | ".join(cells) + " |")
-    o.append("\nRuns: " + "; ".join(f"{r['kernel']}: {r['mode']}, {r['date']}, repo {r['commit']}, "
+    ph = [r for r in res if r.get("_phases")]
+    if ph:
+        o.append("\n### What `top --phases` adds on a storm through a real IOMMU domain (the pci: rows)\n")
+        o.append("| measure | " + " | ".join(r["kernel"] for r in ph) + " |")
+        o.append("|---|" + "---|" * len(ph))
+        for key, label in (("storm_top_phases_vs_top", "storm throughput, top --phases / top"),
+                           ("storm_top_phases_vs_limit", "storm throughput, top --phases / empty programs on its points"),
+                           ("bpf_ns_per_cycle_added", "BPF ns per storm cycle added by --phases"),
+                           ("per_event_top_phases_vs_limit", "BPF ns per cycle, top --phases / empty programs on its points")):
+            o.append(f"| {label} | " + " | ".join(fmt(r["_phases"]["phases_cost"].get(key), 2 if "vs" in key else 0)
+                                                  for r in ph) + " |")
+    o.append("\nRuns: " + "; ".join([s for s in [f"{r['kernel']}: {r['mode']}, {r['date']}, repo {r['commit']}, "
                                     f"VM {r['vm_seconds']} s, clocksource {r.get('clocksource', '?')}, locks: {r['locks']}, {r['vfio_trace_version'] if isinstance(r['vfio_trace_version'], str) else ' '.join(r['vfio_trace_version'])}"
                                     + (f", `cat /proc/kallsyms` {r.get('kallsyms_scan_s')} s ({r.get('kallsyms_text_syms')} text symbols)" if r.get('kallsyms_scan_s') else "")
                                     + (f", vfio-trace's vt_ksyms_load() alone {r['ksymsload'].get('ksyms_load_s')} s and +{r['ksymsload'].get('syms_rss_kb', 0) / 1024:.1f} MiB RSS" if r.get('ksymsload') else "")
-                                    + (f", failures: {r['failures']}" if r['failures'] else "") for r in res))
+                                    + (f", failures: {r['failures']}" if r['failures'] else "") for r in res if not r.get("_no_main")]
+             + [f"pci: rows of {r['kernel']}: phases pass, {r['_phases']['mode']}, {r['_phases']['date']}, "
+                f"repo {r['_phases']['commit']}, VM {r['_phases']['vm_seconds']} s"
+                + (f", failures: {r['_phases']['failures']}" if r['_phases']['failures'] else "")
+                for r in ph]]))
     return "\n".join(o) + "\n"
 
 
@@ -346,8 +406,11 @@ def per_program(files):
 def docs(doc, files):
     # the tables are the full runs' (bench/results/<kver>.json): not the quick runs kept beside
     # them (<kver>-quick*.json) nor the scale bench's (scale-<kver>.json, its own format)
-    files = [f for f in files if not os.path.basename(f).startswith("scale-") and
-             "-quick" not in os.path.basename(f)]
+    # the phases pass's results (phases-<kver>.json, or -quick.json from a quick run) go in as the
+    # pci: rows of their kernel, the quick ones only where no full one exists
+    base = [os.path.basename(f) for f in files]
+    files = [f for f, b in zip(files, base) if not b.startswith("scale-") and
+             ("-quick" not in b or (b.startswith("phases-") and b.replace("-quick", "") not in base))]
     files = sorted(files, key=lambda f: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", os.path.basename(f))], reverse=True)
     text = open(doc).read() if os.path.exists(doc) else "<!-- bench:begin -->\n<!-- bench:end -->\n"
     gen = "<!-- bench:begin -->\n<!-- generated by `make bench` (bench/report.py docs); do not edit by hand -->\n\n" + \

@@ -235,9 +235,13 @@ static __always_inline struct vtr_device *vt_learn_device(struct vfio_device *vd
  * end: the clock reading lat ends at (0 for an untimed one: read here). The event is stamped
  * with it, not with the time of this account, so that ts - lat is exactly when the operation
  * began and an operation's events nest in time as its calls do (report --chrome-trace). */
-static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 container, __u64 lat,
-				       __u64 end, __u64 bytes, __s64 ret, __u64 iova, __u64 aux,
-				       __u16 retries)
+/* nested: of lat, the time of calls nested in this one that are accounted as phases of their
+ * own (an IOMMU unmap's inner IOTLB flushes): the row counts lat - nested, so that the phases
+ * never overlap in the sums, while the event carries the whole call (lat) and nested_ns, so
+ * that a timeline draws the call as a slice with the nested ones inside it. */
+static __always_inline void vt_account_nested(__u16 op, __u16 kind, __u64 obj, __u64 container,
+					      __u64 lat, __u64 nested, __u64 end, __u64 bytes,
+					      __s64 ret, __u64 iova, __u64 aux, __u16 retries)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct vtr_key key = {
@@ -252,6 +256,7 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 	struct vtr_rowc *rc;
 	bool learn = kind == VT_KIND_DEVICE &&
 		     (op == VT_OP_PIN || op == VT_OP_UNPIN || op == VT_OP_CALLBACK);
+	__u64 row_lat = lat == VT_LAT_NONE ? lat : nested < lat ? lat - nested : 0;
 
 	slot = (__u32)(((obj ^ rest * 0x9E3779B97F4A7C15ULL) * 0x9E3779B97F4A7C15ULL) >> 40) &
 	       vt_rowc_mask;
@@ -283,11 +288,11 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 				bpf_map_update_elem(&vt_stats, &key, z, BPF_NOEXIST);
 			s = bpf_map_lookup_elem(&vt_stats, &key);
 			if (!s)
-				vt_spill(&key, lat, bytes, ret, vt_op_items(op) ? aux : 0);
+				vt_spill(&key, row_lat, bytes, ret, vt_op_items(op) ? aux : 0);
 		}
 	}
 	if (s) {
-		vt_stat_record(s, lat, bytes, ret);
+		vt_stat_record(s, row_lat, bytes, ret);
 		if (vt_op_items(op)) /* a constant at every call site: pruned */
 			s->items += aux;
 	}
@@ -315,6 +320,7 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 	e->retries = retries;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->dev[0] = 0;
+	e->nested_ns = nested < 0xffffffffULL ? nested : 0xffffffffULL;
 	if (kind == VT_KIND_IOMMU_LOCK)
 		__builtin_memcpy(e->dev, "iommu->lock", 12);
 	else if (kind == VT_KIND_DLIST_LOCK)
@@ -330,6 +336,14 @@ static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 co
 	bpf_ringbuf_submit(e, avail >= vt_events_wake && avail < vt_events_wake + vt_events_band ?
 				      BPF_RB_FORCE_WAKEUP :
 				      BPF_RB_NO_WAKEUP);
+}
+
+/* The account of an operation with nothing nested in it taken off its time. */
+static __always_inline void vt_account(__u16 op, __u16 kind, __u64 obj, __u64 container, __u64 lat,
+				       __u64 end, __u64 bytes, __s64 ret, __u64 iova, __u64 aux,
+				       __u16 retries)
+{
+	vt_account_nested(op, kind, obj, container, lat, 0, end, bytes, ret, iova, aux, retries);
 }
 
 /* A zeroed record on the lifecycle ring (device events and alerts, read by every command),

@@ -16,7 +16,9 @@
  * The driver also flushes inside an unmap (iommu_unmap's own sync; and within
  * iommu_unmap_fast, iommu_iotlb_gather_add_page syncs when the page size changes or the range
  * would be disjoint): that flush is counted as iotlb_sync and taken out of the enclosing
- * iommu_unmap's time, so the phases never overlap and their sum is at most unmap_unpin's.
+ * iommu_unmap's row, so the phases never overlap and their sum is at most unmap_unpin's; the
+ * unmap's event keeps the whole call (gross) and says how much of it the flushes took
+ * (vtr_event.nested_ns), so the timeline nests the flushes in it.
  *
  * The walk is per page: its lookups are summed per vfio_unmap_unpin (vt_walks) and accounted
  * once, at vfio_unmap_unpin's exit (walk_close), not one event per page.
@@ -50,9 +52,10 @@ static __always_inline int phase_enter(__u32 op, __u64 iova, __u64 size)
 
 /* amount: the bytes unmapped (iommu_unmap*) or pages unpinned (vfio_unpin_pages_remote);
  * iotlb_sync's bytes were taken at entry. A flush inside an iommu_unmap adds its time to the
- * unmap's obj (the flush time nested in it), which the unmap's exit takes off its own; the
- * driver's unmap_pages inside it add the bytes they unmap in 4 KiB pages to its size, which
- * its row sums as items (vt_op_items). */
+ * unmap's obj (the flush time nested in it), which the unmap's row does not count (its event
+ * carries the whole call and that nested time: vt_account_nested); the driver's unmap_pages
+ * inside it add the bytes they unmap in 4 KiB pages to its size, which its row sums as items
+ * (vt_op_items). */
 static __always_inline int phase_exit(__u32 op, __u64 amount)
 {
 	struct vtr_call *c = call_get(op);
@@ -68,11 +71,11 @@ static __always_inline int phase_exit(__u32 op, __u64 amount)
 		unmap = call_get(VT_OP_IOMMU_UNMAP);
 		if (unmap)
 			unmap->obj += lat;
-	} else if (op == VT_OP_IOMMU_UNMAP) {
-		lat = c->obj < lat ? lat - c->obj : 0;
 	}
-	vt_account(op, VT_KIND_CONTAINER, c->container, c->container, lat, now, amount, 0, c->iova,
-		   op == VT_OP_IOMMU_UNMAP ? c->size : 0, 0);
+	/* c->obj: 0 but in an iommu_unmap that flushed inside */
+	vt_account_nested(op, VT_KIND_CONTAINER, c->container, c->container, lat,
+			  op == VT_OP_IOMMU_UNMAP ? c->obj : 0, now, amount, 0, c->iova,
+			  op == VT_OP_IOMMU_UNMAP ? c->size : 0, 0);
 	call_done(c);
 	return 0;
 }

@@ -82,7 +82,7 @@ static void phase_add(struct vt_snoop *s, const struct vtr_event *e)
 	if (i < 0 || !(th = phase_thread(s, e->pid, true)))
 		return;
 	th->used = ++s->seq;
-	th->ns[i] += e->lat;
+	th->ns[i] += vt_event_own_ns(e); /* an IOMMU unmap's net of its inner flushes */
 	th->unmap_unpins += e->op == VT_OP_UNMAP_UNPIN;
 }
 
@@ -197,6 +197,9 @@ void vt_snoop_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 			json_object_object_add(o, "requested", json_object_new_uint64(e->aux));
 		if (e->op == VT_OP_TEARDOWN)
 			json_object_object_add(o, "mappings", json_object_new_uint64(e->aux));
+		if (e->op == VT_OP_IOMMU_UNMAP) /* of latency_ns: the iotlb_sync events inside */
+			json_object_object_add(o, "nested_flush_ns",
+					       json_object_new_uint64(e->nested_ns));
 		if (phases)
 			phase_json(o, phases);
 		vt_json_print(stdout, o, false);
@@ -219,6 +222,8 @@ void vt_snoop_event(void *ctx, const struct vtr_event *e, bool lifecycle)
 		       "");
 	if (e->op == VT_OP_TEARDOWN)
 		printf("  <- %" PRIu64 " vfio_dma removed at teardown", (uint64_t)e->aux);
+	if (e->op == VT_OP_IOMMU_UNMAP && e->nested_ns)
+		printf("  <- flush %s inside", vt_fmt_ns(lat, sizeof(lat), e->nested_ns));
 	if (phases)
 		phase_text(phases);
 	putchar('\n');

@@ -107,6 +107,12 @@ struct vtr_event {
 	__u16 retries; /* NOTIFY: re-loops of this vfio_dma so far */
 	char comm[16];
 	char dev[48]; /* as vtr_device.name; lock events: the lock; DEADLOCK: owner's comm */
+	/* IOMMU_UNMAP: the ns of the IOTLB flushes made inside it (each also an IOTLB_SYNC event
+	 * of its own), saturated at 2^32 - 1. lat is the whole call (gross, so a timeline nests
+	 * the flushes in it); lat - nested_ns, the unmap's own time, is what its row counts (net:
+	 * the phases never overlap). Recordings of format version 1 have net lat and no such
+	 * field (the reader zeroes it). In what was the struct's tail padding: same size. */
+	__u32 nested_ns;
 };
 
 /* Lifecycle-ring records that are not operations (vtr_event.op): a module that uses vfio.ko

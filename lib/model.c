@@ -51,6 +51,13 @@ uint32_t vt_phase_mask(void)
 	return m;
 }
 
+uint64_t vt_event_own_ns(const struct vtr_event *e)
+{
+	if (e->lat == VT_LAT_NONE)
+		return e->lat;
+	return e->nested_ns < e->lat ? e->lat - e->nested_ns : 0;
+}
+
 void vt_snapshot_free(struct vt_snapshot *s)
 {
 	free(s->rows);

@@ -13,7 +13,9 @@
 #include "filter.h"
 
 #define VT_REC_MAGIC	 "VFIOTREC" /* 8 bytes, the file's first */
-#define VT_REC_VERSION	 1
+/* 2: an IOMMU_UNMAP event's lat is the whole call and nested_ns its inner flushes' time (1:
+ * lat net of them, nested_ns not written: read as 0) */
+#define VT_REC_VERSION	 2
 #define VT_REC_BLK_MAGIC "VTBK"
 #define VT_REC_MAX_RAW	 (64u << 20) /* a block's uncompressed size, at most */
 

@@ -171,6 +171,8 @@ static int parse_events(struct vt_recording *r, const unsigned char *b, size_t l
 	for (uint32_t i = 0; i < n; i++) {
 		fl[r->nevents] = get32(b + 4 + i * rec);
 		memcpy(&ev[r->nevents], b + 8 + i * rec, sizeof(*ev));
+		if (r->version < 2) /* the struct's tail padding then: whatever was there */
+			ev[r->nevents].nested_ns = 0;
 		r->nevents++;
 	}
 	return 0;
@@ -523,6 +525,8 @@ int vt_rec_each_event(const void *buf, size_t len,
 	const size_t rec = 4 + sizeof(struct vtr_event);
 	size_t off = 16, n = 0;
 	char err[160];
+	/* version 1 wrote no nested_ns (the struct's tail padding then) */
+	bool no_nested = len < 16 || get32((const unsigned char *)buf + 8) < 2;
 
 	while (off < len) {
 		uint32_t type, raw;
@@ -537,6 +541,8 @@ int vt_rec_each_event(const void *buf, size_t len,
 				struct vtr_event e;
 
 				memcpy(&e, b + 8 + i * rec, sizeof(e));
+				if (no_nested)
+					e.nested_ns = 0;
 				fn(ctx, &e, get32(b + 4 + i * rec) & VT_REC_EV_LIFECYCLE);
 			}
 		}

@@ -248,7 +248,7 @@ void vt_timeline_event(void *timeline, const struct vtr_event *e, bool lifecycle
 {
 	struct vt_timeline *t = timeline;
 	struct item *it;
-	bool summed;
+	bool summed, net_only;
 
 	if (lifecycle) {
 		lifecycle_alert(t, e);
@@ -256,18 +256,21 @@ void vt_timeline_event(void *timeline, const struct vtr_event *e, bool lifecycle
 	}
 	if (e->op >= VT_OP_MAX || !in_window(t, e->ts) || !(it = add(t)))
 		return;
-	/* Two phases' times are not intervals: the walk's is a sum of lookups made between the
-	 * IOMMU unmaps and the unpins, and an IOMMU unmap's has the flushes made inside it taken
-	 * off (bpf/vt_phases.bpf.h: phases never overlap in the sums). Each is an instant at its
-	 * end carrying that time (walk_ns, unmap_ns), not a slice that would overlap the others. */
-	summed = e->op == VT_OP_IOVA_WALK || e->op == VT_OP_IOMMU_UNMAP;
+	/* The walk's time is not an interval but a sum of lookups made between the IOMMU unmaps
+	 * and the unpins: an instant at its end carrying the sum (walk_ns), not a slice that would
+	 * overlap the others. An IOMMU unmap's event is the whole call, a slice with the flushes
+	 * made inside it nested in it (nested_flush_ns; unmap_ns, what its row counts, is the rest)
+	 * -- but in a recording of format version 1, whose unmaps carry only that net time: an
+	 * instant with unmap_ns there, as that version's timeline drew it. */
+	net_only = e->op == VT_OP_IOMMU_UNMAP && t->r && t->r->version < 2;
+	summed = e->op == VT_OP_IOVA_WALK || net_only;
 	it->kind = timed(e) && !summed ? ITEM_SLICE : ITEM_INSTANT;
 	it->start = it->kind == ITEM_SLICE ? e->ts - e->lat : e->ts;
 	it->end = e->ts;
 	it->container = e->container;
 	it->iova = e->iova;
 	it->size = e->size;
-	it->aux = summed && timed(e) ? e->lat : e->aux;
+	it->aux = summed && timed(e) ? e->lat : e->op == VT_OP_IOMMU_UNMAP ? e->nested_ns : e->aux;
 	it->ret = e->ret;
 	it->pid = it->track = e->pid;
 	it->tgid = e->tgid;
@@ -298,7 +301,7 @@ static int depth(const struct item *it)
 		[VT_OP_RETRY] = 6,	[VT_OP_REGISTER] = 6,	 [VT_OP_UNREGISTER] = 6,
 		[VT_OP_DEADLOCK] = 6,	[VT_OP_IOMMU_UNMAP] = 5, [VT_OP_UNPIN_REMOTE] = 5,
 		[VT_OP_IOVA_WALK] = 5,	/* a sum over the walk: an instant at its end */
-		[VT_OP_IOTLB_SYNC] = 6, /* also inside an iommu_unmap */
+		[VT_OP_IOTLB_SYNC] = 6, /* also inside an iommu_unmap, a slice around it */
 	};
 
 	return it->kind == ITEM_ALERT ? -1 : rank[it->op];
@@ -446,6 +449,13 @@ static json_object *item_args(const struct vt_timeline *t, const struct item *it
 		json_object_object_add(a, "mappings", json_object_new_uint64(it->aux));
 	} else if (it->op == VT_OP_IOVA_WALK) {
 		json_object_object_add(a, "walk_ns", json_object_new_uint64(it->aux));
+	} else if (it->op == VT_OP_IOMMU_UNMAP && it->kind == ITEM_SLICE) {
+		uint64_t gross = it->end - it->start;
+
+		json_object_object_add(a, "nested_flush_ns", json_object_new_uint64(it->aux));
+		json_object_object_add(
+			a, "unmap_ns",
+			json_object_new_uint64(it->aux < gross ? gross - it->aux : 0));
 	} else if (it->op == VT_OP_IOMMU_UNMAP) {
 		json_object_object_add(a, "unmap_ns", json_object_new_uint64(it->aux));
 	}

@@ -19,11 +19,13 @@
  * from ts - lat to ts, and the operations of one thread nest as its calls did (UNMAP_DMA >
  * vfio_dma removal > vfio_unmap_unpin; UNMAP_DMA > notify > the callback of each device > the
  * unpins it made; lock holds and waits around what they cover): the BPF side stamps each event
- * with the clock reading its latency ends at; vfio_unmap_unpin's flushes and unpins nest inside
- * it. Untimed operations (retry, register, ...), the IOVA walk (a sum of lookups spread between
- * the other phases: walk_ns in its args) and an IOMMU unmap (its time net of the flushes inside
- * it: unmap_ns) are instant events on their thread; alerts are instant events across their
- * process. */
+ * with the clock reading its latency ends at; vfio_unmap_unpin's IOMMU unmaps, flushes and
+ * unpins nest inside it, and a flush the IOMMU driver made inside an IOMMU unmap inside that
+ * (the unmap's args: nested_flush_ns, their sum, and unmap_ns, the rest). Untimed operations
+ * (retry, register, ...), the IOVA walk (a sum of lookups spread between the other phases:
+ * walk_ns in its args) and, in a recording of format version 1, an IOMMU unmap (its time net
+ * of the flushes inside it: unmap_ns) are instant events on their thread; alerts are instant
+ * events across their process. */
 struct vt_timeline;
 
 struct vt_timeline *vt_timeline_new(const struct vt_recording *r, uint64_t from, uint64_t to);

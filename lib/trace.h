@@ -126,6 +126,9 @@ int vt_ops_with(unsigned flags, int out[VT_OP_MAX]);
 extern const int vt_phase_ops[VT_PHASE_OPS];
 int vt_phase_index(int op);
 uint32_t vt_phase_mask(void);
+/* A timed event's own time: its latency less what nested phases took of it (an IOMMU unmap's
+ * inner flushes, vtr_event.nested_ns), what its row counts; untimed: VT_LAT_NONE. */
+uint64_t vt_event_own_ns(const struct vtr_event *e);
 
 /* Unmap-storm detection's settings (lib/storm.h: the detector, its defaults). */
 struct vt_storm_cfg {

@@ -9,7 +9,9 @@ slices form a tree (each one inside the one it starts in, none partly overlappin
 the calls nest as the kernel makes them (a vfio_dma removal inside an UNMAP_DMA or a teardown,
 vfio_unmap_unpin inside a removal, a notify inside an UNMAP_DMA, a callback made by a notify
 inside it; a thread's lock holds, waits and drops are on a track of their own per lock, where
-they must nest or follow each other too; not checked with --window, whose edges may cut a caller off); and the events of
+they must nest or follow each other too; not checked with --window, whose edges may cut a caller off);
+an IOMMU unmap slice's nested_flush_ns is the summed duration of the iotlb_sync slices inside
+it and unmap_ns its latency_ns less that; and the events of
 each operation are as many as expected (OP=N, or as many as in report snoop -j's SNOOP.jsonl).
 
 heatmap: the SVG is XML that rsvg-convert renders to a PNG of its size; its column width is
@@ -68,7 +70,7 @@ def check_chrome(path, expect=None, strict_parents=True):
                 problems.append(f"slice {i} has no duration: {e}")
                 continue
             tracks[(e["pid"], e["tid"])].append((e["ts"], e["ts"] + e["dur"], i, e))
-    nested = 0
+    nested, inner = 0, collections.defaultdict(Decimal)
     for (pid, tid), sl in tracks.items():
         # the order a viewer builds the tree in: by start, the longer first, then file order
         sl.sort(key=lambda s: (s[0], -s[1], s[2]))
@@ -89,7 +91,23 @@ def check_chrome(path, expect=None, strict_parents=True):
                     problems.append(f"track {pid}/{tid}: {e['name']} at {start} is inside "
                                     f"{[s[3]['name'] for s in stack]}, not in one of {sorted(want)}")
             nested += bool(stack)
+            if stack and e["cat"] == "iotlb_sync" and stack[-1][3]["cat"] == "iommu_unmap":
+                inner[stack[-1][2]] += e["dur"]
             stack.append((start, end, i, e))
+            if e["cat"] == "iommu_unmap":
+                inner[i] += 0  # a slice: its whole call, the flushes made inside nested in it
+    # an IOMMU unmap's nested_flush_ns is the time of the flushes drawn inside it, exactly
+    # (times are exact decimals of microseconds: ns * 1000)
+    for i, flush_us in inner.items():
+        e = doc["traceEvents"][i]
+        got = e.get("args", {}).get("nested_flush_ns")
+        if got is None or Decimal(got) != flush_us * 1000:
+            problems.append(f"{e['name']} at {e['ts']}: nested_flush_ns {got}, the iotlb_sync "
+                            f"slices inside it last {flush_us * 1000} ns")
+        elif e["args"].get("unmap_ns") != e["args"].get("latency_ns") - got:
+            problems.append(f"{e['name']} at {e['ts']}: unmap_ns {e['args'].get('unmap_ns')} "
+                            f"!= latency_ns {e['args'].get('latency_ns')} - nested_flush_ns {got}")
+    cats["flushes_in_unmaps"] = sum(1 for v in inner.values() if v)
     for op, n in (expect or {}).items():
         if cats.get(op, 0) != n:
             problems.append(f"{cats.get(op, 0)} {op} events in the trace, expected {n}")

@@ -206,7 +206,7 @@ static void test_bad_files(void **state)
 	expect_bad(b, len, "not a vfio-trace recording");
 	b[0] = 'V';
 	b[8] = VT_REC_VERSION + 1;
-	expect_bad(b, len, "format version 2 is newer");
+	expect_bad(b, len, "format version 3 is newer");
 	b[8] = VT_REC_VERSION;
 	b[16] = 'X'; /* the first block's magic */
 	expect_bad(b, len, "no block at byte 16");

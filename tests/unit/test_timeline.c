@@ -284,6 +284,99 @@ static void test_chrome_trace(void **state)
 	free(b);
 }
 
+/* vfio_unmap_unpin [0, 100us] of thread 300: an IOMMU unmap [10, 50] that flushed inside
+ * [20, 30], the batch's flush [60, 70], an unpin [75, 90]. Format version 2: the unmap is a
+ * slice of the whole call with that flush nested in it, its args its inner flushes' time and
+ * the rest (what its row counts); read as version 1 (whose unmaps carried only the net time)
+ * it is an instant with that time. */
+static void test_iommu_unmap_nested(void **state)
+{
+	static const struct {
+		int op;
+		uint64_t start, end, nested;
+	} calls[] = {
+		{ VT_OP_IOTLB_SYNC, 20000, 30000, 0 }, { VT_OP_IOMMU_UNMAP, 10000, 50000, 10000 },
+		{ VT_OP_IOTLB_SYNC, 60000, 70000, 0 }, { VT_OP_UNPIN_REMOTE, 75000, 90000, 0 },
+		{ VT_OP_UNMAP_UNPIN, 0, 100000, 0 },
+	};
+	struct vt_rec_info in = { .start_mono = T0, .interval = 1 };
+	char path[] = "/tmp/vt-test-timeline-XXXXXX";
+	int fd = mkstemp(path);
+	unsigned char *b;
+	json_object *doc, *evs, *a, *v;
+	struct slice s[8];
+	FILE *f;
+	size_t len;
+
+	assert_true(fd >= 0);
+	close(fd);
+	w = vt_rec_create(path, 0);
+	assert_non_null(w);
+	assert_int_equal(vt_rec_start(w, &in), 0);
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		struct vtr_event e = { .ts = T0 + calls[i].end,
+				       .lat = calls[i].end - calls[i].start,
+				       .nested_ns = calls[i].nested,
+				       .op = calls[i].op,
+				       .pid = 300,
+				       .tgid = 300,
+				       .container = 0xc0 };
+
+		assert_int_equal(vt_rec_event(w, &e, false), 0);
+	}
+	assert_int_equal(vt_rec_close(w, T0 + 200000, "signal"), 0);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	b = malloc(len);
+	assert_int_equal(fread(b, 1, len, f), len);
+	fclose(f);
+	unlink(path);
+
+	doc = trace(b, len, 0, UINT64_MAX);
+	assert_true(json_object_object_get_ex(doc, "traceEvents", &evs));
+	assert_int_equal(slices(evs, 300, s, 8), 5);
+	assert_string_equal(s[1].cat, "iommu_unmap");
+	assert_true(s[1].ts == 10.0 && s[1].end == 50.0);
+	assert_string_equal(parent(s, 1), "unmap_unpin");
+	assert_string_equal(s[2].cat, "iotlb_sync");
+	assert_string_equal(parent(s, 2), "iommu_unmap");
+	assert_string_equal(s[3].cat, "iotlb_sync");
+	assert_string_equal(parent(s, 3), "unmap_unpin");
+	for (size_t i = 0; i < json_object_array_length(evs); i++) {
+		json_object *e = json_object_array_get_idx(evs, i);
+
+		if (str(e, "cat") && !strcmp(str(e, "cat"), "iommu_unmap")) {
+			json_object_object_get_ex(e, "args", &a);
+			assert_true(json_object_object_get_ex(a, "nested_flush_ns", &v));
+			assert_int_equal(json_object_get_int64(v), 10000);
+			assert_true(json_object_object_get_ex(a, "unmap_ns", &v));
+			assert_int_equal(json_object_get_int64(v), 30000);
+		}
+	}
+	json_object_put(doc);
+
+	b[8] = 1; /* the header's format version (not under a block's CRC) */
+	doc = trace(b, len, 0, UINT64_MAX);
+	assert_true(json_object_object_get_ex(doc, "traceEvents", &evs));
+	assert_int_equal(count(evs, "X", NULL), 4);
+	assert_int_equal(count(evs, "i", "iommu_unmap"), 1);
+	for (size_t i = 0; i < json_object_array_length(evs); i++) {
+		json_object *e = json_object_array_get_idx(evs, i);
+
+		if (str(e, "cat") && !strcmp(str(e, "cat"), "iommu_unmap")) {
+			json_object_object_get_ex(e, "args", &a);
+			assert_false(json_object_object_get_ex(a, "nested_flush_ns", &v));
+			assert_true(json_object_object_get_ex(a, "unmap_ns", &v));
+			assert_int_equal(json_object_get_int64(v), 40000);
+		}
+	}
+	json_object_put(doc);
+	free(b);
+}
+
 /* The heatmap's text and the number of its cells. */
 static char *heatmap(const unsigned char *b, size_t len, int *cells)
 {
@@ -377,9 +470,8 @@ static void test_bad_output(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chrome_trace),
-		cmocka_unit_test(test_heatmap),
-		cmocka_unit_test(test_columns),
+		cmocka_unit_test(test_chrome_trace), cmocka_unit_test(test_iommu_unmap_nested),
+		cmocka_unit_test(test_heatmap),	     cmocka_unit_test(test_columns),
 		cmocka_unit_test(test_bad_output),
 	};
 

@@ -89,6 +89,7 @@ static const char usage_text[] =
 	"                  each; --leave-mapped N maps N more of each kind and exits with them\n"
 	"                  mapped (the kernel removes them at close, as at a VM's exit). No pins, no\n"
 	"                  notifies; JSON adds backing {anon, hugetlb} with per-kind counts\n"
+	"                  (--duration: cycles for that long, bench/phases-guest.sh's storm)\n"
 	"                  [maps 4, map-size 64K, huge-maps 2, huge-size 4M, iterations 10]\n"
 	"\n"
 	"A cycle (all but lifecycle): MAP_DMA --maps vfio_dma of --map-size at consecutive IOVAs\n"
@@ -625,10 +626,10 @@ void parse_args(int argc, char **argv, struct options *o)
 	if (o->scenario == SC_PCI &&
 	    (o->devices != 1 || o->containers != 1 || o->threads != 1 || o->pin_pages ||
 	     o->iommufd || o->nocb || o->fault_k || o->delay_us || o->unmap_mode != UNMAP_EACH ||
-	     o->unpin || o->verify || o->duration > 0 || o->rate > 0 || o->hold > 0 || o->go_file ||
-	     o->ready_file || o->done_file))
+	     o->unpin || o->verify || o->rate > 0 || o->hold > 0 || o->go_file || o->ready_file ||
+	     o->done_file))
 		usage_error("pci takes only --pci, --maps, --map-size, --huge-maps, --huge-size, "
-			    "--iterations, --leave-mapped, --json and --quiet");
+			    "--iterations, --duration, --leave-mapped, --json and --quiet");
 	if (o->scenario == SC_PCI && (!o->huge_size || o->huge_size % (2 << 20)))
 		usage_error("--huge-size must be a positive multiple of 2M");
 	if (o->scenario == SC_PCI &&

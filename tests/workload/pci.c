@@ -196,7 +196,12 @@ static int pci_unmap(struct wcontainer *c, struct backing *b, unsigned slot)
 
 static void run(struct wcontainer *c, const struct options *o, struct backing *kinds)
 {
-	for (uint64_t it = 0; it < o->iterations && !wl_stop; it++) {
+	double t0 = now_s();
+
+	/* --iterations cycles, or (0) as many as --duration allows: bench/phases-guest.sh's storm */
+	for (uint64_t it = 0; (!o->iterations || it < o->iterations) && !wl_stop; it++) {
+		if (o->duration > 0 && now_s() - t0 >= o->duration)
+			break;
 		for (unsigned k = 0; k < 2; k++)
 			for (unsigned j = 0; j < kinds[k].per_cycle; j++)
 				if (pci_map(c, &kinds[k], j))
