@@ -57,6 +57,7 @@ int vt_ft_bind_fields(struct vt_ftrace *f)
 		if (!te)
 			return -1;
 		e->id = te->id;
+		e->te = te;
 		for (int j = 0; j < VT_FT_NFIELDS && ft_fields[e->kind][j]; j++) {
 			e->f[j] = tep_find_field(te, ft_fields[e->kind][j]);
 			if (!e->f[j])
@@ -304,6 +305,11 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		       f->name, strerror(errno));
 		goto fail;
 	}
+	if (vt_ft_read_open(f)) {
+		vt_err("--backend ftrace: cannot open the per-CPU buffers of instance %s (%s)",
+		       f->name, strerror(errno));
+		goto fail;
+	}
 	if (tracefs_event_enable(f->inst, f->name, NULL)) {
 		vt_err("--backend ftrace: cannot enable the events of %s in its instance (%s)",
 		       f->name, strerror(errno));
@@ -333,7 +339,9 @@ static void ft_close(struct vt_tracer *t)
 {
 	struct vt_ftrace *f = (struct vt_ftrace *)t;
 
-	/* the instance first: its events are enabled there, and an enabled event stays */
+	/* the instance first: its events are enabled there, and an enabled event stays; its
+	 * buffers' readers before it, as an open trace_pipe_raw keeps it from being removed */
+	vt_ft_read_close(f);
 	if (f->inst) {
 		tracefs_instance_destroy(f->inst);
 		tracefs_instance_free(f->inst);

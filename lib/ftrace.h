@@ -42,7 +42,10 @@ enum ft_kind {
 };
 
 struct tep_handle;
+struct tep_event;
 struct tep_format_field;
+struct tracefs_cpu;
+struct kbuffer;
 struct tracefs_instance;
 struct tracefs_dynevent;
 
@@ -54,13 +57,13 @@ struct ft_event {
 	struct tracefs_dynevent *dyn; /* created (NULL: not, or a tracepoint) */
 	const char *system;	      /* a tracepoint's (NULL: our own group) */
 	int id;			      /* libtraceevent's id, once loaded */
+	struct tep_event *te;	      /* its format, once loaded */
 	struct tep_format_field *f[VT_FT_NFIELDS], *name_f, *drv_f;
 };
 
-/* One record copied out of the ring buffer: the fields of its event, in their order. */
+/* One record of the ring buffer: the fields of its event, in their order. */
 struct ft_rec {
 	uint64_t ts;
-	uint64_t seq; /* read order: the order of records with the same time */
 	uint32_t tid, tgid;
 	uint16_t ev;
 	uint64_t v[VT_FT_NFIELDS];
@@ -73,6 +76,18 @@ struct ft_cb {
 };
 
 struct ft_thread; /* lib/ftrace_read.c */
+
+/* One CPU's buffer (lib/ftrace_read.c): its trace_pipe_raw, and the last sub-buffer read from
+ * it, parsed by kbuf up to the first record not handled yet (loaded: one is left). */
+struct ft_cpu {
+	struct tracefs_cpu *tcpu; /* NULL: not readable */
+	struct kbuffer *kbuf;
+	void *subbuf; /* tracefs_cpu_read_size() bytes */
+	bool loaded;
+	void *next; /* during a read: its next record, stamped next_ts */
+	unsigned long long next_ts;
+	uint64_t missed; /* events the kernel said it overwrote before a sub-buffer we read */
+};
 
 struct vt_ftrace {
 	struct vt_tracer base; /* first: the backend table */
@@ -101,17 +116,10 @@ struct vt_ftrace {
 	uint64_t losses[VT_LOSS_MAX];
 	struct vt_retry_alerts alerts;
 	struct vt_storm_live storm; /* unmap-storm alerts (lib/storm_live.c) */
-	/* records read, not yet handled: time-ordered handling waits until every CPU's buffer has
-	 * been read past them (lib/ftrace_read.c) */
-	struct ft_rec *pend;
-	size_t npend, cappend;
-	uint64_t read_cut;    /* this read's settle time: pending records up to it may be handled */
-	bool read_all;	      /* this read is the final one: every record may be handled */
-	size_t read_done;     /* records this read handled */
-	size_t pend_flush_at; /* handle pending records during the read once this many wait */
+	struct ft_cpu *cpus;	    /* ncpus of them (lib/ftrace_read.c) */
+	int *active;		    /* during a read: the CPUs with a record in its window */
 	struct ft_thread *threads;
 	size_t nthreads, capthreads;
-	uint64_t seq;
 	long devlist_off; /* of struct vfio_iommu.device_list (BTF) */
 	bool stdout_closed;
 };
@@ -132,7 +140,9 @@ int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path);
 void vt_ft_find_callbacks(struct vt_ftrace *f, const char *const *modules, int nmod);
 
 /* lib/ftrace_read.c */
-int vt_ft_read(struct vt_ftrace *f, bool all); /* read the buffers, handle (all: every record) */
+int vt_ft_read_open(struct vt_ftrace *f);      /* every CPU's trace_pipe_raw opened (0) */
+void vt_ft_read_close(struct vt_ftrace *f);    /* closed: before the instance is removed */
+int vt_ft_read(struct vt_ftrace *f, bool all); /* read the buffers, handle (all: up to now) */
 int vt_ft_snapshot(struct vt_ftrace *f, struct vt_snapshot *s);
 int vt_ft_losses(struct vt_ftrace *f, uint64_t losses[VT_LOSS_MAX]);
 void vt_ft_read_free(struct vt_ftrace *f);

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The ftrace backend's reading side: the instance's raw buffer (trace_pipe_raw of every CPU,
- * tracefs_iterate_raw_events, each record parsed by libtraceevent) into the model's rows.
+ * The ftrace backend's reading side: the instance's raw buffer (each CPU's trace_pipe_raw read
+ * a sub-buffer at a time with tracefs_cpu_read, parsed with libtraceevent's kbuffer and tep
+ * API) into the model's rows.
  *
  * The BPF side's per-thread state (bpf/vt_core.bpf.h, vfio_trace.bpf.c, callback.bpf.c,
  * vt_pins.bpf.h, vt_teardown.bpf.h) lives here, in user space, keyed by the recording thread
  * (common_pid), and each completed operation is accounted as vt_account() does it: the same
  * key (object, kind, process, op) and the same update (vt_stat_record()). Records are handled
  * in time order (trace_clock mono): a thread that enters on one CPU and returns on another has
- * its two records in two CPUs' buffers, so a record is handled only once every buffer has been
- * read past it (FT_SETTLE_NS), never before its entry.
+ * its two records in two CPUs' buffers, so a read merges the CPUs' records by time, and ends
+ * at a time every buffer has been read up to (its start, less FT_SETTLE_NS), never between
+ * an entry and an earlier record of another CPU.
  *
  * The unmapped size an UNMAP_DMA returns (which the BPF side reads back from the user's struct)
  * is the sum of the vfio_dma it removed: vfio_dma_do_unmap adds each one's size just before
@@ -23,20 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <event-parse.h>
+#include <kbuffer.h>
 #include <tracefs.h>
 #include "ftrace.h"
 #include "../bpf/vt_stat.bpf.h"
 
 /* A record is handled once every CPU's buffer has been read this long past it: an event is
  * stamped when its slot is reserved and readable when committed, microseconds later. */
-#define FT_SETTLE_NS  (20 * 1000000ull)
-/* Pending records handled during a read once this many wait, rather than after it: a storm
- * fills the per-CPU buffers (4 MiB each) between two reads, and holding all of that as records
- * made the peak RSS grow with the storm's rate (98 MiB at 30k cycles/s). libtracefs delivers the
- * CPUs' records merged in time order, so when one arrives every record of this read up to its
- * time has arrived too: those up to it (and up to the settle time) can be handled now, in the
- * same order as at the end of the read. */
-#define FT_PEND_BATCH 4096
+#define FT_SETTLE_NS (20 * 1000000ull)
 
 struct ft_thread {
 	uint32_t tid, tgid;
@@ -609,95 +605,140 @@ static void copy_string(struct tep_event *te, struct tep_record *rec, const char
 		memcpy(out, p, (size_t)len < size - 1 ? (size_t)len : size - 1);
 }
 
-static int rec_cmp(const void *a, const void *b)
+/* One record of CPU buffer c, its data at data and its time ts, parsed and handled. */
+static void handle_raw(struct vt_ftrace *f, int c, void *data, uint64_t ts)
 {
-	const struct ft_rec *x = a, *y = b;
-
-	if (x->ts != y->ts)
-		return x->ts < y->ts ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* Handle the pending records up to time upto, in time order (read order for equal times),
- * and keep the rest pending. */
-static void handle_upto(struct vt_ftrace *f, uint64_t upto)
-{
-	size_t done = 0;
-
-	qsort(f->pend, f->npend, sizeof(*f->pend), rec_cmp);
-	while (done < f->npend && f->pend[done].ts <= upto)
-		handle(f, &f->pend[done++]);
-	memmove(f->pend, f->pend + done, (f->npend - done) * sizeof(*f->pend));
-	f->npend -= done;
-	f->read_done += done;
-}
-
-static int on_record(struct tep_event *te, struct tep_record *rec, int cpu, void *ctx)
-{
-	struct vt_ftrace *f = ctx;
-	int i = ev_index(f, te->id);
+	struct tep_record rec = {
+		.ts = ts,
+		.cpu = c,
+		.size = kbuffer_event_size(f->cpus[c].kbuf),
+		.data = data,
+	};
+	int i = ev_index(f, tep_data_type(f->tep, &rec));
 	const struct ft_event *e;
-	struct ft_thread *th;
-	struct ft_rec *r;
+	struct ft_rec r;
 
 	if (i < 0)
-		return 0;
+		return;
 	e = &f->ev[i];
-	if (f->npend >= f->pend_flush_at && f->npend >= FT_PEND_BATCH) {
-		handle_upto(f, f->read_all || rec->ts < f->read_cut ? rec->ts : f->read_cut);
-		/* what is left is newer than the settle time: wait for as many again before
-		 * trying again (a sort per record would cost more than the memory) */
-		f->pend_flush_at = 2 * f->npend;
-	}
-	if (f->npend == f->cappend) {
-		size_t cap = f->cappend ? f->cappend * 2 : 1024;
-		struct ft_rec *np = realloc(f->pend, cap * sizeof(*np));
-
-		if (!np) {
-			f->losses[VT_LOSS_RINGBUF]++;
-			return 0;
-		}
-		f->pend = np;
-		f->cappend = cap;
-	}
-	r = &f->pend[f->npend++];
-	memset(r, 0, sizeof(*r));
-	r->ts = rec->ts;
-	r->seq = f->seq++;
-	r->tid = tep_data_pid(f->tep, rec);
-	/* the process now, at the read, not once the record is handled: a short-lived one may
-	 * be gone by then */
-	th = thread_get(f, r->tid, 0);
-	r->tgid = th ? th->tgid : 0;
-	r->ev = i;
+	memset(&r, 0, sizeof(r));
+	r.ts = ts;
+	r.tid = tep_data_pid(f->tep, &rec);
+	r.ev = i;
 	for (int j = 0; j < VT_FT_NFIELDS && e->f[j]; j++) {
 		unsigned long long v = 0;
 
-		tep_read_number_field(e->f[j], rec->data, &v);
-		r->v[j] = v;
+		tep_read_number_field(e->f[j], data, &v);
+		r.v[j] = v;
 	}
 	if (e->name_f)
-		copy_string(te, rec, "name", r->name, sizeof(r->name));
+		copy_string(e->te, &rec, "name", r.name, sizeof(r.name));
 	if (e->drv_f)
-		copy_string(te, rec, "drv", r->drv, sizeof(r->drv));
-	return 0;
+		copy_string(e->te, &rec, "drv", r.drv, sizeof(r.drv));
+	handle(f, &r);
+}
+
+/* CPU c's next record not handled yet (its time in *ts), reading the buffer's next sub-buffer
+ * when the last one is used up; NULL when the buffer holds nothing more now (or the read
+ * failed: what it holds waits for the next read). */
+static void *cpu_next(struct vt_ftrace *f, int c, unsigned long long *ts)
+{
+	struct ft_cpu *p = &f->cpus[c];
+
+	for (;;) {
+		void *data;
+		int missed;
+
+		if (p->loaded && (data = kbuffer_read_event(p->kbuf, ts)))
+			return data;
+		p->loaded = false;
+		/* a sub-buffer, or what the writer committed so far of the one it is on */
+		if (tracefs_cpu_read(p->tcpu, p->subbuf, true) <= 0 ||
+		    kbuffer_load_subbuffer(p->kbuf, p->subbuf))
+			return NULL;
+		p->loaded = true;
+		/* what the writer overwrote before this sub-buffer (-1: some, not counted) */
+		missed = kbuffer_missed_events(p->kbuf);
+		if (missed)
+			p->missed += missed < 0 ? 1 : (uint64_t)missed;
+	}
 }
 
 int vt_ft_read(struct vt_ftrace *f, bool all)
 {
-	f->read_cut = vt_now_ns() - FT_SETTLE_NS;
-	f->read_all = all;
-	f->read_done = 0;
-	f->pend_flush_at = 0;
-	if (tracefs_iterate_raw_events(f->tep, f->inst, NULL, 0, on_record, f) < 0)
-		return -1;
-	handle_upto(f, all ? UINT64_MAX : f->read_cut);
+	/* The read's window: the records stamped up to the time it starts at (less the settle
+	 * time, but for the final read), each CPU's buffer read until its next record is newer.
+	 * A storm cannot keep one read going, and nothing is held but each CPU's last
+	 * sub-buffer: the CPUs' records are merged by time as they are read, so a thread that
+	 * migrated has its records handled in order. */
+	uint64_t end = vt_now_ns() - (all ? 0 : FT_SETTLE_NS);
+	int handled = 0, nactive = 0, *active = f->active;
+
+	for (int c = 0; c < f->ncpus; c++) {
+		struct ft_cpu *p = &f->cpus[c];
+
+		if (p->tcpu && (p->next = cpu_next(f, c, &p->next_ts)) && p->next_ts <= end)
+			active[nactive++] = c;
+	}
+	while (nactive) {
+		int first = 0;
+		struct ft_cpu *p;
+
+		for (int i = 1; i < nactive; i++)
+			if (f->cpus[active[i]].next_ts < f->cpus[active[first]].next_ts)
+				first = i;
+		p = &f->cpus[active[first]];
+		handle_raw(f, active[first], p->next, p->next_ts);
+		handled++;
+		kbuffer_next_event(p->kbuf, NULL);
+		/* a CPU leaves the read once it ran dry or its next record is past the window */
+		if (!(p->next = cpu_next(f, active[first], &p->next_ts)) || p->next_ts > end)
+			active[first] = active[--nactive];
+	}
 	vt_retry_alerts_flush(&f->alerts, all);
-	return (int)f->read_done;
+	return handled;
+}
+
+int vt_ft_read_open(struct vt_ftrace *f)
+{
+	int nopen = 0;
+
+	f->cpus = calloc(f->ncpus > 0 ? f->ncpus : 1, sizeof(*f->cpus));
+	f->active = calloc(f->ncpus > 0 ? f->ncpus : 1, sizeof(*f->active));
+	if (!f->cpus || !f->active)
+		return -1;
+	for (int c = 0; c < f->ncpus; c++) {
+		struct ft_cpu *p = &f->cpus[c];
+
+		/* a possible CPU the kernel keeps no buffer for is not read */
+		p->tcpu = tracefs_cpu_open(f->inst, c, true);
+		if (!p->tcpu)
+			continue;
+		p->kbuf = tep_kbuffer(f->tep);
+		p->subbuf = malloc(tracefs_cpu_read_size(p->tcpu));
+		if (!p->kbuf || !p->subbuf)
+			return -1;
+		nopen++;
+	}
+	return nopen ? 0 : -1;
+}
+
+void vt_ft_read_close(struct vt_ftrace *f)
+{
+	for (int c = 0; f->cpus && c < f->ncpus; c++) {
+		struct ft_cpu *p = &f->cpus[c];
+
+		/* an open trace_pipe_raw holds the instance: it could not be removed */
+		if (p->tcpu)
+			tracefs_cpu_close(p->tcpu);
+		p->tcpu = NULL;
+	}
 }
 
 /* Events the instance's buffer lost: overwritten before they were read, or dropped (its
- * per-CPU stats, read through libtracefs). */
+ * per-CPU stats, read through libtracefs). The sub-buffers read said how many were overwritten
+ * before them (cpus[].missed): the same events, so a CPU counts the larger of the two, never
+ * their sum (the stats count those not read yet too; a sub-buffer may say "some" only). */
 static uint64_t buffer_losses(struct vt_ftrace *f)
 {
 	uint64_t lost = 0;
@@ -706,17 +747,21 @@ static uint64_t buffer_losses(struct vt_ftrace *f)
 	for (int c = 0; c < f->ncpus; c++) {
 		char *text, *p;
 		unsigned long long v;
+		uint64_t cpu_lost = 0;
 
 		snprintf(file, sizeof(file), "per_cpu/cpu%d/stats", c);
 		text = tracefs_instance_file_read(f->inst, file, NULL);
-		if (!text)
-			continue;
-		if ((p = strstr(text, "overrun:")) && sscanf(p, "overrun: %llu", &v) == 1)
-			lost += v;
-		if ((p = strstr(text, "dropped events:")) &&
-		    sscanf(p, "dropped events: %llu", &v) == 1)
-			lost += v;
-		free(text);
+		if (text) {
+			if ((p = strstr(text, "overrun:")) && sscanf(p, "overrun: %llu", &v) == 1)
+				cpu_lost += v;
+			if ((p = strstr(text, "dropped events:")) &&
+			    sscanf(p, "dropped events: %llu", &v) == 1)
+				cpu_lost += v;
+			free(text);
+		}
+		if (f->cpus && f->cpus[c].missed > cpu_lost)
+			cpu_lost = f->cpus[c].missed;
+		lost += cpu_lost;
 	}
 	return lost;
 }
@@ -782,6 +827,13 @@ void vt_ft_read_free(struct vt_ftrace *f)
 	vt_rowidx_free(&f->idx);
 	free(f->devs);
 	free(f->devmap);
-	free(f->pend);
 	free(f->threads);
+	vt_ft_read_close(f);
+	for (int c = 0; f->cpus && c < f->ncpus; c++) {
+		if (f->cpus[c].kbuf)
+			kbuffer_free(f->cpus[c].kbuf);
+		free(f->cpus[c].subbuf);
+	}
+	free(f->cpus);
+	free(f->active);
 }
