@@ -126,7 +126,8 @@ echo "bench: bpf_stats pass done ($(cut -d' ' -f1 /proc/uptime)s)"
 # The workload times its closes (containers[0].teardown_s). TEARDOWN_RUNS such processes one
 # after the other under one start of each tracer, modes alternating within each of
 # TEARDOWN_ROUNDS rounds: untraced, top's empty programs (the limit), top -b 1, stat's empty
-# programs, stat --json. top's TD_DMAS and stat's totals are checked host-side against the
+# programs, stat --json (a count keeps top and stat on fentry, like their empty programs;
+# without one they run by kprobe). top's TD_DMAS and stat's totals are checked host-side against the
 # workloads' counters (bench/scale-report.py).
 if [ "${TEARDOWN_MAPS:-0}" -gt 0 ]; then
 	LIMIT=/sys/module/vfio_iommu_type1/parameters/dma_entry_limit
@@ -150,7 +151,7 @@ if [ "${TEARDOWN_MAPS:-0}" -gt 0 ]; then
 			empty-lean|empty-vfio)
 				vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load ${m#empty-} & ;;
 			top) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b 1 1000000 >$R/td-top-$r.out & ;;
-			stat) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT stat --json 3600 >$R/td-stat-$r.json & ;;
+			stat) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT stat --json 3600 1000000 >$R/td-stat-$r.json & ;;
 			esac
 			if [ $m != untraced ]; then
 				TPID=$!
@@ -181,7 +182,7 @@ if [ "${TEARDOWN_MAPS:-0}" -gt 0 ]; then
 		case $m in
 		empty-*) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load ${m#empty-} & ;;
 		top) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b 1 1000000 >/dev/null & ;;
-		stat) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT stat --json 3600 >/dev/null & ;;
+		stat) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT stat --json 3600 1000000 >/dev/null & ;;
 		esac
 		TPID=$!
 		await_tracer $m || continue
