@@ -302,12 +302,14 @@ def plot(res, svg, dat):
         for p in ns:
             b, t = res["bpf"][p], res["top"][p]
             f.write(f"{p} {b.get('top', {}).get('ns_per_cycle', 'NaN')} {b.get('empty-lean', {}).get('ns_per_cycle', 'NaN')} "
-                    f"{(t['cpu_share_median'] or float('nan')) * 100}\n")
+                    f"{(t['cpu_share_median'] or float('nan')) * 100} \"{p}\\n{t['rows_max'] or '?'} rows\"\n")
     gp = f"""set terminal svg size 720,400 dynamic font 'sans,11'
 set output '{svg}'
 set title 'vfio-trace top at scale ({res['kernel']}, TCG lab; ratios matter, not absolutes)'
 set logscale x 2
-set xlabel 'containers (one process, one device each)'
+set xrange [0.8:320]
+set bmargin 5
+set xlabel "containers (one process, one device each) and top's rows"
 set ylabel 'BPF ns per storm cycle'
 set y2label "top's CPU, % of one core (1 s intervals)"
 set ytics nomirror
@@ -316,7 +318,7 @@ set yrange [0:*]
 set y2range [0:*]
 set key top left
 set grid
-plot '{dat}' using 1:2 with linespoints lw 2 title 'top: BPF ns/cycle', \\
+plot '{dat}' using 1:2:xtic(5) with linespoints lw 2 title 'top: BPF ns/cycle', \\
      '{dat}' using 1:3 with linespoints lw 2 title 'empty programs (limit): BPF ns/cycle', \\
      '{dat}' using 1:4 axes x1y2 with linespoints lw 2 dt 2 title "top's CPU (% of a core)"
 """
