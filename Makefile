@@ -354,7 +354,8 @@ bench: $(VFIO_TRACE) $(WORKLOAD) $(BENCH_TOOLS)
 bench-quick: $(VFIO_TRACE) $(WORKLOAD) $(BENCH_TOOLS)
 	VFIO_TRACE=$(VFIO_TRACE) bench/run --quick
 
-# Scale (bench/scale): storms over 1, 16, 64 containers in one VM boot (newest kernel; another:
+# Scale (bench/scale): storms over 1, 16, 64, 256 containers and a 100k-mapping teardown in one
+# VM boot (newest kernel; another:
 # bench/scale --kernel KVER); bench/results/scale-<kver>.json and docs/bench-scale-<kver>.svg.
 bench-scale: $(VFIO_TRACE) $(WORKLOAD) $(BENCH_TOOLS)
 	VFIO_TRACE=$(VFIO_TRACE) bench/scale

@@ -2,7 +2,8 @@
 # bench/scale-guest.sh: the scale benchmark, run in the lab guest as /test.sh by bench/scale
 # (busybox sh). scale.conf sets ROUNDS, STORM_SECS, STATS_WINDOWS, STATS_SECS, NS (container
 # counts), NDEV (vfio_dmatest ndev: >= the largest containers x devices), WIDE ("N:D", one point
-# with D devices per container, or empty).
+# with D devices per container, or empty), TEARDOWN_MAPS (0: no teardown point), TEARDOWN_ROUNDS,
+# TEARDOWN_RUNS.
 # Files from the host under /lab/bench/: scale.conf, vfio-trace, empty-load, progstats, vtexec.
 # Writes raw results under /out/raw/ (bench/scale-report.py turns them into numbers):
 #   storm-<mode>-<point>-<round>.json  vfio-workload multicontainer JSON of one timed storm
@@ -11,6 +12,9 @@
 #   top-<point>-<round>.out           top -b 1's output (its rows)
 #   stats-<mode>-<point>-pre.tsv, stats-<mode>-<point>-w<W>-{before,after}.tsv +
 #   storm-stats-<mode>-<point>-w<W>.json: bpf_stats windows
+#   td-<mode>-<round>-<run>.json       the teardown point's workload JSON (containers[0].teardown_s)
+#   td-top-<round>.out, td-stat-<round>.json  top -b's and stat --json's output over a round's runs
+#   td-stats-<mode>-{pre,before,after}.tsv, td-stats-<mode>.json: one teardown under bpf_stats
 # <point> is N (N containers, one device each) or NxD (D devices each).
 . /lab/lib.sh
 . /lab/bench/guest-lib.sh
@@ -116,6 +120,82 @@ for p in $POINTS; do
 done
 echo 0 > /proc/sys/kernel/bpf_stats_enabled
 echo "bench: bpf_stats pass done ($(cut -d' ' -f1 /proc/uptime)s)"
+
+# ---- 3. a big teardown: one container maps TEARDOWN_MAPS vfio_dma of 4 KiB (no pins) and
+# exits; the kernel removes them all when its last group leaves the container (no UNMAP_DMA).
+# The workload times its closes (containers[0].teardown_s). TEARDOWN_RUNS such processes one
+# after the other under one start of each tracer, modes alternating within each of
+# TEARDOWN_ROUNDS rounds: untraced, top's empty programs (the limit), top -b 1, stat's empty
+# programs, stat --json (a count keeps top and stat on fentry, like their empty programs;
+# without one they run by kprobe). top's TD_DMAS and stat's totals are checked host-side against the
+# workloads' counters (bench/scale-report.py).
+if [ "${TEARDOWN_MAPS:-0}" -gt 0 ]; then
+	LIMIT=/sys/module/vfio_iommu_type1/parameters/dma_entry_limit
+	# type1 refuses more than dma_entry_limit vfio_dma per container (65535 by default); read
+	# when a container is opened, so raised before the first
+	old_limit=$(cat $LIMIT)
+	echo $((TEARDOWN_MAPS + 16)) > $LIMIT || fail "cannot raise $LIMIT"
+	note dma_entry_limit "$old_limit -> $(cat $LIMIT)"
+	TD_MODES="untraced empty-lean top empty-vfio stat"
+	note teardown_modes "$TD_MODES"
+	note teardown_maps "$TEARDOWN_MAPS"
+	note teardown_runs "$TEARDOWN_RUNS"
+	echo "bench: teardown: $TEARDOWN_MAPS vfio_dma of 4 KiB, modes [$TD_MODES], $TEARDOWN_ROUNDS rounds of $TEARDOWN_RUNS"
+	r=1
+	while [ $r -le $TEARDOWN_ROUNDS ]; do
+		for m in $TD_MODES; do
+			rm -f /tmp/ready
+			TLOG=$R/tracer-td-$m-$r.log TRES=$R/tracer-td-$m-$r.res
+			case $m in
+			untraced) TPID="" ;;
+			empty-lean|empty-vfio)
+				vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load ${m#empty-} & ;;
+			top) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b 1 1000000 >$R/td-top-$r.out & ;;
+			stat) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT stat --json 3600 1000000 >$R/td-stat-$r.json & ;;
+			esac
+			if [ $m != untraced ]; then
+				TPID=$!
+				await_tracer $m || { note "fail_td_$m" "round $r: no attach"; continue; }
+			fi
+			k=1
+			while [ $k -le $TEARDOWN_RUNS ]; do
+				vfio-workload multicontainer --containers 1 --devices 1 --iterations 1 --maps 1 \
+					--map-size 4K --leave-mapped $TEARDOWN_MAPS -q --no-module-stats \
+					--json $R/td-$m-$r-$k.json ||
+					{ echo "bench: teardown workload under $m exited $?"; note "fail_td_$m" "round $r run $k: workload failed"; }
+				k=$((k + 1))
+			done
+			# top -b 1: two more intervals, so its last block's totals hold the last teardown
+			[ $m = top ] && sleep 2.5
+			stop_tracer
+		done
+		echo "bench: teardown round $r done ($(cut -d' ' -f1 /proc/uptime)s)"
+		r=$((r + 1))
+	done
+	# where a traced teardown's time goes: one more run per tracer under bpf_stats, each
+	# program's runs and ns over it (progstats before/after)
+	echo 1 > /proc/sys/kernel/bpf_stats_enabled
+	for m in empty-lean top empty-vfio stat; do
+		rm -f /tmp/ready
+		TLOG=$R/tracer-td-$m-stats.log TRES=$R/tracer-td-$m-stats.res
+		progstats > $R/td-stats-$m-pre.tsv
+		case $m in
+		empty-*) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- empty-load ${m#empty-} & ;;
+		top) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT top -b 1 1000000 >/dev/null & ;;
+		stat) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT stat --json 3600 1000000 >/dev/null & ;;
+		esac
+		TPID=$!
+		await_tracer $m || continue
+		progstats > $R/td-stats-$m-before.tsv
+		vfio-workload multicontainer --containers 1 --devices 1 --iterations 1 --maps 1 \
+			--map-size 4K --leave-mapped $TEARDOWN_MAPS -q --no-module-stats \
+			--json $R/td-stats-$m.json || echo "bench: teardown stats run under $m failed"
+		progstats > $R/td-stats-$m-after.tsv
+		stop_tracer
+	done
+	echo 0 > /proc/sys/kernel/bpf_stats_enabled
+	echo $old_limit > $LIMIT
+fi
 
 dmatest_unload || { echo "bench: rmmod vfio_dmatest failed"; note warn_rmmod "rmmod vfio_dmatest failed"; }
 dmesg_clean || fail "kernel complained"

@@ -229,10 +229,15 @@ int do_map(struct wcontainer *c, struct dmarec *r)
 	if (o->iommufd ? iommufd_map(c, r->iova, o->map_size) :
 			 ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &m)) {
 		CADD(c, map_dma_err, 1);
-		wc_fail(c, "%s(iova=0x%llx, size=0x%llx): %s",
+		int err = errno;
+
+		wc_fail(c, "%s(iova=0x%llx, size=0x%llx): %s%s",
 			o->iommufd ? "IOMMU_IOAS_MAP" : "VFIO_IOMMU_MAP_DMA",
-			(unsigned long long)r->iova, (unsigned long long)o->map_size,
-			strerror(errno));
+			(unsigned long long)r->iova, (unsigned long long)o->map_size, strerror(err),
+			!o->iommufd && err == ENOSPC ?
+				" (type1's dma_entry_limit: /sys/module/vfio_iommu_type1/"
+				"parameters/dma_entry_limit)" :
+				"");
 		return -1;
 	}
 	r->mapped = true;

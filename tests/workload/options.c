@@ -107,6 +107,8 @@ static const char usage_text[] =
 	"                    driver, another dma_unmap function): devices NAME.N\n"
 	"  --leave-mapped N  after the cycles map N more vfio_dma (no pins) and never unmap them: the\n"
 	"                    kernel removes them when the container goes, as at a VM's exit\n"
+	"                    (<= 1048576; pci <= 4096; type1 refuses more than its dma_entry_limit,\n"
+	"                    65535 by default: /sys/module/vfio_iommu_type1/parameters/)\n"
 	"  --containers N    containers, each in its own forked process (1..256)\n"
 	"  --threads N       cycle threads per container (1..64)\n"
 	"  --iterations N    cycles per thread (0 = until --duration)\n"
@@ -164,7 +166,8 @@ static const char usage_text[] =
 	"    maps, map_size, pin_pages, unmap, unpin, delay_us, fault_k, nocb, iommufd, fds, verify,\n"
 	"    hold_s, page_size, iova_base},\n"
 	"  totals {every container counter and every device counter, summed},\n"
-	"  containers [{index, pid, status, error?, interrupted, elapsed_s, late_cycles, groups [N..],\n"
+	"  containers [{index, pid, status, error?, interrupted, elapsed_s, teardown_s (the closes\n"
+	"    that let the container go), late_cycles, groups [N..],\n"
 	"    counters {cycles, map_dma_ok, map_dma_err, bytes_mapped, unmap_dma_ok, unmap_dma_err,\n"
 	"      unmap_bytes_requested, unmap_bytes_unmapped, vfio_dma_removed, vfio_dma_pinned_unmapped,\n"
 	"      notifies_expected, notify_bytes_expected, retries_expected, teardowns_expected,\n"
@@ -438,7 +441,8 @@ void parse_args(int argc, char **argv, struct options *o)
 			o->driver = optarg;
 			break;
 		case O_LEAVE_MAPPED:
-			o->leave_mapped = parse_u64("--leave-mapped", optarg, false, 4096);
+			o->leave_mapped =
+				parse_u64("--leave-mapped", optarg, false, WL_MAX_LEAVE_MAPPED);
 			break;
 		case O_NO_MODSTATS: o->module_stats = false; break;
 		case O_NAME:
@@ -640,6 +644,11 @@ void parse_args(int argc, char **argv, struct options *o)
 	    (uint64_t)(o->huge_maps + (o->huge_maps ? o->leave_mapped : 0)) * o->huge_size >
 		    (1ULL << 32))
 		usage_error("pci: (--huge-maps + --leave-mapped) * --huge-size must be <= 4G");
+	/* pci backs each vfio_dma with memory of its own; the others share one buffer */
+	if (o->scenario == SC_PCI && o->leave_mapped > 4096)
+		usage_error("pci: --leave-mapped must be <= 4096");
+	if ((uint64_t)o->leave_mapped * o->map_size > (1ULL << 40))
+		usage_error("--leave-mapped * --map-size must be <= 1T (the IOVA window)");
 	if (o->first_dev + (uint64_t)o->containers * o->devices > 1024)
 		usage_error("device numbers beyond 1024");
 }

@@ -43,6 +43,7 @@ json_object *wc_to_json(struct wcontainer *c)
 		json_object_object_add(o, "error", json_object_new_string(c->err));
 	json_object_object_add(o, "interrupted", json_object_new_boolean(wl_stop != 0));
 	json_object_object_add(o, "elapsed_s", json_object_new_double(c->elapsed));
+	json_object_object_add(o, "teardown_s", json_object_new_double(c->teardown_s));
 	json_object_object_add(o, "late_cycles", u64j(c->late_cycles));
 	for (unsigned i = 0; i < CT__N; i++)
 		json_object_object_add(cnt, ct_names[i], u64j(cget(&c->c[i])));

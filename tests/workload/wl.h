@@ -16,13 +16,15 @@
 #include <signal.h>
 #include <linux/types.h>
 
-#define WL_MAX_DEVICES	  64
-#define WL_MAX_CONTAINERS 256
-#define WL_MAX_THREADS	  64
-#define WL_MAX_FDS	  16  /* device fds per device (lifecycle --fds) */
-#define WL_PIN_CHUNK	  512 /* pages per DMATEST_PIN ioctl (module limit) */
-#define WL_IOVA_BASE	  0x100000000ULL
-#define WL_MAX_MAPS	  65535 /* vfio_iommu_type1 dma_entry_limit default */
+#define WL_MAX_DEVICES	    64
+#define WL_MAX_CONTAINERS   256
+#define WL_MAX_THREADS	    64
+#define WL_MAX_FDS	    16	/* device fds per device (lifecycle --fds) */
+#define WL_PIN_CHUNK	    512 /* pages per DMATEST_PIN ioctl (module limit) */
+#define WL_IOVA_BASE	    0x100000000ULL
+#define WL_MAX_MAPS	    65535 /* vfio_iommu_type1 dma_entry_limit default */
+/* --leave-mapped: a 4 GiB VM's 4 KiB mappings; more than dma_entry_limit needs it raised */
+#define WL_MAX_LEAVE_MAPPED 1048576
 
 enum scenario {
 	SC_SINGLE,
@@ -198,6 +200,7 @@ struct wcontainer {
 	unsigned nrecs;
 	counter_t c[CT__N];
 	double elapsed;	      /* seconds spent in the cycles */
+	double teardown_s;    /* seconds in the closes that let the container go (wc_teardown) */
 	uint64_t late_cycles; /* rate: cycles that started after their slot */
 	atomic_bool failed;
 	char err[512];
