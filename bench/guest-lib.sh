@@ -1,8 +1,25 @@
 #!/bin/sh
-# bench/guest-lib.sh: what the two benchmark runners in the lab guest (bench/guest.sh,
-# bench/scale-guest.sh) share: the tracer under measurement is vtexec's child, started by the
-# runner's start_tracer (TPID = vtexec's pid, TLOG its log); these wait for it and stop it.
+# bench/guest-lib.sh: what the benchmark runners in the lab guest (bench/guest.sh,
+# bench/scale-guest.sh, bench/phases-guest.sh) share: their setup (bench_setup); the tracer
+# under measurement is vtexec's child, started by the runner's start_tracer (TPID = vtexec's
+# pid, TLOG its log); await_tracer and stop_tracer wait for it and stop it.
 # Sourced as /lab/bench/guest-lib.sh (busybox sh).
+
+# bench_setup: what each runner does first. B, VT, R: the host's tools, the binary measured,
+# the raw results; bpf_stats off until a runner's own windows; a CPU stuck in the kernel (seen
+# once on 6.1 under TCG, during a storm with tracers coming and going) would otherwise hold the
+# VM until the watchdog: panic at once, bench/run retries
+bench_setup() {
+	B=/lab/bench
+	VT=$B/vfio-trace
+	R=/out/raw
+	mkdir -p $R
+	chmod +x $B/* 2>/dev/null
+	export PATH=$B:$PATH
+	dmesg_mark
+	echo 0 > /proc/sys/kernel/bpf_stats_enabled
+	echo 1 > /proc/sys/kernel/softlockup_panic 2>/dev/null
+}
 
 TPID=""
 # await_tracer MODE: until vtexec says the tracer attached (/tmp/ready); 1 if it exited first or

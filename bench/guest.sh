@@ -12,19 +12,8 @@
 . /lab/lib.sh
 . /lab/bench/guest-lib.sh
 . /lab/bench/bench.conf
-B=/lab/bench
-VT=$B/vfio-trace
-R=/out/raw
-mkdir -p $R
-chmod +x $B/* 2>/dev/null
-export PATH=$B:$PATH
-
-dmesg_mark
+bench_setup
 dmatest_load ndev=2 || fail "insmod vfio_dmatest"
-echo 0 > /proc/sys/kernel/bpf_stats_enabled
-# a CPU stuck in the kernel (seen once on 6.1 under TCG, during a storm with tracers coming and
-# going) would otherwise hold the VM until the watchdog: panic at once, bench/run retries
-echo 1 > /proc/sys/kernel/softlockup_panic 2>/dev/null
 note clocksource "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 # reference for start-up times: one pass over /proc/kallsyms in this VM
 _t0=$(cut -d' ' -f1 /proc/uptime); cat /proc/kallsyms > /dev/null; _t1=$(cut -d' ' -f1 /proc/uptime)

@@ -14,14 +14,7 @@
 . /lab/lib.sh
 . /lab/bench/guest-lib.sh
 . /lab/bench/bench.conf
-B=/lab/bench
-VT=$B/vfio-trace
-R=/out/raw
-mkdir -p $R
-chmod +x $B/* 2>/dev/null
-export PATH=$B:$PATH
-
-dmesg_mark
+bench_setup
 bind=$(vfio_pci_bind) || fail "cannot bind the e1000e to vfio-pci (run-vm --iommu?)"
 note bdf "${bind% *}"
 # as the lab test iommu-domain: type1 refuses a domain without interrupt remapping unless told
@@ -34,8 +27,6 @@ fi
 echo 16 > /proc/sys/vm/nr_hugepages
 # the empty "vfio" group (and top) attach the test module's dma_unmap callback: load it, unused
 dmatest_load ndev=1 || fail "insmod vfio_dmatest"
-echo 0 > /proc/sys/kernel/bpf_stats_enabled
-echo 1 > /proc/sys/kernel/softlockup_panic 2>/dev/null
 note clocksource "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 MODES="untraced empty-lean top empty-phases top-phases"
 note modes "$MODES"

@@ -19,17 +19,8 @@
 . /lab/lib.sh
 . /lab/bench/guest-lib.sh
 . /lab/bench/scale.conf
-B=/lab/bench
-VT=$B/vfio-trace
-R=/out/raw
-mkdir -p $R
-chmod +x $B/* 2>/dev/null
-export PATH=$B:$PATH
-
-dmesg_mark
+bench_setup
 dmatest_load ndev=$NDEV || fail "insmod vfio_dmatest ndev=$NDEV"
-echo 0 > /proc/sys/kernel/bpf_stats_enabled
-echo 1 > /proc/sys/kernel/softlockup_panic 2>/dev/null
 note clock_tck "$(getconf CLK_TCK 2>/dev/null || echo 100)"
 note nproc "$(grep -c ^processor /proc/cpuinfo)"
 note mem_total_kb "$(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
