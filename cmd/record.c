@@ -50,8 +50,10 @@ struct rec {
 
 /* comm and VM name from /proc; ctx: the process's event being handled, if any. Its events
  * reach user space after it ran: a process that has exited since is named by the comm of the
- * thread of that event, and no VM name. */
-static void name_proc(void *ctx, uint32_t tgid, struct vt_procname *p)
+ * thread of that event, and no VM name. Without an event (a snapshot's row, read before the
+ * ring gave the process's first event) a process that has exited is left unnamed: its event,
+ * still in the ring, names it. */
+static bool name_proc(void *ctx, uint32_t tgid, struct vt_procname *p)
 {
 	const struct vtr_event *e = ctx;
 
@@ -59,20 +61,25 @@ static void name_proc(void *ctx, uint32_t tgid, struct vt_procname *p)
 	size_t n;
 
 	vt_proc_ident(tgid, p->comm, sizeof(p->comm), p->vm, sizeof(p->vm));
-	if (e && !strcmp(p->comm, "?"))
+	if (!strcmp(p->comm, "?")) {
+		if (!e)
+			return false;
 		snprintf(p->comm, sizeof(p->comm), "%.*s", (int)sizeof(e->comm), e->comm);
+	}
 	n = vt_proc_cmdline(tgid, cmdline, sizeof(cmdline));
 	vt_qemu_vm_uuid(cmdline, n, p->uuid, sizeof(p->uuid));
+	return true;
 }
 
 /* A process named from the command line the kernel side read at its first device
  * (VT_EV_PROC): what it was then, even if it has exited since. */
-static void name_from_cmdline(void *ctx, uint32_t tgid, struct vt_procname *p)
+static bool name_from_cmdline(void *ctx, uint32_t tgid, struct vt_procname *p)
 {
 	const struct vtr_proc *pr = ctx;
 
 	vt_event_proc_ident(pr, p->comm, sizeof(p->comm), p->vm, sizeof(p->vm));
 	vt_qemu_vm_uuid(pr->cmdline, pr->len, p->uuid, sizeof(p->uuid));
+	return true;
 }
 
 /* Every event, and the name of its process at its first (a VM may be gone by the next

@@ -437,11 +437,15 @@ int vt_rec_name(struct vt_rec_writer *w, uint32_t tgid, vt_rec_name_fn name, voi
 			return -ENOMEM;
 		w->names = p;
 	}
-	p = &w->names[w->nnamed++];
-	w->npending++;
+	p = &w->names[w->nnamed];
 	memset(p, 0, sizeof(*p));
 	p->tgid = tgid;
-	name(ctx, tgid, p);
+	if (!name(ctx, tgid, p)) {
+		w->last = 0;
+		return 0;
+	}
+	w->nnamed++;
+	w->npending++;
 	return 0;
 }
 

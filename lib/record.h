@@ -83,8 +83,10 @@ int vt_rec_start(struct vt_rec_writer *w, const struct vt_rec_info *info);
  * vt_rec_flush(). */
 int vt_rec_event(struct vt_rec_writer *w, const struct vtr_event *e, bool lifecycle);
 /* Name process tgid now (name(ctx, tgid, p) fills comm and vm, e.g. from /proc while it
- * lives) unless it is named already; written with the next flush. 0, or -errno. */
-typedef void (*vt_rec_name_fn)(void *ctx, uint32_t tgid, struct vt_procname *p);
+ * lives) unless it is named already; written with the next flush. name returns false when it
+ * cannot tell (the process is gone and nothing else names it): the process stays unnamed, for
+ * a later call (its event, which carries its comm) to name. 0, or -errno. */
+typedef bool (*vt_rec_name_fn)(void *ctx, uint32_t tgid, struct vt_procname *p);
 int vt_rec_name(struct vt_rec_writer *w, uint32_t tgid, vt_rec_name_fn name, void *ctx);
 /* The names of the snapshot's processes not named yet, the pending names and events, then the
  * snapshot, as blocks; each block one write(). 0, or -errno. */

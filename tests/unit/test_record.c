@@ -19,11 +19,12 @@
 
 static char path[] = "/tmp/vt-test-record-XXXXXX";
 
-static void name(void *ctx, uint32_t tgid, struct vt_procname *p)
+static bool name(void *ctx, uint32_t tgid, struct vt_procname *p)
 {
 	snprintf(p->comm, sizeof(p->comm), "qemu-%u", tgid);
 	snprintf(p->vm, sizeof(p->vm), "vm%u", tgid);
 	snprintf(p->uuid, sizeof(p->uuid), "00000000-0000-0000-0000-%012u", tgid);
+	return true;
 }
 
 static void fill_snap(struct vt_snapshot *s, uint64_t ts, uint64_t k)
@@ -399,12 +400,66 @@ static void test_names_before_uuid(void **state)
 	}
 }
 
+/* A snapshot's row of a process that has gone, read before the process's first event: left
+ * unnamed (not "?"), so that the event, which carries the comm, names it. */
+static bool gone(void *ctx, uint32_t tgid, struct vt_procname *p)
+{
+	return false;
+}
+
+static bool named_by_event(void *ctx, uint32_t tgid, struct vt_procname *p)
+{
+	snprintf(p->comm, sizeof(p->comm), "%s", (const char *)ctx);
+	return true;
+}
+
+static void test_name_deferred(void **state)
+{
+	struct vt_rec_info in = { .start_mono = 1000, .start_real = 5000, .interval = 1 };
+	char file[] = "/tmp/vt-rec-deferred-XXXXXX";
+	struct vt_recording r;
+	struct vt_snapshot s;
+	struct vt_rec_writer *w;
+	unsigned char *b;
+	char err[160];
+	size_t len;
+	FILE *f;
+	int fd = mkstemp(file);
+
+	assert_true(fd >= 0);
+	close(fd);
+	w = vt_rec_create(file, 0);
+	assert_non_null(w);
+	assert_int_equal(vt_rec_start(w, &in), 0);
+	fill_snap(&s, 2000, 1); /* rows of processes 42 and 43 */
+	assert_int_equal(vt_rec_snapshot(w, &s, gone, NULL), 0);
+	assert_int_equal(vt_rec_name(w, 42, named_by_event, "workload"), 0);
+	assert_int_equal(vt_rec_name(w, 42, named_by_event, "again"), 0); /* named once */
+	assert_int_equal(vt_rec_close(w, 3000, "signal"), 0);
+	f = fopen(file, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	b = malloc(len);
+	assert_int_equal(fread(b, 1, len, f), len);
+	fclose(f);
+	unlink(file);
+	assert_int_equal(vt_rec_parse(b, len, 0, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.nprocs, 1);
+	assert_int_equal(r.procs[0].tgid, 42);
+	assert_string_equal(r.procs[0].comm, "workload");
+	vt_rec_free(&r);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_cut_short),
-		cmocka_unit_test(test_bad_files), cmocka_unit_test(test_unknown_and_malformed),
-		cmocka_unit_test(test_flight),	  cmocka_unit_test(test_names_before_uuid),
+		cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_cut_short),
+		cmocka_unit_test(test_bad_files),     cmocka_unit_test(test_unknown_and_malformed),
+		cmocka_unit_test(test_flight),	      cmocka_unit_test(test_names_before_uuid),
+		cmocka_unit_test(test_name_deferred),
 	};
 
 	return cmocka_run_group_tests_name("record", tests, NULL, NULL);

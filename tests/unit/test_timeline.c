@@ -23,11 +23,12 @@
 
 static struct vt_rec_writer *w;
 
-static void name(void *ctx, uint32_t tgid, struct vt_procname *p)
+static bool name(void *ctx, uint32_t tgid, struct vt_procname *p)
 {
 	snprintf(p->comm, sizeof(p->comm), "qemu-system-x86");
 	if (tgid == 100)
 		snprintf(p->vm, sizeof(p->vm), "%s", VM);
+	return true;
 }
 
 /* An operation of thread tid (process tgid) from start to end (ns after T0). */
