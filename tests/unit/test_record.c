@@ -59,7 +59,7 @@ static size_t make(unsigned char **buf, size_t *cut)
 	struct vt_rec_info in = { .start_mono = 1000, .start_real = 5000, .interval = 1 };
 	struct vt_rec_writer *w;
 	struct vt_snapshot s;
-	FILE *f;
+	char load_err[160];
 	size_t len;
 	int fd = mkstemp(path);
 
@@ -86,14 +86,8 @@ static size_t make(unsigned char **buf, size_t *cut)
 	assert_int_equal(vt_rec_events(w), NEV - NEV / 10);
 	*cut = vt_rec_bytes(w);
 	assert_int_equal(vt_rec_close(w, 3500, "signal"), 0);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	*buf = malloc(len);
-	assert_int_equal(fread(*buf, 1, len, f), len);
-	fclose(f);
+	*buf = vt_rec_load(path, &len, load_err, sizeof(load_err));
+	assert_non_null(*buf);
 	unlink(path);
 	strcpy(path + strlen(path) - 6, "XXXXXX");
 	return len;
@@ -423,7 +417,7 @@ static void test_name_deferred(void **state)
 	unsigned char *b;
 	char err[160];
 	size_t len;
-	FILE *f;
+	char load_err[160];
 	int fd = mkstemp(file);
 
 	assert_true(fd >= 0);
@@ -436,14 +430,8 @@ static void test_name_deferred(void **state)
 	assert_int_equal(vt_rec_name(w, 42, named_by_event, "workload"), 0);
 	assert_int_equal(vt_rec_name(w, 42, named_by_event, "again"), 0); /* named once */
 	assert_int_equal(vt_rec_close(w, 3000, "signal"), 0);
-	f = fopen(file, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	b = malloc(len);
-	assert_int_equal(fread(b, 1, len, f), len);
-	fclose(f);
+	b = vt_rec_load(file, &len, load_err, sizeof(load_err));
+	assert_non_null(b);
 	unlink(file);
 	assert_int_equal(vt_rec_parse(b, len, 0, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.nprocs, 1);

@@ -61,7 +61,7 @@ static size_t make(unsigned char **buf, const char *host)
 	struct vt_rec_info in = { .start_mono = T0, .interval = 1 };
 	char path[] = "/tmp/vt-test-timeline-XXXXXX";
 	int fd = mkstemp(path);
-	FILE *f;
+	char load_err[160];
 	size_t len;
 
 	assert_true(fd >= 0);
@@ -101,14 +101,8 @@ static size_t make(unsigned char **buf, const char *host)
 	ev(200, 200, VT_OP_REGISTER, 3000000, 3000000, DEV, false);
 	ev(200, 200, VT_OP_UNMAP, 2000000, 2999000, NULL, false);
 	assert_int_equal(vt_rec_close(w, T0 + 4000000, "signal"), 0);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	*buf = malloc(len);
-	assert_int_equal(fread(*buf, 1, len, f), len);
-	fclose(f);
+	*buf = vt_rec_load(path, &len, load_err, sizeof(load_err));
+	assert_non_null(*buf);
 	unlink(path);
 	return len;
 }
@@ -306,7 +300,7 @@ static void test_iommu_unmap_nested(void **state)
 	unsigned char *b;
 	json_object *doc, *evs, *a, *v;
 	struct slice s[8];
-	FILE *f;
+	char load_err[160];
 	size_t len;
 
 	assert_true(fd >= 0);
@@ -326,14 +320,8 @@ static void test_iommu_unmap_nested(void **state)
 		assert_int_equal(vt_rec_event(w, &e, false), 0);
 	}
 	assert_int_equal(vt_rec_close(w, T0 + 200000, "signal"), 0);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	b = malloc(len);
-	assert_int_equal(fread(b, 1, len, f), len);
-	fclose(f);
+	b = vt_rec_load(path, &len, load_err, sizeof(load_err));
+	assert_non_null(b);
 	unlink(path);
 
 	doc = trace(b, len, 0, UINT64_MAX);
