@@ -25,6 +25,20 @@ static const char *yesno(bool b)
 	return b ? "yes" : "no";
 }
 
+/* What the tracing commands attach functions with (lib/loader.c): fentry where the kernel
+ * takes it, kprobe where not; a command that runs until it is stopped takes kprobes where the
+ * perf kprobe PMU is there, for their quick detach (vfio-trace(8) "Stopping"). The table's
+ * METHOD column is the first case's, point by point. */
+static const char *method_with_count(const struct vt_env *env)
+{
+	return env->fentry_works ? "fentry" : env->kprobes ? "kprobe" : "none";
+}
+
+static const char *method_until_stopped(const struct vt_env *env)
+{
+	return env->kprobes ? "kprobe" : env->fentry_works ? "fentry" : "none";
+}
+
 static void print_text(const struct vt_env *env, const char *blocker, const char *ft_blocker)
 {
 	printf("kernel        %s\n", env->release);
@@ -55,9 +69,12 @@ static void print_text(const struct vt_env *env, const char *blocker, const char
 				     env->force_kprobe ? "disabled (--kprobe)" :
 				     env->fentry_works ? "works" :
 							 "refused");
-	printf("kprobes       %s\n\n", !env->privileged ? "not tried" :
-				       env->kprobes	? "work" :
-							  "refused");
+	printf("kprobes       %s\n", !env->privileged ? "not tried" :
+				     env->kprobes     ? "work" :
+							"refused");
+	printf("methods       with a count: %s; until stopped (no count, record without "
+	       "--duration): %s\n\n",
+	       method_with_count(env), method_until_stopped(env));
 	printf("%-36s %-13s %s\n", "ATTACH POINT", "METHOD", "REASON");
 	for (int i = 0; i < vt_npoints; i++) {
 		const struct vt_point *p = &vt_points[i];
@@ -116,6 +133,11 @@ static void print_json(const struct vt_env *env, const char *blocker, const char
 			       env->tracefs[0] ? json_object_new_string(env->tracefs) : NULL);
 	json_object_object_add(o, "fentry", json_object_new_boolean(env->fentry_works));
 	json_object_object_add(o, "kprobes", json_object_new_boolean(env->kprobes));
+	x = json_object_new_object();
+	json_object_object_add(x, "with_count", json_object_new_string(method_with_count(env)));
+	json_object_object_add(x, "until_stopped",
+			       json_object_new_string(method_until_stopped(env)));
+	json_object_object_add(o, "methods", x);
 	for (int i = 0; i < vt_npoints; i++) {
 		const struct vt_point *p = &vt_points[i];
 		json_object *j = json_object_new_object();

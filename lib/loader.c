@@ -410,8 +410,9 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	 * or a reader that left (no count) is waited for by someone: kprobes, which detach in
 	 * ~1 s (lib/detach.c); fentry's detach waits ~0.2 s per function, one function at a time
 	 * (docs/BENCHMARKS.md "Exit"). A command with a count ends by itself and keeps fentry,
-	 * cheaper per event. */
-	if (opts->force_kprobe || opts->until_stopped || !t->env.vmlinux_btf)
+	 * cheaper per event. A kernel without the perf kprobe PMU keeps fentry for both: slower
+	 * to stop, but tracing. */
+	if (opts->force_kprobe || (opts->until_stopped && t->env.kprobes) || !t->env.vmlinux_btf)
 		t->env.force_kprobe = true;
 	/* The module functions by kprobe (asked for, or no fentry): the modules can then go and
 	 * come back under the tracer, which must follow (lib/reload.c). */
