@@ -28,7 +28,8 @@ vt_traced teardown "$S" multicontainer --containers 2 --devices 1 --iterations 3
 
 # memory under a long storm: stat --backend ftrace through a 12 s storm (two cycle threads, as
 # fast as they go), its peak RSS (VmHWM) read 2 s and 10 s into it; ./check wants the two
-# within FT_RSS_MARGIN_KIB and the counts exact (a scenario like the others)
+# within FT_RSS_MARGIN_KIB, and the counts exact or short by no more than the losses counted
+# (as fast as they go, two threads can outrun the reader: not a scenario like the others)
 vfio-trace stat --backend ftrace --json 1 > /out/rss-storm.trace 2> /out/rss-storm.trace.err &
 rp=$!
 wait_line /out/rss-storm.trace.err tracing 90 || fail "rss-storm: tracer did not start"
@@ -39,7 +40,6 @@ sleep 2; note rss_hwm_2s "$(sed -n 's/^VmHWM:[[:space:]]*//p' /proc/$rp/status)"
 sleep 8; note rss_hwm_10s "$(sed -n 's/^VmHWM:[[:space:]]*//p' /proc/$rp/status)"
 wait $wp; echo $? > /out/rss-storm.wl.rc
 kill -INT $rp; wait $rp; echo $? > /out/rss-storm.trace.rc
-echo "rss-storm $(cut -d' ' -f1 /proc/uptime)" >> /out/scenarios
 
 # both backends at once on one workload
 vfio-trace stat --json 1 > /out/both.bpf 2> /out/both.bpf.err &
