@@ -31,12 +31,16 @@ static const char *yesno(bool b)
  * METHOD column is the first case's, point by point. */
 static const char *method_with_count(const struct vt_env *env)
 {
-	return env->fentry_works ? "fentry" : env->kprobes ? "kprobe" : "none";
+	bool fentry = env->fentry_works && !env->force_kprobe;
+
+	return fentry ? "fentry" : env->kprobes ? "kprobe" : "none";
 }
 
 static const char *method_until_stopped(const struct vt_env *env)
 {
-	return env->kprobes ? "kprobe" : env->fentry_works ? "fentry" : "none";
+	bool fentry = env->fentry_works && !env->force_kprobe;
+
+	return env->kprobes ? "kprobe" : fentry ? "fentry" : "none";
 }
 
 static void print_text(const struct vt_env *env, const char *blocker, const char *ft_blocker)
