@@ -68,10 +68,9 @@ int main(int argc, char **argv)
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
 		if (!strcmp(argv[i], commands[c].name)) {
 			static char prog[64];
-
-			snprintf(prog, sizeof(prog), "vfio-trace %s", commands[c].name);
 			int rc;
 
+			snprintf(prog, sizeof(prog), "vfio-trace %s", commands[c].name);
 			vt_prog = prog;
 			rc = commands[c].fn(argc - i, argv + i);
 			/* what is left after the command's own end: exit(3)'s flushes, then the

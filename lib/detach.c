@@ -214,16 +214,16 @@ void vt_detach_links(struct vt_bpf *t)
 			vt_dbg("detach: %-32s %6.1f ms, closed %.3f s after the stop", d->l[i].name,
 			       d->l[i].ns / 1e6, (d->l[i].end - stop) / 1e9);
 	}
-	if (d->n)
+	if (d->n) {
 		vt_dbg("detach: %d links (%d kprobes) in %.2f s, from the stop, with %d threads "
 		       "(kernel time; the slowest %s %.2f s)",
 		       d->n, d->nperf, (vt_now_ns() - d->start) / 1e9, d->started + 1,
 		       d->l[slow].name, d->l[slow].ns / 1e9);
-	if (d->n)
 		vt_dbg("last link closed: %.3f s after the stop (the last kprobe %.3f s, the pool "
 		       "started %.3f s)",
 		       (last - stop) / 1e9, pool_last ? (pool_last - stop) / 1e9 : 0.0,
 		       (d->start - stop) / 1e9);
+	}
 	free(d->l);
 	free(d);
 	t->detach = NULL;
