@@ -40,11 +40,21 @@ static const char *const ft_fields[FT_NKINDS][VT_FT_NFIELDS] = {
 	[FT_RELEASE] = { "iommu" },
 	[FT_REGISTER] = { "iommu", "vdev", "unmap" },
 	[FT_UNREGISTER] = { "iommu", "vdev", "unmap" },
-	[FT_PIN] = { "vdev", "iova", "npage" },
-	[FT_UNPIN] = { "vdev", "iova", "npage" },
+	[FT_PIN] = { "vdev", "iova", "npage", "unmap" },
+	[FT_UNPIN] = { "vdev", "iova", "npage", "unmap" },
 	[FT_CB] = { "vdev", "iova", "len", "unmap", "next", "prev" },
 	[FT_IOCTL_RET] = { "ret" },
 	[FT_PIN_RET] = { "ret" },
+	/* the iommufd path: the command's iova and length (the kernel copy ucmd->cmd) */
+	[FT_IOAS_UNMAP] = { "iova", "length" },
+	[FT_IOAS_UNMAP_RET] = { "ret" },
+	[FT_IOAS_MAP] = { "iova", "length" },
+	[FT_IOAS_MAP_RET] = { "ret" },
+	[FT_IOAS_NOTIFY] = { "iopt", "iova", "length" },
+	[FT_IOAS_DESTROY] = { "obj" },
+	[FT_IOPT_UNMAP] = { "iopt" },
+	[FT_IOPT_MAP] = { "iopt" },
+	[FT_AREA_UNFILL] = { "start", "last" },
 };
 
 int vt_ft_bind_fields(struct vt_ftrace *f)
@@ -122,11 +132,12 @@ static bool add_pair(struct vt_ftrace *f, const char *name, enum ft_kind kind, i
 	char rname[24];
 
 	snprintf(rname, sizeof(rname), "%s_ret", name);
-	/* only the ioctl's and vfio_pin_pages' results are read (the kernel refuses $retval of
-	 * a void function); vfio_pin_pages returns an int: the register's upper half is not its */
+	/* only the ioctls' and vfio_pin_pages' results are read (the kernel refuses $retval of
+	 * a void function); an int's: the register's upper half is not its */
 	return add_event(f, name, kind, cb, addr, fmt, false) &&
 	       add_event(f, rname, kind + 1, cb, addr,
-			 kind == FT_PIN	  ? "ret=$retval:s32" :
+			 kind == FT_PIN || kind == FT_IOAS_UNMAP || kind == FT_IOAS_MAP ?
+				 "ret=$retval:s32" :
 			 kind == FT_IOCTL ? "ret=$retval:s64" :
 					    "",
 			 true);
@@ -137,6 +148,73 @@ static void note_missing(struct vt_ftrace *f, const char *what)
 	size_t l = strlen(f->missing);
 
 	snprintf(f->missing + l, sizeof(f->missing) - l, "%s%s", l ? ", " : "", what);
+}
+
+/* Remove the events from index first on (created, then found not to be of use). */
+static void drop_events(struct vt_ftrace *f, int first)
+{
+	while (f->nev > first) {
+		struct ft_event *e = &f->ev[--f->nev];
+
+		if (e->dyn) {
+			tracefs_dynevent_destroy(e->dyn, true);
+			tracefs_dynevent_free(e->dyn);
+		}
+		memset(e, 0, sizeof(*e));
+	}
+}
+
+/* The iommufd path (a VFIO device cdev bound to /dev/iommu: an IOAS, not a type1 container):
+ * the points of bpf/vt_iommufd.bpf.h as kprobe events, where the kernel has the module
+ * loaded. A kernel without it (no CONFIG_IOMMUFD, Debian's) has no such path: not a loss,
+ * nothing said, as on the BPF backend. All or nothing: a part of them would count wrong. */
+static void create_iommufd_events(struct vt_ftrace *f)
+{
+	struct ft_iommufd_offsets o;
+	char fmt[512], why[192];
+	int first = f->nev;
+	bool ok;
+
+	/* initstate: a loadable module that is loaded (a built-in one has no MODULE:FUNCTION) */
+	if (access("/sys/module/iommufd/initstate", F_OK))
+		return;
+	if (vt_ft_btf_iommufd_offsets(&o, f->opts.btf_path, why, sizeof(why))) {
+		snprintf(fmt, sizeof(fmt), "the iommufd path (%s)", why);
+		note_missing(f, fmt);
+		return;
+	}
+	f->ioas_iopt_off = o.ioas_iopt;
+	f->ioas_obj_off = o.ioas_obj;
+	/* the command's iova and length, from the kernel's copy of it (ucmd->cmd) */
+	snprintf(fmt, sizeof(fmt), "iova=+%ld(+%ld($arg1)):u64 length=+%ld(+%ld($arg1)):u64",
+		 o.unmap_iova, o.ucmd_cmd, o.unmap_length, o.ucmd_cmd);
+	ok = add_pair(f, "ioas_unmap", FT_IOAS_UNMAP, 0, "iommufd:iommufd_ioas_unmap", fmt);
+	snprintf(fmt, sizeof(fmt), "iova=+%ld(+%ld($arg1)):u64 length=+%ld(+%ld($arg1)):u64",
+		 o.map_iova, o.ucmd_cmd, o.map_length, o.ucmd_cmd);
+	ok = ok && add_pair(f, "ioas_map", FT_IOAS_MAP, 0, "iommufd:iommufd_ioas_map", fmt);
+	ok = ok && add_event(f, "iopt_unmap", FT_IOPT_UNMAP, 0, "iommufd:iopt_unmap_iova",
+			     "iopt=$arg1:x64", false);
+	ok = ok && add_event(f, "iopt_unmap_all", FT_IOPT_UNMAP, 0, "iommufd:iopt_unmap_all",
+			     "iopt=$arg1:x64", false);
+	ok = ok && add_event(f, "iopt_map", FT_IOPT_MAP, 0, "iommufd:iopt_map_user_pages",
+			     "iopt=$arg2:x64", false);
+	ok = ok &&
+	     add_pair(f, "ioas_notify", FT_IOAS_NOTIFY, 0, "iommufd:iommufd_access_notify_unmap",
+		      "iopt=$arg1:x64 iova=$arg2:x64 length=$arg3:u64");
+	ok = ok && add_pair(f, "ioas_destroy", FT_IOAS_DESTROY, 0, "iommufd:iommufd_ioas_destroy",
+			    "obj=$arg1:x64");
+	/* an area removed, by an unmap (its bytes are what the unmap reports unmapped) or by a
+	 * teardown: [node.start, node.last] */
+	snprintf(fmt, sizeof(fmt), "start=+%ld($arg1):u64 last=+%ld($arg1):u64", o.area_start,
+		 o.area_last);
+	ok = ok && add_event(f, "area_unfill", FT_AREA_UNFILL, 0,
+			     "iommufd:iopt_area_unfill_domains", fmt, false);
+	if (!ok) {
+		drop_events(f, first);
+		note_missing(f, "the iommufd path (its kprobe events cannot be created)");
+		return;
+	}
+	f->iommufd = true;
 }
 
 static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
@@ -190,8 +268,13 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	if (!add_event(f, "unregister", FT_UNREGISTER, 0,
 		       "vfio_iommu_type1:vfio_iommu_type1_unregister_device", fmt, false))
 		note_missing(f, "unregister");
+	/* a device first seen at a pin, unpin or callback (a cdev's has no register) is learned
+	 * there as the BPF side learns it: its name, its driver's and its ops->dma_unmap */
 	DEVNAME("$arg1");
-	snprintf(fmt, sizeof(fmt), "vdev=$arg1:x64 iova=$arg2:x64 npage=$arg3:s32 %s", name);
+	snprintf(drv, sizeof(drv), "drv=+0(+%ld(+%ld($arg1))):string", o->ops_name, o->vdev_ops);
+	snprintf(fmt, sizeof(fmt),
+		 "vdev=$arg1:x64 iova=$arg2:x64 npage=$arg3:s32 unmap=+%ld(+%ld($arg1)):x64 %s %s",
+		 o->ops_unmap, o->vdev_ops, name, drv);
 	if (!add_pair(f, "pin", FT_PIN, 0, "vfio:vfio_pin_pages", fmt))
 		note_missing(f, "pin");
 	if (!add_pair(f, "unpin", FT_UNPIN, 0, "vfio:vfio_unpin_pages", fmt))
@@ -200,8 +283,8 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	 * container's device_list (first: its prev is the list head; last: its next is) */
 	snprintf(fmt, sizeof(fmt),
 		 "vdev=$arg1:x64 iova=$arg2:x64 len=$arg3:u64 unmap=+%ld(+%ld($arg1)):x64 "
-		 "next=+%ld($arg1):x64 prev=+%ld($arg1):x64 %s",
-		 o->ops_unmap, o->vdev_ops, o->vdev_entry, o->vdev_entry + o->list_prev, name);
+		 "next=+%ld($arg1):x64 prev=+%ld($arg1):x64 %s %s",
+		 o->ops_unmap, o->vdev_ops, o->vdev_entry, o->vdev_entry + o->list_prev, name, drv);
 	for (int i = 0; i < f->ncbs; i++) {
 		snprintf(n, sizeof(n), "cb%d", i);
 		if (!add_pair(f, n, FT_CB, i, f->cbs[i].sym, fmt))
@@ -211,6 +294,7 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 			vt_dbg("attached dma_unmap callback %s", f->cbs[i].sym);
 	}
 #undef DEVNAME
+	create_iommufd_events(f);
 	/* module loads and unloads: the events above name their functions as MODULE:FUNCTION,
 	 * so the kernel keeps them across an unload and arms them again at the next load (before
 	 * the module's init runs); these say when, for the callbacks' new addresses */

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -36,8 +37,9 @@ static long member_off(const struct btf *btf, __u32 id, const char *name, __u32 
 	return -1;
 }
 
-/* The offset of path ("kobj.name") in struct sname; -1 (said on stderr) when not found. */
-static long field_off(const struct btf *btf, const char *sname, const char *path)
+/* The offset of path ("kobj.name") in struct sname; -1 when not found, why written in why. */
+static long field_off_why(const struct btf *btf, const char *sname, const char *path, char *why,
+			  size_t whylen)
 {
 	char part[64];
 	const char *p = path;
@@ -46,7 +48,7 @@ static long field_off(const struct btf *btf, const char *sname, const char *path
 	__u32 tid;
 
 	if (id < 0) {
-		vt_err("ftrace: struct %s not in the BTF", sname);
+		snprintf(why, whylen, "struct %s not in the BTF", sname);
 		return -1;
 	}
 	while (*p) {
@@ -56,7 +58,7 @@ static long field_off(const struct btf *btf, const char *sname, const char *path
 		snprintf(part, sizeof(part), "%.*s", (int)l, p);
 		off = member_off(btf, id, part, &tid);
 		if (off < 0) {
-			vt_err("ftrace: no %s in struct %s in the BTF", path, sname);
+			snprintf(why, whylen, "no %s in struct %s in the BTF", path, sname);
 			return -1;
 		}
 		total += off;
@@ -64,6 +66,17 @@ static long field_off(const struct btf *btf, const char *sname, const char *path
 		p += l + !!p[l];
 	}
 	return total;
+}
+
+/* The offset of path in struct sname; -1 (said on stderr) when not found. */
+static long field_off(const struct btf *btf, const char *sname, const char *path)
+{
+	char why[160];
+	long off = field_off_why(btf, sname, path, why, sizeof(why));
+
+	if (off < 0)
+		vt_err("ftrace: %s", why);
+	return off;
 }
 
 int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path)
@@ -108,6 +121,51 @@ int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path)
 out:
 	btf__free(type1);
 	btf__free(vfio);
+	btf__free(base);
+	return err;
+}
+
+int vt_ft_btf_iommufd_offsets(struct ft_iommufd_offsets *o, const char *btf_path, char *why,
+			      size_t whylen)
+{
+	/* the uapi structs too: their layout is the kernel's, whatever header this was built
+	 * with (bookworm's has no linux/iommufd.h) */
+	static const struct {
+		const char *sname, *path;
+		size_t at;
+	} fields[] = {
+		{ "iommufd_ucmd", "cmd", offsetof(struct ft_iommufd_offsets, ucmd_cmd) },
+		{ "iommu_ioas_unmap", "iova", offsetof(struct ft_iommufd_offsets, unmap_iova) },
+		{ "iommu_ioas_unmap", "length", offsetof(struct ft_iommufd_offsets, unmap_length) },
+		{ "iommu_ioas_map", "iova", offsetof(struct ft_iommufd_offsets, map_iova) },
+		{ "iommu_ioas_map", "length", offsetof(struct ft_iommufd_offsets, map_length) },
+		{ "iommufd_ioas", "iopt", offsetof(struct ft_iommufd_offsets, ioas_iopt) },
+		{ "iommufd_ioas", "obj", offsetof(struct ft_iommufd_offsets, ioas_obj) },
+		{ "iopt_area", "node.start", offsetof(struct ft_iommufd_offsets, area_start) },
+		{ "iopt_area", "node.last", offsetof(struct ft_iommufd_offsets, area_last) },
+	};
+	struct btf *base, *mod = NULL;
+	const struct btf *b;
+	int err = 0;
+
+	base = btf_path ? vt_btf_file_load(btf_path) : btf__load_vmlinux_btf();
+	if (!base) {
+		snprintf(why, whylen, "cannot read the kernel's BTF (%s)", strerror(errno));
+		return -1;
+	}
+	if (!btf_path && !(mod = btf__load_module_btf("iommufd", base))) {
+		snprintf(why, whylen, "iommufd has no module BTF (%s)", strerror(errno));
+		btf__free(base);
+		return -1;
+	}
+	b = mod ? mod : base;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && !err; i++) {
+		long off = field_off_why(b, fields[i].sname, fields[i].path, why, whylen);
+
+		*(long *)((char *)o + fields[i].at) = off;
+		err = off < 0 ? -1 : 0;
+	}
+	btf__free(mod);
 	btf__free(base);
 	return err;
 }
