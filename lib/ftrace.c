@@ -217,14 +217,16 @@ static void create_iommufd_events(struct vt_ftrace *f)
 	f->iommufd = true;
 }
 
-static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
-{
-	char fmt[512], name[160], drv[160], n[24];
-
-	/* the device's name (dev_name(vdev->dev)) and its driver's (vdev->ops->name) of a
-	 * struct vfio_device * in argument a */
+/* the device's name (dev_name(vdev->dev)) of a struct vfio_device * in argument a */
 #define DEVNAME(a) \
 	snprintf(name, sizeof(name), "name=+0(+%ld(+%ld(%s))):string", o->dev_name, o->vdev_dev, a)
+
+/* The type1 container path's events (vfio_iommu_type1 loaded at the start): -1 (said) when
+ * its ioctl cannot be probed. */
+static int create_type1_events(struct vt_ftrace *f, const struct ft_offsets *o)
+{
+	char fmt[512], name[160], drv[160];
+
 	_Static_assert(offsetof(struct vfio_iommu_type1_dma_map, iova) ==
 			       offsetof(struct vfio_iommu_type1_dma_unmap, size),
 		       "the ioctl event fetches map iova and unmap size as one word");
@@ -268,6 +270,18 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	if (!add_event(f, "unregister", FT_UNREGISTER, 0,
 		       "vfio_iommu_type1:vfio_iommu_type1_unregister_device", fmt, false))
 		note_missing(f, "unregister");
+	return 0;
+}
+
+static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
+{
+	char fmt[512], name[160], drv[160], n[24];
+
+	if (f->type1 && create_type1_events(f, o))
+		return -1;
+	if (!f->type1)
+		note_missing(f, "the type1 container path (vfio_iommu_type1 not loaded; its "
+				"containers are traced by a vfio-trace started after it loads)");
 	/* a device first seen at a pin, unpin or callback (a cdev's has no register) is learned
 	 * there as the BPF side learns it: its name, its driver's and its ops->dma_unmap */
 	DEVNAME("$arg1");
@@ -295,6 +309,12 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	}
 #undef DEVNAME
 	create_iommufd_events(f);
+	if (!f->type1 && !f->iommufd) {
+		vt_err("--backend ftrace: vfio_iommu_type1 is not loaded and the iommufd path "
+		       "cannot be traced (%s)",
+		       f->missing);
+		return -1;
+	}
 	/* module loads and unloads: the events above name their functions as MODULE:FUNCTION,
 	 * so the kernel keeps them across an unload and arms them again at the next load (before
 	 * the module's init runs); these say when, for the callbacks' new addresses */
@@ -360,7 +380,9 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		       f->ks ? vt_ksyms_hidden(f->ks) : strerror(errno));
 		goto fail;
 	}
-	if (vt_ft_btf_offsets(&o, opts->btf_path))
+	/* an iommufd-only host may never load type1 (vt_ftrace_blocker let it start) */
+	f->type1 = !access("/sys/module/vfio_iommu_type1", F_OK);
+	if (vt_ft_btf_offsets(&o, opts->btf_path, f->type1))
 		goto fail;
 	f->devlist_off = o.iommu_devlist;
 	f->inst = tracefs_instance_create(f->name);

@@ -137,6 +137,7 @@ struct vt_ftrace {
 	 * object a function receives); iommufd: its events were created */
 	long ioas_iopt_off, ioas_obj_off;
 	bool iommufd;
+	bool type1; /* vfio_iommu_type1 was loaded at the start: its events were created */
 	bool stdout_closed;
 };
 
@@ -161,7 +162,7 @@ struct ft_iommufd_offsets {
 };
 
 /* lib/ftrace_btf.c: o from the kernel's BTF or btf_path's file (0), or -1 said on stderr */
-int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path);
+int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path, bool type1_loaded);
 /* lib/ftrace_btf.c: o from iommufd's module BTF (or btf_path's file) (0); -1 when a struct
  * or field is not there (why in why, nothing said) */
 int vt_ft_btf_iommufd_offsets(struct ft_iommufd_offsets *o, const char *btf_path, char *why,

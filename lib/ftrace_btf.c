@@ -79,7 +79,7 @@ static long field_off(const struct btf *btf, const char *sname, const char *path
 	return off;
 }
 
-int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path)
+int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path, bool type1_loaded)
 {
 	struct btf *base, *vfio = NULL, *type1 = NULL;
 	int err = -1;
@@ -95,8 +95,8 @@ int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path)
 	}
 	if (!btf_path) {
 		vfio = btf__load_module_btf("vfio", base);
-		type1 = btf__load_module_btf("vfio_iommu_type1", base);
-		if (!type1) {
+		type1 = type1_loaded ? btf__load_module_btf("vfio_iommu_type1", base) : NULL;
+		if (type1_loaded && !type1) {
 			vt_err("ftrace: vfio_iommu_type1 has no module BTF (%s)", strerror(errno));
 			goto out;
 		}
@@ -104,9 +104,10 @@ int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path)
 	/* struct vfio_device is vfio.ko's, or the kernel's when vfio is built in */
 	const struct btf *vb = vfio ? vfio : base, *tb = type1 ? type1 : base;
 
-	o->dma_iova = field_off(tb, "vfio_dma", "iova");
-	o->dma_size = field_off(tb, "vfio_dma", "size");
-	o->iommu_devlist = field_off(tb, "vfio_iommu", "device_list");
+	/* without type1 (an iommufd-only host) its structs are not needed: none of its events */
+	o->dma_iova = type1_loaded ? field_off(tb, "vfio_dma", "iova") : 0;
+	o->dma_size = type1_loaded ? field_off(tb, "vfio_dma", "size") : 0;
+	o->iommu_devlist = type1_loaded ? field_off(tb, "vfio_iommu", "device_list") : 0;
 	o->vdev_ops = field_off(vb, "vfio_device", "ops");
 	o->vdev_dev = field_off(vb, "vfio_device", "dev");
 	o->vdev_entry = field_off(vb, "vfio_device", "iommu_entry");

@@ -584,6 +584,13 @@ static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 	if (!ncb && strcmp(r->name, "vfio") && strcmp(r->name, "vfio_iommu_type1") &&
 	    (!f->iommufd || strcmp(r->name, "iommufd")))
 		return;
+	/* an iommufd-only start: type1 has no events (its offsets were not read) */
+	if (!f->type1 && !strcmp(r->name, "vfio_iommu_type1")) {
+		if (load)
+			vt_warn("vfio_iommu_type1 loaded after the start: its containers are not "
+				"traced until vfio-trace is started again");
+		return;
+	}
 	if (!load) {
 		fprintf(stderr, "%s: module %s unloaded: its kprobe events wait for it\n", vt_prog,
 			r->name);
