@@ -75,6 +75,7 @@ int vt_ft_bind_fields(struct vt_ftrace *f)
 		}
 		e->name_f = tep_find_field(te, "name");
 		e->drv_f = tep_find_field(te, "drv");
+		e->comm_f = tep_find_field(te, "comm");
 	}
 	return 0;
 }
@@ -185,8 +186,10 @@ static void create_iommufd_events(struct vt_ftrace *f)
 	}
 	f->ioas_iopt_off = o.ioas_iopt;
 	f->ioas_obj_off = o.ioas_obj;
-	/* the command's iova and length, from the kernel's copy of it (ucmd->cmd) */
-	snprintf(fmt, sizeof(fmt), "iova=+%ld(+%ld($arg1)):u64 length=+%ld(+%ld($arg1)):u64",
+	/* the command's iova and length, from the kernel's copy of it (ucmd->cmd); the thread's
+	 * comm, which a RETRY LIMIT alert names (the thread may be gone before it is read) */
+	snprintf(fmt, sizeof(fmt),
+		 "iova=+%ld(+%ld($arg1)):u64 length=+%ld(+%ld($arg1)):u64 comm=$comm:string",
 		 o.unmap_iova, o.ucmd_cmd, o.unmap_length, o.ucmd_cmd);
 	ok = add_pair(f, "ioas_unmap", FT_IOAS_UNMAP, 0, "iommufd:iommufd_ioas_unmap", fmt);
 	snprintf(fmt, sizeof(fmt), "iova=+%ld(+%ld($arg1)):u64 length=+%ld(+%ld($arg1)):u64",

@@ -70,7 +70,7 @@ struct ft_event {
 	const char *system;	      /* a tracepoint's (NULL: our own group) */
 	int id;			      /* libtraceevent's id, once loaded */
 	struct tep_event *te;	      /* its format, once loaded */
-	struct tep_format_field *f[VT_FT_NFIELDS], *name_f, *drv_f;
+	struct tep_format_field *f[VT_FT_NFIELDS], *name_f, *drv_f, *comm_f;
 };
 
 /* One record of the ring buffer: the fields of its event, in their order. */
@@ -79,7 +79,7 @@ struct ft_rec {
 	uint32_t tid, tgid;
 	uint16_t ev;
 	uint64_t v[VT_FT_NFIELDS];
-	char name[48], drv[32];
+	char name[48], drv[32], comm[16]; /* comm: the thread's, where the event fetches it */
 };
 
 struct ft_cb {

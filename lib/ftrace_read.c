@@ -442,6 +442,9 @@ static void call_exit(struct vt_ftrace *f, struct ft_thread *th, int c, uint64_t
 
 static void ioas_cmd_enter(struct ft_thread *th, const struct ft_rec *r, uint32_t op)
 {
+	/* a thread gone before its first record was read has no comm from /proc */
+	if (!th->comm[0])
+		memcpy(th->comm, r->comm, sizeof(th->comm));
 	th->ioas_ts = r->ts;
 	th->ioas_op = op;
 	th->ioas_obj = 0;
@@ -799,6 +802,8 @@ static void handle_raw(struct vt_ftrace *f, int c, void *data, uint64_t ts)
 		copy_string(e->te, &rec, "name", r.name, sizeof(r.name));
 	if (e->drv_f)
 		copy_string(e->te, &rec, "drv", r.drv, sizeof(r.drv));
+	if (e->comm_f)
+		copy_string(e->te, &rec, "comm", r.comm, sizeof(r.comm));
 	handle(f, &r);
 }
 
