@@ -40,11 +40,21 @@ static const char *const ft_fields[FT_NKINDS][VT_FT_NFIELDS] = {
 	[FT_RELEASE] = { "iommu" },
 	[FT_REGISTER] = { "iommu", "vdev", "unmap" },
 	[FT_UNREGISTER] = { "iommu", "vdev", "unmap" },
-	[FT_PIN] = { "vdev", "iova", "npage" },
-	[FT_UNPIN] = { "vdev", "iova", "npage" },
+	[FT_PIN] = { "vdev", "iova", "npage", "unmap" },
+	[FT_UNPIN] = { "vdev", "iova", "npage", "unmap" },
 	[FT_CB] = { "vdev", "iova", "len", "unmap", "next", "prev" },
 	[FT_IOCTL_RET] = { "ret" },
 	[FT_PIN_RET] = { "ret" },
+	/* the iommufd path: the command's iova and length (the kernel copy ucmd->cmd) */
+	[FT_IOAS_UNMAP] = { "iova", "length" },
+	[FT_IOAS_UNMAP_RET] = { "ret" },
+	[FT_IOAS_MAP] = { "iova", "length" },
+	[FT_IOAS_MAP_RET] = { "ret" },
+	[FT_IOAS_NOTIFY] = { "iopt", "iova", "length" },
+	[FT_IOAS_DESTROY] = { "obj" },
+	[FT_IOPT_UNMAP] = { "iopt" },
+	[FT_IOPT_MAP] = { "iopt" },
+	[FT_AREA_UNFILL] = { "start", "last" },
 };
 
 int vt_ft_bind_fields(struct vt_ftrace *f)
@@ -65,6 +75,7 @@ int vt_ft_bind_fields(struct vt_ftrace *f)
 		}
 		e->name_f = tep_find_field(te, "name");
 		e->drv_f = tep_find_field(te, "drv");
+		e->comm_f = tep_find_field(te, "comm");
 	}
 	return 0;
 }
@@ -122,11 +133,12 @@ static bool add_pair(struct vt_ftrace *f, const char *name, enum ft_kind kind, i
 	char rname[24];
 
 	snprintf(rname, sizeof(rname), "%s_ret", name);
-	/* only the ioctl's and vfio_pin_pages' results are read (the kernel refuses $retval of
-	 * a void function); vfio_pin_pages returns an int: the register's upper half is not its */
+	/* only the ioctls' and vfio_pin_pages' results are read (the kernel refuses $retval of
+	 * a void function); an int's: the register's upper half is not its */
 	return add_event(f, name, kind, cb, addr, fmt, false) &&
 	       add_event(f, rname, kind + 1, cb, addr,
-			 kind == FT_PIN	  ? "ret=$retval:s32" :
+			 kind == FT_PIN || kind == FT_IOAS_UNMAP || kind == FT_IOAS_MAP ?
+				 "ret=$retval:s32" :
 			 kind == FT_IOCTL ? "ret=$retval:s64" :
 					    "",
 			 true);
@@ -139,14 +151,85 @@ static void note_missing(struct vt_ftrace *f, const char *what)
 	snprintf(f->missing + l, sizeof(f->missing) - l, "%s%s", l ? ", " : "", what);
 }
 
-static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
+/* Remove the events from index first on (created, then found not to be of use). */
+static void drop_events(struct vt_ftrace *f, int first)
 {
-	char fmt[512], name[160], drv[160], n[24];
+	while (f->nev > first) {
+		struct ft_event *e = &f->ev[--f->nev];
 
-	/* the device's name (dev_name(vdev->dev)) and its driver's (vdev->ops->name) of a
-	 * struct vfio_device * in argument a */
+		if (e->dyn) {
+			tracefs_dynevent_destroy(e->dyn, true);
+			tracefs_dynevent_free(e->dyn);
+		}
+		memset(e, 0, sizeof(*e));
+	}
+}
+
+/* The iommufd path (a VFIO device cdev bound to /dev/iommu: an IOAS, not a type1 container):
+ * the points of bpf/vt_iommufd.bpf.h as kprobe events, where the kernel has the module
+ * loaded. A kernel without it (no CONFIG_IOMMUFD, Debian's) has no such path: not a loss,
+ * nothing said, as on the BPF backend. All or nothing: a part of them would count wrong. */
+static void create_iommufd_events(struct vt_ftrace *f)
+{
+	struct ft_iommufd_offsets o;
+	char fmt[512], why[192];
+	int first = f->nev;
+	bool ok;
+
+	/* initstate: a loadable module that is loaded (a built-in one has no MODULE:FUNCTION) */
+	if (access("/sys/module/iommufd/initstate", F_OK))
+		return;
+	if (vt_ft_btf_iommufd_offsets(&o, f->opts.btf_path, why, sizeof(why))) {
+		snprintf(fmt, sizeof(fmt), "the iommufd path (%s)", why);
+		note_missing(f, fmt);
+		return;
+	}
+	f->ioas_iopt_off = o.ioas_iopt;
+	f->ioas_obj_off = o.ioas_obj;
+	/* the command's iova and length, from the kernel's copy of it (ucmd->cmd); the thread's
+	 * comm, which a RETRY LIMIT alert names (the thread may be gone before it is read) */
+	snprintf(fmt, sizeof(fmt),
+		 "iova=+%ld(+%ld($arg1)):u64 length=+%ld(+%ld($arg1)):u64 comm=$comm:string",
+		 o.unmap_iova, o.ucmd_cmd, o.unmap_length, o.ucmd_cmd);
+	ok = add_pair(f, "ioas_unmap", FT_IOAS_UNMAP, 0, "iommufd:iommufd_ioas_unmap", fmt);
+	snprintf(fmt, sizeof(fmt), "iova=+%ld(+%ld($arg1)):u64 length=+%ld(+%ld($arg1)):u64",
+		 o.map_iova, o.ucmd_cmd, o.map_length, o.ucmd_cmd);
+	ok = ok && add_pair(f, "ioas_map", FT_IOAS_MAP, 0, "iommufd:iommufd_ioas_map", fmt);
+	ok = ok && add_event(f, "iopt_unmap", FT_IOPT_UNMAP, 0, "iommufd:iopt_unmap_iova",
+			     "iopt=$arg1:x64", false);
+	ok = ok && add_event(f, "iopt_unmap_all", FT_IOPT_UNMAP, 0, "iommufd:iopt_unmap_all",
+			     "iopt=$arg1:x64", false);
+	ok = ok && add_event(f, "iopt_map", FT_IOPT_MAP, 0, "iommufd:iopt_map_user_pages",
+			     "iopt=$arg2:x64", false);
+	ok = ok &&
+	     add_pair(f, "ioas_notify", FT_IOAS_NOTIFY, 0, "iommufd:iommufd_access_notify_unmap",
+		      "iopt=$arg1:x64 iova=$arg2:x64 length=$arg3:u64");
+	ok = ok && add_pair(f, "ioas_destroy", FT_IOAS_DESTROY, 0, "iommufd:iommufd_ioas_destroy",
+			    "obj=$arg1:x64");
+	/* an area removed, by an unmap (its bytes are what the unmap reports unmapped) or by a
+	 * teardown: [node.start, node.last] */
+	snprintf(fmt, sizeof(fmt), "start=+%ld($arg1):u64 last=+%ld($arg1):u64", o.area_start,
+		 o.area_last);
+	ok = ok && add_event(f, "area_unfill", FT_AREA_UNFILL, 0,
+			     "iommufd:iopt_area_unfill_domains", fmt, false);
+	if (!ok) {
+		drop_events(f, first);
+		note_missing(f, "the iommufd path (its kprobe events cannot be created)");
+		return;
+	}
+	f->iommufd = true;
+}
+
+/* the device's name (dev_name(vdev->dev)) of a struct vfio_device * in argument a */
 #define DEVNAME(a) \
 	snprintf(name, sizeof(name), "name=+0(+%ld(+%ld(%s))):string", o->dev_name, o->vdev_dev, a)
+
+/* The type1 container path's events (vfio_iommu_type1 loaded at the start): -1 (said) when
+ * its ioctl cannot be probed. */
+static int create_type1_events(struct vt_ftrace *f, const struct ft_offsets *o)
+{
+	char fmt[512], name[160], drv[160];
+
 	_Static_assert(offsetof(struct vfio_iommu_type1_dma_map, iova) ==
 			       offsetof(struct vfio_iommu_type1_dma_unmap, size),
 		       "the ioctl event fetches map iova and unmap size as one word");
@@ -190,8 +273,25 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	if (!add_event(f, "unregister", FT_UNREGISTER, 0,
 		       "vfio_iommu_type1:vfio_iommu_type1_unregister_device", fmt, false))
 		note_missing(f, "unregister");
+	return 0;
+}
+
+static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
+{
+	char fmt[512], name[160], drv[160], n[24];
+
+	if (f->type1 && create_type1_events(f, o))
+		return -1;
+	if (!f->type1)
+		note_missing(f, "the type1 container path (vfio_iommu_type1 not loaded; its "
+				"containers are traced by a vfio-trace started after it loads)");
+	/* a device first seen at a pin, unpin or callback (a cdev's has no register) is learned
+	 * there as the BPF side learns it: its name, its driver's and its ops->dma_unmap */
 	DEVNAME("$arg1");
-	snprintf(fmt, sizeof(fmt), "vdev=$arg1:x64 iova=$arg2:x64 npage=$arg3:s32 %s", name);
+	snprintf(drv, sizeof(drv), "drv=+0(+%ld(+%ld($arg1))):string", o->ops_name, o->vdev_ops);
+	snprintf(fmt, sizeof(fmt),
+		 "vdev=$arg1:x64 iova=$arg2:x64 npage=$arg3:s32 unmap=+%ld(+%ld($arg1)):x64 %s %s",
+		 o->ops_unmap, o->vdev_ops, name, drv);
 	if (!add_pair(f, "pin", FT_PIN, 0, "vfio:vfio_pin_pages", fmt))
 		note_missing(f, "pin");
 	if (!add_pair(f, "unpin", FT_UNPIN, 0, "vfio:vfio_unpin_pages", fmt))
@@ -200,8 +300,8 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	 * container's device_list (first: its prev is the list head; last: its next is) */
 	snprintf(fmt, sizeof(fmt),
 		 "vdev=$arg1:x64 iova=$arg2:x64 len=$arg3:u64 unmap=+%ld(+%ld($arg1)):x64 "
-		 "next=+%ld($arg1):x64 prev=+%ld($arg1):x64 %s",
-		 o->ops_unmap, o->vdev_ops, o->vdev_entry, o->vdev_entry + o->list_prev, name);
+		 "next=+%ld($arg1):x64 prev=+%ld($arg1):x64 %s %s",
+		 o->ops_unmap, o->vdev_ops, o->vdev_entry, o->vdev_entry + o->list_prev, name, drv);
 	for (int i = 0; i < f->ncbs; i++) {
 		snprintf(n, sizeof(n), "cb%d", i);
 		if (!add_pair(f, n, FT_CB, i, f->cbs[i].sym, fmt))
@@ -211,6 +311,13 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 			vt_dbg("attached dma_unmap callback %s", f->cbs[i].sym);
 	}
 #undef DEVNAME
+	create_iommufd_events(f);
+	if (!f->type1 && !f->iommufd) {
+		vt_err("--backend ftrace: vfio_iommu_type1 is not loaded and the iommufd path "
+		       "cannot be traced (%s)",
+		       f->missing);
+		return -1;
+	}
 	/* module loads and unloads: the events above name their functions as MODULE:FUNCTION,
 	 * so the kernel keeps them across an unload and arms them again at the next load (before
 	 * the module's init runs); these say when, for the callbacks' new addresses */
@@ -276,7 +383,9 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		       f->ks ? vt_ksyms_hidden(f->ks) : strerror(errno));
 		goto fail;
 	}
-	if (vt_ft_btf_offsets(&o, opts->btf_path))
+	/* an iommufd-only host may never load type1 (vt_ftrace_blocker let it start) */
+	f->type1 = !access("/sys/module/vfio_iommu_type1", F_OK);
+	if (vt_ft_btf_offsets(&o, opts->btf_path, f->type1))
 		goto fail;
 	f->devlist_off = o.iommu_devlist;
 	f->inst = tracefs_instance_create(f->name);

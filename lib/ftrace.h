@@ -12,7 +12,7 @@
 #include "backend.h"
 
 #define VT_FT_PREFIX	 "vfio_trace_" /* + pid: the instance and the event group */
-#define VT_FT_MAX_EVENTS 96
+#define VT_FT_MAX_EVENTS 112
 #define VT_FT_MAX_CB	 32 /* dma_unmap callback candidates probed */
 #define VT_FT_NFIELDS	 7
 
@@ -36,6 +36,18 @@ enum ft_kind {
 	FT_UNPIN_RET,
 	FT_CB,
 	FT_CB_RET,
+	/* the iommufd path (module iommufd): an IOAS is the container */
+	FT_IOAS_UNMAP, /* iommufd_ioas_unmap: IOMMU_IOAS_UNMAP */
+	FT_IOAS_UNMAP_RET,
+	FT_IOAS_MAP, /* iommufd_ioas_map: IOMMU_IOAS_MAP */
+	FT_IOAS_MAP_RET,
+	FT_IOAS_NOTIFY, /* iommufd_access_notify_unmap */
+	FT_IOAS_NOTIFY_RET,
+	FT_IOAS_DESTROY, /* iommufd_ioas_destroy: a teardown */
+	FT_IOAS_DESTROY_RET,
+	FT_IOPT_UNMAP,	/* iopt_unmap_iova, iopt_unmap_all: the IOAS an unmap unmaps */
+	FT_IOPT_MAP,	/* iopt_map_user_pages: the IOAS a map maps into */
+	FT_AREA_UNFILL, /* iopt_area_unfill_domains: an area removed (its bytes) */
 	FT_MODULE_LOAD, /* module:module_load, module:module_free (tracepoints): a VFIO */
 	FT_MODULE_FREE, /* module or a driver's unloaded and loaded again under us */
 	FT_NKINDS,
@@ -58,7 +70,7 @@ struct ft_event {
 	const char *system;	      /* a tracepoint's (NULL: our own group) */
 	int id;			      /* libtraceevent's id, once loaded */
 	struct tep_event *te;	      /* its format, once loaded */
-	struct tep_format_field *f[VT_FT_NFIELDS], *name_f, *drv_f;
+	struct tep_format_field *f[VT_FT_NFIELDS], *name_f, *drv_f, *comm_f;
 };
 
 /* One record of the ring buffer: the fields of its event, in their order. */
@@ -67,7 +79,7 @@ struct ft_rec {
 	uint32_t tid, tgid;
 	uint16_t ev;
 	uint64_t v[VT_FT_NFIELDS];
-	char name[48], drv[32];
+	char name[48], drv[32], comm[16]; /* comm: the thread's, where the event fetches it */
 };
 
 struct ft_cb {
@@ -121,6 +133,11 @@ struct vt_ftrace {
 	struct ft_thread *threads;
 	size_t nthreads, capthreads;
 	long devlist_off; /* of struct vfio_iommu.device_list (BTF) */
+	/* struct iommufd_ioas: its iopt and obj members (an IOAS from the io_pagetable or the
+	 * object a function receives); iommufd: its events were created */
+	long ioas_iopt_off, ioas_obj_off;
+	bool iommufd;
+	bool type1; /* vfio_iommu_type1 was loaded at the start: its events were created */
 	bool stdout_closed;
 };
 
@@ -134,8 +151,22 @@ struct ft_offsets {
 	long list_prev;			     /* struct list_head */
 };
 
+/* The offsets the iommufd events need, from iommufd's module BTF (vmlinux's for the area's
+ * interval tree node). */
+struct ft_iommufd_offsets {
+	long ucmd_cmd;		       /* struct iommufd_ucmd.cmd: the kernel copy */
+	long unmap_iova, unmap_length; /* struct iommu_ioas_unmap (uapi) */
+	long map_iova, map_length;     /* struct iommu_ioas_map (uapi) */
+	long ioas_iopt, ioas_obj;      /* struct iommufd_ioas */
+	long area_start, area_last;    /* struct iopt_area: node.start, node.last */
+};
+
 /* lib/ftrace_btf.c: o from the kernel's BTF or btf_path's file (0), or -1 said on stderr */
-int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path);
+int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path, bool type1_loaded);
+/* lib/ftrace_btf.c: o from iommufd's module BTF (or btf_path's file) (0); -1 when a struct
+ * or field is not there (why in why, nothing said) */
+int vt_ft_btf_iommufd_offsets(struct ft_iommufd_offsets *o, const char *btf_path, char *why,
+			      size_t whylen);
 /* lib/ftrace_btf.c: f->cbs[] filled with the dma_unmap callbacks of these modules */
 void vt_ft_find_callbacks(struct vt_ftrace *f, const char *const *modules, int nmod);
 

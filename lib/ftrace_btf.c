@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -36,8 +37,9 @@ static long member_off(const struct btf *btf, __u32 id, const char *name, __u32 
 	return -1;
 }
 
-/* The offset of path ("kobj.name") in struct sname; -1 (said on stderr) when not found. */
-static long field_off(const struct btf *btf, const char *sname, const char *path)
+/* The offset of path ("kobj.name") in struct sname; -1 when not found, why written in why. */
+static long field_off_why(const struct btf *btf, const char *sname, const char *path, char *why,
+			  size_t whylen)
 {
 	char part[64];
 	const char *p = path;
@@ -46,7 +48,7 @@ static long field_off(const struct btf *btf, const char *sname, const char *path
 	__u32 tid;
 
 	if (id < 0) {
-		vt_err("ftrace: struct %s not in the BTF", sname);
+		snprintf(why, whylen, "struct %s not in the BTF", sname);
 		return -1;
 	}
 	while (*p) {
@@ -56,7 +58,7 @@ static long field_off(const struct btf *btf, const char *sname, const char *path
 		snprintf(part, sizeof(part), "%.*s", (int)l, p);
 		off = member_off(btf, id, part, &tid);
 		if (off < 0) {
-			vt_err("ftrace: no %s in struct %s in the BTF", path, sname);
+			snprintf(why, whylen, "no %s in struct %s in the BTF", path, sname);
 			return -1;
 		}
 		total += off;
@@ -66,7 +68,18 @@ static long field_off(const struct btf *btf, const char *sname, const char *path
 	return total;
 }
 
-int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path)
+/* The offset of path in struct sname; -1 (said on stderr) when not found. */
+static long field_off(const struct btf *btf, const char *sname, const char *path)
+{
+	char why[160];
+	long off = field_off_why(btf, sname, path, why, sizeof(why));
+
+	if (off < 0)
+		vt_err("ftrace: %s", why);
+	return off;
+}
+
+int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path, bool type1_loaded)
 {
 	struct btf *base, *vfio = NULL, *type1 = NULL;
 	int err = -1;
@@ -82,8 +95,8 @@ int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path)
 	}
 	if (!btf_path) {
 		vfio = btf__load_module_btf("vfio", base);
-		type1 = btf__load_module_btf("vfio_iommu_type1", base);
-		if (!type1) {
+		type1 = type1_loaded ? btf__load_module_btf("vfio_iommu_type1", base) : NULL;
+		if (type1_loaded && !type1) {
 			vt_err("ftrace: vfio_iommu_type1 has no module BTF (%s)", strerror(errno));
 			goto out;
 		}
@@ -91,9 +104,10 @@ int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path)
 	/* struct vfio_device is vfio.ko's, or the kernel's when vfio is built in */
 	const struct btf *vb = vfio ? vfio : base, *tb = type1 ? type1 : base;
 
-	o->dma_iova = field_off(tb, "vfio_dma", "iova");
-	o->dma_size = field_off(tb, "vfio_dma", "size");
-	o->iommu_devlist = field_off(tb, "vfio_iommu", "device_list");
+	/* without type1 (an iommufd-only host) its structs are not needed: none of its events */
+	o->dma_iova = type1_loaded ? field_off(tb, "vfio_dma", "iova") : 0;
+	o->dma_size = type1_loaded ? field_off(tb, "vfio_dma", "size") : 0;
+	o->iommu_devlist = type1_loaded ? field_off(tb, "vfio_iommu", "device_list") : 0;
 	o->vdev_ops = field_off(vb, "vfio_device", "ops");
 	o->vdev_dev = field_off(vb, "vfio_device", "dev");
 	o->vdev_entry = field_off(vb, "vfio_device", "iommu_entry");
@@ -108,6 +122,51 @@ int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path)
 out:
 	btf__free(type1);
 	btf__free(vfio);
+	btf__free(base);
+	return err;
+}
+
+int vt_ft_btf_iommufd_offsets(struct ft_iommufd_offsets *o, const char *btf_path, char *why,
+			      size_t whylen)
+{
+	/* the uapi structs too: their layout is the kernel's, whatever header this was built
+	 * with (bookworm's has no linux/iommufd.h) */
+	static const struct {
+		const char *sname, *path;
+		size_t at;
+	} fields[] = {
+		{ "iommufd_ucmd", "cmd", offsetof(struct ft_iommufd_offsets, ucmd_cmd) },
+		{ "iommu_ioas_unmap", "iova", offsetof(struct ft_iommufd_offsets, unmap_iova) },
+		{ "iommu_ioas_unmap", "length", offsetof(struct ft_iommufd_offsets, unmap_length) },
+		{ "iommu_ioas_map", "iova", offsetof(struct ft_iommufd_offsets, map_iova) },
+		{ "iommu_ioas_map", "length", offsetof(struct ft_iommufd_offsets, map_length) },
+		{ "iommufd_ioas", "iopt", offsetof(struct ft_iommufd_offsets, ioas_iopt) },
+		{ "iommufd_ioas", "obj", offsetof(struct ft_iommufd_offsets, ioas_obj) },
+		{ "iopt_area", "node.start", offsetof(struct ft_iommufd_offsets, area_start) },
+		{ "iopt_area", "node.last", offsetof(struct ft_iommufd_offsets, area_last) },
+	};
+	struct btf *base, *mod = NULL;
+	const struct btf *b;
+	int err = 0;
+
+	base = btf_path ? vt_btf_file_load(btf_path) : btf__load_vmlinux_btf();
+	if (!base) {
+		snprintf(why, whylen, "cannot read the kernel's BTF (%s)", strerror(errno));
+		return -1;
+	}
+	if (!btf_path && !(mod = btf__load_module_btf("iommufd", base))) {
+		snprintf(why, whylen, "iommufd has no module BTF (%s)", strerror(errno));
+		btf__free(base);
+		return -1;
+	}
+	b = mod ? mod : base;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && !err; i++) {
+		long off = field_off_why(b, fields[i].sname, fields[i].path, why, whylen);
+
+		*(long *)((char *)o + fields[i].at) = off;
+		err = off < 0 ? -1 : 0;
+	}
+	btf__free(mod);
 	btf__free(base);
 	return err;
 }

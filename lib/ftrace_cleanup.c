@@ -98,10 +98,14 @@ const char *vt_ftrace_blocker(const char *btf_path)
 		return "tracefs is not mounted or not writable (run as root)";
 	if (!tracefs_file_exists(NULL, "kprobe_events"))
 		return "this kernel has no kprobe events (CONFIG_KPROBE_EVENTS)";
-	if (access("/sys/module/vfio_iommu_type1", F_OK))
-		return "vfio_iommu_type1 is not loaded: no VFIO container is in use on this host "
-		       "(modprobe vfio_iommu_type1)";
-	if (!btf_path && access("/sys/kernel/btf/vfio_iommu_type1", R_OK))
+	/* an iommufd-only host (VMs on /dev/iommu + the VFIO device cdev) may never load
+	 * type1: iommufd's events are then enough (lib/ftrace.c) */
+	if (access("/sys/module/vfio_iommu_type1", F_OK) &&
+	    access("/sys/module/iommufd/initstate", F_OK))
+		return "neither vfio_iommu_type1 nor iommufd is loaded: no VFIO container or IOAS "
+		       "is in use on this host (modprobe vfio_iommu_type1)";
+	if (!btf_path && !access("/sys/module/vfio_iommu_type1", F_OK) &&
+	    access("/sys/kernel/btf/vfio_iommu_type1", R_OK))
 		return "vfio_iommu_type1 has no module BTF (/sys/kernel/btf/vfio_iommu_type1): the "
 		       "kprobe events' offsets come from it (or give --btf FILE)";
 	return NULL;

@@ -49,7 +49,13 @@ struct ft_thread {
 	struct {
 		uint64_t ts, obj, size, iova;
 	} call[4];
-	/* a teardown (detach_group / release) in flight, nested depth */
+	/* its IOMMU_IOAS_{UNMAP,MAP} in flight (ioas_ts != 0): op, IOAS (learned inside), the
+	 * command's iova and length, the bytes of the areas it removed; the notifies of an unmap
+	 * and the consecutive ones of one area; a notify in flight (in_ts != 0), in one or not */
+	uint64_t ioas_ts, ioas_obj, ioas_iova, ioas_len, ioas_unmapped;
+	uint32_t ioas_op, ioas_notifies, ioas_retries;
+	uint64_t in_ts, in_ioas, in_iova, in_len;
+	/* a teardown (detach_group / release / ioas_destroy) in flight, nested depth */
 	uint64_t td_ts, td_container, td_dmas, td_bytes;
 	uint32_t td_depth;
 };
@@ -58,8 +64,8 @@ enum { CALL_REMOVE, CALL_UNMAP_UNPIN, CALL_PIN, CALL_UNPIN };
 
 static bool thread_busy(const struct ft_thread *th)
 {
-	return th->io_ts || th->cb_ts || th->td_ts || th->call[0].ts || th->call[1].ts ||
-	       th->call[2].ts || th->call[3].ts;
+	return th->io_ts || th->cb_ts || th->td_ts || th->ioas_ts || th->in_ts || th->call[0].ts ||
+	       th->call[1].ts || th->call[2].ts || th->call[3].ts;
 }
 
 /* The process of thread tid, read once from /proc when its first record is read; a thread
@@ -216,7 +222,8 @@ static struct vtr_device *device(struct vt_ftrace *f, uint64_t vdev, bool create
 	return &f->devs[f->ndevs++].d;
 }
 
-/* A device seen at a pin, unpin or callback: named the first time. */
+/* A device seen at a pin, unpin or callback (whose events fetch its ops->dma_unmap in v[3]):
+ * named the first time, with its driver and callback, as vt_learn_device() does. */
 static void learn(struct vt_ftrace *f, const struct ft_thread *th, uint64_t vdev,
 		  const struct ft_rec *r)
 {
@@ -225,7 +232,9 @@ static void learn(struct vt_ftrace *f, const struct ft_thread *th, uint64_t vdev
 	if (d || !(d = device(f, vdev, true)))
 		return;
 	d->tgid = th->tgid;
+	d->dma_unmap = r->v[3];
 	memcpy(d->name, r->name, sizeof(d->name));
+	memcpy(d->driver, r->drv, sizeof(d->driver));
 }
 
 /* A device's id in the rows and the device table: its address, unless another device had that
@@ -423,6 +432,142 @@ static void call_exit(struct vt_ftrace *f, struct ft_thread *th, int c, uint64_t
 	th->call[c].ts = 0;
 }
 
+/* ---- the iommufd path (bpf/vt_iommufd.bpf.h, in user space) ------------------------------
+ * An IOAS is the container: the IOMMU_IOAS_UNMAP/MAP ioctl functions only have the command
+ * (the IOAS is looked up by its id inside), so the IOAS is learned from the io_pagetable that
+ * iopt_unmap_iova/_all or iopt_map_user_pages receive in the same thread. An unmap's bytes
+ * are the areas it removed (iopt_unmap_iova_range adds each one's length as it unfills it,
+ * and reports the sum back in the command's length, which the BPF side reads); its
+ * notifies are iommufd_access_notify_unmap's, the same area again in one unmap a retry. */
+
+static void ioas_cmd_enter(struct ft_thread *th, const struct ft_rec *r, uint32_t op)
+{
+	/* a thread gone before its first record was read has no comm from /proc */
+	if (!th->comm[0])
+		memcpy(th->comm, r->comm, sizeof(th->comm));
+	th->ioas_ts = r->ts;
+	th->ioas_op = op;
+	th->ioas_obj = 0;
+	th->ioas_iova = r->v[0];
+	th->ioas_len = r->v[1];
+	th->ioas_unmapped = 0;
+	th->ioas_notifies = th->ioas_retries = 0;
+	th->in_ts = th->in_ioas = th->in_iova = th->in_len = 0;
+}
+
+/* An IOMMU_IOAS_UNMAP that ended in iommufd's retry limit: the RETRY LIMIT alert, with what
+ * the BPF side's VT_EV_RETRY_LIMIT record carries. */
+static void retry_limit(struct vt_ftrace *f, const struct ft_thread *th, uint64_t ts, int64_t ret)
+{
+	struct vtr_event e = {
+		.ts = ts,
+		.op = VT_EV_RETRY_LIMIT,
+		.obj = th->ioas_obj,
+		.container = th->ioas_obj,
+		.pid = th->tid,
+		.tgid = th->tgid,
+		.iova = th->in_iova,
+		.size = th->in_len,
+		.aux = th->ioas_len,
+		.ret = ret,
+		.retries = th->ioas_notifies > 0xffff ? 0xffff : th->ioas_notifies,
+	};
+
+	memcpy(e.comm, th->comm, sizeof(e.comm));
+	vt_retry_limit_alert(&f->alerts, &e);
+}
+
+static void ioas_cmd_exit(struct vt_ftrace *f, struct ft_thread *th, const struct ft_rec *r,
+			  uint32_t op)
+{
+	int64_t ret = (int32_t)r->v[0];
+
+	if (!th->ioas_ts || th->ioas_op != op) {
+		f->losses[VT_LOSS_NO_ENTRY]++;
+		return;
+	}
+	account(f, th, VT_KIND_CONTAINER,
+		&(struct vtr_event){ .op = op,
+				     .obj = th->ioas_obj,
+				     .container = th->ioas_obj,
+				     .ts = r->ts,
+				     .lat = r->ts - th->ioas_ts,
+				     .size = ret	       ? 0 :
+					     op == VT_OP_UNMAP ? th->ioas_unmapped :
+								 th->ioas_len,
+				     .ret = ret,
+				     .iova = th->ioas_iova,
+				     .aux = th->ioas_len,
+				     .retries = th->ioas_notifies });
+	if (op == VT_OP_UNMAP && ret == -EDEADLOCK)
+		retry_limit(f, th, r->ts, ret);
+	th->ioas_ts = 0;
+}
+
+/* iopt_unmap_iova/_all, iopt_map_user_pages: the IOAS of the thread's unmap or map */
+static void ioas_learn(struct vt_ftrace *f, struct ft_thread *th, uint64_t iopt, uint32_t op)
+{
+	if (th->ioas_ts && th->ioas_op == op && !th->ioas_obj && iopt)
+		th->ioas_obj = iopt - f->ioas_iopt_off;
+}
+
+static void ioas_notify_enter(struct vt_ftrace *f, struct ft_thread *th, const struct ft_rec *r)
+{
+	uint64_t ioas = r->v[0] ? r->v[0] - f->ioas_iopt_off : 0, iova = r->v[1], len = r->v[2];
+
+	if (th->ioas_ts && th->ioas_op == VT_OP_UNMAP) {
+		if (th->ioas_notifies && th->in_iova == iova && th->in_ioas == ioas) {
+			th->ioas_retries++;
+			account(f, th, VT_KIND_CONTAINER,
+				&(struct vtr_event){ .op = VT_OP_RETRY,
+						     .obj = ioas,
+						     .container = ioas,
+						     .ts = r->ts,
+						     .size = len,
+						     .iova = iova,
+						     .retries = th->ioas_retries });
+		} else {
+			th->ioas_retries = 0;
+		}
+		th->ioas_notifies++;
+	}
+	th->in_ioas = ioas;
+	th->in_iova = iova;
+	th->in_len = len;
+	th->in_ts = r->ts;
+}
+
+static void ioas_notify_exit(struct vt_ftrace *f, struct ft_thread *th, const struct ft_rec *r)
+{
+	if (!th->in_ts) {
+		f->losses[VT_LOSS_NO_ENTRY]++;
+		return;
+	}
+	account(f, th, VT_KIND_CONTAINER,
+		&(struct vtr_event){ .op = VT_OP_NOTIFY,
+				     .obj = th->in_ioas,
+				     .container = th->in_ioas,
+				     .ts = r->ts,
+				     .lat = r->ts - th->in_ts,
+				     .size = th->in_len,
+				     .iova = th->in_iova,
+				     .retries = th->ioas_retries });
+	th->in_ts = 0;
+}
+
+/* An area removed: by the thread's unmap (its bytes), or by its teardown (an area, bytes) */
+static void area_unfill(struct ft_thread *th, const struct ft_rec *r)
+{
+	uint64_t bytes = r->v[1] - r->v[0] + 1;
+
+	if (th->td_ts) {
+		th->td_dmas++;
+		th->td_bytes += bytes;
+	}
+	if (th->ioas_ts && th->ioas_op == VT_OP_UNMAP)
+		th->ioas_unmapped += bytes;
+}
+
 /* The function of callback cb ("module:function") when it is in module, else NULL. */
 static const char *cb_in_module(const struct ft_cb *cb, const char *module)
 {
@@ -439,8 +584,16 @@ static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 
 	for (int i = 0; i < f->ncbs; i++)
 		ncb += cb_in_module(&f->cbs[i], r->name) != NULL;
-	if (!ncb && strcmp(r->name, "vfio") && strcmp(r->name, "vfio_iommu_type1"))
+	if (!ncb && strcmp(r->name, "vfio") && strcmp(r->name, "vfio_iommu_type1") &&
+	    (!f->iommufd || strcmp(r->name, "iommufd")))
 		return;
+	/* an iommufd-only start: type1 has no events (its offsets were not read) */
+	if (!f->type1 && !strcmp(r->name, "vfio_iommu_type1")) {
+		if (load)
+			vt_warn("vfio_iommu_type1 loaded after the start: its containers are not "
+				"traced until vfio-trace is started again");
+		return;
+	}
 	if (!load) {
 		fprintf(stderr, "%s: module %s unloaded: its kprobe events wait for it\n", vt_prog,
 			r->name);
@@ -533,16 +686,30 @@ static void handle(struct vt_ftrace *f, const struct ft_rec *r)
 	case FT_UNMAP_UNPIN_RET: call_exit(f, th, CALL_UNMAP_UNPIN, r->ts, 0); break;
 	case FT_DETACH:
 	case FT_RELEASE:
+	case FT_IOAS_DESTROY:
 		if (th->td_ts) {
 			th->td_depth++;
 			break;
 		}
 		th->td_ts = r->ts;
-		th->td_container = r->v[0];
+		/* an IOAS is known by its struct iommufd_ioas, the object's container */
+		th->td_container = e->kind != FT_IOAS_DESTROY ? r->v[0] :
+				   r->v[0]		      ? r->v[0] - f->ioas_obj_off :
+								0;
 		th->td_dmas = th->td_bytes = th->td_depth = 0;
 		break;
 	case FT_DETACH_RET:
-	case FT_RELEASE_RET: teardown_exit(f, th, r->ts); break;
+	case FT_RELEASE_RET:
+	case FT_IOAS_DESTROY_RET: teardown_exit(f, th, r->ts); break;
+	case FT_IOAS_UNMAP: ioas_cmd_enter(th, r, VT_OP_UNMAP); break;
+	case FT_IOAS_UNMAP_RET: ioas_cmd_exit(f, th, r, VT_OP_UNMAP); break;
+	case FT_IOAS_MAP: ioas_cmd_enter(th, r, VT_OP_MAP); break;
+	case FT_IOAS_MAP_RET: ioas_cmd_exit(f, th, r, VT_OP_MAP); break;
+	case FT_IOPT_UNMAP: ioas_learn(f, th, r->v[0], VT_OP_UNMAP); break;
+	case FT_IOPT_MAP: ioas_learn(f, th, r->v[0], VT_OP_MAP); break;
+	case FT_IOAS_NOTIFY: ioas_notify_enter(f, th, r); break;
+	case FT_IOAS_NOTIFY_RET: ioas_notify_exit(f, th, r); break;
+	case FT_AREA_UNFILL: area_unfill(th, r); break;
 	case FT_REGISTER:
 	case FT_UNREGISTER:
 		/* type1 returns at once for a device without dma_unmap: it never joins the list */
@@ -635,6 +802,8 @@ static void handle_raw(struct vt_ftrace *f, int c, void *data, uint64_t ts)
 		copy_string(e->te, &rec, "name", r.name, sizeof(r.name));
 	if (e->drv_f)
 		copy_string(e->te, &rec, "drv", r.drv, sizeof(r.drv));
+	if (e->comm_f)
+		copy_string(e->te, &rec, "comm", r.comm, sizeof(r.comm));
 	handle(f, &r);
 }
 

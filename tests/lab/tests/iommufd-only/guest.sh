@@ -4,7 +4,8 @@
 # vfio_iommu_type1 unloaded if it came with them; doctor must find the BPF backend usable
 # (type1's points: module not loaded; iommufd's attached), and stat, top, snoop, hist, locks,
 # record and export must run over cdev + iommufd scenarios, stat's totals equal to the workload's counters
-# (./check). On a kernel without iommufd (Debian's) only the note is written.
+# (./check), and stat --backend ftrace's over three of them ("ft-"). On a kernel without iommufd
+# (Debian's) only the note is written.
 . /lab/lib.sh
 if ! grep -q iommufd "$LAB_MODDIR/modules.dep" 2>/dev/null; then
 	note iommufd absent
@@ -33,6 +34,11 @@ vt_traced record "record -o /tmp/io.vtr --interval 0.1" single --iommufd
 vfio-trace report /tmp/io.vtr --json > "$LAB_OUT/record.report" 2> "$LAB_OUT/record.report.err"
 echo $? > "$LAB_OUT/record.report.rc"
 vt_traced export "export --listen 127.0.0.1:9828 --interval 1" single --iommufd
+# the ftrace backend (kprobe events, no BPF) starts on iommufd alone too
+F="stat --backend ftrace --json 1"
+vt_traced ft-single "$F" single --iommufd
+vt_traced ft-multidev "$F" multidev --iommufd --devices 2 --maps 4 --iterations 10
+vt_traced ft-retry "$F" retry --iommufd --fault-k 3 --maps 2 --iterations 5
 module_loaded vfio_iommu_type1 && fail "something loaded vfio_iommu_type1"
 # type1 loaded under a running tracer: it says its containers are not traced
 vfio-trace stat 1 > "$LAB_OUT/late.trace" 2> "$LAB_OUT/late.trace.err" &
@@ -45,6 +51,16 @@ if [ -n "$_t1" ]; then
 fi
 kill -INT $_lpid; wait $_lpid; echo $? > "$LAB_OUT/late.trace.rc"
 note late_type1 "${_t1:-none}"
+# the same under the ftrace backend: type1 unloaded again, then loaded under it
+if [ -n "$_t1" ]; then
+	rmmod vfio_iommu_type1 || fail "cannot unload vfio_iommu_type1 again"
+	vfio-trace stat --backend ftrace 1 > "$LAB_OUT/late-ft.trace" 2> "$LAB_OUT/late-ft.trace.err" &
+	_lpid=$!
+	wait_line "$LAB_OUT/late-ft.trace.err" tracing 90 || { kill $_lpid; fail "late-ft: tracer did not start"; }
+	insmod "$_t1" || fail "cannot load $_t1"
+	wait_line "$LAB_OUT/late-ft.trace.err" "vfio_iommu_type1 loaded after the start" 60
+	kill -INT $_lpid; wait $_lpid; echo $? > "$LAB_OUT/late-ft.trace.rc"
+fi
 cat /sys/kernel/debug/kprobes/list > "$LAB_OUT/kprobes-after" 2>/dev/null
 dmatest_unload || fail "rmmod failed"
 dmesg_clean || fail "kernel log has errors"
