@@ -8,8 +8,10 @@
 # A runner defines start_tracer MODE TAG (0 once its tracer attached, or for a mode without
 # one) and warmup [ARG...] (a few cycles under the tracer before a measured storm, so that
 # it has learnt the devices and attached their dma_unmap callbacks: done under every mode alike).
-# Sourced as /lab/bench/guest-lib.sh (busybox sh). Functions here name their variables _<fn>_*:
-# they call the runner's functions, which may use any other name.
+# Sourced as /lab/bench/guest-lib.sh (busybox sh). The helpers' variables are global (no
+# `local`, as in the rest of the bench scripts), so their names start with _ (bench_rounds'
+# _br_*, bench_stats_windows' _sw_*, as these call the runner's functions): a runner's own names
+# stay its own.
 
 # bench_setup: what each runner does first. B, VT, R: the host's tools, the binary measured,
 # the raw results; bpf_stats off until a runner's own windows; a CPU stuck in the kernel (seen
