@@ -85,6 +85,7 @@ warmup() {
 		echo "bench: warm-up storm failed"
 	sleep 0.5
 }
+# the timed storm of bench_rounds
 storm() { # OUT.json
 	vfio-workload storm --duration $STORM_SECS -q --no-module-stats --json "$1" ||
 		{ echo "bench: storm exited $?"; return 1; }
@@ -94,41 +95,21 @@ storm() { # OUT.json
 		mv "$1" "$1.invalid"; return 1
 	fi
 }
+# a bpf_stats window's storm
+stats_storm() { # OUT.json
+	vfio-workload storm --duration ${STATS_SECS:-1} -q --no-module-stats --json "$1"
+}
 
 # ---- 1. storm throughput, alternating modes, ROUNDS rounds (round 0 is a discarded warm-up)
 echo "bench: storm throughput: modes [$MODES], $ROUNDS rounds of ${STORM_SECS}s storms"
-warmup; storm /tmp/discard.json
-r=1
-while [ $r -le $ROUNDS ]; do
-	for m in $MODES; do
-		start_tracer $m $r || { note "fail_$m" "round $r: no attach"; continue; }
-		warmup
-		storm $R/storm-$m-$r.json || note "fail_$m" "round $r: storm failed"
-		stop_tracer
-	done
-	echo "bench: round $r done ($(cut -d' ' -f1 /proc/uptime)s)"
-	r=$((r + 1))
-done
+bench_rounds "$MODES" storm
 
 # ---- 2. per-program BPF cost under kernel.bpf_stats_enabled=1: STATS_WINDOWS storms of
-# STATS_SECS under one tracer start, a progstats snapshot around each (report.py takes medians
-# over the windows: one vCPU stall on the host inflates a window's mean)
+# STATS_SECS under one tracer start, a progstats snapshot around each; every mode with BPF
+# programs (untraced has none, the ftrace backend none of its own)
+STATS_MODES=$(for m in $MODES; do case $m in untraced | ftrace) ;; *) echo $m ;; esac; done)
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
-for m in $MODES; do
-	case $m in untraced | ftrace) continue ;; esac
-	progstats > $R/stats-$m-pre.tsv
-	start_tracer $m stats || continue
-	warmup
-	w=1
-	while [ $w -le ${STATS_WINDOWS:-3} ]; do
-		progstats > $R/stats-$m-w$w-before.tsv
-		vfio-workload storm --duration ${STATS_SECS:-1} -q --no-module-stats --json $R/storm-stats-$m-w$w.json ||
-			echo "bench: stats storm under $m failed"
-		progstats > $R/stats-$m-w$w-after.tsv
-		w=$((w + 1))
-	done
-	stop_tracer
-done
+bench_stats_windows "$STATS_MODES" "" stats_storm
 echo 0 > /proc/sys/kernel/bpf_stats_enabled
 echo "bench: bpf_stats pass done ($(cut -d' ' -f1 /proc/uptime)s)"
 

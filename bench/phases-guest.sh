@@ -50,7 +50,7 @@ warmup() {
 		echo "bench: warm-up pci storm failed"
 	sleep 0.5
 }
-storm() { # SECS OUT.json
+pci_storm() { # SECS OUT.json
 	vfio-workload pci --duration $1 $PCI -q --no-module-stats --json "$2" ||
 		{ echo "bench: pci storm exited $?"; return 1; }
 	if [ -n "$TPID" ] && ! kill -0 $TPID 2>/dev/null; then
@@ -58,36 +58,15 @@ storm() { # SECS OUT.json
 		mv "$2" "$2.invalid"; return 1
 	fi
 }
+# bench_rounds' timed storm and a bpf_stats window's storm, each into OUT.json
+timed_storm() { pci_storm $STORM_SECS "$1"; }
+stats_storm() { pci_storm ${STATS_SECS:-1} "$1"; }
 
 echo "bench: phases pass (real IOMMU domain, ${bind% *}): modes [$MODES], $ROUNDS rounds of ${STORM_SECS}s pci storms"
-warmup; storm $STORM_SECS /tmp/discard.json
-r=1
-while [ $r -le $ROUNDS ]; do
-	for m in $MODES; do
-		start_tracer $m $r || { note "fail_$m" "round $r: no attach"; continue; }
-		warmup
-		storm $STORM_SECS $R/storm-$m-$r.json || note "fail_$m" "round $r: pci storm failed"
-		stop_tracer
-	done
-	echo "bench: phases round $r done ($(cut -d' ' -f1 /proc/uptime)s)"
-	r=$((r + 1))
-done
+bench_rounds "$MODES" timed_storm
 
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
-for m in $MODES; do
-	[ $m = untraced ] && continue
-	progstats > $R/stats-$m-pre.tsv
-	start_tracer $m stats || continue
-	warmup
-	w=1
-	while [ $w -le ${STATS_WINDOWS:-3} ]; do
-		progstats > $R/stats-$m-w$w-before.tsv
-		storm ${STATS_SECS:-1} $R/storm-stats-$m-w$w.json || echo "bench: stats pci storm under $m failed"
-		progstats > $R/stats-$m-w$w-after.tsv
-		w=$((w + 1))
-	done
-	stop_tracer
-done
+bench_stats_windows "$(for m in $MODES; do [ $m = untraced ] || echo $m; done)" "" stats_storm
 echo 0 > /proc/sys/kernel/bpf_stats_enabled
 echo "bench: phases bpf_stats pass done ($(cut -d' ' -f1 /proc/uptime)s)"
 dmatest_unload || note warn_rmmod "rmmod vfio_dmatest failed"

@@ -62,6 +62,10 @@ storm() { # POINT OUT.json
 		mv "$2" "$2.invalid"; return 1
 	fi
 }
+# a bpf_stats window's storm
+stats_storm() { # POINT OUT.json
+	vfio-workload multicontainer $(point_args $1) --duration ${STATS_SECS:-2} -q --no-module-stats --json "$2"
+}
 
 # ---- 1. throughput per point, modes alternating within each round; top's CPU over the storm
 echo "bench: scale: points [$POINTS], modes [$MODES], $ROUNDS rounds of ${STORM_SECS}s storms"
@@ -94,20 +98,7 @@ done
 # over the windows: one vCPU stall on the host inflates a window)
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
 for p in $POINTS; do
-	for m in empty-lean top; do
-		progstats > $R/stats-$m-$p-pre.tsv
-		start_tracer $m stats-$p || continue
-		warmup $p
-		w=1
-		while [ $w -le ${STATS_WINDOWS:-3} ]; do
-			progstats > $R/stats-$m-$p-w$w-before.tsv
-			vfio-workload multicontainer $(point_args $p) --duration ${STATS_SECS:-2} -q --no-module-stats \
-				--json $R/storm-stats-$m-$p-w$w.json || echo "bench: stats storm under $m at $p failed"
-			progstats > $R/stats-$m-$p-w$w-after.tsv
-			w=$((w + 1))
-		done
-		stop_tracer
-	done
+	bench_stats_windows "empty-lean top" -$p stats_storm $p
 done
 echo 0 > /proc/sys/kernel/bpf_stats_enabled
 echo "bench: bpf_stats pass done ($(cut -d' ' -f1 /proc/uptime)s)"
