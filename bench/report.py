@@ -171,7 +171,8 @@ def collect(args):
                     p["_npr"].append(r["run_time_ns"] / r["run_cnt"])
         progs_ = []
         for p in per.values():
-            p["ns_per_run"] = round(med(p.pop("_npr")), 1) if p["run_cnt"] else None
+            npr = p.pop("_npr")  # always dropped: a program that never ran leaves no internal key
+            p["ns_per_run"] = round(med(npr), 1) if npr else None
             progs_.append(p)
         ns = sum(p["run_time_ns"] for p in progs_)
         cnt = sum(p["run_cnt"] for p in progs_)
