@@ -248,9 +248,11 @@ static int attach_kprobe_multi(struct vt_bpf *t)
 		int fd = bpf_program__fd(t->kmulti[slot].prog), r = t->kmulti[slot].retprobe;
 
 		if (bpf_map_update_elem(map, &slot, &fd, BPF_ANY)) {
+			int err = errno ? -errno : -EINVAL;
+
 			vt_dbg("kprobe_multi: %s refused by the program array: %s",
-			       bpf_program__name(t->kmulti[slot].prog), strerror(errno));
-			return -errno;
+			       bpf_program__name(t->kmulti[slot].prog), strerror(-err));
+			return err;
 		}
 		syms[r][n[r]] = t->kmulti[slot].symbol;
 		cookies[r][n[r]++] = slot;
@@ -263,9 +265,11 @@ static int attach_kprobe_multi(struct vt_bpf *t)
 			continue;
 		t->kmulti_links[r] = bpf_program__attach_kprobe_multi_opts(dispatch[r], NULL, &o);
 		if (!t->kmulti_links[r]) {
+			int err = errno ? -errno : -EINVAL;
+
 			vt_dbg("kprobe_multi: %d %s not attached: %s", n[r],
-			       r ? "returns" : "entries", strerror(errno));
-			return -errno;
+			       r ? "returns" : "entries", strerror(-err));
+			return err;
 		}
 	}
 	return 0;
