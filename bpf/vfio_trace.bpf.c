@@ -570,3 +570,28 @@ int it_task_stacks(struct bpf_iter__task *ctx)
 	bpf_seq_write(seq, "\n", 1);
 	return 0;
 }
+
+/* ---- kprobe_multi: every kprobe of a command that runs until stopped, in two links -------
+ * A perf kprobe's close waits for RCU grace periods under the kernel's event_mutex, one
+ * kprobe at a time (~40 ms each under emulation), so stopping snoop took seconds; a
+ * kprobe_multi link is closed at once (docs/BENCHMARKS.md "Exit"). lib/loader.c attaches these
+ * two dispatchers to every point's function, each function's attach cookie the slot of its
+ * kp_/kr_ program in vt_kprobe_handlers, and loads those programs with the expected attach
+ * type BPF_TRACE_KPROBE_MULTI: a tail call needs caller and callee of the same kind. The
+ * handler runs with the dispatcher's pt_regs: its arguments and return value read as under a
+ * perf kprobe. */
+VT_MAP(BPF_MAP_TYPE_PROG_ARRAY, 128, __u32, __u32) vt_kprobe_handlers SEC(".maps");
+
+SEC("kprobe.multi")
+int km_dispatch_entry(struct pt_regs *ctx)
+{
+	bpf_tail_call(ctx, &vt_kprobe_handlers, (__u32)bpf_get_attach_cookie(ctx));
+	return 0;
+}
+
+SEC("kretprobe.multi")
+int km_dispatch_exit(struct pt_regs *ctx)
+{
+	bpf_tail_call(ctx, &vt_kprobe_handlers, (__u32)bpf_get_attach_cookie(ctx));
+	return 0;
+}

@@ -27,8 +27,10 @@ static const char *yesno(bool b)
 
 /* What the tracing commands attach functions with (lib/loader.c): fentry where the kernel
  * takes it, kprobe where not; a command that runs until it is stopped takes kprobes where the
- * perf kprobe PMU is there, for their quick detach (vfio-trace(8) "Stopping"). The table's
- * METHOD column is the first case's, point by point. */
+ * perf kprobe PMU is there, for their quick detach (vfio-trace(8) "Stopping"): one
+ * kprobe_multi link for all where the kernel has them, except export and record (and
+ * --kprobe), which keep a kprobe per function so that the modules can be reloaded under them.
+ * The table's METHOD column is the first case's, point by point. */
 static const char *method_with_count(const struct vt_env *env)
 {
 	bool fentry = env->fentry_works && !env->force_kprobe;
@@ -36,11 +38,18 @@ static const char *method_with_count(const struct vt_env *env)
 	return fentry ? "fentry" : env->kprobes ? "kprobe" : "none";
 }
 
-static const char *method_until_stopped(const struct vt_env *env)
+static const char *method_export_record(const struct vt_env *env)
 {
 	bool fentry = env->fentry_works && !env->force_kprobe;
 
 	return env->kprobes ? "kprobe" : fentry ? "fentry" : "none";
+}
+
+static const char *method_until_stopped(const struct vt_env *env)
+{
+	if (env->kprobes && env->kprobe_multi && !env->force_kprobe)
+		return "kprobe_multi";
+	return method_export_record(env);
 }
 
 static void print_text(const struct vt_env *env, const char *blocker, const char *ft_blocker)
@@ -76,9 +85,12 @@ static void print_text(const struct vt_env *env, const char *blocker, const char
 	printf("kprobes       %s\n", !env->privileged ? "not tried" :
 				     env->kprobes     ? "work" :
 							"refused");
-	printf("methods       with a count: %s; until stopped (no count, record without "
-	       "--duration): %s\n\n",
-	       method_with_count(env), method_until_stopped(env));
+	printf("kprobe_multi  %s\n", !env->privileged  ? "not tried" :
+				     env->kprobe_multi ? "works" :
+							 "refused (no CONFIG_FPROBE)");
+	printf("methods       with a count: %s; until stopped (no count): %s; export, record "
+	       "without --duration: %s\n\n",
+	       method_with_count(env), method_until_stopped(env), method_export_record(env));
 	printf("%-36s %-13s %s\n", "ATTACH POINT", "METHOD", "REASON");
 	for (int i = 0; i < vt_npoints; i++) {
 		const struct vt_point *p = &vt_points[i];
@@ -137,10 +149,13 @@ static void print_json(const struct vt_env *env, const char *blocker, const char
 			       env->tracefs[0] ? json_object_new_string(env->tracefs) : NULL);
 	json_object_object_add(o, "fentry", json_object_new_boolean(env->fentry_works));
 	json_object_object_add(o, "kprobes", json_object_new_boolean(env->kprobes));
+	json_object_object_add(o, "kprobe_multi", json_object_new_boolean(env->kprobe_multi));
 	x = json_object_new_object();
 	json_object_object_add(x, "with_count", json_object_new_string(method_with_count(env)));
 	json_object_object_add(x, "until_stopped",
 			       json_object_new_string(method_until_stopped(env)));
+	json_object_object_add(x, "export_record",
+			       json_object_new_string(method_export_record(env)));
 	json_object_object_add(o, "methods", x);
 	for (int i = 0; i < vt_npoints; i++) {
 		const struct vt_point *p = &vt_points[i];

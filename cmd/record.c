@@ -255,6 +255,9 @@ int cmd_record(int argc, char **argv)
 		r.cli.ringbuf_pages = 1024;
 	cmd_events_opts(&r.cli, &topts, on_event, &r);
 	topts.on_alert = on_alert;
+	/* a long recording follows module reloads: a kprobe per function, not a kprobe_multi
+	 * link, which would hold the modules (lib/loader.c) */
+	topts.no_kprobe_multi = true;
 	/* Events that arrive while attaching wait in the writer's buffer: the file is created
 	 * (header block first) once the tracer says how it attached. */
 	start = vt_now_ns();

@@ -133,6 +133,8 @@ static int reuse_maps(struct vt_bpf *t, struct callback_bpf *cb)
 		if (bpf_map__reuse_fd(m[i].dst, bpf_map__fd(m[i].src)))
 			return -1;
 	/* Per-task callback state is shared by every callback instance too. */
+	if (t->km_cb && t->km_cb != cb)
+		return bpf_map__reuse_fd(cb->maps.vt_cbs, bpf_map__fd(t->km_cb->maps.vt_cbs));
 	if (t->kp_cb && t->kp_cb != cb)
 		return bpf_map__reuse_fd(cb->maps.vt_cbs, bpf_map__fd(t->kp_cb->maps.vt_cbs));
 	for (int i = 0; i < t->ncbs; i++)
@@ -142,7 +144,9 @@ static int reuse_maps(struct vt_bpf *t, struct callback_bpf *cb)
 	return 0;
 }
 
-static struct callback_bpf *cb_open(struct vt_bpf *t, bool fentry, const char *func, uint64_t addr)
+/* multi: the kprobe programs for kprobe_multi links (vt_cb_attach_multi) */
+static struct callback_bpf *cb_open(struct vt_bpf *t, bool fentry, bool multi, const char *func,
+				    uint64_t addr)
 {
 	/* --btf: CO-RE against the file, as the main object (lib/loader.c) */
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = t->opts.btf_path);
@@ -161,6 +165,12 @@ static struct callback_bpf *cb_open(struct vt_bpf *t, bool fentry, const char *f
 	bpf_program__set_autoload(cb->progs.fx_callback, fentry);
 	bpf_program__set_autoload(cb->progs.kp_callback, !fentry);
 	bpf_program__set_autoload(cb->progs.kr_callback, !fentry);
+	if (multi) {
+		bpf_program__set_expected_attach_type(cb->progs.kp_callback,
+						      BPF_TRACE_KPROBE_MULTI);
+		bpf_program__set_expected_attach_type(cb->progs.kr_callback,
+						      BPF_TRACE_KPROBE_MULTI);
+	}
 	if (fentry && (bpf_program__set_attach_target(cb->progs.fe_callback, 0, func) ||
 		       bpf_program__set_attach_target(cb->progs.fx_callback, 0, func)))
 		goto fail;
@@ -170,6 +180,31 @@ static struct callback_bpf *cb_open(struct vt_bpf *t, bool fentry, const char *f
 fail:
 	callback_bpf__destroy(cb);
 	return NULL;
+}
+
+/* The callback's own perf kprobe and kretprobe; false (errno) when they did not attach. */
+static bool attach_cb_kprobe(struct vt_bpf *t, struct vt_cb_target *c)
+{
+	if (!t->kp_cb && t->env.kprobes) /* only through the perf kprobe PMU (lib/probe.c) */
+		t->kp_cb = cb_open(t, false, false, NULL, 0);
+	if (t->kp_cb) {
+		/* One kprobe program for every target: the cookie says which function it is. */
+		LIBBPF_OPTS(bpf_kprobe_opts, o, .bpf_cookie = c->addr);
+
+		c->links[0] =
+			bpf_program__attach_kprobe_opts(t->kp_cb->progs.kp_callback, c->sym, &o);
+		o.retprobe = true;
+		c->links[1] =
+			bpf_program__attach_kprobe_opts(t->kp_cb->progs.kr_callback, c->sym, &o);
+		if (c->links[0] && c->links[1]) {
+			c->method = VT_M_KPROBE;
+			return true;
+		}
+		bpf_link__destroy(c->links[0]);
+		bpf_link__destroy(c->links[1]);
+		memset(c->links, 0, sizeof(c->links));
+	}
+	return false;
 }
 
 /* Attach to the function at addr named s (a candidate from BTF, or a device's callback). */
@@ -198,7 +233,7 @@ static int attach_cb_func(struct vt_bpf *t, const struct vt_ksym *s, enum cb_ori
 
 	/* fentry's trampoline would keep the module from being unloaded (module_reload) */
 	if (t->env.fentry_works && !t->opts.force_kprobe && !(s->module && t->env.module_kprobes)) {
-		c->obj = cb_open(t, true, s->name, s->addr);
+		c->obj = cb_open(t, true, false, s->name, s->addr);
 		if (c->obj) {
 			c->links[0] = bpf_program__attach(c->obj->progs.fe_callback);
 			c->links[1] = bpf_program__attach(c->obj->progs.fx_callback);
@@ -216,24 +251,15 @@ static int attach_cb_func(struct vt_bpf *t, const struct vt_ksym *s, enum cb_ori
 			snprintf(why, sizeof(why), "fentry load: %s; ", strerror(errno));
 		}
 	}
-	if (!t->kp_cb && t->env.kprobes) /* only through the perf kprobe PMU (lib/probe.c) */
-		t->kp_cb = cb_open(t, false, NULL, 0);
-	if (t->kp_cb) {
-		/* One kprobe program for every target: the cookie says which function it is. */
-		LIBBPF_OPTS(bpf_kprobe_opts, o, .bpf_cookie = s->addr);
-
-		c->links[0] =
-			bpf_program__attach_kprobe_opts(t->kp_cb->progs.kp_callback, c->sym, &o);
-		o.retprobe = true;
-		c->links[1] =
-			bpf_program__attach_kprobe_opts(t->kp_cb->progs.kr_callback, c->sym, &o);
-		if (c->links[0] && c->links[1]) {
-			c->method = VT_M_KPROBE;
-			goto done;
-		}
-		bpf_link__destroy(c->links[0]);
-		bpf_link__destroy(c->links[1]);
+	/* the start of a command on kprobe_multi: attached with the others (vt_cb_attach_multi) */
+	if (t->cb_multi_collect) {
+		c->method = VT_M_KPROBE;
+		c->multi = true;
+		t->ncbs++;
+		return 0;
 	}
+	if (attach_cb_kprobe(t, c))
+		goto done;
 	vt_warn("cannot attach to %s, %s: %skprobe: %s", c->sym, who, why, strerror(errno));
 	return -1;
 done:
@@ -241,6 +267,63 @@ done:
 	fprintf(stderr, "%s: attached dma_unmap callback %s (%s) for %s%s\n", vt_prog, c->sym,
 		vt_method_name(c->method), from == CB_FROM_BTF ? "module " : "", who);
 	return 0;
+}
+
+int vt_cb_attach_multi(struct vt_bpf *t)
+{
+	unsigned long addrs[VT_MAX_CB];
+	__u64 cookies[VT_MAX_CB];
+	int n = 0, kept = 0;
+	bool ok = false;
+
+	t->cb_multi_collect = false;
+	for (int i = 0; i < t->ncbs; i++)
+		if (t->cbs[i].multi) {
+			/* the address, not the name: two modules may name a function alike */
+			addrs[n] = t->cbs[i].addr;
+			cookies[n++] = t->cbs[i].addr; /* which function it is, as for a kprobe */
+		}
+	if (!n)
+		return 0;
+	t->km_cb = cb_open(t, false, true, NULL, 0);
+	for (int r = 0; t->km_cb && r < 2; r++) {
+		LIBBPF_OPTS(bpf_kprobe_multi_opts, o, .addrs = addrs, .cookies = cookies, .cnt = n,
+			    .retprobe = r == 1);
+
+		t->cb_multi_links[r] = bpf_program__attach_kprobe_multi_opts(
+			r ? t->km_cb->progs.kr_callback : t->km_cb->progs.kp_callback, NULL, &o);
+		ok = t->cb_multi_links[r] != NULL;
+		if (!ok)
+			break;
+	}
+	if (!ok) {
+		vt_dbg("the dma_unmap callbacks' kprobe_multi did not attach (%s): a kprobe each",
+		       strerror(errno));
+		for (int r = 0; r < 2; r++) {
+			bpf_link__destroy(t->cb_multi_links[r]);
+			t->cb_multi_links[r] = NULL;
+		}
+		callback_bpf__destroy(t->km_cb);
+		t->km_cb = NULL;
+	}
+	for (int i = 0; i < t->ncbs; i++) {
+		struct vt_cb_target *c = &t->cbs[i];
+
+		if (c->multi && !ok) {
+			c->multi = false;
+			if (!attach_cb_kprobe(t, c)) {
+				vt_warn("cannot attach to %s: kprobe: %s", c->sym, strerror(errno));
+				continue;
+			}
+		}
+		t->cbs[kept++] = *c;
+		if (c->multi || !ok)
+			fprintf(stderr, "%s: attached dma_unmap callback %s (%s) for module %.*s\n",
+				vt_prog, c->sym, ok ? "kprobe_multi" : vt_method_name(c->method),
+				(int)strcspn(c->sym, ":"), c->sym);
+	}
+	t->ncbs = kept;
+	return n;
 }
 
 /* A device's callback at addr (one not found in BTF: a module without it, say). */
@@ -518,6 +601,10 @@ void vt_cb_programs(struct vt_bpf *t, vt_prog_fn fn, void *ctx)
 		snprintf(name, sizeof(name), "fx_callback:%s", t->cbs[i].sym);
 		vt_prog_report(t->cbs[i].obj->progs.fx_callback, name, fn, ctx);
 	}
+	if (t->km_cb) { /* the kprobe_multi instance: every callback found at the start */
+		vt_prog_report(t->km_cb->progs.kp_callback, "kp_callback", fn, ctx);
+		vt_prog_report(t->km_cb->progs.kr_callback, "kr_callback", fn, ctx);
+	}
 	if (kprobe_cb && t->kp_cb) { /* one kprobe instance serves every such callback */
 		vt_prog_report(t->kp_cb->progs.kp_callback, "kp_callback", fn, ctx);
 		vt_prog_report(t->kp_cb->progs.kr_callback, "kr_callback", fn, ctx);
@@ -560,6 +647,12 @@ void vt_cb_detach_all(struct vt_bpf *t)
 {
 	for (int i = 0; i < t->ncbs; i++)
 		cb_detach(&t->cbs[i]);
+	for (int r = 0; r < 2; r++) {
+		bpf_link__destroy(t->cb_multi_links[r]);
+		t->cb_multi_links[r] = NULL;
+	}
+	callback_bpf__destroy(t->km_cb);
+	t->km_cb = NULL;
 	callback_bpf__destroy(t->kp_cb);
 	t->ncbs = 0;
 	t->kp_cb = NULL;

@@ -85,8 +85,10 @@ static void *detach_worker(void *arg)
 }
 
 /* A perf event link (a kprobe through the perf kprobe PMU), or one the kernel cannot say
- * (before 5.15 libbpf attaches those by ioctl: no bpf_link info, and a perf fd). */
-static bool is_perf_link(struct bpf_link *link)
+ * (before 5.15 libbpf attaches those by ioctl: no bpf_link info, and a perf fd), or a
+ * kprobe_multi link (its unregister waits for grace periods too: the pool closes the entries'
+ * and the returns' side by side). */
+static bool is_kprobe_link(struct bpf_link *link)
 {
 	struct bpf_link_info info;
 	__u32 len = sizeof(info);
@@ -94,7 +96,7 @@ static bool is_perf_link(struct bpf_link *link)
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len))
 		return true;
-	return info.type == BPF_LINK_TYPE_PERF_EVENT;
+	return info.type == BPF_LINK_TYPE_PERF_EVENT || info.type == BPF_LINK_TYPE_KPROBE_MULTI;
 }
 
 static int pool_threads(int nperf)
@@ -114,7 +116,7 @@ static int pool_threads(int nperf)
 void vt_detach_begin(struct vt_bpf *t)
 {
 	const struct bpf_object_skeleton *s = t->skel ? t->skel->skeleton : NULL;
-	int max = 2 * t->ncbs + t->nextra + (s ? s->prog_cnt : 0), n = 0, want;
+	int max = 2 * t->ncbs + t->nextra + 4 + (s ? s->prog_cnt : 0), n = 0, want;
 	struct vt_detach *d;
 	pthread_attr_t attr;
 
@@ -135,6 +137,10 @@ void vt_detach_begin(struct vt_bpf *t)
 	if (t->skel)
 		n = take(d->l, n, max, &t->skel->links.rt_module_load, "rt_module_load");
 	d->hold = n;
+	for (int r = 0; r < 2; r++)
+		n = take(d->l, n, max, &t->cb_multi_links[r],
+			 r ? "callbacks kprobe_multi (returns)" :
+			     "callbacks kprobe_multi (entries)");
 	for (int i = 0; i < t->ncbs; i++)
 		for (int k = 0; k < 2; k++)
 			n = take(d->l, n, max, &t->cbs[i].links[k], t->cbs[i].sym);
@@ -142,6 +148,9 @@ void vt_detach_begin(struct vt_bpf *t)
 		n = take(d->l, n, max, &t->extra[i],
 			 i < t->nretarget ? bpf_program__name(t->retarget[i].prog) : "kprobe");
 	t->nextra = 0;
+	for (int r = 0; r < 2; r++)
+		n = take(d->l, n, max, &t->kmulti_links[r],
+			 r ? "kprobe_multi (returns)" : "kprobe_multi (entries)");
 	for (int i = 0; s && i < s->prog_cnt; i++)
 		n = take(d->l, n, max, s->progs[i].link, s->progs[i].name);
 	d->n = n;
@@ -149,9 +158,9 @@ void vt_detach_begin(struct vt_bpf *t)
 		destroy_timed(&d->l[i]);
 	if (d->hold)
 		vt_hold_release_all(t);
-	/* The perf links to the front of the rest (the pool's), the others after them. */
+	/* The kprobe links to the front of the rest (the pool's), the others after them. */
 	for (int i = d->hold; i < n; i++)
-		if (is_perf_link(d->l[i].link)) {
+		if (is_kprobe_link(d->l[i].link)) {
 			struct link_time x = d->l[d->hold + d->nperf];
 
 			d->l[d->hold + d->nperf] = d->l[i];

@@ -161,7 +161,12 @@ static void set_autoload(struct vt_bpf *t)
 	bpf_program__set_autoload(t->skel->progs.it_task_stacks,
 				  t->env.vmlinux_btf && !t->opts.storm.off);
 	bpf_program__set_autoattach(t->skel->progs.it_task_stacks, false);
+	bpf_program__set_autoload(t->skel->progs.km_dispatch_entry, t->kmulti_on);
+	bpf_program__set_autoload(t->skel->progs.km_dispatch_exit, t->kmulti_on);
+	bpf_program__set_autoattach(t->skel->progs.km_dispatch_entry, false);
+	bpf_program__set_autoattach(t->skel->progs.km_dispatch_exit, false);
 	t->nretarget = 0;
+	t->nkmulti = 0;
 	for (int i = 0; i < n; i++) {
 		const struct vt_point *p = vt_point_find(b[i].point);
 		struct bpf_program *use[2] = { NULL, NULL };
@@ -181,6 +186,18 @@ static void set_autoload(struct vt_bpf *t)
 			if (!use[k] || !prog_needed(t, &b[i], use[k]))
 				continue;
 			bpf_program__set_autoload(use[k], true);
+			/* kprobe_multi: a handler the dispatchers tail-call (attach_kprobe_multi),
+			 * on the symbol doctor found */
+			if (t->kmulti_on && p->method == VT_M_KPROBE &&
+			    t->nkmulti < VT_MAX_KMULTI) {
+				bpf_program__set_expected_attach_type(use[k],
+								      BPF_TRACE_KPROBE_MULTI);
+				bpf_program__set_autoattach(use[k], false);
+				t->kmulti[t->nkmulti].prog = use[k];
+				t->kmulti[t->nkmulti].symbol = p->symbol[0] ? p->symbol : p->name;
+				t->kmulti[t->nkmulti++].retprobe = k == 1;
+				continue;
+			}
 			/* The probed symbol is not the one in the section name (mutex_lock_nested):
 			 * retarget fentry now, attach the kprobe by hand after load. */
 			if (!p->symbol[0] || !strcmp(p->symbol, p->name))
@@ -210,6 +227,50 @@ static int attach_retargeted(struct vt_bpf *t)
 			return -errno;
 		}
 		t->extra[t->nextra++] = l;
+	}
+	return 0;
+}
+
+/* The kprobe programs set_autoload() gave to the dispatchers: each in its slot of the program
+ * array, the entries' functions on one kprobe_multi link and the returns' on another, the
+ * attach cookie of each function its program's slot. */
+static int attach_kprobe_multi(struct vt_bpf *t)
+{
+	struct bpf_program *dispatch[2] = { t->skel->progs.km_dispatch_entry,
+					    t->skel->progs.km_dispatch_exit };
+	int map = bpf_map__fd(t->skel->maps.vt_kprobe_handlers), n[2] = { 0, 0 };
+	const char *syms[2][VT_MAX_KMULTI];
+	__u64 cookies[2][VT_MAX_KMULTI];
+
+	if ((__u32)t->nkmulti > bpf_map__max_entries(t->skel->maps.vt_kprobe_handlers))
+		return -E2BIG;
+	for (__u32 slot = 0; slot < (__u32)t->nkmulti; slot++) {
+		int fd = bpf_program__fd(t->kmulti[slot].prog), r = t->kmulti[slot].retprobe;
+
+		if (bpf_map_update_elem(map, &slot, &fd, BPF_ANY)) {
+			int err = errno ? -errno : -EINVAL;
+
+			vt_dbg("kprobe_multi: %s refused by the program array: %s",
+			       bpf_program__name(t->kmulti[slot].prog), strerror(-err));
+			return err;
+		}
+		syms[r][n[r]] = t->kmulti[slot].symbol;
+		cookies[r][n[r]++] = slot;
+	}
+	for (int r = 0; r < 2; r++) {
+		LIBBPF_OPTS(bpf_kprobe_multi_opts, o, .syms = syms[r], .cookies = cookies[r],
+			    .cnt = n[r], .retprobe = r == 1);
+
+		if (!n[r])
+			continue;
+		t->kmulti_links[r] = bpf_program__attach_kprobe_multi_opts(dispatch[r], NULL, &o);
+		if (!t->kmulti_links[r]) {
+			int err = errno ? -errno : -EINVAL;
+
+			vt_dbg("kprobe_multi: %d %s not attached: %s", n[r],
+			       r ? "returns" : "entries", strerror(-err));
+			return err;
+		}
 	}
 	return 0;
 }
@@ -373,6 +434,10 @@ static void unload(struct vt_bpf *t)
 	for (int i = 0; i < t->nextra; i++)
 		bpf_link__destroy(t->extra[i]);
 	t->nextra = 0;
+	for (int r = 0; r < 2; r++) {
+		bpf_link__destroy(t->kmulti_links[r]);
+		t->kmulti_links[r] = NULL;
+	}
 	vfio_trace_bpf__destroy(t->skel);
 	t->skel = NULL;
 }
@@ -411,7 +476,14 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	 * ~1 s (lib/detach.c); fentry's detach waits ~0.2 s per function, one function at a time
 	 * (docs/BENCHMARKS.md "Exit"). A command with a count ends by itself and keeps fentry,
 	 * cheaper per event. A kernel without the perf kprobe PMU keeps fentry for both: slower
-	 * to stop, but tracing. */
+	 * to stop, but tracing.
+	 * Closed at once, kprobe_multi is quicker to stop still: one link for every entry, one
+	 * for every return, where the kernel has them (not Debian's 6.1: no CONFIG_FPROBE). Such
+	 * a link holds the modules it probes (rmmod: in use) as fentry does, so export, record
+	 * and --kprobe (and VFIO_TRACE_NO_FENTRY) keep a kprobe per function, which module reloads
+	 * leave free to go (lib/reload.c). */
+	t->kmulti_on = opts->until_stopped && !opts->no_kprobe_multi && !opts->force_kprobe &&
+		       !t->env.force_kprobe && t->env.kprobe_multi && t->env.kprobes;
 	if (opts->force_kprobe || (opts->until_stopped && t->env.kprobes) || !t->env.vmlinux_btf)
 		t->env.force_kprobe = true;
 	/* The module functions by kprobe (asked for, or no fentry): the modules can then go and
@@ -442,10 +514,19 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 			err = vfio_trace_bpf__attach(t->skel);
 			if (!err)
 				err = attach_retargeted(t);
+			if (!err && t->kmulti_on)
+				err = attach_kprobe_multi(t);
 			if (!err)
 				break;
 		}
 		unload(t);
+		/* kprobe_multi refused (a function ftrace cannot take, say): a kprobe each */
+		if (t->kmulti_on) {
+			vt_dbg("kprobe_multi did not %s (%s): a kprobe per function", step,
+			       strerror(-err));
+			t->kmulti_on = false;
+			continue;
+		}
 		/* A function fentry cannot take (no BTF for it, say), a kernel that refuses
 		 * trampolines: everything by kprobe. */
 		if (t->env.force_kprobe || !t->env.kprobes) {
@@ -465,12 +546,19 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	}
 	/* Every function that can be a callback, before tracing starts: a device that opens,
 	 * pins and unmaps in the next millisecond is traced from its first callback. */
-	if (nholders > 0)
+	if (nholders > 0) {
+		/* on kprobe_multi, they too: collected, then attached on two links */
+		t->cb_multi_collect = t->kmulti_on;
 		vt_cb_attach_modules(t, holder_names, nholders);
+		vt_cb_attach_multi(t);
+	}
 	find_open_devices(t);
 	note_missing(t);
+	/* the dispatchers are not counted: the programs that trace are the same either way */
 	bpf_object__for_each_program(prog, t->skel->obj)
-		nprog += bpf_program__autoload(prog) && prog != t->skel->progs.it_task_stacks;
+		nprog += bpf_program__autoload(prog) && prog != t->skel->progs.it_task_stacks &&
+			 prog != t->skel->progs.km_dispatch_entry &&
+			 prog != t->skel->progs.km_dispatch_exit;
 	vt_dbg("start-up: kallsyms %.2f s (%zu symbols kept), probe %.2f s, load %.2f s, attach "
 	       "%.2f s, peak RSS (VmHWM) %.1f MiB",
 	       (t1 - t0) / 1e9, vt_ksyms_count(t->ks), (t2 - t1) / 1e9, (t3 - t2) / 1e9,
@@ -482,9 +570,11 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	}
 	vt_storm_live_tick(&t->storm);
 	fprintf(stderr, "%s: attached %d programs (%s), tracing\n", vt_prog, nprog,
-		vt_method_name(vt_point_find(t->env.mod_type1 ? "vfio_iommu_type1_ioctl" :
-								"iommufd_ioas_unmap")
-				       ->method));
+		t->kmulti_on ?
+			"kprobe_multi" :
+			vt_method_name(vt_point_find(t->env.mod_type1 ? "vfio_iommu_type1_ioctl" :
+									"iommufd_ioas_unmap")
+					       ->method));
 	if (t->missing[0])
 		vt_warn("not traced on this kernel: %s", t->missing);
 	/* What attaching callbacks later still takes, nothing more (lib/caps.c). */
@@ -527,6 +617,15 @@ void vt_bpf_programs(struct vt_bpf *t, vt_prog_fn fn, void *ctx)
 	for (int i = 0; i < t->nextra && i < t->nretarget; i++)
 		vt_prog_report(t->retarget[i].prog, bpf_program__name(t->retarget[i].prog), fn,
 			       ctx);
+	/* the dispatchers (their run counts and times take in their handlers': a tail call
+	 * counts no run of its own), then the handlers */
+	for (int r = 0; r < 2; r++)
+		if (t->kmulti_links[r])
+			vt_prog_report(r ? t->skel->progs.km_dispatch_exit :
+					   t->skel->progs.km_dispatch_entry,
+				       r ? "km_dispatch_exit" : "km_dispatch_entry", fn, ctx);
+	for (int i = 0; t->kmulti_links[0] && i < t->nkmulti; i++)
+		vt_prog_report(t->kmulti[i].prog, bpf_program__name(t->kmulti[i].prog), fn, ctx);
 	vt_cb_programs(t, fn, ctx);
 }
 
@@ -561,6 +660,8 @@ void vt_bpf_close(struct vt_bpf *t)
 	vt_cb_detach_all(t);
 	for (int i = 0; i < t->nextra; i++)
 		bpf_link__destroy(t->extra[i]);
+	for (int r = 0; r < 2; r++)
+		bpf_link__destroy(t->kmulti_links[r]);
 	vfio_trace_bpf__destroy(t->skel);
 	vt_ksyms_free(t->ks);
 	free(t->devtab);

@@ -281,6 +281,32 @@ int vt_try_kprobe(const char *sym, char *reason, size_t rlen)
 	return 0;
 }
 
+/* kprobe_multi links (CONFIG_FPROBE; Debian's 6.1 has none): one link attaches a program to
+ * many functions and is closed at once (lib/loader.c). A link asked for no function is
+ * refused with EINVAL where the kernel has them, EOPNOTSUPP where not: nothing is attached,
+ * the test is one two-instruction program loaded and closed. */
+static bool kprobe_multi_works(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_KPROBE_MULTI);
+	int prog_fd, link_fd, err;
+
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "vt_kmulti_try", "GPL", insns, 2, &opts);
+	if (prog_fd < 0)
+		return false;
+	link_fd = bpf_link_create(prog_fd, 0, BPF_TRACE_KPROBE_MULTI, NULL);
+	err = errno;
+	close(prog_fd);
+	if (link_fd >= 0) {
+		close(link_fd);
+		return true;
+	}
+	return err == EINVAL;
+}
+
 static int try_tracepoint(const struct vt_env *env, const char *tp, char *reason, size_t rlen)
 {
 	char cat[64], path[256];
@@ -486,6 +512,7 @@ int vt_env_probe(struct vt_env *env, bool quick)
 		 * perf kprobe PMU only (kprobe_pmu()). */
 		env->fentry_works = env->privileged && !env->force_kprobe && env->vmlinux_btf;
 		env->kprobes = env->privileged && kprobe_pmu();
+		env->kprobe_multi = env->privileged && kprobe_multi_works();
 		return 0;
 	}
 	if (env->vmlinux_btf && !vmlinux_btf)
@@ -495,6 +522,7 @@ int vt_env_probe(struct vt_env *env, bool quick)
 		env->fentry_works = !env->force_kprobe &&
 				    vt_try_fentry("vfs_read", NULL, why, sizeof(why)) == 0;
 		env->kprobes = vt_try_kprobe("vfs_read", why, sizeof(why)) == 0;
+		env->kprobe_multi = kprobe_multi_works();
 	}
 	return 0;
 }

@@ -47,7 +47,9 @@ static int module_points(struct vt_bpf *t, const char *module, bool attach)
 		for (int k = 0; k < 2; k++) {
 			struct bpf_link **l = progs[k] ? link_slot(t, progs[k]) : NULL;
 
-			if (!l || !bpf_program__autoload(progs[k]))
+			/* a kprobe_multi handler: its link holds the module, which cannot go */
+			if (!l || !bpf_program__autoload(progs[k]) ||
+			    bpf_program__expected_attach_type(progs[k]) == BPF_TRACE_KPROBE_MULTI)
 				continue;
 			if (*l && !attach)
 				links++;

@@ -191,6 +191,8 @@ struct vt_tracer_opts {
 	uint32_t ringbuf_pages; /* snoop ring buffer size (power of two; 0: default 64) */
 	bool no_hold;		/* do not stop the loader of a module using vfio until its
 				 * dma_unmap callbacks are attached (bpf/vfio_trace.bpf.c) */
+	bool no_kprobe_multi;	/* export, record: until stopped too, a kprobe per function, not
+				 * one kprobe_multi link, which holds the modules it probes */
 	bool module_reload;	/* VT_FEAT_RELOAD: the VFIO modules stay unloadable (their
 				 * functions by kprobe, not fentry, whose trampoline holds a
 				 * module reference); an unloaded module's probes are removed

@@ -13,8 +13,11 @@
 #include "backend.h"
 #include "vfio_trace.skel.h"
 
-#define VT_MAX_CB    64
-#define VT_MAX_EXTRA 8
+#define VT_MAX_CB     64
+#define VT_MAX_EXTRA  8
+/* kp_ and kr_ programs dispatched by kprobe_multi (at most two per point; the BPF program
+ * array, vt_kprobe_handlers, has 128 slots) */
+#define VT_MAX_KMULTI 96
 
 struct vt_cb_target {
 	uint64_t addr;
@@ -22,6 +25,7 @@ struct vt_cb_target {
 	enum vt_method method;
 	struct callback_bpf *obj; /* fentry: one object per target */
 	struct bpf_link *links[2];
+	bool multi; /* on the callbacks' kprobe_multi links (vt_cb_attach_multi), no links here */
 };
 
 /* Where a callback was found: said on the "attached" line. */
@@ -35,6 +39,10 @@ struct vt_bpf {
 	struct vfio_trace_bpf *skel;
 	struct ring_buffer *rb;
 	struct callback_bpf *kp_cb; /* the kprobe instance, attached to every target */
+	/* kprobe_multi: the callbacks found at the start, on two links of one more instance */
+	bool cb_multi_collect; /* vt_cb_attach_modules collects them for vt_cb_attach_multi */
+	struct callback_bpf *km_cb;
+	struct bpf_link *cb_multi_links[2];
 	struct vt_cb_target cbs[VT_MAX_CB];
 	int ncbs;
 	char missing[512];
@@ -47,9 +55,19 @@ struct vt_bpf {
 		bool retprobe;
 	} retarget[VT_MAX_EXTRA];
 	int nretarget;
-	pid_t guardian;	       /* continues held module loaders if we die (0: none) */
-	int guardian_pipe;     /* its end: closing it (dying) is the signal */
-	struct vt_dev *devtab; /* every device seen (vt_devices forgets unregistered) */
+	/* kprobe_multi (a command that runs until stopped, lib/loader.c): the kprobe programs,
+	 * each in its slot of vt_kprobe_handlers (the index here), and the two dispatchers' links */
+	bool kmulti_on;
+	struct {
+		struct bpf_program *prog;
+		const char *symbol;
+		bool retprobe;
+	} kmulti[VT_MAX_KMULTI];
+	int nkmulti;
+	struct bpf_link *kmulti_links[2]; /* the entries', the returns' */
+	pid_t guardian;			  /* continues held module loaders if we die (0: none) */
+	int guardian_pipe;		  /* its end: closing it (dying) is the signal */
+	struct vt_dev *devtab;		  /* every device seen (vt_devices forgets unregistered) */
 	size_t ndevtab, devcap;
 	struct vt_retry_alerts retry_alerts; /* RETRY STORM lines (lib/retry_alert.c) */
 	struct vt_snapshot retired;	     /* rows of processes that have gone, out of the maps */
@@ -111,6 +129,10 @@ int vt_cb_attach_device(struct vt_bpf *t, uint64_t addr, const char *devname);
  * attached, -1 without the kernel's BTF. */
 int vt_cb_attach_modules(struct vt_bpf *t, const char *const *modules, int nmod);
 void vt_cb_detach_all(struct vt_bpf *t);
+/* With t->cb_multi_collect set, vt_cb_attach_modules only collects the callbacks: attached
+ * here on one kprobe_multi link for the entries, one for the returns (a kprobe each where
+ * that fails); how many. */
+int vt_cb_attach_multi(struct vt_bpf *t);
 /* The callbacks in module (it is gone, or back at other addresses) detached and forgotten;
  * how many links that removed. */
 int vt_cb_detach_module(struct vt_bpf *t, const char *module);

@@ -206,6 +206,8 @@ struct vt_env {
 	bool fentry_works;	 /* the kernel attached a test fentry program (quick:
 					 * assumed until the skeleton fails to load or attach) */
 	bool kprobes;		 /* the kernel has kprobes (quick: the kprobe PMU is there) */
+	bool kprobe_multi;	 /* kprobe_multi links (CONFIG_FPROBE): many functions, one
+				  * link, closed at once (lib/loader.c) */
 	bool force_kprobe;	 /* VFIO_TRACE_NO_FENTRY=1 / --kprobe: skip fentry */
 	bool reconstruct_notify; /* VFIO_TRACE_RECONSTRUCT_NOTIFY=1: vfio_notify_dma_unmap
 				  * reconstructed from the callbacks even where it attaches */

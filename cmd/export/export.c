@@ -186,6 +186,8 @@ int cmd_export(int argc, char **argv)
 	topts.btf_path = o.btf_path;
 	/* A fleet's exporter runs for months: modules get updated under it. */
 	topts.module_reload = !o.pin_modules;
+	/* a kprobe per function: a kprobe_multi link would hold the modules (lib/loader.c) */
+	topts.no_kprobe_multi = true;
 	listen_spec = o.listen;
 	x.textfile_dir = o.textfile;
 	if (!listen_spec && !x.textfile_dir)

@@ -199,6 +199,26 @@ def finish(problems):
     sys.exit(0)
 
 
+def kernel_config(out, kver, option):
+    """An option's value in the kernel's own config (build/lab/k/<kver>/boot/config-<kver>,
+    which tests/lab/fetch and build-kernel both keep), or None when it is not set."""
+    path = os.path.join(out, "..", "..", "..", "k", kver, "boot", "config-" + kver)
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(option + "="):
+                    return line.strip().split("=", 1)[1]
+    except FileNotFoundError:
+        fail(f"no kernel config {path}")
+    return None
+
+
+def has_kprobe_multi(out, kver):
+    """The kernel has kprobe_multi links (fprobe): what a command without a count attaches
+    with (lib/loader.c), checked against the kernel's config, not against vfio-trace."""
+    return kernel_config(out, kver, "CONFIG_FPROBE") == "y"
+
+
 def type1_functions(out, kver):
     """Function symbols of the kernel's vfio_iommu_type1.ko (build/lab/k/<kver>/lib/modules),
     out: the run's output directory (build/lab/out/<kver>/<test>)."""
