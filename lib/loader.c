@@ -388,7 +388,8 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	const char *blocker, *step;
 	int err, nprog = 0;
 	struct bpf_program *prog;
-	uint64_t t0 = vt_now_ns(), t1, t2 = 0, t3 = 0;
+	uint64_t t0 = vt_now_ns(), t1, t2 = 0, t3 = 0, t4, t5, t6;
+	double hwm_load;
 
 	if (!t)
 		return -ENOMEM;
@@ -396,12 +397,16 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	t->base.be = &vt_backend_bpf;
 	t->opts = *opts;
 	t->retry_alerts.opts = &t->opts;
-	/* Only the symbols of the modules using vfio.ko and a few vmlinux names. */
+	/* Only the symbols of the modules using vfio.ko and a few vmlinux names: each asked of
+	 * the kernel where it can answer quickly (6.2+), else one pass over /proc/kallsyms. */
 	nholders = vt_vfio_holders("/sys/module", holders, VT_MAX_HOLDERS);
 	for (int i = 0; i < nholders; i++)
 		holder_names[i] = holders[i];
 	holder_names[nholders > 0 ? nholders : 0] = NULL;
-	t->ks = vt_ksyms_load_with(holder_names);
+	t->ksym_lookup = vt_ksym_lookup_open();
+	t->ks = t->ksym_lookup ?
+			vt_ksyms_open_lookup(vt_ksym_lookup, t->ksym_lookup, holder_names) :
+			vt_ksyms_load_with(holder_names);
 	t1 = vt_now_ns();
 	/* No test attaches: the skeleton's own load and attach are the test. */
 	vt_env_probe(&t->env, true);
@@ -458,6 +463,8 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 		t->env.fentry_works = false;
 		t->opts.module_reload = t->env.module_kprobes = true;
 	}
+	t4 = vt_now_ns();
+	hwm_load = vmhwm_mib();
 	if (vt_rings_open(t)) {
 		vt_err("cannot set up the ring buffers: %s", strerror(errno));
 		err = -errno;
@@ -467,14 +474,19 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	 * pins and unmaps in the next millisecond is traced from its first callback. */
 	if (nholders > 0)
 		vt_cb_attach_modules(t, holder_names, nholders);
+	t5 = vt_now_ns();
 	find_open_devices(t);
+	t6 = vt_now_ns();
 	note_missing(t);
 	bpf_object__for_each_program(prog, t->skel->obj)
 		nprog += bpf_program__autoload(prog) && prog != t->skel->progs.it_task_stacks;
-	vt_dbg("start-up: kallsyms %.2f s (%zu symbols kept), probe %.2f s, load %.2f s, attach "
-	       "%.2f s, peak RSS (VmHWM) %.1f MiB",
-	       (t1 - t0) / 1e9, vt_ksyms_count(t->ks), (t2 - t1) / 1e9, (t3 - t2) / 1e9,
-	       (vt_now_ns() - t3) / 1e9, vmhwm_mib());
+	vt_dbg("start-up: kallsyms %.2f s (%zu symbols kept, %s), probe %.2f s, load %.2f s, "
+	       "attach %.2f s (programs %.2f, callbacks %.2f, open devices %.2f), peak RSS "
+	       "(VmHWM) %.1f MiB (%.1f after the load)",
+	       (t1 - t0) / 1e9, vt_ksyms_count(t->ks),
+	       vt_ksyms_lookup_mode(t->ks) ? "looked up" : "one pass", (t2 - t1) / 1e9,
+	       (t3 - t2) / 1e9, (vt_now_ns() - t3) / 1e9, (t4 - t3) / 1e9, (t5 - t4) / 1e9,
+	       (t6 - t5) / 1e9, vmhwm_mib(), hwm_load);
 	/* the storm detector's baseline: counted from here on */
 	if (vt_storm_live_open(&t->storm, &t->base, &t->opts)) {
 		err = -ENOMEM;
@@ -563,6 +575,7 @@ void vt_bpf_close(struct vt_bpf *t)
 		bpf_link__destroy(t->extra[i]);
 	vfio_trace_bpf__destroy(t->skel);
 	vt_ksyms_free(t->ks);
+	vt_ksym_lookup_close(t->ksym_lookup); /* after the table that asks it */
 	free(t->devtab);
 	vt_snapshot_free(&t->retired);
 	vt_rowidx_free(&t->retired_idx);
