@@ -296,6 +296,38 @@ static void find_open_devices(struct vt_bpf *t)
 		;
 }
 
+/* A /proc/self/status line's kB (VmHWM, RssAnon, ...) in MiB. */
+static double status_mib(const char *field)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	size_t len = strlen(field);
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':' &&
+		    sscanf(line + len + 1, "%ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb / 1024.0;
+}
+
+/* The process's peak RSS so far (what wait4's ru_maxrss reports at exit), in MiB. */
+static double vmhwm_mib(void)
+{
+	return status_mib("VmHWM");
+}
+
+/* -v -v: what is resident at a step of the start, to tell what libbpf's peak sits on. */
+static void memory_at(const char *step)
+{
+	if (vt_verbose >= 2)
+		vt_dbg("start-up memory %s: VmRSS %.1f MiB (anon %.1f, file %.1f), VmHWM %.1f MiB",
+		       step, status_mib("VmRSS"), status_mib("RssAnon"), status_mib("RssFile"),
+		       vmhwm_mib());
+}
+
 static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 {
 	const struct vt_ksym *fops = vt_ksyms_data(t->ks, "vfio_device_fops", "vfio");
@@ -305,6 +337,7 @@ static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 	 * module BTF: the VFIO modules' types are in the file, lib/btf_file.c) */
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = opts->btf_path);
 
+	memory_at("before the open");
 	t->skel = vfio_trace_bpf__open_opts(&oo);
 	if (!t->skel) {
 		vt_err("cannot open the BPF object: %s", strerror(errno));
@@ -346,22 +379,8 @@ static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 	ring = bpf_map__max_entries(t->skel->maps.vt_events);
 	t->skel->rodata->vt_events_wake = ring / 4;
 	t->skel->rodata->vt_events_band = ring / 16 > 2048 ? ring / 16 : 2048;
+	memory_at("before the load");
 	return vfio_trace_bpf__load(t->skel);
-}
-
-/* The process's peak RSS so far (what wait4's ru_maxrss reports at exit), in MiB. */
-static double vmhwm_mib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[128];
-	long kb = -1;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb / 1024.0;
 }
 
 /* Undo a load (and attach) that is to be retried with kprobes. */
@@ -408,6 +427,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 			vt_ksyms_open_lookup(vt_ksym_lookup, t->ksym_lookup, holder_names) :
 			vt_ksyms_load_with(holder_names);
 	t1 = vt_now_ns();
+	memory_at("after the symbols");
 	/* No test attaches: the skeleton's own load and attach are the test. */
 	vt_env_probe(&t->env, true);
 	t->env.btf_file = opts->btf_path;
@@ -465,6 +485,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	}
 	t4 = vt_now_ns();
 	hwm_load = vmhwm_mib();
+	memory_at("after the load and attach");
 	if (vt_rings_open(t)) {
 		vt_err("cannot set up the ring buffers: %s", strerror(errno));
 		err = -errno;
@@ -475,6 +496,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	if (nholders > 0)
 		vt_cb_attach_modules(t, holder_names, nholders);
 	t5 = vt_now_ns();
+	memory_at("after the callbacks");
 	find_open_devices(t);
 	t6 = vt_now_ns();
 	note_missing(t);
