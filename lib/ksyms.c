@@ -8,7 +8,8 @@
  * pass when the callback shows up; the whole text table is read only when an arbitrary address
  * must be named (the stacks of `locks`).
  *
- * Lookup mode (vt_ksyms_open_lookup, kernels 6.2+): no pass at start at all. Each name is asked
+ * Lookup mode (vt_ksyms_open_lookup, kernels with kallsyms' sorted name index): no pass at
+ * start at all. Each name is asked
  * of the kernel (lib/ksym_lookup.c: kallsyms_lookup_name() through a BPF syscall program, a
  * binary search for vmlinux names, one module's symbols for "module:name") and kept. The
  * kernel answers only while the process may see addresses (CAP_SYSLOG, which the tracers drop

@@ -417,7 +417,8 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	t->opts = *opts;
 	t->retry_alerts.opts = &t->opts;
 	/* Only the symbols of the modules using vfio.ko and a few vmlinux names: each asked of
-	 * the kernel where it can answer quickly (6.2+), else one pass over /proc/kallsyms. */
+	 * the kernel where it can answer quickly (its sorted name index), else one pass over
+	 * /proc/kallsyms. */
 	nholders = vt_vfio_holders("/sys/module", holders, VT_MAX_HOLDERS);
 	for (int i = 0; i < nholders; i++)
 		holder_names[i] = holders[i];

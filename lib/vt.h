@@ -113,8 +113,9 @@ struct vt_ksyms *vt_ksyms_open_lookup(vt_ksym_lookup_fn lookup, void *ctx,
 struct vt_ksyms *vt_ksyms_open_lookup_path(const char *path, vt_ksym_lookup_fn lookup, void *ctx,
 					   const char *const *extra_modules);
 bool vt_ksyms_lookup_mode(const struct vt_ksyms *ks); /* still asking the kernel */
-/* The kernel's lookups (lib/ksym_lookup.c): NULL where they would be slow (before 6.2) or do
- * not load; VFIO_TRACE_KSYMS=pass never, =lookup on any kernel. */
+/* The kernel's lookups (lib/ksym_lookup.c): NULL where they would be slow (no sorted name
+ * index: before 6.2 unless backported) or do not load; VFIO_TRACE_KSYMS=pass never, =lookup
+ * on any kernel. */
 struct vt_ksym_lookup;
 struct vt_ksym_lookup *vt_ksym_lookup_open(void);
 int vt_ksym_lookup(void *ctx, const char *name, const char *module, uint64_t *addr);

@@ -6,9 +6,9 @@
 #  module  a second driver module (vfio_dmatest2, its own dma_unmap function) loaded while
 #          tracing, its workload started the moment insmod returns
 # under stat --json with fentry and with --kprobe (the kprobe run finds its symbols with one
-# /proc/kallsyms pass, VFIO_TRACE_KSYMS=pass; the fentry run asks the kernel for each where it
-# can, 6.2+: -v's start-up line says which; the late module's symbols are found after the
-# capabilities are dropped, when the kernel no longer answers); then
+# /proc/kallsyms pass, VFIO_TRACE_KSYMS=pass; the fentry run asks the kernel for each, as every
+# lab kernel has the sorted name index: -v's start-up line says which; the late module's
+# symbols are found after the capabilities are dropped, when the kernel no longer answers); then
 #  guard   the loader held while vfio-trace cannot run (SIGSTOP), then vfio-trace killed -9:
 #          its guard process must let the loader go
 #  retire  stats maps of 24 keys, 12 processes one after the other (2 s apart, as VMs come and
