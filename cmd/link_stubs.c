@@ -11,3 +11,30 @@ long vt_p11kit_absent(void)
 {
 	return 0;
 }
+
+/*
+ * gnutls initializes itself at every start, twice over: its own constructor and
+ * libmicrohttpd's (MHD_init calls gnutls_global_init when built with HTTPS, as Debian's is):
+ * random generator, crypto backends, the system priority file. vfio-trace never speaks TLS
+ * (export serves plain HTTP), yet every command paid it: +1.0 MiB of resident memory before
+ * main (vfio-trace --version's peak RSS 2.7 MiB, 1.7 MiB without; issue #20, where peak RSS is
+ * measured against a loader that has none of it). gnutls's constructor asks this weak hook
+ * whether to skip; the Makefile links libmicrohttpd's two calls to these no-ops (--wrap).
+ */
+int _gnutls_global_init_skip(void);
+int __wrap_gnutls_global_init(void);
+void __wrap_gnutls_global_deinit(void);
+
+int _gnutls_global_init_skip(void)
+{
+	return 1;
+}
+
+int __wrap_gnutls_global_init(void)
+{
+	return 0;
+}
+
+void __wrap_gnutls_global_deinit(void)
+{
+}

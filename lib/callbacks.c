@@ -233,10 +233,16 @@ static int attach_cb_func(struct vt_bpf *t, const struct vt_ksym *s, enum cb_ori
 
 	/* fentry's trampoline would keep the module from being unloaded (module_reload) */
 	if (t->env.fentry_works && !t->opts.force_kprobe && !(s->module && t->env.module_kprobes)) {
+		uint64_t t0 = vt_now_ns(), t1;
+
 		c->obj = cb_open(t, true, false, s->name, s->addr);
+		t1 = vt_now_ns();
 		if (c->obj) {
 			c->links[0] = bpf_program__attach(c->obj->progs.fe_callback);
 			c->links[1] = bpf_program__attach(c->obj->progs.fx_callback);
+			if (vt_verbose >= 2)
+				vt_dbg("callback %s: load %.2f s, attach %.2f s", c->sym,
+				       (t1 - t0) / 1e9, (vt_now_ns() - t1) / 1e9);
 			if (c->links[0] && c->links[1]) {
 				c->method = VT_M_FENTRY;
 				goto done;
@@ -420,6 +426,7 @@ int vt_cb_attach_modules(struct vt_bpf *t, const char *const *modules, int nmod)
 {
 	struct cb_candidates *cc = calloc(1, sizeof(*cc));
 	int attached = 0;
+	uint64_t t0 = vt_now_ns();
 
 	if (!cc ||
 	    (t->opts.btf_path ? find_candidates_in_file(t->opts.btf_path, modules, nmod, cc) :
@@ -427,6 +434,10 @@ int vt_cb_attach_modules(struct vt_bpf *t, const char *const *modules, int nmod)
 		free(cc);
 		return -1;
 	}
+	if (vt_verbose >= 2)
+		vt_dbg("callbacks: %d functions with dma_unmap's prototype in %d modules' BTF, found in "
+		       "%.2f s",
+		       cc->n, nmod, (vt_now_ns() - t0) / 1e9);
 	for (int i = 0; i < cc->n; i++) {
 		const char *mod = cc->c[i].module, *func = cc->c[i].func;
 		const struct vt_ksym *s = vt_ksyms_by_name(t->ks, func, mod);

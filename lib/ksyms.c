@@ -7,6 +7,14 @@
  * and the few vmlinux functions vfio-trace attaches to; a callback's symbol is found by its own
  * pass when the callback shows up; the whole text table is read only when an arbitrary address
  * must be named (the stacks of `locks`).
+ *
+ * Lookup mode (vt_ksyms_open_lookup, kernels with kallsyms' sorted name index): no pass at
+ * start at all. Each name is asked
+ * of the kernel (lib/ksym_lookup.c: kallsyms_lookup_name() through a BPF syscall program, a
+ * binary search for vmlinux names, one module's symbols for "module:name") and kept. The
+ * kernel answers only while the process may see addresses (CAP_SYSLOG, which the tracers drop
+ * once attached): when it stops answering, the table falls back to the passes above, on the
+ * kallsyms file opened at start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +57,8 @@ struct vt_ksyms {
 	size_t nmods;
 	const char *const *extra; /* more modules whose symbols the first pass keeps */
 	const char *only;	  /* KS_MODULE: the module one pass adds */
+	vt_ksym_lookup_fn lookup; /* lookup mode: the kernel's answer for a name not kept */
+	void *lookup_ctx;
 };
 
 #define VT_KS_BLOCK 65536
@@ -204,7 +214,8 @@ bool vt_ksyms_wanted(const char *name, const char *module)
 	return wanted_vmlinux(name, strlen(name));
 }
 
-static int add_sym(struct vt_ksyms *ks, const struct ks_line *l, bool data)
+static int add_sym_at(struct vt_ksyms *ks, uint64_t addr, const char *name, size_t nlen,
+		      const char *mod, size_t mlen, bool data)
 {
 	struct vt_ksym *s;
 
@@ -224,16 +235,21 @@ static int add_sym(struct vt_ksyms *ks, const struct ks_line *l, bool data)
 		ks->cap = cap;
 	}
 	s = data ? &ks->data[ks->ndata] : &ks->syms[ks->n];
-	s->addr = parse_addr(l);
-	s->name = ks_strndup(ks, l->name, l->nlen);
-	s->module = l->mod ? ks_module(ks, l->mod, l->mlen) : NULL;
-	if (!s->name || (l->mod && !s->module))
+	s->addr = addr;
+	s->name = ks_strndup(ks, name, nlen);
+	s->module = mod ? ks_module(ks, mod, mlen) : NULL;
+	if (!s->name || (mod && !s->module))
 		return -ENOMEM;
 	if (data)
 		ks->ndata++;
 	else
 		ks->n++;
 	return 0;
+}
+
+static int add_sym(struct vt_ksyms *ks, const struct ks_line *l, bool data)
+{
+	return add_sym_at(ks, parse_addr(l), l->name, l->nlen, l->mod, l->mlen, data);
 }
 
 /* What one pass keeps. KS_MODULE: the text symbols of ks->only. */
@@ -379,6 +395,87 @@ struct vt_ksyms *vt_ksyms_load_path_with(const char *path, const char *const *ex
 	return ks;
 }
 
+/* name, in module (NULL: vmlinux or any module), asked of the kernel and kept. */
+static const struct vt_ksym *ks_lookup(struct vt_ksyms *ks, const char *name, const char *module,
+				       bool data)
+{
+	uint64_t addr = 0;
+	int err = ks->lookup(ks->lookup_ctx, name, module, &addr);
+
+	if (err == -ENOENT)
+		return NULL; /* the kernel looked: there is none */
+	if (err || !addr) {
+		/* The kernel stopped answering: what a pass keeps, from here on. */
+		ks->lookup = NULL;
+		ks->n = ks->ndata = 0; /* kept again by the pass; their names stay valid */
+		if (ks_pass(ks, KS_WANTED, 0, NULL))
+			return NULL;
+		sort_syms(ks);
+		return data ? vt_ksyms_data(ks, name, module) : vt_ksyms_by_name(ks, name, module);
+	}
+	if (add_sym_at(ks, addr, name, strlen(name), module, module ? strlen(module) : 0, data))
+		return NULL;
+	if (data)
+		return &ks->data[ks->ndata - 1];
+	sort_syms(ks);
+	return vt_ksyms_by_name(ks, name, module);
+}
+
+struct vt_ksyms *vt_ksyms_open_lookup_path(const char *path, vt_ksym_lookup_fn lookup, void *ctx,
+					   const char *const *extra_modules)
+{
+	struct vt_ksyms *ks = calloc(1, sizeof(*ks));
+	uint64_t addr = 0;
+	int err;
+
+	if (!ks)
+		return NULL;
+	snprintf(ks->path, sizeof(ks->path), "%s", path);
+	/* Opened now, with the capabilities of the start: a pass after they are dropped (a
+	 * callback to name, a table to fall back to) still sees addresses. */
+	ks->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ks->fd < 0) {
+		vt_ksyms_free(ks);
+		return NULL;
+	}
+	/* The first answer says whether the kernel shows this process addresses: the same rule
+	 * (kallsyms_show_value()) as the file's. mutex_unlock is in every kernel. */
+	err = lookup(ctx, "mutex_unlock", NULL, &addr);
+	if (err == -EPERM) {
+		ks->zero_text = 1; /* as a pass would count them: nothing is kept */
+		return ks;
+	}
+	if (!err && addr) {
+		ks->lookup = lookup;
+		ks->lookup_ctx = ctx;
+		if (!add_sym_at(ks, addr, "mutex_unlock", strlen("mutex_unlock"), NULL, 0, false))
+			return ks;
+		vt_ksyms_free(ks);
+		return NULL;
+	}
+	/* No answer at all: one pass, as vt_ksyms_load_path_with(). */
+	ks->extra = extra_modules;
+	err = ks_pass(ks, KS_WANTED, 0, NULL);
+	ks->extra = NULL;
+	if (err) {
+		vt_ksyms_free(ks);
+		return NULL;
+	}
+	sort_syms(ks);
+	return ks;
+}
+
+struct vt_ksyms *vt_ksyms_open_lookup(vt_ksym_lookup_fn lookup, void *ctx,
+				      const char *const *extra_modules)
+{
+	return vt_ksyms_open_lookup_path("/proc/kallsyms", lookup, ctx, extra_modules);
+}
+
+bool vt_ksyms_lookup_mode(const struct vt_ksyms *ks)
+{
+	return ks && ks->lookup;
+}
+
 struct vt_ksyms *vt_ksyms_load_path(const char *path)
 {
 	return vt_ksyms_load_path_with(path, NULL);
@@ -400,6 +497,8 @@ int vt_ksyms_add_module(struct vt_ksyms *ks, const char *module)
 
 	if (!ks)
 		return -EINVAL;
+	if (ks->lookup)
+		return 0; /* lookup mode: each of its names is asked for when wanted */
 	for (size_t i = 0; i < ks->n; i++)
 		if (ks->syms[i].module && !strcmp(ks->syms[i].module, module))
 			return 0; /* kept already */
@@ -557,13 +656,12 @@ static bool mod_match(const struct vt_ksym *s, const char *module)
 	return s->module && !strcmp(s->module, module);
 }
 
-const struct vt_ksym *vt_ksyms_by_name(const struct vt_ksyms *ks, const char *name,
-				       const char *module)
+const struct vt_ksym *vt_ksyms_by_name(struct vt_ksyms *ks, const char *name, const char *module)
 {
 	for (size_t i = 0; ks && i < ks->n; i++)
 		if (!strcmp(ks->syms[i].name, name) && mod_match(&ks->syms[i], module))
 			return &ks->syms[i];
-	return NULL;
+	return ks && ks->lookup ? ks_lookup(ks, name, module, false) : NULL;
 }
 
 const struct vt_ksym *vt_ksyms_clone(const struct vt_ksyms *ks, const char *name,
@@ -584,10 +682,10 @@ const struct vt_ksym *vt_ksyms_clone(const struct vt_ksyms *ks, const char *name
 	return NULL;
 }
 
-const struct vt_ksym *vt_ksyms_data(const struct vt_ksyms *ks, const char *name, const char *module)
+const struct vt_ksym *vt_ksyms_data(struct vt_ksyms *ks, const char *name, const char *module)
 {
 	for (size_t i = 0; ks && i < ks->ndata; i++)
 		if (!strcmp(ks->data[i].name, name) && mod_match(&ks->data[i], module))
 			return &ks->data[i];
-	return NULL;
+	return ks && ks->lookup ? ks_lookup(ks, name, module, true) : NULL;
 }

@@ -36,6 +36,7 @@ struct vt_bpf {
 	struct vt_tracer_opts opts;
 	struct vt_env env;
 	struct vt_ksyms *ks;
+	struct vt_ksym_lookup *ksym_lookup; /* ks's kernel lookups (NULL: passes only) */
 	struct vfio_trace_bpf *skel;
 	struct ring_buffer *rb;
 	struct callback_bpf *kp_cb; /* the kprobe instance, attached to every target */

@@ -99,7 +99,29 @@ struct vt_ksyms *vt_ksyms_load_path(const char *path); /* another file (unit tes
 /* The same, keeping the symbols of extra_modules (NULL-terminated) too. */
 struct vt_ksyms *vt_ksyms_load_with(const char *const *extra_modules);
 struct vt_ksyms *vt_ksyms_load_path_with(const char *path, const char *const *extra_modules);
-/* Keep every text symbol of module too (one pass, none when they are kept already). */
+/* The kernel's answer for name in module (NULL: vmlinux or any module): 0 and *addr, -ENOENT
+ * when it has none, -EPERM when it hides addresses from this process, another -errno when it
+ * cannot answer (lib/ksym_lookup.c's vt_ksym_lookup). */
+typedef int (*vt_ksym_lookup_fn)(void *ctx, const char *name, const char *module, uint64_t *addr);
+/* Lookup mode: no pass; vt_ksyms_by_name and vt_ksyms_data ask lookup for a name not kept, and
+ * keep it. kallsyms is opened (not read) now, for the passes of later (vt_ksyms_at, by_addr)
+ * and for the fallback: when lookup does not answer, first or later (capabilities dropped),
+ * the table is what vt_ksyms_load_with(extra_modules) keeps (extra_modules only if first).
+ * vt_ksyms_clone sees only what was kept. ctx must outlive the table. */
+struct vt_ksyms *vt_ksyms_open_lookup(vt_ksym_lookup_fn lookup, void *ctx,
+				      const char *const *extra_modules);
+struct vt_ksyms *vt_ksyms_open_lookup_path(const char *path, vt_ksym_lookup_fn lookup, void *ctx,
+					   const char *const *extra_modules);
+bool vt_ksyms_lookup_mode(const struct vt_ksyms *ks); /* still asking the kernel */
+/* The kernel's lookups (lib/ksym_lookup.c): NULL where they would be slow (no sorted name
+ * index: before 6.2 unless backported) or do not load; VFIO_TRACE_KSYMS=pass never, =lookup
+ * on any kernel. */
+struct vt_ksym_lookup;
+struct vt_ksym_lookup *vt_ksym_lookup_open(void);
+int vt_ksym_lookup(void *ctx, const char *name, const char *module, uint64_t *addr);
+void vt_ksym_lookup_close(struct vt_ksym_lookup *l);
+/* Keep every text symbol of module too (one pass, none when they are kept already; none in
+ * lookup mode, where its names are asked for one by one). */
 int vt_ksyms_add_module(struct vt_ksyms *ks, const char *module);
 /* Drop every symbol of module (unloaded: its addresses are stale; a module loaded again is
  * elsewhere, vt_ksyms_add_module reads it anew). */
@@ -119,15 +141,14 @@ const struct vt_ksym *vt_ksyms_by_addr(struct vt_ksyms *ks, uint64_t addr);
 /* The text symbol starting exactly at addr (a function); one pass for an address not kept
  * (a driver's callback, a module loaded since), the symbol is kept. */
 const struct vt_ksym *vt_ksyms_at(struct vt_ksyms *ks, uint64_t addr);
-/* Exact name, in module (NULL: any), among the kept symbols. */
-const struct vt_ksym *vt_ksyms_by_name(const struct vt_ksyms *ks, const char *name,
-				       const char *module);
+/* Exact name, in module (NULL: any), among the kept symbols (lookup mode: else the kernel's). */
+const struct vt_ksym *vt_ksyms_by_name(struct vt_ksyms *ks, const char *name, const char *module);
 /* A compiler clone of name (name.isra.0, name.constprop.0, name.part.0; not name.cold). */
 const struct vt_ksym *vt_ksyms_clone(const struct vt_ksyms *ks, const char *name,
 				     const char *module);
-/* A data symbol of a VFIO module (vfio_device_fops is the only data vfio-trace looks up). */
-const struct vt_ksym *vt_ksyms_data(const struct vt_ksyms *ks, const char *name,
-				    const char *module);
+/* A data symbol of a VFIO module (vfio_device_fops is the only data vfio-trace looks up;
+ * lookup mode: else the kernel's). */
+const struct vt_ksym *vt_ksyms_data(struct vt_ksyms *ks, const char *name, const char *module);
 /* Parse one /proc/kallsyms line (exposed for unit tests). */
 bool vt_ksyms_parse_line(const char *line, uint64_t *addr, char *type, char *name, size_t nlen,
 			 char *module, size_t mlen);

@@ -159,6 +159,123 @@ static void test_kallsyms_module_reload(void **state)
 	unlink(path);
 }
 
+/* A fake kernel for lookup mode: answers from a small table like kallsyms_lookup_name()
+ * ("module:name" looks in that module only, a bare name anywhere), counts the questions, and
+ * can start refusing (-EPERM: capabilities dropped) or never answer (-EIO). */
+struct fake_kernel {
+	int asked;
+	int refuse_after; /* questions answered before -EPERM (< 0: always answer) */
+	int fail;	  /* the error every question gets instead (0: none) */
+};
+
+static int fake_lookup(void *ctx, const char *name, const char *module, uint64_t *addr)
+{
+	static const struct {
+		const char *module, *name;
+		uint64_t addr;
+	} table[] = {
+		{ NULL, "mutex_unlock", 0xffffffff82000100ULL },
+		{ NULL, "mutex_lock", 0xffffffff82000000ULL },
+		{ "vfio_iommu_type1", "vfio_iommu_type1_ioctl", 0xffffffffc0a01000ULL },
+		{ "vfio", "vfio_pin_pages", 0xffffffffc0b00000ULL },
+		{ "vfio", "vfio_device_fops", 0xffffffffc0b10000ULL },
+		{ "vfio_dmatest", "dt_dma_unmap", 0xffffffffc0c00000ULL },
+	};
+	struct fake_kernel *k = ctx;
+
+	k->asked++;
+	if (k->fail)
+		return k->fail;
+	if (k->refuse_after >= 0 && k->asked > k->refuse_after)
+		return -EPERM;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (!strcmp(table[i].name, name) &&
+		    (!module || (table[i].module && !strcmp(table[i].module, module)))) {
+			*addr = table[i].addr;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* Lookup mode: names are asked of the kernel once each and kept, a "no" is final, nothing of
+ * the file is read until a pass is needed (the file here has other addresses, to tell which
+ * answered); when the kernel stops answering, the table is the pass's. */
+static void test_kallsyms_lookup_mode(void **state)
+{
+	char *path = fake_kallsyms();
+	struct fake_kernel k = { .refuse_after = -1 };
+	const char *const extra[] = { "vfio_dmatest", NULL };
+	struct vt_ksyms *ks;
+	const struct vt_ksym *s;
+	FILE *f;
+
+	assert_non_null(path);
+	ks = vt_ksyms_open_lookup_path(path, fake_lookup, &k, extra);
+	assert_non_null(ks);
+	assert_true(vt_ksyms_lookup_mode(ks));
+	assert_null(vt_ksyms_hidden(ks));
+	assert_int_equal(k.asked, 1); /* mutex_unlock: does the kernel show us addresses? */
+	assert_int_equal(vt_ksyms_count(ks), 1);
+	s = vt_ksyms_by_name(ks, "vfio_iommu_type1_ioctl", "vfio_iommu_type1");
+	assert_non_null(s);
+	assert_true(s->addr == 0xffffffffc0a01000ULL);
+	assert_string_equal(s->module, "vfio_iommu_type1");
+	assert_non_null(vt_ksyms_by_name(ks, "vfio_iommu_type1_ioctl", "vfio_iommu_type1"));
+	assert_int_equal(k.asked, 2); /* kept: asked once */
+	assert_null(vt_ksyms_by_name(ks, "vfio_iommu_type1_ioctl", "vfio"));
+	assert_null(vt_ksyms_by_name(ks, "vfio_dma_do_unmap", "vfio_iommu_type1")); /* inlined */
+	assert_null(vt_ksyms_clone(ks, "vfio_remove_dma", "vfio_iommu_type1"));	    /* not seen */
+	s = vt_ksyms_data(ks, "vfio_device_fops", "vfio");
+	assert_non_null(s);
+	assert_true(s->addr == 0xffffffffc0b10000ULL);
+	assert_int_equal(vt_ksyms_add_module(ks, "vfio_dmatest"), 0); /* no pass */
+	s = vt_ksyms_by_name(ks, "dt_dma_unmap", "vfio_dmatest");
+	assert_non_null(s);
+	assert_int_equal(vt_ksyms_count(ks), 4);
+	/* a callback's address found among what was looked up, without a pass */
+	s = vt_ksyms_at(ks, 0xffffffffc0c00000ULL);
+	assert_non_null(s);
+	assert_string_equal(s->name, "dt_dma_unmap");
+	/* the kernel stops answering: the file (opened at start) is read as a pass would */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "ffffffff82000000 T mutex_lock\n"
+		   "ffffffffc0e00000 T vfio_pin_pages\t[vfio]\n");
+	fclose(f);
+	k.refuse_after = k.asked;
+	assert_true(vt_ksyms_lookup_mode(ks));
+	s = vt_ksyms_by_name(ks, "vfio_pin_pages", "vfio");
+	assert_non_null(s);
+	assert_true(s->addr == 0xffffffffc0e00000ULL); /* the file's */
+	assert_false(vt_ksyms_lookup_mode(ks));
+	assert_int_equal(vt_ksyms_count(ks), 2);
+	assert_null(vt_ksyms_data(ks, "vfio_device_fops", "vfio"));
+	vt_ksyms_free(ks);
+
+	/* hidden addresses: nothing kept, the same sentence as a pass's zeros */
+	k = (struct fake_kernel){ .refuse_after = 0 };
+	ks = vt_ksyms_open_lookup_path(path, fake_lookup, &k, NULL);
+	assert_non_null(ks);
+	assert_non_null(vt_ksyms_hidden(ks));
+	assert_int_equal(vt_ksyms_count(ks), 0);
+	vt_ksyms_free(ks);
+
+	/* no answer at all: one pass, the extra modules kept as vt_ksyms_load_with() does */
+	k = (struct fake_kernel){ .refuse_after = -1, .fail = -EIO };
+	unlink(path);
+	path = fake_kallsyms();
+	ks = vt_ksyms_open_lookup_path(path, fake_lookup, &k, extra);
+	assert_non_null(ks);
+	assert_false(vt_ksyms_lookup_mode(ks));
+	assert_int_equal(k.asked, 1);
+	assert_int_equal(vt_ksyms_count(ks), 7 + 2);
+	assert_non_null(vt_ksyms_by_name(ks, "dt_dma_unmap", "vfio_dmatest"));
+	assert_int_equal(k.asked, 1);
+	vt_ksyms_free(ks);
+	unlink(path);
+	assert_null(vt_ksyms_open_lookup_path("/nonexistent/kallsyms", fake_lookup, &k, NULL));
+}
+
 /* Every attach point's symbol is among what vt_ksyms_load() keeps. */
 static void test_kallsyms_covers_points(void **state)
 {
@@ -556,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_kallsyms_line),
 		cmocka_unit_test(test_kallsyms_filtered),
 		cmocka_unit_test(test_kallsyms_module_reload),
+		cmocka_unit_test(test_kallsyms_lookup_mode),
 		cmocka_unit_test(test_kallsyms_covers_points),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_size),

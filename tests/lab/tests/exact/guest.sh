@@ -5,7 +5,10 @@
 #          leaves 2 vfio_dma mapped, which the kernel removes when it exits (a teardown)
 #  module  a second driver module (vfio_dmatest2, its own dma_unmap function) loaded while
 #          tracing, its workload started the moment insmod returns
-# under stat --json with fentry and with --kprobe; then
+# under stat --json with fentry and with --kprobe (the kprobe run finds its symbols with one
+# /proc/kallsyms pass, VFIO_TRACE_KSYMS=pass; the fentry run asks the kernel for each, as every
+# lab kernel has the sorted name index: -v's start-up line says which; the late module's
+# symbols are found after the capabilities are dropped, when the kernel no longer answers); then
 #  guard   the loader held while vfio-trace cannot run (SIGSTOP), then vfio-trace killed -9:
 #          its guard process must let the loader go
 #  retire  stats maps of 24 keys, 12 processes one after the other (2 s apart, as VMs come and
@@ -19,8 +22,8 @@ dmatest_load ndev=8 || fail "cannot load the test module"
 D2=$LAB_MODDIR/extra/vfio_dmatest2.ko
 for mode in fentry kprobe; do
 	# a count keeps fentry (a command without one uses kprobes: lib/loader.c)
-	E=; C=3600; [ $mode = kprobe ] && E=VFIO_TRACE_NO_FENTRY=1 C=
-	env $E vfio-trace stat --json 1 $C > /out/$mode.trace 2> /out/$mode.trace.err &
+	E=; C=3600; [ $mode = kprobe ] && E="VFIO_TRACE_NO_FENTRY=1 VFIO_TRACE_KSYMS=pass" C=
+	env $E vfio-trace stat -v --json 1 $C > /out/$mode.trace 2> /out/$mode.trace.err &
 	tp=$!
 	wait_line /out/$mode.trace.err tracing 90 || fail "$mode: tracer did not start"
 	i=0 rc=0
