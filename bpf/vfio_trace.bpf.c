@@ -573,25 +573,36 @@ int it_task_stacks(struct bpf_iter__task *ctx)
 
 /* ---- kprobe_multi: every kprobe of a command that runs until stopped, in two links -------
  * A perf kprobe's close waits for RCU grace periods under the kernel's event_mutex, one
- * kprobe at a time (~40 ms each under emulation), so stopping snoop took seconds; a
- * kprobe_multi link is closed at once (docs/BENCHMARKS.md "Exit"). lib/loader.c attaches these
- * two dispatchers to every point's function, each function's attach cookie the slot of its
- * kp_/kr_ program in vt_kprobe_handlers, and loads those programs with the expected attach
- * type BPF_TRACE_KPROBE_MULTI: a tail call needs caller and callee of the same kind. The
+ * kprobe at a time (~40 ms each under emulation), and a kprobe_multi link's ~0.2 s whatever
+ * its function count, so stopping snoop took seconds; now it is two links, one for every entry
+ * and one for every return (docs/BENCHMARKS.md "Exit"). lib/loader.c attaches these two
+ * dispatchers by address to every point's function, each function's attach cookie the slot of
+ * its kp_/kr_ program in vt_kprobe_handlers, and to the dma_unmap callbacks found at the start,
+ * whose cookie is their address (bpf/callback.bpf.c reads it back: in a tail-called program
+ * bpf_get_attach_cookie still answers the link's). Every handler is loaded with the expected
+ * attach type BPF_TRACE_KPROBE_MULTI: a tail call needs caller and callee of the same kind. The
  * handler runs with the dispatcher's pt_regs: its arguments and return value read as under a
  * perf kprobe. */
-VT_MAP(BPF_MAP_TYPE_PROG_ARRAY, 128, __u32, __u32) vt_kprobe_handlers SEC(".maps");
+VT_MAP(BPF_MAP_TYPE_PROG_ARRAY, VT_KM_SLOTS, __u32, __u32) vt_kprobe_handlers SEC(".maps");
+
+/* A slot is a small integer, a callback's cookie a kernel address. */
+static __always_inline __u32 km_slot(__u64 cookie, __u32 callback_slot)
+{
+	return cookie < VT_KM_HANDLERS ? (__u32)cookie : callback_slot;
+}
 
 SEC("kprobe.multi")
 int km_dispatch_entry(struct pt_regs *ctx)
 {
-	bpf_tail_call(ctx, &vt_kprobe_handlers, (__u32)bpf_get_attach_cookie(ctx));
+	bpf_tail_call(ctx, &vt_kprobe_handlers,
+		      km_slot(bpf_get_attach_cookie(ctx), VT_KM_SLOT_CB_ENTRY));
 	return 0;
 }
 
 SEC("kretprobe.multi")
 int km_dispatch_exit(struct pt_regs *ctx)
 {
-	bpf_tail_call(ctx, &vt_kprobe_handlers, (__u32)bpf_get_attach_cookie(ctx));
+	bpf_tail_call(ctx, &vt_kprobe_handlers,
+		      km_slot(bpf_get_attach_cookie(ctx), VT_KM_SLOT_CB_EXIT));
 	return 0;
 }

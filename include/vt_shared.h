@@ -203,4 +203,13 @@ struct vtr_lock_key {
 /* Retries at which a warning is raised; the kernel BUG()s after 10 on one vfio_dma. */
 #define VT_RETRY_WARN 5
 
+/* kprobe_multi (lib/loader.c): the dispatchers' program array, vt_kprobe_handlers. A fixed
+ * point's function has its kp_/kr_ program's slot (< VT_KM_HANDLERS) as its attach cookie; a
+ * dma_unmap callback's cookie is its kernel address (>= 0xffff800000000000, which the callback
+ * program reads back), and its kp_callback/kr_callback wait in the two slots after those. */
+#define VT_KM_HANDLERS	    96
+#define VT_KM_SLOT_CB_ENTRY VT_KM_HANDLERS
+#define VT_KM_SLOT_CB_EXIT  (VT_KM_HANDLERS + 1)
+#define VT_KM_SLOTS	    (VT_KM_HANDLERS + 2)
+
 #endif

@@ -144,7 +144,7 @@ static int reuse_maps(struct vt_bpf *t, struct callback_bpf *cb)
 	return 0;
 }
 
-/* multi: the kprobe programs for kprobe_multi links (vt_cb_attach_multi) */
+/* multi: the kprobe programs for kprobe_multi links (vt_cb_multi_prepare) */
 static struct callback_bpf *cb_open(struct vt_bpf *t, bool fentry, bool multi, const char *func,
 				    uint64_t addr)
 {
@@ -257,7 +257,7 @@ static int attach_cb_func(struct vt_bpf *t, const struct vt_ksym *s, enum cb_ori
 			snprintf(why, sizeof(why), "fentry load: %s; ", strerror(errno));
 		}
 	}
-	/* the start of a command on kprobe_multi: attached with the others (vt_cb_attach_multi) */
+	/* the start of a command on kprobe_multi: attached with the others (vt_cb_multi_prepare) */
 	if (t->cb_multi_collect) {
 		c->method = VT_M_KPROBE;
 		c->multi = true;
@@ -275,12 +275,10 @@ done:
 	return 0;
 }
 
-int vt_cb_attach_multi(struct vt_bpf *t)
+int vt_cb_multi_prepare(struct vt_bpf *t, int map_fd, unsigned long *addrs, __u64 *cookies)
 {
-	unsigned long addrs[VT_MAX_CB];
-	__u64 cookies[VT_MAX_CB];
-	int n = 0, kept = 0;
-	bool ok = false;
+	__u32 slots[2] = { VT_KM_SLOT_CB_ENTRY, VT_KM_SLOT_CB_EXIT };
+	int n = 0;
 
 	t->cb_multi_collect = false;
 	for (int i = 0; i < t->ncbs; i++)
@@ -292,44 +290,34 @@ int vt_cb_attach_multi(struct vt_bpf *t)
 	if (!n)
 		return 0;
 	t->km_cb = cb_open(t, false, true, NULL, 0);
-	for (int r = 0; t->km_cb && r < 2; r++) {
-		LIBBPF_OPTS(bpf_kprobe_multi_opts, o, .addrs = addrs, .cookies = cookies, .cnt = n,
-			    .retprobe = r == 1);
+	if (!t->km_cb)
+		return errno ? -errno : -EINVAL;
+	for (int r = 0; r < 2; r++) {
+		struct bpf_program *p =
+			r ? t->km_cb->progs.kr_callback : t->km_cb->progs.kp_callback;
+		int fd = bpf_program__fd(p);
 
-		t->cb_multi_links[r] = bpf_program__attach_kprobe_multi_opts(
-			r ? t->km_cb->progs.kr_callback : t->km_cb->progs.kp_callback, NULL, &o);
-		ok = t->cb_multi_links[r] != NULL;
-		if (!ok)
-			break;
-	}
-	if (!ok) {
-		vt_dbg("the dma_unmap callbacks' kprobe_multi did not attach (%s): a kprobe each",
-		       strerror(errno));
-		for (int r = 0; r < 2; r++) {
-			bpf_link__destroy(t->cb_multi_links[r]);
-			t->cb_multi_links[r] = NULL;
-		}
-		callback_bpf__destroy(t->km_cb);
-		t->km_cb = NULL;
-	}
-	for (int i = 0; i < t->ncbs; i++) {
-		struct vt_cb_target *c = &t->cbs[i];
+		/* another object's program: the array holds its fd, the kind is what must match */
+		if (bpf_map_update_elem(map_fd, &slots[r], &fd, BPF_ANY)) {
+			int err = errno ? -errno : -EINVAL;
 
-		if (c->multi && !ok) {
-			c->multi = false;
-			if (!attach_cb_kprobe(t, c)) {
-				vt_warn("cannot attach to %s: kprobe: %s", c->sym, strerror(errno));
-				continue;
-			}
+			vt_dbg("kprobe_multi: %s refused by the program array: %s",
+			       bpf_program__name(p), strerror(-err));
+			return err;
 		}
-		t->cbs[kept++] = *c;
-		if (c->multi || !ok)
-			fprintf(stderr, "%s: attached dma_unmap callback %s (%s) for module %.*s\n",
-				vt_prog, c->sym, ok ? "kprobe_multi" : vt_method_name(c->method),
-				(int)strcspn(c->sym, ":"), c->sym);
 	}
-	t->ncbs = kept;
 	return n;
+}
+
+void vt_cb_multi_attached(struct vt_bpf *t)
+{
+	for (int i = 0; i < t->ncbs; i++)
+		if (t->cbs[i].multi)
+			fprintf(stderr,
+				"%s: attached dma_unmap callback %s (kprobe_multi) for module "
+				"%.*s\n",
+				vt_prog, t->cbs[i].sym, (int)strcspn(t->cbs[i].sym, ":"),
+				t->cbs[i].sym);
 }
 
 /* A device's callback at addr (one not found in BTF: a module without it, say). */
@@ -658,10 +646,6 @@ void vt_cb_detach_all(struct vt_bpf *t)
 {
 	for (int i = 0; i < t->ncbs; i++)
 		cb_detach(&t->cbs[i]);
-	for (int r = 0; r < 2; r++) {
-		bpf_link__destroy(t->cb_multi_links[r]);
-		t->cb_multi_links[r] = NULL;
-	}
 	callback_bpf__destroy(t->km_cb);
 	t->km_cb = NULL;
 	callback_bpf__destroy(t->kp_cb);

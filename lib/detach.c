@@ -87,7 +87,7 @@ static void *detach_worker(void *arg)
 /* A perf event link (a kprobe through the perf kprobe PMU), or one the kernel cannot say
  * (before 5.15 libbpf attaches those by ioctl: no bpf_link info, and a perf fd), or a
  * kprobe_multi link (its unregister waits for grace periods too: the pool closes the entries'
- * and the returns' side by side). */
+ * and the returns' side by side, the only two). */
 static bool is_kprobe_link(struct bpf_link *link)
 {
 	struct bpf_link_info info;
@@ -116,7 +116,7 @@ static int pool_threads(int nperf)
 void vt_detach_begin(struct vt_bpf *t)
 {
 	const struct bpf_object_skeleton *s = t->skel ? t->skel->skeleton : NULL;
-	int max = 2 * t->ncbs + t->nextra + 4 + (s ? s->prog_cnt : 0), n = 0, want;
+	int max = 2 * t->ncbs + t->nextra + 2 + (s ? s->prog_cnt : 0), n = 0, want;
 	struct vt_detach *d;
 	pthread_attr_t attr;
 
@@ -137,10 +137,6 @@ void vt_detach_begin(struct vt_bpf *t)
 	if (t->skel)
 		n = take(d->l, n, max, &t->skel->links.rt_module_load, "rt_module_load");
 	d->hold = n;
-	for (int r = 0; r < 2; r++)
-		n = take(d->l, n, max, &t->cb_multi_links[r],
-			 r ? "callbacks kprobe_multi (returns)" :
-			     "callbacks kprobe_multi (entries)");
 	for (int i = 0; i < t->ncbs; i++)
 		for (int k = 0; k < 2; k++)
 			n = take(d->l, n, max, &t->cbs[i].links[k], t->cbs[i].sym);

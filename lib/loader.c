@@ -196,6 +196,7 @@ static void set_autoload(struct vt_bpf *t)
 				bpf_program__set_autoattach(use[k], false);
 				t->kmulti[t->nkmulti].prog = use[k];
 				t->kmulti[t->nkmulti].symbol = p->symbol[0] ? p->symbol : p->name;
+				t->kmulti[t->nkmulti].module = p->module;
 				t->kmulti[t->nkmulti++].retprobe = k == 1;
 				continue;
 			}
@@ -232,22 +233,33 @@ static int attach_retargeted(struct vt_bpf *t)
 	return 0;
 }
 
-/* The kprobe programs set_autoload() gave to the dispatchers: each in its slot of the program
- * array, the entries' functions on one kprobe_multi link and the returns' on another, the
- * attach cookie of each function its program's slot. */
-static int attach_kprobe_multi(struct vt_bpf *t)
+/* The kprobe programs set_autoload() gave to the dispatchers, each in its slot of the program
+ * array, and the dma_unmap callbacks of the modules using vfio (holders, nholders) found now:
+ * every entry on one kprobe_multi link, every return on another (each link costs ~0.2 s to
+ * close, whatever its function count), a fixed point's attach cookie its program's slot, a
+ * callback's its address. Functions by address, not name: a name could match a same-named
+ * function elsewhere (kallsyms_lookup_name takes the first). */
+static int attach_kprobe_multi(struct vt_bpf *t, const char *const *holders, int nholders)
 {
 	struct bpf_program *dispatch[2] = { t->skel->progs.km_dispatch_entry,
 					    t->skel->progs.km_dispatch_exit };
-	int map = bpf_map__fd(t->skel->maps.vt_kprobe_handlers), n[2] = { 0, 0 };
-	const char *syms[2][VT_MAX_KMULTI];
-	__u64 cookies[2][VT_MAX_KMULTI];
+	int map = bpf_map__fd(t->skel->maps.vt_kprobe_handlers), n[2] = { 0, 0 }, ncb = 0;
+	unsigned long addrs[2][VT_MAX_KMULTI + VT_MAX_CB];
+	__u64 cookies[2][VT_MAX_KMULTI + VT_MAX_CB];
 
-	if ((__u32)t->nkmulti > bpf_map__max_entries(t->skel->maps.vt_kprobe_handlers))
+	if (t->nkmulti > VT_MAX_KMULTI)
 		return -E2BIG;
 	for (__u32 slot = 0; slot < (__u32)t->nkmulti; slot++) {
 		int fd = bpf_program__fd(t->kmulti[slot].prog), r = t->kmulti[slot].retprobe;
+		/* the symbol doctor found, in the point's own module (vmlinux: no module's) */
+		const struct vt_ksym *s =
+			vt_ksyms_by_name(t->ks, t->kmulti[slot].symbol, t->kmulti[slot].module);
 
+		if (!s || (!t->kmulti[slot].module && s->module)) {
+			vt_dbg("kprobe_multi: no address for %s in %s", t->kmulti[slot].symbol,
+			       t->kmulti[slot].module ? t->kmulti[slot].module : "vmlinux");
+			return -ENOENT;
+		}
 		if (bpf_map_update_elem(map, &slot, &fd, BPF_ANY)) {
 			int err = errno ? -errno : -EINVAL;
 
@@ -255,11 +267,23 @@ static int attach_kprobe_multi(struct vt_bpf *t)
 			       bpf_program__name(t->kmulti[slot].prog), strerror(-err));
 			return err;
 		}
-		syms[r][n[r]] = t->kmulti[slot].symbol;
+		addrs[r][n[r]] = s->addr;
 		cookies[r][n[r]++] = slot;
 	}
+	if (nholders > 0) {
+		t->cb_multi_collect = true; /* collected only; cleared by vt_cb_multi_prepare */
+		vt_cb_attach_modules(t, holders, nholders);
+		ncb = vt_cb_multi_prepare(t, map, addrs[0] + n[0], cookies[0] + n[0]);
+		if (ncb < 0)
+			return ncb;
+		/* the returns: the same functions, the same cookies */
+		memcpy(addrs[1] + n[1], addrs[0] + n[0], ncb * sizeof(addrs[0][0]));
+		memcpy(cookies[1] + n[1], cookies[0] + n[0], ncb * sizeof(cookies[0][0]));
+		n[0] += ncb;
+		n[1] += ncb;
+	}
 	for (int r = 0; r < 2; r++) {
-		LIBBPF_OPTS(bpf_kprobe_multi_opts, o, .syms = syms[r], .cookies = cookies[r],
+		LIBBPF_OPTS(bpf_kprobe_multi_opts, o, .addrs = addrs[r], .cookies = cookies[r],
 			    .cnt = n[r], .retprobe = r == 1);
 
 		if (!n[r])
@@ -273,6 +297,8 @@ static int attach_kprobe_multi(struct vt_bpf *t)
 			return err;
 		}
 	}
+	if (ncb)
+		vt_cb_multi_attached(t);
 	return 0;
 }
 
@@ -458,6 +484,9 @@ static void unload(struct vt_bpf *t)
 		bpf_link__destroy(t->kmulti_links[r]);
 		t->kmulti_links[r] = NULL;
 	}
+	/* the callbacks collected for kprobe_multi: they share this object's maps */
+	vt_cb_detach_all(t);
+	t->cb_multi_collect = false;
 	vfio_trace_bpf__destroy(t->skel);
 	t->skel = NULL;
 }
@@ -542,7 +571,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 			if (!err)
 				err = attach_retargeted(t);
 			if (!err && t->kmulti_on)
-				err = attach_kprobe_multi(t);
+				err = attach_kprobe_multi(t, holder_names, nholders);
 			if (!err)
 				break;
 		}
@@ -576,12 +605,9 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	}
 	/* Every function that can be a callback, before tracing starts: a device that opens,
 	 * pins and unmaps in the next millisecond is traced from its first callback. */
-	if (nholders > 0) {
-		/* on kprobe_multi, they too: collected, then attached on two links */
-		t->cb_multi_collect = t->kmulti_on;
+	/* (on kprobe_multi, attached with the fixed points, on the same two links) */
+	if (nholders > 0 && !t->kmulti_on)
 		vt_cb_attach_modules(t, holder_names, nholders);
-		vt_cb_attach_multi(t);
-	}
 	t5 = vt_now_ns();
 	memory_at("after the callbacks");
 	find_open_devices(t);

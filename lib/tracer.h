@@ -15,9 +15,9 @@
 
 #define VT_MAX_CB     64
 #define VT_MAX_EXTRA  8
-/* kp_ and kr_ programs dispatched by kprobe_multi (at most two per point; the BPF program
- * array, vt_kprobe_handlers, has 128 slots) */
-#define VT_MAX_KMULTI 96
+/* kp_ and kr_ programs dispatched by kprobe_multi (at most two per point; their slots in the
+ * BPF program array, vt_kprobe_handlers: include/vt_shared.h) */
+#define VT_MAX_KMULTI VT_KM_HANDLERS
 
 struct vt_cb_target {
 	uint64_t addr;
@@ -25,7 +25,7 @@ struct vt_cb_target {
 	enum vt_method method;
 	struct callback_bpf *obj; /* fentry: one object per target */
 	struct bpf_link *links[2];
-	bool multi; /* on the callbacks' kprobe_multi links (vt_cb_attach_multi), no links here */
+	bool multi; /* on the dispatchers' kprobe_multi links (vt_cb_multi_prepare), none here */
 };
 
 /* Where a callback was found: said on the "attached" line. */
@@ -40,10 +40,10 @@ struct vt_bpf {
 	struct vfio_trace_bpf *skel;
 	struct ring_buffer *rb;
 	struct callback_bpf *kp_cb; /* the kprobe instance, attached to every target */
-	/* kprobe_multi: the callbacks found at the start, on two links of one more instance */
-	bool cb_multi_collect; /* vt_cb_attach_modules collects them for vt_cb_attach_multi */
+	/* kprobe_multi: the callbacks found at the start, one more instance whose programs the
+	 * dispatchers tail-call (vt_cb_multi_prepare) */
+	bool cb_multi_collect; /* vt_cb_attach_modules collects them for vt_cb_multi_prepare */
 	struct callback_bpf *km_cb;
-	struct bpf_link *cb_multi_links[2];
 	struct vt_cb_target cbs[VT_MAX_CB];
 	int ncbs;
 	char missing[512];
@@ -62,6 +62,7 @@ struct vt_bpf {
 	struct {
 		struct bpf_program *prog;
 		const char *symbol;
+		const char *module; /* where symbol is looked up (NULL: vmlinux) */
 		bool retprobe;
 	} kmulti[VT_MAX_KMULTI];
 	int nkmulti;
@@ -130,10 +131,13 @@ int vt_cb_attach_device(struct vt_bpf *t, uint64_t addr, const char *devname);
  * attached, -1 without the kernel's BTF. */
 int vt_cb_attach_modules(struct vt_bpf *t, const char *const *modules, int nmod);
 void vt_cb_detach_all(struct vt_bpf *t);
-/* With t->cb_multi_collect set, vt_cb_attach_modules only collects the callbacks: attached
- * here on one kprobe_multi link for the entries, one for the returns (a kprobe each where
- * that fails); how many. */
-int vt_cb_attach_multi(struct vt_bpf *t);
+/* With t->cb_multi_collect set, vt_cb_attach_modules only collects the callbacks. Then this
+ * puts the kprobe_multi instance's programs in the dispatchers' program array (map_fd, slots
+ * VT_KM_SLOT_CB_*) and the collected callbacks' addresses in addrs (at most VT_MAX_CB), each
+ * its own cookie: how many, or -errno. */
+int vt_cb_multi_prepare(struct vt_bpf *t, int map_fd, unsigned long *addrs, __u64 *cookies);
+/* The dispatchers' links are attached: the "attached dma_unmap callback" lines. */
+void vt_cb_multi_attached(struct vt_bpf *t);
 /* The callbacks in module (it is gone, or back at other addresses) detached and forgotten;
  * how many links that removed. */
 int vt_cb_detach_module(struct vt_bpf *t, const char *module);
