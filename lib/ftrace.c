@@ -344,6 +344,28 @@ static void ft_close(struct vt_tracer *t);
 
 #define FT_BUFFER_KB 4096 /* per CPU */
 
+/* The instance's buffer per CPU in KiB: FT_BUFFER_KB, or VFIO_TRACE_FTRACE_BUFFER_KB (4 to
+ * 1048576), which the lab sets tiny to make the buffer overrun for certain and check that the
+ * loss is counted and nothing is made up from what is left. */
+static int ft_buffer_kb(void)
+{
+	const char *e = getenv("VFIO_TRACE_FTRACE_BUFFER_KB");
+	char *end;
+	long kb;
+
+	if (!e)
+		return FT_BUFFER_KB;
+	errno = 0;
+	kb = strtol(e, &end, 10);
+	if (errno || end == e || *end || kb < 4 || kb > 1048576) {
+		vt_warn("VFIO_TRACE_FTRACE_BUFFER_KB=%s is not a size in KiB from 4 to 1048576: "
+			"%d KiB per CPU",
+			e, FT_BUFFER_KB);
+		return FT_BUFFER_KB;
+	}
+	return (int)kb;
+}
+
 static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 {
 	char holders[VT_FT_MAX_CB][VT_MODNAME_LEN];
@@ -400,7 +422,7 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		       strerror(errno));
 		goto fail;
 	}
-	tracefs_instance_set_buffer_size(f->inst, FT_BUFFER_KB, -1);
+	tracefs_instance_set_buffer_size(f->inst, ft_buffer_kb(), -1);
 	if (nholders > 0)
 		vt_ft_find_callbacks(f, holder_names, nholders);
 	if (create_events(f, &o))

@@ -98,7 +98,8 @@ struct ft_cpu {
 	bool loaded;
 	void *next; /* during a read: its next record, stamped next_ts */
 	unsigned long long next_ts;
-	uint64_t missed; /* events the kernel said it overwrote before a sub-buffer we read */
+	uint64_t missed;     /* events the kernel said it overwrote before a sub-buffer we read */
+	uint64_t stats_lost; /* its stats' overrun + dropped at the last read's start */
 };
 
 struct vt_ftrace {

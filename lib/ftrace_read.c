@@ -807,6 +807,51 @@ static void handle_raw(struct vt_ftrace *f, int c, void *data, uint64_t ts)
 	handle(f, &r);
 }
 
+/* CPU c's events lost by the instance's buffer by its per-CPU stats, read through libtracefs:
+ * overwritten before they were read (overrun) or dropped. */
+static uint64_t cpu_stats_lost(struct vt_ftrace *f, int c)
+{
+	char file[64], *text, *p;
+	unsigned long long v;
+	uint64_t lost = 0;
+
+	snprintf(file, sizeof(file), "per_cpu/cpu%d/stats", c);
+	text = tracefs_instance_file_read(f->inst, file, NULL);
+	if (text) {
+		if ((p = strstr(text, "overrun:")) && sscanf(p, "overrun: %llu", &v) == 1)
+			lost += v;
+		if ((p = strstr(text, "dropped events:")) &&
+		    sscanf(p, "dropped events: %llu", &v) == 1)
+			lost += v;
+		free(text);
+	}
+	return lost;
+}
+
+/* The writer overwrote records before the sub-buffer just loaded: any thread's call in flight
+ * may have lost its exit, or its next call its entry (a storm that unmaps the same iova again
+ * and again then reads as a notify retried: seen in the lab, 2 false retries with 12,564 events
+ * overwritten). Every call in flight is given up, each counted lost with the overwritten
+ * events: an operation the buffer's overrun cost is then missing and counted, never made up. */
+static void forget_in_flight(struct vt_ftrace *f)
+{
+	for (size_t i = 0; i < f->capthreads; i++) {
+		struct ft_thread *th = &f->threads[i];
+
+		if (!th->used || !thread_busy(th))
+			continue;
+		f->losses[VT_LOSS_RINGBUF] +=
+			!!th->io_ts + !!th->cb_ts + !!th->td_ts + !!th->ioas_ts + !!th->in_ts;
+		for (int c = 0; c < 4; c++)
+			f->losses[VT_LOSS_RINGBUF] += !!th->call[c].ts;
+		th->io_ts = th->notify_ts = th->cb_ts = th->td_ts = th->ioas_ts = th->in_ts = 0;
+		th->notifies = th->retries = th->ioas_notifies = th->ioas_retries = 0;
+		th->td_depth = 0;
+		for (int c = 0; c < 4; c++)
+			th->call[c].ts = 0;
+	}
+}
+
 /* CPU c's next record not handled yet (its time in *ts), reading the buffer's next sub-buffer
  * when the last one is used up; NULL when the buffer holds nothing more now (or the read
  * failed: what it holds waits for the next read). */
@@ -828,8 +873,10 @@ static void *cpu_next(struct vt_ftrace *f, int c, unsigned long long *ts)
 		p->loaded = true;
 		/* what the writer overwrote before this sub-buffer (-1: some, not counted) */
 		missed = kbuffer_missed_events(p->kbuf);
-		if (missed)
+		if (missed) {
 			p->missed += missed < 0 ? 1 : (uint64_t)missed;
+			forget_in_flight(f);
+		}
 	}
 }
 
@@ -842,7 +889,20 @@ int vt_ft_read(struct vt_ftrace *f, bool all)
 	 * migrated has its records handled in order. */
 	uint64_t end = vt_now_ns() - (all ? 0 : FT_SETTLE_NS);
 	int handled = 0, nactive = 0, *active = f->active;
+	bool overrun = false;
 
+	/* The writer overwrites the oldest records, those this read starts with: a CPU whose stats
+	 * grew since the last read has a gap right there (libtraceevent's missed-events count
+	 * can say 0 for such a sub-buffer, see buffer_losses). */
+	for (int c = 0; c < f->ncpus; c++) {
+		struct ft_cpu *p = &f->cpus[c];
+		uint64_t lost = p->tcpu ? cpu_stats_lost(f, c) : 0;
+
+		overrun |= lost > p->stats_lost;
+		p->stats_lost = lost;
+	}
+	if (overrun)
+		forget_in_flight(f);
 	for (int c = 0; c < f->ncpus; c++) {
 		struct ft_cpu *p = &f->cpus[c];
 
@@ -904,30 +964,17 @@ void vt_ft_read_close(struct vt_ftrace *f)
 	}
 }
 
-/* Events the instance's buffer lost: overwritten before they were read, or dropped (its
- * per-CPU stats, read through libtracefs). The sub-buffers read said how many were overwritten
- * before them (cpus[].missed): the same events, so a CPU counts the larger of the two, never
- * their sum (the stats count those not read yet too; a sub-buffer may say "some" only). */
+/* Events the instance's buffer lost: its per-CPU stats. The sub-buffers read said how many
+ * were overwritten before them (cpus[].missed): the same events, so a CPU counts the larger of
+ * the two, never their sum (the stats count those not read yet too; a sub-buffer may say
+ * "some" only). */
 static uint64_t buffer_losses(struct vt_ftrace *f)
 {
 	uint64_t lost = 0;
-	char file[64];
 
 	for (int c = 0; c < f->ncpus; c++) {
-		char *text, *p;
-		unsigned long long v;
-		uint64_t cpu_lost = 0;
+		uint64_t cpu_lost = cpu_stats_lost(f, c);
 
-		snprintf(file, sizeof(file), "per_cpu/cpu%d/stats", c);
-		text = tracefs_instance_file_read(f->inst, file, NULL);
-		if (text) {
-			if ((p = strstr(text, "overrun:")) && sscanf(p, "overrun: %llu", &v) == 1)
-				cpu_lost += v;
-			if ((p = strstr(text, "dropped events:")) &&
-			    sscanf(p, "dropped events: %llu", &v) == 1)
-				cpu_lost += v;
-			free(text);
-		}
 		if (f->cpus && f->cpus[c].missed > cpu_lost)
 			cpu_lost = f->cpus[c].missed;
 		lost += cpu_lost;
