@@ -377,6 +377,23 @@ static void sort_syms(struct vt_ksyms *ks)
 		qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
 }
 
+/* The start's one pass: the wanted names and the symbols of extra_modules, sorted; ks freed
+ * (NULL returned) when it fails. */
+static struct vt_ksyms *first_pass(struct vt_ksyms *ks, const char *const *extra_modules)
+{
+	int err;
+
+	ks->extra = extra_modules;
+	err = ks_pass(ks, KS_WANTED, 0, NULL);
+	ks->extra = NULL; /* the caller's list need not outlive the call */
+	if (err) {
+		vt_ksyms_free(ks);
+		return NULL;
+	}
+	sort_syms(ks);
+	return ks;
+}
+
 struct vt_ksyms *vt_ksyms_load_path_with(const char *path, const char *const *extra_modules)
 {
 	struct vt_ksyms *ks = calloc(1, sizeof(*ks));
@@ -384,15 +401,8 @@ struct vt_ksyms *vt_ksyms_load_path_with(const char *path, const char *const *ex
 	if (!ks)
 		return NULL;
 	snprintf(ks->path, sizeof(ks->path), "%s", path);
-	ks->extra = extra_modules;
 	ks->fd = -1;
-	if (ks_pass(ks, KS_WANTED, 0, NULL)) {
-		vt_ksyms_free(ks);
-		return NULL;
-	}
-	ks->extra = NULL; /* the caller's list need not outlive the call */
-	sort_syms(ks);
-	return ks;
+	return first_pass(ks, extra_modules);
 }
 
 /* name, in module (NULL: vmlinux or any module), asked of the kernel and kept. */
@@ -454,15 +464,7 @@ struct vt_ksyms *vt_ksyms_open_lookup_path(const char *path, vt_ksym_lookup_fn l
 		return NULL;
 	}
 	/* No answer at all: one pass, as vt_ksyms_load_path_with(). */
-	ks->extra = extra_modules;
-	err = ks_pass(ks, KS_WANTED, 0, NULL);
-	ks->extra = NULL;
-	if (err) {
-		vt_ksyms_free(ks);
-		return NULL;
-	}
-	sort_syms(ks);
-	return ks;
+	return first_pass(ks, extra_modules);
 }
 
 struct vt_ksyms *vt_ksyms_open_lookup(vt_ksym_lookup_fn lookup, void *ctx,

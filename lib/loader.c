@@ -604,8 +604,8 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 		goto fail;
 	}
 	/* Every function that can be a callback, before tracing starts: a device that opens,
-	 * pins and unmaps in the next millisecond is traced from its first callback. */
-	/* (on kprobe_multi, attached with the fixed points, on the same two links) */
+	 * pins and unmaps in the next millisecond is traced from its first callback (on
+	 * kprobe_multi, attached already with the fixed points, on the same two links). */
 	if (nholders > 0 && !t->kmulti_on)
 		vt_cb_attach_modules(t, holder_names, nholders);
 	t5 = vt_now_ns();
