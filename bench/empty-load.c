@@ -8,10 +8,12 @@
  * fentry+fexit on vfio_dma_do_unmap and vfio_notify_dma_unmap where the kernel has them as
  * functions, as vfio-trace attaches them there (elsewhere they are inlined); mutex:
  * fentry on mutex_lock and mutex_unlock; phases: the phases of vfio_unmap_unpin, which
- * `top --phases` adds to the vfio group's points, each where the kernel has the function), print
+ * `top --phases` adds to the vfio group's points, each where the kernel has the function and,
+ * for a vendor IOMMU driver's, a unit of that vendor), print
  * "empty-load: attached N programs (GROUPS), tracing" on stderr, stay attached until
  * SIGINT/SIGTERM, detach, exit 0. Exit 1 when a program cannot be loaded or attached.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +27,25 @@ static void on_sig(int s)
 {
 	(void)s;
 	stop = 1;
+}
+
+/* A VT-d (intel_*) or AMD-Vi (amd_*) function only where /sys/class/iommu has a unit of that
+ * vendor (dmar*, ivhd*), as vfio-trace probes them (lib/probe.c): elsewhere dead code. */
+static int vendor_iommu_present(const char *fn)
+{
+	const char *prefix = !strncmp(fn, "intel_", 6) ? "dmar" :
+			     !strncmp(fn, "amd_", 4)   ? "ivhd" :
+							 NULL;
+	DIR *d = prefix ? opendir("/sys/class/iommu") : NULL;
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return 1;
+	while (!found && (e = readdir(d)))
+		found = !strncmp(e->d_name, prefix, strlen(prefix));
+	closedir(d);
+	return found;
 }
 
 /* name is a text symbol in /proc/kallsyms: of module mod (NULL: of any, or of vmlinux), i.e.
@@ -114,7 +135,8 @@ int main(int argc, char **argv)
 		if (!strncmp(name, "e_ph_", 5)) { /* a phase point: where the function is one */
 			const char *fn = strchr(bpf_program__section_name(p), '/');
 
-			bpf_program__set_autoload(p, want_phases && fn && ksym_has(fn + 1, NULL));
+			bpf_program__set_autoload(p, want_phases && fn && ksym_has(fn + 1, NULL) &&
+							     vendor_iommu_present(fn + 1));
 			continue;
 		}
 

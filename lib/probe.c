@@ -5,6 +5,7 @@
  * first that works; tracepoints get a real raw_tp attach. Nothing is guessed from names.
  * The points themselves are lib/points.c's table.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <mntent.h>
 #include <stdlib.h>
@@ -384,6 +385,25 @@ static enum vt_method try_func(struct vt_env *env, const char *sym, const char *
 	return VT_M_NONE;
 }
 
+/* Whether /sys/class/iommu has a unit whose name starts with prefix (dmar: VT-d, ivhd:
+ * AMD-Vi). Both drivers are built in and register their units at boot, so without one the
+ * vendor's functions never run: each probe on them would only cost an attach and a detach
+ * (~30 ms of grace periods each at the stop, one after the other, on a kernel without
+ * kprobe_multi). A class that cannot be read says nothing: probe them as before. */
+static bool iommu_unit_present(const char *prefix)
+{
+	DIR *d = opendir("/sys/class/iommu");
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return true;
+	while (!found && (e = readdir(d)))
+		found = !strncmp(e->d_name, prefix, strlen(prefix));
+	closedir(d);
+	return found;
+}
+
 static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point *p)
 {
 	const struct vt_ksym *s, *clone;
@@ -417,6 +437,15 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 			env->fentry_works ? "fentry (kprobe fallback)" : "kprobe");
 		return;
 	default: break;
+	}
+	if (p->iommu_unit && !iommu_unit_present(p->iommu_unit)) {
+		p->absent = true;
+		snprintf(
+			p->reason, sizeof(p->reason),
+			"not present: no %s unit on this host (/sys/class/iommu/%s*, registered at "
+			"boot)",
+			strcmp(p->iommu_unit, "dmar") ? "AMD-Vi" : "VT-d", p->iommu_unit);
+		return;
 	}
 	if (p->module && !module_loaded(p->module)) {
 		/* e.g. iommufd on Debian's kernels (no CONFIG_IOMMUFD) */

@@ -197,12 +197,15 @@ struct vt_point {
 	const char *name;   /* function, or "category:event" */
 	const char *module; /* where the function lives (NULL: vmlinux) */
 	enum vt_point_kind kind;
-	const char *progs; /* non-NULL: vfio-trace attaches its programs here (bound to the
+	const char *progs;	/* non-NULL: vfio-trace attaches its programs here (bound to the
 				 * skeleton's members in lib/loader.c's vt_point_progs; the string
 				 * is their common suffix, for a reader) */
-	const char *use;   /* what vfio-trace measures with it */
-	bool required;	   /* the tracer cannot work without it */
-	unsigned feature;  /* VT_FEAT_* that loads it (0: always) */
+	const char *use;	/* what vfio-trace measures with it */
+	bool required;		/* the tracer cannot work without it */
+	unsigned feature;	/* VT_FEAT_* that loads it (0: always) */
+	const char *iommu_unit; /* a vendor IOMMU driver's function (built in, dead code on the
+				 * other vendor's hosts): traced only where /sys/class/iommu has a
+				 * unit named so (units register at boot) */
 	/* decided at run time */
 	enum vt_method method;
 	bool absent;	  /* its module is not in this kernel at all (iommufd on Debian's):

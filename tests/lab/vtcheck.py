@@ -23,6 +23,12 @@ class Out:
     def scenarios(self):
         return [l.split()[0] for l in self.read("scenarios").splitlines() if l.strip()]
 
+    def notes(self):
+        """The guest's notes (note KEY VALUE...) as a dict; empty without any."""
+        if not self.exists("notes"):
+            return {}
+        return dict(l.split("=", 1) for l in self.read("notes").splitlines() if "=" in l)
+
     def guest_failure(self):
         """The guest's own fail=... note, if any."""
         if not self.exists("notes"):

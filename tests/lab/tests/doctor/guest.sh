@@ -4,6 +4,9 @@
 . /lab/lib.sh
 dmesg_mark
 dmatest_load ndev=1 || fail "cannot load the test module"
+# the IOMMU units the kernel registered at boot (none without run-vm --iommu): the VT-d and
+# AMD-Vi drivers' functions are probed only where a unit of theirs is
+note iommu_units "$(ls /sys/class/iommu 2>/dev/null | tr '\n' ' ')"
 vfio-trace doctor --json > /out/doctor.json; echo $? > /out/doctor.rc
 vfio-trace doctor --kprobe --json > /out/doctor-kprobe.json; echo $? > /out/doctor-kprobe.rc
 vfio-trace doctor > /out/doctor.txt 2>&1; echo $? > /out/doctor-text.rc
