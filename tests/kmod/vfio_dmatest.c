@@ -69,11 +69,15 @@
 
 #include "vfio_dmatest.h"
 
-/* vfio_dmatest2.c builds the same device as a second driver module under other names. */
+/* vfio_dmatest2.c and vfio_dmatest_notrace.c build the same device as other driver modules
+ * under other names (the latter with a dma_unmap that ftrace cannot hook). */
 #ifndef DT_DRV_NAME
 #define DT_DRV_NAME  "vfio_dmatest"
 #define DT_NOCB_NAME "vfio_dmatest_nocb"
 #define DT_OPS_NAME  "vfio-dmatest"
+#endif
+#ifndef DT_CB_NOTRACE
+#define DT_CB_NOTRACE
 #endif
 #define DT_MAX_DEV	256
 #define DT_DELAY_MAX_US 5000000U
@@ -343,7 +347,7 @@ static void dt_sleep_us(u32 us)
 }
 
 /* ops->dma_unmap: device_list_lock held, iommu->lock dropped, process context. */
-static void dt_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
+static DT_CB_NOTRACE void dt_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 {
 	struct dt_dev *d = to_dt(vdev);
 

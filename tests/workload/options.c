@@ -103,8 +103,9 @@ static const char usage_text[] =
 	"Options:\n"
 	"  --devices N       devices per container (1..64); container i uses vfio_dmatest.(i*N+k)\n"
 	"  --first-dev N     add N to every device number (default 0)\n"
-	"  --driver NAME     vfio_dmatest (default) or vfio_dmatest2 (the second test module: another\n"
-	"                    driver, another dma_unmap function): devices NAME.N\n"
+	"  --driver NAME     vfio_dmatest (default), vfio_dmatest2 (the second test module: another\n"
+	"                    driver, another dma_unmap function) or vfio_dmatest_notrace (a third,\n"
+	"                    its dma_unmap notrace): devices NAME.N\n"
 	"  --leave-mapped N  after the cycles map N more vfio_dma (no pins) and never unmap them: the\n"
 	"                    kernel removes them when the container goes, as at a VM's exit\n"
 	"                    (<= 1048576; pci <= 4096; type1 refuses more than its dma_entry_limit,\n"
@@ -435,8 +436,10 @@ void parse_args(int argc, char **argv, struct options *o)
 			o->first_dev = parse_u64("--first-dev", optarg, false, 1024);
 			break;
 		case O_DRIVER:
-			if (strcmp(optarg, "vfio_dmatest") && strcmp(optarg, "vfio_dmatest2"))
-				usage_error("--driver: vfio_dmatest or vfio_dmatest2, not '%s'\n",
+			if (strcmp(optarg, "vfio_dmatest") && strcmp(optarg, "vfio_dmatest2") &&
+			    strcmp(optarg, "vfio_dmatest_notrace"))
+				usage_error("--driver: vfio_dmatest, vfio_dmatest2 or "
+					    "vfio_dmatest_notrace, not '%s'\n",
 					    optarg);
 			o->driver = optarg;
 			break;

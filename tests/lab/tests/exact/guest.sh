@@ -5,6 +5,8 @@
 #          leaves 2 vfio_dma mapped, which the kernel removes when it exits (a teardown)
 #  module  a second driver module (vfio_dmatest2, its own dma_unmap function) loaded while
 #          tracing, its workload started the moment insmod returns
+#  notrace a driver module whose dma_unmap is notrace, loaded before the start: the attach
+#          falls back (kprobe_multi refused; with a count, that callback's fentry refused)
 # under stat --json with fentry and with --kprobe (the kprobe run finds its symbols with one
 # /proc/kallsyms pass, VFIO_TRACE_KSYMS=pass; the fentry run asks the kernel for each, as every
 # lab kernel has the sorted name index: -v's start-up line says which; the late module's
@@ -39,6 +41,27 @@ for mode in fentry kprobe; do
 	echo $rc > /out/$mode.wl.rc
 	kill -INT $tp; wait $tp; echo $? > /out/$mode.trace.rc
 	rmmod vfio_dmatest2 || fail "$mode: rmmod vfio_dmatest2"
+	echo "$mode" >> /out/scenarios
+done
+# notrace: a driver whose dma_unmap ftrace cannot hook (vfio_dmatest_notrace) loaded before
+# the start. Without a count, on a kernel with kprobe_multi, the two links are refused and every
+# function falls back to a kprobe of its own; with a count, that callback's fentry is refused
+# and it falls back to a kprobe. Either way every callback is counted.
+DN=$LAB_MODDIR/extra/vfio_dmatest_notrace.ko
+for mode in notrace notrace-count; do
+	C=; [ $mode = notrace-count ] && C=3600
+	insmod "$DN" ndev=2 || fail "$mode: insmod vfio_dmatest_notrace"
+	vfio-trace stat -v --json 1 $C > /out/$mode.trace 2> /out/$mode.trace.err &
+	tp=$!
+	wait_line /out/$mode.trace.err tracing 90 || fail "$mode: tracer did not start"
+	rc=0
+	vfio-workload multidev --driver vfio_dmatest_notrace --devices 2 --iterations 5 \
+		--leave-mapped 1 --quiet --json /out/$mode.nt.json 2>> /out/$mode.wl.err || rc=$?
+	vfio-workload single --iterations 3 --quiet --json /out/$mode.dt.json \
+		2>> /out/$mode.wl.err || rc=$?
+	echo $rc > /out/$mode.wl.rc
+	kill -INT $tp; wait $tp; echo $? > /out/$mode.trace.rc
+	rmmod vfio_dmatest_notrace || fail "$mode: rmmod vfio_dmatest_notrace"
 	echo "$mode" >> /out/scenarios
 done
 # guard: a held loader outlives a killed vfio-trace only until its guard notices
