@@ -207,16 +207,46 @@ static bool attach_cb_kprobe(struct vt_bpf *t, struct vt_cb_target *c)
 	return false;
 }
 
+static bool cb_is_untraced(const struct vt_bpf *t, uint64_t addr)
+{
+	for (int i = 0; i < t->ncb_untraced; i++)
+		if (t->cb_untraced[i].addr == addr)
+			return true;
+	return false;
+}
+
+/* A callback no probe takes: trace kprobes refuse a notrace function (kernel log: "Could not
+ * probe notrace function"), and ftrace, so fentry and kprobe_multi, cannot hook it. Said
+ * once, on stderr and in not_traced from now on: on kernels that inline
+ * vfio_notify_dma_unmap its devices' notifies are reconstructed from these very calls. */
+static void cb_untraced(struct vt_bpf *t, const struct vt_cb_target *c, const char *who,
+			const char *why)
+{
+	vt_warn("cannot attach to %s, %s: %s: its devices' callbacks, and the notifies "
+		"reconstructed from them, are not counted (not_traced says so)",
+		c->sym, who, why);
+	if (t->ncb_untraced == VT_MAX_UNTRACED_CB)
+		return;
+	t->cb_untraced[t->ncb_untraced].addr = c->addr;
+	_Static_assert(sizeof(t->cb_untraced[0].sym) == sizeof(c->sym), "the same names");
+	memcpy(t->cb_untraced[t->ncb_untraced].sym, c->sym, sizeof(c->sym));
+	t->ncb_untraced++;
+	vt_bpf_note_missing(t);
+}
+
 /* Attach to the function at addr named s (a candidate from BTF, or a device's callback). */
 static int attach_cb_func(struct vt_bpf *t, const struct vt_ksym *s, enum cb_origin from,
 			  const char *who)
 {
 	struct vt_cb_target *c;
 	char why[128] = "";
+	size_t n;
 
 	for (int i = 0; i < t->ncbs; i++)
 		if (t->cbs[i].addr == s->addr)
 			return 0;
+	if (cb_is_untraced(t, s->addr))
+		return -1;
 	if (t->ncbs == VT_MAX_CB) {
 		vt_warn("more than %d functions that can be dma_unmap callbacks; %s:%s (%s) is not "
 			"traced",
@@ -266,7 +296,9 @@ static int attach_cb_func(struct vt_bpf *t, const struct vt_ksym *s, enum cb_ori
 	}
 	if (attach_cb_kprobe(t, c))
 		goto done;
-	vt_warn("cannot attach to %s, %s: %skprobe: %s", c->sym, who, why, strerror(errno));
+	n = strlen(why);
+	snprintf(why + n, sizeof(why) - n, "kprobe: %s", strerror(errno));
+	cb_untraced(t, c, who, why);
 	return -1;
 done:
 	t->ncbs++;
@@ -320,6 +352,31 @@ void vt_cb_multi_attached(struct vt_bpf *t)
 				t->cbs[i].sym);
 }
 
+void vt_cb_multi_unwind(struct vt_bpf *t)
+{
+	int kept = 0;
+
+	for (int i = 0; i < t->ncbs; i++) {
+		struct vt_cb_target c = t->cbs[i];
+		char who[VT_MODNAME_LEN + 8], why[64];
+
+		if (c.multi) {
+			c.multi = false;
+			snprintf(who, sizeof(who), "module %.*s", (int)strcspn(c.sym, ":"), c.sym);
+			if (!attach_cb_kprobe(t, &c)) {
+				snprintf(why, sizeof(why), "kprobe_multi refused; kprobe: %s",
+					 strerror(errno));
+				cb_untraced(t, &c, who + 7, why);
+				continue;
+			}
+			fprintf(stderr, "%s: attached dma_unmap callback %s (kprobe) for %s\n",
+				vt_prog, c.sym, who);
+		}
+		t->cbs[kept++] = c;
+	}
+	t->ncbs = kept;
+}
+
 /* A device's callback at addr (one not found in BTF: a module without it, say). */
 int vt_cb_attach_device(struct vt_bpf *t, uint64_t addr, const char *devname)
 {
@@ -328,6 +385,8 @@ int vt_cb_attach_device(struct vt_bpf *t, uint64_t addr, const char *devname)
 	for (int i = 0; i < t->ncbs; i++)
 		if (t->cbs[i].addr == addr)
 			return 0;
+	if (cb_is_untraced(t, addr))
+		return -1;
 	/* Not a candidate found at start: one kallsyms pass for this address. */
 	s = vt_ksyms_at(t->ks, addr);
 	if (!s) {

@@ -304,10 +304,21 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 		 o->ops_unmap, o->vdev_ops, o->vdev_entry, o->vdev_entry + o->list_prev, name, drv);
 	for (int i = 0; i < f->ncbs; i++) {
 		snprintf(n, sizeof(n), "cb%d", i);
-		if (!add_pair(f, n, FT_CB, i, f->cbs[i].sym, fmt))
-			vt_warn("ftrace: cannot probe dma_unmap callback %s: not traced",
+		if (!add_pair(f, n, FT_CB, i, f->cbs[i].sym, fmt)) {
+			/* a notrace function: kprobe events refuse it (kernel log: "Could not
+			 * probe notrace function") */
+			char what[sizeof(f->cbs[i].sym) + 160];
+
+			vt_warn("ftrace: cannot probe dma_unmap callback %s: its devices' "
+				"callbacks, and the notifies reconstructed from them, are not "
+				"counted (not_traced says so)",
 				f->cbs[i].sym);
-		else if (vt_verbose)
+			snprintf(what, sizeof(what),
+				 "dma_unmap callback %s (no kprobe event takes it, a notrace "
+				 "function: its devices' callbacks and notifies)",
+				 f->cbs[i].sym);
+			note_missing(f, what);
+		} else if (vt_verbose)
 			vt_dbg("attached dma_unmap callback %s", f->cbs[i].sym);
 	}
 #undef DEVNAME

@@ -239,11 +239,35 @@ static int attach_retargeted(struct vt_bpf *t)
  * close, whatever its function count), a fixed point's attach cookie its program's slot, a
  * callback's its address. Functions by address, not name: a name could match a same-named
  * function elsewhere (kallsyms_lookup_name takes the first). */
+static int attach_dispatchers(struct vt_bpf *t, struct bpf_program *dispatch[2],
+			      unsigned long addrs[2][VT_MAX_KMULTI + VT_MAX_CB],
+			      __u64 cookies[2][VT_MAX_KMULTI + VT_MAX_CB], const int n[2])
+{
+	for (int r = 0; r < 2; r++) {
+		LIBBPF_OPTS(bpf_kprobe_multi_opts, o, .addrs = addrs[r], .cookies = cookies[r],
+			    .cnt = n[r], .retprobe = r == 1);
+
+		if (!n[r])
+			continue;
+		t->kmulti_links[r] = bpf_program__attach_kprobe_multi_opts(dispatch[r], NULL, &o);
+		if (!t->kmulti_links[r]) {
+			int err = errno ? -errno : -EINVAL;
+
+			vt_dbg("kprobe_multi: %d %s not attached: %s", n[r],
+			       r ? "returns" : "entries", strerror(-err));
+			bpf_link__destroy(t->kmulti_links[0]);
+			t->kmulti_links[0] = NULL;
+			return err;
+		}
+	}
+	return 0;
+}
+
 static int attach_kprobe_multi(struct vt_bpf *t, const char *const *holders, int nholders)
 {
 	struct bpf_program *dispatch[2] = { t->skel->progs.km_dispatch_entry,
 					    t->skel->progs.km_dispatch_exit };
-	int map = bpf_map__fd(t->skel->maps.vt_kprobe_handlers), n[2] = { 0, 0 }, ncb = 0;
+	int map = bpf_map__fd(t->skel->maps.vt_kprobe_handlers), n[2] = { 0, 0 }, ncb = 0, err;
 	unsigned long addrs[2][VT_MAX_KMULTI + VT_MAX_CB];
 	__u64 cookies[2][VT_MAX_KMULTI + VT_MAX_CB];
 
@@ -261,8 +285,7 @@ static int attach_kprobe_multi(struct vt_bpf *t, const char *const *holders, int
 			return -ENOENT;
 		}
 		if (bpf_map_update_elem(map, &slot, &fd, BPF_ANY)) {
-			int err = errno ? -errno : -EINVAL;
-
+			err = errno ? -errno : -EINVAL;
 			vt_dbg("kprobe_multi: %s refused by the program array: %s",
 			       bpf_program__name(t->kmulti[slot].prog), strerror(-err));
 			return err;
@@ -282,27 +305,23 @@ static int attach_kprobe_multi(struct vt_bpf *t, const char *const *holders, int
 		n[0] += ncb;
 		n[1] += ncb;
 	}
-	for (int r = 0; r < 2; r++) {
-		LIBBPF_OPTS(bpf_kprobe_multi_opts, o, .addrs = addrs[r], .cookies = cookies[r],
-			    .cnt = n[r], .retprobe = r == 1);
-
-		if (!n[r])
-			continue;
-		t->kmulti_links[r] = bpf_program__attach_kprobe_multi_opts(dispatch[r], NULL, &o);
-		if (!t->kmulti_links[r]) {
-			int err = errno ? -errno : -EINVAL;
-
-			vt_dbg("kprobe_multi: %d %s not attached: %s", n[r],
-			       r ? "returns" : "entries", strerror(-err));
-			return err;
-		}
+	err = attach_dispatchers(t, dispatch, addrs, cookies, n);
+	if (err && ncb) {
+		/* A callback ftrace cannot hook (a notrace function) fails the whole link: the
+		 * fixed points on their own, the callbacks each on a kprobe of its own. */
+		vt_dbg("kprobe_multi: refused with %d callbacks: the points alone", ncb);
+		n[0] -= ncb;
+		n[1] -= ncb;
+		vt_cb_multi_unwind(t);
+		ncb = 0;
+		err = attach_dispatchers(t, dispatch, addrs, cookies, n);
 	}
-	if (ncb)
+	if (!err && ncb)
 		vt_cb_multi_attached(t);
-	return 0;
+	return err;
 }
 
-static void note_missing(struct vt_bpf *t)
+void vt_bpf_note_missing(struct vt_bpf *t)
 {
 	size_t len = 0;
 
@@ -325,8 +344,15 @@ static void note_missing(struct vt_bpf *t)
 		len += snprintf(t->missing + len, sizeof(t->missing) - len, "%s%s (%s)",
 				len ? "; " : "", p->name, p->reason);
 		if (len >= sizeof(t->missing))
-			break;
+			return;
 	}
+	for (int i = 0; i < t->ncb_untraced && len < sizeof(t->missing); i++)
+		len += snprintf(
+			t->missing + len, sizeof(t->missing) - len,
+			"%sdma_unmap callback %s (no probe takes it, a notrace function: its "
+			"devices' callbacks, and the notifies reconstructed from them, are "
+			"not counted)",
+			len ? "; " : "", t->cb_untraced[i].sym);
 }
 
 static unsigned stats_entries(int ncpus, size_t value)
@@ -612,7 +638,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	memory_at("after the callbacks");
 	find_open_devices(t);
 	t6 = vt_now_ns();
-	note_missing(t);
+	vt_bpf_note_missing(t);
 	/* the dispatchers are not counted: the programs that trace are the same either way */
 	bpf_object__for_each_program(prog, t->skel->obj)
 		nprog += bpf_program__autoload(prog) && prog != t->skel->progs.it_task_stacks &&

@@ -13,11 +13,12 @@
 #include "backend.h"
 #include "vfio_trace.skel.h"
 
-#define VT_MAX_CB     64
-#define VT_MAX_EXTRA  8
+#define VT_MAX_CB	   64
+#define VT_MAX_UNTRACED_CB 8
+#define VT_MAX_EXTRA	   8
 /* kp_ and kr_ programs dispatched by kprobe_multi (at most two per point; their slots in the
  * BPF program array, vt_kprobe_handlers: include/vt_shared.h) */
-#define VT_MAX_KMULTI VT_KM_HANDLERS
+#define VT_MAX_KMULTI	   VT_KM_HANDLERS
 
 struct vt_cb_target {
 	uint64_t addr;
@@ -46,7 +47,14 @@ struct vt_bpf {
 	struct callback_bpf *km_cb;
 	struct vt_cb_target cbs[VT_MAX_CB];
 	int ncbs;
-	char missing[512];
+	/* callbacks no probe takes (a notrace function: ftrace, kprobe events and fentry all
+	 * refuse it): said once, named in missing from then on, never tried again */
+	struct {
+		uint64_t addr;
+		char sym[160];
+	} cb_untraced[VT_MAX_UNTRACED_CB];
+	int ncb_untraced;
+	char missing[1024];
 	int ncpus;
 	struct bpf_link *extra[VT_MAX_EXTRA]; /* kprobes attached by hand (retargeted) */
 	int nextra;
@@ -115,6 +123,8 @@ void vt_bpf_close(struct vt_bpf *t);
 
 /* lib/loader.c: what a snapshot of this tracer cannot contain (struct vt_snapshot). */
 void vt_bpf_op_masks(const struct vt_bpf *t, uint32_t *untraced, uint32_t *untimed);
+/* t->missing written again: the points not traced, then the callbacks no probe takes. */
+void vt_bpf_note_missing(struct vt_bpf *t);
 
 /* lib/rings.c */
 /* The lifecycle ring, and snoop's event ring when asked for, in t->rb; 0, or -1 (errno). */
@@ -138,6 +148,9 @@ void vt_cb_detach_all(struct vt_bpf *t);
 int vt_cb_multi_prepare(struct vt_bpf *t, int map_fd, unsigned long *addrs, __u64 *cookies);
 /* The dispatchers' links are attached: the "attached dma_unmap callback" lines. */
 void vt_cb_multi_attached(struct vt_bpf *t);
+/* The links refused the collected callbacks (one ftrace cannot hook fails a whole link):
+ * each on a perf kprobe of its own instead, one no probe takes said and left out. */
+void vt_cb_multi_unwind(struct vt_bpf *t);
 /* The callbacks in module (it is gone, or back at other addresses) detached and forgotten;
  * how many links that removed. */
 int vt_cb_detach_module(struct vt_bpf *t, const char *module);

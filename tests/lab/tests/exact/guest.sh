@@ -5,8 +5,8 @@
 #          leaves 2 vfio_dma mapped, which the kernel removes when it exits (a teardown)
 #  module  a second driver module (vfio_dmatest2, its own dma_unmap function) loaded while
 #          tracing, its workload started the moment insmod returns
-#  notrace a driver module whose dma_unmap is notrace, loaded before the start: the attach
-#          falls back (kprobe_multi refused; with a count, that callback's fentry refused)
+#  notrace a driver module whose dma_unmap is notrace, loaded before the start: no probe takes
+#          it; said once and in not_traced, the rest counted exactly
 # under stat --json with fentry and with --kprobe (the kprobe run finds its symbols with one
 # /proc/kallsyms pass, VFIO_TRACE_KSYMS=pass; the fentry run asks the kernel for each, as every
 # lab kernel has the sorted name index: -v's start-up line says which; the late module's
@@ -43,10 +43,10 @@ for mode in fentry kprobe; do
 	rmmod vfio_dmatest2 || fail "$mode: rmmod vfio_dmatest2"
 	echo "$mode" >> /out/scenarios
 done
-# notrace: a driver whose dma_unmap ftrace cannot hook (vfio_dmatest_notrace) loaded before
-# the start. Without a count, on a kernel with kprobe_multi, the two links are refused and every
-# function falls back to a kprobe of its own; with a count, that callback's fentry is refused
-# and it falls back to a kprobe. Either way every callback is counted.
+# notrace: a driver whose dma_unmap is notrace (vfio_dmatest_notrace) loaded before the start.
+# No probe takes that function: without a count the kprobe_multi links (where the kernel has
+# them) are refused with it and attached without it, with a count its fentry and then its
+# kprobe are refused. ./check: said once and in not_traced, everything else counted.
 DN=$LAB_MODDIR/extra/vfio_dmatest_notrace.ko
 for mode in notrace notrace-count; do
 	C=; [ $mode = notrace-count ] && C=3600
