@@ -46,12 +46,15 @@ done
 # notrace: a driver whose dma_unmap is notrace (vfio_dmatest_notrace) loaded before the start.
 # No probe takes that function: without a count the kprobe_multi links (where the kernel has
 # them) are refused with it and attached without it, with a count its fentry and then its
-# kprobe are refused. ./check: said once and in not_traced, everything else counted.
+# kprobe are refused, the ftrace backend's kprobe event is refused. ./check: said once and in
+# not_traced, everything else counted.
 DN=$LAB_MODDIR/extra/vfio_dmatest_notrace.ko
-for mode in notrace notrace-count; do
-	C=; [ $mode = notrace-count ] && C=3600
+for mode in notrace notrace-count notrace-ftrace; do
+	A="-v --json 1"
+	[ $mode = notrace-count ] && A="-v --json 1 3600"
+	[ $mode = notrace-ftrace ] && A="--backend ftrace --json 1"
 	insmod "$DN" ndev=2 || fail "$mode: insmod vfio_dmatest_notrace"
-	vfio-trace stat -v --json 1 $C > /out/$mode.trace 2> /out/$mode.trace.err &
+	vfio-trace stat $A > /out/$mode.trace 2> /out/$mode.trace.err &
 	tp=$!
 	wait_line /out/$mode.trace.err tracing 90 || fail "$mode: tracer did not start"
 	rc=0
