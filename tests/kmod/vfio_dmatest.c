@@ -69,7 +69,7 @@
 
 #include "vfio_dmatest.h"
 
-/* vfio_dmatest2.c and vfio_dmatest_notrace.c build the same device as other driver modules
+/* vfio_dmatest2.c and vfio_dtnotrace.c build the same device as other driver modules
  * under other names (the latter with a dma_unmap that ftrace cannot hook). */
 #ifndef DT_DRV_NAME
 #define DT_DRV_NAME  "vfio_dmatest"

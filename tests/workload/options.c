@@ -104,7 +104,7 @@ static const char usage_text[] =
 	"  --devices N       devices per container (1..64); container i uses vfio_dmatest.(i*N+k)\n"
 	"  --first-dev N     add N to every device number (default 0)\n"
 	"  --driver NAME     vfio_dmatest (default), vfio_dmatest2 (the second test module: another\n"
-	"                    driver, another dma_unmap function) or vfio_dmatest_notrace (a third,\n"
+	"                    driver, another dma_unmap function) or vfio_dtnotrace (a third,\n"
 	"                    its dma_unmap notrace): devices NAME.N\n"
 	"  --leave-mapped N  after the cycles map N more vfio_dma (no pins) and never unmap them: the\n"
 	"                    kernel removes them when the container goes, as at a VM's exit\n"
@@ -437,9 +437,9 @@ void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case O_DRIVER:
 			if (strcmp(optarg, "vfio_dmatest") && strcmp(optarg, "vfio_dmatest2") &&
-			    strcmp(optarg, "vfio_dmatest_notrace"))
+			    strcmp(optarg, "vfio_dtnotrace"))
 				usage_error("--driver: vfio_dmatest, vfio_dmatest2 or "
-					    "vfio_dmatest_notrace, not '%s'\n",
+					    "vfio_dtnotrace, not '%s'\n",
 					    optarg);
 			o->driver = optarg;
 			break;

@@ -43,28 +43,28 @@ for mode in fentry kprobe; do
 	rmmod vfio_dmatest2 || fail "$mode: rmmod vfio_dmatest2"
 	echo "$mode" >> /out/scenarios
 done
-# notrace: a driver whose dma_unmap is notrace (vfio_dmatest_notrace) loaded before the start.
+# notrace: a driver whose dma_unmap is notrace (vfio_dtnotrace) loaded before the start.
 # No probe takes that function: without a count the kprobe_multi links (where the kernel has
 # them) are refused with it and attached without it, with a count its fentry and then its
 # kprobe are refused, the ftrace backend's kprobe event is refused. ./check: said once and in
 # not_traced, everything else counted.
-DN=$LAB_MODDIR/extra/vfio_dmatest_notrace.ko
+DN=$LAB_MODDIR/extra/vfio_dtnotrace.ko
 for mode in notrace notrace-count notrace-ftrace; do
 	A="-v --json 1"
 	[ $mode = notrace-count ] && A="-v --json 1 3600"
 	[ $mode = notrace-ftrace ] && A="--backend ftrace --json 1"
-	insmod "$DN" ndev=2 || fail "$mode: insmod vfio_dmatest_notrace"
+	insmod "$DN" ndev=2 || fail "$mode: insmod vfio_dtnotrace"
 	vfio-trace stat $A > /out/$mode.trace 2> /out/$mode.trace.err &
 	tp=$!
 	wait_line /out/$mode.trace.err tracing 90 || fail "$mode: tracer did not start"
 	rc=0
-	vfio-workload multidev --driver vfio_dmatest_notrace --devices 2 --iterations 5 \
+	vfio-workload multidev --driver vfio_dtnotrace --devices 2 --iterations 5 \
 		--leave-mapped 1 --quiet --json /out/$mode.nt.json 2>> /out/$mode.wl.err || rc=$?
 	vfio-workload single --iterations 3 --quiet --json /out/$mode.dt.json \
 		2>> /out/$mode.wl.err || rc=$?
 	echo $rc > /out/$mode.wl.rc
 	kill -INT $tp; wait $tp; echo $? > /out/$mode.trace.rc
-	rmmod vfio_dmatest_notrace || fail "$mode: rmmod vfio_dmatest_notrace"
+	rmmod vfio_dtnotrace || fail "$mode: rmmod vfio_dtnotrace"
 	echo "$mode" >> /out/scenarios
 done
 # guard: a held loader outlives a killed vfio-trace only until its guard notices
