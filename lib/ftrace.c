@@ -423,6 +423,15 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		goto fail;
 	}
 	tracefs_instance_set_buffer_size(f->inst, ft_buffer_kb(), -1);
+	/* a full buffer overwrites its oldest records, and the reader is told where (each gap
+	 * flagged in the next sub-buffer's header, lib/ftrace_read.c); an instance inherits the
+	 * top level's options, and without overwrite a full buffer drops the newest records
+	 * with no mark where */
+	if (tracefs_option_enable(f->inst, TRACEFS_OPTION_OVERWRITE)) {
+		vt_err("--backend ftrace: cannot set the instance's overwrite option (%s)",
+		       strerror(errno));
+		goto fail;
+	}
 	if (nholders > 0)
 		vt_ft_find_callbacks(f, holder_names, nholders);
 	if (create_events(f, &o))
