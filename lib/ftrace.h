@@ -187,14 +187,18 @@ struct ft_iommufd_offsets {
 	long area_start, area_last;    /* struct iopt_area: node.start, node.last */
 };
 
-/* lib/ftrace_btf.c: o from the kernel's BTF or btf_path's file (0), or -1 said on stderr */
-int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path, bool type1_loaded);
-/* lib/ftrace_btf.c: o from iommufd's module BTF (or btf_path's file) (0); -1 when a struct
- * or field is not there (why in why, nothing said) */
-int vt_ft_btf_iommufd_offsets(struct ft_iommufd_offsets *o, const char *btf_path, char *why,
-			      size_t whylen);
-/* lib/ftrace_btf.c: f->cbs[] filled with the dma_unmap callbacks of these modules */
-void vt_ft_find_callbacks(struct vt_ftrace *f, const char *const *modules, int nmod);
+/* lib/ftrace_btf.c. base: the kernel's vmlinux BTF, parsed once at the start (the modules'
+ * BTF is loaded on it), or --btf's one file (from_file), which holds every struct. */
+struct btf;
+/* o from base (0), or -1 said on stderr */
+int vt_ft_btf_offsets(struct ft_offsets *o, struct btf *base, bool from_file, bool type1_loaded);
+/* o from iommufd's module BTF (or the file) (0); -1 when a struct or field is not there (why
+ * in why, nothing said) */
+int vt_ft_btf_iommufd_offsets(struct ft_iommufd_offsets *o, struct btf *base, bool from_file,
+			      char *why, size_t whylen);
+/* f->cbs[] filled with the dma_unmap callbacks of these modules */
+void vt_ft_find_callbacks(struct vt_ftrace *f, struct btf *base, const char *const *modules,
+			  int nmod);
 
 /* lib/ftrace_read.c */
 int vt_ft_read_open(struct vt_ftrace *f);      /* every CPU's trace_pipe_raw opened (0) */
