@@ -931,6 +931,25 @@ static long long subbuf_missed(struct ft_cpu *p)
 	return (long long)n;
 }
 
+/* CPU c's gap ends at end: its first record after it, or the time its buffer ran dry with
+ * no record after it (a sub-buffer of discarded events only: what it lost was written before
+ * that), so that a CPU gone quiet does not keep every thread from completing anything. */
+static void gap_ends(struct vt_ftrace *f, int c, unsigned long long end, const char *how)
+{
+	struct ft_cpu *p = &f->cpus[c];
+
+	p->gap = false;
+	f->gaps_open--;
+	p->gap_end = end;
+	if (end > f->fog_end)
+		f->fog_end = end;
+	if (vt_verbose >= 2)
+		vt_dbg("ftrace: cpu%d: %lld events overwritten before %s %llu (kbuffer says %d), "
+		       "seen with the merge at %llu: calls in flight given up, none kept from "
+		       "records up to %llu",
+		       c, p->gap_missed, how, end, p->gap_kbuf, p->gap_seen_at, f->fog_end);
+}
+
 /* CPU c's next record not handled yet (its time in *ts), reading the buffer's next sub-buffer
  * when the last one is used up; NULL when the buffer holds nothing more now (or the read
  * failed: what it holds waits for the next read).
@@ -957,27 +976,18 @@ static void *cpu_next(struct vt_ftrace *f, int c, unsigned long long *ts)
 		long long missed;
 
 		if (p->loaded && (data = kbuffer_read_event(p->kbuf, ts))) {
-			if (p->gap) {
-				p->gap = false;
-				f->gaps_open--;
-				p->gap_end = *ts;
-				if (*ts > f->fog_end)
-					f->fog_end = *ts;
-				if (vt_verbose >= 2)
-					vt_dbg("ftrace: cpu%d: %lld events overwritten before its "
-					       "record at %llu (kbuffer says %d), seen with the merge "
-					       "at %llu: calls in flight given up, none kept from "
-					       "records up to %llu",
-					       c, p->gap_missed, *ts, p->gap_kbuf, f->pos,
-					       f->fog_end);
-			}
+			if (p->gap)
+				gap_ends(f, c, *ts, "its record at");
 			return data;
 		}
 		p->loaded = false;
 		/* a sub-buffer, or what the writer committed so far of the one it is on */
 		if (tracefs_cpu_read(p->tcpu, p->subbuf, true) <= 0 ||
-		    kbuffer_load_subbuffer(p->kbuf, p->subbuf))
+		    kbuffer_load_subbuffer(p->kbuf, p->subbuf)) {
+			if (p->gap)
+				gap_ends(f, c, vt_now_ns(), "it ran dry at");
 			return NULL;
+		}
 		p->loaded = true;
 		/* what the writer overwrote before this sub-buffer (-1: some, not counted), read
 		 * from its header: libtraceevent 1.7's kbuffer_missed_events() says 0 for a
