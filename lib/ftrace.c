@@ -169,7 +169,7 @@ static void drop_events(struct vt_ftrace *f, int first)
  * the points of bpf/vt_iommufd.bpf.h as kprobe events, where the kernel has the module
  * loaded. A kernel without it (no CONFIG_IOMMUFD, Debian's) has no such path: not a loss,
  * nothing said, as on the BPF backend. All or nothing: a part of them would count wrong. */
-static void create_iommufd_events(struct vt_ftrace *f)
+static void create_iommufd_events(struct vt_ftrace *f, struct btf *btf)
 {
 	struct ft_iommufd_offsets o;
 	char fmt[512], why[192];
@@ -179,7 +179,7 @@ static void create_iommufd_events(struct vt_ftrace *f)
 	/* initstate: a loadable module that is loaded (a built-in one has no MODULE:FUNCTION) */
 	if (access("/sys/module/iommufd/initstate", F_OK))
 		return;
-	if (vt_ft_btf_iommufd_offsets(&o, f->opts.btf_path, why, sizeof(why))) {
+	if (vt_ft_btf_iommufd_offsets(&o, btf, !!f->opts.btf_path, why, sizeof(why))) {
 		snprintf(fmt, sizeof(fmt), "the iommufd path (%s)", why);
 		note_missing(f, fmt);
 		return;
@@ -276,7 +276,7 @@ static int create_type1_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	return 0;
 }
 
-static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
+static int create_events(struct vt_ftrace *f, const struct ft_offsets *o, struct btf *btf)
 {
 	char fmt[512], name[160], drv[160], n[24];
 
@@ -322,7 +322,7 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o)
 			vt_dbg("attached dma_unmap callback %s", f->cbs[i].sym);
 	}
 #undef DEVNAME
-	create_iommufd_events(f);
+	create_iommufd_events(f, btf);
 	if (!f->type1 && !f->iommufd) {
 		vt_err("--backend ftrace: vfio_iommu_type1 is not loaded and the iommufd path "
 		       "cannot be traced (%s)",
@@ -386,6 +386,8 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	const char *systems[3];
 	int nholders, nkprobes = 0, err = -ENOTSUP;
 	const char *blocker;
+	struct btf *btf = NULL;
+	uint64_t t0 = vt_now_ns(), t1, t2, t3, t4;
 
 	if (opts->locks) {
 		vt_err("--backend ftrace: lock tracking (--locks) is not implemented by the ftrace "
@@ -416,10 +418,22 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		       f->ks ? vt_ksyms_hidden(f->ks) : strerror(errno));
 		goto fail;
 	}
+	t1 = vt_now_ns();
+	/* the kernel's BTF (or --btf's file) parsed once, for the offsets, the callbacks and the
+	 * iommufd path (each parse of vmlinux's is ~5 MiB read, a few MiB of heap) */
+	btf = opts->btf_path ? vt_btf_file_load(opts->btf_path) : btf__load_vmlinux_btf();
+	if (!btf) {
+		if (!opts->btf_path)
+			vt_err("ftrace: cannot read the kernel's BTF (%s): the fetch arguments' "
+			       "offsets come from it (or give --btf FILE)",
+			       strerror(errno));
+		goto fail;
+	}
 	/* an iommufd-only host may never load type1 (vt_ftrace_blocker let it start) */
 	f->type1 = !access("/sys/module/vfio_iommu_type1", F_OK);
-	if (vt_ft_btf_offsets(&o, opts->btf_path, f->type1))
+	if (vt_ft_btf_offsets(&o, btf, !!opts->btf_path, f->type1))
 		goto fail;
+	t2 = vt_now_ns();
 	f->devlist_off = o.iommu_devlist;
 	f->inst = tracefs_instance_create(f->name);
 	if (!f->inst) {
@@ -434,10 +448,23 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		goto fail;
 	}
 	tracefs_instance_set_buffer_size(f->inst, ft_buffer_kb(), -1);
-	if (nholders > 0)
-		vt_ft_find_callbacks(f, holder_names, nholders);
-	if (create_events(f, &o))
+	/* a full buffer overwrites its oldest records, and the reader is told where (each gap
+	 * flagged in the next sub-buffer's header, lib/ftrace_read.c); an instance inherits the
+	 * top level's options, and without overwrite a full buffer drops the newest records
+	 * with no mark where */
+	if (tracefs_option_enable(f->inst, TRACEFS_OPTION_OVERWRITE)) {
+		vt_err("--backend ftrace: cannot set the instance's overwrite option (%s)",
+		       strerror(errno));
 		goto fail;
+	}
+	if (nholders > 0)
+		vt_ft_find_callbacks(f, btf, holder_names, nholders);
+	t3 = vt_now_ns();
+	if (create_events(f, &o, btf))
+		goto fail;
+	btf__free(btf);
+	btf = NULL;
+	t4 = vt_now_ns();
 	systems[0] = f->name;
 	systems[1] = "module";
 	systems[2] = NULL;
@@ -467,12 +494,17 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 			"loaded after the start (the ftrace backend does not do them yet)");
 	for (int i = 0; i < f->nev; i++)
 		nkprobes += !!f->ev[i].dyn;
+	vt_dbg("start-up: kallsyms %.2f s, BTF (parsed once) and offsets %.2f s, callbacks %.2f s, "
+	       "kprobe events %.2f s, enable %.2f s; %.2f s in all",
+	       (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t4 - t3) / 1e9,
+	       (vt_now_ns() - t4) / 1e9, (vt_now_ns() - t0) / 1e9);
 	fprintf(stderr, "%s: attached %d kprobe events (ftrace, instance %s), tracing\n", vt_prog,
 		nkprobes, f->name);
 	vt_warn("not traced: %s", f->missing);
 	*out = &f->base;
 	return 0;
 fail:
+	btf__free(btf);
 	ft_close(&f->base);
 	return err;
 }

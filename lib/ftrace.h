@@ -98,8 +98,25 @@ struct ft_cpu {
 	bool loaded;
 	void *next; /* during a read: its next record, stamped next_ts */
 	unsigned long long next_ts;
-	uint64_t missed;     /* events the kernel said it overwrote before a sub-buffer we read */
-	uint64_t stats_lost; /* its stats' overrun + dropped at the last read's start */
+	uint64_t missed; /* events the kernel said it overwrote before a sub-buffer we read */
+	/* the last gap seen before a sub-buffer: pending until its first record is returned
+	 * (gap_end: that record's time), how many its header says were overwritten (-1:
+	 * some), the merge's position when it was seen, and (-v -v) what kbuffer said */
+	bool gap;
+	long long gap_missed;
+	unsigned long long gap_end, gap_seen_at;
+	int gap_kbuf;
+	uint64_t dbg_flag_unseen; /* -v -v: gaps kbuffer_missed_events() said 0 for */
+};
+
+/* -v -v: the last records handled, printed around an operation begun before a gap ended
+ * (lib/ftrace_read.c) */
+#define VT_FT_DBG_RING 256
+struct ft_dbg_rec {
+	unsigned long long ts;
+	uint32_t tid;
+	int16_t cpu, ev;
+	uint64_t v0, v1, v2;
 };
 
 struct vt_ftrace {
@@ -133,6 +150,14 @@ struct vt_ftrace {
 	int *active;		    /* during a read: the CPUs with a record in its window */
 	struct ft_thread *threads;
 	size_t nthreads, capthreads;
+	unsigned long long pos; /* the time of the last record handled (the merge's position) */
+	/* the end of the last gap seen: records up to it keep nothing in flight, nor any while
+	 * a gap's end is not known yet (gaps_open: CPUs whose sub-buffer after a gap had no
+	 * record yet) */
+	unsigned long long fog_end;
+	int gaps_open;
+	struct ft_dbg_rec *dbg; /* -v -v: a ring of VT_FT_DBG_RING, dbg_n written in all */
+	uint64_t dbg_n;
 	long devlist_off; /* of struct vfio_iommu.device_list (BTF) */
 	/* struct iommufd_ioas: its iopt and obj members (an IOAS from the io_pagetable or the
 	 * object a function receives); iommufd: its events were created */
@@ -162,14 +187,18 @@ struct ft_iommufd_offsets {
 	long area_start, area_last;    /* struct iopt_area: node.start, node.last */
 };
 
-/* lib/ftrace_btf.c: o from the kernel's BTF or btf_path's file (0), or -1 said on stderr */
-int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path, bool type1_loaded);
-/* lib/ftrace_btf.c: o from iommufd's module BTF (or btf_path's file) (0); -1 when a struct
- * or field is not there (why in why, nothing said) */
-int vt_ft_btf_iommufd_offsets(struct ft_iommufd_offsets *o, const char *btf_path, char *why,
-			      size_t whylen);
-/* lib/ftrace_btf.c: f->cbs[] filled with the dma_unmap callbacks of these modules */
-void vt_ft_find_callbacks(struct vt_ftrace *f, const char *const *modules, int nmod);
+/* lib/ftrace_btf.c. base: the kernel's vmlinux BTF, parsed once at the start (the modules'
+ * BTF is loaded on it), or --btf's one file (from_file), which holds every struct. */
+struct btf;
+/* o from base (0), or -1 said on stderr */
+int vt_ft_btf_offsets(struct ft_offsets *o, struct btf *base, bool from_file, bool type1_loaded);
+/* o from iommufd's module BTF (or the file) (0); -1 when a struct or field is not there (why
+ * in why, nothing said) */
+int vt_ft_btf_iommufd_offsets(struct ft_iommufd_offsets *o, struct btf *base, bool from_file,
+			      char *why, size_t whylen);
+/* f->cbs[] filled with the dma_unmap callbacks of these modules */
+void vt_ft_find_callbacks(struct vt_ftrace *f, struct btf *base, const char *const *modules,
+			  int nmod);
 
 /* lib/ftrace_read.c */
 int vt_ft_read_open(struct vt_ftrace *f);      /* every CPU's trace_pipe_raw opened (0) */

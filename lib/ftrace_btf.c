@@ -79,21 +79,13 @@ static long field_off(const struct btf *btf, const char *sname, const char *path
 	return off;
 }
 
-int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path, bool type1_loaded)
+int vt_ft_btf_offsets(struct ft_offsets *o, struct btf *base, bool from_file, bool type1_loaded)
 {
-	struct btf *base, *vfio = NULL, *type1 = NULL;
+	struct btf *vfio = NULL, *type1 = NULL;
 	int err = -1;
 
 	/* --btf: every struct from the one file (vt_btf_file_load checked they are there) */
-	base = btf_path ? vt_btf_file_load(btf_path) : btf__load_vmlinux_btf();
-	if (!base) {
-		if (!btf_path)
-			vt_err("ftrace: cannot read the kernel's BTF (%s): the fetch arguments' "
-			       "offsets come from it (or give --btf FILE)",
-			       strerror(errno));
-		return -1;
-	}
-	if (!btf_path) {
+	if (!from_file) {
 		vfio = btf__load_module_btf("vfio", base);
 		type1 = type1_loaded ? btf__load_module_btf("vfio_iommu_type1", base) : NULL;
 		if (type1_loaded && !type1) {
@@ -122,12 +114,11 @@ int vt_ft_btf_offsets(struct ft_offsets *o, const char *btf_path, bool type1_loa
 out:
 	btf__free(type1);
 	btf__free(vfio);
-	btf__free(base);
 	return err;
 }
 
-int vt_ft_btf_iommufd_offsets(struct ft_iommufd_offsets *o, const char *btf_path, char *why,
-			      size_t whylen)
+int vt_ft_btf_iommufd_offsets(struct ft_iommufd_offsets *o, struct btf *base, bool from_file,
+			      char *why, size_t whylen)
 {
 	/* the uapi structs too: their layout is the kernel's, whatever header this was built
 	 * with (bookworm's has no linux/iommufd.h) */
@@ -145,18 +136,12 @@ int vt_ft_btf_iommufd_offsets(struct ft_iommufd_offsets *o, const char *btf_path
 		{ "iopt_area", "node.start", offsetof(struct ft_iommufd_offsets, area_start) },
 		{ "iopt_area", "node.last", offsetof(struct ft_iommufd_offsets, area_last) },
 	};
-	struct btf *base, *mod = NULL;
+	struct btf *mod = NULL;
 	const struct btf *b;
 	int err = 0;
 
-	base = btf_path ? vt_btf_file_load(btf_path) : btf__load_vmlinux_btf();
-	if (!base) {
-		snprintf(why, whylen, "cannot read the kernel's BTF (%s)", strerror(errno));
-		return -1;
-	}
-	if (!btf_path && !(mod = btf__load_module_btf("iommufd", base))) {
+	if (!from_file && !(mod = btf__load_module_btf("iommufd", base))) {
 		snprintf(why, whylen, "iommufd has no module BTF (%s)", strerror(errno));
-		btf__free(base);
 		return -1;
 	}
 	b = mod ? mod : base;
@@ -167,7 +152,6 @@ int vt_ft_btf_iommufd_offsets(struct ft_iommufd_offsets *o, const char *btf_path
 		err = off < 0 ? -1 : 0;
 	}
 	btf__free(mod);
-	btf__free(base);
 	return err;
 }
 
@@ -218,22 +202,16 @@ static void cb_found_in_file(void *ctx, const char *func)
 
 /* Every function with dma_unmap's BTF prototype in the modules using vfio.ko (--btf: in the
  * file, whose drivers' types are there only if pahole was given their .ko). */
-void vt_ft_find_callbacks(struct vt_ftrace *f, const char *const *modules, int nmod)
+void vt_ft_find_callbacks(struct vt_ftrace *f, struct btf *base, const char *const *modules,
+			  int nmod)
 {
-	struct btf *base;
-
 	if (f->opts.btf_path) {
 		struct cb_in_file c = { f, modules, nmod };
 
-		base = vt_btf_file_load(f->opts.btf_path);
-		if (base)
-			vt_btf_dma_unmap_funcs(base, 1, cb_found_in_file, &c);
-		btf__free(base);
+		vt_btf_dma_unmap_funcs(base, 1, cb_found_in_file, &c);
 		return;
 	}
-	base = btf__load_vmlinux_btf();
-
-	for (int i = 0; base && i < nmod; i++) {
+	for (int i = 0; i < nmod; i++) {
 		struct btf *btf = btf__load_module_btf(modules[i], base);
 		struct cb_found c = { f, modules[i] };
 
@@ -241,5 +219,4 @@ void vt_ft_find_callbacks(struct vt_ftrace *f, const char *const *modules, int n
 			vt_btf_dma_unmap_funcs(btf, btf__type_cnt(base), cb_found, &c);
 		btf__free(btf);
 	}
-	btf__free(base);
 }
