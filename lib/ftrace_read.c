@@ -150,6 +150,7 @@ static struct ft_thread *thread_get(struct vt_ftrace *f, uint32_t tid, uint32_t 
 /* ---- the model -------------------------------------------------------------------------- */
 
 static struct vtr_device *device(struct vt_ftrace *f, uint64_t vdev, bool create);
+static void late_callback_gap(struct vt_ftrace *f, uint64_t container, uint64_t ts);
 
 /* vt_account() (bpf/vt_core.bpf.h) for one completed operation e (its op, obj, container, ts
  * at its end, lat, size, ret, iova, aux, retries): the row of (obj, kind, tgid, op) updated
@@ -517,6 +518,8 @@ static void ioas_notify_enter(struct vt_ftrace *f, struct ft_thread *th, const s
 {
 	uint64_t ioas = r->v[0] ? r->v[0] - f->ioas_iopt_off : 0, iova = r->v[1], len = r->v[2];
 
+	if (r->ts < f->armed_late_max)
+		late_callback_gap(f, 0, r->ts);
 	if (th->ioas_ts && th->ioas_op == VT_OP_UNMAP) {
 		if (th->ioas_notifies && th->in_iova == iova && th->in_ioas == ioas) {
 			th->ioas_retries++;
@@ -616,13 +619,14 @@ static void late_module(struct vt_ftrace *f, const char *module)
 
 /* An UNMAP_DMA entered at ts on container, before a late callback's events existed: if a
  * device on that container has that callback, its calls in this unmap may not be recorded
- * (lost.module_loader_not_held, once per unmap). */
+ * (lost.module_loader_not_held, once per unmap). container 0: an iommufd notify, whose
+ * accesses are not known: any device known to have that callback. */
 static void late_callback_gap(struct vt_ftrace *f, uint64_t container, uint64_t ts)
 {
 	for (size_t i = 0; i < f->ndevs; i++) {
 		const struct vtr_device *d = &f->devs[i].d;
 
-		if (!d->registered || d->container != container)
+		if (container && (!d->registered || d->container != container))
 			continue;
 		for (int c = 0; c < f->ncbs; c++)
 			if (f->cbs[c].armed_late > ts && f->cbs[c].addr == d->dma_unmap) {
