@@ -333,8 +333,12 @@ static int probe_new_callbacks(struct vt_ftrace *f, int from)
 		f->ncbs = kept + 1;
 		if (add_callback_events(f, kept))
 			kept++;
-		else
-			vt_dbg("ftrace: cannot probe dma_unmap callback %s", f->cbs[i].sym);
+		else if (f->cbs[kept].addr) /* loaded: not traced */
+			vt_warn("ftrace: cannot probe dma_unmap callback %s: not traced",
+				f->cbs[kept].sym);
+		else /* probed at its load instead (lib/ftrace_read.c late_module) */
+			vt_dbg("ftrace: cannot probe dma_unmap callback %s before its module loads",
+			       f->cbs[kept].sym);
 	}
 	f->ncbs = kept;
 	return kept - from;
