@@ -264,9 +264,12 @@ static int create_type1_events(struct vt_ftrace *f, const struct ft_offsets *o)
 		note_missing(f, "teardown");
 	DEVNAME("$arg2");
 	snprintf(drv, sizeof(drv), "drv=+0(+%ld(+%ld($arg2))):string", o->ops_name, o->vdev_ops);
-	snprintf(fmt, sizeof(fmt),
-		 "iommu=$arg1:x64 vdev=$arg2:x64 unmap=+%ld(+%ld($arg2)):x64 %s %s", o->ops_unmap,
-		 o->vdev_ops, name, drv);
+	/* comm: the registering thread's, which names its process if it is gone before its
+	 * command line can be read (lib/ftrace_read.c name_process) */
+	snprintf(
+		fmt, sizeof(fmt),
+		"iommu=$arg1:x64 vdev=$arg2:x64 unmap=+%ld(+%ld($arg2)):x64 %s %s comm=$comm:string",
+		o->ops_unmap, o->vdev_ops, name, drv);
 	if (!add_event(f, "register", FT_REGISTER, 0,
 		       "vfio_iommu_type1:vfio_iommu_type1_register_device", fmt, false))
 		note_missing(f, "register");
@@ -276,9 +279,155 @@ static int create_type1_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	return 0;
 }
 
+/* A callback's entry event's fetch arguments: the device, the range, the device's own
+ * ops->dma_unmap, and where it is on its container's device_list (first: its prev is the
+ * list head; last: its next is). The arguments by register where the function's module is
+ * not loaded: the kernel only takes $argN on a function it can check is one (6.1 refuses
+ * them in a probe of a module not loaded yet); at a function's entry they are the same. */
+static void callback_fmt(const struct vt_ftrace *f, char *fmt, size_t len, bool loaded)
+{
+	const struct ft_offsets *o = &f->off;
+	const char *a1 = "$arg1", *a2 = "$arg2", *a3 = "$arg3";
+	char name[160], drv[160];
+
+#ifdef __x86_64__
+	if (!loaded)
+		a1 = "%di", a2 = "%si", a3 = "%dx";
+#endif
+	snprintf(name, sizeof(name), "name=+0(+%ld(+%ld(%s))):string", o->dev_name, o->vdev_dev,
+		 a1);
+	snprintf(drv, sizeof(drv), "drv=+0(+%ld(+%ld(%s))):string", o->ops_name, o->vdev_ops, a1);
+	snprintf(fmt, len,
+		 "vdev=%s:x64 iova=%s:x64 len=%s:u64 unmap=+%ld(+%ld(%s)):x64 "
+		 "next=+%ld(%s):x64 prev=+%ld(%s):x64 %s %s",
+		 a1, a2, a3, o->ops_unmap, o->vdev_ops, a1, o->vdev_entry, a1,
+		 o->vdev_entry + o->list_prev, a1, name, drv);
+}
+
+/* The events of callback i (its kprobe "cb<i>" and kretprobe); false, and neither left, when
+ * they cannot be created. */
+static bool add_callback_events(struct vt_ftrace *f, int i)
+{
+	char fmt[512], n[24];
+	int first = f->nev;
+
+#ifndef __x86_64__
+	if (!f->cbs[i].addr)
+		return false;
+#endif
+	callback_fmt(f, fmt, sizeof(fmt), f->cbs[i].addr != 0);
+	snprintf(n, sizeof(n), "cb%d", i);
+	if (add_pair(f, n, FT_CB, i, f->cbs[i].sym, fmt))
+		return true;
+	drop_events(f, first);
+	return false;
+}
+
+/* A loaded driver's dma_unmap that no kprobe event takes (a notrace function: the kernel log
+ * says "Could not probe notrace function"): said once, and named in not_traced from then on. */
+static void untraced_callback(struct vt_ftrace *f, const char *sym)
+{
+	char what[VT_MODNAME_LEN + 64 + 160];
+
+	vt_warn("ftrace: cannot probe dma_unmap callback %s: its devices' callbacks, and the "
+		"notifies reconstructed from them, are not counted (not_traced says so)",
+		sym);
+	snprintf(what, sizeof(what),
+		 "dma_unmap callback %s (no kprobe event takes it, a notrace function: its "
+		 "devices' callbacks and notifies)",
+		 sym);
+	note_missing(f, what);
+}
+
+/* Keep callbacks [from, ncbs) whose events could be created, in order; how many. */
+static int probe_new_callbacks(struct vt_ftrace *f, int from)
+{
+	int kept = from;
+
+	for (int i = from, n = f->ncbs; i < n; i++) {
+		f->cbs[kept] = f->cbs[i];
+		f->ncbs = kept + 1;
+		if (add_callback_events(f, kept))
+			kept++;
+		else if (f->cbs[kept].addr) /* loaded: not traced */
+			untraced_callback(f, f->cbs[kept].sym);
+		else /* probed at its load instead (lib/ftrace_read.c late_module) */
+			vt_dbg("ftrace: cannot probe dma_unmap callback %s before its module loads",
+			       f->cbs[kept].sym);
+	}
+	f->ncbs = kept;
+	return kept - from;
+}
+
+/* The callbacks of the driver modules installed for this kernel and not loaded (yet): their
+ * events created now, on "module:function", which the kernel arms when the module loads,
+ * before its init can register a device. So they count from the driver's first device on,
+ * however soon after the load its first unmap comes: the reader never races the loader. What
+ * cannot be found or probed so is probed at its load (vt_ft_add_late_callbacks). */
+static void prearm_installed(struct vt_ftrace *f, struct btf *btf)
+{
+	int first = f->ncbs, n;
+
+	if (!vt_ft_find_installed_callbacks(f, btf))
+		return;
+	n = probe_new_callbacks(f, first);
+	if (n)
+		fprintf(stderr,
+			"%s: %d dma_unmap callbacks of driver modules not loaded yet probed (armed "
+			"when they load)\n",
+			vt_prog, n);
+}
+
+int vt_ft_add_late_callbacks(struct vt_ftrace *f, const char *module)
+{
+	int first = f->ncbs, firstev = f->nev, n;
+	struct btf *base;
+	uint64_t now;
+
+	/* the kernel's BTF again (freed after the start: a few MiB kept for a rare event) */
+	base = f->opts.btf_path ? vt_btf_file_load(f->opts.btf_path) : btf__load_vmlinux_btf();
+	if (!base) {
+		vt_warn("ftrace: cannot read the kernel's BTF for %s's callbacks (%s): not traced",
+			module, strerror(errno));
+		return -1;
+	}
+	vt_ft_find_callbacks(f, base, &module, 1);
+	btf__free(base);
+	if (f->ncbs == first)
+		return 0;
+	n = probe_new_callbacks(f, first);
+	for (int j = firstev; j < f->nev; j++) {
+		int size = 0;
+		char *fmt = tracefs_event_file_read(NULL, f->name, f->ev[j].name, "format", &size);
+
+		if (!fmt || tep_parse_event(f->tep, fmt, size, f->name) ||
+		    tracefs_event_enable(f->inst, f->name, f->ev[j].name)) {
+			vt_warn("ftrace: cannot read or enable event %s/%s (%s)", f->name,
+				f->ev[j].name, strerror(errno));
+			n = -1;
+		}
+		free(fmt);
+	}
+	if (f->nev > firstev && vt_ft_bind_fields(f)) {
+		vt_warn("ftrace: cannot read the fields of the events of %s's callbacks", module);
+		n = -1;
+	}
+	if (n < 0) { /* none half made (removed, disabled first): nothing counted from them */
+		drop_events(f, firstev);
+		f->ncbs = first;
+		return -1;
+	}
+	now = vt_now_ns();
+	for (int i = first; i < f->ncbs; i++)
+		f->cbs[i].armed_late = now;
+	if (n)
+		f->armed_late_max = now;
+	return n;
+}
+
 static int create_events(struct vt_ftrace *f, const struct ft_offsets *o, struct btf *btf)
 {
-	char fmt[512], name[160], drv[160], n[24];
+	char fmt[512], name[160], drv[160];
 
 	if (f->type1 && create_type1_events(f, o))
 		return -1;
@@ -296,31 +445,12 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o, struct
 		note_missing(f, "pin");
 	if (!add_pair(f, "unpin", FT_UNPIN, 0, "vfio:vfio_unpin_pages", fmt))
 		note_missing(f, "unpin");
-	/* a callback: the device's own ops->dma_unmap, and where the device is on its
-	 * container's device_list (first: its prev is the list head; last: its next is) */
-	snprintf(fmt, sizeof(fmt),
-		 "vdev=$arg1:x64 iova=$arg2:x64 len=$arg3:u64 unmap=+%ld(+%ld($arg1)):x64 "
-		 "next=+%ld($arg1):x64 prev=+%ld($arg1):x64 %s %s",
-		 o->ops_unmap, o->vdev_ops, o->vdev_entry, o->vdev_entry + o->list_prev, name, drv);
-	for (int i = 0; i < f->ncbs; i++) {
-		snprintf(n, sizeof(n), "cb%d", i);
-		if (!add_pair(f, n, FT_CB, i, f->cbs[i].sym, fmt)) {
-			/* a notrace function: kprobe events refuse it (kernel log: "Could not
-			 * probe notrace function") */
-			char what[sizeof(f->cbs[i].sym) + 160];
-
-			vt_warn("ftrace: cannot probe dma_unmap callback %s: its devices' "
-				"callbacks, and the notifies reconstructed from them, are not "
-				"counted (not_traced says so)",
-				f->cbs[i].sym);
-			snprintf(what, sizeof(what),
-				 "dma_unmap callback %s (no kprobe event takes it, a notrace "
-				 "function: its devices' callbacks and notifies)",
-				 f->cbs[i].sym);
-			note_missing(f, what);
-		} else if (vt_verbose)
+	for (int i = 0, n = f->ncbs; i < n; i++)
+		if (!add_callback_events(f, i))
+			untraced_callback(f, f->cbs[i].sym);
+		else if (vt_verbose)
 			vt_dbg("attached dma_unmap callback %s", f->cbs[i].sym);
-	}
+	prearm_installed(f, btf);
 #undef DEVNAME
 	create_iommufd_events(f, btf);
 	if (!f->type1 && !f->iommufd) {
@@ -435,6 +565,7 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		goto fail;
 	t2 = vt_now_ns();
 	f->devlist_off = o.iommu_devlist;
+	f->off = o;
 	f->inst = tracefs_instance_create(f->name);
 	if (!f->inst) {
 		vt_err("--backend ftrace: cannot create tracefs instance %s (%s)", f->name,
@@ -490,8 +621,7 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		goto fail;
 	}
 	vt_storm_live_tick(&f->storm);
-	note_missing(f, "lock times and the ABBA alert, callbacks of driver modules first "
-			"loaded after the start (the ftrace backend does not do them yet)");
+	note_missing(f, "lock times and the ABBA alert (the ftrace backend does not do them yet)");
 	for (int i = 0; i < f->nev; i++)
 		nkprobes += !!f->ev[i].dyn;
 	vt_dbg("start-up: kallsyms %.2f s, BTF (parsed once) and offsets %.2f s, callbacks %.2f s, "

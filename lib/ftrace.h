@@ -84,7 +84,21 @@ struct ft_rec {
 
 struct ft_cb {
 	char sym[VT_MODNAME_LEN + 64]; /* "module:function" */
-	uint64_t addr;
+	uint64_t addr;		       /* 0: its module is not loaded (yet) */
+	/* CLOCK_MONOTONIC when its events were created after its module's load (0: before it,
+	 * at the start): a callback before then was not recorded (lib/ftrace_read.c counts the
+	 * unmaps that may have called it) */
+	uint64_t armed_late;
+};
+
+/* The offsets the fetch arguments need, from vmlinux, vfio and vfio_iommu_type1 BTF. */
+struct ft_offsets {
+	long dma_iova, dma_size;	     /* struct vfio_dma */
+	long iommu_devlist;		     /* struct vfio_iommu.device_list */
+	long vdev_ops, vdev_dev, vdev_entry; /* struct vfio_device */
+	long ops_unmap, ops_name;	     /* struct vfio_device_ops */
+	long dev_name;			     /* struct device: kobj.name */
+	long list_prev;			     /* struct list_head */
 };
 
 struct ft_thread; /* lib/ftrace_read.c */
@@ -158,23 +172,21 @@ struct vt_ftrace {
 	int gaps_open;
 	struct ft_dbg_rec *dbg; /* -v -v: a ring of VT_FT_DBG_RING, dbg_n written in all */
 	uint64_t dbg_n;
-	long devlist_off; /* of struct vfio_iommu.device_list (BTF) */
+	long devlist_off;	 /* of struct vfio_iommu.device_list (BTF) */
+	struct ft_offsets off;	 /* the fetch arguments': for callbacks probed later too */
+	uint64_t armed_late_max; /* the latest ft_cb.armed_late */
+	/* the processes named (VT_EV_PROC handed to on_event) at their first register */
+	struct {
+		uint32_t tgid;
+		uint64_t start;
+	} * named;
+	size_t nnamed, capnamed;
 	/* struct iommufd_ioas: its iopt and obj members (an IOAS from the io_pagetable or the
 	 * object a function receives); iommufd: its events were created */
 	long ioas_iopt_off, ioas_obj_off;
 	bool iommufd;
 	bool type1; /* vfio_iommu_type1 was loaded at the start: its events were created */
 	bool stdout_closed;
-};
-
-/* The offsets the fetch arguments need, from vmlinux, vfio and vfio_iommu_type1 BTF. */
-struct ft_offsets {
-	long dma_iova, dma_size;	     /* struct vfio_dma */
-	long iommu_devlist;		     /* struct vfio_iommu.device_list */
-	long vdev_ops, vdev_dev, vdev_entry; /* struct vfio_device */
-	long ops_unmap, ops_name;	     /* struct vfio_device_ops */
-	long dev_name;			     /* struct device: kobj.name */
-	long list_prev;			     /* struct list_head */
 };
 
 /* The offsets the iommufd events need, from iommufd's module BTF (vmlinux's for the area's
@@ -199,6 +211,15 @@ int vt_ft_btf_iommufd_offsets(struct ft_iommufd_offsets *o, struct btf *base, bo
 /* f->cbs[] filled with the dma_unmap callbacks of these modules */
 void vt_ft_find_callbacks(struct vt_ftrace *f, struct btf *base, const char *const *modules,
 			  int nmod);
+/* f->cbs[] given the dma_unmap callbacks (addr 0) of the modules installed for this kernel
+ * (modules.dep) that use vfio.ko and are not loaded: their events are created at the start and
+ * the kernel arms them when the module loads, before its init runs. How many modules had
+ * some (none with --btf's file: a kernel without BTF has none in its modules either). */
+int vt_ft_find_installed_callbacks(struct vt_ftrace *f, struct btf *base);
+/* lib/ftrace.c: the events of a module loaded after the start that were not created at it
+ * (its .ko not installed, or compressed): its callbacks found in its module BTF now, their
+ * events created and enabled; how many callbacks (-1: none could be probed) */
+int vt_ft_add_late_callbacks(struct vt_ftrace *f, const char *module);
 
 /* lib/ftrace_read.c */
 int vt_ft_read_open(struct vt_ftrace *f);      /* every CPU's trace_pipe_raw opened (0) */

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/utsname.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "ftrace.h"
@@ -219,4 +221,84 @@ void vt_ft_find_callbacks(struct vt_ftrace *f, struct btf *base, const char *con
 			vt_btf_dma_unmap_funcs(btf, btf__type_cnt(base), cb_found, &c);
 		btf__free(btf);
 	}
+}
+
+/* A callback of a module not loaded: probed as "module:function", the kernel resolves it at
+ * the load. */
+static void cb_installed(void *ctx, const char *func)
+{
+	struct cb_found *c = ctx;
+	struct vt_ftrace *f = c->f;
+	char sym[sizeof(f->cbs[0].sym)];
+
+	snprintf(sym, sizeof(sym), "%s:%s", c->module, func);
+	for (int j = 0; j < f->ncbs; j++)
+		if (!strcmp(f->cbs[j].sym, sym))
+			return;
+	if (f->ncbs == VT_FT_MAX_CB)
+		return;
+	memset(&f->cbs[f->ncbs], 0, sizeof(f->cbs[0]));
+	memcpy(f->cbs[f->ncbs++].sym, sym, sizeof(sym));
+}
+
+/* Does a modules.dep line's dependency list (after the colon) name vfio.ko? */
+static bool needs_vfio(const char *deps)
+{
+	for (const char *p = strstr(deps, "vfio.ko"); p; p = strstr(p + 1, "vfio.ko"))
+		if (p[-1] == '/' || p[-1] == ' ')
+			return true;
+	return false;
+}
+
+int vt_ft_find_installed_callbacks(struct vt_ftrace *f, struct btf *base)
+{
+	char path[512], line[4096];
+	struct utsname u;
+	FILE *dep;
+	int nmod = 0;
+
+	/* --btf: a kernel without BTF has none in its modules' files either */
+	if (f->opts.btf_path || uname(&u))
+		return 0;
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+	dep = fopen(path, "r");
+	if (!dep)
+		return 0;
+	while (fgets(line, sizeof(line), dep)) {
+		char *colon = strchr(line, ':'), *base_name, *dot, ko[sizeof(line) + 300];
+		char name[VT_MODNAME_LEN];
+		struct cb_found c = { f, NULL };
+		struct btf *btf;
+		int before = f->ncbs;
+
+		if (!colon || !needs_vfio(colon + 1))
+			continue;
+		*colon = 0;
+		/* only an uncompressed .ko: libbpf reads its .BTF section (a .ko.xz or .ko.zst is
+		 * probed when it loads, lib/ftrace.c vt_ft_add_late_callbacks) */
+		dot = strrchr(line, '.');
+		if (!dot || strcmp(dot, ".ko"))
+			continue;
+		base_name = strrchr(line, '/') ? strrchr(line, '/') + 1 : line;
+		snprintf(name, sizeof(name), "%.*s", (int)(dot - base_name), base_name);
+		for (char *p = name; *p; p++)
+			*p = *p == '-' ? '_' : *p;
+		/* loaded: its callbacks were found in its module BTF, if it uses vfio */
+		snprintf(path, sizeof(path), "/sys/module/%s", name);
+		if (!access(path, F_OK))
+			continue;
+		snprintf(ko, sizeof(ko), "%s%s%s%s", line[0] == '/' ? "" : "/lib/modules/",
+			 line[0] == '/' ? "" : u.release, line[0] == '/' ? "" : "/", line);
+		btf = btf__parse_split(ko, base);
+		if (!btf) {
+			vt_dbg("ftrace: no BTF in %s: its callbacks are probed when it loads", ko);
+			continue;
+		}
+		c.module = name;
+		vt_btf_dma_unmap_funcs(btf, btf__type_cnt(base), cb_installed, &c);
+		btf__free(btf);
+		nmod += f->ncbs > before;
+	}
+	fclose(dep);
+	return nmod;
 }

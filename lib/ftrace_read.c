@@ -24,10 +24,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <event-parse.h>
 #include <kbuffer.h>
 #include <tracefs.h>
 #include "ftrace.h"
+#include "report.h"
 #include "../bpf/vt_stat.bpf.h"
 
 /* A record is handled once every CPU's buffer has been read this long past it: an event is
@@ -148,6 +150,7 @@ static struct ft_thread *thread_get(struct vt_ftrace *f, uint32_t tid, uint32_t 
 /* ---- the model -------------------------------------------------------------------------- */
 
 static struct vtr_device *device(struct vt_ftrace *f, uint64_t vdev, bool create);
+static void late_callback_gap(struct vt_ftrace *f, uint64_t container, uint64_t ts);
 
 /* vt_account() (bpf/vt_core.bpf.h) for one completed operation e (its op, obj, container, ts
  * at its end, lat, size, ret, iova, aux, retries): the row of (obj, kind, tgid, op) updated
@@ -560,6 +563,8 @@ static void ioas_notify_enter(struct vt_ftrace *f, struct ft_thread *th, const s
 {
 	uint64_t ioas = r->v[0] ? r->v[0] - f->ioas_iopt_off : 0, iova = r->v[1], len = r->v[2];
 
+	if (r->ts < f->armed_late_max)
+		late_callback_gap(f, 0, r->ts);
 	if (th->ioas_ts && th->ioas_op == VT_OP_UNMAP) {
 		if (th->ioas_notifies && th->in_iova == iova && th->in_ioas == ioas) {
 			th->ioas_retries++;
@@ -622,14 +627,72 @@ static const char *cb_in_module(const struct ft_cb *cb, const char *module)
 	return !strncmp(cb->sym, module, l) && cb->sym[l] == ':' ? cb->sym + l + 1 : NULL;
 }
 
-/* A module we trace went (its events stay, disarmed) or came back (the kernel armed them
- * again before its init ran): said on stderr; a driver's callbacks are at new addresses. */
+/* Does module use vfio.ko (it alone can hold a vfio_device driver)? */
+static bool vfio_holder(const char *module)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/vfio/holders/%s", module);
+	return !access(path, F_OK);
+}
+
+/* A driver module loaded after the start whose callbacks have no events yet (not installed,
+ * or compressed: lib/ftrace_btf.c vt_ft_find_installed_callbacks): they are made now. Until
+ * they exist a callback is not recorded; the unmaps that may have called one are counted
+ * (late_callback_gap), never silently short. */
+static void late_module(struct vt_ftrace *f, const char *module)
+{
+	int n;
+
+	if (!vfio_holder(module))
+		return;
+	if (vt_ksyms_reload_module(f->ks, module)) {
+		vt_warn("ftrace: cannot read the symbols of %s: its callbacks are not traced",
+			module);
+		return;
+	}
+	n = vt_ft_add_late_callbacks(f, module);
+	if (n > 0)
+		fprintf(stderr,
+			"%s: module %s loaded: %d dma_unmap callbacks probed (after its load: an "
+			"unmap before then is counted in lost.module_loader_not_held)\n",
+			vt_prog, module, n);
+	else if (n < 0)
+		vt_warn("ftrace: module %s loaded: its dma_unmap callbacks cannot be probed: not "
+			"traced",
+			module);
+}
+
+/* An UNMAP_DMA entered at ts on container, before a late callback's events existed: if a
+ * device on that container has that callback, its calls in this unmap may not be recorded
+ * (lost.module_loader_not_held, once per unmap). container 0: an iommufd notify, whose
+ * accesses are not known: any device known to have that callback. */
+static void late_callback_gap(struct vt_ftrace *f, uint64_t container, uint64_t ts)
+{
+	for (size_t i = 0; i < f->ndevs; i++) {
+		const struct vtr_device *d = &f->devs[i].d;
+
+		if (container && (!d->registered || d->container != container))
+			continue;
+		for (int c = 0; c < f->ncbs; c++)
+			if (f->cbs[c].armed_late > ts && f->cbs[c].addr == d->dma_unmap) {
+				f->losses[VT_LOSS_HOLD_FULL]++;
+				return;
+			}
+	}
+}
+
+/* A module we trace went (its events stay, disarmed) or came (the kernel armed them before
+ * its init ran: created at the start, or before an unload): said on stderr; a driver's
+ * callbacks are at new addresses. */
 static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 {
 	int ncb = 0;
 
 	for (int i = 0; i < f->ncbs; i++)
 		ncb += cb_in_module(&f->cbs[i], r->name) != NULL;
+	if (!ncb && load)
+		late_module(f, r->name);
 	if (!ncb && strcmp(r->name, "vfio") && strcmp(r->name, "vfio_iommu_type1") &&
 	    (!f->iommufd || strcmp(r->name, "iommufd")))
 		return;
@@ -643,6 +706,9 @@ static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 	if (!load) {
 		fprintf(stderr, "%s: module %s unloaded: its kprobe events wait for it\n", vt_prog,
 			r->name);
+		for (int i = 0; i < f->ncbs; i++)
+			if (cb_in_module(&f->cbs[i], r->name))
+				f->cbs[i].addr = 0;
 		return;
 	}
 	if (ncb && vt_ksyms_reload_module(f->ks, r->name))
@@ -655,8 +721,47 @@ static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 		if (func)
 			f->cbs[i].addr = k ? k->addr : 0;
 	}
-	fprintf(stderr, "%s: module %s loaded: its kprobe events armed again%s\n", vt_prog, r->name,
-		ncb ? ", its dma_unmap callbacks looked up anew" : "");
+	fprintf(stderr, "%s: module %s loaded: its kprobe events armed%s\n", vt_prog, r->name,
+		ncb ? ", its dma_unmap callbacks looked up" : " again");
+}
+
+/* A process registering a device, named once (per start) to the command as the BPF side
+ * names it (VT_EV_PROC, bpf/vfio_trace.bpf.c proc_event()): its command line, QEMU's -name,
+ * read from /proc when its record is read (a process gone by then has its thread's comm
+ * only). */
+static void name_process(struct vt_ftrace *f, const struct ft_thread *th, const struct ft_rec *r)
+{
+	struct vtr_proc p;
+	uint64_t start;
+	size_t i;
+
+	if (!f->opts.on_event || !th->tgid)
+		return;
+	start = vt_proc_start(th->tgid);
+	for (i = 0; i < f->nnamed; i++)
+		if (f->named[i].tgid == th->tgid)
+			break;
+	if (i < f->nnamed && f->named[i].start == start)
+		return;
+	if (i == f->nnamed) {
+		if (f->nnamed == f->capnamed) {
+			size_t cap = f->capnamed ? f->capnamed * 2 : 16;
+			void *n = realloc(f->named, cap * sizeof(*f->named));
+
+			if (!n)
+				return;
+			f->named = n;
+			f->capnamed = cap;
+		}
+		f->nnamed++;
+	}
+	f->named[i].tgid = th->tgid;
+	f->named[i].start = start;
+	if (!vt_proc_record(th->tgid, &p) || !p.e.comm[0])
+		memcpy(p.e.comm, r->comm[0] ? r->comm : th->comm, sizeof(p.e.comm));
+	p.e.ts = r->ts;
+	p.e.pid = th->tid;
+	f->opts.on_event(f->opts.ctx, &p.e, true);
 }
 
 /* One record handled; returns its thread (NULL: none could be kept). */
@@ -687,6 +792,8 @@ static struct ft_thread *handle(struct vt_ftrace *f, const struct ft_rec *r)
 		th->notify_ts = 0;
 		th->cb_ts = 0;
 		th->notifies = th->retries = 0;
+		if (r->ts < f->armed_late_max && th->io_cmd == VT_VFIO_IOMMU_UNMAP_DMA)
+			late_callback_gap(f, th->io_container, r->ts);
 		break;
 	case FT_IOCTL_RET:
 		if (!th->io_ts) /* not MAP/UNMAP, or begun before the start */
@@ -773,6 +880,11 @@ static struct ft_thread *handle(struct vt_ftrace *f, const struct ft_rec *r)
 			memcpy(d->name, r->name, sizeof(d->name));
 			memcpy(d->driver, r->drv, sizeof(d->driver));
 		}
+		/* a thread gone before its first record was read has no comm from /proc */
+		if (!th->comm[0])
+			memcpy(th->comm, r->comm, sizeof(th->comm));
+		if (e->kind == FT_REGISTER)
+			name_process(f, th, r);
 		account(f, th, VT_KIND_DEVICE,
 			&(struct vtr_event){ .op = e->kind == FT_REGISTER ? VT_OP_REGISTER :
 									    VT_OP_UNREGISTER,
@@ -1165,6 +1277,7 @@ int vt_ft_snapshot(struct vt_ftrace *f, struct vt_snapshot *s)
 
 void vt_ft_read_free(struct vt_ftrace *f)
 {
+	free(f->named);
 	free(f->acc.rows);
 	vt_rowidx_free(&f->idx);
 	free(f->devs);

@@ -316,6 +316,29 @@ uint64_t vt_proc_start(uint32_t pid)
 	return vt_proc_stat_start(buf);
 }
 
+bool vt_proc_record(uint32_t tgid, struct vtr_proc *p)
+{
+	char comm[32], vm[8];
+	char buf[VT_CMDLINE_MAX + 1];
+	uint64_t start = vt_proc_start(tgid);
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->e.op = VT_EV_PROC;
+	p->e.tgid = tgid;
+	if (!start)
+		return false;
+	vt_proc_ident(tgid, comm, sizeof(comm), vm, sizeof(vm));
+	if (strcmp(comm, "?"))
+		snprintf(p->e.comm, sizeof(p->e.comm), "%.*s", (int)sizeof(p->e.comm) - 1, comm);
+	n = vt_proc_cmdline(tgid, buf, sizeof(buf));
+	memcpy(p->cmdline, buf, n);
+	p->len = (uint32_t)n;
+	p->start = start;
+	/* the PID may have been taken by another process while it was read */
+	return vt_proc_start(tgid) == start;
+}
+
 static struct vt_ident *ident_set(struct vt_ident_cache *c, uint32_t pid)
 {
 	return c->e[(pid * 2654435761u >> 8) % VT_IDENT_SETS];

@@ -41,6 +41,11 @@ bool vt_qemu_vm_uuid(const char *cmdline, size_t len, char *uuid, size_t ulen);
 /* When process pid started (/proc/<pid>/stat field 22, clock ticks since boot); 0 when it
  * is gone or unreadable. A PID is reused; (pid, start time) is not. */
 uint64_t vt_proc_start(uint32_t pid);
+/* The VT_EV_PROC record of process tgid (comm, start, its first VT_CMDLINE_MAX bytes of
+ * command line) read from /proc, for a backend that cannot read it in the process's own
+ * context as bpf/vfio_trace.bpf.c proc_event() does (the ftrace backend). false when the
+ * process is gone (p: op and tgid only, len 0). */
+bool vt_proc_record(uint32_t tgid, struct vtr_proc *p);
 /* The start time in the text of a /proc/<pid>/stat (NUL-terminated); 0 when malformed. */
 uint64_t vt_proc_stat_start(const char *stat);
 

@@ -545,6 +545,45 @@ static void test_proc_comm(void **state)
 	assert_string_equal(vm, "");
 }
 
+/* The ftrace backend's VT_EV_PROC, read from /proc: a QEMU-like process (-name guest=) is
+ * named by the same code as the BPF side's record (vt_event_proc_ident); a process gone by
+ * the read gives none. */
+static void test_proc_record(void **state)
+{
+	struct vtr_proc p;
+	char comm[32], vm[64], cmdline[256];
+	pid_t pid = fork();
+	int st;
+
+	if (!pid) {
+		execl("/bin/sh", "qemu-like", "-c", "sleep 5", "-name",
+		      "guest=unit-vm,debug-threads=on", (char *)NULL);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	/* until it has exec'd */
+	for (int i = 0; i < 200; i++) {
+		size_t n = vt_proc_cmdline(pid, cmdline, sizeof(cmdline));
+
+		if (n > 10 && memmem(cmdline, n, "-name", 5))
+			break;
+		usleep(10000);
+	}
+	assert_true(vt_proc_record(pid, &p));
+	assert_int_equal(p.e.op, VT_EV_PROC);
+	assert_int_equal(p.e.tgid, pid);
+	assert_int_equal(p.start, vt_proc_start(pid));
+	assert_true(p.len > 0 && p.len <= VT_CMDLINE_MAX);
+	vt_event_proc_ident(&p, comm, sizeof(comm), vm, sizeof(vm));
+	assert_string_equal(vm, "unit-vm");
+	assert_string_equal(comm, "sh");
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_false(vt_proc_record(pid, &p));
+	assert_int_equal(p.len, 0);
+	assert_int_equal(p.e.tgid, pid);
+}
+
 /* stdout a pipe whose reader left: vt_out_check() stops the command, exit status 0; a
  * second signal ends the process at once, by that signal. Both in a child. */
 static void test_stop(void **state)
@@ -683,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_json_utf8),
 		cmocka_unit_test(test_proc_comm),
+		cmocka_unit_test(test_proc_record),
 		cmocka_unit_test(test_stop),
 	};
 
