@@ -8,7 +8,7 @@
 # driver's map_pages/unmap_pages (the page size the IOMMU really used); ./check compares all
 # of it with the workload's counters, and the phases of vfio_unmap_unpin (iommu_unmap,
 # unpin_remote) with both; a second run under snoop splits the phases by memory kind; a
-# recording's timeline nests the phases.
+# recording's timeline nests the phases; the ftrace backend beside BPF counts the same phases.
 . /lab/lib.sh
 T=$TRACEFS
 I=$T/instances/iommu_domain	# this test's own ring buffer
@@ -73,6 +73,14 @@ vt_traced pcisnoop "snoop --json" pci --maps 4 --map-size 64K --huge-maps 2 --hu
 # and once with the kprobe twins (the fallback where fentry is refused): the same counts
 VT_ENV=VFIO_TRACE_NO_FENTRY=1 vt_traced pcikprobe "stat --json 1" pci --maps 4 --map-size 64K \
 	--huge-maps 2 --huge-size 4M --iterations 5 --leave-mapped 1
+# and the ftrace backend (kprobe events, no BPF) beside the BPF one over one workload: the same
+# phases, counted alike (-v: its records read, and how many were the phases', said at exit)
+vfio-trace stat --json 1 > /out/pciboth.bpf 2> /out/pciboth.bpf.err &
+bp=$!
+wait_line /out/pciboth.bpf.err tracing 90 || fail "pciboth: BPF tracer did not start"
+vt_traced pciboth "stat --backend ftrace -v --json 1" pci --maps 4 --map-size 64K --huge-maps 2 \
+	--huge-size 4M --iterations 5 --leave-mapped 1
+kill -INT $bp; wait $bp; echo $? > /out/pciboth.bpf.rc
 # and under top --phases (its JSON: per container the split of unmap_unpin's time; its text:
 # the phases table)
 vt_traced pcitop "top -j --phases 1" pci --maps 4 --map-size 64K --huge-maps 2 --huge-size 4M \
