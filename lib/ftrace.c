@@ -266,8 +266,13 @@ static bool add_phase(struct vt_ftrace *f, const char *name, enum ft_kind kind, 
 			vt_dbg("ftrace: cannot filter %s on the domain's type", rname);
 		return true;
 	}
-	if (add_event(f, rname, kind + 1, 0, addr, ret_fmt, true))
+	if (add_event(f, rname, kind + 1, 0, addr, ret_fmt, true)) {
+		if (domain_fetch)
+			vt_dbg("ftrace: %s: no $arg1 in a kretprobe here (before 6.9): every return "
+			       "of %s is recorded, the reader drops those outside vfio_unmap_unpin",
+			       rname, addr);
 		return true;
+	}
 	drop_events(f, first);
 	return false;
 }

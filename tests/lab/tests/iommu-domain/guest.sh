@@ -74,12 +74,20 @@ vt_traced pcisnoop "snoop --json" pci --maps 4 --map-size 64K --huge-maps 2 --hu
 VT_ENV=VFIO_TRACE_NO_FENTRY=1 vt_traced pcikprobe "stat --json 1" pci --maps 4 --map-size 64K \
 	--huge-maps 2 --huge-size 4M --iterations 5 --leave-mapped 1
 # and the ftrace backend (kprobe events, no BPF) beside the BPF one over one workload: the same
-# phases, counted alike (-v: its records read, and how many were the phases', said at exit)
+# phases, counted alike (-v: its records read, and how many were the phases', said at exit);
+# the events its phases filter in the kernel on the domain's type, noted while it runs
 vfio-trace stat --json 1 > /out/pciboth.bpf 2> /out/pciboth.bpf.err &
 bp=$!
 wait_line /out/pciboth.bpf.err tracing 90 || fail "pciboth: BPF tracer did not start"
-vt_traced pciboth "stat --backend ftrace -v --json 1" pci --maps 4 --map-size 64K --huge-maps 2 \
-	--huge-size 4M --iterations 5 --leave-mapped 1
+vfio-trace stat --backend ftrace -v --json 1 > /out/pciboth.trace 2> /out/pciboth.trace.err &
+fp=$!
+wait_line /out/pciboth.trace.err tracing 90 || fail "pciboth: ftrace tracer did not start"
+note ftrace_dtype_filters "$(grep -l dtype $T/instances/vfio_trace_$fp/events/vfio_trace_$fp/*/filter |
+	sed 's|.*/\([^/]*\)/filter$|\1|' | sort | tr '\n' ' ')"
+vfio-workload pci --maps 4 --map-size 64K --huge-maps 2 --huge-size 4M --iterations 5 \
+	--leave-mapped 1 --quiet --json /out/pciboth.wl.json 2> /out/pciboth.wl.err
+echo $? > /out/pciboth.wl.rc
+kill -INT $fp; wait $fp; echo $? > /out/pciboth.trace.rc
 kill -INT $bp; wait $bp; echo $? > /out/pciboth.bpf.rc
 # and under top --phases (its JSON: per container the split of unmap_unpin's time; its text:
 # the phases table)
