@@ -587,16 +587,22 @@ static void ft_close(struct vt_tracer *t)
 	struct vt_ftrace *f = (struct vt_ftrace *)t;
 
 	if (f->phases) {
-		uint64_t all = 0, phases = 0;
+		uint64_t all = 0, phases = 0, entries = 0;
 
 		for (int k = 0; k < FT_NKINDS; k++)
 			all += f->nread[k];
-		for (int k = FT_IOMMU_UNMAP; k <= FT_UNMAP_PAGES; k++)
+		for (int k = FT_IOMMU_UNMAP; k <= FT_UNMAP_PAGES; k++) {
 			phases += f->nread[k];
-		/* what the phases cost the reader (bench-like, for -v and the lab's note) */
-		vt_dbg("ftrace: %llu records read, %llu of them the phases' (%llu IOVA lookups)",
+			entries += k == FT_UNMAP_PAGES || (k - FT_IOMMU_UNMAP) % 2 == 0 ?
+					   f->nread[k] :
+					   0;
+		}
+		/* what the phases cost the reader (for -v and the lab, which checks that the
+		 * DMA API's own IOMMU calls never reach the buffer) */
+		vt_dbg("ftrace: %llu records read, %llu of them the phases' (%llu entries, %llu "
+		       "IOVA lookups)",
 		       (unsigned long long)all, (unsigned long long)phases,
-		       (unsigned long long)f->nread[FT_IOVA_WALK]);
+		       (unsigned long long)entries, (unsigned long long)f->nread[FT_IOVA_WALK]);
 	}
 	/* the instance first: its events are enabled there, and an enabled event stays; its
 	 * buffers' readers before it, as an open trace_pipe_raw keeps it from being removed */

@@ -8,7 +8,8 @@
 # driver's map_pages/unmap_pages (the page size the IOMMU really used); ./check compares all
 # of it with the workload's counters, and the phases of vfio_unmap_unpin (iommu_unmap,
 # unpin_remote) with both; a second run under snoop splits the phases by memory kind; a
-# recording's timeline nests the phases; the ftrace backend beside BPF counts the same phases.
+# recording's timeline nests the phases; the ftrace backend beside BPF counts the same phases,
+# and none of the DMA API's unmaps (a virtio NIC behind the VT-d, run-vm --dma-nic) reach it.
 . /lab/lib.sh
 T=$TRACEFS
 I=$T/instances/iommu_domain	# this test's own ring buffer
@@ -102,6 +103,16 @@ vt_traced pcisnoopt "snoop" pci --maps 4 --map-size 64K --huge-maps 2 --huge-siz
 # where every phase must lie inside its vfio_unmap_unpin)
 vt_traced pcirec "record -o /out/pci.vtr" pci --maps 4 --map-size 64K --huge-maps 2 \
 	--huge-size 4M --iterations 5 --leave-mapped 1
+# the DMA API's own IOMMU unmaps: a virtio NIC behind the VT-d (run-vm --dma-nic), pinged with
+# --backend ftrace running and no VFIO work; ./check wants none of them in its buffer
+net_up || fail "dmaapi: cannot bring the NIC up"
+vfio-trace stat --backend ftrace -v --json 1 > /out/dmaapi.trace 2> /out/dmaapi.trace.err &
+fp=$!
+wait_line /out/dmaapi.trace.err tracing 90 || fail "dmaapi: ftrace tracer did not start"
+save dmaapi.prof0 $T/kprobe_profile
+ping -c 200 -i 0.01 -W 1 10.0.2.2 > /out/dmaapi.ping 2>&1
+save dmaapi.prof1 $T/kprobe_profile
+kill -INT $fp; wait $fp; echo $? > /out/dmaapi.trace.rc
 note kprobe_events_left "$(grep -c . $T/kprobe_events)"
 if dmesg_clean; then note dmesg_clean yes; else note dmesg_clean no; fi
 exit 0
