@@ -55,6 +55,14 @@ static const char *const ft_fields[FT_NKINDS][VT_FT_NFIELDS] = {
 	[FT_IOPT_UNMAP] = { "iopt" },
 	[FT_IOPT_MAP] = { "iopt" },
 	[FT_AREA_UNFILL] = { "start", "last" },
+	/* the phases: dtype (struct iommu_domain.type) is what their filters test */
+	[FT_IOMMU_UNMAP] = { "dtype", "iova", "size" },
+	[FT_IOMMU_UNMAP_RET] = { "ret" },
+	[FT_IOTLB_SYNC] = { "dtype", "start", "end" },
+	[FT_UNPIN_REMOTE] = { "iova" },
+	[FT_UNPIN_REMOTE_RET] = { "ret" },
+	[FT_IOVA_WALK] = { "dtype", "iova" },
+	[FT_UNMAP_PAGES] = { "dtype", "pgsize", "pgcount" },
 };
 
 int vt_ft_bind_fields(struct vt_ftrace *f)
@@ -220,6 +228,118 @@ static void create_iommufd_events(struct vt_ftrace *f, struct btf *btf)
 	f->iommufd = true;
 }
 
+/* IOMMU_DOMAIN_UNMANAGED (include/linux/iommu.h: __IOMMU_DOMAIN_PAGING, 1 since 4.x): the
+ * type of every domain vfio_iommu_type1 allocates, where the DMA API's are DMA or DMA_FQ
+ * (3, 7) and identity 4. A #define, so not in the BTF. */
+#define FT_DOMAIN_UNMANAGED 1
+
+/* Filter event name of our group in our instance (false: the kernel refused it). */
+static bool filter_event(struct vt_ftrace *f, const char *name, const char *filter)
+{
+	return tracefs_event_file_write(f->inst, f->name, name, "filter", filter) >= 0;
+}
+
+/* One phase's kprobe (entry_fmt, filtered on the domain's type when domain_fetch is not NULL)
+ * and, unless ret_fmt is NULL, its kretprobe. A kretprobe has no arguments before 6.9: where
+ * the kernel takes $arg1 in one (6.9+), the return is filtered on the domain's type too; else
+ * every return of the function reaches the buffer (the reader drops those outside a
+ * vfio_unmap_unpin). False (nothing left created) when the function cannot be probed. */
+static bool add_phase(struct vt_ftrace *f, const char *name, enum ft_kind kind, const char *addr,
+		      const char *entry_fmt, const char *ret_fmt, const char *domain_fetch,
+		      const char *filter)
+{
+	char fmt[256], rname[24];
+	int first = f->nev;
+
+	if (!add_event(f, name, kind, 0, addr, entry_fmt, false))
+		return false;
+	if (domain_fetch && !filter_event(f, name, filter))
+		vt_dbg("ftrace: cannot filter %s on the domain's type: every call recorded", name);
+	if (!ret_fmt)
+		return true;
+	snprintf(rname, sizeof(rname), "%s_ret", name);
+	snprintf(fmt, sizeof(fmt), "%s%s%s", ret_fmt, ret_fmt[0] && domain_fetch ? " " : "",
+		 domain_fetch ? domain_fetch : "");
+	if (domain_fetch && add_event(f, rname, kind + 1, 0, addr, fmt, true)) {
+		snprintf(fmt, sizeof(fmt), "dtype == %d", FT_DOMAIN_UNMANAGED);
+		if (!filter_event(f, rname, fmt))
+			vt_dbg("ftrace: cannot filter %s on the domain's type", rname);
+		return true;
+	}
+	if (add_event(f, rname, kind + 1, 0, addr, ret_fmt, true)) {
+		if (domain_fetch)
+			vt_dbg("ftrace: %s: no $arg1 in a kretprobe here (before 6.9): every return "
+			       "of %s is recorded, the reader drops those outside vfio_unmap_unpin",
+			       rname, addr);
+		return true;
+	}
+	drop_events(f, first);
+	return false;
+}
+
+/* The phases of vfio_unmap_unpin (bpf/vt_phases.bpf.h): the IOMMU unmap, the IOTLB flush, the
+ * IOVA walk and the unpinning, where the kernel has the functions. iommu_unmap{,_fast},
+ * iommu_iova_to_phys and the drivers' iotlb_sync and unmap_pages serve every IOMMU user, the
+ * DMA API's unmaps of every device first: their events are filtered in the kernel on the
+ * domain's type (unmanaged, vfio's), so those never reach the buffer; the reader counts the
+ * rest only inside a vfio_unmap_unpin of the same thread (lib/ftrace_read.c). */
+static void create_phase_events(struct vt_ftrace *f, const struct ft_offsets *o)
+{
+	char dom[64], fmt[256], filter[64];
+	int first = f->nev;
+	bool ok, vtd, amd;
+
+	if (f->opts.no_detail)
+		return; /* no per-vfio_dma events wanted (top without --phases): not a loss */
+	if (o->domain_type < 0 || o->gather_start < 0 || o->gather_end < 0) {
+		note_missing(f, "the phases of vfio_unmap_unpin (no IOMMU structs in the BTF)");
+		return;
+	}
+	snprintf(dom, sizeof(dom), "dtype=+%ld($arg1):u32", o->domain_type);
+	snprintf(filter, sizeof(filter), "dtype == %d", FT_DOMAIN_UNMANAGED);
+	snprintf(fmt, sizeof(fmt), "%s iova=$arg2:x64 size=$arg3:u64", dom);
+	/* the return value: the bytes unmapped (size_t) */
+	ok = add_phase(f, "unmap_fast", FT_IOMMU_UNMAP, "iommu_unmap_fast", fmt, "ret=$retval:u64",
+		       dom, filter);
+	ok = ok && add_phase(f, "iommu_unmap", FT_IOMMU_UNMAP, "iommu_unmap", fmt,
+			     "ret=$retval:u64", dom, filter);
+	/* the unpinning: iova; returns the pages unpinned (long) */
+	ok = ok && add_phase(f, "unpin_remote", FT_UNPIN_REMOTE,
+			     "vfio_iommu_type1:vfio_unpin_pages_remote", "iova=$arg2:x64",
+			     "ret=$retval:s64", NULL, NULL);
+	snprintf(fmt, sizeof(fmt), "%s iova=$arg2:x64", dom);
+	ok = ok &&
+	     add_phase(f, "iova_phys", FT_IOVA_WALK, "iommu_iova_to_phys", fmt, "", dom, filter);
+	if (!ok) {
+		drop_events(f, first);
+		note_missing(f, "the phases of vfio_unmap_unpin (their kprobe events cannot be "
+				"created)");
+		return;
+	}
+	/* the IOMMU drivers' own functions, only the vendor's whose unit this host has (both
+	 * are built in: the other's are dead code, as lib/probe.c says for the BPF backend) */
+	vtd = vt_iommu_unit_present("dmar");
+	amd = vt_iommu_unit_present("ivhd");
+	snprintf(fmt, sizeof(fmt), "%s start=+%ld($arg2):u64 end=+%ld($arg2):u64", dom,
+		 o->gather_start, o->gather_end);
+	if (vtd)
+		add_phase(f, "intel_sync", FT_IOTLB_SYNC, "intel_iommu_tlb_sync", fmt, "", dom,
+			  filter);
+	if (amd)
+		add_phase(f, "amd_sync", FT_IOTLB_SYNC, "amd_iommu_iotlb_sync", fmt, "", dom,
+			  filter);
+	/* unmap_pages(domain, iova, pgsize, pgcount, gather): only its 4 KiB pages count */
+	snprintf(fmt, sizeof(fmt), "%s pgsize=$arg3:u64 pgcount=$arg4:u64", dom);
+	snprintf(filter, sizeof(filter), "dtype == %d && pgsize == 4096", FT_DOMAIN_UNMANAGED);
+	if (vtd)
+		add_phase(f, "intel_upages", FT_UNMAP_PAGES, "intel_iommu_unmap_pages", fmt, NULL,
+			  dom, filter);
+	if (amd)
+		add_phase(f, "amd_upages", FT_UNMAP_PAGES, "amd_iommu_unmap_pages", fmt, NULL, dom,
+			  filter);
+	f->phases = true;
+}
+
 /* the device's name (dev_name(vdev->dev)) of a struct vfio_device * in argument a */
 #define DEVNAME(a) \
 	snprintf(name, sizeof(name), "name=+0(+%ld(+%ld(%s))):string", o->dev_name, o->vdev_dev, a)
@@ -229,6 +349,7 @@ static void create_iommufd_events(struct vt_ftrace *f, struct btf *btf)
 static int create_type1_events(struct vt_ftrace *f, const struct ft_offsets *o)
 {
 	char fmt[512], name[160], drv[160];
+	bool unmap_unpin;
 
 	_Static_assert(offsetof(struct vfio_iommu_type1_dma_map, iova) ==
 			       offsetof(struct vfio_iommu_type1_dma_unmap, size),
@@ -254,14 +375,19 @@ static int create_type1_events(struct vt_ftrace *f, const struct ft_offsets *o)
 		 o->dma_iova, o->dma_size);
 	if (!add_pair(f, "remove", FT_REMOVE, 0, "vfio_iommu_type1:vfio_remove_dma", fmt))
 		note_missing(f, "remove_dma (unmap bytes and teardowns need it too)");
-	if (!add_pair(f, "unmap_unpin", FT_UNMAP_UNPIN, 0, "vfio_iommu_type1:vfio_unmap_unpin",
-		      fmt))
+	unmap_unpin = add_pair(f, "unmap_unpin", FT_UNMAP_UNPIN, 0,
+			       "vfio_iommu_type1:vfio_unmap_unpin", fmt);
+	if (!unmap_unpin)
 		note_missing(f, "unmap_unpin");
 	if (!add_pair(f, "detach", FT_DETACH, 0, "vfio_iommu_type1:vfio_iommu_type1_detach_group",
 		      "iommu=$arg1:x64") ||
 	    !add_pair(f, "release", FT_RELEASE, 0, "vfio_iommu_type1:vfio_iommu_type1_release",
 		      "iommu=$arg1:x64"))
 		note_missing(f, "teardown");
+	if (unmap_unpin)
+		create_phase_events(f, o);
+	else if (!f->opts.no_detail)
+		note_missing(f, "the phases of vfio_unmap_unpin (unmap_unpin is not traced)");
 	DEVNAME("$arg2");
 	snprintf(drv, sizeof(drv), "drv=+0(+%ld(+%ld($arg2))):string", o->ops_name, o->vdev_ops);
 	/* comm: the registering thread's, which names its process if it is gone before its
@@ -643,6 +769,24 @@ static void ft_close(struct vt_tracer *t)
 {
 	struct vt_ftrace *f = (struct vt_ftrace *)t;
 
+	if (f->phases) {
+		uint64_t all = 0, phases = 0, entries = 0;
+
+		for (int k = 0; k < FT_NKINDS; k++)
+			all += f->nread[k];
+		for (int k = FT_IOMMU_UNMAP; k <= FT_UNMAP_PAGES; k++) {
+			phases += f->nread[k];
+			entries += k == FT_UNMAP_PAGES || (k - FT_IOMMU_UNMAP) % 2 == 0 ?
+					   f->nread[k] :
+					   0;
+		}
+		/* what the phases cost the reader (for -v and the lab, which checks that the
+		 * DMA API's own IOMMU calls never reach the buffer) */
+		vt_dbg("ftrace: %llu records read, %llu of them the phases' (%llu entries, %llu "
+		       "IOVA lookups)",
+		       (unsigned long long)all, (unsigned long long)phases,
+		       (unsigned long long)entries, (unsigned long long)f->nread[FT_IOVA_WALK]);
+	}
 	/* the instance first: its events are enabled there, and an enabled event stays; its
 	 * buffers' readers before it, as an open trace_pipe_raw keeps it from being removed */
 	vt_ft_read_close(f);

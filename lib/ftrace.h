@@ -12,7 +12,7 @@
 #include "backend.h"
 
 #define VT_FT_PREFIX	 "vfio_trace_" /* + pid: the instance and the event group */
-#define VT_FT_MAX_EVENTS 112
+#define VT_FT_MAX_EVENTS 128
 #define VT_FT_MAX_CB	 32 /* dma_unmap callback candidates probed */
 #define VT_FT_NFIELDS	 7
 
@@ -48,6 +48,16 @@ enum ft_kind {
 	FT_IOPT_UNMAP,	/* iopt_unmap_iova, iopt_unmap_all: the IOAS an unmap unmaps */
 	FT_IOPT_MAP,	/* iopt_map_user_pages: the IOAS a map maps into */
 	FT_AREA_UNFILL, /* iopt_area_unfill_domains: an area removed (its bytes) */
+	/* the phases of vfio_unmap_unpin (bpf/vt_phases.bpf.h), counted only inside one */
+	FT_IOMMU_UNMAP, /* iommu_unmap_fast, iommu_unmap */
+	FT_IOMMU_UNMAP_RET,
+	FT_IOTLB_SYNC, /* the IOMMU driver's iotlb_sync (intel_iommu_tlb_sync, amd_...) */
+	FT_IOTLB_SYNC_RET,
+	FT_UNPIN_REMOTE, /* vfio_unpin_pages_remote */
+	FT_UNPIN_REMOTE_RET,
+	FT_IOVA_WALK, /* iommu_iova_to_phys: one lookup of the walk */
+	FT_IOVA_WALK_RET,
+	FT_UNMAP_PAGES, /* the driver's unmap_pages: 4 KiB pages unmapped (entry only) */
 	FT_MODULE_LOAD, /* module:module_load, module:module_free (tracepoints): a VFIO */
 	FT_MODULE_FREE, /* module or a driver's unloaded and loaded again under us */
 	FT_NKINDS,
@@ -99,6 +109,9 @@ struct ft_offsets {
 	long ops_unmap, ops_name;	     /* struct vfio_device_ops */
 	long dev_name;			     /* struct device: kobj.name */
 	long list_prev;			     /* struct list_head */
+	/* the phases' (-1: not in the BTF, no phases): struct iommu_domain.type, struct
+	 * iommu_iotlb_gather.start and .end */
+	long domain_type, gather_start, gather_end;
 };
 
 struct ft_thread; /* lib/ftrace_read.c */
@@ -185,7 +198,10 @@ struct vt_ftrace {
 	 * object a function receives); iommufd: its events were created */
 	long ioas_iopt_off, ioas_obj_off;
 	bool iommufd;
-	bool type1; /* vfio_iommu_type1 was loaded at the start: its events were created */
+	bool type1;  /* vfio_iommu_type1 was loaded at the start: its events were created */
+	bool phases; /* the phases of vfio_unmap_unpin are traced (their events were created) */
+	/* records read per kind of event (the phases' cost, said at close with -v) */
+	uint64_t nread[FT_NKINDS];
 	bool stdout_closed;
 };
 

@@ -113,6 +113,13 @@ int vt_ft_btf_offsets(struct ft_offsets *o, struct btf *base, bool from_file, bo
 	for (long *v = &o->dma_iova; v <= &o->list_prev; v++)
 		if (*v < 0)
 			err = -1;
+	/* the phases of vfio_unmap_unpin: vmlinux's IOMMU structs, where the kernel has them (a
+	 * kernel without CONFIG_IOMMU_API has no phases to trace: not an error, said as missing) */
+	char why[160];
+
+	o->domain_type = field_off_why(base, "iommu_domain", "type", why, sizeof(why));
+	o->gather_start = field_off_why(base, "iommu_iotlb_gather", "start", why, sizeof(why));
+	o->gather_end = field_off_why(base, "iommu_iotlb_gather", "end", why, sizeof(why));
 out:
 	btf__free(type1);
 	btf__free(vfio);

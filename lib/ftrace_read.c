@@ -60,14 +60,25 @@ struct ft_thread {
 	/* a teardown (detach_group / release / ioas_destroy) in flight, nested depth */
 	uint64_t td_ts, td_container, td_dmas, td_bytes;
 	uint32_t td_depth;
+	/* a phase of its vfio_unmap_unpin in flight (ts != 0), as bpf/vt_phases.bpf.h's slots:
+	 * size the bytes an IOTLB flush flushes, or an IOMMU unmap's in 4 KiB pages; nested the
+	 * time of the flushes made inside an IOMMU unmap */
+	struct {
+		uint64_t ts, container, iova, size, nested;
+	} phase[3];
+	/* the IOVA walk of its vfio_unmap_unpin entered at walk_of (vt_walks): a lookup in
+	 * flight at walk_lookup_ts, the lookups so far and their time, the first one's iova */
+	uint64_t walk_of, walk_container, walk_iova, walk_lookup_ts, walk_ns, walk_lookups;
 };
 
 enum { CALL_REMOVE, CALL_UNMAP_UNPIN, CALL_PIN, CALL_UNPIN };
+enum { PHASE_IOMMU_UNMAP, PHASE_IOTLB_SYNC, PHASE_UNPIN_REMOTE };
 
 static bool thread_busy(const struct ft_thread *th)
 {
 	return th->io_ts || th->cb_ts || th->td_ts || th->ioas_ts || th->in_ts || th->call[0].ts ||
-	       th->call[1].ts || th->call[2].ts || th->call[3].ts;
+	       th->call[1].ts || th->call[2].ts || th->call[3].ts || th->phase[0].ts ||
+	       th->phase[1].ts || th->phase[2].ts;
 }
 
 /* The process of thread tid, read once from /proc when its first record is read; a thread
@@ -183,8 +194,10 @@ static void account(struct vt_ftrace *f, const struct ft_thread *th, uint16_t ki
 		}
 		f->acc.n++;
 	}
-	vt_stat_record(&r->st, e->lat, e->size, e->ret);
-	if (e->op == VT_OP_TEARDOWN)
+	/* an IOMMU unmap's row counts its own time, without the flushes made inside it (each
+	 * counted as an iotlb_sync), as vt_account_nested() does; its event the whole call */
+	vt_stat_record(&r->st, e->nested_ns < e->lat ? e->lat - e->nested_ns : 0, e->size, e->ret);
+	if (e->op == VT_OP_TEARDOWN || e->op == VT_OP_IOMMU_UNMAP)
 		r->st.items += e->aux;
 event:
 	if (!f->opts.snoop || !f->opts.on_event || (f->opts.tgid && f->opts.tgid != th->tgid))
@@ -478,6 +491,94 @@ static void call_exit(struct vt_ftrace *f, struct ft_thread *th, int c, uint64_t
 				     .ret = c == CALL_PIN ? ret : 0,
 				     .iova = th->call[c].iova });
 	th->call[c].ts = 0;
+}
+
+/* ---- the phases of vfio_unmap_unpin (bpf/vt_phases.bpf.h, in user space) ------------------
+ * Only inside a vfio_unmap_unpin of the same thread, whose container they take: the same
+ * functions serve every IOMMU user. */
+
+static void phase_enter(struct ft_thread *th, int p, uint64_t ts, uint64_t iova, uint64_t size)
+{
+	if (!th->call[CALL_UNMAP_UNPIN].ts)
+		return; /* not inside a vfio_unmap_unpin: another IOMMU user */
+	th->phase[p].ts = ts;
+	th->phase[p].container = th->call[CALL_UNMAP_UNPIN].obj;
+	th->phase[p].iova = iova;
+	th->phase[p].size = size;
+	th->phase[p].nested = 0;
+}
+
+/* amount: the bytes unmapped (iommu_unmap*) or pages unpinned; an IOTLB flush's bytes were
+ * taken at entry, and a flush inside an IOMMU unmap adds its time to the unmap's nested. */
+static void phase_exit(struct vt_ftrace *f, struct ft_thread *th, int p, uint64_t ts,
+		       uint64_t amount)
+{
+	static const uint16_t op[] = { VT_OP_IOMMU_UNMAP, VT_OP_IOTLB_SYNC, VT_OP_UNPIN_REMOTE };
+	uint64_t lat;
+
+	if (!th->phase[p].ts)
+		return; /* its entry was outside a vfio_unmap_unpin */
+	lat = ts - th->phase[p].ts;
+	if (p == PHASE_IOTLB_SYNC) {
+		amount = th->phase[p].size;
+		if (th->phase[PHASE_IOMMU_UNMAP].ts)
+			th->phase[PHASE_IOMMU_UNMAP].nested += lat;
+	}
+	account(f, th, VT_KIND_CONTAINER,
+		&(struct vtr_event){ .op = op[p],
+				     .obj = th->phase[p].container,
+				     .container = th->phase[p].container,
+				     .ts = ts,
+				     .lat = lat,
+				     .size = amount,
+				     .iova = th->phase[p].iova,
+				     .aux = p == PHASE_IOMMU_UNMAP ? th->phase[p].size : 0,
+				     .nested_ns = p != PHASE_IOMMU_UNMAP ? 0 :
+						  th->phase[p].nested < 0xffffffffull ?
+									   th->phase[p].nested :
+									   0xffffffffull });
+	th->phase[p].ts = 0;
+}
+
+/* One iommu_iova_to_phys of the walk: the lookups of one vfio_unmap_unpin are summed and
+ * accounted once, at its exit (walk_close), as the BPF side does (a 1 GiB unmap is 262,144 of
+ * them: one row update, not one each). */
+static void walk_enter(struct ft_thread *th, uint64_t ts, uint64_t iova)
+{
+	if (!th->call[CALL_UNMAP_UNPIN].ts)
+		return;
+	if (th->walk_of != th->call[CALL_UNMAP_UNPIN].ts) { /* its first lookup */
+		th->walk_of = th->call[CALL_UNMAP_UNPIN].ts;
+		th->walk_container = th->call[CALL_UNMAP_UNPIN].obj;
+		th->walk_iova = iova;
+		th->walk_ns = th->walk_lookups = 0;
+	}
+	th->walk_lookup_ts = ts;
+}
+
+static void walk_exit(struct ft_thread *th, uint64_t ts)
+{
+	if (!th->walk_lookup_ts)
+		return;
+	th->walk_ns += ts - th->walk_lookup_ts;
+	th->walk_lookups++;
+	th->walk_lookup_ts = 0;
+}
+
+/* The vfio_unmap_unpin entered at of ends at ts: the row of its walk, if it had one. */
+static void walk_close(struct vt_ftrace *f, struct ft_thread *th, uint64_t of, uint64_t ts)
+{
+	if (th->walk_of != of || !th->walk_lookups)
+		return;
+	account(f, th, VT_KIND_CONTAINER,
+		&(struct vtr_event){ .op = VT_OP_IOVA_WALK,
+				     .obj = th->walk_container,
+				     .container = th->walk_container,
+				     .ts = ts,
+				     .lat = th->walk_ns,
+				     .size = th->walk_lookups,
+				     .iova = th->walk_iova });
+	th->walk_of = 0;
 }
 
 /* ---- the iommufd path (bpf/vt_iommufd.bpf.h, in user space) ------------------------------
@@ -837,7 +938,33 @@ static struct ft_thread *handle(struct vt_ftrace *f, const struct ft_rec *r)
 		call_enter(th, CALL_UNMAP_UNPIN, r->ts, r->v[0], r->v[1], r->v[2]);
 		break;
 	case FT_REMOVE_RET: call_exit(f, th, CALL_REMOVE, r->ts, 0); break;
-	case FT_UNMAP_UNPIN_RET: call_exit(f, th, CALL_UNMAP_UNPIN, r->ts, 0); break;
+	case FT_UNMAP_UNPIN_RET:
+		if (th->call[CALL_UNMAP_UNPIN].ts)
+			walk_close(f, th, th->call[CALL_UNMAP_UNPIN].ts, r->ts);
+		call_exit(f, th, CALL_UNMAP_UNPIN, r->ts, 0);
+		/* a phase whose exit was not seen (a kretprobe missed) ends with it */
+		for (int p = 0; p < 3; p++)
+			th->phase[p].ts = 0;
+		th->walk_lookup_ts = 0;
+		break;
+	case FT_IOMMU_UNMAP: phase_enter(th, PHASE_IOMMU_UNMAP, r->ts, r->v[1], 0); break;
+	case FT_IOMMU_UNMAP_RET: phase_exit(f, th, PHASE_IOMMU_UNMAP, r->ts, r->v[0]); break;
+	case FT_IOTLB_SYNC:
+		/* the range gathered: [start, end], start ULONG_MAX and end 0 when empty */
+		phase_enter(th, PHASE_IOTLB_SYNC, r->ts, r->v[1],
+			    r->v[1] <= r->v[2] ? r->v[2] - r->v[1] + 1 : 0);
+		break;
+	case FT_IOTLB_SYNC_RET: phase_exit(f, th, PHASE_IOTLB_SYNC, r->ts, 0); break;
+	case FT_UNPIN_REMOTE: phase_enter(th, PHASE_UNPIN_REMOTE, r->ts, r->v[0], 0); break;
+	case FT_UNPIN_REMOTE_RET: phase_exit(f, th, PHASE_UNPIN_REMOTE, r->ts, r->v[0]); break;
+	case FT_IOVA_WALK: walk_enter(th, r->ts, r->v[1]); break;
+	case FT_IOVA_WALK_RET: walk_exit(th, r->ts); break;
+	case FT_UNMAP_PAGES:
+		/* the event's filter keeps 4 KiB pages only; checked again for a kernel that
+		 * refused the filter */
+		if (th->phase[PHASE_IOMMU_UNMAP].ts && r->v[1] == 4096)
+			th->phase[PHASE_IOMMU_UNMAP].size += r->v[1] * r->v[2];
+		break;
 	case FT_DETACH:
 	case FT_RELEASE:
 	case FT_IOAS_DESTROY:
@@ -927,6 +1054,11 @@ static void forget_thread(struct vt_ftrace *f, struct ft_thread *th)
 	th->td_depth = 0;
 	for (int c = 0; c < 4; c++)
 		th->call[c].ts = 0;
+	for (int p = 0; p < 3; p++) {
+		f->losses[VT_LOSS_RINGBUF] += !!th->phase[p].ts;
+		th->phase[p].ts = 0;
+	}
+	th->walk_of = th->walk_lookup_ts = 0;
 }
 
 /* A gap begins: every thread's calls in flight given up. */
@@ -975,6 +1107,7 @@ static void handle_raw(struct vt_ftrace *f, int c, void *data, uint64_t ts)
 	if (i < 0)
 		return;
 	e = &f->ev[i];
+	f->nread[e->kind]++;
 	memset(&r, 0, sizeof(r));
 	r.ts = ts;
 	r.tid = tep_data_pid(f->tep, &rec);
@@ -1259,9 +1392,10 @@ int vt_ft_snapshot(struct vt_ftrace *f, struct vt_snapshot *s)
 	memset(s, 0, sizeof(*s));
 	vt_ft_read(f, false);
 	s->ts = vt_now_ns();
-	/* lock times and the phases of vfio_unmap_unpin are the BPF backend's alone */
+	/* lock times are the BPF backend's alone; the phases of vfio_unmap_unpin where their
+	 * events were created */
 	s->untraced_ops = 1u << VT_OP_LOCK_HOLD | 1u << VT_OP_LOCK_WAIT | 1u << VT_OP_LOCK_DROP |
-			  1u << VT_OP_DEADLOCK | vt_phase_mask();
+			  1u << VT_OP_DEADLOCK | (f->phases ? 0 : vt_phase_mask());
 	s->rows = malloc((f->acc.n ? f->acc.n : 1) * sizeof(*s->rows));
 	s->devs = malloc((f->ndevs ? f->ndevs : 1) * sizeof(*s->devs));
 	if (!s->rows || !s->devs) {

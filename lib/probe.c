@@ -390,7 +390,7 @@ static enum vt_method try_func(struct vt_env *env, const char *sym, const char *
  * vendor's functions never run: each probe on them would only cost an attach and a detach
  * (~30 ms of grace periods each at the stop, one after the other, on a kernel without
  * kprobe_multi). A class that cannot be read says nothing: probe them as before. */
-static bool iommu_unit_present(const char *prefix)
+bool vt_iommu_unit_present(const char *prefix)
 {
 	DIR *d = opendir("/sys/class/iommu");
 	struct dirent *e;
@@ -438,7 +438,7 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 		return;
 	default: break;
 	}
-	if (p->iommu_unit && !iommu_unit_present(p->iommu_unit)) {
+	if (p->iommu_unit && !vt_iommu_unit_present(p->iommu_unit)) {
 		p->absent = true;
 		snprintf(
 			p->reason, sizeof(p->reason),

@@ -254,6 +254,9 @@ int vt_env_probe(struct vt_env *env, bool quick);
 void vt_points_probe(struct vt_env *env, struct vt_ksyms *ks);
 struct vt_point *vt_point_find(const char *name);
 const char *vt_method_name(enum vt_method m);
+/* Whether /sys/class/iommu has a unit of that vendor (dmar: VT-d, ivhd: AMD-Vi); true when
+ * the class cannot be read. A vendor's functions are dead code on a host without its unit. */
+bool vt_iommu_unit_present(const char *prefix);
 /* NULL when the tracer can work; else one sentence saying why not. */
 const char *vt_env_blocker(const struct vt_env *env);
 

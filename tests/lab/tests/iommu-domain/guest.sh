@@ -8,7 +8,8 @@
 # driver's map_pages/unmap_pages (the page size the IOMMU really used); ./check compares all
 # of it with the workload's counters, and the phases of vfio_unmap_unpin (iommu_unmap,
 # unpin_remote) with both; a second run under snoop splits the phases by memory kind; a
-# recording's timeline nests the phases.
+# recording's timeline nests the phases; the ftrace backend beside BPF counts the same phases,
+# and none of the DMA API's unmaps (a virtio NIC behind the VT-d, run-vm --dma-nic) reach it.
 . /lab/lib.sh
 T=$TRACEFS
 I=$T/instances/iommu_domain	# this test's own ring buffer
@@ -73,6 +74,22 @@ vt_traced pcisnoop "snoop --json" pci --maps 4 --map-size 64K --huge-maps 2 --hu
 # and once with the kprobe twins (the fallback where fentry is refused): the same counts
 VT_ENV=VFIO_TRACE_NO_FENTRY=1 vt_traced pcikprobe "stat --json 1" pci --maps 4 --map-size 64K \
 	--huge-maps 2 --huge-size 4M --iterations 5 --leave-mapped 1
+# and the ftrace backend (kprobe events, no BPF) beside the BPF one over one workload: the same
+# phases, counted alike (-v: its records read, and how many were the phases', said at exit);
+# the events its phases filter in the kernel on the domain's type, noted while it runs
+vfio-trace stat --json 1 > /out/pciboth.bpf 2> /out/pciboth.bpf.err &
+bp=$!
+wait_line /out/pciboth.bpf.err tracing 90 || fail "pciboth: BPF tracer did not start"
+vfio-trace stat --backend ftrace -v --json 1 > /out/pciboth.trace 2> /out/pciboth.trace.err &
+fp=$!
+wait_line /out/pciboth.trace.err tracing 90 || fail "pciboth: ftrace tracer did not start"
+note ftrace_dtype_filters "$(grep -l dtype $T/instances/vfio_trace_$fp/events/vfio_trace_$fp/*/filter |
+	sed 's|.*/\([^/]*\)/filter$|\1|' | sort | tr '\n' ' ')"
+vfio-workload pci --maps 4 --map-size 64K --huge-maps 2 --huge-size 4M --iterations 5 \
+	--leave-mapped 1 --quiet --json /out/pciboth.wl.json 2> /out/pciboth.wl.err
+echo $? > /out/pciboth.wl.rc
+kill -INT $fp; wait $fp; echo $? > /out/pciboth.trace.rc
+kill -INT $bp; wait $bp; echo $? > /out/pciboth.bpf.rc
 # and under top --phases (its JSON: per container the split of unmap_unpin's time; its text:
 # the phases table)
 vt_traced pcitop "top -j --phases 1" pci --maps 4 --map-size 64K --huge-maps 2 --huge-size 4M \
@@ -86,6 +103,16 @@ vt_traced pcisnoopt "snoop" pci --maps 4 --map-size 64K --huge-maps 2 --huge-siz
 # where every phase must lie inside its vfio_unmap_unpin)
 vt_traced pcirec "record -o /out/pci.vtr" pci --maps 4 --map-size 64K --huge-maps 2 \
 	--huge-size 4M --iterations 5 --leave-mapped 1
+# the DMA API's own IOMMU unmaps: a virtio NIC behind the VT-d (run-vm --dma-nic), pinged with
+# --backend ftrace running and no VFIO work; ./check wants none of them in its buffer
+net_up || fail "dmaapi: cannot bring the NIC up"
+vfio-trace stat --backend ftrace -v --json 1 > /out/dmaapi.trace 2> /out/dmaapi.trace.err &
+fp=$!
+wait_line /out/dmaapi.trace.err tracing 90 || fail "dmaapi: ftrace tracer did not start"
+save dmaapi.prof0 $T/kprobe_profile
+ping -c 200 -i 0.01 -W 1 10.0.2.2 > /out/dmaapi.ping 2>&1
+save dmaapi.prof1 $T/kprobe_profile
+kill -INT $fp; wait $fp; echo $? > /out/dmaapi.trace.rc
 note kprobe_events_left "$(grep -c . $T/kprobe_events)"
 if dmesg_clean; then note dmesg_clean yes; else note dmesg_clean no; fi
 exit 0
