@@ -37,6 +37,8 @@ run_mode() { # MODE ROUND
 	top-pass) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- env VFIO_TRACE_KSYMS=pass vfio-trace top -v -b 1 1000000 ;;
 	top-lookup) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- env VFIO_TRACE_KSYMS=lookup vfio-trace top -v -b 1 1000000 ;;
 	snoop) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- vfio-trace snoop -v ;;
+	top-vv) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- vfio-trace top -v -v -b 1 1000000 ;;
+	snoop-vv) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- vfio-trace snoop -v -v ;;
 	snoop-pass) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- env VFIO_TRACE_KSYMS=pass vfio-trace snoop -v ;;
 	esac
 	"$@" > /dev/null &
