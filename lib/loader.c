@@ -504,7 +504,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	const char *blocker, *step;
 	int err, nprog = 0;
 	struct bpf_program *prog;
-	uint64_t t0 = vt_now_ns(), t1, tcb, t2 = 0, t3 = 0, t4, t5, t6;
+	uint64_t t0 = vt_now_ns(), t1, tcb = 0, t2 = 0, t3 = 0, t4, t5, t6;
 	double hwm_load;
 
 	if (!t)
@@ -526,13 +526,6 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 			vt_ksyms_load_with(holder_names);
 	t1 = vt_now_ns();
 	memory_at("after the symbols");
-	/* The callbacks before the load, so that the main object holds their programs (its one
-	 * parse of the kernel's BTF and its load serve them). The parse here is freed before
-	 * libbpf's: one at a time, the peak is one parse. */
-	if (nholders > 0)
-		vt_cb_find_early(t, holder_names, nholders);
-	tcb = vt_now_ns();
-	memory_at("after the callbacks' BTF");
 	/* No test attaches: the skeleton's own load and attach are the test. */
 	vt_env_probe(&t->env, true);
 	t->env.btf_file = opts->btf_path;
@@ -567,8 +560,18 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 			err = -ENOTSUP;
 			goto fail;
 		}
-		if (!t2)
+		if (!t2) {
+			tcb = vt_now_ns();
+			/* The callbacks before the load, so that the main object holds their
+			 * programs (its one parse of the kernel's BTF and its load serve them);
+			 * once this kernel is known to be traceable (no kernel BTF nor --btf:
+			 * refused above in one line). The parse here is freed before libbpf's:
+			 * one at a time, the peak is one parse. */
+			if (nholders > 0)
+				vt_cb_find_early(t, holder_names, nholders);
+			memory_at("after the callbacks' BTF");
 			t2 = vt_now_ns();
+		}
 		step = "load";
 		err = open_and_load(t, &t->opts);
 		if (!err) {
@@ -637,7 +640,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 		nprog += bpf_program__autoload(prog) && prog != t->skel->progs.it_task_stacks &&
 			 prog != t->skel->progs.km_dispatch_entry &&
 			 prog != t->skel->progs.km_dispatch_exit && !vt_cb_main_prog(t, prog);
-	vt_dbg("start-up: kallsyms %.2f s (%zu symbols kept, %s), callbacks' BTF %.2f s, probe "
+	vt_dbg("start-up: kallsyms %.2f s (%zu symbols kept, %s), probe %.2f s, callbacks' BTF "
 	       "%.2f s, load %.2f s, attach %.2f s (programs %.2f, callbacks %.2f, open devices "
 	       "%.2f), peak RSS (VmHWM) %.1f MiB (%.1f after the load)",
 	       (t1 - t0) / 1e9, vt_ksyms_count(t->ks),
