@@ -29,15 +29,20 @@ note version "$(vfio-trace --version 2>&1 | head -1)"
 
 run_mode() { # MODE ROUND
 	rm -f /tmp/ready
-	_l=$R/$1-$2.log _r=$R/$1-$2.res
-	case $1 in
+	# before-MODE: MODE with the vfio-trace of bench/startup --before BINARY
+	_l=$R/$1-$2.log _r=$R/$1-$2.res _vt=vfio-trace
+	case $1 in before-*) _vt=$B/vfio-trace-before ;; esac
+	case ${1#before-} in
 	empty-lean) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- empty-load lean ;;
 	empty-lean-noscan) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- env EMPTY_LOAD_TYPE1_FUNCS="$TYPE1_FUNCS" empty-load lean ;;
-	top) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- vfio-trace top -v -b 1 1000000 ;;
-	top-pass) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- env VFIO_TRACE_KSYMS=pass vfio-trace top -v -b 1 1000000 ;;
-	top-lookup) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- env VFIO_TRACE_KSYMS=lookup vfio-trace top -v -b 1 1000000 ;;
-	snoop) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- vfio-trace snoop -v ;;
-	snoop-pass) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- env VFIO_TRACE_KSYMS=pass vfio-trace snoop -v ;;
+	top) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- $_vt top -v -b 1 1000000 ;;
+	top-pass) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- env VFIO_TRACE_KSYMS=pass $_vt top -v -b 1 1000000 ;;
+	top-lookup) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- env VFIO_TRACE_KSYMS=lookup $_vt top -v -b 1 1000000 ;;
+	snoop) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- $_vt snoop -v ;;
+	top-vv) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- $_vt top -v -v -b 1 1000000 ;;
+	top-nostorm) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- $_vt top -v --no-storm -b 1 1000000 ;;
+	snoop-vv) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- $_vt snoop -v -v ;;
+	snoop-pass) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- env VFIO_TRACE_KSYMS=pass $_vt snoop -v ;;
 	esac
 	"$@" > /dev/null &
 	_p=$!

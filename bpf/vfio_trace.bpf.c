@@ -571,6 +571,25 @@ int it_task_stacks(struct bpf_iter__task *ctx)
 	return 0;
 }
 
+/* ---- the dma_unmap callbacks found at the start (lib/callbacks.c) ------------------------
+ * Their programs are here, not each in a callback.bpf.c of its own: an object of its own costs
+ * libbpf a parse of the kernel's BTF and a load (0.2-0.3 s under TCG each). VT_CB_SLOTS
+ * fentry/fexit pairs, each told its function (vt_cb_slot_func, its attach target) before the
+ * load, the unused ones not loaded; one kprobe pair for the callbacks on kprobes or on the
+ * kprobe_multi links. A callback found after the load (a module loaded later) gets a
+ * callback.bpf.c of its own, which shares these maps (vt_cbs included). */
+#include "vt_callback.bpf.h"
+
+const volatile __u64 vt_cb_slot_func[VT_CB_SLOTS] = {};
+
+VT_CB_FENTRY_PROGS(fe_callback_0, fx_callback_0, vt_cb_slot_func[0])
+VT_CB_FENTRY_PROGS(fe_callback_1, fx_callback_1, vt_cb_slot_func[1])
+VT_CB_FENTRY_PROGS(fe_callback_2, fx_callback_2, vt_cb_slot_func[2])
+VT_CB_FENTRY_PROGS(fe_callback_3, fx_callback_3, vt_cb_slot_func[3])
+_Static_assert(VT_CB_SLOTS == 4, "one VT_CB_FENTRY_PROGS per slot");
+
+VT_CB_KPROBE_PROGS
+
 /* ---- kprobe_multi: every kprobe of a command that runs until stopped, in two links -------
  * A perf kprobe's close waits for RCU grace periods under the kernel's event_mutex, one
  * kprobe at a time (~40 ms each under emulation), and a kprobe_multi link's ~0.2 s whatever

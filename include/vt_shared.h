@@ -212,4 +212,9 @@ struct vtr_lock_key {
 #define VT_KM_SLOT_CB_EXIT  (VT_KM_HANDLERS + 1)
 #define VT_KM_SLOTS	    (VT_KM_HANDLERS + 2)
 
+/* The dma_unmap callbacks found at the start that the main object's fentry/fexit slots hold
+ * (bpf/vfio_trace.bpf.c, lib/callbacks.c): each in its own object would cost a parse of the
+ * kernel's BTF and a load more. A host has one to a few; more get an object each. */
+#define VT_CB_SLOTS 4
+
 #endif

@@ -127,20 +127,13 @@ static int reuse_maps(struct vt_bpf *t, struct callback_bpf *cb)
 		{ cb->maps.vt_calls, t->skel->maps.vt_calls },
 		{ cb->maps.vt_events, t->skel->maps.vt_events },
 		{ cb->maps.vt_lifecycle, t->skel->maps.vt_lifecycle },
+		/* per-task callback state: the main object's callback programs have it too */
+		{ cb->maps.vt_cbs, t->skel->maps.vt_cbs },
 	};
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		if (bpf_map__reuse_fd(m[i].dst, bpf_map__fd(m[i].src)))
 			return -1;
-	/* Per-task callback state is shared by every callback instance too. */
-	if (t->km_cb && t->km_cb != cb)
-		return bpf_map__reuse_fd(cb->maps.vt_cbs, bpf_map__fd(t->km_cb->maps.vt_cbs));
-	if (t->kp_cb && t->kp_cb != cb)
-		return bpf_map__reuse_fd(cb->maps.vt_cbs, bpf_map__fd(t->kp_cb->maps.vt_cbs));
-	for (int i = 0; i < t->ncbs; i++)
-		if (t->cbs[i].obj && t->cbs[i].obj != cb)
-			return bpf_map__reuse_fd(cb->maps.vt_cbs,
-						 bpf_map__fd(t->cbs[i].obj->maps.vt_cbs));
 	return 0;
 }
 
@@ -182,20 +175,68 @@ fail:
 	return NULL;
 }
 
+/* The main object's fentry/fexit pair of a slot. */
+static void slot_progs(const struct vt_bpf *t, int slot, struct bpf_program **fe,
+		       struct bpf_program **fx)
+{
+	struct bpf_program *fes[VT_CB_SLOTS] = { t->skel->progs.fe_callback_0,
+						 t->skel->progs.fe_callback_1,
+						 t->skel->progs.fe_callback_2,
+						 t->skel->progs.fe_callback_3 };
+	struct bpf_program *fxs[VT_CB_SLOTS] = { t->skel->progs.fx_callback_0,
+						 t->skel->progs.fx_callback_1,
+						 t->skel->progs.fx_callback_2,
+						 t->skel->progs.fx_callback_3 };
+
+	*fe = fes[slot];
+	*fx = fxs[slot];
+}
+
+bool vt_cb_main_prog(const struct vt_bpf *t, const struct bpf_program *p)
+{
+	struct bpf_program *fe, *fx;
+
+	if (p == t->skel->progs.kp_callback || p == t->skel->progs.kr_callback)
+		return true;
+	for (int i = 0; i < VT_CB_SLOTS; i++) {
+		slot_progs(t, i, &fe, &fx);
+		if (p == fe || p == fx)
+			return true;
+	}
+	return false;
+}
+
+/* The main object's kprobe pair, loaded (vt_cb_slots_set) for perf kprobes (kprobe_multi:
+ * NULL, a perf kprobe would refuse that kind). */
+static struct bpf_program *main_kprobe(const struct vt_bpf *t, bool ret)
+{
+	struct bpf_program *p = ret ? t->skel->progs.kr_callback : t->skel->progs.kp_callback;
+
+	if (bpf_program__fd(p) < 0 ||
+	    bpf_program__expected_attach_type(p) == BPF_TRACE_KPROBE_MULTI)
+		return NULL;
+	return p;
+}
+
 /* The callback's own perf kprobe and kretprobe; false (errno) when they did not attach. */
 static bool attach_cb_kprobe(struct vt_bpf *t, struct vt_cb_target *c)
 {
-	if (!t->kp_cb && t->env.kprobes) /* only through the perf kprobe PMU (lib/probe.c) */
+	struct bpf_program *kp = main_kprobe(t, false), *kr = main_kprobe(t, true);
+
+	/* the main object's pair where it was loaded for them, else an object of its own */
+	if (!kp && !t->kp_cb && t->env.kprobes) /* only through the perf kprobe PMU (probe.c) */
 		t->kp_cb = cb_open(t, false, false, NULL, 0);
-	if (t->kp_cb) {
+	if (!kp && t->kp_cb) {
+		kp = t->kp_cb->progs.kp_callback;
+		kr = t->kp_cb->progs.kr_callback;
+	}
+	if (kp) {
 		/* One kprobe program for every target: the cookie says which function it is. */
 		LIBBPF_OPTS(bpf_kprobe_opts, o, .bpf_cookie = c->addr);
 
-		c->links[0] =
-			bpf_program__attach_kprobe_opts(t->kp_cb->progs.kp_callback, c->sym, &o);
+		c->links[0] = bpf_program__attach_kprobe_opts(kp, c->sym, &o);
 		o.retprobe = true;
-		c->links[1] =
-			bpf_program__attach_kprobe_opts(t->kp_cb->progs.kr_callback, c->sym, &o);
+		c->links[1] = bpf_program__attach_kprobe_opts(kr, c->sym, &o);
 		if (c->links[0] && c->links[1]) {
 			c->method = VT_M_KPROBE;
 			return true;
@@ -234,9 +275,18 @@ static void cb_untraced(struct vt_bpf *t, const struct vt_cb_target *c, const ch
 	vt_bpf_note_missing(t);
 }
 
-/* Attach to the function at addr named s (a candidate from BTF, or a device's callback). */
+/* fentry for this function? Its trampoline would keep the module from being unloaded
+ * (module_reload). */
+static bool cb_fentry_ok(const struct vt_bpf *t, const struct vt_ksym *s)
+{
+	return t->env.fentry_works && !t->opts.force_kprobe &&
+	       !(s->module && t->env.module_kprobes);
+}
+
+/* Attach to the function at addr named s (a candidate from BTF, or a device's callback);
+ * slot: its fentry slot in the main object (vt_cb_slots_set), or -1. */
 static int attach_cb_func(struct vt_bpf *t, const struct vt_ksym *s, enum cb_origin from,
-			  const char *who)
+			  const char *who, int slot)
 {
 	struct vt_cb_target *c;
 	char why[128] = "";
@@ -255,14 +305,34 @@ static int attach_cb_func(struct vt_bpf *t, const struct vt_ksym *s, enum cb_ori
 	}
 	c = &t->cbs[t->ncbs];
 	memset(c, 0, sizeof(*c));
+	c->slot = -1;
 	c->addr = s->addr;
 	if (s->module)
 		snprintf(c->sym, sizeof(c->sym), "%s:%s", s->module, s->name);
 	else
 		snprintf(c->sym, sizeof(c->sym), "%s", s->name);
 
-	/* fentry's trampoline would keep the module from being unloaded (module_reload) */
-	if (t->env.fentry_works && !t->opts.force_kprobe && !(s->module && t->env.module_kprobes)) {
+	/* found before the load: the main object's slot, loaded for it */
+	if (slot >= 0) {
+		struct bpf_program *fe, *fx;
+		uint64_t t0 = vt_now_ns();
+
+		slot_progs(t, slot, &fe, &fx);
+		c->links[0] = bpf_program__attach(fe);
+		c->links[1] = bpf_program__attach(fx);
+		if (vt_verbose >= 2)
+			vt_dbg("callback %s: in the main object (slot %d), attach %.2f s", c->sym,
+			       slot, (vt_now_ns() - t0) / 1e9);
+		if (c->links[0] && c->links[1]) {
+			c->method = VT_M_FENTRY;
+			c->slot = slot;
+			goto done;
+		}
+		snprintf(why, sizeof(why), "fentry attach: %s; ", strerror(errno));
+		bpf_link__destroy(c->links[0]);
+		bpf_link__destroy(c->links[1]);
+		memset(c->links, 0, sizeof(c->links));
+	} else if (cb_fentry_ok(t, s)) {
 		uint64_t t0 = vt_now_ns(), t1;
 
 		c->obj = cb_open(t, true, false, s->name, s->addr);
@@ -310,6 +380,7 @@ done:
 int vt_cb_multi_prepare(struct vt_bpf *t, int map_fd, unsigned long *addrs, __u64 *cookies)
 {
 	__u32 slots[2] = { VT_KM_SLOT_CB_ENTRY, VT_KM_SLOT_CB_EXIT };
+	struct bpf_program *kp, *kr;
 	int n = 0;
 
 	t->cb_multi_collect = false;
@@ -321,12 +392,19 @@ int vt_cb_multi_prepare(struct vt_bpf *t, int map_fd, unsigned long *addrs, __u6
 		}
 	if (!n)
 		return 0;
-	t->km_cb = cb_open(t, false, true, NULL, 0);
-	if (!t->km_cb)
-		return errno ? -errno : -EINVAL;
+	/* the main object's pair, loaded for them (vt_cb_slots_set), else an object of its own */
+	kp = t->skel->progs.kp_callback;
+	kr = t->skel->progs.kr_callback;
+	if (bpf_program__fd(kp) < 0 ||
+	    bpf_program__expected_attach_type(kp) != BPF_TRACE_KPROBE_MULTI) {
+		t->km_cb = cb_open(t, false, true, NULL, 0);
+		if (!t->km_cb)
+			return errno ? -errno : -EINVAL;
+		kp = t->km_cb->progs.kp_callback;
+		kr = t->km_cb->progs.kr_callback;
+	}
 	for (int r = 0; r < 2; r++) {
-		struct bpf_program *p =
-			r ? t->km_cb->progs.kr_callback : t->km_cb->progs.kp_callback;
+		struct bpf_program *p = r ? kr : kp;
 		int fd = bpf_program__fd(p);
 
 		/* another object's program: the array holds its fd, the kind is what must match */
@@ -394,7 +472,7 @@ int vt_cb_attach_device(struct vt_bpf *t, uint64_t addr, const char *devname)
 			(unsigned long long)addr);
 		return -1;
 	}
-	return attach_cb_func(t, s, CB_FROM_DEVICE, devname);
+	return attach_cb_func(t, s, CB_FROM_DEVICE, devname, -1);
 }
 
 #define VT_MAX_CANDIDATES 128
@@ -469,36 +547,150 @@ static int find_candidates(const char *const *modules, int nmod, struct cb_candi
 	return 0;
 }
 
-int vt_cb_attach_modules(struct vt_bpf *t, const char *const *modules, int nmod)
+/* The candidates of these modules (NULL with nothing found: no kernel BTF, say). */
+static struct cb_candidates *find_in_modules(struct vt_bpf *t, const char *const *modules, int nmod)
 {
 	struct cb_candidates *cc = calloc(1, sizeof(*cc));
-	int attached = 0;
 	uint64_t t0 = vt_now_ns();
 
 	if (!cc ||
 	    (t->opts.btf_path ? find_candidates_in_file(t->opts.btf_path, modules, nmod, cc) :
 				find_candidates(modules, nmod, cc))) {
 		free(cc);
-		return -1;
+		return NULL;
 	}
 	if (vt_verbose >= 2)
 		vt_dbg("callbacks: %d functions with dma_unmap's prototype in %d modules' BTF, found in "
 		       "%.2f s",
 		       cc->n, nmod, (vt_now_ns() - t0) / 1e9);
-	for (int i = 0; i < cc->n; i++) {
-		const char *mod = cc->c[i].module, *func = cc->c[i].func;
-		const struct vt_ksym *s = vt_ksyms_by_name(t->ks, func, mod);
+	return cc;
+}
 
-		if (!s && !vt_ksyms_add_module(t->ks, mod))
-			s = vt_ksyms_by_name(t->ks, func, mod);
-		if (!s) {
-			/* inlined everywhere, or a name kallsyms does not list: nothing to attach */
-			vt_dbg("%s:%s has dma_unmap's prototype but no symbol", mod, func);
-			continue;
-		}
-		attached += !attach_cb_func(t, s, CB_FROM_BTF, mod);
+/* The kernel symbol of candidate i (NULL: none to attach to). */
+static const struct vt_ksym *candidate_sym(struct vt_bpf *t, const struct cb_candidates *cc, int i)
+{
+	const char *mod = cc->c[i].module, *func = cc->c[i].func;
+	const struct vt_ksym *s = vt_ksyms_by_name(t->ks, func, mod);
+
+	if (!s && !vt_ksyms_add_module(t->ks, mod))
+		s = vt_ksyms_by_name(t->ks, func, mod);
+	if (!s) /* inlined everywhere, or a name kallsyms does not list: nothing to attach */
+		vt_dbg("%s:%s has dma_unmap's prototype but no symbol", mod, func);
+	return s;
+}
+
+int vt_cb_attach_modules(struct vt_bpf *t, const char *const *modules, int nmod)
+{
+	struct cb_candidates *cc = find_in_modules(t, modules, nmod);
+	int attached = 0;
+
+	if (!cc)
+		return -1;
+	for (int i = 0; i < cc->n; i++) {
+		const struct vt_ksym *s = candidate_sym(t, cc, i);
+
+		if (s)
+			attached += !attach_cb_func(t, s, CB_FROM_BTF, cc->c[i].module, -1);
 	}
 	free(cc);
+	return attached;
+}
+
+/* ---- the start's callbacks in the main object ---------------------------------------------
+ * Found before its load, so that the first VT_CB_SLOTS of them that fentry can take are
+ * programs of the main object told their target before it is loaded (libbpf's one parse of
+ * the kernel's BTF and one load serve them too; an object each cost both again, 0.2-0.3 s a
+ * callback under TCG), and those on kprobes or kprobe_multi use its kprobe pair. */
+struct vt_cb_early {
+	int n;
+	struct {
+		uint64_t addr;
+		char name[128];
+		char module[VT_MODNAME_LEN];
+		int slot; /* its fentry slot in the main object, or -1 */
+	} c[VT_MAX_CANDIDATES];
+};
+
+void vt_cb_find_early(struct vt_bpf *t, const char *const *modules, int nmod)
+{
+	struct cb_candidates *cc = find_in_modules(t, modules, nmod);
+	struct vt_cb_early *e = cc ? calloc(1, sizeof(*e)) : NULL;
+
+	for (int i = 0; e && i < cc->n; i++) {
+		const struct vt_ksym *s = candidate_sym(t, cc, i);
+
+		if (!s)
+			continue;
+		e->c[e->n].addr = s->addr;
+		snprintf(e->c[e->n].name, sizeof(e->c[0].name), "%s", s->name);
+		snprintf(e->c[e->n].module, sizeof(e->c[0].module), "%s", cc->c[i].module);
+		e->c[e->n++].slot = -1;
+	}
+	free(cc);
+	free(t->early);
+	t->early = e;
+}
+
+int vt_cb_slots_set(struct vt_bpf *t)
+{
+	struct vt_cb_early *e = t->early;
+	int used = 0;
+	bool kprobe_pair = false;
+
+	for (int i = 0; e && i < e->n; i++) {
+		struct vt_ksym s = { .addr = e->c[i].addr,
+				     .name = e->c[i].name,
+				     .module = e->c[i].module };
+		struct bpf_program *fe, *fx;
+
+		e->c[i].slot = -1;
+		if (!cb_fentry_ok(t, &s)) {
+			kprobe_pair = true;
+			continue;
+		}
+		/* past the slots (or after a load that refused them): fentry in an object each */
+		if (t->cb_no_slots || used == VT_CB_SLOTS)
+			continue;
+		slot_progs(t, used, &fe, &fx);
+		if (bpf_program__set_attach_target(fe, 0, s.name) ||
+		    bpf_program__set_attach_target(fx, 0, s.name))
+			continue;
+		t->skel->rodata->vt_cb_slot_func[used] = s.addr;
+		bpf_program__set_autoload(fe, true);
+		bpf_program__set_autoload(fx, true);
+		bpf_program__set_autoattach(fe, false);
+		bpf_program__set_autoattach(fx, false);
+		e->c[i].slot = used++;
+	}
+	/* those on kprobes: the dispatchers tail-call the pair (kprobe_multi), or a perf kprobe
+	 * each (the pair is not loaded without the perf kprobe PMU: nothing would attach it) */
+	if (kprobe_pair && (t->kmulti_on || t->env.kprobes)) {
+		struct bpf_program *pair[2] = { t->skel->progs.kp_callback,
+						t->skel->progs.kr_callback };
+
+		for (int k = 0; k < 2; k++) {
+			bpf_program__set_autoload(pair[k], true);
+			bpf_program__set_autoattach(pair[k], false);
+			if (t->kmulti_on)
+				bpf_program__set_expected_attach_type(pair[k],
+								      BPF_TRACE_KPROBE_MULTI);
+		}
+	}
+	return used;
+}
+
+int vt_cb_attach_early(struct vt_bpf *t)
+{
+	struct vt_cb_early *e = t->early;
+	int attached = 0;
+
+	for (int i = 0; e && i < e->n; i++) {
+		struct vt_ksym s = { .addr = e->c[i].addr,
+				     .name = e->c[i].name,
+				     .module = e->c[i].module };
+
+		attached += !attach_cb_func(t, &s, CB_FROM_BTF, e->c[i].module, e->c[i].slot);
+	}
 	return attached;
 }
 
@@ -650,20 +842,38 @@ void vt_cb_programs(struct vt_bpf *t, vt_prog_fn fn, void *ctx)
 	char name[200];
 
 	for (int i = 0; i < t->ncbs; i++) {
-		if (!t->cbs[i].obj) {
+		struct bpf_program *fe, *fx;
+
+		if (t->cbs[i].slot >= 0) {
+			slot_progs(t, t->cbs[i].slot, &fe, &fx);
+		} else if (t->cbs[i].obj) {
+			fe = t->cbs[i].obj->progs.fe_callback;
+			fx = t->cbs[i].obj->progs.fx_callback;
+		} else {
 			kprobe_cb |= t->cbs[i].links[0] != NULL;
 			continue;
 		}
 		snprintf(name, sizeof(name), "fe_callback:%s", t->cbs[i].sym);
-		vt_prog_report(t->cbs[i].obj->progs.fe_callback, name, fn, ctx);
+		vt_prog_report(fe, name, fn, ctx);
 		snprintf(name, sizeof(name), "fx_callback:%s", t->cbs[i].sym);
-		vt_prog_report(t->cbs[i].obj->progs.fx_callback, name, fn, ctx);
+		vt_prog_report(fx, name, fn, ctx);
 	}
-	if (t->km_cb) { /* the kprobe_multi instance: every callback found at the start */
+	/* the kprobe_multi pair (every callback found at the start): the main object's, or an
+	 * instance of its own */
+	if (t->kmulti_links[0] && bpf_program__fd(t->skel->progs.kp_callback) >= 0 &&
+	    !main_kprobe(t, false)) {
+		vt_prog_report(t->skel->progs.kp_callback, "kp_callback", fn, ctx);
+		vt_prog_report(t->skel->progs.kr_callback, "kr_callback", fn, ctx);
+	}
+	if (t->km_cb) {
 		vt_prog_report(t->km_cb->progs.kp_callback, "kp_callback", fn, ctx);
 		vt_prog_report(t->km_cb->progs.kr_callback, "kr_callback", fn, ctx);
 	}
-	if (kprobe_cb && t->kp_cb) { /* one kprobe instance serves every such callback */
+	/* the perf kprobe pair serving every such callback: the main object's first */
+	if (kprobe_cb && main_kprobe(t, false)) {
+		vt_prog_report(t->skel->progs.kp_callback, "kp_callback", fn, ctx);
+		vt_prog_report(t->skel->progs.kr_callback, "kr_callback", fn, ctx);
+	} else if (kprobe_cb && t->kp_cb) {
 		vt_prog_report(t->kp_cb->progs.kp_callback, "kp_callback", fn, ctx);
 		vt_prog_report(t->kp_cb->progs.kr_callback, "kr_callback", fn, ctx);
 	}

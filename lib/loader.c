@@ -295,7 +295,7 @@ static int attach_kprobe_multi(struct vt_bpf *t, const char *const *holders, int
 	}
 	if (nholders > 0) {
 		t->cb_multi_collect = true; /* collected only; cleared by vt_cb_multi_prepare */
-		vt_cb_attach_modules(t, holders, nholders);
+		vt_cb_attach_early(t);
 		ncb = vt_cb_multi_prepare(t, map, addrs[0] + n[0], cookies[0] + n[0]);
 		if (ncb < 0)
 			return ncb;
@@ -493,6 +493,8 @@ static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 	ring = bpf_map__max_entries(t->skel->maps.vt_events);
 	t->skel->rodata->vt_events_wake = ring / 4;
 	t->skel->rodata->vt_events_band = ring / 16 > 2048 ? ring / 16 : 2048;
+	/* the start's callbacks: fentry slots and the kprobe pair of this object */
+	t->cb_slots = vt_cb_slots_set(t);
 	memory_at("before the load");
 	return vfio_trace_bpf__load(t->skel);
 }
@@ -528,7 +530,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	const char *blocker, *step;
 	int err, nprog = 0;
 	struct bpf_program *prog;
-	uint64_t t0 = vt_now_ns(), t1, t2 = 0, t3 = 0, t4, t5, t6;
+	uint64_t t0 = vt_now_ns(), t1, tcb = 0, t2 = 0, t3 = 0, t4, t5, t6;
 	double hwm_load;
 
 	if (!t)
@@ -584,8 +586,18 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 			err = -ENOTSUP;
 			goto fail;
 		}
-		if (!t2)
+		if (!t2) {
+			tcb = vt_now_ns();
+			/* The callbacks before the load, so that the main object holds their
+			 * programs (its one parse of the kernel's BTF and its load serve them);
+			 * once this kernel is known to be traceable (no kernel BTF nor --btf:
+			 * refused above in one line). The parse here is freed before libbpf's:
+			 * one at a time, the peak is one parse. */
+			if (nholders > 0)
+				vt_cb_find_early(t, holder_names, nholders);
+			memory_at("after the callbacks' BTF");
 			t2 = vt_now_ns();
+		}
 		step = "load";
 		err = open_and_load(t, &t->opts);
 		if (!err) {
@@ -602,6 +614,15 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 				break;
 		}
 		unload(t);
+		/* a callback's fentry slot refused at load (a target fentry cannot take): the
+		 * callbacks in objects of their own, as any found later, the rest as it was */
+		if (t->cb_slots && !strcmp(step, "load")) {
+			vt_dbg("the callbacks' programs did not load in the main object (%s): an "
+			       "object each",
+			       strerror(-err));
+			t->cb_no_slots = true;
+			continue;
+		}
 		/* kprobe_multi refused (a function ftrace cannot take, say): a kprobe each */
 		if (t->kmulti_on) {
 			vt_dbg("kprobe_multi did not %s (%s): a kprobe per function", step,
@@ -633,24 +654,25 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	 * pins and unmaps in the next millisecond is traced from its first callback (on
 	 * kprobe_multi, attached already with the fixed points, on the same two links). */
 	if (nholders > 0 && !t->kmulti_on)
-		vt_cb_attach_modules(t, holder_names, nholders);
+		vt_cb_attach_early(t);
 	t5 = vt_now_ns();
 	memory_at("after the callbacks");
 	find_open_devices(t);
 	t6 = vt_now_ns();
 	vt_bpf_note_missing(t);
-	/* the dispatchers are not counted: the programs that trace are the same either way */
+	/* the dispatchers are not counted: the programs that trace are the same either way; nor
+	 * the callbacks' (counted as attached, a line each, wherever their programs are) */
 	bpf_object__for_each_program(prog, t->skel->obj)
 		nprog += bpf_program__autoload(prog) && prog != t->skel->progs.it_task_stacks &&
 			 prog != t->skel->progs.km_dispatch_entry &&
-			 prog != t->skel->progs.km_dispatch_exit;
-	vt_dbg("start-up: kallsyms %.2f s (%zu symbols kept, %s), probe %.2f s, load %.2f s, "
-	       "attach %.2f s (programs %.2f, callbacks %.2f, open devices %.2f), peak RSS "
-	       "(VmHWM) %.1f MiB (%.1f after the load)",
+			 prog != t->skel->progs.km_dispatch_exit && !vt_cb_main_prog(t, prog);
+	vt_dbg("start-up: kallsyms %.2f s (%zu symbols kept, %s), probe %.2f s, callbacks' BTF "
+	       "%.2f s, load %.2f s, attach %.2f s (programs %.2f, callbacks %.2f, open devices "
+	       "%.2f), peak RSS (VmHWM) %.1f MiB (%.1f after the load)",
 	       (t1 - t0) / 1e9, vt_ksyms_count(t->ks),
-	       vt_ksyms_lookup_mode(t->ks) ? "looked up" : "one pass", (t2 - t1) / 1e9,
-	       (t3 - t2) / 1e9, (vt_now_ns() - t3) / 1e9, (t4 - t3) / 1e9, (t5 - t4) / 1e9,
-	       (t6 - t5) / 1e9, vmhwm_mib(), hwm_load);
+	       vt_ksyms_lookup_mode(t->ks) ? "looked up" : "one pass", (tcb - t1) / 1e9,
+	       (t2 - tcb) / 1e9, (t3 - t2) / 1e9, (vt_now_ns() - t3) / 1e9, (t4 - t3) / 1e9,
+	       (t5 - t4) / 1e9, (t6 - t5) / 1e9, vmhwm_mib(), hwm_load);
 	/* libbpf parses the kernel's BTF once per object (~10 MiB for an instant, the main object
 	 * and each callback's); glibc then raises its mmap threshold past those buffers, so the
 	 * later parses come from the heap and stay resident after their free (the lab, 6.12:
@@ -758,6 +780,7 @@ void vt_bpf_close(struct vt_bpf *t)
 	vfio_trace_bpf__destroy(t->skel);
 	vt_ksyms_free(t->ks);
 	vt_ksym_lookup_close(t->ksym_lookup); /* after the table that asks it */
+	free(t->early);
 	free(t->devtab);
 	vt_snapshot_free(&t->retired);
 	vt_rowidx_free(&t->retired_idx);

@@ -24,7 +24,8 @@ struct vt_cb_target {
 	uint64_t addr;
 	char sym[160]; /* "module:function" for kprobes */
 	enum vt_method method;
-	struct callback_bpf *obj; /* fentry: one object per target */
+	struct callback_bpf *obj; /* fentry outside the main object's slots: an object each */
+	int slot; /* fentry in the main object: its slot (vt_cb_slot_func), else -1 */
 	struct bpf_link *links[2];
 	bool multi; /* on the dispatchers' kprobe_multi links (vt_cb_multi_prepare), none here */
 };
@@ -45,6 +46,12 @@ struct vt_bpf {
 	 * dispatchers tail-call (vt_cb_multi_prepare) */
 	bool cb_multi_collect; /* vt_cb_attach_modules collects them for vt_cb_multi_prepare */
 	struct callback_bpf *km_cb;
+	/* The callbacks found before the main object's load (vt_cb_find_early): the first
+	 * VT_CB_SLOTS that fentry can take get its slots (vt_cb_slots_set), every one is attached
+	 * by vt_cb_attach_early, and the main object's kprobe pair serves those on kprobes. */
+	struct vt_cb_early *early;
+	int cb_slots;	  /* the slots this load uses */
+	bool cb_no_slots; /* a load with slots failed: every callback in an object of its own */
 	struct vt_cb_target cbs[VT_MAX_CB];
 	int ncbs;
 	/* callbacks no probe takes (a notrace function: ftrace, kprobe events and fentry all
@@ -140,6 +147,17 @@ int vt_cb_attach_device(struct vt_bpf *t, uint64_t addr, const char *devname);
 /* Every function of these modules whose BTF prototype is dma_unmap's; how many were
  * attached, -1 without the kernel's BTF. */
 int vt_cb_attach_modules(struct vt_bpf *t, const char *const *modules, int nmod);
+/* Before the main object is opened: find the start's callbacks in these modules' BTF (one
+ * parse of the kernel's BTF, freed before the load), their symbols too. */
+void vt_cb_find_early(struct vt_bpf *t, const char *const *modules, int nmod);
+/* After the open, before the load: the main object's callback programs the early callbacks
+ * need (fentry slots with their targets, the kprobe pair); how many slots it used. */
+int vt_cb_slots_set(struct vt_bpf *t);
+/* After the load: attach the early callbacks (with cb_multi_collect, collect them); as
+ * vt_cb_attach_modules, how many were attached. */
+int vt_cb_attach_early(struct vt_bpf *t);
+/* Is the main object's program p one of its callback programs (not a fixed point's)? */
+bool vt_cb_main_prog(const struct vt_bpf *t, const struct bpf_program *p);
 void vt_cb_detach_all(struct vt_bpf *t);
 /* With t->cb_multi_collect set, vt_cb_attach_modules only collects the callbacks. Then this
  * puts the kprobe_multi instance's programs in the dispatchers' program array (map_fd, slots
