@@ -43,6 +43,7 @@ static const char *const ft_fields[FT_NKINDS][VT_FT_NFIELDS] = {
 	[FT_PIN] = { "vdev", "iova", "npage", "unmap" },
 	[FT_UNPIN] = { "vdev", "iova", "npage", "unmap" },
 	[FT_CB] = { "vdev", "iova", "len", "unmap", "next", "prev" },
+	[FT_NOTIFY] = { "iommu", "iova", "size" },
 	[FT_IOCTL_RET] = { "ret" },
 	[FT_PIN_RET] = { "ret" },
 	/* the iommufd path: the command's iova and length (the kernel copy ucmd->cmd) */
@@ -379,6 +380,23 @@ static int create_type1_events(struct vt_ftrace *f, const struct ft_offsets *o)
 			       "vfio_iommu_type1:vfio_unmap_unpin", fmt);
 	if (!unmap_unpin)
 		note_missing(f, "unmap_unpin");
+	/* Where vfio_notify_dma_unmap is a function (not inlined, as on Debian's kernels), a
+	 * notify is its call, counted even when no callback of it can be traced (a notrace
+	 * driver's) or the device_list is empty, as the BPF backend counts it */
+	const char *rebuild = getenv("VFIO_TRACE_RECONSTRUCT_NOTIFY");
+
+	if (!(rebuild && !strcmp(rebuild, "1")) &&
+	    vt_ksyms_by_name(f->ks, "vfio_notify_dma_unmap", "vfio_iommu_type1")) {
+		snprintf(fmt, sizeof(fmt),
+			 "iommu=$arg1:x64 iova=+%ld($arg2):u64 size=+%ld($arg2):u64", o->dma_iova,
+			 o->dma_size);
+		f->notify_direct = add_pair(f, "notify", FT_NOTIFY, 0,
+					    "vfio_iommu_type1:vfio_notify_dma_unmap", fmt);
+		if (!f->notify_direct)
+			vt_dbg("ftrace: vfio_notify_dma_unmap cannot be probed (%s): notifies "
+			       "rebuilt from the callbacks",
+			       strerror(errno));
+	}
 	if (!add_pair(f, "detach", FT_DETACH, 0, "vfio_iommu_type1:vfio_iommu_type1_detach_group",
 		      "iommu=$arg1:x64") ||
 	    !add_pair(f, "release", FT_RELEASE, 0, "vfio_iommu_type1:vfio_iommu_type1_release",

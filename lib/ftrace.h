@@ -36,6 +36,8 @@ enum ft_kind {
 	FT_UNPIN_RET,
 	FT_CB,
 	FT_CB_RET,
+	FT_NOTIFY, /* vfio_notify_dma_unmap, where it is a function (not inlined) */
+	FT_NOTIFY_RET,
 	/* the iommufd path (module iommufd): an IOAS is the container */
 	FT_IOAS_UNMAP, /* iommufd_ioas_unmap: IOMMU_IOAS_UNMAP */
 	FT_IOAS_UNMAP_RET,
@@ -200,6 +202,9 @@ struct vt_ftrace {
 	bool iommufd;
 	bool type1;  /* vfio_iommu_type1 was loaded at the start: its events were created */
 	bool phases; /* the phases of vfio_unmap_unpin are traced (their events were created) */
+	/* vfio_notify_dma_unmap is a function with events of its own: a notify is measured there
+	 * (as bpf/vt_direct.bpf.h does), not rebuilt from the callbacks */
+	bool notify_direct;
 	/* records read per kind of event (the phases' cost, said at close with -v) */
 	uint64_t nread[FT_NKINDS];
 	bool stdout_closed;

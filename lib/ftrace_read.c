@@ -385,6 +385,62 @@ static void retry_warning(struct vt_ftrace *f, const struct ft_thread *th, uint6
 	vt_retry_alert(&f->alerts, &e);
 }
 
+/* A notify of a vfio_dma (iova, len) begins in th's UNMAP_DMA (bpf/vt_core.bpf.h
+ * vt_notify_open): the same vfio_dma notified again in one unmap is a retry. */
+static void notify_open(struct vt_ftrace *f, struct ft_thread *th, uint64_t ts, uint64_t iova,
+			uint64_t len)
+{
+	if (th->notifies && th->notify_iova == iova && th->notify_size == len) {
+		th->retries++;
+		dbg_dump(f, th->tid, th->io_ts, "a retry");
+		account(f, th, VT_KIND_CONTAINER,
+			&(struct vtr_event){ .op = VT_OP_RETRY,
+					     .obj = th->io_container,
+					     .container = th->io_container,
+					     .ts = ts,
+					     .size = len,
+					     .iova = iova,
+					     .retries = th->retries });
+		if (th->retries == VT_RETRY_WARN)
+			retry_warning(f, th, iova, len);
+	} else {
+		th->retries = 0;
+	}
+	th->notify_ts = ts;
+	th->notify_iova = iova;
+	th->notify_size = len;
+	th->notifies++;
+}
+
+/* The notify begun at th->notify_ts ends at ts (bpf/vt_core.bpf.h vt_notify_close). */
+static void notify_close(struct vt_ftrace *f, struct ft_thread *th, uint64_t ts)
+{
+	account(f, th, VT_KIND_CONTAINER,
+		&(struct vtr_event){ .op = VT_OP_NOTIFY,
+				     .obj = th->io_container,
+				     .container = th->io_container,
+				     .ts = ts,
+				     .lat = ts - th->notify_ts,
+				     .size = th->notify_size,
+				     .iova = th->notify_iova,
+				     .retries = th->retries });
+	th->notify_ts = 0;
+}
+
+/* vfio_notify_dma_unmap(iommu, dma) where it is a function: a notify is its whole call, in
+ * an UNMAP_DMA of that container begun after the start (bpf/vt_direct.bpf.h) */
+static void notify_enter(struct vt_ftrace *f, struct ft_thread *th, const struct ft_rec *r)
+{
+	if (th->io_ts && th->io_cmd == VT_VFIO_IOMMU_UNMAP_DMA && th->io_container == r->v[0])
+		notify_open(f, th, r->ts, r->v[1], r->v[2]);
+}
+
+static void notify_exit(struct vt_ftrace *f, struct ft_thread *th, const struct ft_rec *r)
+{
+	if (th->io_ts && th->notify_ts)
+		notify_close(f, th, r->ts);
+}
+
 static void cb_enter(struct vt_ftrace *f, struct ft_thread *th, const struct ft_rec *r)
 {
 	uint64_t vdev = dev_id(f, r->v[0]), iova = r->v[1], len = r->v[2], unmap = r->v[3];
@@ -394,28 +450,9 @@ static void cb_enter(struct vt_ftrace *f, struct ft_thread *th, const struct ft_
 	if (unmap != f->cbs[func].addr)
 		return;
 	learn(f, th, vdev, r);
-	if (th->io_ts && r->v[5] == th->io_container + f->devlist_off) { /* first on the list */
-		if (th->notifies && th->notify_iova == iova && th->notify_size == len) {
-			th->retries++;
-			dbg_dump(f, th->tid, th->io_ts, "a retry");
-			account(f, th, VT_KIND_CONTAINER,
-				&(struct vtr_event){ .op = VT_OP_RETRY,
-						     .obj = th->io_container,
-						     .container = th->io_container,
-						     .ts = r->ts,
-						     .size = len,
-						     .iova = iova,
-						     .retries = th->retries });
-			if (th->retries == VT_RETRY_WARN)
-				retry_warning(f, th, iova, len);
-		} else {
-			th->retries = 0;
-		}
-		th->notify_ts = r->ts;
-		th->notify_iova = iova;
-		th->notify_size = len;
-		th->notifies++;
-	}
+	/* the first device on the list: a notify begins (rebuilt where it is inlined) */
+	if (!f->notify_direct && th->io_ts && r->v[5] == th->io_container + f->devlist_off)
+		notify_open(f, th, r->ts, iova, len);
 	th->cb_func = func + 1;
 	th->cb_vdev = vdev;
 	th->cb_size = len;
@@ -439,18 +476,10 @@ static void cb_exit(struct vt_ftrace *f, struct ft_thread *th, const struct ft_r
 				     .size = th->cb_size,
 				     .iova = th->cb_iova });
 	th->cb_ts = 0;
-	if (th->io_ts && th->notify_ts && th->cb_next == th->io_container + f->devlist_off) {
-		account(f, th, VT_KIND_CONTAINER,
-			&(struct vtr_event){ .op = VT_OP_NOTIFY,
-					     .obj = th->io_container,
-					     .container = th->io_container,
-					     .ts = r->ts,
-					     .lat = r->ts - th->notify_ts,
-					     .size = th->notify_size,
-					     .iova = th->notify_iova,
-					     .retries = th->retries });
-		th->notify_ts = 0;
-	}
+	/* the last device on the list: the rebuilt notify ends */
+	if (!f->notify_direct && th->io_ts && th->notify_ts &&
+	    th->cb_next == th->io_container + f->devlist_off)
+		notify_close(f, th, r->ts);
 }
 
 static void call_enter(struct ft_thread *th, int c, uint64_t ts, uint64_t obj, uint64_t iova,
@@ -1031,6 +1060,8 @@ static struct ft_thread *handle(struct vt_ftrace *f, const struct ft_rec *r)
 	case FT_UNPIN_RET: call_exit(f, th, CALL_UNPIN, r->ts, 0); break;
 	case FT_CB: cb_enter(f, th, r); break;
 	case FT_CB_RET: cb_exit(f, th, r); break;
+	case FT_NOTIFY: notify_enter(f, th, r); break;
+	case FT_NOTIFY_RET: notify_exit(f, th, r); break;
 	case FT_MODULE_LOAD:
 	case FT_MODULE_FREE: module_event(f, r, e->kind == FT_MODULE_LOAD); break;
 	case FT_NKINDS: break;
