@@ -383,9 +383,7 @@ static int create_type1_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	/* Where vfio_notify_dma_unmap is a function (not inlined, as on Debian's kernels), a
 	 * notify is its call, counted even when no callback of it can be traced (a notrace
 	 * driver's) or the device_list is empty, as the BPF backend counts it */
-	const char *rebuild = getenv("VFIO_TRACE_RECONSTRUCT_NOTIFY");
-
-	if (!(rebuild && !strcmp(rebuild, "1")) &&
+	if (!vt_env_is_1("VFIO_TRACE_RECONSTRUCT_NOTIFY") &&
 	    vt_ksyms_by_name(f->ks, "vfio_notify_dma_unmap", "vfio_iommu_type1")) {
 		snprintf(fmt, sizeof(fmt),
 			 "iommu=$arg1:x64 iova=+%ld($arg2):u64 size=+%ld($arg2):u64", o->dma_iova,

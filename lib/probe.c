@@ -504,7 +504,7 @@ static void probe_point(struct vt_env *env, struct vt_ksyms *ks, struct vt_point
 			 unmap ? "unmap" : "notify");
 }
 
-static bool env_is_1(const char *name)
+bool vt_env_is_1(const char *name)
 {
 	const char *v = getenv(name);
 
@@ -529,8 +529,8 @@ int vt_env_probe(struct vt_env *env, bool quick)
 	env->mod_vfio_avail = env->mod_type1 || module_available(u.release, T1);
 	env->force_kprobe =
 		getenv("VFIO_TRACE_NO_FENTRY") && *getenv("VFIO_TRACE_NO_FENTRY") == '1';
-	env->reconstruct_notify = env_is_1("VFIO_TRACE_RECONSTRUCT_NOTIFY");
-	env->reconstruct_unmap = env_is_1("VFIO_TRACE_RECONSTRUCT_UNMAP");
+	env->reconstruct_notify = vt_env_is_1("VFIO_TRACE_RECONSTRUCT_NOTIFY");
+	env->reconstruct_unmap = vt_env_is_1("VFIO_TRACE_RECONSTRUCT_UNMAP");
 	probe_caps(env);
 	probe_tracefs(env);
 	libbpf_set_print(libbpf_quiet);

@@ -254,6 +254,8 @@ int vt_env_probe(struct vt_env *env, bool quick);
 void vt_points_probe(struct vt_env *env, struct vt_ksyms *ks);
 struct vt_point *vt_point_find(const char *name);
 const char *vt_method_name(enum vt_method m);
+/* Whether environment variable name is set to "1" (the VFIO_TRACE_* switches). */
+bool vt_env_is_1(const char *name);
 /* Whether /sys/class/iommu has a unit of that vendor (dmar: VT-d, ivhd: AMD-Vi); true when
  * the class cannot be read. A vendor's functions are dead code on a host without its unit. */
 bool vt_iommu_unit_present(const char *prefix);
