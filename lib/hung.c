@@ -191,10 +191,7 @@ int vth_collect_with(struct vth_snapshot *s, struct vt_ksyms *ks, char *err, siz
 	}
 	s->stack_source = "bpf_get_task_stack";
 	/* VFIO_TRACE_HUNG_PROC_STACKS=1: the fallback on purpose (tests) */
-	skel = getenv("VFIO_TRACE_HUNG_PROC_STACKS") &&
-			       *getenv("VFIO_TRACE_HUNG_PROC_STACKS") == '1' ?
-		       NULL :
-		       open_load(s, true, &e);
+	skel = vt_env_is_1("VFIO_TRACE_HUNG_PROC_STACKS") ? NULL : open_load(s, true, &e);
 	if (!skel) {
 		vt_dbg("iter/task with bpf_get_task_stack refused (%s): /proc stacks",
 		       strerror(-e));

@@ -527,8 +527,7 @@ int vt_env_probe(struct vt_env *env, bool quick)
 	env->mod_type1 = module_loaded(T1);
 	env->mod_iommufd = module_loaded("iommufd") && path_exists("/sys/kernel/btf/iommufd");
 	env->mod_vfio_avail = env->mod_type1 || module_available(u.release, T1);
-	env->force_kprobe =
-		getenv("VFIO_TRACE_NO_FENTRY") && *getenv("VFIO_TRACE_NO_FENTRY") == '1';
+	env->force_kprobe = vt_env_is_1("VFIO_TRACE_NO_FENTRY");
 	env->reconstruct_notify = vt_env_is_1("VFIO_TRACE_RECONSTRUCT_NOTIFY");
 	env->reconstruct_unmap = vt_env_is_1("VFIO_TRACE_RECONSTRUCT_UNMAP");
 	probe_caps(env);
