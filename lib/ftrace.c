@@ -349,7 +349,7 @@ static void create_phase_events(struct vt_ftrace *f, const struct ft_offsets *o)
  * its ioctl cannot be probed. */
 static int create_type1_events(struct vt_ftrace *f, const struct ft_offsets *o)
 {
-	char fmt[512], name[160], drv[160];
+	char fmt[512], dma_args[128], name[160], drv[160];
 	bool unmap_unpin;
 
 	_Static_assert(offsetof(struct vfio_iommu_type1_dma_map, iova) ==
@@ -372,12 +372,14 @@ static int create_type1_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	if (tracefs_event_file_write(f->inst, f->name, "ioctl", "filter", fmt) < 0)
 		vt_warn("ftrace: cannot filter the ioctl event (%s): every ioctl is recorded",
 			strerror(errno));
-	snprintf(fmt, sizeof(fmt), "iommu=$arg1:x64 iova=+%ld($arg2):u64 size=+%ld($arg2):u64",
-		 o->dma_iova, o->dma_size);
-	if (!add_pair(f, "remove", FT_REMOVE, 0, "vfio_iommu_type1:vfio_remove_dma", fmt))
+	/* (iommu, vfio_dma): the arguments of remove_dma, unmap_unpin and notify alike */
+	snprintf(dma_args, sizeof(dma_args),
+		 "iommu=$arg1:x64 iova=+%ld($arg2):u64 size=+%ld($arg2):u64", o->dma_iova,
+		 o->dma_size);
+	if (!add_pair(f, "remove", FT_REMOVE, 0, "vfio_iommu_type1:vfio_remove_dma", dma_args))
 		note_missing(f, "remove_dma (unmap bytes and teardowns need it too)");
 	unmap_unpin = add_pair(f, "unmap_unpin", FT_UNMAP_UNPIN, 0,
-			       "vfio_iommu_type1:vfio_unmap_unpin", fmt);
+			       "vfio_iommu_type1:vfio_unmap_unpin", dma_args);
 	if (!unmap_unpin)
 		note_missing(f, "unmap_unpin");
 	/* Where vfio_notify_dma_unmap is a function (not inlined, as on Debian's kernels), a
@@ -385,11 +387,8 @@ static int create_type1_events(struct vt_ftrace *f, const struct ft_offsets *o)
 	 * driver's) or the device_list is empty, as the BPF backend counts it */
 	if (!vt_env_is_1("VFIO_TRACE_RECONSTRUCT_NOTIFY") &&
 	    vt_ksyms_by_name(f->ks, "vfio_notify_dma_unmap", "vfio_iommu_type1")) {
-		snprintf(fmt, sizeof(fmt),
-			 "iommu=$arg1:x64 iova=+%ld($arg2):u64 size=+%ld($arg2):u64", o->dma_iova,
-			 o->dma_size);
 		f->notify_direct = add_pair(f, "notify", FT_NOTIFY, 0,
-					    "vfio_iommu_type1:vfio_notify_dma_unmap", fmt);
+					    "vfio_iommu_type1:vfio_notify_dma_unmap", dma_args);
 		if (!f->notify_direct)
 			vt_dbg("ftrace: vfio_notify_dma_unmap cannot be probed (%s): notifies "
 			       "rebuilt from the callbacks",
