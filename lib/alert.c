@@ -333,3 +333,21 @@ void vt_tracer_alert(const struct vt_tracer_opts *o, json_object *a)
 	if (o->on_alert)
 		o->on_alert(o->ctx, a);
 }
+
+void vt_deadlock_alert(const struct vt_tracer_opts *o, const struct vtr_event *e)
+{
+	const char *held = e->size == VT_KIND_IOMMU_LOCK ? "device_list_lock" : "iommu->lock";
+	const char *wanted = e->size == VT_KIND_IOMMU_LOCK ? "iommu->lock" : "device_list_lock";
+	json_object *a = vt_alert_new("DEADLOCK", e->ts);
+
+	vt_alert_add_event(a, e);
+	json_object_object_add(a, "holds", json_object_new_string(held));
+	json_object_object_add(a, "waits_for", json_object_new_string(wanted));
+	json_object_object_add(a, "other_tid", json_object_new_int64(e->ret));
+	json_object_object_add(a, "other_comm",
+			       json_object_new_string_len(e->dev, strnlen(e->dev, 16)));
+	json_object_object_add(a, "alerted_ms",
+			       json_object_new_int64((int64_t)((vt_now_ns() - e->ts) / 1e6 + 0.5)));
+	vt_tracer_alert(o, a);
+	json_object_put(a);
+}

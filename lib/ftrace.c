@@ -64,6 +64,10 @@ static const char *const ft_fields[FT_NKINDS][VT_FT_NFIELDS] = {
 	[FT_UNPIN_REMOTE_RET] = { "ret" },
 	[FT_IOVA_WALK] = { "dtype", "iova" },
 	[FT_UNMAP_PAGES] = { "dtype", "pgsize", "pgcount" },
+	[FT_MUTEX_LOCK] = { "lock", "caller" },
+	[FT_MUTEX_UNLOCK] = { "lock", "caller" },
+	[FT_MUTEX_WAIT] = { "lock" },
+	[FT_KERNEL_STACK] = { "size" }, /* its caller[] is read apart */
 };
 
 int vt_ft_bind_fields(struct vt_ftrace *f)
@@ -566,12 +570,94 @@ int vt_ft_add_late_callbacks(struct vt_ftrace *f, const char *module)
 	return n;
 }
 
+/* ---- lock tracking (locks, --locks) ------------------------------------------------------
+ * The BPF side probes every mutex_lock and mutex_unlock and tells a tracked lock with one load
+ * (its slot table). Here every call would be a record, so the kernel keeps only the calls made
+ * from vfio_iommu_type1's code, the only code that takes a container's iommu->lock or
+ * device_list_lock: a filter on the return address ($stack0 at the entry). The reader keeps
+ * the tracked locks' (lib/ftrace_read.c). Waits are __mutex_lock_slowpath's calls, a
+ * mutex_lock that found the lock taken (the lock:contention_* tracepoints would bring every
+ * contended spinlock too); the reader drops the other locks' without looking at their thread.
+ * Each kept mutex_unlock records its stack too (a stacktrace trigger with the same
+ * condition): where a longest hold ended. */
+
+/* vfio_iommu_type1's [base, base + size) in /proc/modules (-1: not loaded, or its address
+ * hidden): its code and more, which the filter may take (no other module's code in it). */
+static int type1_range(uint64_t *lo, uint64_t *hi)
+{
+	FILE *fp = fopen("/proc/modules", "r");
+	unsigned long long size, base;
+	char line[512], name[64];
+	int err = -1;
+
+	while (fp && fgets(line, sizeof(line), fp))
+		if (sscanf(line, "%63s %llu %*s %*s %*s %llx", name, &size, &base) == 3 &&
+		    !strcmp(name, "vfio_iommu_type1") && base && size) {
+			*lo = base;
+			*hi = base + size;
+			err = 0;
+			break;
+		}
+	if (fp)
+		fclose(fp);
+	return err;
+}
+
+int vt_ft_lock_filter(struct vt_ftrace *f, bool again)
+{
+	char cond[96], trig[128];
+
+	if (type1_range(&f->type1_lo, &f->type1_hi))
+		return -1;
+	snprintf(cond, sizeof(cond), "caller >= 0x%llx && caller < 0x%llx",
+		 (unsigned long long)f->type1_lo, (unsigned long long)f->type1_hi);
+	if (!filter_event(f, "mutex_lock", cond) || !filter_event(f, "mutex_unlock", cond))
+		return -1;
+	if (!f->lock_stacks)
+		return 0;
+	/* without its condition a trigger runs at every mutex_unlock of the system, before the
+	 * event's filter */
+	snprintf(trig, sizeof(trig), "stacktrace if %s", cond);
+	if ((again && tracefs_event_file_append(f->inst, f->name, "mutex_unlock", "trigger",
+						"!stacktrace") < 0) ||
+	    tracefs_event_file_append(f->inst, f->name, "mutex_unlock", "trigger", trig) < 0) {
+		vt_warn("ftrace: cannot record the stacks of vfio_iommu_type1's mutex_unlock (%s): "
+			"the longest holds have no stack",
+			strerror(errno));
+		f->lock_stacks = false;
+	}
+	return 0;
+}
+
+static void create_lock_events(struct vt_ftrace *f)
+{
+	static const char fmt[] = "lock=$arg1:x64 caller=$stack0:x64";
+	int first = f->nev;
+
+	f->lock_stacks = true;
+	if (!add_event(f, "mutex_lock", FT_MUTEX_LOCK, 0, "mutex_lock", fmt, false) ||
+	    !add_event(f, "mutex_unlock", FT_MUTEX_UNLOCK, 0, "mutex_unlock", fmt, false) ||
+	    !add_pair(f, "mutex_wait", FT_MUTEX_WAIT, 0, "__mutex_lock_slowpath", "lock=$arg1:x64") ||
+	    vt_ft_lock_filter(f, false)) {
+		/* never the events without their filter: a record per mutex call of the system */
+		drop_events(f, first);
+		f->lock_stacks = false;
+		note_missing(f, "lock times and the DEADLOCK alert (mutex_lock, mutex_unlock, "
+				"__mutex_lock_slowpath cannot be probed, or their filter on "
+				"vfio_iommu_type1's address was refused)");
+		return;
+	}
+	f->locks = true;
+}
+
 static int create_events(struct vt_ftrace *f, const struct ft_offsets *o, struct btf *btf)
 {
 	char fmt[512], name[160], drv[160];
 
 	if (f->type1 && create_type1_events(f, o))
 		return -1;
+	if (f->type1 && f->opts.locks)
+		create_lock_events(f);
 	if (!f->type1)
 		note_missing(f, "the type1 container path (vfio_iommu_type1 not loaded; its "
 				"containers are traced by a vfio-trace started after it loads)");
@@ -617,6 +703,16 @@ static int create_events(struct vt_ftrace *f, const struct ft_offsets *o, struct
 		}
 		f->nev++;
 	}
+	/* the stacks of the kept mutex_unlock (lib/ftrace_read.c: a longest hold's) */
+	if (f->lock_stacks && f->nev < VT_FT_MAX_EVENTS) {
+		struct ft_event *e = &f->ev[f->nev++];
+
+		memset(e, 0, sizeof(*e));
+		snprintf(e->name, sizeof(e->name), "kernel_stack");
+		e->kind = FT_KERNEL_STACK;
+		e->system = "ftrace";
+		e->id = -1;
+	}
 	return 0;
 }
 
@@ -654,17 +750,12 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	const char *holder_names[VT_FT_MAX_CB + 1];
 	struct vt_ftrace *f;
 	struct ft_offsets o;
-	const char *systems[3];
+	const char *systems[4];
 	int nholders, nkprobes = 0, err = -ENOTSUP;
 	const char *blocker;
 	struct btf *btf = NULL;
 	uint64_t t0 = vt_now_ns(), t1, t2, t3, t4;
 
-	if (opts->locks) {
-		vt_err("--backend ftrace: lock tracking (--locks) is not implemented by the ftrace "
-		       "backend yet (use --backend bpf)");
-		return -ENOTSUP;
-	}
 	blocker = vt_ftrace_blocker(opts->btf_path);
 	if (blocker) {
 		vt_err("--backend ftrace: %s", blocker);
@@ -739,7 +830,8 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	t4 = vt_now_ns();
 	systems[0] = f->name;
 	systems[1] = "module";
-	systems[2] = NULL;
+	systems[2] = f->lock_stacks ? "ftrace" : NULL; /* kernel_stack, the trigger's records */
+	systems[3] = NULL;
 	f->tep = tracefs_local_events_system(NULL, systems);
 	if (!f->tep || vt_ft_bind_fields(f)) {
 		vt_err("--backend ftrace: cannot read the formats of the events of %s (%s)",
@@ -762,7 +854,9 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 		goto fail;
 	}
 	vt_storm_live_tick(&f->storm);
-	note_missing(f, "lock times and the ABBA alert (the ftrace backend does not do them yet)");
+	if (!f->locks && !f->opts.locks)
+		note_missing(f, "lock times and the DEADLOCK alert (on the ftrace backend only "
+				"`locks` and --locks probe mutex_lock)");
 	for (int i = 0; i < f->nev; i++)
 		nkprobes += !!f->ev[i].dyn;
 	vt_dbg("start-up: kallsyms %.2f s, BTF (parsed once) and offsets %.2f s, callbacks %.2f s, "
@@ -771,7 +865,8 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	       (vt_now_ns() - t4) / 1e9, (vt_now_ns() - t0) / 1e9);
 	fprintf(stderr, "%s: attached %d kprobe events (ftrace, instance %s), tracing\n", vt_prog,
 		nkprobes, f->name);
-	vt_warn("not traced: %s", f->missing);
+	if (f->missing[0])
+		vt_warn("not traced: %s", f->missing);
 	*out = &f->base;
 	return 0;
 fail:

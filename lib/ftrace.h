@@ -60,6 +60,15 @@ enum ft_kind {
 	FT_IOVA_WALK, /* iommu_iova_to_phys: one lookup of the walk */
 	FT_IOVA_WALK_RET,
 	FT_UNMAP_PAGES, /* the driver's unmap_pages: 4 KiB pages unmapped (entry only) */
+	/* lock tracking (locks, --locks): mutex_lock and mutex_unlock called from
+	 * vfio_iommu_type1's text (filtered in the kernel on the return address), waits in
+	 * __mutex_lock_slowpath (every contended mutex_lock: the reader keeps the tracked
+	 * locks'), and the stack of each such mutex_unlock (a stacktrace trigger) */
+	FT_MUTEX_LOCK,
+	FT_MUTEX_UNLOCK,
+	FT_MUTEX_WAIT,
+	FT_MUTEX_WAIT_RET,
+	FT_KERNEL_STACK, /* ftrace:kernel_stack, the trigger's record */
 	FT_MODULE_LOAD, /* module:module_load, module:module_free (tracepoints): a VFIO */
 	FT_MODULE_FREE, /* module or a driver's unloaded and loaded again under us */
 	FT_NKINDS,
@@ -107,6 +116,7 @@ struct ft_cb {
 struct ft_offsets {
 	long dma_iova, dma_size;	     /* struct vfio_dma */
 	long iommu_devlist;		     /* struct vfio_iommu.device_list */
+	long iommu_lock, iommu_dlist_lock;   /* struct vfio_iommu.lock, .device_list_lock */
 	long vdev_ops, vdev_dev, vdev_entry; /* struct vfio_device */
 	long ops_unmap, ops_name;	     /* struct vfio_device_ops */
 	long dev_name;			     /* struct device: kobj.name */
@@ -117,6 +127,7 @@ struct ft_offsets {
 };
 
 struct ft_thread; /* lib/ftrace_read.c */
+struct ft_lock;	  /* lib/ftrace_read.c */
 
 /* One CPU's buffer (lib/ftrace_read.c): its trace_pipe_raw, and the last sub-buffer read from
  * it, parsed by kbuf up to the first record not handled yet (loaded: one is left). */
@@ -205,6 +216,16 @@ struct vt_ftrace {
 	/* vfio_notify_dma_unmap is a function with events of its own: a notify is measured there
 	 * (as bpf/vt_direct.bpf.h does), not rebuilt from the callbacks */
 	bool notify_direct;
+	/* lock tracking (opts.locks; lib/ftrace_read.c): its events were created (locks), with
+	 * the release stacks (lock_stacks); the containers' locks by address (an open-addressing
+	 * table, lockgone: slots of removed ones), the longest hold of each (container, lock) as
+	 * the BPF side's vt_lock_max keeps it; vfio_iommu_type1's [lo, hi), the events' filter */
+	bool locks, lock_stacks;
+	struct ft_lock *locktab;
+	size_t nlocks, caplocks, lockgone;
+	struct vt_lockmax *lockmax;
+	size_t nlockmax;
+	uint64_t type1_lo, type1_hi;
 	/* records read per kind of event (the phases' cost, said at close with -v) */
 	uint64_t nread[FT_NKINDS];
 	bool stdout_closed;
@@ -241,6 +262,10 @@ int vt_ft_find_installed_callbacks(struct vt_ftrace *f, struct btf *base);
  * (its .ko not installed, or compressed): its callbacks found in its module BTF now, their
  * events created and enabled; how many callbacks (-1: none could be probed) */
 int vt_ft_add_late_callbacks(struct vt_ftrace *f, const char *module);
+/* lib/ftrace.c: the mutex events' filter (and the stack trigger's condition) set to
+ * vfio_iommu_type1's address range, read from /proc/modules now (again: after its reload);
+ * -1 when it cannot be read or written */
+int vt_ft_lock_filter(struct vt_ftrace *f, bool again);
 
 /* lib/ftrace_read.c */
 int vt_ft_read_open(struct vt_ftrace *f);      /* every CPU's trace_pipe_raw opened (0) */

@@ -102,6 +102,8 @@ int vt_ft_btf_offsets(struct ft_offsets *o, struct btf *base, bool from_file, bo
 	o->dma_iova = type1_loaded ? field_off(tb, "vfio_dma", "iova") : 0;
 	o->dma_size = type1_loaded ? field_off(tb, "vfio_dma", "size") : 0;
 	o->iommu_devlist = type1_loaded ? field_off(tb, "vfio_iommu", "device_list") : 0;
+	o->iommu_lock = type1_loaded ? field_off(tb, "vfio_iommu", "lock") : 0;
+	o->iommu_dlist_lock = type1_loaded ? field_off(tb, "vfio_iommu", "device_list_lock") : 0;
 	o->vdev_ops = field_off(vb, "vfio_device", "ops");
 	o->vdev_dev = field_off(vb, "vfio_device", "dev");
 	o->vdev_entry = field_off(vb, "vfio_device", "iommu_entry");

@@ -30,11 +30,16 @@
 #include <tracefs.h>
 #include "ftrace.h"
 #include "report.h"
+#include "storm.h"
 #include "../bpf/vt_stat.bpf.h"
 
 /* A record is handled once every CPU's buffer has been read this long past it: an event is
  * stamped when its slot is reserved and readable when committed, microseconds later. */
 #define FT_SETTLE_NS (20 * 1000000ull)
+
+/* Tracked locks a thread may hold at once: type1 nests iommu->lock and device_list_lock of one
+ * container (a callback's unpin takes iommu->lock again inside the notify). */
+#define FT_HELD 4
 
 struct ft_thread {
 	uint32_t tid, tgid;
@@ -69,6 +74,17 @@ struct ft_thread {
 	/* the IOVA walk of its vfio_unmap_unpin entered at walk_of (vt_walks): a lookup in
 	 * flight at walk_lookup_ts, the lookups so far and their time, the first one's iova */
 	uint64_t walk_of, walk_container, walk_iova, walk_lookup_ts, walk_ns, walk_lookups;
+	/* lock tracking: the tracked locks it asked for and has not released (ts: when its hold
+	 * began, 0: not timed), the one it waits for in __mutex_lock_slowpath (wait_lock, since
+	 * wait_ts), when its UNMAP_DMA released iommu->lock for a notify (drop_ts), whether that
+	 * notify's callback loop is open (cb_loop: the callbacks' own holds are not the drop),
+	 * and the longest hold (index + 1 in vt_ftrace.lockmax) whose stack comes next */
+	struct {
+		uint64_t lock, ts;
+	} held[FT_HELD];
+	uint64_t wait_lock, wait_ts, drop_ts;
+	bool cb_loop;
+	size_t stack_for;
 };
 
 enum { CALL_REMOVE, CALL_UNMAP_UNPIN, CALL_PIN, CALL_UNPIN };
@@ -78,7 +94,8 @@ static bool thread_busy(const struct ft_thread *th)
 {
 	return th->io_ts || th->cb_ts || th->td_ts || th->ioas_ts || th->in_ts || th->call[0].ts ||
 	       th->call[1].ts || th->call[2].ts || th->call[3].ts || th->phase[0].ts ||
-	       th->phase[1].ts || th->phase[2].ts;
+	       th->phase[1].ts || th->phase[2].ts || th->wait_lock || th->drop_ts ||
+	       th->held[0].lock || th->held[1].lock || th->held[2].lock || th->held[3].lock;
 }
 
 /* The process of thread tid, read once from /proc when its first record is read; a thread
@@ -158,6 +175,16 @@ static struct ft_thread *thread_get(struct vt_ftrace *f, uint32_t tid, uint32_t 
 	return &f->threads[s];
 }
 
+/* tid's entry, or NULL: never created for it */
+static struct ft_thread *thread_find(struct vt_ftrace *f, uint32_t tid)
+{
+	for (size_t s = f->capthreads ? tid_slot(tid, f->capthreads - 1) : 0;
+	     f->capthreads && f->threads[s].used; s = (s + 1) & (f->capthreads - 1))
+		if (f->threads[s].tid == tid)
+			return &f->threads[s];
+	return NULL;
+}
+
 /* ---- the model -------------------------------------------------------------------------- */
 
 static struct vtr_device *device(struct vt_ftrace *f, uint64_t vdev, bool create);
@@ -211,6 +238,9 @@ event:
 		if (d)
 			memcpy(e->dev, d->name, sizeof(e->dev));
 	}
+	else if (kind == VT_KIND_IOMMU_LOCK || kind == VT_KIND_DLIST_LOCK)
+		snprintf(e->dev, sizeof(e->dev), "%s",
+			 kind == VT_KIND_IOMMU_LOCK ? "iommu->lock" : "device_list_lock");
 	f->opts.on_event(f->opts.ctx, e, false);
 }
 
@@ -342,6 +372,344 @@ static void dbg_dump(struct vt_ftrace *f, uint32_t tid, unsigned long long since
 	}
 }
 
+/* ---- lock tracking (bpf/vt_locks.bpf.h, vt_core.bpf.h's tracked locks) ---------------------
+ * A container's iommu->lock and device_list_lock are tracked from its first MAP/UNMAP_DMA or
+ * device (un)register on, as the BPF side tracks them, until its release. The mutex records
+ * are vfio_iommu_type1's calls only (lib/ftrace.c's filter); __mutex_lock_slowpath's are every
+ * contended mutex_lock of the system, and those of another lock are dropped here before any
+ * thread entry is made for them. */
+struct ft_lock {
+	uint64_t addr; /* 0: a free slot; FT_LOCK_GONE: a removed one */
+	uint64_t container;
+	uint32_t kind; /* VT_KIND_IOMMU_LOCK or VT_KIND_DLIST_LOCK */
+};
+
+#define FT_LOCK_GONE 1ull
+
+static size_t lock_slot(uint64_t addr, size_t mask)
+{
+	return ((addr >> 3) ^ (addr >> 15)) & mask;
+}
+
+static struct ft_lock *lock_find(struct vt_ftrace *f, uint64_t addr)
+{
+	if (!f->caplocks || addr <= FT_LOCK_GONE)
+		return NULL;
+	for (size_t s = lock_slot(addr, f->caplocks - 1); f->locktab[s].addr;
+	     s = (s + 1) & (f->caplocks - 1))
+		if (f->locktab[s].addr == addr)
+			return &f->locktab[s];
+	return NULL;
+}
+
+/* The table rebuilt at twice the tracked locks (at least 64 slots), without removed ones. */
+static int locks_rehash(struct vt_ftrace *f)
+{
+	size_t cap = 64;
+	struct ft_lock *nt;
+
+	while (cap < (f->nlocks + 1) * 4)
+		cap *= 2;
+	nt = calloc(cap, sizeof(*nt));
+	if (!nt)
+		return -1;
+	for (size_t i = 0; i < f->caplocks; i++) {
+		const struct ft_lock *l = &f->locktab[i];
+		size_t s;
+
+		if (l->addr <= FT_LOCK_GONE)
+			continue;
+		for (s = lock_slot(l->addr, cap - 1); nt[s].addr; s = (s + 1) & (cap - 1))
+			;
+		nt[s] = *l;
+	}
+	free(f->locktab);
+	f->locktab = nt;
+	f->caplocks = cap;
+	f->lockgone = 0;
+	return 0;
+}
+
+static void lock_track(struct vt_ftrace *f, uint64_t addr, uint64_t container, uint32_t kind)
+{
+	size_t s;
+
+	if ((f->nlocks + f->lockgone + 1) * 2 > f->caplocks && locks_rehash(f)) {
+		f->losses[VT_LOSS_LOCKS_FULL]++;
+		return;
+	}
+	for (s = lock_slot(addr, f->caplocks - 1); f->locktab[s].addr > FT_LOCK_GONE;
+	     s = (s + 1) & (f->caplocks - 1))
+		;
+	f->lockgone -= f->locktab[s].addr == FT_LOCK_GONE;
+	f->locktab[s] = (struct ft_lock){ .addr = addr, .container = container, .kind = kind };
+	f->nlocks++;
+}
+
+/* A container seen (bpf/vt_core.bpf.h vt_track_container): its two locks tracked. */
+static void track_container(struct vt_ftrace *f, uint64_t iommu)
+{
+	if (!f->locks || !iommu || lock_find(f, iommu + f->off.iommu_lock))
+		return;
+	lock_track(f, iommu + f->off.iommu_lock, iommu, VT_KIND_IOMMU_LOCK);
+	lock_track(f, iommu + f->off.iommu_dlist_lock, iommu, VT_KIND_DLIST_LOCK);
+}
+
+/* The container is freed: its lock addresses may come back as another's. */
+static void untrack_container(struct vt_ftrace *f, uint64_t iommu)
+{
+	uint64_t addrs[2] = { iommu + f->off.iommu_lock, iommu + f->off.iommu_dlist_lock };
+
+	for (int i = 0; f->locks && i < 2; i++) {
+		struct ft_lock *l = lock_find(f, addrs[i]);
+
+		if (l) {
+			l->addr = FT_LOCK_GONE;
+			f->nlocks--;
+			f->lockgone++;
+		}
+	}
+}
+
+/* th's slot of lock (create: a free one when it has none); NULL when none. */
+static int held_slot(struct ft_thread *th, uint64_t lock, bool create)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < FT_HELD; i++) {
+		if (th->held[i].lock == lock)
+			return i;
+		if (!th->held[i].lock && free_slot < 0)
+			free_slot = i;
+	}
+	return create ? free_slot : -1;
+}
+
+/* Does th own lock: it asked for it, has not released it, and is not waiting for it. */
+static bool thread_holds(struct ft_thread *th, uint64_t lock)
+{
+	return th->wait_lock != lock && held_slot(th, lock, false) >= 0;
+}
+
+/* Is th an UNMAP_DMA outside its notify's callback loop (bpf/vt_locks.bpf.h
+ * unmap_outside_callbacks): its releases of iommu->lock there are the drop for a notify. */
+static bool unmap_outside_callbacks(const struct ft_thread *th)
+{
+	return th->io_ts && th->io_cmd == VT_VFIO_IOMMU_UNMAP_DMA && !th->cb_loop;
+}
+
+static void mutex_lock_enter(struct vt_ftrace *f, struct ft_thread *th, const struct ft_lock *l,
+			     uint64_t ts)
+{
+	int i;
+
+	/* the unmap asks for iommu->lock back after its notify: the drop window ends */
+	if (l->kind == VT_KIND_IOMMU_LOCK && unmap_outside_callbacks(th) && th->drop_ts) {
+		account(f, th, VT_KIND_IOMMU_LOCK,
+			&(struct vtr_event){ .op = VT_OP_LOCK_DROP,
+					     .obj = l->container,
+					     .container = l->container,
+					     .ts = ts,
+					     .lat = ts - th->drop_ts,
+					     .aux = l->addr });
+		th->drop_ts = 0;
+	}
+	i = held_slot(th, l->addr, true);
+	if (i < 0) {
+		f->losses[VT_LOSS_TASK_FULL]++;
+		return;
+	}
+	th->held[i].lock = l->addr;
+	th->held[i].ts = ts;
+}
+
+/* A longest hold (bpf/vt_locks.bpf.h note_longest): who, how long; its stack is the thread's
+ * next record (the trigger's). */
+static void note_longest(struct vt_ftrace *f, struct ft_thread *th, const struct ft_lock *l,
+			 uint64_t held)
+{
+	struct vt_lockmax *m = NULL;
+	size_t i;
+
+	for (i = 0; i < f->nlockmax; i++)
+		if (f->lockmax[i].key.container == l->container && f->lockmax[i].key.kind == l->kind)
+			break;
+	if (i < f->nlockmax && held <= f->lockmax[i].m.ns)
+		return;
+	if (i == f->nlockmax) {
+		m = realloc(f->lockmax, (f->nlockmax + 1) * sizeof(*m));
+		if (!m) {
+			f->losses[VT_LOSS_LOCKS_FULL]++;
+			return;
+		}
+		f->lockmax = m;
+		f->nlockmax++;
+	}
+	m = &f->lockmax[i];
+	memset(m, 0, sizeof(*m));
+	m->key.container = l->container;
+	m->key.kind = l->kind;
+	m->m.ns = held;
+	m->m.pid = th->tid;
+	m->m.tgid = th->tgid;
+	m->m.stack_id = f->lock_stacks ? 0 : -1;
+	memcpy(m->m.comm, th->comm, sizeof(m->m.comm));
+	th->stack_for = f->lock_stacks ? i + 1 : 0;
+}
+
+static void mutex_unlock_enter(struct vt_ftrace *f, struct ft_thread *th, const struct ft_lock *l,
+			       uint64_t ts)
+{
+	int i = held_slot(th, l->addr, false);
+	uint64_t begun = i >= 0 ? th->held[i].ts : 0;
+
+	/* an unmap releasing iommu->lock for its notify: the window starts now (its last
+	 * release, at the unmap's end, opens one that never closes and is not counted) */
+	if (l->kind == VT_KIND_IOMMU_LOCK && unmap_outside_callbacks(th))
+		th->drop_ts = ts;
+	if (i >= 0)
+		th->held[i].lock = th->held[i].ts = 0;
+	if (!begun)
+		return; /* taken before tracing started, or before its container was seen */
+	account(f, th, l->kind,
+		&(struct vtr_event){ .op = VT_OP_LOCK_HOLD,
+				     .obj = l->container,
+				     .container = l->container,
+				     .ts = ts,
+				     .lat = ts - begun,
+				     .aux = l->addr });
+	note_longest(f, th, l, ts - begun);
+}
+
+/* th begins to wait for l, which it asked for: the ABBA of bpf/vt_locks.bpf.h check_abba is
+ * closed when th owns the container's other lock and l's owner waits for that one. The owner
+ * is the thread that asked for l and is not waiting for it: one that then waits for another
+ * lock got it. */
+static void check_abba(struct vt_ftrace *f, struct ft_thread *th, const struct ft_lock *l,
+		       uint64_t ts)
+{
+	uint64_t other = l->container + (l->kind == VT_KIND_IOMMU_LOCK ? f->off.iommu_dlist_lock :
+									  f->off.iommu_lock);
+	struct vtr_event e = {
+		.op = VT_OP_DEADLOCK,
+		.obj = l->container,
+		.container = l->container,
+		.ts = ts,
+		.pid = th->tid,
+		.tgid = th->tgid,
+		.iova = other,	 /* held by this thread, waited for by the owner */
+		.aux = l->addr,	 /* waited for by this thread, held by the owner */
+		.size = l->kind, /* kind of the lock waited for */
+	};
+
+	if (!thread_holds(th, other))
+		return;
+	for (size_t i = 0; i < f->capthreads; i++) {
+		struct ft_thread *o = &f->threads[i];
+
+		if (!o->used || o == th || o->wait_lock != other || !thread_holds(o, l->addr))
+			continue;
+		account(f, th, VT_KIND_CONTAINER,
+			&(struct vtr_event){ .op = VT_OP_DEADLOCK,
+					     .obj = l->container,
+					     .container = l->container,
+					     .ts = ts,
+					     .iova = other,
+					     .aux = l->addr });
+		e.ret = o->tid;
+		memcpy(e.dev, o->comm, sizeof(o->comm));
+		memcpy(e.comm, th->comm, sizeof(e.comm));
+		vt_deadlock_alert(&f->opts, &e);
+		if (f->opts.on_event)
+			f->opts.on_event(f->opts.ctx, &e, true);
+		return;
+	}
+}
+
+/* A contended mutex_lock: lock's (v[0]) wait begins, when it is a tracked lock. */
+static struct ft_thread *mutex_wait_enter(struct vt_ftrace *f, const struct ft_rec *r)
+{
+	const struct ft_lock *l = lock_find(f, r->v[0]);
+	struct ft_thread *th;
+
+	if (!l)
+		return NULL;
+	th = thread_get(f, r->tid, r->tgid);
+	if (!th) {
+		f->losses[VT_LOSS_TASK_FULL]++;
+		return NULL;
+	}
+	th->wait_lock = l->addr;
+	th->wait_ts = r->ts;
+	if (!f->opts.no_alert)
+		check_abba(f, th, l, r->ts);
+	return th;
+}
+
+/* __mutex_lock_slowpath returns: the lock is taken, and its hold begins now. */
+static struct ft_thread *mutex_wait_exit(struct vt_ftrace *f, const struct ft_rec *r)
+{
+	struct ft_thread *th = thread_find(f, r->tid);
+	const struct ft_lock *l;
+	int i;
+
+	if (!th || !th->wait_lock)
+		return th;
+	l = lock_find(f, th->wait_lock);
+	if (l)
+		account(f, th, l->kind,
+			&(struct vtr_event){ .op = VT_OP_LOCK_WAIT,
+					     .obj = l->container,
+					     .container = l->container,
+					     .ts = r->ts,
+					     .lat = r->ts - th->wait_ts,
+					     .aux = l->addr });
+	i = held_slot(th, th->wait_lock, false);
+	if (i >= 0 && th->held[i].ts)
+		th->held[i].ts = r->ts;
+	th->wait_lock = 0;
+	return th;
+}
+
+/* The stack the trigger recorded after th's mutex_unlock: a longest hold's when th->stack_for
+ * says so, from mutex_unlock on (the frames above it are ftrace's and the kprobe's). */
+static void kernel_stack(struct vt_ftrace *f, struct tep_event *te, void *data, int size,
+			 uint32_t tid, uint64_t n)
+{
+	struct tep_format_field *cf = tep_find_field(te, "caller");
+	struct ft_thread *th = thread_find(f, tid);
+	struct vt_lockmax *m;
+	int first = 0;
+
+	if (!th || !th->stack_for)
+		return;
+	m = &f->lockmax[th->stack_for - 1];
+	th->stack_for = 0;
+	if (!cf || cf->offset >= size)
+		return;
+	if (n > (uint64_t)(size - cf->offset) / 8)
+		n = (uint64_t)(size - cf->offset) / 8;
+	m->nstack = 0;
+	for (uint64_t i = 0; i < n && m->nstack < VT_LOCK_STACK_DEPTH; i++) {
+		uint64_t a;
+
+		memcpy(&a, (char *)data + cf->offset + i * 8, 8);
+		if (a == 0 || a == ~0ull) /* the kernel's end marker */
+			break;
+		m->stack[m->nstack++] = a;
+	}
+	for (int i = 0; i < m->nstack; i++) {
+		const struct vt_ksym *ks = vt_ksyms_by_addr(f->ks, m->stack[i]);
+
+		if (ks && !strncmp(ks->name, "mutex_unlock", 12)) {
+			first = i;
+			break;
+		}
+	}
+	memmove(m->stack, m->stack + first, (m->nstack - first) * sizeof(m->stack[0]));
+	m->nstack -= first;
+}
+
 /* ---- one record ------------------------------------------------------------------------- */
 
 static void teardown_exit(struct vt_ftrace *f, struct ft_thread *th, uint64_t ts)
@@ -451,8 +819,11 @@ static void cb_enter(struct vt_ftrace *f, struct ft_thread *th, const struct ft_
 		return;
 	learn(f, th, vdev, r);
 	/* the first device on the list: a notify begins (rebuilt where it is inlined) */
-	if (!f->notify_direct && th->io_ts && r->v[5] == th->io_container + f->devlist_off)
-		notify_open(f, th, r->ts, iova, len);
+	if (th->io_ts && r->v[5] == th->io_container + f->devlist_off) {
+		if (!f->notify_direct)
+			notify_open(f, th, r->ts, iova, len);
+		th->cb_loop = true;
+	}
 	th->cb_func = func + 1;
 	th->cb_vdev = vdev;
 	th->cb_size = len;
@@ -477,9 +848,11 @@ static void cb_exit(struct vt_ftrace *f, struct ft_thread *th, const struct ft_r
 				     .iova = th->cb_iova });
 	th->cb_ts = 0;
 	/* the last device on the list: the rebuilt notify ends */
-	if (!f->notify_direct && th->io_ts && th->notify_ts &&
-	    th->cb_next == th->io_container + f->devlist_off)
-		notify_close(f, th, r->ts);
+	if (th->io_ts && th->cb_next == th->io_container + f->devlist_off) {
+		if (!f->notify_direct && th->notify_ts)
+			notify_close(f, th, r->ts);
+		th->cb_loop = false;
+	}
 }
 
 static void call_enter(struct ft_thread *th, int c, uint64_t ts, uint64_t obj, uint64_t iova,
@@ -853,6 +1226,20 @@ static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 	}
 	fprintf(stderr, "%s: module %s loaded: its kprobe events armed%s\n", vt_prog, r->name,
 		ncb ? ", its dma_unmap callbacks looked up" : " again");
+	/* its code is elsewhere now: the mutex events follow it, from now on (its calls in
+	 * between were not recorded: a hold without its start is not counted) */
+	if (f->locks && !strcmp(r->name, "vfio_iommu_type1")) {
+		uint64_t late = vt_now_ns() - r->ts;
+
+		if (vt_ft_lock_filter(f, true))
+			vt_warn("ftrace: cannot move the lock events to vfio_iommu_type1's new "
+				"address: its lock times are not counted from here on");
+		else
+			fprintf(stderr,
+				"%s: lock events moved to vfio_iommu_type1's new address, %.0f ms "
+				"after its load (its lock calls in between are not counted)\n",
+				vt_prog, late / 1e6);
+	}
 }
 
 /* A process registering a device, named once (per start) to the command as the BPF side
@@ -897,12 +1284,21 @@ static void name_process(struct vt_ftrace *f, const struct ft_thread *th, const 
 /* One record handled; returns its thread (NULL: none could be kept). */
 static struct ft_thread *handle(struct vt_ftrace *f, const struct ft_rec *r)
 {
-	struct ft_thread *th = thread_get(f, r->tid, r->tgid);
 	const struct ft_event *e = &f->ev[r->ev];
 	int64_t ret = (int64_t)r->v[0];
 	struct vtr_device *d;
+	struct ft_thread *th;
 	uint64_t vdev;
 
+	/* the mutex records of a lock not tracked make no thread entry (the waits are every
+	 * contended mutex_lock of the system) */
+	if (e->kind == FT_MUTEX_WAIT)
+		return mutex_wait_enter(f, r);
+	if (e->kind == FT_MUTEX_WAIT_RET)
+		return mutex_wait_exit(f, r);
+	if ((e->kind == FT_MUTEX_LOCK || e->kind == FT_MUTEX_UNLOCK) && !lock_find(f, r->v[0]))
+		return NULL;
+	th = thread_get(f, r->tid, r->tgid);
 	if (!th) {
 		f->losses[VT_LOSS_TASK_FULL]++;
 		return NULL;
@@ -911,6 +1307,9 @@ static struct ft_thread *handle(struct vt_ftrace *f, const struct ft_rec *r)
 	case FT_IOCTL:
 		if (r->v[1] != VT_VFIO_IOMMU_UNMAP_DMA && r->v[1] != VT_VFIO_IOMMU_MAP_DMA)
 			return th;
+		track_container(f, r->v[0]);
+		th->drop_ts = 0;
+		th->cb_loop = false;
 		th->io_ts = r->ts;
 		th->io_container = r->v[0];
 		th->io_cmd = r->v[1];
@@ -997,6 +1396,8 @@ static struct ft_thread *handle(struct vt_ftrace *f, const struct ft_rec *r)
 	case FT_DETACH:
 	case FT_RELEASE:
 	case FT_IOAS_DESTROY:
+		if (e->kind == FT_RELEASE)
+			untrack_container(f, r->v[0]);
 		if (th->td_ts) {
 			th->td_depth++;
 			break;
@@ -1022,6 +1423,7 @@ static struct ft_thread *handle(struct vt_ftrace *f, const struct ft_rec *r)
 	case FT_AREA_UNFILL: area_unfill(th, r); break;
 	case FT_REGISTER:
 	case FT_UNREGISTER:
+		track_container(f, r->v[0]);
 		/* type1 returns at once for a device without dma_unmap: it never joins the list */
 		if (!r->v[2])
 			return th;
@@ -1064,6 +1466,11 @@ static struct ft_thread *handle(struct vt_ftrace *f, const struct ft_rec *r)
 	case FT_NOTIFY_RET: notify_exit(f, th, r); break;
 	case FT_MODULE_LOAD:
 	case FT_MODULE_FREE: module_event(f, r, e->kind == FT_MODULE_LOAD); break;
+	case FT_MUTEX_LOCK: mutex_lock_enter(f, th, lock_find(f, r->v[0]), r->ts); break;
+	case FT_MUTEX_UNLOCK: mutex_unlock_enter(f, th, lock_find(f, r->v[0]), r->ts); break;
+	case FT_MUTEX_WAIT:
+	case FT_MUTEX_WAIT_RET:
+	case FT_KERNEL_STACK: /* above, and in handle_raw */
 	case FT_NKINDS: break;
 	}
 	return th;
@@ -1090,6 +1497,15 @@ static void forget_thread(struct vt_ftrace *f, struct ft_thread *th)
 		th->phase[p].ts = 0;
 	}
 	th->walk_of = th->walk_lookup_ts = 0;
+	/* a lock's release or a wait's end may be in the gap: neither is timed across it */
+	f->losses[VT_LOSS_RINGBUF] += !!th->wait_lock + !!th->drop_ts;
+	for (int i = 0; i < FT_HELD; i++) {
+		f->losses[VT_LOSS_RINGBUF] += !!th->held[i].ts;
+		th->held[i].lock = th->held[i].ts = 0;
+	}
+	th->wait_lock = th->drop_ts = 0;
+	th->cb_loop = false;
+	th->stack_for = 0;
 }
 
 /* A gap begins: every thread's calls in flight given up. */
@@ -1139,6 +1555,15 @@ static void handle_raw(struct vt_ftrace *f, int c, void *data, uint64_t ts)
 		return;
 	e = &f->ev[i];
 	f->nread[e->kind]++;
+	if (e->kind == FT_KERNEL_STACK) {
+		unsigned long long n = 0;
+
+		if (e->f[0])
+			tep_read_number_field(e->f[0], data, &n);
+		f->pos = ts;
+		kernel_stack(f, e->te, data, rec.size, tep_data_pid(f->tep, &rec), n);
+		return;
+	}
 	memset(&r, 0, sizeof(r));
 	r.ts = ts;
 	r.tid = tep_data_pid(f->tep, &rec);
@@ -1425,8 +1850,19 @@ int vt_ft_snapshot(struct vt_ftrace *f, struct vt_snapshot *s)
 	s->ts = vt_now_ns();
 	/* lock times are the BPF backend's alone; the phases of vfio_unmap_unpin where their
 	 * events were created */
-	s->untraced_ops = 1u << VT_OP_LOCK_HOLD | 1u << VT_OP_LOCK_WAIT | 1u << VT_OP_LOCK_DROP |
-			  1u << VT_OP_DEADLOCK | (f->phases ? 0 : vt_phase_mask());
+	s->untraced_ops = (f->locks ? 0 :
+					1u << VT_OP_LOCK_HOLD | 1u << VT_OP_LOCK_WAIT |
+						1u << VT_OP_LOCK_DROP | 1u << VT_OP_DEADLOCK) |
+			  (f->phases ? 0 : vt_phase_mask());
+	if (f->nlockmax) {
+		s->lockmax = malloc(f->nlockmax * sizeof(*s->lockmax));
+		if (!s->lockmax) {
+			vt_snapshot_free(s);
+			return -ENOMEM;
+		}
+		memcpy(s->lockmax, f->lockmax, f->nlockmax * sizeof(*s->lockmax));
+		s->nlockmax = f->nlockmax;
+	}
 	s->rows = malloc((f->acc.n ? f->acc.n : 1) * sizeof(*s->rows));
 	s->devs = malloc((f->ndevs ? f->ndevs : 1) * sizeof(*s->devs));
 	if (!s->rows || !s->devs) {
@@ -1442,6 +1878,8 @@ int vt_ft_snapshot(struct vt_ftrace *f, struct vt_snapshot *s)
 
 void vt_ft_read_free(struct vt_ftrace *f)
 {
+	free(f->locktab);
+	free(f->lockmax);
 	free(f->named);
 	free(f->acc.rows);
 	vt_rowidx_free(&f->idx);

@@ -95,25 +95,6 @@ static void devtab_event(struct vt_bpf *t, const struct vtr_event *e)
 	d->d.tgid = e->tgid;
 }
 
-/* The ABBA cycle just closed in the kernel: say so at once, whatever the command shows. */
-static void deadlock_alert(struct vt_bpf *t, const struct vtr_event *e)
-{
-	const char *held = e->size == VT_KIND_IOMMU_LOCK ? "device_list_lock" : "iommu->lock";
-	const char *wanted = e->size == VT_KIND_IOMMU_LOCK ? "iommu->lock" : "device_list_lock";
-	json_object *a = vt_alert_new("DEADLOCK", e->ts);
-
-	vt_alert_add_event(a, e);
-	json_object_object_add(a, "holds", json_object_new_string(held));
-	json_object_object_add(a, "waits_for", json_object_new_string(wanted));
-	json_object_object_add(a, "other_tid", json_object_new_int64(e->ret));
-	json_object_object_add(a, "other_comm",
-			       json_object_new_string_len(e->dev, strnlen(e->dev, 16)));
-	json_object_object_add(a, "alerted_ms",
-			       json_object_new_int64((int64_t)((vt_now_ns() - e->ts) / 1e6 + 0.5)));
-	vt_tracer_alert(&t->opts, a);
-	json_object_put(a);
-}
-
 static int lifecycle_cb(void *ctx, void *data, size_t len)
 {
 	struct vt_bpf *t = ctx;
@@ -132,7 +113,7 @@ static int lifecycle_cb(void *ctx, void *data, size_t len)
 		return ring_stop(t);
 	}
 	if (e->op == VT_OP_DEADLOCK) {
-		deadlock_alert(t, e);
+		vt_deadlock_alert(&t->opts, e);
 		if (t->opts.on_event)
 			t->opts.on_event(t->opts.ctx, e, true);
 		return ring_stop(t);

@@ -88,6 +88,10 @@ void vt_alert_add_thread(json_object *a, uint32_t tid, const char *comm, const c
  * o->alert_out says (the -j stream, syslog); the object to o->on_alert too (record keeps it).
  * lib/storm_live.c. */
 void vt_tracer_alert(const struct vt_tracer_opts *o, json_object *a);
+/* The ABBA cycle of event e (VT_OP_DEADLOCK: iova the lock its thread holds, aux the one it
+ * waits for, size that one's kind, ret and dev the other thread) just closed: said at once,
+ * whatever the command shows. Both backends. */
+void vt_deadlock_alert(const struct vt_tracer_opts *o, const struct vtr_event *e);
 /* Live: the threads of process tgid from /proc/<tgid>/task (at most max), each with its
  * /proc/<tid>/stack (root only; "stack_error" says why when it cannot be read). */
 void vt_alert_add_proc_threads(json_object *a, uint32_t tgid, unsigned max);

@@ -2,7 +2,7 @@
 # vfio-trace locks on the real kernel: exact acquisition counts of iommu->lock and
 # device_list_lock (from the kernel source: which operation takes which lock how often), hold
 # times against the module's dma_unmap delay, contention waits on the right container, none
-# in a run without contention, and the kprobe fallback.
+# in a run without contention, and the kprobe fallback; on both backends.
 . /lab/lib.sh
 dmesg_mark
 dmatest_load ndev=3 || fail "cannot load the test module"
@@ -21,6 +21,21 @@ vt_traced quiet "locks --json" storm --iterations 100
 vt_traced text "locks" multidev --devices 2 --iterations 3 --delay-us 1000
 VT_ENV=VFIO_TRACE_NO_FENTRY=1 vt_traced delay-kprobe "locks --json" multidev --devices 2 \
 	--maps 2 --iterations 5 --delay-us 20000
+# The same on the ftrace backend (mutex_lock/unlock kprobe events filtered on type1's code)
+vt_traced delay-ftrace "locks --json --backend ftrace" multidev --devices 2 --maps 2 \
+	--iterations 5 --delay-us 20000
+vt_traced contention-ftrace "locks --json --backend ftrace" threads --threads 3 --iterations 10 \
+	--delay-us 5000
+vt_traced quiet-ftrace "locks --json --backend ftrace" storm --iterations 100
+vfio-trace locks --json --backend ftrace > /out/slow-ftrace.trace 2> /out/slow-ftrace.trace.err &
+tpid=$!
+wait_line /out/slow-ftrace.trace.err tracing 90 || fail "slow-ftrace: tracer did not start"
+vfio-workload slow-notify --delay-us 300000 --quiet --json /out/slow-ftrace.wl.json > /dev/null \
+	2> /out/slow-ftrace.wl.err
+echo $? > /out/slow-ftrace.wl.rc
+kill -INT $tpid; wait $tpid; echo $? > /out/slow-ftrace.trace.rc
+ls /sys/kernel/tracing/instances > /out/instances-after 2>/dev/null
+grep -h vfio_trace /sys/kernel/tracing/dynamic_events > /out/dynevents-after 2>/dev/null
 cat /sys/kernel/debug/kprobes/list > /out/kprobes-after 2>/dev/null
 dmatest_unload || fail "rmmod failed"
 dmesg_clean || fail "kernel log has errors"
