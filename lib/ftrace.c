@@ -573,44 +573,59 @@ int vt_ft_add_late_callbacks(struct vt_ftrace *f, const char *module)
 /* ---- lock tracking (locks, --locks) ------------------------------------------------------
  * The BPF side probes every mutex_lock and mutex_unlock and tells a tracked lock with one load
  * (its slot table). Here every call would be a record, so the kernel keeps only the calls made
- * from vfio_iommu_type1's code, the only code that takes a container's iommu->lock or
- * device_list_lock: a filter on the return address ($stack0 at the entry). The reader keeps
+ * from the VFIO modules' code (vfio_iommu_type1's is the only code that takes a container's
+ * iommu->lock or device_list_lock): a filter on the return address ($stack0 at the entry). The reader keeps
  * the tracked locks' (lib/ftrace_read.c). Waits are __mutex_lock_slowpath's calls, a
  * mutex_lock that found the lock taken (the lock:contention_* tracepoints would bring every
  * contended spinlock too); the reader drops the other locks' without looking at their thread.
  * Each kept mutex_unlock records its stack too (a stacktrace trigger with the same
  * condition): where a longest hold ended. */
 
-/* vfio_iommu_type1's [base, base + size) in /proc/modules (-1: not loaded, or its address
- * hidden): its code and more, which the filter may take (no other module's code in it). */
-static int type1_range(uint64_t *lo, uint64_t *hi)
+/* The filter's condition on the return address: in the code of vfio_iommu_type1, vfio or a
+ * module using vfio (a driver), each [base, base + size) of /proc/modules (its code and more:
+ * no other module's code is in it). type1's alone would miss releases: a function that ends
+ * with mutex_unlock jumps to it (a tail call), so the address is its caller's, and those
+ * chains (type1's unpin_pages and register_device end so) end in vfio or in the driver whose
+ * dma_unmap callback unpinned (lab locks: every unpin's and register's release, on 6.1 and
+ * 6.12). -1 when type1's range is not there. */
+static int module_ranges(char *cond, size_t len)
 {
+	char holders[VT_FT_MAX_CB][VT_MODNAME_LEN];
+	int nh = vt_vfio_holders("/sys/module", holders, VT_FT_MAX_CB);
 	FILE *fp = fopen("/proc/modules", "r");
 	unsigned long long size, base;
 	char line[512], name[64];
-	int err = -1;
+	size_t at = 0;
+	bool type1 = false;
 
-	while (fp && fgets(line, sizeof(line), fp))
-		if (sscanf(line, "%63s %llu %*s %*s %*s %llx", name, &size, &base) == 3 &&
-		    !strcmp(name, "vfio_iommu_type1") && base && size) {
-			*lo = base;
-			*hi = base + size;
-			err = 0;
-			break;
-		}
+	cond[0] = 0;
+	while (fp && fgets(line, sizeof(line), fp)) {
+		bool want;
+
+		if (sscanf(line, "%63s %llu %*s %*s %*s %llx", name, &size, &base) != 3 || !base ||
+		    !size)
+			continue;
+		want = !strcmp(name, "vfio_iommu_type1") || !strcmp(name, "vfio");
+		for (int i = 0; i < nh && !want; i++)
+			want = !strcmp(name, holders[i]);
+		if (!want)
+			continue;
+		type1 |= !strcmp(name, "vfio_iommu_type1");
+		at += snprintf(cond + at, at < len ? len - at : 0,
+			       "%s(caller >= 0x%llx && caller < 0x%llx)", at ? " || " : "", base,
+			       base + size);
+	}
 	if (fp)
 		fclose(fp);
-	return err;
+	return type1 && at < len ? 0 : -1;
 }
 
 int vt_ft_lock_filter(struct vt_ftrace *f, bool again)
 {
-	char cond[96], trig[128];
+	char cond[2048], trig[2100];
 
-	if (type1_range(&f->type1_lo, &f->type1_hi))
+	if (module_ranges(cond, sizeof(cond)))
 		return -1;
-	snprintf(cond, sizeof(cond), "caller >= 0x%llx && caller < 0x%llx",
-		 (unsigned long long)f->type1_lo, (unsigned long long)f->type1_hi);
 	if (!filter_event(f, "mutex_lock", cond) || !filter_event(f, "mutex_unlock", cond))
 		return -1;
 	if (!f->lock_stacks)

@@ -515,6 +515,10 @@ static void mutex_lock_enter(struct vt_ftrace *f, struct ft_thread *th, const st
 		th->drop_ts = 0;
 	}
 	i = held_slot(th, l->addr, true);
+	/* asked for again without a release between: its release was not recorded (a caller
+	 * outside the filter's modules, or a driver's loaded since) and that hold is lost */
+	if (i >= 0 && th->held[i].lock == l->addr && th->held[i].ts)
+		f->losses[VT_LOSS_NO_ENTRY]++;
 	if (i < 0) {
 		f->losses[VT_LOSS_TASK_FULL]++;
 		return;
@@ -1228,17 +1232,18 @@ static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 		ncb ? ", its dma_unmap callbacks looked up" : " again");
 	/* its code is elsewhere now: the mutex events follow it, from now on (its calls in
 	 * between were not recorded: a hold without its start is not counted) */
-	if (f->locks && !strcmp(r->name, "vfio_iommu_type1")) {
+	if (f->locks) {
 		uint64_t late = vt_now_ns() - r->ts;
 
 		if (vt_ft_lock_filter(f, true))
-			vt_warn("ftrace: cannot move the lock events to vfio_iommu_type1's new "
-				"address: its lock times are not counted from here on");
+			vt_warn("ftrace: cannot move the lock events' filter to %s's address: "
+				"lock times are not counted from here on",
+				r->name);
 		else
 			fprintf(stderr,
-				"%s: lock events moved to vfio_iommu_type1's new address, %.0f ms "
-				"after its load (its lock calls in between are not counted)\n",
-				vt_prog, late / 1e6);
+				"%s: lock events' filter moved to %s's address, %.0f ms after its "
+				"load (its lock calls in between are not counted)\n",
+				vt_prog, r->name, late / 1e6);
 	}
 }
 
