@@ -586,10 +586,12 @@ int vt_ft_add_late_callbacks(struct vt_ftrace *f, const char *module)
  * no other module's code is in it). type1's alone would miss releases: a function that ends
  * with mutex_unlock jumps to it (a tail call), so the address is its caller's, and those
  * chains (type1's unpin_pages and register_device end so) end in vfio or in the driver whose
- * dma_unmap callback unpinned (lab locks: every unpin's and register's release, on 6.1 and
- * 6.12). -1 when type1's range is not there. */
-static int module_ranges(char *cond, size_t len)
+ * dma_unmap callback unpinned, or in a kretprobe's trampoline (lab locks: every unpin's and
+ * register's release). -1 when type1's range is not there. */
+static int module_ranges(struct vt_ftrace *f, char *cond, size_t len)
 {
+	static const char *const trampolines[] = { "arch_rethook_trampoline",
+						   "__kretprobe_trampoline" };
 	char holders[VT_FT_MAX_CB][VT_MODNAME_LEN];
 	int nh = vt_vfio_holders("/sys/module", holders, VT_FT_MAX_CB);
 	FILE *fp = fopen("/proc/modules", "r");
@@ -617,6 +619,16 @@ static int module_ranges(char *cond, size_t len)
 	}
 	if (fp)
 		fclose(fp);
+	/* and a kretprobe's trampoline: a function under one (vfio_unpin_pages, which our own
+	 * unpin events probe) returns there, so a mutex_unlock tail-called at its end (type1's
+	 * unpin_pages') has it for its caller */
+	for (size_t i = 0; i < sizeof(trampolines) / sizeof(trampolines[0]); i++) {
+		const struct vt_ksym *k = vt_ksyms_by_name(f->ks, trampolines[i], NULL);
+
+		if (k && k->addr)
+			at += snprintf(cond + at, at < len ? len - at : 0, " || caller == 0x%llx",
+				       (unsigned long long)k->addr);
+	}
 	return type1 && at < len ? 0 : -1;
 }
 
@@ -624,7 +636,7 @@ int vt_ft_lock_filter(struct vt_ftrace *f, bool again)
 {
 	char cond[2048], trig[2100];
 
-	if (module_ranges(cond, sizeof(cond)))
+	if (module_ranges(f, cond, sizeof(cond)))
 		return -1;
 	if (!filter_event(f, "mutex_lock", cond) || !filter_event(f, "mutex_unlock", cond))
 		return -1;

@@ -38,6 +38,11 @@ static const char *const want_vmlinux[] = { "mutex_lock",
 					    "amd_iommu_iotlb_sync",
 					    "intel_iommu_unmap_pages",
 					    "amd_iommu_unmap_pages",
+					    /* where a kretprobed function returns to: the
+					     * caller a function it tail-calls sees (the
+					     * ftrace backend's lock filter) */
+					    "arch_rethook_trampoline",
+					    "__kretprobe_trampoline",
 					    NULL };
 
 struct vt_ksyms {
