@@ -664,7 +664,8 @@ static void create_lock_events(struct vt_ftrace *f)
 	f->lock_stacks = true;
 	if (!add_event(f, "mutex_lock", FT_MUTEX_LOCK, 0, "mutex_lock", fmt, false) ||
 	    !add_event(f, "mutex_unlock", FT_MUTEX_UNLOCK, 0, "mutex_unlock", fmt, false) ||
-	    !add_pair(f, "mutex_wait", FT_MUTEX_WAIT, 0, "__mutex_lock_slowpath", "lock=$arg1:x64") ||
+	    !add_pair(f, "mutex_wait", FT_MUTEX_WAIT, 0, "__mutex_lock_slowpath",
+		      "lock=$arg1:x64") ||
 	    vt_ft_lock_filter(f, false)) {
 		/* never the events without their filter: a record per mutex call of the system */
 		drop_events(f, first);

@@ -69,8 +69,8 @@ enum ft_kind {
 	FT_MUTEX_WAIT,
 	FT_MUTEX_WAIT_RET,
 	FT_KERNEL_STACK, /* ftrace:kernel_stack, the trigger's record */
-	FT_MODULE_LOAD, /* module:module_load, module:module_free (tracepoints): a VFIO */
-	FT_MODULE_FREE, /* module or a driver's unloaded and loaded again under us */
+	FT_MODULE_LOAD,	 /* module:module_load, module:module_free (tracepoints): a VFIO */
+	FT_MODULE_FREE,	 /* module or a driver's unloaded and loaded again under us */
 	FT_NKINDS,
 };
 

@@ -237,8 +237,7 @@ event:
 
 		if (d)
 			memcpy(e->dev, d->name, sizeof(e->dev));
-	}
-	else if (kind == VT_KIND_IOMMU_LOCK || kind == VT_KIND_DLIST_LOCK)
+	} else if (kind == VT_KIND_IOMMU_LOCK || kind == VT_KIND_DLIST_LOCK)
 		snprintf(e->dev, sizeof(e->dev), "%s",
 			 kind == VT_KIND_IOMMU_LOCK ? "iommu->lock" : "device_list_lock");
 	f->opts.on_event(f->opts.ctx, e, false);
@@ -536,7 +535,8 @@ static void note_longest(struct vt_ftrace *f, struct ft_thread *th, const struct
 	size_t i;
 
 	for (i = 0; i < f->nlockmax; i++)
-		if (f->lockmax[i].key.container == l->container && f->lockmax[i].key.kind == l->kind)
+		if (f->lockmax[i].key.container == l->container &&
+		    f->lockmax[i].key.kind == l->kind)
 			break;
 	if (i < f->nlockmax && held <= f->lockmax[i].m.ns)
 		return;
@@ -593,7 +593,7 @@ static void check_abba(struct vt_ftrace *f, struct ft_thread *th, const struct f
 		       uint64_t ts)
 {
 	uint64_t other = l->container + (l->kind == VT_KIND_IOMMU_LOCK ? f->off.iommu_dlist_lock :
-									  f->off.iommu_lock);
+									 f->off.iommu_lock);
 	struct vtr_event e = {
 		.op = VT_OP_DEADLOCK,
 		.obj = l->container,
@@ -1856,8 +1856,8 @@ int vt_ft_snapshot(struct vt_ftrace *f, struct vt_snapshot *s)
 	/* lock times are the BPF backend's alone; the phases of vfio_unmap_unpin where their
 	 * events were created */
 	s->untraced_ops = (f->locks ? 0 :
-					1u << VT_OP_LOCK_HOLD | 1u << VT_OP_LOCK_WAIT |
-						1u << VT_OP_LOCK_DROP | 1u << VT_OP_DEADLOCK) |
+				      1u << VT_OP_LOCK_HOLD | 1u << VT_OP_LOCK_WAIT |
+					      1u << VT_OP_LOCK_DROP | 1u << VT_OP_DEADLOCK) |
 			  (f->phases ? 0 : vt_phase_mask());
 	if (f->nlockmax) {
 		s->lockmax = malloc(f->nlockmax * sizeof(*s->lockmax));

@@ -28,21 +28,14 @@
 static const char *const want_modules[] = { "vfio", "vfio_iommu_type1", "iommufd", NULL };
 /* ... and these vmlinux functions and their compiler clones (CONFIG_DEBUG_LOCK_ALLOC turns
  * mutex_lock into mutex_lock_nested). */
-static const char *const want_vmlinux[] = { "mutex_lock",
-					    "mutex_lock_nested",
-					    "mutex_unlock",
-					    "iommu_unmap",
-					    "iommu_unmap_fast",
-					    "iommu_iova_to_phys",
-					    "intel_iommu_tlb_sync",
-					    "amd_iommu_iotlb_sync",
-					    "intel_iommu_unmap_pages",
-					    "amd_iommu_unmap_pages",
+static const char *const want_vmlinux[] = { "mutex_lock", "mutex_lock_nested", "mutex_unlock",
+					    "iommu_unmap", "iommu_unmap_fast", "iommu_iova_to_phys",
+					    "intel_iommu_tlb_sync", "amd_iommu_iotlb_sync",
+					    "intel_iommu_unmap_pages", "amd_iommu_unmap_pages",
 					    /* where a kretprobed function returns to: the
 					     * caller a function it tail-calls sees (the
 					     * ftrace backend's lock filter) */
-					    "arch_rethook_trampoline",
-					    "__kretprobe_trampoline",
+					    "arch_rethook_trampoline", "__kretprobe_trampoline",
 					    NULL };
 
 struct vt_ksyms {
