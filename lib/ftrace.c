@@ -670,7 +670,7 @@ static void create_lock_events(struct vt_ftrace *f)
 		/* never the events without their filter: a record per mutex call of the system */
 		drop_events(f, first);
 		f->lock_stacks = false;
-		note_missing(f, "lock times and the DEADLOCK alert (mutex_lock, mutex_unlock, "
+		note_missing(f, "lock times and the ABBA deadlock alert (mutex_lock, mutex_unlock, "
 				"__mutex_lock_slowpath cannot be probed, or their filter on "
 				"vfio_iommu_type1's address was refused)");
 		return;
@@ -883,8 +883,9 @@ static int ft_open(struct vt_tracer **out, const struct vt_tracer_opts *opts)
 	}
 	vt_storm_live_tick(&f->storm);
 	if (!f->locks && !f->opts.locks)
-		note_missing(f, "lock times and the DEADLOCK alert (on the ftrace backend only "
-				"`locks` and --locks probe mutex_lock)");
+		note_missing(f,
+			     "lock times and the ABBA deadlock alert (on the ftrace backend only "
+			     "`locks` and --locks probe mutex_lock)");
 	for (int i = 0; i < f->nev; i++)
 		nkprobes += !!f->ev[i].dyn;
 	vt_dbg("start-up: kallsyms %.2f s, BTF (parsed once) and offsets %.2f s, callbacks %.2f s, "
