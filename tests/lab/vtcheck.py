@@ -127,6 +127,23 @@ EXPORT_COUNTERS = {
 }
 
 
+def expected_lock_acquisitions(w):
+    """(iommu->lock, device_list_lock) acquisitions of a workload run, per operation from
+    drivers/vfio/vfio_iommu_type1.c (6.1 and 6.12 alike):
+      iommu->lock: MAP_DMA 1, UNMAP_DMA 1 + 1 per notify (taken back after the callbacks),
+        type1 pin 1, type1 unpin 1 (the callbacks' unpins), register 1, unregister 1,
+        detach_group 1 per group at teardown;
+      device_list_lock: notify 1, register 1, unregister 1."""
+    t = w["totals"]
+    groups = sum(len(c["groups"]) for c in w["containers"])
+    pins_reaching_type1 = t["pin_ok"] + t["pin_err"]
+    iommu = (t["map_dma_ok"] + t["map_dma_err"] + t["unmap_dma_ok"] + t["unmap_dma_err"] +
+             t["notifies_expected"] + pins_reaching_type1 + t["unpin_calls_expected"] +
+             t["register_expected"] + t["unregister_expected"] + groups)
+    dlist = t["notifies_expected"] + t["register_expected"] + t["unregister_expected"]
+    return iommu, dlist
+
+
 def prom_sum(text, metric):
     """The sum of every sample of vfio_trace_<metric> in a Prometheus text exposition."""
     name = "vfio_trace_" + metric

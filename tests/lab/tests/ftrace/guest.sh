@@ -2,7 +2,7 @@
 # lab test "ftrace": stat --backend ftrace (kprobe events in a tracefs instance of its own, no
 # BPF) over the workload's scenarios: its totals must equal the workload's own counters exactly
 # (checked on the host by ./check), as stat's (BPF) do; once both backends side by side on one
-# workload; a STORM alert; hist, top, snoop and record on the ftrace backend around one workload each; then a --backend ftrace run killed with SIGKILL: the next start must remove its
+# workload; a STORM alert; hist, top, snoop, record and export on the ftrace backend around one workload each; then a --backend ftrace run killed with SIGKILL: the next start must remove its
 # instance and events, and doctor --cleanup those of another killed run.
 . /lab/lib.sh
 T=/sys/kernel/tracing
@@ -93,6 +93,19 @@ traced_apart top "top --backend ftrace --json 1" multidev --devices 3 --iteratio
 traced_apart snoop-multidev "snoop --backend ftrace --json" multidev --devices 2 --iterations 10
 traced_apart snoop-retry "snoop --backend ftrace --json" retry --fault-k 3 --iterations 3
 traced_apart record "record --backend ftrace -o /out/ftrace.vtr" multidev --devices 2 --iterations 5
+# export on the ftrace backend, with lock tracking: its textfile, written every 0.5 s, once
+# the workload is over (1 s later) holds the workload's counts
+mkdir -p /run/xtf
+vfio-trace export --backend ftrace --locks --textfile /run/xtf --interval 0.5 \
+	> /out/export.out 2> /out/export.err &
+xp=$!
+wait_line /out/export.err tracing 90 || fail "export: tracer did not start"
+vfio-workload multidev --devices 2 --iterations 5 --quiet --json /out/export.wl.json \
+	2> /out/export.wl.err
+echo $? > /out/export.wl.rc
+sleep 1.5
+cp /run/xtf/vfio_trace.prom /out/export.prom
+kill -INT $xp; wait $xp; echo $? > /out/export.rc
 
 # killed: SIGKILL leaves the instance and the events; the next start removes them
 leftovers() { # what of run $1 tracefs holds: instances, then kprobe events
