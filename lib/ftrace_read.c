@@ -383,7 +383,8 @@ struct ft_lock {
 	uint32_t kind; /* VT_KIND_IOMMU_LOCK or VT_KIND_DLIST_LOCK */
 };
 
-#define FT_LOCK_GONE 1ull
+#define FT_LOCK_GONE   1ull
+#define FT_LOCKMAX_MAX 2048 /* longest holds kept, (container, lock) pairs */
 
 static size_t lock_slot(uint64_t addr, size_t mask)
 {
@@ -541,7 +542,10 @@ static void note_longest(struct vt_ftrace *f, struct ft_thread *th, const struct
 	if (i < f->nlockmax && held <= f->lockmax[i].m.ns)
 		return;
 	if (i == f->nlockmax) {
-		m = realloc(f->lockmax, (f->nlockmax + 1) * sizeof(*m));
+		/* as many as the BPF side's vt_lock_max keeps */
+		m = f->nlockmax < FT_LOCKMAX_MAX ?
+			    realloc(f->lockmax, (f->nlockmax + 1) * sizeof(*m)) :
+			    NULL;
 		if (!m) {
 			f->losses[VT_LOSS_LOCKS_FULL]++;
 			return;
@@ -566,6 +570,8 @@ static void mutex_unlock_enter(struct vt_ftrace *f, struct ft_thread *th, const 
 {
 	int i = held_slot(th, l->addr, false);
 	uint64_t begun = i >= 0 ? th->held[i].ts : 0;
+
+	th->stack_for = 0; /* a stack that never came (the previous release's) is not this one's */
 
 	/* an unmap releasing iommu->lock for its notify: the window starts now (its last
 	 * release, at the unmap's end, opens one that never closes and is not counted) */
