@@ -34,6 +34,9 @@ if $VT export --help 2>/dev/null | grep -q pin-modules; then MODES="$MODES expor
 if $VT stat --help 2>/dev/null | grep -q -- "--backend"; then MODES="$MODES ftrace"; fi
 if $VT locks --help >/dev/null 2>&1; then
 	MODES="$MODES empty-locks locks"; note locks available
+	# locks on the ftrace backend: kprobe events on every mutex_lock/unlock of the host,
+	# filtered in the kernel on the VFIO modules' code
+	case " $MODES " in *" ftrace "*) MODES="$MODES locks-ftrace" ;; esac
 else
 	echo "bench: vfio-trace locks not available (vfio-trace locks --help fails): skipped"
 	note locks "not available"
@@ -73,6 +76,7 @@ start_tracer() { # MODE TAG
 	export-pinned) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT export --pin-modules --textfile /tmp/vt-textfile >/dev/null & ;;
 	ftrace) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT stat --backend ftrace 3600 >/dev/null & ;;
 	locks) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT locks 1 1000000 >/dev/null & ;;
+	locks-ftrace) vtexec --match "tracing" --log $TLOG --ready /tmp/ready --result $TRES -- $VT locks --backend ftrace 1 1000000 >/dev/null & ;;
 	bpftrace) vtexec --scan-stdout --match "Attaching" --log $TLOG --ready /tmp/ready --result $TRES -- chroot /bt /usr/bin/bpftrace /tmp/vfio.bt & ;;
 	esac
 	TPID=$!
@@ -107,7 +111,7 @@ bench_rounds "$MODES" storm
 # ---- 2. per-program BPF cost under kernel.bpf_stats_enabled=1: STATS_WINDOWS storms of
 # STATS_SECS under one tracer start, a progstats snapshot around each; every mode with BPF
 # programs (untraced has none, the ftrace backend none of its own)
-STATS_MODES=$(for m in $MODES; do case $m in untraced | ftrace) ;; *) echo $m ;; esac; done)
+STATS_MODES=$(for m in $MODES; do case $m in untraced | ftrace | locks-ftrace) ;; *) echo $m ;; esac; done)
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
 bench_stats_windows "$STATS_MODES" "" stats_storm
 echo 0 > /proc/sys/kernel/bpf_stats_enabled
@@ -116,6 +120,7 @@ echo "bench: bpf_stats pass done ($(cut -d' ' -f1 /proc/uptime)s)"
 # ---- 3. unrelated mutexes: a pipe write+read loop (pipe->mutex twice per iteration)
 MMODES="untraced empty-mutex"
 case " $MODES " in *" locks "*) MMODES="$MMODES locks" ;; esac
+case " $MODES " in *" locks-ftrace "*) MMODES="$MMODES locks-ftrace" ;; esac
 mutexloop 1 > /dev/null
 r=1
 while [ $r -le $MUTEX_ROUNDS ]; do
@@ -128,7 +133,7 @@ while [ $r -le $MUTEX_ROUNDS ]; do
 done
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
 for m in $MMODES; do
-	[ $m = untraced ] && continue
+	case $m in untraced | locks-ftrace) continue ;; esac # no BPF programs
 	progstats > $R/stats-mutex-$m-pre.tsv
 	start_tracer $m mstats || continue
 	progstats > $R/stats-mutex-$m-before.tsv

@@ -74,6 +74,18 @@ vfio-workload multidev --devices 2 --iterations 250 --quiet --json /out/both.wl.
 echo $? > /out/both.wl.rc
 kill -INT $bp $fp; wait $bp; echo $? > /out/both.bpf.rc; wait $fp; echo $? > /out/both.trace.rc
 echo both >> /out/scenarios
+# and through hist, whose whole histograms give p90 (./check: why not p99)
+vfio-trace hist --json > /out/both-hist.bpf 2> /out/both-hist.bpf.err &
+bp=$!
+vfio-trace hist --backend ftrace --json > /out/both-hist.ftrace 2> /out/both-hist.ftrace.err &
+fp=$!
+wait_line /out/both-hist.bpf.err tracing 90 || fail "both-hist: BPF tracer did not start"
+wait_line /out/both-hist.ftrace.err tracing 90 || fail "both-hist: ftrace tracer did not start"
+vfio-workload multidev --devices 2 --iterations 250 --quiet --json /out/both-hist.wl.json \
+	2> /out/both-hist.wl.err
+echo $? > /out/both-hist.wl.rc
+kill -INT $bp $fp; wait $bp; echo $? > /out/both-hist.bpf.rc; wait $fp
+echo $? > /out/both-hist.ftrace.rc
 
 # hist and top on the ftrace backend: around one workload each (not scenarios: their own
 # documents, checked apart)
