@@ -219,13 +219,14 @@ struct vt_ftrace {
 	/* lock tracking (opts.locks; lib/ftrace_read.c): its events were created (locks), with
 	 * the release stacks (lock_stacks); the containers' locks by address (an open-addressing
 	 * table, lockgone: slots of removed ones), the longest hold of each (container, lock) as
-	 * the BPF side's vt_lock_max keeps it; vfio_iommu_type1's [lo, hi), the events' filter */
+	 * the BPF side's vt_lock_max keeps it */
 	bool locks, lock_stacks;
 	struct ft_lock *locktab;
 	size_t nlocks, caplocks, lockgone;
 	struct vt_lockmax *lockmax;
 	size_t nlockmax;
-	uint64_t type1_lo, type1_hi;
+	/* the last VFIO module load before its filter followed it: [from, until) (CLOCK_MONOTONIC) */
+	uint64_t lock_blind_from, lock_blind_until;
 	/* records read per kind of event (the phases' cost, said at close with -v) */
 	uint64_t nread[FT_NKINDS];
 	bool stdout_closed;

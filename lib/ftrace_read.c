@@ -527,6 +527,21 @@ static void mutex_lock_enter(struct vt_ftrace *f, struct ft_thread *th, const st
 	th->held[i].ts = ts;
 }
 
+/* A record between a VFIO module's load and the lock filter's move to it (module_event): an
+ * operation that takes a container's lock (type1's MAP/UNMAP_DMA, register, unregister, pin,
+ * unpin, detach) may have done so from code the filter did not keep yet. Counted, once per
+ * operation: a lock count is then short by no more than the losses. */
+static void lock_blind(struct vt_ftrace *f, enum ft_kind kind, const struct ft_rec *r)
+{
+	if (!f->lock_blind_until || r->ts < f->lock_blind_from || r->ts >= f->lock_blind_until)
+		return;
+	if ((kind == FT_IOCTL &&
+	     (r->v[1] == VT_VFIO_IOMMU_UNMAP_DMA || r->v[1] == VT_VFIO_IOMMU_MAP_DMA)) ||
+	    kind == FT_REGISTER || kind == FT_UNREGISTER || kind == FT_PIN || kind == FT_UNPIN ||
+	    kind == FT_DETACH)
+		f->losses[VT_LOSS_HOLD_FULL]++;
+}
+
 /* A longest hold (bpf/vt_locks.bpf.h note_longest): who, how long; its stack is the thread's
  * next record (the trigger's). */
 static void note_longest(struct vt_ftrace *f, struct ft_thread *th, const struct ft_lock *l,
@@ -1239,8 +1254,12 @@ static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 	/* its code is elsewhere now: the mutex events follow it, from now on (its calls in
 	 * between were not recorded: a hold without its start is not counted) */
 	if (f->locks) {
-		uint64_t late = vt_now_ns() - r->ts;
+		uint64_t now = vt_now_ns(), late = now - r->ts;
 
+		/* the records from the load to now are handled after this one: those that may
+		 * have taken a container's lock unseen are counted lost (lock_blind) */
+		f->lock_blind_from = r->ts;
+		f->lock_blind_until = now;
 		if (vt_ft_lock_filter(f, true))
 			vt_warn("ftrace: cannot move the lock events' filter to %s's address: "
 				"lock times are not counted from here on",
@@ -1248,7 +1267,8 @@ static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 		else
 			fprintf(stderr,
 				"%s: lock events' filter moved to %s's address, %.0f ms after its "
-				"load (its lock calls in between are not counted)\n",
+				"load (the operations in between are counted in "
+				"lost.module_loader_not_held)\n",
 				vt_prog, r->name, late / 1e6);
 	}
 }
@@ -1314,6 +1334,7 @@ static struct ft_thread *handle(struct vt_ftrace *f, const struct ft_rec *r)
 		f->losses[VT_LOSS_TASK_FULL]++;
 		return NULL;
 	}
+	lock_blind(f, e->kind, r);
 	switch (e->kind) {
 	case FT_IOCTL:
 		if (r->v[1] != VT_VFIO_IOMMU_UNMAP_DMA && r->v[1] != VT_VFIO_IOMMU_MAP_DMA)

@@ -3,6 +3,8 @@
 # stat --backend ftrace (kprobe events in a tracefs instance): rmmod must not find them "in
 # use", the tracer says what went and came back, and its totals hold both halves exactly
 # (checked on the host). Workloads after the reload start as soon as modprobe returns.
+# Beside it from the start, locks --backend ftrace: its lock counts the kernel source's, or
+# short only by operations it counted lost while its filter moved to a reloaded module.
 # Then a driver module first loaded under it (issue #17): vfio_dmatest2, its own dma_unmap
 # function, installed (modules.dep) but not loaded when stat started, so its events were made
 # at the start and the kernel arms them at its load; its workload starts the moment insmod
@@ -19,6 +21,8 @@ dmatest_load ndev=4 ndev_nocb=1 || fail "cannot load the test module"
 vfio-trace stat --backend ftrace --json 1 > /out/stat.json 2> /out/stat.err &
 sp=$!
 wait_line /out/stat.err tracing 90 || fail "stat did not start"
+# and lock times on the ftrace backend across it all: their filter follows each module's load
+tracer_start locks locks --backend ftrace --json
 wl before-storm storm --iterations 300 --name before
 wl before-teardown multidev --devices 2 --iterations 20 --leave-mapped 2
 vfio_modules_reload ndev=4 ndev_nocb=1
@@ -47,7 +51,7 @@ wait_line /out/late.err "vfio_dmatest2 loaded: .* callbacks probed" 90 ||
 	fail "the late ftrace stat did not probe vfio_dmatest2's callbacks"
 wl late-after multidev --driver vfio_dmatest2 --devices 2 --iterations 4
 sleep 1
-for t in bpfrec ftrec bpf late; do tracer_stop $t; done
+for t in bpfrec ftrec bpf late locks; do tracer_stop $t; done
 # unloaded under the first stat: its events wait for it, holding nothing
 rmmod vfio_dmatest2 || fail "rmmod vfio_dmatest2 under stat --backend ftrace failed"
 sleep 1
