@@ -1213,10 +1213,36 @@ static void late_callback_gap(struct vt_ftrace *f, uint64_t container, uint64_t 
 /* A module we trace went (its events stay, disarmed) or came (the kernel armed them before
  * its init ran: created at the start, or before an unload): said on stderr; a driver's
  * callbacks are at new addresses. */
+/* A VFIO module (vfio, vfio_iommu_type1, a driver using vfio) loaded: the mutex events'
+ * filter follows its code, first thing (before its symbols and BTF are read for callbacks,
+ * which takes seconds under the lab's emulation). The records from its load to now are handled
+ * after this one: those that may have taken a container's lock unseen are counted lost
+ * (lock_blind). */
+static void lock_filter_follow(struct vt_ftrace *f, const struct ft_rec *r)
+{
+	uint64_t now = vt_now_ns(), late = now - r->ts;
+
+	if (!f->locks || (strcmp(r->name, "vfio") && !vfio_holder(r->name)))
+		return;
+	f->lock_blind_from = r->ts;
+	f->lock_blind_until = now;
+	if (vt_ft_lock_filter(f, true))
+		vt_warn("ftrace: cannot move the lock events' filter to %s's address: lock times "
+			"are not counted from here on",
+			r->name);
+	else
+		fprintf(stderr,
+			"%s: lock events' filter moved to %s's address, %.0f ms after its load (the "
+			"operations in between are counted in lost.module_loader_not_held)\n",
+			vt_prog, r->name, late / 1e6);
+}
+
 static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 {
 	int ncb = 0;
 
+	if (load)
+		lock_filter_follow(f, r);
 	for (int i = 0; i < f->ncbs; i++)
 		ncb += cb_in_module(&f->cbs[i], r->name) != NULL;
 	if (!ncb && load)
@@ -1251,26 +1277,6 @@ static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 	}
 	fprintf(stderr, "%s: module %s loaded: its kprobe events armed%s\n", vt_prog, r->name,
 		ncb ? ", its dma_unmap callbacks looked up" : " again");
-	/* its code is elsewhere now: the mutex events follow it, from now on (its calls in
-	 * between were not recorded: a hold without its start is not counted) */
-	if (f->locks) {
-		uint64_t now = vt_now_ns(), late = now - r->ts;
-
-		/* the records from the load to now are handled after this one: those that may
-		 * have taken a container's lock unseen are counted lost (lock_blind) */
-		f->lock_blind_from = r->ts;
-		f->lock_blind_until = now;
-		if (vt_ft_lock_filter(f, true))
-			vt_warn("ftrace: cannot move the lock events' filter to %s's address: "
-				"lock times are not counted from here on",
-				r->name);
-		else
-			fprintf(stderr,
-				"%s: lock events' filter moved to %s's address, %.0f ms after its "
-				"load (the operations in between are counted in "
-				"lost.module_loader_not_held)\n",
-				vt_prog, r->name, late / 1e6);
-	}
 }
 
 /* A process registering a device, named once (per start) to the command as the BPF side
