@@ -601,6 +601,7 @@ static int module_ranges(struct vt_ftrace *f, char *cond, size_t len)
 	bool type1 = false;
 
 	cond[0] = 0;
+	f->nlock_ranges = 0;
 	while (fp && fgets(line, sizeof(line), fp)) {
 		bool want;
 
@@ -613,6 +614,8 @@ static int module_ranges(struct vt_ftrace *f, char *cond, size_t len)
 		if (!want)
 			continue;
 		type1 |= !strcmp(name, "vfio_iommu_type1");
+		if (f->nlock_ranges < VT_FT_MAX_CB + 2)
+			f->lock_ranges[f->nlock_ranges++] = (struct ft_range){ base, base + size };
 		at += snprintf(cond + at, at < len ? len - at : 0,
 			       "%s(caller >= 0x%llx && caller < 0x%llx)", at ? " || " : "", base,
 			       base + size);
@@ -630,6 +633,26 @@ static int module_ranges(struct vt_ftrace *f, char *cond, size_t len)
 				       (unsigned long long)k->addr);
 	}
 	return type1 && at < len ? 0 : -1;
+}
+
+bool vt_ft_lock_filter_covers(struct vt_ftrace *f, const char *module)
+{
+	FILE *fp = fopen("/proc/modules", "r");
+	unsigned long long size, base;
+	char line[512], name[64];
+	bool covered = false;
+
+	while (fp && fgets(line, sizeof(line), fp))
+		if (sscanf(line, "%63s %llu %*s %*s %*s %llx", name, &size, &base) == 3 &&
+		    !strcmp(name, module)) {
+			for (size_t i = 0; i < f->nlock_ranges; i++)
+				covered |= base >= f->lock_ranges[i].lo &&
+					   base + size <= f->lock_ranges[i].hi;
+			break;
+		}
+	if (fp)
+		fclose(fp);
+	return covered;
 }
 
 int vt_ft_lock_filter(struct vt_ftrace *f, bool again)

@@ -227,6 +227,11 @@ struct vt_ftrace {
 	size_t nlockmax;
 	/* the last VFIO module load before its filter followed it: [from, until) (CLOCK_MONOTONIC) */
 	uint64_t lock_blind_from, lock_blind_until;
+	/* the filter's module ranges [lo, hi) (lib/ftrace.c) */
+	struct ft_range {
+		uint64_t lo, hi;
+	} lock_ranges[VT_FT_MAX_CB + 2];
+	size_t nlock_ranges;
 	/* records read per kind of event (the phases' cost, said at close with -v) */
 	uint64_t nread[FT_NKINDS];
 	bool stdout_closed;
@@ -267,6 +272,9 @@ int vt_ft_add_late_callbacks(struct vt_ftrace *f, const char *module);
  * vfio_iommu_type1's address range, read from /proc/modules now (again: after its reload);
  * -1 when it cannot be read or written */
 int vt_ft_lock_filter(struct vt_ftrace *f, bool again);
+/* Whether module's code (/proc/modules) lies in the filter's ranges already (loaded where an
+ * unloaded one was): its calls were never filtered out. */
+bool vt_ft_lock_filter_covers(struct vt_ftrace *f, const char *module);
 
 /* lib/ftrace_read.c */
 int vt_ft_read_open(struct vt_ftrace *f);      /* every CPU's trace_pipe_raw opened (0) */

@@ -1172,7 +1172,10 @@ static void late_module(struct vt_ftrace *f, const char *module)
 {
 	int n;
 
-	if (!vfio_holder(module))
+	/* type1 and iommufd use vfio but have no device ops: no callbacks to look for (a
+	 * kallsyms pass and a BTF parse, seconds under the lab's emulation, the reader stalled) */
+	if (!vfio_holder(module) || !strcmp(module, "vfio_iommu_type1") ||
+	    !strcmp(module, "iommufd"))
 		return;
 	if (vt_ksyms_reload_module(f->ks, module)) {
 		vt_warn("ftrace: cannot read the symbols of %s: its callbacks are not traced",
@@ -1224,6 +1227,12 @@ static void lock_filter_follow(struct vt_ftrace *f, const struct ft_rec *r)
 
 	if (!f->locks || (strcmp(r->name, "vfio") && !vfio_holder(r->name)))
 		return;
+	if (vt_ft_lock_filter_covers(f, r->name)) {
+		fprintf(stderr,
+			"%s: lock events' filter follows %s: loaded where it keeps already\n",
+			vt_prog, r->name);
+		return;
+	}
 	f->lock_blind_from = r->ts;
 	f->lock_blind_until = now;
 	if (vt_ft_lock_filter(f, true))
