@@ -34,6 +34,17 @@ vfio-workload slow-notify --delay-us 300000 --quiet --json /out/slow-ftrace.wl.j
 	2> /out/slow-ftrace.wl.err
 echo $? > /out/slow-ftrace.wl.rc
 kill -INT $tpid; wait $tpid; echo $? > /out/slow-ftrace.trace.rc
+# a killed lock-tracking run (its mutex_unlock event carries a stacktrace trigger in its
+# instance): doctor --cleanup removes its instance, trigger and events
+left() { echo "$(ls /sys/kernel/tracing/instances | grep -c "^vfio_trace_$1\$") $(grep -c "vfio_trace_$1/" /sys/kernel/tracing/dynamic_events)"; }
+vfio-trace locks --backend ftrace > /out/killed.out 2> /out/killed.err &
+kp=$!
+wait_line /out/killed.err tracing 90 || fail "killed: tracer did not start"
+note killed_trigger "$(cat /sys/kernel/tracing/instances/vfio_trace_$kp/events/vfio_trace_$kp/mutex_unlock/trigger | grep -c '^stacktrace')"
+kill -KILL $kp; wait $kp 2>/dev/null
+note killed_before "$(left $kp)"
+vfio-trace doctor --cleanup > /out/cleanup.out 2> /out/cleanup.err
+note killed_after "$(left $kp)"
 ls /sys/kernel/tracing/instances > /out/instances-after 2>/dev/null
 grep -h vfio_trace /sys/kernel/tracing/dynamic_events > /out/dynevents-after 2>/dev/null
 cat /sys/kernel/debug/kprobes/list > /out/kprobes-after 2>/dev/null
