@@ -1236,17 +1236,26 @@ static void lock_filter_follow(struct vt_ftrace *f, const struct ft_rec *r)
 			vt_prog, r->name);
 		return;
 	}
-	f->lock_blind_from = r->ts;
-	f->lock_blind_until = now;
+	/* A driver's code is never where a tracked lock's mutex call returns to while
+	 * vfio_unpin_pages has its kretprobe (the unpin events): its unpin's tail-called
+	 * mutex_unlock returns to the trampoline. Its range is kept, and nothing counted. */
+	bool core = !strcmp(r->name, "vfio") || !strcmp(r->name, "vfio_iommu_type1");
+
+	if (core) {
+		f->lock_blind_from = r->ts;
+		f->lock_blind_until = now;
+	}
 	if (vt_ft_lock_filter(f, true))
 		vt_warn("ftrace: cannot move the lock events' filter to %s's address: lock times "
 			"are not counted from here on",
 			r->name);
 	else
 		fprintf(stderr,
-			"%s: lock events' filter moved to %s's address, %.0f ms after its load (the "
-			"operations in between are counted in lost.module_loader_not_held)\n",
-			vt_prog, r->name, late / 1e6);
+			"%s: lock events' filter moved to %s's address, %.0f ms after its load%s\n",
+			vt_prog, r->name, late / 1e6,
+			core ? " (the operations in between are counted in "
+			       "lost.module_loader_not_held)" :
+			       "");
 }
 
 static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
