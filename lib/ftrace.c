@@ -574,11 +574,11 @@ int vt_ft_add_late_callbacks(struct vt_ftrace *f, const char *module)
  * The BPF side probes every mutex_lock and mutex_unlock and tells a tracked lock with one load
  * (its slot table). Here every call would be a record, so the kernel keeps only the calls made
  * from the VFIO modules' code (vfio_iommu_type1's is the only code that takes a container's
- * iommu->lock or device_list_lock): a filter on the return address ($stack0 at the entry). The reader keeps
- * the tracked locks' (lib/ftrace_read.c). Waits are __mutex_lock_slowpath's calls, a
- * mutex_lock that found the lock taken (the lock:contention_* tracepoints would bring every
- * contended spinlock too); the reader drops the other locks' without looking at their thread.
- * Each kept mutex_unlock records its stack too (a stacktrace trigger with the same
+ * iommu->lock or device_list_lock): a filter on the return address ($stack0 at the entry).
+ * The reader keeps the tracked locks' (lib/ftrace_read.c). Waits are __mutex_lock_slowpath's
+ * calls, a mutex_lock that found the lock taken (the lock:contention_* tracepoints would bring
+ * every contended spinlock too); the reader drops the other locks' without looking at their
+ * thread. Each kept mutex_unlock records its stack too (a stacktrace trigger with the same
  * condition): where a longest hold ended. */
 
 /* The filter's condition on the return address: in the code of vfio_iommu_type1, vfio or a
