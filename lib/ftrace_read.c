@@ -697,14 +697,13 @@ static struct ft_thread *mutex_wait_exit(struct vt_ftrace *f, const struct ft_re
 }
 
 /* The stack the trigger recorded after th's mutex_unlock: a longest hold's when th->stack_for
- * says so, from mutex_unlock on (the frames above it are ftrace's and the kprobe's). */
+ * says so (as recorded: lockmax_from_unlock at a snapshot). */
 static void kernel_stack(struct vt_ftrace *f, struct tep_event *te, void *data, int size,
 			 uint32_t tid, uint64_t n)
 {
 	struct tep_format_field *cf = tep_find_field(te, "caller");
 	struct ft_thread *th = thread_find(f, tid);
 	struct vt_lockmax *m;
-	int first = 0;
 
 	if (!th || !th->stack_for)
 		return;
@@ -723,6 +722,16 @@ static void kernel_stack(struct vt_ftrace *f, struct tep_event *te, void *data, 
 			break;
 		m->stack[m->nstack++] = a;
 	}
+}
+
+/* A longest hold's stack from mutex_unlock on: the frames above it are ftrace's and the
+ * kprobe's. Named at a snapshot, not when the record is read: the first name costs a pass
+ * over kallsyms (~0.5 s under the lab's emulation), which would hold the reader, and a
+ * DEADLOCK alert behind it. */
+static void lockmax_from_unlock(struct vt_ftrace *f, struct vt_lockmax *m)
+{
+	int first = 0;
+
 	for (int i = 0; i < m->nstack; i++) {
 		const struct vt_ksym *ks = vt_ksyms_by_addr(f->ks, m->stack[i]);
 
@@ -1921,6 +1930,8 @@ int vt_ft_snapshot(struct vt_ftrace *f, struct vt_snapshot *s)
 		}
 		memcpy(s->lockmax, f->lockmax, f->nlockmax * sizeof(*s->lockmax));
 		s->nlockmax = f->nlockmax;
+		for (size_t i = 0; i < s->nlockmax; i++)
+			lockmax_from_unlock(f, &s->lockmax[i]);
 	}
 	s->rows = malloc((f->acc.n ? f->acc.n : 1) * sizeof(*s->rows));
 	s->devs = malloc((f->ndevs ? f->ndevs : 1) * sizeof(*s->devs));
