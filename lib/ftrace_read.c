@@ -697,7 +697,9 @@ static struct ft_thread *mutex_wait_exit(struct vt_ftrace *f, const struct ft_re
 }
 
 /* The stack the trigger recorded after th's mutex_unlock: a longest hold's when th->stack_for
- * says so (as recorded: lockmax_from_unlock at a snapshot). */
+ * says so, as recorded. It is started at mutex_unlock at a snapshot, not here: the first name
+ * costs a pass over kallsyms (~0.5 s under the lab's emulation), which would hold the reader,
+ * and a DEADLOCK alert behind it. */
 static void kernel_stack(struct vt_ftrace *f, struct tep_event *te, void *data, int size,
 			 uint32_t tid, uint64_t n)
 {
@@ -722,26 +724,6 @@ static void kernel_stack(struct vt_ftrace *f, struct tep_event *te, void *data, 
 			break;
 		m->stack[m->nstack++] = a;
 	}
-}
-
-/* A longest hold's stack from mutex_unlock on: the frames above it are ftrace's and the
- * kprobe's. Named at a snapshot, not when the record is read: the first name costs a pass
- * over kallsyms (~0.5 s under the lab's emulation), which would hold the reader, and a
- * DEADLOCK alert behind it. */
-static void lockmax_from_unlock(struct vt_ftrace *f, struct vt_lockmax *m)
-{
-	int first = 0;
-
-	for (int i = 0; i < m->nstack; i++) {
-		const struct vt_ksym *ks = vt_ksyms_by_addr(f->ks, m->stack[i]);
-
-		if (ks && !strncmp(ks->name, "mutex_unlock", 12)) {
-			first = i;
-			break;
-		}
-	}
-	memmove(m->stack, m->stack + first, (m->nstack - first) * sizeof(m->stack[0]));
-	m->nstack -= first;
 }
 
 /* ---- one record ------------------------------------------------------------------------- */
@@ -1916,8 +1898,8 @@ int vt_ft_snapshot(struct vt_ftrace *f, struct vt_snapshot *s)
 	memset(s, 0, sizeof(*s));
 	vt_ft_read(f, false);
 	s->ts = vt_now_ns();
-	/* lock times are the BPF backend's alone; the phases of vfio_unmap_unpin where their
-	 * events were created */
+	/* lock times where lock tracking's events were created; the phases of vfio_unmap_unpin
+	 * where theirs were */
 	s->untraced_ops = (f->locks ? 0 :
 				      1u << VT_OP_LOCK_HOLD | 1u << VT_OP_LOCK_WAIT |
 					      1u << VT_OP_LOCK_DROP | 1u << VT_OP_DEADLOCK) |
@@ -1931,7 +1913,7 @@ int vt_ft_snapshot(struct vt_ftrace *f, struct vt_snapshot *s)
 		memcpy(s->lockmax, f->lockmax, f->nlockmax * sizeof(*s->lockmax));
 		s->nlockmax = f->nlockmax;
 		for (size_t i = 0; i < s->nlockmax; i++)
-			lockmax_from_unlock(f, &s->lockmax[i]);
+			vt_lockmax_from_mutex(f->ks, &s->lockmax[i]);
 	}
 	s->rows = malloc((f->acc.n ? f->acc.n : 1) * sizeof(*s->rows));
 	s->devs = malloc((f->ndevs ? f->ndevs : 1) * sizeof(*s->devs));

@@ -268,6 +268,23 @@ const struct vt_dev *vt_snapshot_dev(const struct vt_snapshot *s, uint64_t vdev)
 	return NULL;
 }
 
+void vt_lockmax_from_mutex(struct vt_ksyms *ks, struct vt_lockmax *m)
+{
+	int first = 0;
+
+	for (int f = 0; f < m->nstack; f++) {
+		const struct vt_ksym *k = vt_ksyms_by_addr(ks, m->stack[f]);
+
+		if (k && (!strncmp(k->name, "mutex_unlock", 12) ||
+			  !strncmp(k->name, "mutex_lock", 10))) {
+			first = f;
+			break;
+		}
+	}
+	memmove(m->stack, m->stack + first, (m->nstack - first) * sizeof(m->stack[0]));
+	m->nstack -= first;
+}
+
 /* The inverse of vt_hist_slot() (include/vt_hist.h). */
 uint64_t vt_hist_slot_low(unsigned slot)
 {

@@ -122,25 +122,9 @@ static int read_lockmax(struct vt_bpf *t, struct vt_snapshot *s)
 		lm->m = rec.m;
 		memcpy(lm->stack, rec.stack, sizeof(lm->stack));
 		if (lm->m.stack_id >= 0) {
-			int first = 0;
-
 			while (lm->nstack < VT_LOCK_STACK_DEPTH && lm->stack[lm->nstack])
 				lm->nstack++;
-			/* The top frames are the BPF program, its subprogram and trampoline (not in
-			 * our kallsyms copy; how many depends on the kernel): start the stack at
-			 * the mutex_unlock being traced. */
-			for (int f = 0; f < lm->nstack; f++) {
-				const struct vt_ksym *ks = vt_ksyms_by_addr(t->ks, lm->stack[f]);
-
-				if (ks && (!strncmp(ks->name, "mutex_unlock", 12) ||
-					   !strncmp(ks->name, "mutex_lock", 10))) {
-					first = f;
-					break;
-				}
-			}
-			memmove(lm->stack, lm->stack + first,
-				(lm->nstack - first) * sizeof(lm->stack[0]));
-			lm->nstack -= first;
+			vt_lockmax_from_mutex(t->ks, lm);
 		}
 		s->nlockmax++;
 	}

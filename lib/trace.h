@@ -97,6 +97,10 @@ int vt_stats_map_read(int fd, bool percpu, int ncpus, struct vt_snapshot *s, str
 /* bpf() calls those made so far (the unit tests count calls, not time). */
 extern uint64_t vt_stats_map_syscalls;
 void vt_snapshot_free(struct vt_snapshot *s);
+/* A longest hold's stack started at the mutex_unlock (or mutex_lock) being traced: the frames
+ * above it are the tracer's own (a BPF program, its subprogram and trampoline; ftrace's and
+ * the kprobe's), how many depending on the kernel. Kept whole when none is found. */
+void vt_lockmax_from_mutex(struct vt_ksyms *ks, struct vt_lockmax *m);
 /* A deep copy of rows and devices (a baseline that outlives the snapshot it came from);
  * the lock maxima are not copied. */
 int vt_snapshot_copy(const struct vt_snapshot *in, struct vt_snapshot *out);
