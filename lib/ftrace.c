@@ -588,6 +588,19 @@ int vt_ft_add_late_callbacks(struct vt_ftrace *f, const char *module)
  * chains (type1's unpin_pages and register_device end so) end in vfio or in the driver whose
  * dma_unmap callback unpinned, or in a kretprobe's trampoline (lab locks: every unpin's and
  * register's release). -1 when type1's range is not there. */
+/* One line of /proc/modules: its name, and its code's [base, base + size) (false: not a
+ * loaded module's line, or its address hidden) */
+static bool modules_line(const char *line, char name[64], uint64_t *base, uint64_t *size)
+{
+	unsigned long long b, sz;
+
+	if (sscanf(line, "%63s %llu %*s %*s %*s %llx", name, &sz, &b) != 3 || !b || !sz)
+		return false;
+	*base = b;
+	*size = sz;
+	return true;
+}
+
 static int module_ranges(struct vt_ftrace *f, char *cond, size_t len)
 {
 	static const char *const trampolines[] = { "arch_rethook_trampoline",
@@ -595,8 +608,8 @@ static int module_ranges(struct vt_ftrace *f, char *cond, size_t len)
 	char holders[VT_FT_MAX_CB][VT_MODNAME_LEN];
 	int nh = vt_vfio_holders("/sys/module", holders, VT_FT_MAX_CB);
 	FILE *fp = fopen("/proc/modules", "r");
-	unsigned long long size, base;
 	char line[512], name[64];
+	uint64_t size, base;
 	size_t at = 0;
 	bool type1 = false;
 
@@ -605,8 +618,7 @@ static int module_ranges(struct vt_ftrace *f, char *cond, size_t len)
 	while (fp && fgets(line, sizeof(line), fp)) {
 		bool want;
 
-		if (sscanf(line, "%63s %llu %*s %*s %*s %llx", name, &size, &base) != 3 || !base ||
-		    !size)
+		if (!modules_line(line, name, &base, &size))
 			continue;
 		want = !strcmp(name, "vfio_iommu_type1") || !strcmp(name, "vfio");
 		for (int i = 0; i < nh && !want; i++)
@@ -617,8 +629,8 @@ static int module_ranges(struct vt_ftrace *f, char *cond, size_t len)
 		if (f->nlock_ranges < VT_FT_MAX_CB + 2)
 			f->lock_ranges[f->nlock_ranges++] = (struct ft_range){ base, base + size };
 		at += snprintf(cond + at, at < len ? len - at : 0,
-			       "%s(caller >= 0x%llx && caller < 0x%llx)", at ? " || " : "", base,
-			       base + size);
+			       "%s(caller >= 0x%llx && caller < 0x%llx)", at ? " || " : "",
+			       (unsigned long long)base, (unsigned long long)(base + size));
 	}
 	if (fp)
 		fclose(fp);
@@ -638,13 +650,12 @@ static int module_ranges(struct vt_ftrace *f, char *cond, size_t len)
 bool vt_ft_lock_filter_covers(struct vt_ftrace *f, const char *module)
 {
 	FILE *fp = fopen("/proc/modules", "r");
-	unsigned long long size, base;
 	char line[512], name[64];
+	uint64_t size, base;
 	bool covered = false;
 
 	while (fp && fgets(line, sizeof(line), fp))
-		if (sscanf(line, "%63s %llu %*s %*s %*s %llx", name, &size, &base) == 3 &&
-		    !strcmp(name, module)) {
+		if (modules_line(line, name, &base, &size) && !strcmp(name, module)) {
 			for (size_t i = 0; i < f->nlock_ranges; i++)
 				covered |= base >= f->lock_ranges[i].lo &&
 					   base + size <= f->lock_ranges[i].hi;

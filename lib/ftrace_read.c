@@ -1204,9 +1204,6 @@ static void late_callback_gap(struct vt_ftrace *f, uint64_t container, uint64_t 
 	}
 }
 
-/* A module we trace went (its events stay, disarmed) or came (the kernel armed them before
- * its init ran: created at the start, or before an unload): said on stderr; a driver's
- * callbacks are at new addresses. */
 /* A VFIO module (vfio, vfio_iommu_type1, a driver using vfio) loaded: the mutex events'
  * filter follows its code, first thing (before its symbols and BTF are read for callbacks,
  * which takes seconds under the lab's emulation). The records from its load to now are handled
@@ -1249,6 +1246,9 @@ static void lock_filter_follow(struct vt_ftrace *f, const struct ft_rec *r)
 			       "");
 }
 
+/* A module we trace went (its events stay, disarmed) or came (the kernel armed them before
+ * its init ran: created at the start, or before an unload): said on stderr; a driver's
+ * callbacks are at new addresses. */
 static void module_event(struct vt_ftrace *f, const struct ft_rec *r, bool load)
 {
 	int ncb = 0;
@@ -1335,6 +1335,7 @@ static struct ft_thread *handle(struct vt_ftrace *f, const struct ft_rec *r)
 {
 	const struct ft_event *e = &f->ev[r->ev];
 	int64_t ret = (int64_t)r->v[0];
+	const struct ft_lock *lk = NULL;
 	struct vtr_device *d;
 	struct ft_thread *th;
 	uint64_t vdev;
@@ -1345,7 +1346,8 @@ static struct ft_thread *handle(struct vt_ftrace *f, const struct ft_rec *r)
 		return mutex_wait_enter(f, r);
 	if (e->kind == FT_MUTEX_WAIT_RET)
 		return mutex_wait_exit(f, r);
-	if ((e->kind == FT_MUTEX_LOCK || e->kind == FT_MUTEX_UNLOCK) && !lock_find(f, r->v[0]))
+	if ((e->kind == FT_MUTEX_LOCK || e->kind == FT_MUTEX_UNLOCK) &&
+	    !(lk = lock_find(f, r->v[0])))
 		return NULL;
 	th = thread_get(f, r->tid, r->tgid);
 	if (!th) {
@@ -1516,8 +1518,8 @@ static struct ft_thread *handle(struct vt_ftrace *f, const struct ft_rec *r)
 	case FT_NOTIFY_RET: notify_exit(f, th, r); break;
 	case FT_MODULE_LOAD:
 	case FT_MODULE_FREE: module_event(f, r, e->kind == FT_MODULE_LOAD); break;
-	case FT_MUTEX_LOCK: mutex_lock_enter(f, th, lock_find(f, r->v[0]), r->ts); break;
-	case FT_MUTEX_UNLOCK: mutex_unlock_enter(f, th, lock_find(f, r->v[0]), r->ts); break;
+	case FT_MUTEX_LOCK: mutex_lock_enter(f, th, lk, r->ts); break;
+	case FT_MUTEX_UNLOCK: mutex_unlock_enter(f, th, lk, r->ts); break;
 	case FT_MUTEX_WAIT:
 	case FT_MUTEX_WAIT_RET:
 	case FT_KERNEL_STACK: /* above, and in handle_raw */
