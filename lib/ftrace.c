@@ -705,8 +705,8 @@ static void create_lock_events(struct vt_ftrace *f)
 		drop_events(f, first);
 		f->lock_stacks = false;
 		note_missing(f, "lock times and the ABBA deadlock alert (mutex_lock, mutex_unlock, "
-				"__mutex_lock_slowpath cannot be probed, or their filter on "
-				"vfio_iommu_type1's address was refused)");
+				"__mutex_lock_slowpath cannot be probed, or their filter on the "
+				"VFIO modules' code was refused)");
 		return;
 	}
 	f->locks = true;
