@@ -113,10 +113,21 @@ static void probe_tracefs(struct vt_env *env)
 static struct btf *vmlinux_btf;
 static struct probe_bpf *probe_skel;
 
+/* -v: libbpf's warnings; -v -v -v: its debug lines too, each after the ms since the first
+ * one, to see where a load's time goes (BTF parses, CO-RE relocations, maps, the verifier). */
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (!vt_verbose || level == LIBBPF_DEBUG)
+	static uint64_t first;
+	uint64_t now;
+
+	if (!vt_verbose || (level == LIBBPF_DEBUG && vt_verbose < 3))
 		return 0;
+	if (level != LIBBPF_DEBUG)
+		return vfprintf(stderr, fmt, ap);
+	now = vt_now_ns();
+	if (!first)
+		first = now;
+	fprintf(stderr, "%9.3f ms ", (now - first) / 1e6);
 	return vfprintf(stderr, fmt, ap);
 }
 
