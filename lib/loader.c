@@ -495,6 +495,14 @@ static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 	t->skel->rodata->vt_events_band = ring / 16 > 2048 ? ring / 16 : 2048;
 	/* the start's callbacks: fentry slots and the kprobe pair of this object */
 	t->cb_slots = vt_cb_slots_set(t);
+	/* -v -v -v: the verifier's statistics of each program (its time, the instructions it
+	 * processed), among libbpf's debug lines */
+	if (vt_verbose > 2) {
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, t->skel->obj)
+			bpf_program__set_log_level(prog, 4);
+	}
 	memory_at("before the load");
 	return vfio_trace_bpf__load(t->skel);
 }
