@@ -520,9 +520,10 @@ static int find_candidates_in_file(const char *path, const char *const *modules,
 /* The functions with dma_unmap's prototype in these modules' BTF. The kernel's BTF (their base,
  * ~10 MiB parsed) is freed before anything is attached: each callback object's load parses it
  * again inside libbpf, and both at once would double the peak memory. */
-static int find_candidates(const char *const *modules, int nmod, struct cb_candidates *cc)
+static int find_candidates(const char *const *modules, int nmod, struct cb_candidates *cc,
+			   struct btf *shared)
 {
-	struct btf *base = btf__load_vmlinux_btf();
+	struct btf *base = shared ? shared : btf__load_vmlinux_btf();
 
 	if (!base) {
 		vt_warn("cannot read the kernel's BTF (%s): dma_unmap callbacks are attached when a "
@@ -543,19 +544,21 @@ static int find_candidates(const char *const *modules, int nmod, struct cb_candi
 		vt_btf_dma_unmap_funcs(btf, btf__type_cnt(base), cb_found, cc);
 		btf__free(btf);
 	}
-	btf__free(base);
+	if (base != shared)
+		btf__free(base);
 	return 0;
 }
 
 /* The candidates of these modules (NULL with nothing found: no kernel BTF, say). */
-static struct cb_candidates *find_in_modules(struct vt_bpf *t, const char *const *modules, int nmod)
+static struct cb_candidates *find_in_modules(struct vt_bpf *t, const char *const *modules, int nmod,
+					     struct btf *base)
 {
 	struct cb_candidates *cc = calloc(1, sizeof(*cc));
 	uint64_t t0 = vt_now_ns();
 
 	if (!cc ||
 	    (t->opts.btf_path ? find_candidates_in_file(t->opts.btf_path, modules, nmod, cc) :
-				find_candidates(modules, nmod, cc))) {
+				find_candidates(modules, nmod, cc, base))) {
 		free(cc);
 		return NULL;
 	}
@@ -581,7 +584,7 @@ static const struct vt_ksym *candidate_sym(struct vt_bpf *t, const struct cb_can
 
 int vt_cb_attach_modules(struct vt_bpf *t, const char *const *modules, int nmod)
 {
-	struct cb_candidates *cc = find_in_modules(t, modules, nmod);
+	struct cb_candidates *cc = find_in_modules(t, modules, nmod, NULL);
 	int attached = 0;
 
 	if (!cc)
@@ -611,9 +614,9 @@ struct vt_cb_early {
 	} c[VT_MAX_CANDIDATES];
 };
 
-void vt_cb_find_early(struct vt_bpf *t, const char *const *modules, int nmod)
+void vt_cb_find_early(struct vt_bpf *t, const char *const *modules, int nmod, struct btf *base)
 {
-	struct cb_candidates *cc = find_in_modules(t, modules, nmod);
+	struct cb_candidates *cc = find_in_modules(t, modules, nmod, base);
 	struct vt_cb_early *e = cc ? calloc(1, sizeof(*e)) : NULL;
 
 	for (int i = 0; e && i < cc->n; i++) {
@@ -625,6 +628,7 @@ void vt_cb_find_early(struct vt_bpf *t, const char *const *modules, int nmod)
 		snprintf(e->c[e->n].name, sizeof(e->c[0].name), "%s", s->name);
 		snprintf(e->c[e->n].module, sizeof(e->c[0].module), "%s", cc->c[i].module);
 		e->c[e->n++].slot = -1;
+		vt_fentry_targets_want(s->name, cc->c[i].module);
 	}
 	free(cc);
 	free(t->early);
@@ -652,8 +656,8 @@ int vt_cb_slots_set(struct vt_bpf *t)
 		if (t->cb_no_slots || used == VT_CB_SLOTS)
 			continue;
 		slot_progs(t, used, &fe, &fx);
-		if (bpf_program__set_attach_target(fe, 0, s.name) ||
-		    bpf_program__set_attach_target(fx, 0, s.name))
+		if (vt_fentry_target_set(fe, s.name, s.module) ||
+		    vt_fentry_target_set(fx, s.name, s.module))
 			continue;
 		t->skel->rodata->vt_cb_slot_func[used] = s.addr;
 		bpf_program__set_autoload(fe, true);

@@ -205,7 +205,7 @@ static void set_autoload(struct vt_bpf *t)
 			if (!p->symbol[0] || !strcmp(p->symbol, p->name))
 				continue;
 			if (p->method == VT_M_FENTRY) {
-				bpf_program__set_attach_target(use[k], 0, p->symbol);
+				vt_fentry_target_set(use[k], p->symbol, p->module);
 			} else if (p->method == VT_M_KPROBE && t->nretarget < VT_MAX_EXTRA) {
 				bpf_program__set_autoattach(use[k], false);
 				t->retarget[t->nretarget].prog = use[k];
@@ -442,6 +442,36 @@ static void memory_at(const char *step)
 		       vmhwm_mib());
 }
 
+/* Before the open: the start's callbacks in the BTF of the modules using vfio, and the BTF ids
+ * of every fentry program's target (lib/fentry_targets.c), with one parse of the kernel's BTF
+ * for both, freed before libbpf's own: one at a time, the peak is one parse. */
+static void find_before_load(struct vt_bpf *t, const char *const *holders, int nholders)
+{
+	struct btf *base = NULL;
+	int nfentry = 0;
+
+	vt_fentry_targets_free();
+	for (int i = 0; i < vt_npoints; i++) {
+		const struct vt_point *p = &vt_points[i];
+
+		if (p->method != VT_M_FENTRY || !p->progs)
+			continue;
+		vt_fentry_targets_want(p->name, p->module);
+		if (p->symbol[0] && strcmp(p->symbol, p->name))
+			vt_fentry_targets_want(p->symbol, p->module);
+		nfentry++;
+	}
+	/* --btf: the callbacks are in the file; fentry's targets must be in the kernel's own BTF,
+	 * which such a kernel lacks (and fentry is not used then) */
+	if ((nfentry || nholders > 0) && !t->opts.btf_path)
+		base = btf__load_vmlinux_btf();
+	if (nholders > 0)
+		vt_cb_find_early(t, holders, nholders, base);
+	if (nfentry)
+		vt_fentry_targets_find(base);
+	btf__free(base);
+}
+
 static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 {
 	const struct vt_ksym *fops = vt_ksyms_data(t->ks, "vfio_device_fops", "vfio");
@@ -601,8 +631,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 			 * once this kernel is known to be traceable (no kernel BTF nor --btf:
 			 * refused above in one line). The parse here is freed before libbpf's:
 			 * one at a time, the peak is one parse. */
-			if (nholders > 0)
-				vt_cb_find_early(t, holder_names, nholders);
+			find_before_load(t, holder_names, nholders);
 			memory_at("after the callbacks' BTF");
 			t2 = vt_now_ns();
 		}
@@ -651,6 +680,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 		t->opts.module_reload = t->env.module_kprobes = true;
 	}
 	t4 = vt_now_ns();
+	vt_fentry_targets_free(); /* loaded: the kernel holds the BTF objects it needs */
 	hwm_load = vmhwm_mib();
 	memory_at("after the load and attach");
 	if (vt_rings_open(t)) {
@@ -705,6 +735,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	*out = t;
 	return 0;
 fail:
+	vt_fentry_targets_free();
 	vt_bpf_close(t);
 	return err;
 }

@@ -147,9 +147,10 @@ int vt_cb_attach_device(struct vt_bpf *t, uint64_t addr, const char *devname);
 /* Every function of these modules whose BTF prototype is dma_unmap's; how many were
  * attached, -1 without the kernel's BTF. */
 int vt_cb_attach_modules(struct vt_bpf *t, const char *const *modules, int nmod);
-/* Before the main object is opened: find the start's callbacks in these modules' BTF (one
- * parse of the kernel's BTF, freed before the load), their symbols too. */
-void vt_cb_find_early(struct vt_bpf *t, const char *const *modules, int nmod);
+/* Before the main object is opened: find the start's callbacks in these modules' BTF, with
+ * base the kernel's BTF (NULL: parsed here and freed before the load), their symbols too;
+ * each is wanted as a fentry target (vt_fentry_targets_want). */
+void vt_cb_find_early(struct vt_bpf *t, const char *const *modules, int nmod, struct btf *base);
 /* After the open, before the load: the main object's callback programs the early callbacks
  * need (fentry slots with their targets, the kprobe pair); how many slots it used. */
 int vt_cb_slots_set(struct vt_bpf *t);
@@ -198,5 +199,15 @@ void vt_hold_release_stale(struct vt_bpf *t);
 void vt_hold_release_all(struct vt_bpf *t);
 void vt_guard_start(struct vt_bpf *t);
 void vt_guard_stop(struct vt_bpf *t);
+
+/* lib/fentry_targets.c: the BTF ids of fentry/fexit targets found in one walk of the kernel's
+ * BTF, not by libbpf at each program's load. Want the names (module NULL: the kernel), find
+ * them with the kernel's BTF, then each program loads with its id: by its section's name, or
+ * the name vt_fentry_target_set() gave it (bpf_program__set_attach_target() for one not
+ * found). Free after the load. */
+void vt_fentry_targets_want(const char *name, const char *module);
+void vt_fentry_targets_find(struct btf *base);
+int vt_fentry_target_set(struct bpf_program *prog, const char *name, const char *module);
+void vt_fentry_targets_free(void);
 
 #endif
