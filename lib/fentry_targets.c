@@ -70,23 +70,47 @@ static struct fentry_target *find(const char *name, const char *module)
 	return NULL;
 }
 
-/* Each wanted name's id among btf's own types from start on, where not found yet. */
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(ft.t[*(const int *)a].name, ft.t[*(const int *)b].name);
+}
+
+static int name_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ft.t[*(const int *)elem].name);
+}
+
+/* Each wanted name's id among btf's own types from start on, where not found yet (of module
+ * only, if given). The names sorted once: each of the kernel's ~60k functions then costs a
+ * binary search, not a compare with every name. */
 static void walk(const struct btf *btf, __u32 start, const char *module)
 {
 	__u32 n = btf__type_cnt(btf);
+	int order[VT_FT_MAX], norder = 0;
 
+	for (int i = 0; i < ft.n; i++)
+		if (!ft.t[i].prog && !ft.t[i].btf_id &&
+		    (!module || !strcmp(ft.t[i].module, module)))
+			order[norder++] = i;
+	if (!norder)
+		return;
+	qsort(order, norder, sizeof(order[0]), by_name);
 	for (__u32 id = start; id < n; id++) {
 		const struct btf_type *t = btf__type_by_id(btf, id);
 		const char *name;
+		const int *hit;
 
 		if (!btf_is_func(t))
 			continue;
 		name = btf__name_by_offset(btf, t->name_off);
-		for (int i = 0; name && i < ft.n; i++)
-			if (!ft.t[i].btf_id && (!module || !strcmp(ft.t[i].module, module)) &&
-			    !strcmp(ft.t[i].name, name)) {
-				ft.t[i].btf_id = id;
-			}
+		hit = name ? bsearch(name, order, norder, sizeof(order[0]), name_cmp) : NULL;
+		if (!hit)
+			continue;
+		while (hit > order && !strcmp(ft.t[hit[-1]].name, name))
+			hit--;
+		for (; hit < order + norder && !strcmp(ft.t[*hit].name, name); hit++)
+			if (!ft.t[*hit].btf_id) /* the first function of that name, as libbpf's */
+				ft.t[*hit].btf_id = id;
 	}
 }
 
