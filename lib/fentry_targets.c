@@ -150,14 +150,21 @@ static void register_handlers(void)
 {
 	LIBBPF_OPTS(libbpf_prog_handler_opts, o, .prog_prepare_load_fn = prepare_load,
 		    .prog_attach_fn = attach);
+	int fentry;
 
 	if (ft.registered)
 		return;
-	if (libbpf_register_prog_handler("fentry+", BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, &o) <
-		    0 ||
-	    libbpf_register_prog_handler("fexit+", BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT, &o) < 0)
-		vt_dbg("fentry targets: libbpf's handlers kept (%s)", strerror(errno));
-	ft.registered = true;
+	/* both or neither: a program without its target must not meet libbpf's own handler */
+	fentry = libbpf_register_prog_handler("fentry+", BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY,
+					      &o);
+	if (fentry >= 0 && libbpf_register_prog_handler("fexit+", BPF_PROG_TYPE_TRACING,
+							BPF_TRACE_FEXIT, &o) < 0) {
+		libbpf_unregister_prog_handler(fentry);
+		fentry = -1;
+	}
+	if (fentry < 0)
+		vt_dbg("fentry targets: libbpf's own lookup (no handler: %s)", strerror(errno));
+	ft.registered = fentry >= 0;
 }
 
 /* The wanted functions of one module that the kernel's BTF did not have: its own types. */
