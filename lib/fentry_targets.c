@@ -114,29 +114,6 @@ static void walk(const struct btf *btf, __u32 start, const char *module)
 	}
 }
 
-/* The kernel's fd of a module's BTF object: the program's load names it with the id. */
-static int module_obj_fd(const char *module)
-{
-	__u32 id = 0;
-
-	while (!bpf_btf_get_next_id(id, &id)) {
-		struct bpf_btf_info info = {};
-		__u32 len = sizeof(info);
-		char name[64] = "";
-		int fd = bpf_btf_get_fd_by_id(id);
-
-		if (fd < 0)
-			continue;
-		info.name = (__u64)(unsigned long)name;
-		info.name_len = sizeof(name);
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.kernel_btf &&
-		    !strcmp(name, module))
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 static int prepare_load(struct bpf_program *prog, struct bpf_prog_load_opts *opts, long cookie);
 
 static int attach(const struct bpf_program *prog, long cookie, struct bpf_link **link)
@@ -171,7 +148,7 @@ static void register_handlers(void)
 static void find_in_module(struct btf *base, const char *module)
 {
 	struct btf *mbtf = btf__load_module_btf(module, base);
-	int fd = mbtf ? module_obj_fd(module) : -1, used = 0;
+	int fd = mbtf ? vt_module_btf_fd(module) : -1, used = 0;
 
 	if (fd >= 0)
 		walk(mbtf, btf__type_cnt(base), module);

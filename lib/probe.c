@@ -150,8 +150,7 @@ static void module_btfs_free(void)
 	}
 }
 
-/* The kernel id of a module's BTF object, to load fentry programs against it. */
-static int module_btf_fd(const char *module)
+int vt_module_btf_fd(const char *module)
 {
 	__u32 id = 0;
 
@@ -197,14 +196,14 @@ int vt_try_fentry(const char *func, const char *module, char *reason, size_t rle
 		if (m && !m->name[0]) {
 			snprintf(m->name, sizeof(m->name), "%s", module);
 			m->btf = btf__load_module_btf(module, vmlinux_btf);
-			m->fd = m->btf ? module_btf_fd(module) : -ENOENT;
+			m->fd = m->btf ? vt_module_btf_fd(module) : -ENOENT;
 		}
 		if (m) {
 			mbtf = m->btf;
 			obj_fd = m->fd;
 		} else { /* more modules than slots: not cached */
 			mbtf = btf__load_module_btf(module, vmlinux_btf);
-			obj_fd = mbtf ? module_btf_fd(module) : -ENOENT;
+			obj_fd = mbtf ? vt_module_btf_fd(module) : -ENOENT;
 			owned = true;
 		}
 		if (!mbtf) {

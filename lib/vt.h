@@ -252,6 +252,9 @@ extern const int vt_npoints;
  * attach on vfs_read, and vt_points_probe() then tries every point for real. */
 int vt_env_probe(struct vt_env *env, bool quick);
 void vt_points_probe(struct vt_env *env, struct vt_ksyms *ks);
+/* An fd of the kernel's BTF object of module (to load fentry programs against its BTF), or
+ * -ENOENT. */
+int vt_module_btf_fd(const char *module);
 struct vt_point *vt_point_find(const char *name);
 const char *vt_method_name(enum vt_method m);
 /* Whether environment variable name is set to "1" (the VFIO_TRACE_* switches). */
