@@ -139,14 +139,27 @@ static int reuse_maps(struct vt_bpf *t, struct callback_bpf *cb)
 
 /* multi: the kprobe programs for kprobe_multi links (vt_cb_multi_prepare) */
 static struct callback_bpf *cb_open(struct vt_bpf *t, bool fentry, bool multi, const char *func,
-				    uint64_t addr)
+				    const char *module, uint64_t addr)
 {
 	/* --btf: CO-RE against the file, as the main object (lib/loader.c) */
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = t->opts.btf_path);
-	struct callback_bpf *cb = callback_bpf__open_opts(&oo);
+	struct callback_bpf *cb;
 
-	if (!cb)
+	/* Its target in its own module's BTF (lib/fentry_targets.c), found before the open, which
+	 * the handler must precede: libbpf would walk the kernel's BTF once per module loaded
+	 * before this one (a driver loaded late comes last), its loader held meanwhile. */
+	if (fentry) {
+		struct btf *base = t->opts.btf_path ? NULL : btf__load_vmlinux_btf();
+
+		vt_fentry_targets_want(func, module);
+		vt_fentry_targets_find(base);
+		btf__free(base);
+	}
+	cb = callback_bpf__open_opts(&oo);
+	if (!cb) {
+		vt_fentry_targets_free();
 		return NULL;
+	}
 	cb->rodata->vt_cb_func = addr;
 	cb->rodata->vt_features = t->skel->rodata->vt_features;
 	cb->rodata->vt_notify_direct = t->skel->rodata->vt_notify_direct;
@@ -164,13 +177,15 @@ static struct callback_bpf *cb_open(struct vt_bpf *t, bool fentry, bool multi, c
 		bpf_program__set_expected_attach_type(cb->progs.kr_callback,
 						      BPF_TRACE_KPROBE_MULTI);
 	}
-	if (fentry && (bpf_program__set_attach_target(cb->progs.fe_callback, 0, func) ||
-		       bpf_program__set_attach_target(cb->progs.fx_callback, 0, func)))
+	if (fentry && (vt_fentry_target_set(cb->progs.fe_callback, func, module) ||
+		       vt_fentry_target_set(cb->progs.fx_callback, func, module)))
 		goto fail;
 	if (reuse_maps(t, cb) || callback_bpf__load(cb))
 		goto fail;
+	vt_fentry_targets_free();
 	return cb;
 fail:
+	vt_fentry_targets_free();
 	callback_bpf__destroy(cb);
 	return NULL;
 }
@@ -225,7 +240,7 @@ static bool attach_cb_kprobe(struct vt_bpf *t, struct vt_cb_target *c)
 
 	/* the main object's pair where it was loaded for them, else an object of its own */
 	if (!kp && !t->kp_cb && t->env.kprobes) /* only through the perf kprobe PMU (probe.c) */
-		t->kp_cb = cb_open(t, false, false, NULL, 0);
+		t->kp_cb = cb_open(t, false, false, NULL, NULL, 0);
 	if (!kp && t->kp_cb) {
 		kp = t->kp_cb->progs.kp_callback;
 		kr = t->kp_cb->progs.kr_callback;
@@ -335,7 +350,7 @@ static int attach_cb_func(struct vt_bpf *t, const struct vt_ksym *s, enum cb_ori
 	} else if (cb_fentry_ok(t, s)) {
 		uint64_t t0 = vt_now_ns(), t1;
 
-		c->obj = cb_open(t, true, false, s->name, s->addr);
+		c->obj = cb_open(t, true, false, s->name, s->module, s->addr);
 		t1 = vt_now_ns();
 		if (c->obj) {
 			c->links[0] = bpf_program__attach(c->obj->progs.fe_callback);
@@ -397,7 +412,7 @@ int vt_cb_multi_prepare(struct vt_bpf *t, int map_fd, unsigned long *addrs, __u6
 	kr = t->skel->progs.kr_callback;
 	if (bpf_program__fd(kp) < 0 ||
 	    bpf_program__expected_attach_type(kp) != BPF_TRACE_KPROBE_MULTI) {
-		t->km_cb = cb_open(t, false, true, NULL, 0);
+		t->km_cb = cb_open(t, false, true, NULL, NULL, 0);
 		if (!t->km_cb)
 			return errno ? -errno : -EINVAL;
 		kp = t->km_cb->progs.kp_callback;
