@@ -55,7 +55,7 @@ void vt_fentry_targets_want(const char *name, const char *module)
 		if (!ft.t[i].prog && !strcmp(ft.t[i].name, name) && !strcmp(ft.t[i].module, mod))
 			return;
 	if (ft.n == VT_FT_MAX || strlen(name) >= sizeof(ft.t[0].name))
-		return; /* libbpf's own lookup for it */
+		return; /* looked up at its load instead (lookup_like_libbpf) */
 	snprintf(ft.t[ft.n].name, sizeof(ft.t[0].name), "%s", name);
 	snprintf(ft.t[ft.n].module, sizeof(ft.t[0].module), "%s", mod);
 	ft.n++;
@@ -172,11 +172,15 @@ void vt_fentry_targets_find(struct btf *base)
 		return;
 	walk(base, 1, NULL);
 	for (int i = 0; i < ft.n; i++) {
-		if (ft.t[i].btf_id) /* the kernel's (obj_fd 0) */
-			ft.t[i].done = true;
-		else if (!ft.t[i].module[0])
-			ft.t[i].done = true, ft.t[i].obj_fd = -1;
+		if (ft.t[i].btf_id || ft.t[i].module[0])
+			continue;
+		ft.t[i].done =
+			true; /* the kernel's function, and the kernel has none of that name */
+		ft.t[i].obj_fd = -1;
 	}
+	for (int i = 0; i < ft.n; i++)
+		if (ft.t[i].btf_id) /* the kernel's (obj_fd 0), whatever module the point named */
+			ft.t[i].done = true;
 	for (int i = 0; i < ft.n; i++)
 		if (!ft.t[i].done)
 			find_in_module(base, ft.t[i].module);
