@@ -448,16 +448,20 @@ struct uses_vfio_walk {
 static int uses_vfio_step(__u32 i, void *data)
 {
 	struct uses_vfio_walk *w = data;
+	/* read out of w first: a field of w inside BPF_CORE_READ would be a CO-RE relocation
+	 * against a type only this program has */
+	struct list_head *pos = w->pos;
+	struct module_use *use = (void *)pos - w->off;
 	struct module *target;
 
-	if (!w->pos || w->pos == w->head)
+	if (!pos || pos == w->head)
 		return 1;
-	target = BPF_CORE_READ((struct module_use *)((void *)w->pos - w->off), target);
+	target = BPF_CORE_READ(use, target);
 	if (target && module_is_vfio(target)) {
 		w->found = true;
 		return 1;
 	}
-	w->pos = BPF_CORE_READ(w->pos, next);
+	w->pos = BPF_CORE_READ(pos, next);
 	return 0;
 }
 
