@@ -172,15 +172,11 @@ void vt_fentry_targets_find(struct btf *base)
 		return;
 	walk(base, 1, NULL);
 	for (int i = 0; i < ft.n; i++) {
-		if (ft.t[i].btf_id || ft.t[i].module[0])
-			continue;
-		ft.t[i].done =
-			true; /* the kernel's function, and the kernel has none of that name */
-		ft.t[i].obj_fd = -1;
+		/* found: the kernel's (obj_fd 0), whatever module the point named */
+		ft.t[i].done = ft.t[i].btf_id || !ft.t[i].module[0];
+		if (!ft.t[i].btf_id && !ft.t[i].module[0]) /* a kernel function it does not have */
+			ft.t[i].obj_fd = -1;
 	}
-	for (int i = 0; i < ft.n; i++)
-		if (ft.t[i].btf_id) /* the kernel's (obj_fd 0), whatever module the point named */
-			ft.t[i].done = true;
 	for (int i = 0; i < ft.n; i++)
 		if (!ft.t[i].done)
 			find_in_module(base, ft.t[i].module);
@@ -206,8 +202,9 @@ int vt_fentry_target_set(struct bpf_program *prog, const char *name, const char 
 static int lookup_like_libbpf(const char *name, enum bpf_attach_type type, int *obj_fd)
 {
 	struct btf *base;
+	char mod[64];
 	__u32 id = 0;
-	int r = libbpf_find_vmlinux_btf_id(name, type);
+	int r = libbpf_find_vmlinux_btf_id(name, type), fd;
 
 	*obj_fd = 0;
 	if (r > 0)
@@ -216,21 +213,10 @@ static int lookup_like_libbpf(const char *name, enum bpf_attach_type type, int *
 	if (!base)
 		return -ESRCH;
 	r = -ESRCH;
-	while (r < 0 && !bpf_btf_get_next_id(id, &id)) {
-		struct bpf_btf_info info = {};
-		__u32 len = sizeof(info);
-		char mod[64] = "";
-		int fd = bpf_btf_get_fd_by_id(id);
-		struct btf *m;
+	while (r < 0 && (fd = vt_kernel_btf_next(&id, mod, sizeof(mod))) >= 0) {
+		struct btf *m =
+			strcmp(mod, "vmlinux") ? btf__load_from_kernel_by_id_split(id, base) : NULL;
 
-		if (fd < 0)
-			continue;
-		info.name = (__u64)(unsigned long)mod;
-		info.name_len = sizeof(mod);
-		m = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.kernel_btf &&
-				    strcmp(mod, "vmlinux") ?
-			    btf__load_from_kernel_by_id_split(id, base) :
-			    NULL;
 		if (m && (r = btf__find_by_name_kind(m, name, BTF_KIND_FUNC)) > 0)
 			*obj_fd = fd;
 		else

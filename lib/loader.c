@@ -456,9 +456,9 @@ static void find_before_load(struct vt_bpf *t, const char *const *holders, int n
 
 		if (p->method != VT_M_FENTRY || !p->progs)
 			continue;
-		vt_fentry_targets_want(p->name, p->module);
-		if (p->symbol[0] && strcmp(p->symbol, p->name))
-			vt_fentry_targets_want(p->symbol, p->module);
+		/* what its programs load against: the symbol doctor found where set_autoload()
+		 * retargets them, else the function their section names */
+		vt_fentry_targets_want(p->symbol[0] ? p->symbol : p->name, p->module);
 		nfentry++;
 	}
 	/* --btf: the callbacks are in the file; fentry's targets must be in the kernel's own BTF,

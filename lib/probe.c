@@ -150,21 +150,33 @@ static void module_btfs_free(void)
 	}
 }
 
+int vt_kernel_btf_next(__u32 *id, char *name, size_t len)
+{
+	while (!bpf_btf_get_next_id(*id, id)) {
+		struct bpf_btf_info info = {};
+		__u32 ilen = sizeof(info);
+		int fd = bpf_btf_get_fd_by_id(*id);
+
+		if (fd < 0) /* unloaded meanwhile */
+			continue;
+		name[0] = 0;
+		info.name = (__u64)(unsigned long)name;
+		info.name_len = len;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &ilen) && info.kernel_btf)
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
 int vt_module_btf_fd(const char *module)
 {
+	char name[64];
 	__u32 id = 0;
+	int fd;
 
-	while (!bpf_btf_get_next_id(id, &id)) {
-		struct bpf_btf_info info = {};
-		__u32 len = sizeof(info);
-		char name[64] = "";
-		int fd = bpf_btf_get_fd_by_id(id);
-
-		if (fd < 0)
-			continue;
-		info.name = (__u64)(unsigned long)name;
-		info.name_len = sizeof(name);
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && !strcmp(name, module))
+	while ((fd = vt_kernel_btf_next(&id, name, sizeof(name))) >= 0) {
+		if (!strcmp(name, module))
 			return fd;
 		close(fd);
 	}

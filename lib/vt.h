@@ -255,6 +255,9 @@ void vt_points_probe(struct vt_env *env, struct vt_ksyms *ks);
 /* An fd of the kernel's BTF object of module (to load fentry programs against its BTF), or
  * -ENOENT. */
 int vt_module_btf_fd(const char *module);
+/* The kernel's BTF objects (the kernel's own, then the modules', in load order), one per call
+ * from *id = 0 on: an fd of the next and its name, or -ENOENT after the last. */
+int vt_kernel_btf_next(__u32 *id, char *name, size_t len);
 struct vt_point *vt_point_find(const char *name);
 const char *vt_method_name(enum vt_method m);
 /* Whether environment variable name is set to "1" (the VFIO_TRACE_* switches). */
