@@ -442,6 +442,44 @@ static void memory_at(const char *step)
 		       vmhwm_mib());
 }
 
+/* VFIO_TRACE_CORE_BTF=kernel: CO-RE against the kernel's whole BTF, as libbpf does by itself
+ * (to compare; lib/core_btf.c). */
+static bool core_btf_off(void)
+{
+	const char *v = getenv("VFIO_TRACE_CORE_BTF");
+
+	return v && !strcmp(v, "kernel");
+}
+
+/* CO-RE's target: the kernel's types the main object can name, from vmlinux and the modules
+ * its types can be in (the attach points' and those using vfio), in a memfd for the open. */
+static void core_btf_write(struct vt_bpf *t, struct btf *base, const char *const *holders,
+			   int nholders)
+{
+	const char *modules[VT_CORE_BTF_MODULES];
+	size_t size;
+	const void *elf = vfio_trace_bpf__elf_bytes(&size);
+	int n = 0;
+
+	for (int i = 0; i < vt_npoints && n < VT_CORE_BTF_MODULES; i++)
+		if (vt_points[i].module && vt_points[i].module[0])
+			modules[n++] = vt_points[i].module;
+	for (int i = 0; i < nholders && n < VT_CORE_BTF_MODULES; i++)
+		modules[n++] = holders[i];
+	t->core_btf_fd = vt_core_btf_write(elf, size, base, modules, n);
+	if (t->core_btf_fd >= 0)
+		snprintf(t->core_btf_path, sizeof(t->core_btf_path), "/proc/self/fd/%d",
+			 t->core_btf_fd);
+}
+
+static void core_btf_close(struct vt_bpf *t)
+{
+	if (t->core_btf_fd >= 0)
+		close(t->core_btf_fd);
+	t->core_btf_fd = -1;
+	t->core_btf_path[0] = 0;
+}
+
 /* Before the open: the start's callbacks in the BTF of the modules using vfio, and the BTF ids
  * of every fentry program's target (lib/fentry_targets.c), with one parse of the kernel's BTF
  * for both, freed before libbpf's own: one at a time, the peak is one parse. */
@@ -461,14 +499,17 @@ static void find_before_load(struct vt_bpf *t, const char *const *holders, int n
 		vt_fentry_targets_want(p->symbol[0] ? p->symbol : p->name, p->module);
 		nfentry++;
 	}
-	/* --btf: the callbacks are in the file; fentry's targets must be in the kernel's own BTF,
-	 * which such a kernel lacks (and fentry is not used then) */
-	if ((nfentry || nholders > 0) && !t->opts.btf_path)
+	/* --btf: the callbacks are in the file, which is CO-RE's target too; fentry's targets
+	 * must be in the kernel's own BTF, which such a kernel lacks (and fentry is not used
+	 * then) */
+	if (!t->opts.btf_path)
 		base = btf__load_vmlinux_btf();
 	if (nholders > 0)
 		vt_cb_find_early(t, holders, nholders, base);
 	if (nfentry)
 		vt_fentry_targets_find(base);
+	if (base && !core_btf_off())
+		core_btf_write(t, base, holders, nholders);
 	btf__free(base);
 }
 
@@ -478,8 +519,12 @@ static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 	__u32 ring, slots;
 
 	/* --btf: the file is CO-RE's target instead of the kernel's BTF (libbpf then looks in no
-	 * module BTF: the VFIO modules' types are in the file, lib/btf_file.c) */
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = opts->btf_path);
+	 * module BTF: the VFIO modules' types are in the file, lib/btf_file.c); else the
+	 * kernel's types this object can name, when they were written (lib/core_btf.c) */
+	LIBBPF_OPTS(bpf_object_open_opts, oo,
+		    .btf_custom_path = opts->btf_path	   ? opts->btf_path :
+				       t->core_btf_path[0] ? t->core_btf_path :
+							     NULL);
 
 	memory_at("before the open");
 	t->skel = vfio_trace_bpf__open_opts(&oo);
@@ -576,6 +621,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	/* before anything calls vt_tracer_* on it (the storm detector's baseline, below) */
 	t->base.be = &vt_backend_bpf;
 	t->opts = *opts;
+	t->core_btf_fd = -1;
 	t->retry_alerts.opts = &t->opts;
 	/* Only the symbols of the modules using vfio.ko and a few vmlinux names: each asked of
 	 * the kernel where it can answer quickly (its sorted name index), else one pass over
@@ -681,6 +727,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	}
 	t4 = vt_now_ns();
 	vt_fentry_targets_free(); /* loaded: the kernel holds the BTF objects it needs */
+	core_btf_close(t);	  /* read by libbpf at the load */
 	hwm_load = vmhwm_mib();
 	memory_at("after the load and attach");
 	if (vt_rings_open(t)) {
@@ -736,6 +783,7 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	return 0;
 fail:
 	vt_fentry_targets_free();
+	core_btf_close(t);
 	vt_bpf_close(t);
 	return err;
 }

@@ -52,6 +52,10 @@ struct vt_bpf {
 	struct vt_cb_early *early;
 	int cb_slots;	  /* the slots this load uses */
 	bool cb_no_slots; /* a load with slots failed: every callback in an object of its own */
+	/* CO-RE's target cut down to the object's types (lib/core_btf.c): a memfd, its path for
+	 * libbpf ("" when not built: the kernel's whole BTF) */
+	int core_btf_fd;
+	char core_btf_path[32];
 	struct vt_cb_target cbs[VT_MAX_CB];
 	int ncbs;
 	/* callbacks no probe takes (a notrace function: ftrace, kprobe events and fentry all
