@@ -141,8 +141,8 @@ static int reuse_maps(struct vt_bpf *t, struct callback_bpf *cb)
 static struct callback_bpf *cb_open(struct vt_bpf *t, bool fentry, bool multi, const char *func,
 				    const char *module, uint64_t addr)
 {
-	/* --btf: CO-RE against the file, as the main object (lib/loader.c) */
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = t->opts.btf_path);
+	/* CO-RE against --btf's file or the kernel types the objects name, as the main object */
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = vt_bpf_core_target(t));
 	struct callback_bpf *cb;
 
 	/* Its target in its own module's BTF (lib/fentry_targets.c), found before the open, which

@@ -193,27 +193,30 @@ static void copy_candidates(struct core_btf *c, __u32 start, bool vmlinux)
 	}
 }
 
-/* The names (and kinds) of local's types that a CO-RE relocation can be about, sorted and
- * unique, in c->w. */
-static int collect_wanted(struct core_btf *c, const struct btf *local)
+/* The names (and kinds) of the objects' types that a CO-RE relocation can be about, sorted
+ * and unique, in c->w. */
+static int collect_wanted(struct core_btf *c, const struct btf *const *locals, int nlocals)
 {
-	__u32 n = btf__type_cnt(local);
+	__u32 n = 0;
 	int k = 0;
 
-	c->w = calloc(n, sizeof(*c->w));
+	for (int l = 0; l < nlocals; l++)
+		n += btf__type_cnt(locals[l]);
+	c->w = calloc(n ? n : 1, sizeof(*c->w));
 	if (!c->w)
 		return -ENOMEM;
-	for (__u32 id = 1; id < n; id++) {
-		const struct btf_type *t = btf__type_by_id(local, id);
-		const char *name = btf__name_by_offset(local, t->name_off);
+	for (int l = 0; l < nlocals; l++)
+		for (__u32 id = 1; id < btf__type_cnt(locals[l]); id++) {
+			const struct btf_type *t = btf__type_by_id(locals[l], id);
+			const char *name = btf__name_by_offset(locals[l], t->name_off);
 
-		if (!candidate_kind(kind_class(t)) || !name || !name[0])
-			continue;
-		c->w[k].name = name;
-		c->w[k].len = essential_len(name);
-		c->w[k].kind = kind_class(t);
-		k++;
-	}
+			if (!candidate_kind(kind_class(t)) || !name || !name[0])
+				continue;
+			c->w[k].name = name;
+			c->w[k].len = essential_len(name);
+			c->w[k].kind = kind_class(t);
+			k++;
+		}
 	qsort(c->w, k, sizeof(*c->w), wanted_cmp);
 	c->nw = 0;
 	for (int i = 0; i < k; i++)
@@ -222,7 +225,7 @@ static int collect_wanted(struct core_btf *c, const struct btf *local)
 	return 0;
 }
 
-struct btf *vt_core_btf_make(const struct btf *local, const struct btf *base,
+struct btf *vt_core_btf_make(const struct btf *const *locals, int nlocals, const struct btf *base,
 			     const struct btf *const *modules, int nmodules, int *nfound,
 			     int *nnames)
 {
@@ -232,7 +235,7 @@ struct btf *vt_core_btf_make(const struct btf *local, const struct btf *base,
 	*nfound = 0;
 	c.out = btf__new_empty();
 	c.base_map = calloc(c.base_cnt, sizeof(*c.base_map));
-	err = !c.out || !c.base_map ? -ENOMEM : collect_wanted(&c, local);
+	err = !c.out || !c.base_map ? -ENOMEM : collect_wanted(&c, locals, nlocals);
 	if (!err) {
 		c.src = base;
 		copy_candidates(&c, 1, true);
@@ -280,20 +283,26 @@ static struct btf *local_btf(const void *elf, size_t size)
 	return btf;
 }
 
-int vt_core_btf_write(const void *elf, size_t size, struct btf *base, const char *const *modules,
-		      int nmodules)
+int vt_core_btf_write(const struct vt_core_obj *objs, int nobjs, struct btf *base,
+		      const char *const *modules, int nmodules)
 {
-	const struct btf *mods[VT_CORE_BTF_MODULES];
-	struct btf *local = local_btf(elf, size), *out = NULL;
+	const struct btf *mods[VT_CORE_BTF_MODULES], *locals[VT_CORE_BTF_OBJS];
+	struct btf *out = NULL;
 	uint64_t t0 = vt_now_ns();
-	int nmods = 0, found = 0, names = 0, fd = -1;
+	int nmods = 0, nlocals = 0, found = 0, names = 0, fd = -1;
 	const void *raw;
 	__u32 len;
 
-	if (!local) {
-		vt_dbg("CO-RE target: the object's BTF did not parse (%s): the kernel's whole BTF",
-		       strerror(errno));
-		return -1;
+	for (int i = 0; i < nobjs && nlocals < VT_CORE_BTF_OBJS; i++) {
+		struct btf *local = local_btf(objs[i].elf, objs[i].size);
+
+		if (!local) {
+			vt_dbg("CO-RE target: the BPF object's BTF did not parse (%s): the kernel's "
+			       "whole BTF",
+			       strerror(errno));
+			goto out;
+		}
+		locals[nlocals++] = local;
 	}
 	for (int i = 0; i < nmodules && nmods < VT_CORE_BTF_MODULES; i++) {
 		bool seen = false;
@@ -304,7 +313,7 @@ int vt_core_btf_write(const void *elf, size_t size, struct btf *base, const char
 		if (!seen && (m = btf__load_module_btf(modules[i], base)))
 			mods[nmods++] = m;
 	}
-	out = vt_core_btf_make(local, base, mods, nmods, &found, &names);
+	out = vt_core_btf_make(locals, nlocals, base, mods, nmods, &found, &names);
 	raw = out ? btf__raw_data(out, &len) : NULL;
 	if (raw && (fd = memfd_create("vfio-trace-core-btf", MFD_CLOEXEC)) >= 0 &&
 	    write(fd, raw, len) != (ssize_t)len) {
@@ -317,9 +326,11 @@ int vt_core_btf_write(const void *elf, size_t size, struct btf *base, const char
 		       btf__type_cnt(out) - 1, found, names, nmods, (vt_now_ns() - t0) / 1e9);
 	else
 		vt_dbg("CO-RE target: not built (%s): the kernel's whole BTF", strerror(errno));
+out:
 	for (int i = 0; i < nmods; i++)
 		btf__free((struct btf *)mods[i]);
+	for (int i = 0; i < nlocals; i++)
+		btf__free((struct btf *)locals[i]);
 	btf__free(out);
-	btf__free(local);
 	return fd;
 }

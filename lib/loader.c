@@ -18,6 +18,7 @@
 #include "trace.h"
 #include "report.h"
 #include "tracer.h"
+#include "callback.skel.h"
 
 static unsigned features(const struct vt_tracer_opts *o)
 {
@@ -457,27 +458,30 @@ static void core_btf_write(struct vt_bpf *t, struct btf *base, const char *const
 			   int nholders)
 {
 	const char *modules[VT_CORE_BTF_MODULES];
-	size_t size;
-	const void *elf = vfio_trace_bpf__elf_bytes(&size);
+	struct vt_core_obj objs[2];
 	int n = 0;
+
+	/* the callbacks' objects too (a driver loaded later, the kprobe_multi instance): one walk
+	 * of the kernel's types for both, the memfd kept open for them */
+	objs[0].elf = vfio_trace_bpf__elf_bytes(&objs[0].size);
+	objs[1].elf = callback_bpf__elf_bytes(&objs[1].size);
 
 	for (int i = 0; i < vt_npoints && n < VT_CORE_BTF_MODULES; i++)
 		if (vt_points[i].module && vt_points[i].module[0])
 			modules[n++] = vt_points[i].module;
 	for (int i = 0; i < nholders && n < VT_CORE_BTF_MODULES; i++)
 		modules[n++] = holders[i];
-	t->core_btf_fd = vt_core_btf_write(elf, size, base, modules, n);
+	t->core_btf_fd = vt_core_btf_write(objs, 2, base, modules, n);
 	if (t->core_btf_fd >= 0)
 		snprintf(t->core_btf_path, sizeof(t->core_btf_path), "/proc/self/fd/%d",
 			 t->core_btf_fd);
 }
 
-static void core_btf_close(struct vt_bpf *t)
+const char *vt_bpf_core_target(const struct vt_bpf *t)
 {
-	if (t->core_btf_fd >= 0)
-		close(t->core_btf_fd);
-	t->core_btf_fd = -1;
-	t->core_btf_path[0] = 0;
+	if (t->opts.btf_path)
+		return t->opts.btf_path;
+	return t->core_btf_path[0] ? t->core_btf_path : NULL;
 }
 
 /* Before the open: the start's callbacks in the BTF of the modules using vfio, and the BTF ids
@@ -521,10 +525,7 @@ static int open_and_load(struct vt_bpf *t, const struct vt_tracer_opts *opts)
 	/* --btf: the file is CO-RE's target instead of the kernel's BTF (libbpf then looks in no
 	 * module BTF: the VFIO modules' types are in the file, lib/btf_file.c); else the
 	 * kernel's types this object can name, when they were written (lib/core_btf.c) */
-	LIBBPF_OPTS(bpf_object_open_opts, oo,
-		    .btf_custom_path = opts->btf_path	   ? opts->btf_path :
-				       t->core_btf_path[0] ? t->core_btf_path :
-							     NULL);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = vt_bpf_core_target(t));
 
 	memory_at("before the open");
 	t->skel = vfio_trace_bpf__open_opts(&oo);
@@ -727,7 +728,6 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	}
 	t4 = vt_now_ns();
 	vt_fentry_targets_free(); /* loaded: the kernel holds the BTF objects it needs */
-	core_btf_close(t);	  /* read by libbpf at the load */
 	hwm_load = vmhwm_mib();
 	memory_at("after the load and attach");
 	if (vt_rings_open(t)) {
@@ -783,7 +783,6 @@ int vt_bpf_open(struct vt_bpf **out, const struct vt_tracer_opts *opts)
 	return 0;
 fail:
 	vt_fentry_targets_free();
-	core_btf_close(t);
 	vt_bpf_close(t);
 	return err;
 }
@@ -867,6 +866,8 @@ void vt_bpf_close(struct vt_bpf *t)
 	vfio_trace_bpf__destroy(t->skel);
 	vt_ksyms_free(t->ks);
 	vt_ksym_lookup_close(t->ksym_lookup); /* after the table that asks it */
+	if (t->core_btf_fd >= 0)
+		close(t->core_btf_fd);
 	free(t->early);
 	free(t->devtab);
 	vt_snapshot_free(&t->retired);

@@ -52,8 +52,9 @@ struct vt_bpf {
 	struct vt_cb_early *early;
 	int cb_slots;	  /* the slots this load uses */
 	bool cb_no_slots; /* a load with slots failed: every callback in an object of its own */
-	/* CO-RE's target cut down to the object's types (lib/core_btf.c): a memfd, its path for
-	 * libbpf ("" when not built: the kernel's whole BTF) */
+	/* CO-RE's target cut down to the main and callback objects' types (lib/core_btf.c): a
+	 * memfd, open while the tracer is (a callback object loads when its driver does), its
+	 * path for libbpf ("" when not built: the kernel's whole BTF) */
 	int core_btf_fd;
 	char core_btf_path[32];
 	struct vt_cb_target cbs[VT_MAX_CB];
@@ -213,5 +214,8 @@ void vt_fentry_targets_want(const char *name, const char *module);
 void vt_fentry_targets_find(struct btf *base);
 int vt_fentry_target_set(struct bpf_program *prog, const char *name, const char *module);
 void vt_fentry_targets_free(void);
+/* CO-RE's target for the BPF objects of t: --btf's file, the kernel types they name
+ * (lib/core_btf.c), or NULL (the kernel's own BTF, libbpf's search). */
+const char *vt_bpf_core_target(const struct vt_bpf *t);
 
 #endif

@@ -259,18 +259,24 @@ int vt_module_btf_fd(const char *module);
  * from *id = 0 on: an fd of the next and its name, or -ENOENT after the last. */
 int vt_kernel_btf_next(__u32 *id, char *name, size_t len);
 
-/* lib/core_btf.c: CO-RE's target cut down to the types a BPF object can name. */
+/* lib/core_btf.c: CO-RE's target cut down to the types BPF objects can name. */
 #define VT_CORE_BTF_MODULES 64
-/* Those of local's named types (struct, union, enum, typedef) from base, or where base has
+#define VT_CORE_BTF_OBJS    4
+/* Those of the locals' named types (struct, union, enum, typedef) from base, or where base has
  * none of that name and kind, from the modules (split on base); each with what it holds by
  * value, pointers as pointers to void. *nfound of *nnames names found. NULL (errno) on error. */
-struct btf *vt_core_btf_make(const struct btf *local, const struct btf *base,
+struct btf *vt_core_btf_make(const struct btf *const *locals, int nlocals, const struct btf *base,
 			     const struct btf *const *modules, int nmodules, int *nfound,
 			     int *nnames);
-/* The same for the BPF object whose ELF is elf[0..size), with the named modules' BTF, written
- * to a memfd for bpf_object_open_opts.btf_custom_path ("/proc/self/fd/N"): its fd, or -1. */
-int vt_core_btf_write(const void *elf, size_t size, struct btf *base, const char *const *modules,
-		      int nmodules);
+/* A BPF object's ELF (a skeleton's elf_bytes). */
+struct vt_core_obj {
+	const void *elf;
+	size_t size;
+};
+/* The same for the objects, with the named modules' BTF, written to a memfd for
+ * bpf_object_open_opts.btf_custom_path ("/proc/self/fd/N"): its fd, or -1. */
+int vt_core_btf_write(const struct vt_core_obj *objs, int nobjs, struct btf *base,
+		      const char *const *modules, int nmodules);
 struct vt_point *vt_point_find(const char *name);
 const char *vt_method_name(enum vt_method m);
 /* Whether environment variable name is set to "1" (the VFIO_TRACE_* switches). */

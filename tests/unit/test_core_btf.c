@@ -112,7 +112,8 @@ static void test_cut_down(void **state)
 	make_kernel(&w);
 	make_local(&w);
 	mods[0] = w.mod;
-	out = vt_core_btf_make(w.local, w.base, mods, 1, &found, &names);
+	out = vt_core_btf_make((const struct btf *const *)&w.local, 1, w.base, mods, 1, &found,
+			       &names);
 	assert_non_null(out);
 	assert_int_equal(names, 4);
 	assert_int_equal(found, 3); /* outer (as outer___v2), modstruct, state; not missing */
@@ -162,7 +163,8 @@ static void test_no_module(void **state)
 	(void)state;
 	make_kernel(&w);
 	make_local(&w);
-	out = vt_core_btf_make(w.local, w.base, NULL, 0, &found, &names);
+	out = vt_core_btf_make((const struct btf *const *)&w.local, 1, w.base, NULL, 0, &found,
+			       &names);
 	assert_non_null(out);
 	assert_int_equal(found, 2);
 	assert_true(btf__find_by_name_kind(out, "modstruct", BTF_KIND_STRUCT) < 0);
