@@ -51,14 +51,18 @@ struct core_btf {
 	int err;
 };
 
-/* The length of a name without its ___flavour suffix (libbpf's bpf_core_essential_name_len). */
+/* The length of a name without its ___flavour suffix, as libbpf's
+ * bpf_core_essential_name_len(): the last X___Y in it, X and Y not underscores, ends at X. */
 static size_t essential_len(const char *name)
 {
 	size_t n = strlen(name);
 
-	for (size_t i = n > 5 ? n - 5 : 0; i > 0; i--)
-		if (!strncmp(name + i, "___", 3))
-			return i;
+	for (size_t i = n >= 5 ? n - 5 + 1 : 0; i-- > 0;) {
+		const char *s = name + i;
+
+		if (s[0] != '_' && s[1] == '_' && s[2] == '_' && s[3] == '_' && s[4] != '_')
+			return i + 1;
+	}
 	return n;
 }
 

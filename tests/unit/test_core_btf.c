@@ -58,17 +58,19 @@ static void make_kernel(struct world *w)
 	assert_int_equal(btf__add_field(w->mod, "p", self_ptr, 64, 0), 0);
 }
 
-/* The object: struct outer___v2, struct modstruct, struct missing, enum state, each with an
+/* The object: struct outer___v2, modstruct, missing, unused____x, enum state, each with an
  * int member where it is a struct (what they hold does not matter: only their names). */
 static void make_local(struct world *w)
 {
-	static const char *const structs[] = { "outer___v2", "modstruct", "missing" };
+	/* unused____x: four underscores are no flavour (libbpf's rule), so not "unused" */
+	static const char *const structs[] = { "outer___v2", "modstruct", "missing",
+					       "unused____x" };
 	int i32;
 
 	w->local = btf__new_empty();
 	assert_non_null(w->local);
 	i32 = btf__add_int(w->local, "int", 4, BTF_INT_SIGNED);
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		assert_true(btf__add_struct(w->local, structs[i], 4) > 0);
 		assert_int_equal(btf__add_field(w->local, "x", i32, 0, 0), 0);
 	}
@@ -115,7 +117,7 @@ static void test_cut_down(void **state)
 	out = vt_core_btf_make((const struct btf *const *)&w.local, 1, w.base, mods, 1, &found,
 			       &names);
 	assert_non_null(out);
-	assert_int_equal(names, 4);
+	assert_int_equal(names, 5);
 	assert_int_equal(found, 3); /* outer (as outer___v2), modstruct, state; not missing */
 
 	/* vmlinux's outer only, with its layout */
