@@ -42,6 +42,8 @@ run_mode() { # MODE ROUND
 	top-vv) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- $_vt top -v -v -b 1 1000000 ;;
 	# top-rows128: the stats maps at 128 keys instead of ~32 MiB preallocated: what creating them costs the load
 	top-rows128) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- env VFIO_TRACE_STATS_ENTRIES=128 $_vt top -v -v -b 1 1000000 ;;
+	# top-corekernel: CO-RE against the kernel's whole BTF, libbpf's own search (lib/core_btf.c off)
+	top-corekernel) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- env VFIO_TRACE_CORE_BTF=kernel $_vt top -v -b 1 1000000 ;;
 	top-nostorm) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- $_vt top -v --no-storm -b 1 1000000 ;;
 	snoop-vv) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- $_vt snoop -v -v ;;
 	snoop-pass) set -- vtexec --match tracing --log $_l --ready /tmp/ready --result $_r -- env VFIO_TRACE_KSYMS=pass $_vt snoop -v ;;
