@@ -21,6 +21,9 @@
  * theirs), not from every module loaded.
  *
  * The BTF is written to a memfd: libbpf reads it by path (/proc/self/fd/N) at the load.
+ * What this assumes of the objects (every relocation rooted at a named struct, union, enum or
+ * typedef; no kernel type id asked for, which would be an id in this BTF) is checked on the
+ * built objects by tests/host/t-core-relos.
  */
 #include <errno.h>
 #include <stdio.h>
