@@ -472,9 +472,16 @@ static void core_btf_write(struct vt_bpf *t, struct btf *base, const char *const
 	for (int i = 0; i < nholders && n < VT_CORE_BTF_MODULES; i++)
 		modules[n++] = holders[i];
 	t->core_btf_fd = vt_core_btf_write(objs, 2, base, modules, n);
-	if (t->core_btf_fd >= 0)
-		snprintf(t->core_btf_path, sizeof(t->core_btf_path), "/proc/self/fd/%d",
-			 t->core_btf_fd);
+	if (t->core_btf_fd < 0)
+		return;
+	snprintf(t->core_btf_path, sizeof(t->core_btf_path), "/proc/self/fd/%d", t->core_btf_fd);
+	if (access(t->core_btf_path, R_OK)) { /* no /proc here: libbpf could not read it */
+		vt_dbg("CO-RE target: %s unreadable (%s): the kernel's whole BTF", t->core_btf_path,
+		       strerror(errno));
+		close(t->core_btf_fd);
+		t->core_btf_fd = -1;
+		t->core_btf_path[0] = 0;
+	}
 }
 
 const char *vt_bpf_core_target(const struct vt_bpf *t)
