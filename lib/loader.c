@@ -452,8 +452,9 @@ static bool core_btf_off(void)
 	return v && !strcmp(v, "kernel");
 }
 
-/* CO-RE's target: the kernel's types the main object can name, from vmlinux and the modules
- * its types can be in (the attach points' and those using vfio), in a memfd for the open. */
+/* CO-RE's target: the kernel's types the main and callback objects can name, from vmlinux
+ * and the modules their types can be in (the attach points' and those using vfio), in a memfd
+ * for their opens. */
 static void core_btf_write(struct vt_bpf *t, struct btf *base, const char *const *holders,
 			   int nholders)
 {
@@ -491,9 +492,10 @@ const char *vt_bpf_core_target(const struct vt_bpf *t)
 	return t->core_btf_path[0] ? t->core_btf_path : NULL;
 }
 
-/* Before the open: the start's callbacks in the BTF of the modules using vfio, and the BTF ids
- * of every fentry program's target (lib/fentry_targets.c), with one parse of the kernel's BTF
- * for both, freed before libbpf's own: one at a time, the peak is one parse. */
+/* Before the open: the start's callbacks in the BTF of the modules using vfio, the BTF ids of
+ * every fentry program's target (lib/fentry_targets.c) and CO-RE's target (lib/core_btf.c),
+ * with one parse of the kernel's BTF for all three, freed before libbpf's own: one at a time,
+ * the peak is one parse. */
 static void find_before_load(struct vt_bpf *t, const char *const *holders, int nholders)
 {
 	struct btf *base = NULL;
