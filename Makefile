@@ -279,7 +279,7 @@ dist: $(PKG_INPUTS)
 vmlinux-h:
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > bpf/vmlinux.h.tmp && mv bpf/vmlinux.h.tmp bpf/vmlinux.h
 
-VMLINUX_BTF ?= /usr/src/linux-headers-6.12.117+deb12-amd64/vmlinux
+VMLINUX_BTF ?= /usr/src/linux-headers-6.12.118+deb12-amd64/vmlinux
 
 clean:
 	rm -rf $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/vfio-trace $(BUILD)/san $(BUILD)/fuzz $(BUILD)/lint
