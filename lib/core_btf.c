@@ -97,48 +97,42 @@ static int wanted_cmp(const void *a, const void *b)
 
 static __u32 copy(struct core_btf *c, __u32 id);
 
+/* Point the field of the copy new that sits where field sits in s (its source) at the copy of
+ * what field refers to. The copy is looked up again after copy(): adding types may move out's
+ * type data. */
+static void point_at_copy(struct core_btf *c, __u32 new, const struct btf_type *s,
+			  const __u32 *field)
+{
+	__u32 ref = copy(c, *field);
+	char *t = (char *)btf__type_by_id(c->out, new);
+
+	*(__u32 *)(t + ((const char *)field - (const char *)s)) = ref;
+}
+
 /* Copy what the copied type new (from id) refers to by value, and point it at the copies. */
 static void copy_refs(struct core_btf *c, __u32 new, __u32 id)
 {
 	const struct btf_type *s = btf__type_by_id(c->src, id);
-	struct btf_type *t;
-	__u32 ref;
 
 	switch (btf_kind(s)) {
 	case BTF_KIND_TYPEDEF:
 	case BTF_KIND_CONST:
 	case BTF_KIND_VOLATILE:
 	case BTF_KIND_RESTRICT:
-	case BTF_KIND_TYPE_TAG:
-		ref = copy(c, s->type);
-		t = (struct btf_type *)btf__type_by_id(c->out, new);
-		t->type = ref;
+	case BTF_KIND_TYPE_TAG: point_at_copy(c, new, s, &s->type); break;
+	case BTF_KIND_ARRAY:
+		point_at_copy(c, new, s, &btf_array(s)->type);
+		point_at_copy(c, new, s, &btf_array(s)->index_type);
 		break;
-	case BTF_KIND_ARRAY: {
-		__u32 elem = copy(c, btf_array(s)->type), index = copy(c, btf_array(s)->index_type);
-
-		t = (struct btf_type *)btf__type_by_id(c->out, new);
-		btf_array(t)->type = elem;
-		btf_array(t)->index_type = index;
-		break;
-	}
 	case BTF_KIND_STRUCT:
 	case BTF_KIND_UNION:
-		for (int i = 0; i < btf_vlen(s); i++) {
-			ref = copy(c, btf_members(s)[i].type);
-			t = (struct btf_type *)btf__type_by_id(c->out, new);
-			btf_members(t)[i].type = ref;
-		}
+		for (int i = 0; i < btf_vlen(s); i++)
+			point_at_copy(c, new, s, &btf_members(s)[i].type);
 		break;
 	case BTF_KIND_FUNC_PROTO: /* only by value through a typedef: a pointer stops first */
-		ref = copy(c, s->type);
-		t = (struct btf_type *)btf__type_by_id(c->out, new);
-		t->type = ref;
-		for (int i = 0; i < btf_vlen(s); i++) {
-			ref = copy(c, btf_params(s)[i].type);
-			t = (struct btf_type *)btf__type_by_id(c->out, new);
-			btf_params(t)[i].type = ref;
-		}
+		point_at_copy(c, new, s, &s->type);
+		for (int i = 0; i < btf_vlen(s); i++)
+			point_at_copy(c, new, s, &btf_params(s)[i].type);
 		break;
 	default: /* INT, FLOAT, ENUM, ENUM64, FWD: nothing referred to */ break;
 	}
