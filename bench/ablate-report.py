@@ -4,20 +4,13 @@ OUT (a raw dir's parent, one per boot of the same kernel): BPF ns per storm cycl
 the tracer loaded, as bench/report.py counts them), its ratio to the empty programs on top's
 points, the storm rate under bpf_stats and its ratio, and ns per run of the programs that run
 every cycle. Medians over the windows."""
-import glob, json, re, statistics, sys
+import glob, re, statistics, sys
+
+from report import prog_delta, storm_rate  # bench/report.py's readers of the same raw files
 
 BUILDS = {"empty-lean": "the empty programs on top's points (the limit)", "v0": "top as shipped",
           "v1": "no accounts", "v2": "no clock reads", "v3": "no device-list reads",
           "v4": "none of the three: the entry/exit state alone"}
-
-
-def progs(path):
-    out = {}
-    for line in open(path):
-        f = line.rstrip("\n").split("\t")
-        if len(f) == 5:
-            out[int(f[0])] = (f[1], int(f[3]), int(f[4]))
-    return out
 
 
 def main():
@@ -26,25 +19,16 @@ def main():
         raw = out + "/raw"
         for sp in sorted(glob.glob(f"{raw}/storm-stats-*-p*-w*.json")):
             mode, tag, w = re.search(r"storm-stats-(.+)-(p\d+)-(w\d+)\.json$", sp).groups()
-            c = json.load(open(sp))["containers"][0]
-            cyc = c["counters"]["cycles"]
-            if not cyc:
+            rate, cyc = storm_rate(sp)
+            rows = prog_delta(raw, f"{mode}-{tag}", w + "-")
+            if not cyc or rows is None:
                 continue
-            pre = progs(f"{raw}/stats-{mode}-{tag}-pre.tsv")
-            before = progs(f"{raw}/stats-{mode}-{tag}-{w}-before.tsv")
-            after = progs(f"{raw}/stats-{mode}-{tag}-{w}-after.tsv")
             r = res.setdefault(mode, {"npc": [], "rate": [], "per": {}})
-            tot = 0
-            for i, (name, cnt, ns) in after.items():
-                if i in pre:
-                    continue
-                b = before.get(i, (name, 0, 0))
-                dc, dt = cnt - b[1], ns - b[2]
-                tot += dt
-                if dc >= cyc / 2:  # runs every cycle
-                    r["per"].setdefault(name, []).append(dt / dc)
-            r["npc"].append(tot / cyc)
-            r["rate"].append(cyc / c["elapsed_s"])
+            for row in rows:
+                if row["run_cnt"] >= cyc / 2:  # runs every cycle
+                    r["per"].setdefault(row["name"], []).append(row["run_time_ns"] / row["run_cnt"])
+            r["npc"].append(sum(row["run_time_ns"] for row in rows) / cyc)
+            r["rate"].append(rate)
     if "empty-lean" not in res:
         sys.exit("bench/ablate-report.py: no empty-lean windows")
     med = statistics.median
